@@ -1,0 +1,72 @@
+//! featureCounts' Simplified Annotation Format: `GeneID Chr Start End Strand`, tab-separated,
+//! 1-based inclusive, with an optional header line starting with `GeneID`.
+
+use std::path::Path;
+
+use super::AnnotationError;
+use super::feature::{FeatureSet, Strand};
+use crate::error::Location;
+
+/// Reads a SAF file (plain or gzip-compressed).
+pub fn read(path: &Path) -> Result<FeatureSet, AnnotationError> {
+    let io_err = |source| AnnotationError::Io { path: path.display().to_string(), source };
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    let reader = crate::io::open::decompress(file).map_err(io_err)?;
+    let mut csv = csv::ReaderBuilder::new()
+        .delimiter(b'\t')
+        .has_headers(false)
+        .flexible(true)
+        .comment(Some(b'#'))
+        .from_reader(reader);
+    let mut set = FeatureSet::default();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let more = csv.read_byte_record(&mut record).map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            match e.into_kind() {
+                csv::ErrorKind::Io(source) => io_err(source),
+                other => AnnotationError::Malformed {
+                    location: Location::line(path, line),
+                    message: format!("{other:?}"),
+                },
+            }
+        })?;
+        if !more {
+            break;
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        let malformed = |message: String| AnnotationError::Malformed { location: Location::line(path, line), message };
+        if record.len() < 5 {
+            return Err(malformed(format!(
+                "expected 5 tab-separated fields (GeneID, Chr, Start, End, Strand), found {}",
+                record.len()
+            )));
+        }
+        let field = |i: usize| std::str::from_utf8(&record[i]).map(str::trim).map_err(|_| malformed(format!("field {} is not UTF-8", i + 1)));
+        let (gene, chrom, start, end, strand) = (field(0)?, field(1)?, field(2)?, field(3)?, field(4)?);
+        if set.exons.is_empty() && gene.eq_ignore_ascii_case("GeneID") {
+            continue;
+        }
+        let coord = |name: &str, v: &str| {
+            v.parse::<u64>().ok().filter(|&v| v >= 1).ok_or_else(|| malformed(format!("{name} must be a positive integer, found {v:?}")))
+        };
+        let (start, end) = (coord("Start", start)?, coord("End", end)?);
+        if end < start {
+            return Err(malformed(format!("End {end} is before Start {start}")));
+        }
+        let strand = match strand {
+            "+" => Strand::Forward,
+            "-" => Strand::Reverse,
+            "." => Strand::Unknown,
+            other => return Err(malformed(format!("Strand must be '+', '-' or '.', found {other:?}"))),
+        };
+        if gene.is_empty() || chrom.is_empty() {
+            return Err(malformed("empty GeneID or Chr".into()));
+        }
+        set.push(gene, chrom, start, end, strand);
+    }
+    if set.exons.is_empty() {
+        return Err(AnnotationError::Empty { path: path.display().to_string() });
+    }
+    Ok(set)
+}

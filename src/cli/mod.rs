@@ -1,0 +1,34 @@
+//! Command-line definitions (clap derive only; no logic beyond turning flags into options).
+
+pub mod quant;
+pub mod run;
+pub mod validate;
+
+use clap::{Parser, Subcommand};
+
+/// Harmonise the omics layers of a longitudinal clinical cohort into analysis-ready Parquet.
+#[derive(Debug, Parser)]
+#[command(name = "harmonomics", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'T', global = true, value_name = "N", env = "HARMONOMICS_THREADS")]
+    pub threads: Option<usize>,
+    /// No progress bars or messages on stderr.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole pipeline on a cohort (default: the bundled fixture cohort).
+    Run(run::RunArgs),
+    /// Check a cohort config and samplesheet, reporting every problem at once.
+    Validate(validate::ValidateArgs),
+    /// Quantify one sample.
+    #[command(subcommand)]
+    Quant(quant::QuantCommand),
+}

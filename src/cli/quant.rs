@@ -1,0 +1,70 @@
+//! `harmonomics quant rna`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::annotation::AnnotationFormat;
+use crate::transcriptome::quant::{QuantOptions, Strandedness};
+
+/// Per-sample quantification.
+#[derive(Debug, Subcommand)]
+pub enum QuantCommand {
+    /// Count reads per gene in one BAM (featureCounts semantics and defaults).
+    Rna(RnaArgs),
+}
+
+/// Arguments of `quant rna`; the flags mean what featureCounts' flags mean.
+#[derive(Debug, Args)]
+pub struct RnaArgs {
+    /// Coordinate- or name-sorted BAM.
+    #[arg(long, value_name = "FILE", help_heading = "Input")]
+    pub bam: PathBuf,
+    /// Annotation (featureCounts -a).
+    #[arg(long, short = 'a', value_name = "FILE", help_heading = "Input")]
+    pub annotation: PathBuf,
+    /// Annotation format (featureCounts -F).
+    #[arg(long, short = 'F', value_enum, default_value_t = AnnotationFormat::Saf, help_heading = "Input")]
+    pub format: AnnotationFormat,
+    /// 0 unstranded, 1 stranded, 2 reversely stranded (featureCounts -s).
+    #[arg(long, short = 's', default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2), help_heading = "Counting")]
+    pub strandedness: u8,
+    /// Count multi-mapping alignments, NH > 1 (featureCounts -M).
+    #[arg(long, short = 'M', help_heading = "Counting")]
+    pub multi_mapping: bool,
+    /// Count a read for every gene it overlaps (featureCounts -O).
+    #[arg(long, short = 'O', help_heading = "Counting")]
+    pub allow_multi_overlap: bool,
+    /// Minimum mapping quality (featureCounts -Q).
+    #[arg(long, short = 'Q', default_value_t = 0, value_name = "N", help_heading = "Filtering")]
+    pub min_mapq: u8,
+    /// Count primary alignments only (featureCounts --primary).
+    #[arg(long, help_heading = "Filtering")]
+    pub primary_only: bool,
+    /// Skip reads flagged as duplicates (featureCounts --ignoreDup).
+    #[arg(long, help_heading = "Filtering")]
+    pub ignore_duplicates: bool,
+    /// Per-sample Parquet output (feature_id, count).
+    #[arg(long, short = 'o', value_name = "FILE.parquet", help_heading = "Output")]
+    pub out: PathBuf,
+    /// Also write featureCounts' own counts table here.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub featurecounts_tsv: Option<PathBuf>,
+    /// Also write featureCounts' .summary table here (default with --featurecounts-tsv: FILE.summary).
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub summary: Option<PathBuf>,
+}
+
+impl RnaArgs {
+    /// The library's counting options.
+    pub fn quant_options(&self) -> QuantOptions {
+        QuantOptions {
+            strandedness: Strandedness::try_from(self.strandedness).unwrap_or_default(),
+            min_mapq: self.min_mapq,
+            multi_mapping: self.multi_mapping,
+            primary_only: self.primary_only,
+            ignore_duplicates: self.ignore_duplicates,
+            allow_multi_overlap: self.allow_multi_overlap,
+        }
+    }
+}

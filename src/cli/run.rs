@@ -1,0 +1,26 @@
+//! `harmonomics run`.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+/// Arguments of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// cohort.toml (default: the bundled fixture, test-data/cohort/cohort.toml).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output directory.
+    #[arg(long, short = 'o', value_name = "DIR", default_value = "harmonomics-out")]
+    pub out: PathBuf,
+}
+
+/// The bundled fixture cohort: `test-data/cohort/cohort.toml` under the working directory if it
+/// exists there (a checkout), else where the crate was built from.
+pub fn default_config() -> PathBuf {
+    let relative = Path::new("test-data/cohort/cohort.toml");
+    if relative.is_file() {
+        return relative.to_path_buf();
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}

@@ -1,0 +1,98 @@
+//! `cohort.toml`: the study's timepoints, its samplesheet, its annotation and per-layer options.
+//!
+//! Unknown keys are rejected so that a typo (`stranded = 1`) fails loudly instead of being
+//! silently ignored. Relative paths are resolved against the directory of `cohort.toml`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::model::Anchor;
+use crate::annotation::AnnotationFormat;
+use crate::transcriptome::TranscriptomeOptions;
+
+/// The parsed `cohort.toml`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CohortConfig {
+    /// The samplesheet CSV (one row per sample and layer).
+    pub samplesheet: PathBuf,
+    /// Optional patients CSV: `patient_id`, `admission_date`, `discharge_date` or `discharge_day`.
+    #[serde(default)]
+    pub patients: Option<PathBuf>,
+    /// Study name and description.
+    pub study: StudyConfig,
+    /// The protocol timepoints.
+    pub timepoints: Vec<TimepointConfig>,
+    /// Gene annotation used by the transcriptome layer.
+    #[serde(default)]
+    pub annotation: Option<AnnotationConfig>,
+    /// Transcriptome options (counting and normalisation).
+    #[serde(default)]
+    pub transcriptome: TranscriptomeOptions,
+}
+
+/// `[study]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudyConfig {
+    /// Short study name, recorded in the manifest and Parquet metadata.
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `[[timepoints]]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimepointConfig {
+    /// Name used in the samplesheet.
+    pub name: String,
+    /// Position in the time course.
+    pub order: u32,
+    /// Nominal day after the anchor.
+    pub nominal_day: f64,
+    /// Days a sample may be early (default 0).
+    #[serde(default)]
+    pub window_before_days: f64,
+    /// Days a sample may be late (default 0).
+    #[serde(default)]
+    pub window_after_days: f64,
+    /// `admission` (default) or `discharge`.
+    #[serde(default = "default_anchor")]
+    pub anchor: Anchor,
+}
+
+fn default_anchor() -> Anchor {
+    Anchor::Admission
+}
+
+/// `[annotation]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnnotationConfig {
+    /// The annotation file.
+    pub path: PathBuf,
+    /// Its format.
+    #[serde(default)]
+    pub format: AnnotationFormat,
+}
+
+impl CohortConfig {
+    /// Makes every relative path absolute-from-`base` (the directory holding `cohort.toml`).
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        resolve(&mut self.samplesheet);
+        if let Some(p) = self.patients.as_mut() {
+            resolve(p);
+        }
+        if let Some(a) = self.annotation.as_mut() {
+            resolve(&mut a.path);
+        }
+    }
+}

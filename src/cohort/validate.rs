@@ -1,0 +1,474 @@
+//! Turning `cohort.toml` + samplesheet into a [`Cohort`], reporting every problem at once.
+//!
+//! Users fix a samplesheet in one pass only if they see all of its mistakes together, so nothing
+//! here stops at the first problem: each check appends a [`Problem`] naming file and line.
+//! Samples collected outside their protocol window are warnings, recorded in the manifest.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::config::CohortConfig;
+use super::model::{Cohort, Layer, Patient, Sample, Timepoint};
+use super::samplesheet::read_table;
+use super::window;
+use crate::error::Location;
+
+/// How serious a problem is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The run cannot go on.
+    Error,
+    /// The run goes on and records it.
+    Warning,
+}
+
+/// One finding of validation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    /// Error or warning.
+    pub severity: Severity,
+    /// File and line.
+    pub location: Location,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{level}: {}: {}", self.location, self.message)
+    }
+}
+
+/// Validation failed; holds every error found (and the warnings, for context).
+#[derive(Debug, thiserror::Error)]
+pub struct ValidationError {
+    /// All problems, errors first in file/line order.
+    pub problems: Vec<Problem>,
+}
+
+impl ValidationError {
+    /// The errors only.
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(|p| p.severity == Severity::Error)
+    }
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.errors().count();
+        writeln!(f, "the cohort is invalid ({n} problem{}):", if n == 1 { "" } else { "s" })?;
+        for (i, p) in self.errors().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "  {p}")?;
+        }
+        Ok(())
+    }
+}
+
+const REQUIRED_COLUMNS: [&str; 5] = ["sample_id", "patient_id", "timepoint", "layer", "path"];
+const KNOWN_COLUMNS: [&str; 10] = [
+    "sample_id",
+    "patient_id",
+    "timepoint",
+    "layer",
+    "path",
+    "path_2",
+    "batch",
+    "site",
+    "collection_date",
+    "days_from_admission",
+];
+
+struct Collector {
+    problems: Vec<Problem>,
+}
+
+impl Collector {
+    fn error(&mut self, location: Location, message: impl Into<String>) {
+        self.problems.push(Problem { severity: Severity::Error, location, message: message.into() });
+    }
+    fn warning(&mut self, location: Location, message: impl Into<String>) {
+        self.problems.push(Problem { severity: Severity::Warning, location, message: message.into() });
+    }
+    fn has_errors(&self) -> bool {
+        self.problems.iter().any(|p| p.severity == Severity::Error)
+    }
+    fn extend_errors(&mut self, found: Vec<(Location, String)>) {
+        for (location, message) in found {
+            self.error(location, message);
+        }
+    }
+}
+
+/// Loads and validates a cohort; on failure every problem is in the error.
+pub fn load(config_path: &Path) -> Result<Cohort, ValidationError> {
+    let mut c = Collector { problems: Vec::new() };
+    let config = match read_config(config_path) {
+        Ok(config) => config,
+        Err(problem) => return Err(ValidationError { problems: vec![problem] }),
+    };
+    let timepoints = check_timepoints(&config, config_path, &mut c);
+    let patients = match &config.patients {
+        Some(path) => read_patients(path, &mut c),
+        None => BTreeMap::new(),
+    };
+    let (samples, extra_columns, patient_order) = read_samples(&config, &timepoints, &patients, &mut c);
+
+    if samples.iter().any(|s| s.layer == Layer::Transcriptome) {
+        match &config.annotation {
+            None => c.error(
+                Location::file(config_path),
+                "the samplesheet has transcriptome samples but [annotation] is missing; \
+                 expected `[annotation] path = \"genes.saf\"`",
+            ),
+            Some(a) => check_input_file(&a.path, &Location::file(config_path), "annotation", &mut HashMap::new(), &mut c),
+        }
+    }
+    for tp in &timepoints {
+        if !samples.iter().any(|s| s.timepoint < timepoints.len() && timepoints[s.timepoint].name == tp.name) && !c.has_errors() {
+            c.warning(Location::file(config_path), format!("timepoint {:?} has no samples", tp.name));
+        }
+    }
+
+    if c.has_errors() {
+        let mut problems = c.problems;
+        problems.sort_by(|a, b| (a.severity != Severity::Error, &a.location).cmp(&(b.severity != Severity::Error, &b.location)));
+        return Err(ValidationError { problems });
+    }
+    let patients = patient_order
+        .into_iter()
+        .map(|id| patients.get(&id).cloned().unwrap_or(Patient { patient_id: id, admission_day: None, discharge_day: None }))
+        .collect();
+    Ok(Cohort {
+        config,
+        config_path: config_path.to_path_buf(),
+        timepoints,
+        patients,
+        samples,
+        extra_columns,
+        warnings: c.problems,
+    })
+}
+
+fn read_config(path: &Path) -> Result<CohortConfig, Problem> {
+    let problem = |line: Option<u64>, message: String| Problem {
+        severity: Severity::Error,
+        location: Location { path: path.to_path_buf(), line, column: None },
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| problem(None, format!("cannot read the cohort config: {e}")))?;
+    let mut config: CohortConfig = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() as u64 + 1);
+        problem(line, format!("invalid cohort config: {}", e.message().trim_end()))
+    })?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    config.resolve_paths(&base);
+    Ok(config)
+}
+
+fn check_timepoints(config: &CohortConfig, path: &Path, c: &mut Collector) -> Vec<Timepoint> {
+    let loc = || Location::file(path);
+    if config.timepoints.is_empty() {
+        c.error(loc(), "no [[timepoints]] defined; expected at least one");
+    }
+    let mut names = HashMap::new();
+    let mut orders = HashMap::new();
+    for tp in &config.timepoints {
+        if tp.name.trim().is_empty() {
+            c.error(loc(), "a timepoint has an empty name");
+        }
+        if let Some(prev) = names.insert(tp.name.as_str(), tp.order) {
+            c.error(loc(), format!("timepoint {:?} is defined twice (orders {prev} and {})", tp.name, tp.order));
+        }
+        if let Some(prev) = orders.insert(tp.order, tp.name.as_str()) {
+            c.error(loc(), format!("timepoints {prev:?} and {:?} share order {}", tp.name, tp.order));
+        }
+        for (what, v) in [("window_before_days", tp.window_before_days), ("window_after_days", tp.window_after_days)] {
+            if !v.is_finite() || v < 0.0 {
+                c.error(loc(), format!("timepoint {:?}: {what} must be a non-negative number, found {v}", tp.name));
+            }
+        }
+        if !tp.nominal_day.is_finite() {
+            c.error(loc(), format!("timepoint {:?}: nominal_day must be a finite number", tp.name));
+        }
+    }
+    let mut timepoints: Vec<Timepoint> = config
+        .timepoints
+        .iter()
+        .map(|tp| Timepoint {
+            name: tp.name.clone(),
+            order: tp.order,
+            nominal_day: tp.nominal_day,
+            window_before_days: tp.window_before_days,
+            window_after_days: tp.window_after_days,
+            anchor: tp.anchor,
+        })
+        .collect();
+    timepoints.sort_by_key(|tp| tp.order);
+    timepoints
+}
+
+fn read_patients(path: &Path, c: &mut Collector) -> BTreeMap<String, Patient> {
+    let mut found = Vec::new();
+    let table = read_table(path, &mut found);
+    c.extend_errors(found);
+    let mut patients = BTreeMap::new();
+    let Some(table) = table else { return patients };
+    if table.column("patient_id").is_none() {
+        c.error(Location::line(path, 1), "missing required column \"patient_id\"");
+        return patients;
+    }
+    let mut lines: HashMap<String, u64> = HashMap::new();
+    for row in &table.rows {
+        let loc = || Location::line(path, row.line);
+        let Some(id) = table.get(row, "patient_id") else {
+            c.error(loc().with_column("patient_id"), "empty patient_id");
+            continue;
+        };
+        if let Some(prev) = lines.insert(id.to_string(), row.line) {
+            c.error(loc(), format!("patient {id:?} is listed twice (first on line {prev})"));
+            continue;
+        }
+        let admission_day = table.get(row, "admission_date").and_then(|d| {
+            let day = window::parse_iso_date(d);
+            if day.is_none() {
+                c.error(loc().with_column("admission_date"), format!("bad date {d:?}; expected YYYY-MM-DD"));
+            }
+            day
+        });
+        let mut discharge_day = table.get(row, "discharge_day").and_then(|d| {
+            let day = d.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0);
+            if day.is_none() {
+                c.error(loc().with_column("discharge_day"), format!("expected a number of days ≥ 0, found {d:?}"));
+            }
+            day
+        });
+        if let Some(d) = table.get(row, "discharge_date") {
+            match (window::parse_iso_date(d), admission_day) {
+                (None, _) => c.error(loc().with_column("discharge_date"), format!("bad date {d:?}; expected YYYY-MM-DD")),
+                (Some(_), None) => c.error(loc().with_column("discharge_date"), "discharge_date needs an admission_date"),
+                (Some(day), Some(adm)) if day < adm => {
+                    c.error(loc().with_column("discharge_date"), format!("discharge {d} is before admission"))
+                }
+                (Some(day), Some(adm)) => discharge_day = Some((day - adm) as f64),
+            }
+        }
+        patients.insert(id.to_string(), Patient { patient_id: id.to_string(), admission_day, discharge_day });
+    }
+    patients
+}
+
+/// Returns the samples, the names of extra columns and the patients in first-seen order.
+fn read_samples(
+    config: &CohortConfig,
+    timepoints: &[Timepoint],
+    patients: &BTreeMap<String, Patient>,
+    c: &mut Collector,
+) -> (Vec<Sample>, Vec<String>, Vec<String>) {
+    let path = config.samplesheet.as_path();
+    let mut found = Vec::new();
+    let table = read_table(path, &mut found);
+    c.extend_errors(found);
+    let Some(table) = table else { return (Vec::new(), Vec::new(), Vec::new()) };
+    let missing: Vec<&str> = REQUIRED_COLUMNS.into_iter().filter(|col| table.column(col).is_none()).collect();
+    if !missing.is_empty() {
+        c.error(
+            Location::line(path, 1),
+            format!(
+                "missing required column{} {}; the header must contain {}",
+                if missing.len() == 1 { "" } else { "s" },
+                missing.iter().map(|m| format!("{m:?}")).collect::<Vec<_>>().join(", "),
+                REQUIRED_COLUMNS.join(",")
+            ),
+        );
+        return (Vec::new(), Vec::new(), Vec::new());
+    }
+    if table.rows.is_empty() && !c.has_errors() {
+        c.error(Location::file(path), "the samplesheet has a header but no samples");
+    }
+    let extra_columns: Vec<String> = table.header.iter().filter(|h| !KNOWN_COLUMNS.contains(&h.as_str())).cloned().collect();
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let tp_names: Vec<&str> = timepoints.iter().map(|t| t.name.as_str()).collect();
+
+    let mut samples = Vec::new();
+    let mut patient_order: Vec<String> = Vec::new();
+    let mut ids: HashMap<(Layer, String), u64> = HashMap::new();
+    let mut slots: HashMap<(Layer, String, usize), u64> = HashMap::new();
+    let mut checked_files: HashMap<PathBuf, bool> = HashMap::new();
+    for row in &table.rows {
+        let before = c.problems.len();
+        let loc = || Location::line(path, row.line);
+        let required = |name: &str, c: &mut Collector| -> Option<String> {
+            let v = table.get(row, name).map(str::to_string);
+            if v.is_none() {
+                c.error(loc().with_column(name), format!("empty {name}"));
+            }
+            v
+        };
+        let sample_id = required("sample_id", c);
+        let patient_id = required("patient_id", c);
+        let timepoint_name = required("timepoint", c);
+        let layer_name = required("layer", c);
+        let file = required("path", c);
+
+        let layer = layer_name.as_deref().and_then(|l| {
+            let layer = Layer::parse(l);
+            match layer {
+                None => c.error(
+                    loc().with_column("layer"),
+                    format!("unknown layer {l:?}; expected one of transcriptome, epigenome, metabolome"),
+                ),
+                Some(layer) if !layer.is_supported() => c.error(
+                    loc().with_column("layer"),
+                    format!("layer {layer} is not supported by harmonomics {} yet", env!("CARGO_PKG_VERSION")),
+                ),
+                Some(_) => {}
+            }
+            layer
+        });
+        let timepoint = timepoint_name.as_deref().and_then(|t| {
+            let i = tp_names.iter().position(|n| *n == t);
+            if i.is_none() {
+                c.error(loc().with_column("timepoint"), format!("unknown timepoint {t:?}; cohort.toml defines {}", tp_names.join(", ")));
+            }
+            i
+        });
+        if let (Some(pid), Some(_)) = (&patient_id, &config.patients) {
+            if !patients.contains_key(pid) {
+                c.error(loc().with_column("patient_id"), format!("patient {pid:?} is not in the patients table"));
+            }
+        }
+        let resolve = |p: &str| {
+            let p = PathBuf::from(p);
+            if p.is_relative() { base.join(p) } else { p }
+        };
+        let file = file.map(|f| resolve(&f));
+        if let Some(f) = &file {
+            check_input_file(f, &loc().with_column("path"), "input", &mut checked_files, c);
+        }
+        let path_2 = table.get(row, "path_2").map(resolve);
+        if let Some(f) = &path_2 {
+            check_input_file(f, &loc().with_column("path_2"), "input", &mut checked_files, c);
+        }
+
+        let patient = patient_id.as_ref().and_then(|p| patients.get(p));
+        let mut days = table.get(row, "days_from_admission").and_then(|d| {
+            let v = d.parse::<f64>().ok().filter(|v| v.is_finite());
+            if v.is_none() {
+                c.error(loc().with_column("days_from_admission"), format!("expected a number of days, found {d:?}"));
+            }
+            v
+        });
+        if let Some(d) = table.get(row, "collection_date") {
+            match window::parse_iso_date(d) {
+                None => c.error(loc().with_column("collection_date"), format!("bad date {d:?}; expected YYYY-MM-DD")),
+                Some(day) => match patient.and_then(|p| p.admission_day) {
+                    None => c.error(
+                        loc().with_column("collection_date"),
+                        "collection_date needs the patient's admission_date in the patients table \
+                         (or give days_from_admission instead)",
+                    ),
+                    Some(adm) => {
+                        let from_date = (day - adm) as f64;
+                        match days {
+                            Some(given) if given != from_date => c.error(
+                                loc(),
+                                format!("days_from_admission {given} disagrees with collection_date {d} (day {from_date})"),
+                            ),
+                            _ => days = Some(from_date),
+                        }
+                    }
+                },
+            }
+        }
+        if let Some(d) = days {
+            if d < -2.0 {
+                c.error(loc(), format!("sample collected {} days before ICU admission", -d));
+            }
+        }
+
+        if let (Some(layer), Some(id)) = (layer, &sample_id) {
+            if let Some(prev) = ids.insert((layer, id.clone()), row.line) {
+                c.error(loc().with_column("sample_id"), format!("duplicate sample_id {id:?} in layer {layer} (first on line {prev})"));
+            }
+        }
+        if let (Some(layer), Some(pid), Some(tp)) = (layer, &patient_id, timepoint) {
+            if let Some(prev) = slots.insert((layer, pid.clone(), tp), row.line) {
+                c.error(
+                    loc(),
+                    format!("patient {pid:?} has two {layer} samples at timepoint {:?} (the other on line {prev})", tp_names[tp]),
+                );
+            }
+        }
+
+        let mut within_window = None;
+        if let (Some(tp), Some(d)) = (timepoint, days) {
+            let tpd = &timepoints[tp];
+            if let Some(dev) = window::deviation(tpd, d, patient.and_then(|p| p.discharge_day)) {
+                let ok = window::within(tpd, dev);
+                within_window = Some(ok);
+                if !ok {
+                    c.warning(
+                        loc(),
+                        format!(
+                            "sample {:?} ({}) was collected {dev:+} days from its nominal day; the window is -{}..+{} days",
+                            sample_id.as_deref().unwrap_or(""),
+                            tpd.name,
+                            tpd.window_before_days,
+                            tpd.window_after_days
+                        ),
+                    );
+                }
+            }
+        }
+        let new_errors = c.problems[before..].iter().any(|p| p.severity == Severity::Error);
+        if let (false, Some(sample_id), Some(patient_id), Some(timepoint), Some(layer), Some(path)) =
+            (new_errors, sample_id, patient_id, timepoint, layer, file)
+        {
+            if !patient_order.contains(&patient_id) {
+                patient_order.push(patient_id.clone());
+            }
+            samples.push(Sample {
+                sample_id,
+                patient_id,
+                timepoint,
+                layer,
+                path,
+                path_2,
+                batch: table.get(row, "batch").map(str::to_string),
+                site: table.get(row, "site").map(str::to_string),
+                days_from_admission: days,
+                within_window,
+                extra: extra_columns.iter().map(|col| table.get(row, col).map(str::to_string)).collect(),
+                line: row.line,
+            });
+        }
+    }
+    (samples, extra_columns, patient_order)
+}
+
+/// Checks that an input exists, is a readable regular file and is not empty (once per path).
+fn check_input_file(path: &Path, loc: &Location, what: &str, seen: &mut HashMap<PathBuf, bool>, c: &mut Collector) {
+    if seen.contains_key(path) {
+        return;
+    }
+    let message = match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(format!("{what} file {} does not exist", path.display())),
+        Err(e) => Some(format!("cannot stat {what} file {}: {e}", path.display())),
+        Ok(m) if !m.is_file() => Some(format!("{what} {} is not a regular file", path.display())),
+        Ok(m) if m.len() == 0 => Some(format!("{what} file {} is empty", path.display())),
+        Ok(_) => std::fs::File::open(path).err().map(|e| format!("cannot open {what} file {}: {e}", path.display())),
+    };
+    seen.insert(path.to_path_buf(), message.is_none());
+    if let Some(m) = message {
+        c.error(loc.clone(), m);
+    }
+}

@@ -1,0 +1,107 @@
+//! Alignment of every layer on the patient × timepoint grid.
+//!
+//! `samples.parquet` describes each sample's place on the grid; `harmonised.parquet` is the long
+//! table (one row per sample × feature) ordered by patient, then timepoint, then layer, then
+//! feature, so "how does patient P's gene G move over time" is one filter away.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, UInt32Array};
+use arrow_schema::{ArrowError, DataType, Field, Schema};
+
+use crate::cohort::{Cohort, Layer, Sample};
+use crate::matrix::FeatureMatrix;
+use crate::output::OutputError;
+use crate::output::parquet::{Metadata, batch, write_parquet};
+
+/// One layer's matrices, ready to be aligned.
+pub struct LayerData {
+    /// Which layer.
+    pub layer: Layer,
+    /// Raw values (counts as f64 for the long table).
+    pub raw: FeatureMatrix<f64>,
+    /// The primary normalisation.
+    pub normalised: FeatureMatrix<f64>,
+}
+
+/// Input path as the samplesheet wrote it (relative to the samplesheet where possible), so the
+/// table does not depend on where the cohort was checked out.
+fn input_text(cohort: &Cohort, sample: &Sample) -> String {
+    let base = cohort.config.samplesheet.parent().unwrap_or(Path::new(""));
+    sample.path.strip_prefix(base).unwrap_or(&sample.path).display().to_string()
+}
+
+/// `samples.parquet`: one row per samplesheet row, in samplesheet order.
+pub fn samples_table(cohort: &Cohort) -> Result<RecordBatch, ArrowError> {
+    let s = &cohort.samples;
+    let tp = |x: &Sample| &cohort.timepoints[x.timepoint];
+    let strings = |f: &dyn Fn(&Sample) -> Option<String>| -> ArrayRef { Arc::new(StringArray::from_iter(s.iter().map(f))) };
+    let mut columns: Vec<(&str, ArrayRef)> = vec![
+        ("sample_id", strings(&|x| Some(x.sample_id.clone()))),
+        ("patient_id", strings(&|x| Some(x.patient_id.clone()))),
+        ("timepoint", strings(&|x| Some(tp(x).name.clone()))),
+        ("timepoint_order", Arc::new(UInt32Array::from_iter_values(s.iter().map(|x| tp(x).order)))),
+        ("days_from_admission", Arc::new(Float64Array::from_iter(s.iter().map(|x| x.days_from_admission)))),
+        ("within_window", Arc::new(BooleanArray::from_iter(s.iter().map(|x| x.within_window)))),
+        ("site", strings(&|x| x.site.clone())),
+        ("batch", strings(&|x| x.batch.clone())),
+        ("layer", strings(&|x| Some(x.layer.as_str().to_string()))),
+        ("input", strings(&|x| Some(input_text(cohort, x)))),
+    ];
+    for (i, name) in cohort.extra_columns.iter().enumerate() {
+        columns.push((name.as_str(), strings(&|x| x.extra[i].clone())));
+    }
+    batch(columns)
+}
+
+/// Writes `harmonised.parquet` (long format) for every layer present.
+pub fn write_harmonised(path: &Path, cohort: &Cohort, layers: &[LayerData], metadata: &Metadata) -> Result<(), OutputError> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("patient_id", DataType::Utf8, false),
+        Field::new("timepoint", DataType::Utf8, false),
+        Field::new("timepoint_order", DataType::UInt32, false),
+        Field::new("days_from_admission", DataType::Float64, true),
+        Field::new("layer", DataType::Utf8, false),
+        Field::new("feature_id", DataType::Utf8, false),
+        Field::new("sample_id", DataType::Utf8, false),
+        Field::new("raw", DataType::Float64, true),
+        Field::new("normalised", DataType::Float64, true),
+    ]));
+    let patient_rank: HashMap<&str, usize> =
+        cohort.patients.iter().enumerate().map(|(i, p)| (p.patient_id.as_str(), i)).collect();
+    let mut order: Vec<&Sample> = cohort.samples.iter().collect();
+    order.sort_by_key(|s| (patient_rank.get(s.patient_id.as_str()).copied(), cohort.timepoints[s.timepoint].order, s.layer));
+    let columns: Vec<HashMap<&str, usize>> = layers
+        .iter()
+        .map(|l| l.raw.sample_ids.iter().enumerate().map(|(j, id)| (id.as_str(), j)).collect())
+        .collect();
+
+    write_parquet(path, schema.clone(), metadata, |push| {
+        for sample in order {
+            let Some(li) = layers.iter().position(|l| l.layer == sample.layer) else { continue };
+            let layer = &layers[li];
+            let Some(&j) = columns[li].get(sample.sample_id.as_str()) else { continue };
+            let n = layer.raw.feature_ids.len();
+            let tp = &cohort.timepoints[sample.timepoint];
+            let repeat = |v: &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, n))) };
+            let values = |m: &FeatureMatrix<f64>| -> ArrayRef {
+                Arc::new(Float64Array::from_iter((0..n).map(|i| m.get(i, j).copied())))
+            };
+            let arrays: Vec<ArrayRef> = vec![
+                repeat(&sample.patient_id),
+                repeat(&tp.name),
+                Arc::new(UInt32Array::from_iter_values(std::iter::repeat_n(tp.order, n))),
+                Arc::new(Float64Array::from_iter(std::iter::repeat_n(sample.days_from_admission, n))),
+                repeat(layer.layer.as_str()),
+                Arc::new(StringArray::from_iter_values(layer.raw.feature_ids.iter())),
+                repeat(&sample.sample_id),
+                values(&layer.raw),
+                values(&layer.normalised),
+            ];
+            push(RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?)?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,65 @@
+//! Atomic output: write to a hidden temporary file in the destination directory, flush and
+//! fsync it, then rename it over the destination. A failed or killed run therefore never leaves a
+//! file that looks complete under its final name.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+/// Writes `path` atomically; `write` receives a buffered writer onto the temporary file.
+///
+/// The temporary file lives in the same directory (so `rename` stays on one filesystem) and is
+/// removed if `write` fails or the process unwinds.
+pub fn write_atomic<F>(path: &Path, write: F) -> io::Result<()>
+where
+    F: FnOnce(&mut BufWriter<&File>) -> io::Result<()>,
+{
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("output");
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.tmp-"))
+        .tempfile_in(dir)?;
+    {
+        let mut writer = BufWriter::new(tmp.as_file());
+        write(&mut writer)?;
+        writer.flush()?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Writes an in-memory byte buffer atomically.
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic(path, |w| w.write_all(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_write_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("out.txt");
+        let result = write_atomic(&target, |w| {
+            w.write_all(b"partial")?;
+            Err(io::Error::other("disk on fire"))
+        });
+        assert!(result.is_err());
+        assert!(!target.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).expect("read_dir").count(), 0);
+    }
+
+    #[test]
+    fn successful_write_replaces_target() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("out.txt");
+        std::fs::write(&target, b"old").expect("write");
+        write_bytes_atomic(&target, b"new").expect("atomic write");
+        assert_eq!(std::fs::read(&target).expect("read"), b"new");
+    }
+}

@@ -1,0 +1,19 @@
+//! harmonomics: turn the omics files of a longitudinal clinical cohort (RNA-seq alignments today;
+//! methylation and metabolomics next) into harmonised, analysis-ready Parquet matrices aligned
+//! on the patient × timepoint grid.
+//!
+//! The stages are library functions (see [`pipeline`]); the `harmonomics` binary is a thin
+//! wrapper over them.
+
+#![warn(missing_docs)]
+
+pub mod annotation;
+pub mod cli;
+pub mod cohort;
+pub mod error;
+pub mod harmonise;
+pub mod io;
+pub mod matrix;
+pub mod output;
+pub mod pipeline;
+pub mod transcriptome;

@@ -1,0 +1,87 @@
+//! The `harmonomics` binary: parse the command line, size the thread pool, call the library,
+//! map failures to exit codes (0 ok, 1 runtime error, 2 usage or configuration error).
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use harmonomics::cli::{Cli, Command, quant::QuantCommand, run::default_config};
+use harmonomics::pipeline::{self, RunError, RunOptions};
+use harmonomics::{cohort, error::ExitClass};
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let threads = cli.threads.filter(|&n| n > 0).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global() {
+        eprintln!("harmonomics: cannot start {threads} worker threads: {e}");
+        return ExitCode::from(1);
+    }
+    match dispatch(cli, threads) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let class = e
+                .chain()
+                .find_map(|c| c.downcast_ref::<RunError>().map(RunError::exit_class))
+                .or_else(|| e.chain().find_map(|c| c.downcast_ref::<cohort::ValidationError>().map(|_| ExitClass::Usage)))
+                .unwrap_or(ExitClass::Runtime);
+            eprintln!("harmonomics: {e:#}");
+            ExitCode::from(class.code())
+        }
+    }
+}
+
+fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run(args) => {
+            let options = RunOptions {
+                config: args.config.unwrap_or_else(default_config),
+                out: args.out,
+                threads,
+                quiet: cli.quiet,
+                command_line: std::env::args().collect(),
+            };
+            let summary = pipeline::run(&options)?;
+            if !cli.quiet {
+                println!(
+                    "harmonomics: {} samples done, {} warnings; outputs in {} (see manifest.json)",
+                    summary.samples,
+                    summary.warnings,
+                    summary.out.display()
+                );
+            }
+        }
+        Command::Validate(args) => {
+            let config = args.config.unwrap_or_else(default_config);
+            let cohort = cohort::load(&config)?;
+            for w in &cohort.warnings {
+                eprintln!("{w}");
+            }
+            println!(
+                "{}: valid: {} patients, {} samples, {} timepoints, {} warnings",
+                config.display(),
+                cohort.patients.len(),
+                cohort.samples.len(),
+                cohort.timepoints.len(),
+                cohort.warnings.len()
+            );
+        }
+        Command::Quant(QuantCommand::Rna(args)) => {
+            let job = pipeline::QuantRnaJob {
+                options: args.quant_options(),
+                bam: args.bam,
+                annotation: args.annotation,
+                format: args.format,
+                out: args.out,
+                featurecounts_tsv: args.featurecounts_tsv,
+                summary: args.summary,
+                command: std::env::args().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" "),
+            };
+            pipeline::quant_rna(&job).with_context(|| format!("counting {}", job.bam.display()))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,38 @@
+//! The features × samples matrix every layer produces: feature ids as rows, samples as columns.
+//!
+//! Stored column-major (one `Vec` per sample) because every normaliser works per sample and
+//! Parquet writes per column. A column that is `None` is entirely missing (e.g. a sample whose
+//! library is empty has no defined CPM): missing is null, never 0 or NaN.
+
+/// A features × samples matrix of `T`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeatureMatrix<T> {
+    /// Row names, in annotation order.
+    pub feature_ids: Vec<String>,
+    /// Column names, in samplesheet order.
+    pub sample_ids: Vec<String>,
+    /// One column per sample; `None` when the whole column is missing.
+    pub columns: Vec<Option<Vec<T>>>,
+}
+
+impl<T> FeatureMatrix<T> {
+    /// A fully present matrix.
+    pub fn new(feature_ids: Vec<String>, sample_ids: Vec<String>, columns: Vec<Vec<T>>) -> Self {
+        Self { feature_ids, sample_ids, columns: columns.into_iter().map(Some).collect() }
+    }
+
+    /// A matrix of the same shape and names with each present column transformed by `f`
+    /// (which may itself declare the column missing).
+    pub fn map_columns<U>(&self, mut f: impl FnMut(usize, &[T]) -> Option<Vec<U>>) -> FeatureMatrix<U> {
+        FeatureMatrix {
+            feature_ids: self.feature_ids.clone(),
+            sample_ids: self.sample_ids.clone(),
+            columns: self.columns.iter().enumerate().map(|(j, c)| c.as_deref().and_then(|c| f(j, c))).collect(),
+        }
+    }
+
+    /// Value at (feature `i`, sample `j`), `None` when missing.
+    pub fn get(&self, i: usize, j: usize) -> Option<&T> {
+        self.columns.get(j)?.as_ref()?.get(i)
+    }
+}

@@ -1,0 +1,107 @@
+//! `manifest.json`: what ran, on what, with which options, how long it took and what it warned.
+//!
+//! Written last and atomically: its presence means the run finished. Timestamps live here and
+//! only here, so that the Parquet outputs stay byte-identical across runs.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::OutputError;
+use crate::io::atomic::write_bytes_atomic;
+
+/// The provenance record of one run.
+#[derive(Debug, Serialize)]
+pub struct Manifest {
+    /// `harmonomics` and its version.
+    pub tool: Tool,
+    /// argv as given.
+    pub command_line: Vec<String>,
+    /// UTC start, RFC 3339.
+    pub started_at: String,
+    /// UTC end, RFC 3339.
+    pub finished_at: String,
+    /// Wall-clock seconds.
+    pub wall_seconds: f64,
+    /// Worker threads.
+    pub threads: usize,
+    /// The cohort config file.
+    pub config_path: String,
+    /// The configuration with defaults filled in and paths resolved.
+    pub config: serde_json::Value,
+    /// Every input file with its size and BLAKE3 hash.
+    pub inputs: Vec<FileRecord>,
+    /// Per-stage parameters, timings, counts and warnings.
+    pub stages: Vec<StageReport>,
+    /// Validation warnings (e.g. samples outside their protocol window).
+    pub warnings: Vec<String>,
+    /// Every output file (relative to the output directory) with its size and BLAKE3 hash.
+    pub outputs: Vec<FileRecord>,
+}
+
+/// Tool identity.
+#[derive(Debug, Serialize)]
+pub struct Tool {
+    /// Always `harmonomics`.
+    pub name: &'static str,
+    /// Crate version.
+    pub version: &'static str,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Self { name: "harmonomics", version: env!("CARGO_PKG_VERSION") }
+    }
+}
+
+/// One file and its fingerprint.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileRecord {
+    /// What the file is (`config`, `samplesheet`, `annotation`, `transcriptome`, ...).
+    pub role: String,
+    /// Path.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// BLAKE3 hex digest.
+    pub blake3: String,
+}
+
+/// What one stage did.
+#[derive(Debug, Default, Serialize)]
+pub struct StageReport {
+    /// Stage name.
+    pub name: String,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// The parameters it ran with.
+    pub params: serde_json::Value,
+    /// What it counted (samples, features, reads...).
+    pub counts: serde_json::Value,
+    /// Anything worth a human's attention.
+    pub warnings: Vec<String>,
+}
+
+/// Writes the manifest atomically as pretty JSON.
+pub fn write(path: &Path, manifest: &Manifest) -> Result<(), OutputError> {
+    let mut bytes = serde_json::to_vec_pretty(manifest).map_err(|e| OutputError { path: path.to_path_buf(), source: e.into() })?;
+    bytes.push(b'\n');
+    write_bytes_atomic(path, &bytes).map_err(|source| OutputError { path: path.to_path_buf(), source })
+}
+
+/// Formats seconds since the Unix epoch as an RFC 3339 UTC timestamp.
+pub fn rfc3339(unix_seconds: u64) -> String {
+    let days = (unix_seconds / 86_400) as i64;
+    let rem = unix_seconds % 86_400;
+    let (y, m, d) = crate::cohort::window::civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem / 60 % 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_formats_utc() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(1_795_000_000), "2026-11-18T11:06:40Z");
+    }
+}

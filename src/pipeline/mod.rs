@@ -1,0 +1,374 @@
+//! `harmonomics run`: validate → hash inputs → quantify (scatter) → assemble → normalise →
+//! harmonise → manifest, in one process.
+//!
+//! Each step is a plain library call wrapped in [`stage::stage`] for timing and provenance.
+//! Nothing is written before validation passes, every file is written atomically, and the
+//! manifest comes last, so a directory with a `manifest.json` holds a finished run.
+
+pub mod progress;
+pub mod stage;
+
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use rayon::prelude::*;
+use serde_json::json;
+
+use crate::annotation::{self, AnnotationError, FeatureIndex};
+use crate::cohort::{self, Cohort, Layer, ValidationError};
+use crate::error::ExitClass;
+use crate::harmonise::{self, LayerData};
+use crate::io::hash::hash_file;
+use crate::matrix::FeatureMatrix;
+use crate::output::manifest::{self, FileRecord, Manifest, StageReport, Tool};
+use crate::output::parquet::{Metadata, write_batch, write_matrix};
+use crate::output::OutputError;
+use crate::transcriptome::quant::{Category, QuantError, SampleCounts, quantify_bam};
+use crate::transcriptome::{normalise, tables};
+pub use progress::Progress;
+
+/// Options of one `run`.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// `cohort.toml`.
+    pub config: PathBuf,
+    /// Output directory.
+    pub out: PathBuf,
+    /// Worker threads (the rayon pool is already sized by the caller).
+    pub threads: usize,
+    /// No progress or messages on stderr.
+    pub quiet: bool,
+    /// argv, for the manifest.
+    pub command_line: Vec<String>,
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The cohort is invalid (exit code 2).
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The annotation could not be read.
+    #[error(transparent)]
+    Annotation(#[from] AnnotationError),
+    /// A sample could not be quantified.
+    #[error(transparent)]
+    Quant(#[from] QuantError),
+    /// An output could not be written.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// A file could not be read or a directory created.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl RunError {
+    /// Exit code class: configuration problems are usage errors.
+    pub fn exit_class(&self) -> ExitClass {
+        match self {
+            RunError::Invalid(_) => ExitClass::Usage,
+            _ => ExitClass::Runtime,
+        }
+    }
+}
+
+/// What a finished run reports back.
+#[derive(Debug)]
+pub struct RunSummary {
+    /// The output directory.
+    pub out: PathBuf,
+    /// Samples quantified.
+    pub samples: usize,
+    /// Warnings recorded in the manifest.
+    pub warnings: usize,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io { path: path.to_path_buf(), source }
+}
+
+fn metadata(cohort: &Cohort, layer: Option<Layer>, extra: &[(&str, String)]) -> Metadata {
+    let mut kv = vec![
+        ("harmonomics.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ("harmonomics.study".to_string(), cohort.config.study.name.clone()),
+    ];
+    if let Some(layer) = layer {
+        kv.push(("harmonomics.layer".to_string(), layer.as_str().to_string()));
+    }
+    kv.extend(extra.iter().map(|(k, v)| (format!("harmonomics.{k}"), v.clone())));
+    kv
+}
+
+/// Runs the whole pipeline for one cohort.
+pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
+    let started = Instant::now();
+    let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let progress = Progress::new(options.quiet);
+    let mut stages: Vec<StageReport> = Vec::new();
+
+    let cohort = stage::stage(&mut stages, "validate", json!({ "config": options.config }), |r| {
+        let cohort = cohort::load(&options.config)?;
+        r.counts = json!({ "samples": cohort.samples.len(), "patients": cohort.patients.len() });
+        r.warnings = cohort.warnings.iter().map(ToString::to_string).collect();
+        Ok::<_, RunError>(cohort)
+    })?;
+    for w in &cohort.warnings {
+        progress.note(w.to_string());
+    }
+    progress.note(format!(
+        "cohort {:?}: {} patients, {} samples, layers: {}",
+        cohort.config.study.name,
+        cohort.patients.len(),
+        cohort.samples.len(),
+        cohort.layers().iter().map(|l| l.as_str()).collect::<Vec<_>>().join(", ")
+    ));
+
+    let out = &options.out;
+    let tx_dir = out.join(Layer::Transcriptome.as_str());
+    std::fs::create_dir_all(tx_dir.join("samples")).map_err(io_err(&tx_dir))?;
+
+    let inputs = stage::stage(&mut stages, "hash_inputs", json!({ "algorithm": "BLAKE3" }), |r| {
+        let inputs = hash_inputs(&cohort)?;
+        r.counts = json!({ "files": inputs.len(), "bytes": inputs.iter().map(|i| i.size).sum::<u64>() });
+        Ok::<_, RunError>(inputs)
+    })?;
+
+    let mut layers = Vec::new();
+    let tx_samples = cohort.samples_of(Layer::Transcriptome);
+    if !tx_samples.is_empty() {
+        layers.push(run_transcriptome(&cohort, &tx_dir, &progress, &mut stages)?);
+    }
+
+    stage::stage(&mut stages, "harmonise", json!({}), |r| {
+        write_batch(&out.join("samples.parquet"), harmonise::samples_table(&cohort).map_err(arrow_err(out))?, &metadata(&cohort, None, &[]))?;
+        harmonise::write_harmonised(&out.join("harmonised.parquet"), &cohort, &layers, &metadata(&cohort, None, &[]))?;
+        r.counts = json!({ "layers": layers.len(), "samples": cohort.samples.len() });
+        Ok::<_, RunError>(())
+    })?;
+
+    let outputs = list_outputs(out)?;
+    let finished_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let warnings: Vec<String> = cohort.warnings.iter().map(ToString::to_string).collect();
+    let manifest = Manifest {
+        tool: Tool::default(),
+        command_line: options.command_line.clone(),
+        started_at: manifest::rfc3339(started_at),
+        finished_at: manifest::rfc3339(finished_at),
+        wall_seconds: started.elapsed().as_secs_f64(),
+        threads: options.threads,
+        config_path: options.config.display().to_string(),
+        config: serde_json::to_value(&cohort.config).unwrap_or_default(),
+        inputs,
+        stages,
+        warnings: warnings.clone(),
+        outputs,
+    };
+    manifest::write(&out.join("manifest.json"), &manifest)?;
+    Ok(RunSummary { out: out.clone(), samples: cohort.samples.len(), warnings: warnings.len() })
+}
+
+fn arrow_err(path: &Path) -> impl FnOnce(arrow_schema::ArrowError) -> RunError + '_ {
+    move |e| RunError::Output(OutputError { path: path.to_path_buf(), source: std::io::Error::other(e) })
+}
+
+fn run_transcriptome(
+    cohort: &Cohort,
+    dir: &Path,
+    progress: &Progress,
+    stages: &mut Vec<StageReport>,
+) -> Result<LayerData, RunError> {
+    let options = &cohort.config.transcriptome;
+    let Some(annotation_config) = &cohort.config.annotation else {
+        return Err(RunError::Invalid(ValidationError {
+            problems: vec![cohort::Problem {
+                severity: cohort::Severity::Error,
+                location: crate::error::Location::file(&cohort.config_path),
+                message: "transcriptome samples need an [annotation] section".into(),
+            }],
+        }));
+    };
+    let (features, index) = stage::stage(stages, "annotation", json!(annotation_config), |r| {
+        let features = annotation::read(&annotation_config.path, annotation_config.format)?;
+        let index = FeatureIndex::new(&features);
+        r.counts = json!({ "genes": features.genes.len(), "exons": features.exons.len(), "contigs": features.contigs.len() });
+        Ok::<_, RunError>((features, index))
+    })?;
+
+    let samples = cohort.samples_of(Layer::Transcriptome);
+    let counted: Vec<SampleCounts> = stage::stage(stages, "quantify", json!(options.quant), |r| {
+        let bar = progress.bar(samples.len() as u64, "quantify");
+        let quant_meta = serde_json::to_string(&options.quant).unwrap_or_default();
+        let results: Vec<Result<SampleCounts, RunError>> = samples
+            .par_iter()
+            .map(|s| {
+                let counts = quantify_bam(&s.path, &features, &index, &options.quant)?;
+                let path = dir.join("samples").join(format!("{}.parquet", s.sample_id));
+                let qc: serde_json::Map<String, serde_json::Value> =
+                    Category::ALL.iter().map(|c| (c.name().to_string(), json!(counts.summary.get(*c)))).collect();
+                let meta = metadata(
+                    cohort,
+                    Some(Layer::Transcriptome),
+                    &[("sample_id", s.sample_id.clone()), ("quant", quant_meta.clone()), ("qc", serde_json::Value::Object(qc).to_string())],
+                );
+                write_batch(&path, tables::sample_counts(&features, &counts).map_err(arrow_err(&path))?, &meta)?;
+                bar.inc(1);
+                Ok(counts)
+            })
+            .collect();
+        bar.finish_and_clear();
+        let counted = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let total: u64 = counted.iter().map(|c| c.summary.total()).sum();
+        let assigned: u64 = counted.iter().map(|c| c.summary.get(Category::Assigned)).sum();
+        r.counts = json!({ "samples": counted.len(), "alignments": total, "assigned": assigned });
+        for (s, c) in samples.iter().zip(&counted) {
+            if c.summary.get(Category::Assigned) == 0 {
+                r.warnings.push(format!("sample {:?}: no read was assigned to any gene", s.sample_id));
+            }
+        }
+        Ok::<_, RunError>(counted)
+    })?;
+    progress.note(format!("quantified {} transcriptome samples", counted.len()));
+
+    let sample_ids: Vec<String> = samples.iter().map(|s| s.sample_id.clone()).collect();
+    let feature_ids: Vec<String> = features.genes.iter().map(|g| g.id.clone()).collect();
+    let raw = FeatureMatrix::new(feature_ids, sample_ids, counted.iter().map(|c| c.counts.clone()).collect());
+    let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Transcriptome), extra);
+
+    stage::stage(stages, "assemble", json!({}), |r| {
+        write_batch(&dir.join("features.parquet"), tables::features(&features).map_err(arrow_err(dir))?, &meta(&[]))?;
+        write_matrix(&dir.join("raw.parquet"), &raw, &meta(&[("values", "counts".into())]))?;
+        let ids: Vec<&str> = samples.iter().map(|s| s.sample_id.as_str()).collect();
+        let refs: Vec<&SampleCounts> = counted.iter().collect();
+        write_batch(&dir.join("qc.parquet"), tables::qc(&ids, &refs).map_err(arrow_err(dir))?, &meta(&[]))?;
+        r.counts = json!({ "features": raw.feature_ids.len(), "samples": raw.sample_ids.len() });
+        Ok::<_, RunError>(())
+    })?;
+
+    let primary = stage::stage(stages, "normalise", json!(options.normalise), |r| {
+        let mut primary = None;
+        for (k, method) in options.normalise.methods.iter().enumerate() {
+            let matrix = normalise::apply(*method, &raw, &options.normalise);
+            let params = json!({ "method": method.name(), "prior_count": options.normalise.prior_count }).to_string();
+            let name = if k == 0 { "normalised.parquet".to_string() } else { format!("normalised.{}.parquet", method.name()) };
+            write_matrix(&dir.join(name), &matrix, &meta(&[("method", method.name().into()), ("params", params)]))?;
+            let empty = matrix.columns.iter().filter(|c| c.is_none()).count();
+            if empty > 0 {
+                r.warnings.push(format!("{}: {empty} samples have no assigned reads; their columns are null", method.name()));
+            }
+            if k == 0 {
+                primary = Some(matrix);
+            }
+        }
+        Ok::<_, RunError>(primary)
+    })?;
+    let raw_f64 = raw.map_columns(|_, c| Some(c.iter().map(|&v| v as f64).collect()));
+    let normalised = primary.unwrap_or_else(|| raw.map_columns(|_, _| None));
+    Ok(LayerData { layer: Layer::Transcriptome, raw: raw_f64, normalised })
+}
+
+fn hash_inputs(cohort: &Cohort) -> Result<Vec<FileRecord>, RunError> {
+    let c = &cohort.config;
+    let mut files: Vec<(String, PathBuf)> = vec![("config".into(), cohort.config_path.clone()), ("samplesheet".into(), c.samplesheet.clone())];
+    if let Some(p) = &c.patients {
+        files.push(("patients".into(), p.clone()));
+    }
+    if let Some(a) = &c.annotation {
+        files.push(("annotation".into(), a.path.clone()));
+    }
+    for s in &cohort.samples {
+        files.push((s.layer.as_str().into(), s.path.clone()));
+        if let Some(p) = &s.path_2 {
+            files.push((s.layer.as_str().into(), p.clone()));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|(_, p)| seen.insert(p.clone()));
+    files
+        .par_iter()
+        .map(|(role, path)| {
+            let (size, blake3) = hash_file(path).map_err(io_err(path))?;
+            Ok(FileRecord { role: role.clone(), path: path.display().to_string(), size, blake3 })
+        })
+        .collect()
+}
+
+/// Every file under the output directory (except the manifest), sorted, with hashes.
+fn list_outputs(out: &Path) -> Result<Vec<FileRecord>, RunError> {
+    let mut paths = Vec::new();
+    let mut stack = vec![out.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(io_err(&dir))? {
+            let path = entry.map_err(io_err(&dir))?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|n| n != "manifest.json" && !n.to_string_lossy().starts_with('.')) {
+                paths.push(path);
+            }
+        }
+    }
+    paths.sort();
+    paths
+        .par_iter()
+        .map(|path| {
+            let (size, blake3) = hash_file(path).map_err(io_err(path))?;
+            let rel = path.strip_prefix(out).unwrap_or(path).display().to_string();
+            Ok(FileRecord { role: "output".into(), path: rel, size, blake3 })
+        })
+        .collect()
+}
+
+/// One `quant rna` job: a BAM in, a per-sample Parquet (and optionally featureCounts' tables) out.
+#[derive(Clone, Debug)]
+pub struct QuantRnaJob {
+    /// The alignments.
+    pub bam: PathBuf,
+    /// The annotation and its format.
+    pub annotation: PathBuf,
+    /// Annotation format.
+    pub format: annotation::AnnotationFormat,
+    /// Counting options.
+    pub options: crate::transcriptome::quant::QuantOptions,
+    /// Per-sample Parquet output.
+    pub out: PathBuf,
+    /// featureCounts-layout counts table.
+    pub featurecounts_tsv: Option<PathBuf>,
+    /// featureCounts-layout summary.
+    pub summary: Option<PathBuf>,
+    /// The command line, for the table's header line.
+    pub command: String,
+}
+
+/// Runs one `quant rna` job.
+pub fn quant_rna(job: &QuantRnaJob) -> Result<SampleCounts, RunError> {
+    use crate::transcriptome::quant::featurecounts;
+    let features = annotation::read(&job.annotation, job.format)?;
+    let index = FeatureIndex::new(&features);
+    let counts = quantify_bam(&job.bam, &features, &index, &job.options)?;
+    let name = job.bam.display().to_string();
+    let quant = serde_json::to_string(&job.options).unwrap_or_default();
+    let meta = vec![
+        ("harmonomics.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ("harmonomics.layer".to_string(), Layer::Transcriptome.as_str().to_string()),
+        ("harmonomics.quant".to_string(), quant),
+    ];
+    write_batch(&job.out, tables::sample_counts(&features, &counts).map_err(arrow_err(&job.out))?, &meta)?;
+    let summary = job.summary.clone().or_else(|| job.featurecounts_tsv.as_ref().map(|p| PathBuf::from(format!("{}.summary", p.display()))));
+    let out_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RunError::Output(OutputError { path, source })
+    };
+    if let Some(path) = &job.featurecounts_tsv {
+        crate::io::atomic::write_atomic(path, |w| featurecounts::write_table(w, &job.command, &features, &[&name], &[&counts]))
+            .map_err(out_err(path))?;
+    }
+    if let Some(path) = &summary {
+        crate::io::atomic::write_atomic(path, |w| featurecounts::write_summary(w, &[&name], &[&counts])).map_err(out_err(path))?;
+    }
+    Ok(counts)
+}

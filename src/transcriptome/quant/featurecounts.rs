@@ -1,0 +1,62 @@
+//! featureCounts' own output layouts, so MultiQC and existing R scripts read ours unchanged.
+//!
+//! The counts table: a `# Program:...; Command:...` line, then `Geneid Chr Start End Strand
+//! Length <sample>...` with per-exon `;`-joined Chr/Start/End/Strand in annotation order. The
+//! summary: `Status <sample>...` then one row per category in featureCounts' order.
+
+use std::io::{self, Write};
+
+use super::{Category, SampleCounts};
+use crate::annotation::FeatureSet;
+
+/// Writes the counts table for one or more samples (columns named by `sample_names`).
+pub fn write_table<W: Write>(
+    w: &mut W,
+    command: &str,
+    features: &FeatureSet,
+    sample_names: &[&str],
+    samples: &[&SampleCounts],
+) -> io::Result<()> {
+    writeln!(w, "# Program:harmonomics v{}; Command:{command}", env!("CARGO_PKG_VERSION"))?;
+    write!(w, "Geneid\tChr\tStart\tEnd\tStrand\tLength")?;
+    for name in sample_names {
+        write!(w, "\t{name}")?;
+    }
+    writeln!(w)?;
+    for (i, gene) in features.genes.iter().enumerate() {
+        let exons: Vec<_> = gene.exons.iter().map(|&e| &features.exons[e as usize]).collect();
+        let join = |f: &dyn Fn(&crate::annotation::Exon) -> String| exons.iter().map(|e| f(e)).collect::<Vec<_>>().join(";");
+        write!(
+            w,
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            gene.id,
+            join(&|e| features.contigs[e.contig as usize].clone()),
+            join(&|e| e.start.to_string()),
+            join(&|e| e.end.to_string()),
+            join(&|e| e.strand.as_char().to_string()),
+            features.gene_length(i)
+        )?;
+        for s in samples {
+            write!(w, "\t{}", s.counts[i])?;
+        }
+        writeln!(w)?;
+    }
+    Ok(())
+}
+
+/// Writes the `.summary` table.
+pub fn write_summary<W: Write>(w: &mut W, sample_names: &[&str], samples: &[&SampleCounts]) -> io::Result<()> {
+    write!(w, "Status")?;
+    for name in sample_names {
+        write!(w, "\t{name}")?;
+    }
+    writeln!(w)?;
+    for category in Category::ALL {
+        write!(w, "{}", category.name())?;
+        for s in samples {
+            write!(w, "\t{}", s.summary.get(category))?;
+        }
+        writeln!(w)?;
+    }
+    Ok(())
+}
