@@ -1,0 +1,114 @@
+//! Shared test harness: a private temporary directory per test, running the binary, reading
+//! Parquet back, and the fixture's planted truth.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use arrow_array::RecordBatch;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The fixture cohort's config.
+pub fn fixture_config() -> PathBuf {
+    repo().join("test-data/cohort/cohort.toml")
+}
+
+/// A unique temporary directory, removed when dropped.
+pub struct Workdir {
+    dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    pub fn new() -> Self {
+        Self { dir: tempfile::Builder::new().prefix("harmonomics-test-").tempdir().expect("tempdir") }
+    }
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn join(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+    pub fn write(&self, name: &str, contents: &str) -> PathBuf {
+        let p = self.join(name);
+        std::fs::write(&p, contents).expect("write");
+        p
+    }
+}
+
+/// Runs `harmonomics` with `args`.
+pub fn harmonomics(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_harmonomics")).args(args).output().expect("run harmonomics")
+}
+
+/// Runs `harmonomics run` on the fixture into `out`, asserting success.
+pub fn run_fixture(out: &Path, threads: &str) {
+    let out_s = out.to_str().expect("utf-8 path");
+    let config = fixture_config();
+    let o = harmonomics(&["run", "--config", config.to_str().expect("utf-8"), "--out", out_s, "--threads", threads, "--quiet"]);
+    assert!(o.status.success(), "run failed: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Reads a whole Parquet file into one batch, and its key-value metadata.
+pub fn read_parquet(path: &Path) -> (RecordBatch, BTreeMap<String, String>) {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path).expect("open parquet")).expect("parquet");
+    let kv = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .map(|kv| kv.iter().map(|k| (k.key.clone(), k.value.clone().unwrap_or_default())).collect())
+        .unwrap_or_default();
+    let schema = builder.schema().clone();
+    let batches: Vec<RecordBatch> = builder.build().expect("reader").map(|b| b.expect("batch")).collect();
+    (arrow_select::concat::concat_batches(&schema, &batches).expect("concat"), kv)
+}
+
+/// A column as strings.
+pub fn strings(batch: &RecordBatch, name: &str) -> Vec<Option<String>> {
+    let col = batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
+    col.as_any()
+        .downcast_ref::<arrow_array::StringArray>()
+        .unwrap_or_else(|| panic!("{name} is not Utf8"))
+        .iter()
+        .map(|s| s.map(str::to_string))
+        .collect()
+}
+
+/// A column as u64.
+pub fn u64s(batch: &RecordBatch, name: &str) -> Vec<Option<u64>> {
+    let col = batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
+    col.as_any().downcast_ref::<arrow_array::UInt64Array>().unwrap_or_else(|| panic!("{name} is not UInt64")).iter().collect()
+}
+
+/// A column as f64.
+pub fn f64s(batch: &RecordBatch, name: &str) -> Vec<Option<f64>> {
+    let col = batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
+    col.as_any().downcast_ref::<arrow_array::Float64Array>().unwrap_or_else(|| panic!("{name} is not Float64")).iter().collect()
+}
+
+/// A tab-separated table with a header: (header, rows).
+pub fn read_tsv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).expect("read tsv");
+    let mut lines = text.lines().filter(|l| !l.starts_with('#'));
+    let header = lines.next().expect("header").split('\t').map(str::to_string).collect();
+    let rows = lines.map(|l| l.split('\t').map(str::to_string).collect()).collect();
+    (header, rows)
+}
+
+/// The generator's planted counts: sample → feature → reads placed on that gene's exons.
+pub fn planted_counts() -> BTreeMap<String, BTreeMap<String, u64>> {
+    let (header, rows) = read_tsv(&repo().join("test-data/cohort/truth/planted_counts.tsv"));
+    let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for row in rows {
+        for (j, sample) in header.iter().enumerate().skip(1) {
+            out.entry(sample.clone()).or_default().insert(row[0].clone(), row[j].parse().expect("count"));
+        }
+    }
+    out
+}

@@ -1,0 +1,204 @@
+//! `harmonomics run` on the fixture cohort: every output read back and checked against the
+//! generator's planted truth (test-data/cohort/README.md).
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+
+struct Run {
+    _dir: Workdir,
+    out: std::path::PathBuf,
+}
+
+fn fixture_run() -> Run {
+    let dir = Workdir::new();
+    let out = dir.join("out");
+    run_fixture(&out, "2");
+    Run { _dir: dir, out }
+}
+
+#[test]
+fn raw_counts_equal_the_planted_reads_for_every_gene_and_sample() {
+    let run = fixture_run();
+    let (raw, kv) = read_parquet(&run.out.join("transcriptome/raw.parquet"));
+    assert_eq!(kv.get("harmonomics.layer").map(String::as_str), Some("transcriptome"));
+    let planted = planted_counts();
+    let features = strings(&raw, "feature_id");
+    assert_eq!(raw.num_columns(), 1 + planted.len(), "one column per sample");
+    let mut checked = 0;
+    for (sample, genes) in &planted {
+        let column = u64s(&raw, sample);
+        for (i, f) in features.iter().enumerate() {
+            let f = f.as_deref().expect("feature id");
+            assert_eq!(column[i], Some(genes[f]), "{sample} {f}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 238 * 39, "238 genes in the fixture annotation");
+
+    // The per-sample scatter output carries the same numbers.
+    let (one, meta) = read_parquet(&run.out.join("transcriptome/samples/P03_day3.parquet"));
+    assert_eq!(strings(&one, "feature_id"), features);
+    assert_eq!(u64s(&one, "count"), u64s(&raw, "P03_day3"));
+    assert_eq!(meta.get("harmonomics.sample_id").map(String::as_str), Some("P03_day3"));
+}
+
+#[test]
+fn qc_has_featurecounts_categories_matching_the_planted_noise() {
+    let run = fixture_run();
+    let (qc, _) = read_parquet(&run.out.join("transcriptome/qc.parquet"));
+    let (header, rows) = read_tsv(&repo().join("test-data/cohort/truth/planted_summary.tsv"));
+    let ids = strings(&qc, "sample_id");
+    for row in rows {
+        let i = ids.iter().position(|s| s.as_deref() == Some(row[0].as_str())).expect("sample in qc");
+        for (j, name) in header.iter().enumerate().take(5).skip(1) {
+            assert_eq!(u64s(&qc, name)[i], Some(row[j].parse().expect("n")), "{} {name}", row[0]);
+        }
+        let total = u64s(&qc, "total_alignments")[i].expect("total");
+        let assigned = u64s(&qc, "Assigned")[i].expect("assigned");
+        assert!((f64s(&qc, "assigned_fraction")[i].expect("fraction") - assigned as f64 / total as f64).abs() < 1e-15);
+    }
+    for zero in ["Unassigned_Ambiguity", "Unassigned_Secondary", "Unassigned_MappingQuality", "Unassigned_Duplicate"] {
+        assert!(u64s(&qc, zero).iter().all(|v| *v == Some(0)), "{zero} must be 0 with default options");
+    }
+}
+
+#[test]
+fn samples_table_follows_the_samplesheet_and_the_protocol_windows() {
+    let run = fixture_run();
+    let (s, _) = read_parquet(&run.out.join("samples.parquet"));
+    let sheet = std::fs::read_to_string(repo().join("test-data/cohort/samplesheet.csv")).expect("samplesheet");
+    let rows: Vec<Vec<&str>> = sheet.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert_eq!(s.num_rows(), rows.len());
+    assert_eq!(strings(&s, "sample_id"), rows.iter().map(|r| Some(r[0].to_string())).collect::<Vec<_>>());
+    let order: BTreeMap<&str, u32> = [("day0", 1), ("day3", 2), ("discharge", 3), ("month3", 4), ("month12", 5)].into();
+    let tps = strings(&s, "timepoint");
+    let tp_order = s.column_by_name("timepoint_order").expect("order").as_any().downcast_ref::<arrow_array::UInt32Array>().expect("u32").clone();
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(tps[i].as_deref(), Some(r[2]));
+        assert_eq!(tp_order.value(i), order[r[2]]);
+    }
+    let within = s.column_by_name("within_window").expect("within").as_any().downcast_ref::<arrow_array::BooleanArray>().expect("bool").clone();
+    let ids = strings(&s, "sample_id");
+    for i in 0..s.num_rows() {
+        let expected = ids[i].as_deref() != Some("P06_month3");
+        assert_eq!(within.value(i), expected, "{:?}", ids[i]);
+    }
+    // Days from admission: from the date (nijmegen) or given directly (athens).
+    let days = f64s(&s, "days_from_admission");
+    assert_eq!(days[0], Some(1.0)); // P01_day0 collected 2024-01-09, admitted 2024-01-08
+    assert!(days.iter().all(Option::is_some));
+    assert_eq!(strings(&s, "sex")[0].as_deref(), Some("F"), "extra samplesheet columns pass through");
+
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.out.join("manifest.json")).expect("manifest")).expect("json");
+    let warnings = manifest["warnings"].as_array().expect("warnings");
+    assert_eq!(warnings.len(), 1);
+    assert!(warnings[0].as_str().expect("str").contains("samplesheet.csv:30"), "{warnings:?}");
+}
+
+#[test]
+fn normalised_matrices_are_cpm_and_edger_log_cpm_of_the_raw_counts() {
+    let run = fixture_run();
+    let (raw, _) = read_parquet(&run.out.join("transcriptome/raw.parquet"));
+    let (cpm, kv_cpm) = read_parquet(&run.out.join("transcriptome/normalised.cpm.parquet"));
+    let (log, kv_log) = read_parquet(&run.out.join("transcriptome/normalised.parquet"));
+    assert_eq!(kv_cpm.get("harmonomics.method").map(String::as_str), Some("cpm"));
+    assert_eq!(kv_log.get("harmonomics.method").map(String::as_str), Some("log2cpm"));
+    assert_eq!(strings(&cpm, "feature_id"), strings(&raw, "feature_id"));
+    let samples: Vec<String> = raw.schema().fields().iter().skip(1).map(|f| f.name().clone()).collect();
+    let libs: Vec<f64> = samples.iter().map(|s| u64s(&raw, s).iter().map(|v| v.expect("count") as f64).sum()).collect();
+    let mean_lib = libs.iter().sum::<f64>() / libs.len() as f64;
+    for (j, s) in samples.iter().enumerate() {
+        let c = f64s(&cpm, s);
+        let total: f64 = c.iter().map(|v| v.expect("cpm")).sum();
+        assert!((total - 1e6).abs() < 1e-6, "{s}: CPM sums to {total}");
+        let prior = 2.0 * libs[j] / mean_lib;
+        for (i, y) in u64s(&raw, s).iter().enumerate() {
+            let expected = ((y.expect("count") as f64 + prior) / (libs[j] + 2.0 * prior) * 1e6).log2();
+            let got = f64s(&log, s)[i].expect("log cpm");
+            assert!((got - expected).abs() < 1e-12, "{s} row {i}: {got} vs {expected}");
+        }
+    }
+}
+
+fn log_cpm_of(run: &Run, feature: &str) -> BTreeMap<String, f64> {
+    let (log, _) = read_parquet(&run.out.join("transcriptome/normalised.parquet"));
+    let i = strings(&log, "feature_id").iter().position(|f| f.as_deref() == Some(feature)).expect("feature");
+    log.schema().fields().iter().skip(1).map(|f| (f.name().clone(), f64s(&log, f.name())[i].expect("value"))).collect()
+}
+
+fn group_mean(values: &BTreeMap<String, f64>, patients: &[&str], timepoint: &str) -> f64 {
+    let v: Vec<f64> = patients.iter().filter_map(|p| values.get(&format!("{p}_{timepoint}")).copied()).collect();
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+#[test]
+fn the_planted_immunotypes_are_recovered_and_converge_by_month_12() {
+    let run = fixture_run();
+    let hi = ["P01", "P02", "P03", "P04"];
+    let is = ["P05", "P06", "P07", "P08"];
+    // IL6 (3569): planted 8x up at day 0 in the hyperinflammatory group, 1x at month 12.
+    let il6 = log_cpm_of(&run, "3569");
+    let d0 = group_mean(&il6, &hi, "day0") - group_mean(&il6, &is, "day0");
+    let m12 = group_mean(&il6, &hi, "month12") - group_mean(&il6, &is, "month12");
+    assert!(d0 > 2.0, "IL6 day-0 log2 difference {d0}");
+    assert!(m12.abs() < 1.0, "IL6 month-12 log2 difference {m12}");
+    // HLA-DRA (3122): planted 4x down at day 0 in the immunosuppressed group.
+    let hla = log_cpm_of(&run, "3122");
+    let d0 = group_mean(&hla, &is, "day0") - group_mean(&hla, &hi, "day0");
+    assert!(d0 < -1.0, "HLA-DRA day-0 log2 difference {d0}");
+}
+
+#[test]
+fn features_and_harmonised_tables_line_up() {
+    let run = fixture_run();
+    let (features, _) = read_parquet(&run.out.join("transcriptome/features.parquet"));
+    let (raw, _) = read_parquet(&run.out.join("transcriptome/raw.parquet"));
+    assert_eq!(strings(&features, "feature_id"), strings(&raw, "feature_id"));
+    // S100A9 (6280): 3 exons on chr1:153357854-153361027 (+), union length 28+165+384.
+    let ids = strings(&features, "feature_id");
+    let i = ids.iter().position(|f| f.as_deref() == Some("6280")).expect("S100A9");
+    assert_eq!(strings(&features, "chrom")[i].as_deref(), Some("chr1"));
+    assert_eq!(u64s(&features, "start")[i], Some(153_357_854));
+    assert_eq!(u64s(&features, "end")[i], Some(153_361_027));
+    assert_eq!(u64s(&features, "length")[i], Some(28 + 165 + 384));
+
+    let (h, _) = read_parquet(&run.out.join("harmonised.parquet"));
+    assert_eq!(h.num_rows(), 39 * 238);
+    let patients = strings(&h, "patient_id");
+    let samples = strings(&h, "sample_id");
+    let feats = strings(&h, "feature_id");
+    let raw_h = f64s(&h, "raw");
+    // Grid order: patient, then timepoint order; P08 has no month-12 sample.
+    assert_eq!(patients[0].as_deref(), Some("P01"));
+    assert_eq!(samples[0].as_deref(), Some("P01_day0"));
+    assert_eq!(samples[238].as_deref(), Some("P01_day3"));
+    assert!(!samples.iter().any(|s| s.as_deref() == Some("P08_month12")));
+    let planted = planted_counts();
+    for k in (0..h.num_rows()).step_by(97) {
+        let (s, f) = (samples[k].as_deref().expect("s"), feats[k].as_deref().expect("f"));
+        assert_eq!(raw_h[k], Some(planted[s][f] as f64), "{s} {f}");
+    }
+}
+
+#[test]
+fn the_manifest_records_inputs_with_hashes_and_every_stage() {
+    let run = fixture_run();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.out.join("manifest.json")).expect("manifest")).expect("json");
+    assert_eq!(manifest["tool"]["version"], env!("CARGO_PKG_VERSION"));
+    let inputs = manifest["inputs"].as_array().expect("inputs");
+    assert_eq!(inputs.len(), 4 + 39, "config, samplesheet, patients, annotation and 39 BAMs");
+    let bam = inputs.iter().find(|i| i["path"].as_str().is_some_and(|p| p.ends_with("P02_day3.bam"))).expect("bam input");
+    let bytes = std::fs::read(repo().join("test-data/transcriptome/bam/P02_day3.bam")).expect("bam");
+    assert_eq!(bam["size"], bytes.len() as u64);
+    assert_eq!(bam["blake3"], blake3::hash(&bytes).to_hex().to_string());
+    let stages: Vec<&str> = manifest["stages"].as_array().expect("stages").iter().map(|s| s["name"].as_str().expect("name")).collect();
+    assert_eq!(stages, ["validate", "hash_inputs", "annotation", "quantify", "assemble", "normalise", "harmonise"]);
+    let outputs = manifest["outputs"].as_array().expect("outputs");
+    assert_eq!(outputs.len(), 39 + 7, "per-sample files + 7 tables");
+    assert!(outputs.iter().all(|o| !o["path"].as_str().expect("path").contains("manifest")));
+}
