@@ -37,7 +37,8 @@ fn input_text(cohort: &Cohort, sample: &Sample) -> String {
 pub fn samples_table(cohort: &Cohort) -> Result<RecordBatch, ArrowError> {
     let s = &cohort.samples;
     let tp = |x: &Sample| &cohort.timepoints[x.timepoint];
-    let strings = |f: &dyn Fn(&Sample) -> Option<String>| -> ArrayRef { Arc::new(StringArray::from_iter(s.iter().map(f))) };
+    let strings =
+        |f: &dyn Fn(&Sample) -> Option<String>| -> ArrayRef { Arc::new(StringArray::from_iter(s.iter().map(f))) };
     let mut columns: Vec<(&str, ArrayRef)> = vec![
         ("sample_id", strings(&|x| Some(x.sample_id.clone()))),
         ("patient_id", strings(&|x| Some(x.patient_id.clone()))),
@@ -57,7 +58,12 @@ pub fn samples_table(cohort: &Cohort) -> Result<RecordBatch, ArrowError> {
 }
 
 /// Writes `harmonised.parquet` (long format) for every layer present.
-pub fn write_harmonised(path: &Path, cohort: &Cohort, layers: &[LayerData], metadata: &Metadata) -> Result<(), OutputError> {
+pub fn write_harmonised(
+    path: &Path,
+    cohort: &Cohort,
+    layers: &[LayerData],
+    metadata: &Metadata,
+) -> Result<(), OutputError> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("patient_id", DataType::Utf8, false),
         Field::new("timepoint", DataType::Utf8, false),
@@ -72,11 +78,11 @@ pub fn write_harmonised(path: &Path, cohort: &Cohort, layers: &[LayerData], meta
     let patient_rank: HashMap<&str, usize> =
         cohort.patients.iter().enumerate().map(|(i, p)| (p.patient_id.as_str(), i)).collect();
     let mut order: Vec<&Sample> = cohort.samples.iter().collect();
-    order.sort_by_key(|s| (patient_rank.get(s.patient_id.as_str()).copied(), cohort.timepoints[s.timepoint].order, s.layer));
-    let columns: Vec<HashMap<&str, usize>> = layers
-        .iter()
-        .map(|l| l.raw.sample_ids.iter().enumerate().map(|(j, id)| (id.as_str(), j)).collect())
-        .collect();
+    order.sort_by_key(|s| {
+        (patient_rank.get(s.patient_id.as_str()).copied(), cohort.timepoints[s.timepoint].order, s.layer)
+    });
+    let columns: Vec<HashMap<&str, usize>> =
+        layers.iter().map(|l| l.raw.sample_ids.iter().enumerate().map(|(j, id)| (id.as_str(), j)).collect()).collect();
 
     write_parquet(path, schema.clone(), metadata, |push| {
         for sample in order {

@@ -15,7 +15,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let threads = cli.threads.filter(|&n| n > 0).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads =
+        cli.threads.filter(|&n| n > 0).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global() {
         eprintln!("harmonomics: cannot start {threads} worker threads: {e}");
         return ExitCode::from(1);
@@ -26,7 +27,9 @@ fn main() -> ExitCode {
             let class = e
                 .chain()
                 .find_map(|c| c.downcast_ref::<RunError>().map(RunError::exit_class))
-                .or_else(|| e.chain().find_map(|c| c.downcast_ref::<cohort::ValidationError>().map(|_| ExitClass::Usage)))
+                .or_else(|| {
+                    e.chain().find_map(|c| c.downcast_ref::<cohort::ValidationError>().map(|_| ExitClass::Usage))
+                })
                 .unwrap_or(ExitClass::Runtime);
             eprintln!("harmonomics: {e:#}");
             ExitCode::from(class.code())

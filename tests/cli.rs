@@ -31,16 +31,20 @@ fn a_samplesheet_with_many_mistakes_reports_each_with_its_line_and_writes_nothin
     let rows = [
         /* 2 */ format!("P01_day0,P01,day0,transcriptome,{ok},seq1,nijmegen,2024-01-09,,F"),
         /* 3 duplicate sample id */ format!("P01_day0,P01,day3,transcriptome,{ok},seq1,nijmegen,2024-01-10,,F"),
-        /* 4 missing file */ "P01_discharge,P01,discharge,transcriptome,missing.bam,seq1,nijmegen,2024-02-05,,F".to_string(),
+        /* 4 missing file */
+        "P01_discharge,P01,discharge,transcriptome,missing.bam,seq1,nijmegen,2024-02-05,,F".to_string(),
         /* 5 unknown timepoint */ format!("P01_day7,P01,day7,transcriptome,{ok},seq1,nijmegen,2024-01-15,,F"),
         /* 6 unknown layer */ format!("P01_prot,P01,month3,proteome,{ok},seq1,nijmegen,2024-05-01,,F"),
-        /* 7 same patient, layer and timepoint as line 2 */ format!("P01_day0b,P01,day0,transcriptome,{ok},seq1,nijmegen,2024-01-09,,F"),
+        /* 7 same patient, layer and timepoint as line 2 */
+        format!("P01_day0b,P01,day0,transcriptome,{ok},seq1,nijmegen,2024-01-09,,F"),
         /* 8 bad date */ format!("P02_day0,P02,day0,transcriptome,{ok},seq1,nijmegen,2024-02-30,,M"),
-        /* 9 empty input file */ "P02_day3,P02,day3,transcriptome,empty.bam,seq1,nijmegen,2024-01-29,,M".to_string(),
+        /* 9 empty input file */
+        "P02_day3,P02,day3,transcriptome,empty.bam,seq1,nijmegen,2024-01-29,,M".to_string(),
         /* 10 non-numeric days */ format!("P03_day0,P03,day0,transcriptome,{ok},seq2,athens,,one,M"),
         /* 11 empty patient id */ format!("P03_day3,,day3,transcriptome,{ok},seq2,athens,,3,M"),
         /* 12 wrong number of fields */ format!("P03_discharge,P03,discharge,transcriptome,{ok},seq2"),
-        /* 13 patient not in the patients table */ format!("P99_day0,P99,day0,transcriptome,{ok},seq2,athens,,0,M"),
+        /* 13 patient not in the patients table */
+        format!("P99_day0,P99,day0,transcriptome,{ok},seq2,athens,,0,M"),
         /* 14 layer not supported yet */ format!("P04_day0,P04,day0,epigenome,{ok},seq2,athens,,0,M"),
     ];
     let config = cohort_in(&dir, &format!("{HEADER}{}\n", rows.join("\n")));
@@ -76,7 +80,10 @@ fn a_samplesheet_with_many_mistakes_reports_each_with_its_line_and_writes_nothin
     // `validate` reports the same problems with the same exit code.
     let v = harmonomics(&["validate", "--config", config.to_str().expect("utf-8")]);
     assert_eq!(v.status.code(), Some(2));
-    assert_eq!(String::from_utf8_lossy(&v.stderr).lines().filter(|l| l.trim_start().starts_with("error:")).count(), expect.len());
+    assert_eq!(
+        String::from_utf8_lossy(&v.stderr).lines().filter(|l| l.trim_start().starts_with("error:")).count(),
+        expect.len()
+    );
 }
 
 #[test]
@@ -102,7 +109,10 @@ fn missing_required_columns_and_empty_samplesheets_are_usage_errors() {
 #[test]
 fn a_broken_config_names_its_line_and_unknown_keys_are_rejected() {
     let dir = Workdir::new();
-    let config = dir.write("cohort.toml", "samplesheet = \"s.csv\"\n[study]\nname = \"x\"\n[[timepoints]]\nname = \"day0\"\norder = \"first\"\n");
+    let config = dir.write(
+        "cohort.toml",
+        "samplesheet = \"s.csv\"\n[study]\nname = \"x\"\n[[timepoints]]\nname = \"day0\"\norder = \"first\"\n",
+    );
     let o = harmonomics(&["validate", "--config", config.to_str().expect("utf-8")]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2));
@@ -125,11 +135,15 @@ fn a_sample_outside_its_window_is_a_warning_not_an_error() {
     let dir = Workdir::new();
     let ok = bam("P06_month3.bam");
     // P06 was discharged 2024-04-22; month 3 is nominally 2024-07-21 ± 14 days.
-    let config = cohort_in(&dir, &format!("{HEADER}P06_month3,P06,month3,transcriptome,{ok},seq1,nijmegen,2024-08-12,,F\n"));
+    let config =
+        cohort_in(&dir, &format!("{HEADER}P06_month3,P06,month3,transcriptome,{ok},seq1,nijmegen,2024-08-12,,F\n"));
     let o = harmonomics(&["validate", "--config", config.to_str().expect("utf-8")]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("warning:") && stderr.contains("samplesheet.csv:2") && stderr.contains("+22 days"), "{stderr}");
+    assert!(
+        stderr.contains("warning:") && stderr.contains("samplesheet.csv:2") && stderr.contains("+22 days"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -137,7 +151,16 @@ fn quant_rna_errors_name_the_file_and_exit_1() {
     let dir = Workdir::new();
     let saf = repo().join("test-data/annotation/hg38_refseq_fixture.saf");
     let out = dir.join("x.parquet");
-    let o = harmonomics(&["quant", "rna", "--bam", "/nonexistent/a.bam", "-a", saf.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")]);
+    let o = harmonomics(&[
+        "quant",
+        "rna",
+        "--bam",
+        "/nonexistent/a.bam",
+        "-a",
+        saf.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/a.bam"));
     assert!(!out.exists());
@@ -146,21 +169,53 @@ fn quant_rna_errors_name_the_file_and_exit_1() {
     let bytes = std::fs::read(bam("P01_day0.bam")).expect("bam");
     let cut = dir.join("cut.bam");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).expect("write");
-    let o = harmonomics(&["quant", "rna", "--bam", cut.to_str().expect("utf-8"), "-a", saf.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")]);
+    let o = harmonomics(&[
+        "quant",
+        "rna",
+        "--bam",
+        cut.to_str().expect("utf-8"),
+        "-a",
+        saf.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("cut.bam"));
     assert!(!out.exists());
 
     // Contig names that match nothing in the annotation.
     let renamed = dir.write("renamed.saf", &std::fs::read_to_string(&saf).expect("saf").replace("\tchr", "\t"));
-    let o = harmonomics(&["quant", "rna", "--bam", &bam("P01_day0.bam"), "-a", renamed.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")]);
+    let o = harmonomics(&[
+        "quant",
+        "rna",
+        "--bam",
+        &bam("P01_day0.bam"),
+        "-a",
+        renamed.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr.contains("none of the BAM's reference names match") && stderr.contains("chr1") && stderr.contains("BAM:"), "{stderr}");
+    assert!(
+        stderr.contains("none of the BAM's reference names match")
+            && stderr.contains("chr1")
+            && stderr.contains("BAM:"),
+        "{stderr}"
+    );
 
     // A malformed annotation line.
     let bad = dir.write("bad.saf", "GeneID\tChr\tStart\tEnd\tStrand\ng1\tchr1\t100\t50\t+\n");
-    let o = harmonomics(&["quant", "rna", "--bam", &bam("P01_day0.bam"), "-a", bad.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")]);
+    let o = harmonomics(&[
+        "quant",
+        "rna",
+        "--bam",
+        &bam("P01_day0.bam"),
+        "-a",
+        bad.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr.contains("bad.saf:2") && stderr.contains("End 50 is before Start 100"), "{stderr}");
@@ -181,12 +236,25 @@ fn version_and_usage_errors() {
 fn runs_are_quiet_when_asked_and_say_where_outputs_are_otherwise() {
     let dir = Workdir::new();
     let out = dir.join("o");
-    let o = harmonomics(&["run", "--config", fixture_config().to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")]);
+    let o = harmonomics(&[
+        "run",
+        "--config",
+        fixture_config().to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).contains(out.to_str().expect("utf-8")));
     // stderr is not a terminal here: no progress bar escape codes, only plain lines.
     assert!(!String::from_utf8_lossy(&o.stderr).contains('\u{1b}'));
-    let o = harmonomics(&["run", "--config", fixture_config().to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8"), "--quiet"]);
+    let o = harmonomics(&[
+        "run",
+        "--config",
+        fixture_config().to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--quiet",
+    ]);
     assert!(o.status.success());
     assert!(o.stdout.is_empty() && o.stderr.is_empty());
 }

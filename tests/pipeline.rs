@@ -75,16 +75,28 @@ fn samples_table_follows_the_samplesheet_and_the_protocol_windows() {
     assert_eq!(strings(&s, "sample_id"), rows.iter().map(|r| Some(r[0].to_string())).collect::<Vec<_>>());
     let order: BTreeMap<&str, u32> = [("day0", 1), ("day3", 2), ("discharge", 3), ("month3", 4), ("month12", 5)].into();
     let tps = strings(&s, "timepoint");
-    let tp_order = s.column_by_name("timepoint_order").expect("order").as_any().downcast_ref::<arrow_array::UInt32Array>().expect("u32").clone();
+    let tp_order = s
+        .column_by_name("timepoint_order")
+        .expect("order")
+        .as_any()
+        .downcast_ref::<arrow_array::UInt32Array>()
+        .expect("u32")
+        .clone();
     for (i, r) in rows.iter().enumerate() {
         assert_eq!(tps[i].as_deref(), Some(r[2]));
         assert_eq!(tp_order.value(i), order[r[2]]);
     }
-    let within = s.column_by_name("within_window").expect("within").as_any().downcast_ref::<arrow_array::BooleanArray>().expect("bool").clone();
+    let within = s
+        .column_by_name("within_window")
+        .expect("within")
+        .as_any()
+        .downcast_ref::<arrow_array::BooleanArray>()
+        .expect("bool")
+        .clone();
     let ids = strings(&s, "sample_id");
-    for i in 0..s.num_rows() {
-        let expected = ids[i].as_deref() != Some("P06_month3");
-        assert_eq!(within.value(i), expected, "{:?}", ids[i]);
+    for (i, id) in ids.iter().enumerate() {
+        let expected = id.as_deref() != Some("P06_month3");
+        assert_eq!(within.value(i), expected, "{id:?}");
     }
     // Days from admission: from the date (nijmegen) or given directly (athens).
     let days = f64s(&s, "days_from_admission");
@@ -192,11 +204,13 @@ fn the_manifest_records_inputs_with_hashes_and_every_stage() {
     assert_eq!(manifest["tool"]["version"], env!("CARGO_PKG_VERSION"));
     let inputs = manifest["inputs"].as_array().expect("inputs");
     assert_eq!(inputs.len(), 4 + 39, "config, samplesheet, patients, annotation and 39 BAMs");
-    let bam = inputs.iter().find(|i| i["path"].as_str().is_some_and(|p| p.ends_with("P02_day3.bam"))).expect("bam input");
+    let bam =
+        inputs.iter().find(|i| i["path"].as_str().is_some_and(|p| p.ends_with("P02_day3.bam"))).expect("bam input");
     let bytes = std::fs::read(repo().join("test-data/transcriptome/bam/P02_day3.bam")).expect("bam");
     assert_eq!(bam["size"], bytes.len() as u64);
     assert_eq!(bam["blake3"], blake3::hash(&bytes).to_hex().to_string());
-    let stages: Vec<&str> = manifest["stages"].as_array().expect("stages").iter().map(|s| s["name"].as_str().expect("name")).collect();
+    let stages: Vec<&str> =
+        manifest["stages"].as_array().expect("stages").iter().map(|s| s["name"].as_str().expect("name")).collect();
     assert_eq!(stages, ["validate", "hash_inputs", "annotation", "quantify", "assemble", "normalise", "harmonise"]);
     let outputs = manifest["outputs"].as_array().expect("outputs");
     assert_eq!(outputs.len(), 39 + 7, "per-sample files + 7 tables");

@@ -94,8 +94,12 @@ impl FeatureSet {
 
     /// Number of bases covered by the union of a gene's exons (featureCounts' `Length`).
     pub fn gene_length(&self, gene: usize) -> u64 {
-        let mut spans: Vec<(u32, u64, u64)> =
-            self.genes[gene].exons.iter().map(|&e| &self.exons[e as usize]).map(|e| (e.contig, e.start, e.end)).collect();
+        let mut spans: Vec<(u32, u64, u64)> = self.genes[gene]
+            .exons
+            .iter()
+            .map(|&e| &self.exons[e as usize])
+            .map(|e| (e.contig, e.start, e.end))
+            .collect();
         spans.sort_unstable();
         let mut total = 0;
         let mut current: Option<(u32, u64, u64)> = None;

@@ -25,10 +25,9 @@ pub fn read(path: &Path) -> Result<FeatureSet, AnnotationError> {
             let line = e.position().map_or(0, |p| p.line());
             match e.into_kind() {
                 csv::ErrorKind::Io(source) => io_err(source),
-                other => AnnotationError::Malformed {
-                    location: Location::line(path, line),
-                    message: format!("{other:?}"),
-                },
+                other => {
+                    AnnotationError::Malformed { location: Location::line(path, line), message: format!("{other:?}") }
+                }
             }
         })?;
         if !more {
@@ -42,13 +41,20 @@ pub fn read(path: &Path) -> Result<FeatureSet, AnnotationError> {
                 record.len()
             )));
         }
-        let field = |i: usize| std::str::from_utf8(&record[i]).map(str::trim).map_err(|_| malformed(format!("field {} is not UTF-8", i + 1)));
+        let field = |i: usize| {
+            std::str::from_utf8(&record[i])
+                .map(str::trim)
+                .map_err(|_| malformed(format!("field {} is not UTF-8", i + 1)))
+        };
         let (gene, chrom, start, end, strand) = (field(0)?, field(1)?, field(2)?, field(3)?, field(4)?);
         if set.exons.is_empty() && gene.eq_ignore_ascii_case("GeneID") {
             continue;
         }
         let coord = |name: &str, v: &str| {
-            v.parse::<u64>().ok().filter(|&v| v >= 1).ok_or_else(|| malformed(format!("{name} must be a positive integer, found {v:?}")))
+            v.parse::<u64>()
+                .ok()
+                .filter(|&v| v >= 1)
+                .ok_or_else(|| malformed(format!("{name} must be a positive integer, found {v:?}")))
         };
         let (start, end) = (coord("Start", start)?, coord("End", end)?);
         if end < start {

@@ -129,23 +129,31 @@ pub fn load(config_path: &Path) -> Result<Cohort, ValidationError> {
                 "the samplesheet has transcriptome samples but [annotation] is missing; \
                  expected `[annotation] path = \"genes.saf\"`",
             ),
-            Some(a) => check_input_file(&a.path, &Location::file(config_path), "annotation", &mut HashMap::new(), &mut c),
+            Some(a) => {
+                check_input_file(&a.path, &Location::file(config_path), "annotation", &mut HashMap::new(), &mut c)
+            }
         }
     }
     for tp in &timepoints {
-        if !samples.iter().any(|s| s.timepoint < timepoints.len() && timepoints[s.timepoint].name == tp.name) && !c.has_errors() {
+        if !samples.iter().any(|s| s.timepoint < timepoints.len() && timepoints[s.timepoint].name == tp.name)
+            && !c.has_errors()
+        {
             c.warning(Location::file(config_path), format!("timepoint {:?} has no samples", tp.name));
         }
     }
 
     if c.has_errors() {
         let mut problems = c.problems;
-        problems.sort_by(|a, b| (a.severity != Severity::Error, &a.location).cmp(&(b.severity != Severity::Error, &b.location)));
+        problems.sort_by(|a, b| {
+            (a.severity != Severity::Error, &a.location).cmp(&(b.severity != Severity::Error, &b.location))
+        });
         return Err(ValidationError { problems });
     }
     let patients = patient_order
         .into_iter()
-        .map(|id| patients.get(&id).cloned().unwrap_or(Patient { patient_id: id, admission_day: None, discharge_day: None }))
+        .map(|id| {
+            patients.get(&id).cloned().unwrap_or(Patient { patient_id: id, admission_day: None, discharge_day: None })
+        })
         .collect();
     Ok(Cohort {
         config,
@@ -164,7 +172,8 @@ fn read_config(path: &Path) -> Result<CohortConfig, Problem> {
         location: Location { path: path.to_path_buf(), line, column: None },
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| problem(None, format!("cannot read the cohort config: {e}")))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| problem(None, format!("cannot read the cohort config: {e}")))?;
     let mut config: CohortConfig = toml::from_str(&text).map_err(|e| {
         let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() as u64 + 1);
         problem(line, format!("invalid cohort config: {}", e.message().trim_end()))
@@ -253,8 +262,12 @@ fn read_patients(path: &Path, c: &mut Collector) -> BTreeMap<String, Patient> {
         });
         if let Some(d) = table.get(row, "discharge_date") {
             match (window::parse_iso_date(d), admission_day) {
-                (None, _) => c.error(loc().with_column("discharge_date"), format!("bad date {d:?}; expected YYYY-MM-DD")),
-                (Some(_), None) => c.error(loc().with_column("discharge_date"), "discharge_date needs an admission_date"),
+                (None, _) => {
+                    c.error(loc().with_column("discharge_date"), format!("bad date {d:?}; expected YYYY-MM-DD"))
+                }
+                (Some(_), None) => {
+                    c.error(loc().with_column("discharge_date"), "discharge_date needs an admission_date")
+                }
                 (Some(day), Some(adm)) if day < adm => {
                     c.error(loc().with_column("discharge_date"), format!("discharge {d} is before admission"))
                 }
@@ -294,7 +307,8 @@ fn read_samples(
     if table.rows.is_empty() && !c.has_errors() {
         c.error(Location::file(path), "the samplesheet has a header but no samples");
     }
-    let extra_columns: Vec<String> = table.header.iter().filter(|h| !KNOWN_COLUMNS.contains(&h.as_str())).cloned().collect();
+    let extra_columns: Vec<String> =
+        table.header.iter().filter(|h| !KNOWN_COLUMNS.contains(&h.as_str())).cloned().collect();
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let tp_names: Vec<&str> = timepoints.iter().map(|t| t.name.as_str()).collect();
 
@@ -337,14 +351,17 @@ fn read_samples(
         let timepoint = timepoint_name.as_deref().and_then(|t| {
             let i = tp_names.iter().position(|n| *n == t);
             if i.is_none() {
-                c.error(loc().with_column("timepoint"), format!("unknown timepoint {t:?}; cohort.toml defines {}", tp_names.join(", ")));
+                c.error(
+                    loc().with_column("timepoint"),
+                    format!("unknown timepoint {t:?}; cohort.toml defines {}", tp_names.join(", ")),
+                );
             }
             i
         });
-        if let (Some(pid), Some(_)) = (&patient_id, &config.patients) {
-            if !patients.contains_key(pid) {
-                c.error(loc().with_column("patient_id"), format!("patient {pid:?} is not in the patients table"));
-            }
+        if let (Some(pid), Some(_)) = (&patient_id, &config.patients)
+            && !patients.contains_key(pid)
+        {
+            c.error(loc().with_column("patient_id"), format!("patient {pid:?} is not in the patients table"));
         }
         let resolve = |p: &str| {
             let p = PathBuf::from(p);
@@ -370,43 +387,51 @@ fn read_samples(
         if let Some(d) = table.get(row, "collection_date") {
             match window::parse_iso_date(d) {
                 None => c.error(loc().with_column("collection_date"), format!("bad date {d:?}; expected YYYY-MM-DD")),
-                Some(day) => match patient.and_then(|p| p.admission_day) {
-                    None => c.error(
-                        loc().with_column("collection_date"),
-                        "collection_date needs the patient's admission_date in the patients table \
+                Some(day) => {
+                    match patient.and_then(|p| p.admission_day) {
+                        None => c.error(
+                            loc().with_column("collection_date"),
+                            "collection_date needs the patient's admission_date in the patients table \
                          (or give days_from_admission instead)",
-                    ),
-                    Some(adm) => {
-                        let from_date = (day - adm) as f64;
-                        match days {
+                        ),
+                        Some(adm) => {
+                            let from_date = (day - adm) as f64;
+                            match days {
                             Some(given) if given != from_date => c.error(
                                 loc(),
                                 format!("days_from_admission {given} disagrees with collection_date {d} (day {from_date})"),
                             ),
                             _ => days = Some(from_date),
                         }
+                        }
                     }
-                },
+                }
             }
         }
-        if let Some(d) = days {
-            if d < -2.0 {
-                c.error(loc(), format!("sample collected {} days before ICU admission", -d));
-            }
+        if let Some(d) = days
+            && d < -2.0
+        {
+            c.error(loc(), format!("sample collected {} days before ICU admission", -d));
         }
 
-        if let (Some(layer), Some(id)) = (layer, &sample_id) {
-            if let Some(prev) = ids.insert((layer, id.clone()), row.line) {
-                c.error(loc().with_column("sample_id"), format!("duplicate sample_id {id:?} in layer {layer} (first on line {prev})"));
-            }
+        if let (Some(layer), Some(id)) = (layer, &sample_id)
+            && let Some(prev) = ids.insert((layer, id.clone()), row.line)
+        {
+            c.error(
+                loc().with_column("sample_id"),
+                format!("duplicate sample_id {id:?} in layer {layer} (first on line {prev})"),
+            );
         }
-        if let (Some(layer), Some(pid), Some(tp)) = (layer, &patient_id, timepoint) {
-            if let Some(prev) = slots.insert((layer, pid.clone(), tp), row.line) {
-                c.error(
-                    loc(),
-                    format!("patient {pid:?} has two {layer} samples at timepoint {:?} (the other on line {prev})", tp_names[tp]),
-                );
-            }
+        if let (Some(layer), Some(pid), Some(tp)) = (layer, &patient_id, timepoint)
+            && let Some(prev) = slots.insert((layer, pid.clone(), tp), row.line)
+        {
+            c.error(
+                loc(),
+                format!(
+                    "patient {pid:?} has two {layer} samples at timepoint {:?} (the other on line {prev})",
+                    tp_names[tp]
+                ),
+            );
         }
 
         let mut within_window = None;
@@ -461,7 +486,9 @@ fn check_input_file(path: &Path, loc: &Location, what: &str, seen: &mut HashMap<
         return;
     }
     let message = match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(format!("{what} file {} does not exist", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Some(format!("{what} file {} does not exist", path.display()))
+        }
         Err(e) => Some(format!("cannot stat {what} file {}: {e}", path.display())),
         Ok(m) if !m.is_file() => Some(format!("{what} {} is not a regular file", path.display())),
         Ok(m) if m.len() == 0 => Some(format!("{what} file {} is empty", path.display())),

@@ -1,5 +1,5 @@
 //! Format-agnostic plumbing shared by every layer: atomic writes and input hashing.
 
 pub mod atomic;
-pub mod open;
 pub mod hash;
+pub mod open;

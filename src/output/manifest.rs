@@ -84,7 +84,8 @@ pub struct StageReport {
 
 /// Writes the manifest atomically as pretty JSON.
 pub fn write(path: &Path, manifest: &Manifest) -> Result<(), OutputError> {
-    let mut bytes = serde_json::to_vec_pretty(manifest).map_err(|e| OutputError { path: path.to_path_buf(), source: e.into() })?;
+    let mut bytes =
+        serde_json::to_vec_pretty(manifest).map_err(|e| OutputError { path: path.to_path_buf(), source: e.into() })?;
     bytes.push(b'\n');
     write_bytes_atomic(path, &bytes).map_err(|source| OutputError { path: path.to_path_buf(), source })
 }

@@ -89,7 +89,11 @@ impl MatrixValue for f64 {
 }
 
 /// Writes a wide matrix: `feature_id`, then one column per sample, in sample order.
-pub fn write_matrix<T: MatrixValue>(path: &Path, matrix: &FeatureMatrix<T>, metadata: &Metadata) -> Result<(), OutputError> {
+pub fn write_matrix<T: MatrixValue>(
+    path: &Path,
+    matrix: &FeatureMatrix<T>,
+    metadata: &Metadata,
+) -> Result<(), OutputError> {
     let n = matrix.feature_ids.len();
     let mut fields = vec![Field::new("feature_id", DataType::Utf8, false)];
     fields.extend(matrix.sample_ids.iter().map(|s| Field::new(s, T::DATA_TYPE, true)));

@@ -20,9 +20,9 @@ use crate::error::ExitClass;
 use crate::harmonise::{self, LayerData};
 use crate::io::hash::hash_file;
 use crate::matrix::FeatureMatrix;
+use crate::output::OutputError;
 use crate::output::manifest::{self, FileRecord, Manifest, StageReport, Tool};
 use crate::output::parquet::{Metadata, write_batch, write_matrix};
-use crate::output::OutputError;
 use crate::transcriptome::quant::{Category, QuantError, SampleCounts, quantify_bam};
 use crate::transcriptome::{normalise, tables};
 pub use progress::Progress;
@@ -146,7 +146,11 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
     }
 
     stage::stage(&mut stages, "harmonise", json!({}), |r| {
-        write_batch(&out.join("samples.parquet"), harmonise::samples_table(&cohort).map_err(arrow_err(out))?, &metadata(&cohort, None, &[]))?;
+        write_batch(
+            &out.join("samples.parquet"),
+            harmonise::samples_table(&cohort).map_err(arrow_err(out))?,
+            &metadata(&cohort, None, &[]),
+        )?;
         harmonise::write_harmonised(&out.join("harmonised.parquet"), &cohort, &layers, &metadata(&cohort, None, &[]))?;
         r.counts = json!({ "layers": layers.len(), "samples": cohort.samples.len() });
         Ok::<_, RunError>(())
@@ -196,7 +200,8 @@ fn run_transcriptome(
     let (features, index) = stage::stage(stages, "annotation", json!(annotation_config), |r| {
         let features = annotation::read(&annotation_config.path, annotation_config.format)?;
         let index = FeatureIndex::new(&features);
-        r.counts = json!({ "genes": features.genes.len(), "exons": features.exons.len(), "contigs": features.contigs.len() });
+        r.counts =
+            json!({ "genes": features.genes.len(), "exons": features.exons.len(), "contigs": features.contigs.len() });
         Ok::<_, RunError>((features, index))
     })?;
 
@@ -214,7 +219,11 @@ fn run_transcriptome(
                 let meta = metadata(
                     cohort,
                     Some(Layer::Transcriptome),
-                    &[("sample_id", s.sample_id.clone()), ("quant", quant_meta.clone()), ("qc", serde_json::Value::Object(qc).to_string())],
+                    &[
+                        ("sample_id", s.sample_id.clone()),
+                        ("quant", quant_meta.clone()),
+                        ("qc", serde_json::Value::Object(qc).to_string()),
+                    ],
                 );
                 write_batch(&path, tables::sample_counts(&features, &counts).map_err(arrow_err(&path))?, &meta)?;
                 bar.inc(1);
@@ -255,11 +264,13 @@ fn run_transcriptome(
         for (k, method) in options.normalise.methods.iter().enumerate() {
             let matrix = normalise::apply(*method, &raw, &options.normalise);
             let params = json!({ "method": method.name(), "prior_count": options.normalise.prior_count }).to_string();
-            let name = if k == 0 { "normalised.parquet".to_string() } else { format!("normalised.{}.parquet", method.name()) };
+            let name =
+                if k == 0 { "normalised.parquet".to_string() } else { format!("normalised.{}.parquet", method.name()) };
             write_matrix(&dir.join(name), &matrix, &meta(&[("method", method.name().into()), ("params", params)]))?;
             let empty = matrix.columns.iter().filter(|c| c.is_none()).count();
             if empty > 0 {
-                r.warnings.push(format!("{}: {empty} samples have no assigned reads; their columns are null", method.name()));
+                r.warnings
+                    .push(format!("{}: {empty} samples have no assigned reads; their columns are null", method.name()));
             }
             if k == 0 {
                 primary = Some(matrix);
@@ -274,7 +285,8 @@ fn run_transcriptome(
 
 fn hash_inputs(cohort: &Cohort) -> Result<Vec<FileRecord>, RunError> {
     let c = &cohort.config;
-    let mut files: Vec<(String, PathBuf)> = vec![("config".into(), cohort.config_path.clone()), ("samplesheet".into(), c.samplesheet.clone())];
+    let mut files: Vec<(String, PathBuf)> =
+        vec![("config".into(), cohort.config_path.clone()), ("samplesheet".into(), c.samplesheet.clone())];
     if let Some(p) = &c.patients {
         files.push(("patients".into(), p.clone()));
     }
@@ -358,17 +370,23 @@ pub fn quant_rna(job: &QuantRnaJob) -> Result<SampleCounts, RunError> {
         ("harmonomics.quant".to_string(), quant),
     ];
     write_batch(&job.out, tables::sample_counts(&features, &counts).map_err(arrow_err(&job.out))?, &meta)?;
-    let summary = job.summary.clone().or_else(|| job.featurecounts_tsv.as_ref().map(|p| PathBuf::from(format!("{}.summary", p.display()))));
+    let summary = job
+        .summary
+        .clone()
+        .or_else(|| job.featurecounts_tsv.as_ref().map(|p| PathBuf::from(format!("{}.summary", p.display()))));
     let out_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| RunError::Output(OutputError { path, source })
     };
     if let Some(path) = &job.featurecounts_tsv {
-        crate::io::atomic::write_atomic(path, |w| featurecounts::write_table(w, &job.command, &features, &[&name], &[&counts]))
-            .map_err(out_err(path))?;
+        crate::io::atomic::write_atomic(path, |w| {
+            featurecounts::write_table(w, &job.command, &features, &[&name], &[&counts])
+        })
+        .map_err(out_err(path))?;
     }
     if let Some(path) = &summary {
-        crate::io::atomic::write_atomic(path, |w| featurecounts::write_summary(w, &[&name], &[&counts])).map_err(out_err(path))?;
+        crate::io::atomic::write_atomic(path, |w| featurecounts::write_summary(w, &[&name], &[&counts]))
+            .map_err(out_err(path))?;
     }
     Ok(counts)
 }

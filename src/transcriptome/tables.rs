@@ -12,7 +12,10 @@ use crate::output::parquet::batch;
 /// `samples/<id>.parquet`: `feature_id`, `count`.
 pub fn sample_counts(features: &FeatureSet, counts: &SampleCounts) -> Result<RecordBatch, ArrowError> {
     batch(vec![
-        ("feature_id", Arc::new(StringArray::from_iter_values(features.genes.iter().map(|g| g.id.as_str()))) as ArrayRef),
+        (
+            "feature_id",
+            Arc::new(StringArray::from_iter_values(features.genes.iter().map(|g| g.id.as_str()))) as ArrayRef,
+        ),
         ("count", Arc::new(UInt64Array::from(counts.counts.clone()))),
     ])
 }
@@ -53,7 +56,10 @@ pub fn features(features: &FeatureSet) -> Result<RecordBatch, ArrowError> {
         exons.push(gene.exons.len() as u32);
     }
     batch(vec![
-        ("feature_id", Arc::new(StringArray::from_iter_values(features.genes.iter().map(|g| g.id.as_str()))) as ArrayRef),
+        (
+            "feature_id",
+            Arc::new(StringArray::from_iter_values(features.genes.iter().map(|g| g.id.as_str()))) as ArrayRef,
+        ),
         ("gene_name", Arc::new(StringArray::new_null(features.genes.len()))),
         ("chrom", Arc::new(StringArray::from(chrom))),
         ("start", Arc::new(UInt64Array::from(start))),
@@ -70,9 +76,13 @@ pub fn qc(sample_ids: &[&str], samples: &[&SampleCounts]) -> Result<RecordBatch,
     let mut columns: Vec<(&str, ArrayRef)> =
         vec![("sample_id", Arc::new(StringArray::from_iter_values(sample_ids.iter().copied())))];
     for category in Category::ALL {
-        columns.push((category.name(), Arc::new(UInt64Array::from_iter_values(samples.iter().map(|s| s.summary.get(category))))));
+        columns.push((
+            category.name(),
+            Arc::new(UInt64Array::from_iter_values(samples.iter().map(|s| s.summary.get(category)))),
+        ));
     }
-    columns.push(("total_alignments", Arc::new(UInt64Array::from_iter_values(samples.iter().map(|s| s.summary.total())))));
+    columns
+        .push(("total_alignments", Arc::new(UInt64Array::from_iter_values(samples.iter().map(|s| s.summary.total())))));
     let fraction = samples.iter().map(|s| {
         let total = s.summary.total();
         (total > 0).then(|| s.summary.get(Category::Assigned) as f64 / total as f64)

@@ -16,7 +16,7 @@ use harmonomics::annotation::{self, AnnotationFormat, FeatureSet};
 use noodles::sam::alignment::io::Write as _;
 use noodles::{bam, sam};
 
-const SEED: u64 = 0x5EB5_15_2026;
+const SEED: u64 = 0x005E_B515_2026;
 const READ_LEN: usize = 50;
 /// Mean reads placed on genes per sample (before library-size variation).
 const MEAN_LIBRARY: f64 = 5200.0;
@@ -25,18 +25,41 @@ const TIMEPOINTS: [&str; 5] = ["day0", "day3", "discharge", "month3", "month12"]
 
 /// hg38 chromosome lengths (UCSC), for the @SQ lines.
 const HG38: [(&str, u64); 23] = [
-    ("chr1", 248_956_422), ("chr2", 242_193_529), ("chr3", 198_295_559), ("chr4", 190_214_555),
-    ("chr5", 181_538_259), ("chr6", 170_805_979), ("chr7", 159_345_973), ("chr8", 145_138_636),
-    ("chr9", 138_394_717), ("chr10", 133_797_422), ("chr11", 135_086_622), ("chr12", 133_275_309),
-    ("chr13", 114_364_328), ("chr14", 107_043_718), ("chr15", 101_991_189), ("chr16", 90_338_345),
-    ("chr17", 83_257_441), ("chr18", 80_373_285), ("chr19", 58_617_616), ("chr20", 64_444_167),
-    ("chr21", 46_709_983), ("chr22", 50_818_468), ("chrX", 156_040_895),
+    ("chr1", 248_956_422),
+    ("chr2", 242_193_529),
+    ("chr3", 198_295_559),
+    ("chr4", 190_214_555),
+    ("chr5", 181_538_259),
+    ("chr6", 170_805_979),
+    ("chr7", 159_345_973),
+    ("chr8", 145_138_636),
+    ("chr9", 138_394_717),
+    ("chr10", 133_797_422),
+    ("chr11", 135_086_622),
+    ("chr12", 133_275_309),
+    ("chr13", 114_364_328),
+    ("chr14", 107_043_718),
+    ("chr15", 101_991_189),
+    ("chr16", 90_338_345),
+    ("chr17", 83_257_441),
+    ("chr18", 80_373_285),
+    ("chr19", 58_617_616),
+    ("chr20", 64_444_167),
+    ("chr21", 46_709_983),
+    ("chr22", 50_818_468),
+    ("chrX", 156_040_895),
 ];
 
 /// Hyperinflammatory signature: up in HI patients; fold change by timepoint.
 const HI_UP: [(&str, &str); 8] = [
-    ("3569", "IL6"), ("3553", "IL1B"), ("7124", "TNF"), ("3576", "CXCL8"),
-    ("6279", "S100A8"), ("6280", "S100A9"), ("4317", "MMP8"), ("3934", "LCN2"),
+    ("3569", "IL6"),
+    ("3553", "IL1B"),
+    ("7124", "TNF"),
+    ("3576", "CXCL8"),
+    ("6279", "S100A8"),
+    ("6280", "S100A9"),
+    ("4317", "MMP8"),
+    ("3934", "LCN2"),
 ];
 const HI_FC: [f64; 5] = [8.0, 6.0, 3.0, 1.5, 1.0];
 /// Immunosuppressed signature: up (CD274, IL10, ARG1) or down (HLA-DRA, T-cell genes) in IS patients.
@@ -155,7 +178,8 @@ fn transcripts(features: &FeatureSet) -> Vec<Transcript> {
         .genes
         .iter()
         .map(|g| {
-            let mut spans: Vec<(u64, u64)> = g.exons.iter().map(|&e| &features.exons[e as usize]).map(|e| (e.start, e.end)).collect();
+            let mut spans: Vec<(u64, u64)> =
+                g.exons.iter().map(|&e| &features.exons[e as usize]).map(|e| (e.start, e.end)).collect();
             spans.sort_unstable();
             let mut blocks: Vec<(u64, u64)> = Vec::new();
             for (s, e) in spans {
@@ -222,11 +246,15 @@ fn iso(days: i64) -> String {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "test-data".into()));
-    let features = annotation::read(&root.join("annotation/hg38_refseq_fixture.saf"), AnnotationFormat::Saf)?;
+    // Usage: make-fixture [ANNOTATION.saf] [OUT_ROOT] (defaults: the committed cut, test-data).
+    let mut args = std::env::args().skip(1);
+    let saf = PathBuf::from(args.next().unwrap_or_else(|| "test-data/annotation/hg38_refseq_fixture.saf".into()));
+    let root = PathBuf::from(args.next().unwrap_or_else(|| "test-data".into()));
+    let features = annotation::read(&saf, AnnotationFormat::Saf)?;
     let tx = transcripts(&features);
     let contig_index: BTreeMap<&str, usize> = HG38.iter().enumerate().map(|(i, (n, _))| (*n, i)).collect();
-    let gene_index: BTreeMap<&str, usize> = features.genes.iter().enumerate().map(|(i, g)| (g.id.as_str(), i)).collect();
+    let gene_index: BTreeMap<&str, usize> =
+        features.genes.iter().enumerate().map(|(i, g)| (g.id.as_str(), i)).collect();
     let mut rng = Rng(SEED);
 
     // Baseline expression: log-normal around 20 reads per kb-ish, planted genes fixed well expressed.
@@ -254,9 +282,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bam_dir = root.join("transcriptome/bam");
     fs::create_dir_all(&bam_dir)?;
     fs::create_dir_all(root.join("cohort/truth"))?;
-    let mut sheet = String::from("sample_id,patient_id,timepoint,layer,path,batch,site,collection_date,days_from_admission,sex\n");
+    let mut sheet =
+        String::from("sample_id,patient_id,timepoint,layer,path,batch,site,collection_date,days_from_admission,sex\n");
     let mut planted = BTreeMap::new();
-    let mut summaries = String::from("sample_id\tAssigned\tUnassigned_Unmapped\tUnassigned_MultiMapping\tUnassigned_NoFeatures\tlow_mapq\tduplicates\n");
+    let mut summaries = String::from(
+        "sample_id\tAssigned\tUnassigned_Unmapped\tUnassigned_MultiMapping\tUnassigned_NoFeatures\tlow_mapq\tduplicates\n",
+    );
     let mut sample_no = 0usize;
     for p in &patients {
         for (t, tp) in TIMEPOINTS.iter().enumerate() {
@@ -273,8 +304,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             };
             let sample_id = format!("{}_{}", p.id, tp);
             let batch = if p.site == "nijmegen" { "seq1" } else { "seq2" };
-            let (date, days) = if p.site == "nijmegen" { (iso(p.admission + day), String::new()) } else { (String::new(), day.to_string()) };
-            writeln!(sheet, "{sample_id},{},{tp},transcriptome,../transcriptome/bam/{sample_id}.bam,{batch},{},{date},{days},{}", p.id, p.site, p.sex)?;
+            let (date, days) = if p.site == "nijmegen" {
+                (iso(p.admission + day), String::new())
+            } else {
+                (String::new(), day.to_string())
+            };
+            writeln!(
+                sheet,
+                "{sample_id},{},{tp},transcriptome,../transcriptome/bam/{sample_id}.bam,{batch},{},{date},{days},{}",
+                p.id, p.site, p.sex
+            )?;
 
             let lib = (0.25 * rng.normal()).exp();
             let mut counts = vec![0u64; n_genes];
@@ -332,7 +371,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     fs::write(root.join("cohort/truth/planted_counts.tsv"), table)?;
 
     let mut fc = String::from("feature_id\tsymbol\tgroup\tday0\tday3\tdischarge\tmonth3\tmonth12\n");
-    for (list, group, f) in [(&HI_UP[..], "hyperinflammatory", HI_FC), (&IS_UP[..], "immunosuppressed", IS_UP_FC), (&IS_DOWN[..], "immunosuppressed", IS_DOWN_FC)] {
+    for (list, group, f) in [
+        (&HI_UP[..], "hyperinflammatory", HI_FC),
+        (&IS_UP[..], "immunosuppressed", IS_UP_FC),
+        (&IS_DOWN[..], "immunosuppressed", IS_DOWN_FC),
+    ] {
         for (id, sym) in list {
             writeln!(fc, "{id}\t{sym}\t{group}\t{}\t{}\t{}\t{}\t{}", f[0], f[1], f[2], f[3], f[4])?;
         }
@@ -362,9 +405,20 @@ fn simulate_reads(
         *n += 1;
         format!("s{sample_no}r{n}")
     };
-    let push = |records: &mut Vec<Record>, name: &str, flag: u16, contig: usize, pos: u64, mapq: u8, cigar: &str, tags: &str| {
+    let push = |records: &mut Vec<Record>,
+                name: &str,
+                flag: u16,
+                contig: usize,
+                pos: u64,
+                mapq: u8,
+                cigar: &str,
+                tags: &str| {
         let seq = sequence(contig, pos, cigar);
-        let line = format!("{name}\t{flag}\t{}\t{pos}\t{mapq}\t{cigar}\t*\t0\t0\t{seq}\t{}\t{tags}", HG38[contig].0, &qual[..seq.len()]);
+        let line = format!(
+            "{name}\t{flag}\t{}\t{pos}\t{mapq}\t{cigar}\t*\t0\t0\t{seq}\t{}\t{tags}",
+            HG38[contig].0,
+            &qual[..seq.len()]
+        );
         records.push(Record { contig, pos, line });
     };
     let (mut low_mapq, mut dups) = (0u64, 0u64);
@@ -410,7 +464,9 @@ fn simulate_reads(
         let end = t.blocks.last().map_or(0, |b| b.1);
         let pos = end + 5_000 + rng.below(45_000);
         let contig = contigs[t.contig.as_str()];
-        let clear = tx.iter().all(|o| o.contig != t.contig || pos + len <= o.blocks[0].0 || pos > o.blocks.last().map_or(0, |b| b.1));
+        let clear = tx
+            .iter()
+            .all(|o| o.contig != t.contig || pos + len <= o.blocks[0].0 || pos > o.blocks.last().map_or(0, |b| b.1));
         if !clear {
             continue;
         }
@@ -426,17 +482,30 @@ fn simulate_reads(
             let t = &tx[rng.below(tx.len() as u64) as usize];
             let (pos, cigar) = t.place(rng.below(t.length() - len + 1), len);
             let flag = if hit == 1 { 0 } else { 256 };
-            push(&mut records, &name, flag, contigs[t.contig.as_str()], pos, 1, &cigar, &format!("NH:i:2\tHI:i:{hit}\tNM:i:0"));
+            push(
+                &mut records,
+                &name,
+                flag,
+                contigs[t.contig.as_str()],
+                pos,
+                1,
+                &cigar,
+                &format!("NH:i:2\tHI:i:{hit}\tNM:i:0"),
+            );
             multi += 1;
         }
     }
-    records.sort_by(|a, b| (a.contig, a.pos).cmp(&(b.contig, b.pos)));
+    records.sort_by_key(|a| (a.contig, a.pos));
     // Unmapped reads (2%), at the end as `samtools sort` puts them.
     let unmapped = noise(0.02);
     for _ in 0..unmapped {
         let name = name(&mut n);
         let seq: String = (0..READ_LEN).map(|_| b"ACGT"[rng.below(4) as usize] as char).collect();
-        records.push(Record { contig: usize::MAX, pos: 0, line: format!("{name}\t4\t*\t0\t0\t*\t*\t0\t0\t{seq}\t{qual}") });
+        records.push(Record {
+            contig: usize::MAX,
+            pos: 0,
+            line: format!("{name}\t4\t*\t0\t0\t*\t*\t0\t0\t{seq}\t{qual}"),
+        });
     }
     let summary = format!("{total}\t{unmapped}\t{multi}\t{no_features}\t{low_mapq}\t{dups}");
     (records, summary)

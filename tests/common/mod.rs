@@ -51,7 +51,16 @@ pub fn harmonomics(args: &[&str]) -> Output {
 pub fn run_fixture(out: &Path, threads: &str) {
     let out_s = out.to_str().expect("utf-8 path");
     let config = fixture_config();
-    let o = harmonomics(&["run", "--config", config.to_str().expect("utf-8"), "--out", out_s, "--threads", threads, "--quiet"]);
+    let o = harmonomics(&[
+        "run",
+        "--config",
+        config.to_str().expect("utf-8"),
+        "--out",
+        out_s,
+        "--threads",
+        threads,
+        "--quiet",
+    ]);
     assert!(o.status.success(), "run failed: {}", String::from_utf8_lossy(&o.stderr));
 }
 
@@ -83,13 +92,21 @@ pub fn strings(batch: &RecordBatch, name: &str) -> Vec<Option<String>> {
 /// A column as u64.
 pub fn u64s(batch: &RecordBatch, name: &str) -> Vec<Option<u64>> {
     let col = batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
-    col.as_any().downcast_ref::<arrow_array::UInt64Array>().unwrap_or_else(|| panic!("{name} is not UInt64")).iter().collect()
+    col.as_any()
+        .downcast_ref::<arrow_array::UInt64Array>()
+        .unwrap_or_else(|| panic!("{name} is not UInt64"))
+        .iter()
+        .collect()
 }
 
 /// A column as f64.
 pub fn f64s(batch: &RecordBatch, name: &str) -> Vec<Option<f64>> {
     let col = batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
-    col.as_any().downcast_ref::<arrow_array::Float64Array>().unwrap_or_else(|| panic!("{name} is not Float64")).iter().collect()
+    col.as_any()
+        .downcast_ref::<arrow_array::Float64Array>()
+        .unwrap_or_else(|| panic!("{name} is not Float64"))
+        .iter()
+        .collect()
 }
 
 /// A tab-separated table with a header: (header, rows).

@@ -25,7 +25,8 @@ pub fn write_table<W: Write>(
     writeln!(w)?;
     for (i, gene) in features.genes.iter().enumerate() {
         let exons: Vec<_> = gene.exons.iter().map(|&e| &features.exons[e as usize]).collect();
-        let join = |f: &dyn Fn(&crate::annotation::Exon) -> String| exons.iter().map(|e| f(e)).collect::<Vec<_>>().join(";");
+        let join =
+            |f: &dyn Fn(&crate::annotation::Exon) -> String| exons.iter().map(|e| f(e)).collect::<Vec<_>>().join(";");
         write!(
             w,
             "{}\t{}\t{}\t{}\t{}\t{}",

@@ -232,7 +232,10 @@ pub fn quantify_bam(
         let contig = match record.reference_sequence_id() {
             Some(id) => contigs.get(id.map_err(rec_err)?).copied().flatten(),
             None => {
-                return Err(rec_err(io::Error::new(io::ErrorKind::InvalidData, "mapped record without a reference sequence")));
+                return Err(rec_err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "mapped record without a reference sequence",
+                )));
             }
         };
         let Some(contig) = contig else {
@@ -255,7 +258,9 @@ pub fn quantify_bam(
     if mapped > 0 && !contigs.iter().any(Option::is_some) {
         return Err(QuantError::ContigMismatch {
             path: path.to_path_buf(),
-            bam: first_names(header.reference_sequences().keys().map(|k| std::str::from_utf8(k).unwrap_or("<non-UTF-8>"))),
+            bam: first_names(
+                header.reference_sequences().keys().map(|k| std::str::from_utf8(k).unwrap_or("<non-UTF-8>")),
+            ),
             annotation: first_names(features.contigs.iter().map(String::as_str)),
         });
     }

@@ -1,0 +1,115 @@
+//! Live concordance with the reference tools installed by `.ci/run` (Debian's `subread` for
+//! featureCounts). Ignored by default because it needs them; run with
+//! `cargo test --release -- --include-ignored`.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+/// featureCounts flags and our equivalents.
+const MODES: [(&[&str], &[&str]); 11] = [
+    (&[], &[]),
+    (&["-s", "1"], &["--strandedness", "1"]),
+    (&["-s", "2"], &["--strandedness", "2"]),
+    (&["-M"], &["--multi-mapping"]),
+    (&["-O"], &["--allow-multi-overlap"]),
+    (&["-Q", "10"], &["--min-mapq", "10"]),
+    (&["--primary"], &["--primary-only"]),
+    (&["-M", "--primary"], &["--multi-mapping", "--primary-only"]),
+    (&["--ignoreDup"], &["--ignore-duplicates"]),
+    (&["-M", "-O", "-s", "2"], &["--multi-mapping", "--allow-multi-overlap", "--strandedness", "2"]),
+    (&["-Q", "10", "--ignoreDup", "-M"], &["--min-mapq", "10", "--ignore-duplicates", "--multi-mapping"]),
+];
+
+#[test]
+#[ignore = "needs featureCounts (Debian subread); .ci/run installs it"]
+fn featurecounts_gives_the_same_counts_and_summary_on_every_fixture_bam() {
+    let dir = Workdir::new();
+    let saf = repo().join("test-data/annotation/hg38_refseq_fixture.saf");
+    let mut bams: Vec<_> = std::fs::read_dir(repo().join("test-data/transcriptome/bam"))
+        .expect("bam dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "bam"))
+        .collect();
+    bams.sort();
+    assert_eq!(bams.len(), 39);
+    for (fc_flags, our_flags) in MODES {
+        let fc_out = dir.join("fc.txt");
+        let mut cmd = Command::new("featureCounts");
+        cmd.args(["-T", "2", "-F", "SAF", "-a"]).arg(&saf).args(fc_flags).arg("-o").arg(&fc_out).args(&bams);
+        let o = cmd.output().expect("featureCounts must be installed (apt-get install subread)");
+        assert!(o.status.success(), "featureCounts {fc_flags:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+        let (fc_header, fc_rows) = read_tsv(&fc_out);
+        let (_, fc_summary) = read_tsv(&dir.join("fc.txt.summary"));
+        assert_eq!(fc_header.len(), 6 + bams.len());
+
+        for (k, bam) in bams.iter().enumerate() {
+            let ours = dir.join("ours.tsv");
+            let o = harmonomics(
+                &[
+                    &["quant", "rna", "--bam", bam.to_str().expect("utf-8"), "-a", saf.to_str().expect("utf-8")][..],
+                    our_flags,
+                    &["--out", dir.join("ours.parquet").to_str().expect("utf-8")],
+                    &["--featurecounts-tsv", ours.to_str().expect("utf-8")],
+                ]
+                .concat(),
+            );
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let (_, rows) = read_tsv(&ours);
+            assert_eq!(rows.len(), fc_rows.len());
+            for (a, b) in fc_rows.iter().zip(&rows) {
+                // Geneid, Chr, Start, End, Strand, Length, then this sample's count.
+                assert_eq!(&a[..6], &b[..6], "annotation columns for {}", a[0]);
+                assert_eq!(a[6 + k], b[6], "{} in {} with {fc_flags:?}", a[0], bam.display());
+            }
+            let (_, summary) = read_tsv(&dir.join("ours.tsv.summary"));
+            assert_eq!(summary.len(), fc_summary.len(), "same summary categories");
+            for (a, b) in fc_summary.iter().zip(&summary) {
+                assert_eq!((&a[0], &a[1 + k]), (&b[0], &b[1]), "summary of {} with {fc_flags:?}", bam.display());
+            }
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs featureCounts (Debian subread); .ci/run installs it"]
+fn run_raw_matrix_equals_featurecounts_multi_sample_table() {
+    let dir = Workdir::new();
+    let out = dir.join("out");
+    run_fixture(&out, "2");
+    let (raw, _) = read_parquet(&out.join("transcriptome/raw.parquet"));
+    let samples: Vec<String> = raw.schema().fields().iter().skip(1).map(|f| f.name().clone()).collect();
+    let bams: Vec<String> = samples
+        .iter()
+        .map(|s| repo().join(format!("test-data/transcriptome/bam/{s}.bam")).display().to_string())
+        .collect();
+    let fc_out = dir.join("fc.txt");
+    let o = Command::new("featureCounts")
+        .args(["-T", "2", "-F", "SAF", "-a"])
+        .arg(repo().join("test-data/annotation/hg38_refseq_fixture.saf"))
+        .arg("-o")
+        .arg(&fc_out)
+        .args(&bams)
+        .output()
+        .expect("featureCounts must be installed");
+    assert!(o.status.success());
+    let (_, rows) = read_tsv(&fc_out);
+    let ids = strings(&raw, "feature_id");
+    for (j, s) in samples.iter().enumerate() {
+        let ours = u64s(&raw, s);
+        for (i, row) in rows.iter().enumerate() {
+            assert_eq!(ids[i].as_deref(), Some(row[0].as_str()), "row order follows the annotation");
+            assert_eq!(ours[i], Some(row[6 + j].parse().expect("count")), "{s} {}", row[0]);
+        }
+    }
+    let (qc, _) = read_parquet(&out.join("transcriptome/qc.parquet"));
+    let (_, summary) = read_tsv(&dir.join("fc.txt.summary"));
+    for row in summary {
+        let ours = u64s(&qc, &row[0]);
+        for (j, v) in row[1..].iter().enumerate() {
+            assert_eq!(ours[j], Some(v.parse().expect("n")), "{} of {}", row[0], samples[j]);
+        }
+    }
+}
