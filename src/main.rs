@@ -81,6 +81,7 @@ fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
                 out: args.out,
                 featurecounts_tsv: args.featurecounts_tsv,
                 summary: args.summary,
+                threads,
                 command: std::env::args().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" "),
             };
             pipeline::quant_rna(&job).with_context(|| format!("counting {}", job.bam.display()))?;

@@ -39,10 +39,10 @@ pub struct RnaArgs {
     #[arg(long, short = 'Q', default_value_t = 0, value_name = "N", help_heading = "Filtering")]
     pub min_mapq: u8,
     /// Count primary alignments only (featureCounts --primary).
-    #[arg(long, help_heading = "Filtering")]
+    #[arg(long, visible_alias = "primary", help_heading = "Filtering")]
     pub primary_only: bool,
     /// Skip reads flagged as duplicates (featureCounts --ignoreDup).
-    #[arg(long, help_heading = "Filtering")]
+    #[arg(long, visible_alias = "ignoreDup", help_heading = "Filtering")]
     pub ignore_duplicates: bool,
     /// Per-sample Parquet output (feature_id, count).
     #[arg(long, short = 'o', value_name = "FILE.parquet", help_heading = "Output")]

@@ -142,7 +142,7 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
     let mut layers = Vec::new();
     let tx_samples = cohort.samples_of(Layer::Transcriptome);
     if !tx_samples.is_empty() {
-        layers.push(run_transcriptome(&cohort, &tx_dir, &progress, &mut stages)?);
+        layers.push(run_transcriptome(&cohort, options.threads, &tx_dir, &progress, &mut stages)?);
     }
 
     stage::stage(&mut stages, "harmonise", json!({}), |r| {
@@ -183,6 +183,7 @@ fn arrow_err(path: &Path) -> impl FnOnce(arrow_schema::ArrowError) -> RunError +
 
 fn run_transcriptome(
     cohort: &Cohort,
+    threads: usize,
     dir: &Path,
     progress: &Progress,
     stages: &mut Vec<StageReport>,
@@ -209,10 +210,12 @@ fn run_transcriptome(
     let counted: Vec<SampleCounts> = stage::stage(stages, "quantify", json!(options.quant), |r| {
         let bar = progress.bar(samples.len() as u64, "quantify");
         let quant_meta = serde_json::to_string(&options.quant).unwrap_or_default();
+        // Parallel across samples first; spare threads decompress within a sample.
+        let workers = (threads / samples.len().max(1)).max(1);
         let results: Vec<Result<SampleCounts, RunError>> = samples
             .par_iter()
             .map(|s| {
-                let counts = quantify_bam(&s.path, &features, &index, &options.quant)?;
+                let counts = quantify_bam(&s.path, &features, &index, &options.quant, workers)?;
                 let path = dir.join("samples").join(format!("{}.parquet", s.sample_id));
                 let qc: serde_json::Map<String, serde_json::Value> =
                     Category::ALL.iter().map(|c| (c.name().to_string(), json!(counts.summary.get(*c)))).collect();
@@ -354,6 +357,8 @@ pub struct QuantRnaJob {
     pub summary: Option<PathBuf>,
     /// The command line, for the table's header line.
     pub command: String,
+    /// BGZF decompression threads.
+    pub threads: usize,
 }
 
 /// Runs one `quant rna` job.
@@ -361,7 +366,7 @@ pub fn quant_rna(job: &QuantRnaJob) -> Result<SampleCounts, RunError> {
     use crate::transcriptome::quant::featurecounts;
     let features = annotation::read(&job.annotation, job.format)?;
     let index = FeatureIndex::new(&features);
-    let counts = quantify_bam(&job.bam, &features, &index, &job.options)?;
+    let counts = quantify_bam(&job.bam, &features, &index, &job.options, job.threads)?;
     let name = job.bam.display().to_string();
     let quant = serde_json::to_string(&job.options).unwrap_or_default();
     let meta = vec![

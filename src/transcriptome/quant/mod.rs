@@ -15,9 +15,10 @@ pub mod outcome;
 
 use std::fs::File;
 use std::io;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
-use noodles::bam;
+use noodles::{bam, bgzf};
 use noodles::sam::alignment::record::data::field::Tag;
 use serde::{Deserialize, Serialize};
 
@@ -166,12 +167,16 @@ fn first_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
     }
 }
 
-/// Counts the reads of one BAM against `features`.
+/// Counts the reads of one BAM against `features`, streaming.
+///
+/// `workers` > 1 decompresses BGZF blocks on that many threads (noodles' multithreaded reader);
+/// records are still assigned in file order, so the result never depends on it.
 pub fn quantify_bam(
     path: &Path,
     features: &FeatureSet,
     index: &FeatureIndex,
     options: &QuantOptions,
+    workers: usize,
 ) -> Result<SampleCounts, QuantError> {
     let io_err = |source| QuantError::Io { path: path.to_path_buf(), source };
     let mut file = File::open(path).map_err(io_err)?;
@@ -181,7 +186,20 @@ pub fn quantify_bam(
         return Err(QuantError::NotBam { path: path.to_path_buf() });
     }
     let file = File::open(path).map_err(io_err)?;
-    let mut reader = bam::io::Reader::new(file);
+    match NonZeroUsize::new(workers).filter(|w| w.get() > 1) {
+        Some(w) => count(path, bam::io::Reader::from(bgzf::io::MultithreadedReader::with_worker_count(w, file)), features, index, options),
+        None => count(path, bam::io::Reader::new(file), features, index, options),
+    }
+}
+
+fn count<R: io::Read>(
+    path: &Path,
+    mut reader: bam::io::Reader<R>,
+    features: &FeatureSet,
+    index: &FeatureIndex,
+    options: &QuantOptions,
+) -> Result<SampleCounts, QuantError> {
+    let io_err = |source| QuantError::Io { path: path.to_path_buf(), source };
     let header = reader.read_header().map_err(io_err)?;
     let contigs: Vec<Option<u32>> =
         header.reference_sequences().keys().map(|name| features.contig(&String::from_utf8_lossy(name))).collect();

@@ -1,0 +1,40 @@
+"""Checks `harmonomics run` outputs the way a user reads them: with pandas/pyarrow.
+
+Usage: python .ci/check_outputs.py OUT_DIR   (exits non-zero on the first mismatch)
+"""
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+out = Path(sys.argv[1])
+root = Path(__file__).resolve().parent.parent
+manifest = json.loads((out / "manifest.json").read_text())
+assert manifest["tool"]["name"] == "harmonomics"
+
+samples = pd.read_parquet(out / "samples.parquet")
+sheet = pd.read_csv(root / "test-data/cohort/samplesheet.csv")
+assert list(samples.sample_id) == list(sheet.sample_id), "samples.parquet follows the samplesheet"
+assert samples.timepoint_order.between(1, 5).all()
+
+raw = pd.read_parquet(out / "transcriptome/raw.parquet").set_index("feature_id")
+planted = pd.read_csv(root / "test-data/cohort/truth/planted_counts.tsv", sep="\t", dtype={"feature_id": str}).set_index("feature_id")
+assert raw.dtypes.map(str).eq("uint64").all(), raw.dtypes.value_counts()
+pd.testing.assert_frame_equal(raw[planted.columns].astype("int64"), planted.astype("int64"), check_names=False)
+
+meta = pq.read_metadata(out / "transcriptome/normalised.parquet").metadata
+assert meta[b"harmonomics.method"] == b"log2cpm", meta
+cpm = pd.read_parquet(out / "transcriptome/normalised.cpm.parquet").set_index("feature_id")
+assert ((cpm.sum() - 1e6).abs() < 1e-6).all()
+
+long = pd.read_parquet(out / "harmonised.parquet")
+assert len(long) == raw.shape[0] * raw.shape[1]
+wide = long.pivot(index="feature_id", columns="sample_id", values="raw")
+assert (wide.loc[raw.index, raw.columns].to_numpy() == raw.to_numpy()).all()
+
+outputs = {o["path"] for o in manifest["outputs"]}
+assert {"samples.parquet", "harmonised.parquet", "transcriptome/raw.parquet"} <= outputs
+print(f"outputs OK: {raw.shape[0]} genes x {raw.shape[1]} samples, {len(long)} harmonised rows, "
+      f"{len(manifest['warnings'])} warning(s)")
