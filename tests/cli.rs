@@ -46,6 +46,8 @@ fn a_samplesheet_with_many_mistakes_reports_each_with_its_line_and_writes_nothin
         /* 13 patient not in the patients table */
         format!("P99_day0,P99,day0,transcriptome,{ok},seq2,athens,,0,M"),
         /* 14 layer not supported yet */ format!("P04_day0,P04,day0,epigenome,{ok},seq2,athens,,0,M"),
+        /* 15 a sample id that would escape the output directory */
+        format!("../P04_day3,P04,day3,transcriptome,{ok},seq2,athens,,3,F"),
     ];
     let config = cohort_in(&dir, &format!("{HEADER}{}\n", rows.join("\n")));
     let out = dir.join("out");
@@ -67,6 +69,7 @@ fn a_samplesheet_with_many_mistakes_reports_each_with_its_line_and_writes_nothin
         (12, "expected 10 fields"),
         (13, "not in the patients table"),
         (14, "not supported"),
+        (15, "must use only letters, digits"),
     ];
     assert_eq!(errors.len(), expect.len(), "one message per problem:\n{stderr}");
     for (line, what) in expect {
@@ -257,4 +260,26 @@ fn runs_are_quiet_when_asked_and_say_where_outputs_are_otherwise() {
     ]);
     assert!(o.status.success());
     assert!(o.stdout.is_empty() && o.stderr.is_empty());
+}
+
+#[test]
+fn a_failed_rerun_leaves_no_manifest_vouching_for_the_directory() {
+    let dir = Workdir::new();
+    let out = dir.join("out");
+    run_fixture(&out, "2");
+    assert!(out.join("manifest.json").exists());
+    let bytes = std::fs::read(bam("P01_day0.bam")).expect("bam");
+    std::fs::write(dir.join("cut.bam"), &bytes[..bytes.len() / 3]).expect("write");
+    let config =
+        cohort_in(&dir, &format!("{HEADER}P01_day0,P01,day0,transcriptome,cut.bam,seq1,nijmegen,2024-01-09,,F\n"));
+    let o = harmonomics(&["run", "--config", config.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cut.bam"));
+    assert!(!out.join("manifest.json").exists(), "the old manifest must not survive a failed run");
+    let leftovers: Vec<_> = std::fs::read_dir(out.join("transcriptome/samples"))
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
 }

@@ -328,6 +328,16 @@ fn read_samples(
             v
         };
         let sample_id = required("sample_id", c);
+        if let Some(id) = &sample_id
+            && !is_safe_id(id)
+        {
+            c.error(
+                loc().with_column("sample_id"),
+                format!(
+                    "sample_id {id:?} must use only letters, digits and . _ - + (it names output files and columns)"
+                ),
+            );
+        }
         let patient_id = required("patient_id", c);
         let timepoint_name = required("timepoint", c);
         let layer_name = required("layer", c);
@@ -478,6 +488,11 @@ fn read_samples(
         }
     }
     (samples, extra_columns, patient_order)
+}
+
+/// Sample ids become file names (`samples/<id>.parquet`): no separators, no `..`, no spaces.
+fn is_safe_id(id: &str) -> bool {
+    !id.starts_with('.') && id.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '.' | '_' | '-' | '+'))
 }
 
 /// Checks that an input exists, is a readable regular file and is not empty (once per path).

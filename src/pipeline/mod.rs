@@ -132,6 +132,13 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
     let out = &options.out;
     let tx_dir = out.join(Layer::Transcriptome.as_str());
     std::fs::create_dir_all(tx_dir.join("samples")).map_err(io_err(&tx_dir))?;
+    // A manifest left by an earlier run would vouch for a directory this run is rewriting.
+    let manifest_path = out.join("manifest.json");
+    match std::fs::remove_file(&manifest_path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_err(&manifest_path)(e)),
+        _ => {}
+    }
+    let mut written: Vec<PathBuf> = Vec::new();
 
     let inputs = stage::stage(&mut stages, "hash_inputs", json!({ "algorithm": "BLAKE3" }), |r| {
         let inputs = hash_inputs(&cohort)?;
@@ -142,7 +149,7 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
     let mut layers = Vec::new();
     let tx_samples = cohort.samples_of(Layer::Transcriptome);
     if !tx_samples.is_empty() {
-        layers.push(run_transcriptome(&cohort, options.threads, &tx_dir, &progress, &mut stages)?);
+        layers.push(run_transcriptome(&cohort, options.threads, &tx_dir, &progress, &mut stages, &mut written)?);
     }
 
     stage::stage(&mut stages, "harmonise", json!({}), |r| {
@@ -152,11 +159,12 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
             &metadata(&cohort, None, &[]),
         )?;
         harmonise::write_harmonised(&out.join("harmonised.parquet"), &cohort, &layers, &metadata(&cohort, None, &[]))?;
+        written.extend([out.join("samples.parquet"), out.join("harmonised.parquet")]);
         r.counts = json!({ "layers": layers.len(), "samples": cohort.samples.len() });
         Ok::<_, RunError>(())
     })?;
 
-    let outputs = list_outputs(out)?;
+    let outputs = hash_outputs(out, &written)?;
     let finished_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let warnings: Vec<String> = cohort.warnings.iter().map(ToString::to_string).collect();
     let manifest = Manifest {
@@ -187,6 +195,7 @@ fn run_transcriptome(
     dir: &Path,
     progress: &Progress,
     stages: &mut Vec<StageReport>,
+    written: &mut Vec<PathBuf>,
 ) -> Result<LayerData, RunError> {
     let options = &cohort.config.transcriptome;
     let Some(annotation_config) = &cohort.config.annotation else {
@@ -246,6 +255,7 @@ fn run_transcriptome(
         Ok::<_, RunError>(counted)
     })?;
     progress.note(format!("quantified {} transcriptome samples", counted.len()));
+    written.extend(samples.iter().map(|s| dir.join("samples").join(format!("{}.parquet", s.sample_id))));
 
     let sample_ids: Vec<String> = samples.iter().map(|s| s.sample_id.clone()).collect();
     let feature_ids: Vec<String> = features.genes.iter().map(|g| g.id.clone()).collect();
@@ -258,6 +268,7 @@ fn run_transcriptome(
         let ids: Vec<&str> = samples.iter().map(|s| s.sample_id.as_str()).collect();
         let refs: Vec<&SampleCounts> = counted.iter().collect();
         write_batch(&dir.join("qc.parquet"), tables::qc(&ids, &refs).map_err(arrow_err(dir))?, &meta(&[]))?;
+        written.extend(["features.parquet", "raw.parquet", "qc.parquet"].map(|f| dir.join(f)));
         r.counts = json!({ "features": raw.feature_ids.len(), "samples": raw.sample_ids.len() });
         Ok::<_, RunError>(())
     })?;
@@ -269,7 +280,8 @@ fn run_transcriptome(
             let params = json!({ "method": method.name(), "prior_count": options.normalise.prior_count }).to_string();
             let name =
                 if k == 0 { "normalised.parquet".to_string() } else { format!("normalised.{}.parquet", method.name()) };
-            write_matrix(&dir.join(name), &matrix, &meta(&[("method", method.name().into()), ("params", params)]))?;
+            write_matrix(&dir.join(&name), &matrix, &meta(&[("method", method.name().into()), ("params", params)]))?;
+            written.push(dir.join(name));
             let empty = matrix.columns.iter().filter(|c| c.is_none()).count();
             if empty > 0 {
                 r.warnings
@@ -313,21 +325,11 @@ fn hash_inputs(cohort: &Cohort) -> Result<Vec<FileRecord>, RunError> {
         .collect()
 }
 
-/// Every file under the output directory (except the manifest), sorted, with hashes.
-fn list_outputs(out: &Path) -> Result<Vec<FileRecord>, RunError> {
-    let mut paths = Vec::new();
-    let mut stack = vec![out.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).map_err(io_err(&dir))? {
-            let path = entry.map_err(io_err(&dir))?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.file_name().is_some_and(|n| n != "manifest.json" && !n.to_string_lossy().starts_with('.')) {
-                paths.push(path);
-            }
-        }
-    }
+/// The files this run wrote (relative to the output directory), with hashes, in path order.
+fn hash_outputs(out: &Path, written: &[PathBuf]) -> Result<Vec<FileRecord>, RunError> {
+    let mut paths = written.to_vec();
     paths.sort();
+    paths.dedup();
     paths
         .par_iter()
         .map(|path| {

@@ -18,8 +18,8 @@ use std::io;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
-use noodles::{bam, bgzf};
 use noodles::sam::alignment::record::data::field::Tag;
+use noodles::{bam, bgzf};
 use serde::{Deserialize, Serialize};
 
 pub use assign::Assigner;
@@ -187,7 +187,13 @@ pub fn quantify_bam(
     }
     let file = File::open(path).map_err(io_err)?;
     match NonZeroUsize::new(workers).filter(|w| w.get() > 1) {
-        Some(w) => count(path, bam::io::Reader::from(bgzf::io::MultithreadedReader::with_worker_count(w, file)), features, index, options),
+        Some(w) => count(
+            path,
+            bam::io::Reader::from(bgzf::io::MultithreadedReader::with_worker_count(w, file)),
+            features,
+            index,
+            options,
+        ),
         None => count(path, bam::io::Reader::new(file), features, index, options),
     }
 }
