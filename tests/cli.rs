@@ -154,52 +154,25 @@ fn quant_rna_errors_name_the_file_and_exit_1() {
     let dir = Workdir::new();
     let saf = repo().join("test-data/annotation/hg38_refseq_fixture.saf");
     let out = dir.join("x.parquet");
-    let o = harmonomics(&[
-        "quant",
-        "rna",
-        "--bam",
-        "/nonexistent/a.bam",
-        "-a",
-        saf.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/a.bam"));
-    assert!(!out.exists());
+    let quant = |bam: &str, annotation: &std::path::Path| {
+        let annotation = annotation.to_str().expect("utf-8");
+        let o = harmonomics(&["quant", "rna", "--bam", bam, "-a", annotation, "--out", out.to_str().expect("utf-8")]);
+        assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(!out.exists(), "no output may appear when counting fails");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
 
-    // A truncated BAM: the error names the file; no output appears.
+    assert!(quant("/nonexistent/a.bam", &saf).contains("/nonexistent/a.bam"));
+
+    // A truncated BAM: the error names the file.
     let bytes = std::fs::read(bam("P01_day0.bam")).expect("bam");
     let cut = dir.join("cut.bam");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).expect("write");
-    let o = harmonomics(&[
-        "quant",
-        "rna",
-        "--bam",
-        cut.to_str().expect("utf-8"),
-        "-a",
-        saf.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("cut.bam"));
-    assert!(!out.exists());
+    assert!(quant(cut.to_str().expect("utf-8"), &saf).contains("cut.bam"));
 
     // Contig names that match nothing in the annotation.
     let renamed = dir.write("renamed.saf", &std::fs::read_to_string(&saf).expect("saf").replace("\tchr", "\t"));
-    let o = harmonomics(&[
-        "quant",
-        "rna",
-        "--bam",
-        &bam("P01_day0.bam"),
-        "-a",
-        renamed.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-    ]);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1));
+    let stderr = quant(&bam("P01_day0.bam"), &renamed);
     assert!(
         stderr.contains("none of the BAM's reference names match")
             && stderr.contains("chr1")
@@ -209,18 +182,7 @@ fn quant_rna_errors_name_the_file_and_exit_1() {
 
     // A malformed annotation line.
     let bad = dir.write("bad.saf", "GeneID\tChr\tStart\tEnd\tStrand\ng1\tchr1\t100\t50\t+\n");
-    let o = harmonomics(&[
-        "quant",
-        "rna",
-        "--bam",
-        &bam("P01_day0.bam"),
-        "-a",
-        bad.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-    ]);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1));
+    let stderr = quant(&bam("P01_day0.bam"), &bad);
     assert!(stderr.contains("bad.saf:2") && stderr.contains("End 50 is before Start 100"), "{stderr}");
 }
 

@@ -89,24 +89,20 @@ pub fn strings(batch: &RecordBatch, name: &str) -> Vec<Option<String>> {
         .collect()
 }
 
+fn primitive<T: arrow_array::ArrowPrimitiveType>(batch: &RecordBatch, name: &str) -> Vec<Option<T::Native>> {
+    let col = batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
+    let typed = arrow_array::cast::AsArray::as_primitive_opt::<T>(col.as_ref());
+    typed.unwrap_or_else(|| panic!("{name} is {}, not {}", col.data_type(), T::DATA_TYPE)).iter().collect()
+}
+
 /// A column as u64.
 pub fn u64s(batch: &RecordBatch, name: &str) -> Vec<Option<u64>> {
-    let col = batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
-    col.as_any()
-        .downcast_ref::<arrow_array::UInt64Array>()
-        .unwrap_or_else(|| panic!("{name} is not UInt64"))
-        .iter()
-        .collect()
+    primitive::<arrow_array::types::UInt64Type>(batch, name)
 }
 
 /// A column as f64.
 pub fn f64s(batch: &RecordBatch, name: &str) -> Vec<Option<f64>> {
-    let col = batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
-    col.as_any()
-        .downcast_ref::<arrow_array::Float64Array>()
-        .unwrap_or_else(|| panic!("{name} is not Float64"))
-        .iter()
-        .collect()
+    primitive::<arrow_array::types::Float64Type>(batch, name)
 }
 
 /// A tab-separated table with a header: (header, rows).
