@@ -8,7 +8,7 @@ use divan::Bencher;
 use harmonomics::annotation::{self, AnnotationFormat, FeatureIndex, FeatureSet};
 use harmonomics::matrix::FeatureMatrix;
 use harmonomics::transcriptome::normalise::cpm;
-use harmonomics::transcriptome::quant::{QuantOptions, quantify_bam};
+use harmonomics::transcriptome::quant::{QuantOptions, quantify};
 
 fn main() {
     divan::main();
@@ -29,7 +29,7 @@ fn quantify_fixture_bam(bencher: Bencher) {
     let index = FeatureIndex::new(&features);
     let bam = data("transcriptome/bam/P01_day0.bam");
     let options = QuantOptions::default();
-    bencher.bench(|| quantify_bam(&bam, &features, &index, &options, 1).expect("count"));
+    bencher.bench(|| quantify(&bam, &features, &index, &options, 1).expect("count"));
 }
 
 /// 100,000 overlap queries of 50 bp blocks spread over the annotated contigs.
@@ -58,7 +58,7 @@ fn overlap_queries(bencher: Bencher) {
 fn log2_cpm_60k_by_900(bencher: Bencher) {
     let (genes, samples) = (60_000usize, 900usize);
     let columns: Vec<Vec<u64>> =
-        (0..samples).map(|j| (0..genes).map(|i| ((i * 2_654_435_761 + j * 40_503) % 1_000) as u64).collect()).collect();
+        (0..samples).map(|j| (0..genes).map(|i| ((i * 2_654_435_761 + j * 40_503) % 1_000) as f64).collect()).collect();
     let m = FeatureMatrix::new(
         (0..genes).map(|i| format!("g{i}")).collect(),
         (0..samples).map(|j| format!("s{j}")).collect(),

@@ -171,10 +171,10 @@ fn quant_rna_errors_name_the_file_and_exit_1() {
     assert!(quant(cut.to_str().expect("utf-8"), &saf).contains("cut.bam"));
 
     // Contig names that match nothing in the annotation.
-    let renamed = dir.write("renamed.saf", &std::fs::read_to_string(&saf).expect("saf").replace("\tchr", "\t"));
+    let renamed = dir.write("renamed.saf", &std::fs::read_to_string(&saf).expect("saf").replace("\tchr", "\tcontig"));
     let stderr = quant(&bam("P01_day0.bam"), &renamed);
     assert!(
-        stderr.contains("none of the BAM's reference names match")
+        stderr.contains("none of the alignment file's reference names match")
             && stderr.contains("chr1")
             && stderr.contains("BAM:"),
         "{stderr}"

@@ -9,6 +9,12 @@ use bio::data_structures::interval_tree::ArrayBackedIntervalTree;
 
 use super::feature::FeatureSet;
 
+/// An overlap query: `query(contig, start, end, visit)` calls `visit(exon)` for every exon
+/// overlapping the 0-based half-open `[start, end)` on `contig`.
+pub trait OverlapQuery: FnMut(u32, u64, u64, &mut dyn FnMut(u32)) {}
+
+impl<F: FnMut(u32, u64, u64, &mut dyn FnMut(u32))> OverlapQuery for F {}
+
 /// Per-contig interval trees over exons; values are exon indices.
 pub struct FeatureIndex {
     trees: Vec<ArrayBackedIntervalTree<u64, u32>>,
@@ -31,7 +37,7 @@ impl FeatureIndex {
 
     /// A query function with its own reusable hit buffer: `query(contig, start, end, visit)`
     /// calls `visit(exon)` for every exon overlapping the 0-based half-open `[start, end)`.
-    pub fn querier(&self) -> impl FnMut(u32, u64, u64, &mut dyn FnMut(u32)) + '_ {
+    pub fn querier(&self) -> impl OverlapQuery + '_ {
         let mut hits = Vec::new();
         move |contig, start, end, visit| {
             if end <= start {

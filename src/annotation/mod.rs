@@ -13,7 +13,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use feature::{Exon, FeatureSet, Gene, Strand};
-pub use index::FeatureIndex;
+pub use index::{FeatureIndex, OverlapQuery};
 
 /// Annotation file formats.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]

@@ -17,7 +17,7 @@ pub enum QuantCommand {
 /// Arguments of `quant rna`; the flags mean what featureCounts' flags mean.
 #[derive(Debug, Args)]
 pub struct RnaArgs {
-    /// Coordinate- or name-sorted BAM.
+    /// Alignments: BAM or SAM, coordinate- or name-sorted (format sniffed from the bytes).
     #[arg(long, value_name = "FILE", help_heading = "Input")]
     pub bam: PathBuf,
     /// Annotation (featureCounts -a).
@@ -29,12 +29,33 @@ pub struct RnaArgs {
     /// 0 unstranded, 1 stranded, 2 reversely stranded (featureCounts -s).
     #[arg(long, short = 's', default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2), help_heading = "Counting")]
     pub strandedness: u8,
+    /// Paired-end library (featureCounts -p); alone, each mate is counted as a read.
+    #[arg(long, short = 'p', help_heading = "Counting")]
+    pub paired: bool,
+    /// Count fragments instead of reads (featureCounts --countReadPairs; needs --paired).
+    #[arg(long, visible_alias = "countReadPairs", requires = "paired", help_heading = "Counting")]
+    pub count_pairs: bool,
+    /// Only count fragments with both ends aligned (featureCounts -B).
+    #[arg(long, short = 'B', requires = "count_pairs", help_heading = "Counting")]
+    pub require_both_aligned: bool,
+    /// Do not count chimeric fragments (featureCounts -C).
+    #[arg(long, short = 'C', requires = "count_pairs", help_heading = "Counting")]
+    pub no_chimeric: bool,
     /// Count multi-mapping alignments, NH > 1 (featureCounts -M).
     #[arg(long, short = 'M', help_heading = "Counting")]
     pub multi_mapping: bool,
+    /// Fractional counts: 1/NH for multi-mapping reads, 1/k among k genes with -O (featureCounts --fraction).
+    #[arg(long, help_heading = "Counting")]
+    pub fraction: bool,
     /// Count a read for every gene it overlaps (featureCounts -O).
     #[arg(long, short = 'O', help_heading = "Counting")]
     pub allow_multi_overlap: bool,
+    /// Assign to the gene with the most overlapping bases (featureCounts --largestOverlap).
+    #[arg(long, visible_alias = "largestOverlap", help_heading = "Counting")]
+    pub largest_overlap: bool,
+    /// Minimum number of overlapping bases (featureCounts --minOverlap).
+    #[arg(long, visible_alias = "minOverlap", default_value_t = 1, value_name = "N", help_heading = "Counting")]
+    pub min_overlap: u32,
     /// Minimum mapping quality (featureCounts -Q).
     #[arg(long, short = 'Q', default_value_t = 0, value_name = "N", help_heading = "Filtering")]
     pub min_mapq: u8,
@@ -60,11 +81,18 @@ impl RnaArgs {
     pub fn quant_options(&self) -> QuantOptions {
         QuantOptions {
             strandedness: Strandedness::try_from(self.strandedness).unwrap_or_default(),
+            paired: self.paired,
+            count_pairs: self.count_pairs,
+            require_both_aligned: self.require_both_aligned,
+            no_chimeric: self.no_chimeric,
             min_mapq: self.min_mapq,
             multi_mapping: self.multi_mapping,
+            fraction: self.fraction,
             primary_only: self.primary_only,
             ignore_duplicates: self.ignore_duplicates,
             allow_multi_overlap: self.allow_multi_overlap,
+            largest_overlap: self.largest_overlap,
+            min_overlap: self.min_overlap,
         }
     }
 }

@@ -23,7 +23,7 @@ use crate::matrix::FeatureMatrix;
 use crate::output::OutputError;
 use crate::output::manifest::{self, FileRecord, Manifest, StageReport, Tool};
 use crate::output::parquet::{Metadata, write_batch, write_matrix};
-use crate::transcriptome::quant::{Category, QuantError, SampleCounts, quantify_bam};
+use crate::transcriptome::quant::{Category, QuantError, SampleCounts, quantify};
 use crate::transcriptome::{normalise, tables};
 pub use progress::Progress;
 
@@ -224,7 +224,7 @@ fn run_transcriptome(
         let results: Vec<Result<SampleCounts, RunError>> = samples
             .par_iter()
             .map(|s| {
-                let counts = quantify_bam(&s.path, &features, &index, &options.quant, workers)?;
+                let counts = quantify(&s.path, &features, &index, &options.quant, workers)?;
                 let path = dir.join("samples").join(format!("{}.parquet", s.sample_id));
                 let qc: serde_json::Map<String, serde_json::Value> =
                     Category::ALL.iter().map(|c| (c.name().to_string(), json!(counts.summary.get(*c)))).collect();
@@ -251,6 +251,9 @@ fn run_transcriptome(
             if c.summary.get(Category::Assigned) == 0 {
                 r.warnings.push(format!("sample {:?}: no read was assigned to any gene", s.sample_id));
             }
+            if let Some(w) = c.strand.check(options.quant.strandedness) {
+                r.warnings.push(format!("sample {:?}: {w}", s.sample_id));
+            }
         }
         Ok::<_, RunError>(counted)
     })?;
@@ -260,11 +263,17 @@ fn run_transcriptome(
     let sample_ids: Vec<String> = samples.iter().map(|s| s.sample_id.clone()).collect();
     let feature_ids: Vec<String> = features.genes.iter().map(|g| g.id.clone()).collect();
     let raw = FeatureMatrix::new(feature_ids, sample_ids, counted.iter().map(|c| c.counts.clone()).collect());
+    let fractional = options.quant.fractional();
     let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Transcriptome), extra);
 
     stage::stage(stages, "assemble", json!({}), |r| {
         write_batch(&dir.join("features.parquet"), tables::features(&features).map_err(arrow_err(dir))?, &meta(&[]))?;
-        write_matrix(&dir.join("raw.parquet"), &raw, &meta(&[("values", "counts".into())]))?;
+        if fractional {
+            write_matrix(&dir.join("raw.parquet"), &raw, &meta(&[("values", "fractional counts".into())]))?;
+        } else {
+            let integer = raw.map_columns(|_, c| Some(c.iter().map(|&v| v as u64).collect()));
+            write_matrix(&dir.join("raw.parquet"), &integer, &meta(&[("values", "counts".into())]))?;
+        }
         let ids: Vec<&str> = samples.iter().map(|s| s.sample_id.as_str()).collect();
         let refs: Vec<&SampleCounts> = counted.iter().collect();
         write_batch(&dir.join("qc.parquet"), tables::qc(&ids, &refs).map_err(arrow_err(dir))?, &meta(&[]))?;
@@ -293,9 +302,8 @@ fn run_transcriptome(
         }
         Ok::<_, RunError>(primary)
     })?;
-    let raw_f64 = raw.map_columns(|_, c| Some(c.iter().map(|&v| v as f64).collect()));
     let normalised = primary.unwrap_or_else(|| raw.map_columns(|_, _| None));
-    Ok(LayerData { layer: Layer::Transcriptome, raw: raw_f64, normalised })
+    Ok(LayerData { layer: Layer::Transcriptome, raw, normalised })
 }
 
 fn hash_inputs(cohort: &Cohort) -> Result<Vec<FileRecord>, RunError> {
@@ -368,7 +376,7 @@ pub fn quant_rna(job: &QuantRnaJob) -> Result<SampleCounts, RunError> {
     use crate::transcriptome::quant::featurecounts;
     let features = annotation::read(&job.annotation, job.format)?;
     let index = FeatureIndex::new(&features);
-    let counts = quantify_bam(&job.bam, &features, &index, &job.options, job.threads)?;
+    let counts = quantify(&job.bam, &features, &index, &job.options, job.threads)?;
     let name = job.bam.display().to_string();
     let quant = serde_json::to_string(&job.options).unwrap_or_default();
     let meta = vec![
@@ -377,6 +385,9 @@ pub fn quant_rna(job: &QuantRnaJob) -> Result<SampleCounts, RunError> {
         ("harmonomics.quant".to_string(), quant),
     ];
     write_batch(&job.out, tables::sample_counts(&features, &counts).map_err(arrow_err(&job.out))?, &meta)?;
+    if let Some(w) = counts.strand.check(job.options.strandedness) {
+        eprintln!("harmonomics: warning: {}: {w}", job.bam.display());
+    }
     let summary = job
         .summary
         .clone()

@@ -16,7 +16,14 @@ pub fn sample_counts(features: &FeatureSet, counts: &SampleCounts) -> Result<Rec
             "feature_id",
             Arc::new(StringArray::from_iter_values(features.genes.iter().map(|g| g.id.as_str()))) as ArrayRef,
         ),
-        ("count", Arc::new(UInt64Array::from(counts.counts.clone()))),
+        (
+            "count",
+            if counts.fractional {
+                Arc::new(Float64Array::from(counts.counts.clone())) as ArrayRef
+            } else {
+                Arc::new(UInt64Array::from(counts.integer_counts()))
+            },
+        ),
     ])
 }
 
@@ -88,5 +95,16 @@ pub fn qc(sample_ids: &[&str], samples: &[&SampleCounts]) -> Result<RecordBatch,
         (total > 0).then(|| s.summary.get(Category::Assigned) as f64 / total as f64)
     });
     columns.push(("assigned_fraction", Arc::new(Float64Array::from_iter(fraction))));
+    columns.push(("strand_sense", Arc::new(UInt64Array::from_iter_values(samples.iter().map(|s| s.strand.sense)))));
+    columns.push((
+        "strand_antisense",
+        Arc::new(UInt64Array::from_iter_values(samples.iter().map(|s| s.strand.antisense))),
+    ));
+    columns.push((
+        "strand_sense_fraction",
+        Arc::new(Float64Array::from_iter(samples.iter().map(|s| s.strand.sense_fraction()))),
+    ));
+    let inferred = samples.iter().map(|s| s.strand.inferred().map(|x| u8::from(x).to_string()));
+    columns.push(("inferred_strandedness", Arc::new(arrow_array::StringArray::from_iter(inferred))));
     batch(columns)
 }

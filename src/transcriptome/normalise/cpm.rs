@@ -7,21 +7,21 @@
 
 use crate::matrix::FeatureMatrix;
 
-fn library_sizes(counts: &FeatureMatrix<u64>) -> Vec<f64> {
-    counts.columns.iter().map(|c| c.iter().flatten().map(|&v| v as f64).sum()).collect()
+fn library_sizes(counts: &FeatureMatrix<f64>) -> Vec<f64> {
+    counts.columns.iter().map(|c| c.iter().flatten().sum()).collect()
 }
 
 /// CPM = count / library size × 10⁶ (library size = the sample's total assigned counts).
-pub fn cpm(counts: &FeatureMatrix<u64>) -> FeatureMatrix<f64> {
+pub fn cpm(counts: &FeatureMatrix<f64>) -> FeatureMatrix<f64> {
     let libs = library_sizes(counts);
     counts.map_columns(|j, column| {
         let lib = libs[j];
-        (lib > 0.0).then(|| column.iter().map(|&y| y as f64 / lib * 1e6).collect())
+        (lib > 0.0).then(|| column.iter().map(|&y| y / lib * 1e6).collect())
     })
 }
 
 /// edgeR's `cpm(y, log = TRUE, prior.count)`.
-pub fn log2_cpm(counts: &FeatureMatrix<u64>, prior_count: f64) -> FeatureMatrix<f64> {
+pub fn log2_cpm(counts: &FeatureMatrix<f64>, prior_count: f64) -> FeatureMatrix<f64> {
     let libs = library_sizes(counts);
     let positive: Vec<f64> = libs.iter().copied().filter(|&l| l > 0.0).collect();
     let mean = positive.iter().sum::<f64>() / positive.len().max(1) as f64;
@@ -30,7 +30,7 @@ pub fn log2_cpm(counts: &FeatureMatrix<u64>, prior_count: f64) -> FeatureMatrix<
         (lib > 0.0).then(|| {
             let prior = prior_count * lib / mean;
             let denom = lib + 2.0 * prior;
-            column.iter().map(|&y| ((y as f64 + prior) / denom * 1e6).log2()).collect()
+            column.iter().map(|&y| ((y + prior) / denom * 1e6).log2()).collect()
         })
     })
 }
@@ -39,7 +39,7 @@ pub fn log2_cpm(counts: &FeatureMatrix<u64>, prior_count: f64) -> FeatureMatrix<
 mod tests {
     use super::*;
 
-    fn matrix(columns: Vec<Vec<u64>>) -> FeatureMatrix<u64> {
+    fn matrix(columns: Vec<Vec<f64>>) -> FeatureMatrix<f64> {
         let n = columns[0].len();
         FeatureMatrix::new(
             (0..n).map(|i| format!("g{i}")).collect(),
@@ -50,7 +50,7 @@ mod tests {
 
     #[test]
     fn cpm_columns_sum_to_a_million_and_empty_samples_are_null() {
-        let m = matrix(vec![vec![1, 2, 7], vec![0, 0, 0], vec![100, 0, 300]]);
+        let m = matrix(vec![vec![1.0, 2.0, 7.0], vec![0.0; 3], vec![100.0, 0.0, 300.0]]);
         let c = cpm(&m);
         for j in [0, 2] {
             let col = c.columns[j].as_ref().expect("column");
@@ -63,7 +63,7 @@ mod tests {
     #[test]
     fn log2_cpm_matches_edger_formula() {
         // Hand-computed from edgeR's definition: libs 10 and 30, mean 20, priors 1 and 3.
-        let m = matrix(vec![vec![4, 6], vec![0, 30]]);
+        let m = matrix(vec![vec![4.0, 6.0], vec![0.0, 30.0]]);
         let l = log2_cpm(&m, 2.0);
         let a = l.columns[0].as_ref().expect("column");
         let b = l.columns[1].as_ref().expect("column");

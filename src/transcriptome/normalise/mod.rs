@@ -47,7 +47,7 @@ impl Default for NormaliseOptions {
 }
 
 /// Applies one method to a count matrix.
-pub fn apply(method: Method, counts: &FeatureMatrix<u64>, options: &NormaliseOptions) -> FeatureMatrix<f64> {
+pub fn apply(method: Method, counts: &FeatureMatrix<f64>, options: &NormaliseOptions) -> FeatureMatrix<f64> {
     match method {
         Method::Cpm => cpm::cpm(counts),
         Method::Log2cpm => cpm::log2_cpm(counts, options.prior_count),

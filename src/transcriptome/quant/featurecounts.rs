@@ -38,11 +38,20 @@ pub fn write_table<W: Write>(
             features.gene_length(i)
         )?;
         for s in samples {
-            write!(w, "\t{}", s.counts[i])?;
+            write!(w, "\t{}", Count(s.counts[i]))?;
         }
         writeln!(w)?;
     }
     Ok(())
+}
+
+/// featureCounts' number format: whole numbers plain, fractions with two decimals.
+struct Count(f64);
+
+impl std::fmt::Display for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.fract() == 0.0 { write!(f, "{}", self.0 as u64) } else { write!(f, "{:.2}", self.0) }
+    }
 }
 
 /// Writes the `.summary` table.

@@ -1,31 +1,31 @@
-//! BAM → reads per gene, with featureCounts' semantics and defaults.
+//! Alignments → reads (or fragments) per gene, with featureCounts' semantics and defaults.
 //!
-//! The record loop streams: one reused lazy `bam::Record`, one reused hit buffer, no allocation
-//! per record. Each alignment record gets exactly one [`Category`], checked in featureCounts'
-//! order (unmapped, MAPQ, duplicate, multi-mapping, secondary, then overlap), so the summary
-//! matches featureCounts' `.summary` row for row.
-//!
-//! This is the single-end counting core (paired-end reads are counted per mate, as featureCounts
-//! does without `-p`); fragment counting, fractional counts and SAM/CRAM input come with the
-//! featureCounts-parity issue.
+//! The record loop streams: one reused record per format, one reused [`record::Alignment`], reused
+//! hit buffers, so nothing is allocated per record once buffers have grown. Every alignment
+//! record (or fragment, with `--paired --count-pairs`) gets exactly one [`Category`], checked in
+//! featureCounts' order (unmapped, singleton, MAPQ, chimera, duplicate, multi-mapping, secondary,
+//! then the overlap vote in [`assign`]), so the summary matches featureCounts' `.summary` row for
+//! row. Input is BAM or SAM (sniffed from the bytes, never the extension).
 
 pub mod assign;
 pub mod featurecounts;
 pub mod outcome;
+pub mod pairing;
+pub mod record;
 
 use std::fs::File;
-use std::io;
+use std::io::{self, BufRead, BufReader, Read};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
-use noodles::sam::alignment::record::data::field::Tag;
-use noodles::{bam, bgzf};
+use noodles::{bam, bgzf, sam};
 use serde::{Deserialize, Serialize};
 
 pub use assign::Assigner;
 pub use outcome::{Category, Summary};
+use record::{Alignment, flag};
 
-use crate::annotation::{FeatureIndex, FeatureSet};
+use crate::annotation::{FeatureIndex, FeatureSet, OverlapQuery};
 
 /// featureCounts' `-s`: which strand a read must be on to count for a feature.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,9 +34,9 @@ pub enum Strandedness {
     /// `-s 0`: either strand.
     #[default]
     Unstranded,
-    /// `-s 1`: the read's strand equals the feature's.
+    /// `-s 1`: the read's (fragment's) strand equals the feature's.
     Forward,
-    /// `-s 2`: the read's strand is opposite to the feature's.
+    /// `-s 2`: the read's (fragment's) strand is opposite to the feature's.
     Reverse,
 }
 
@@ -63,98 +63,233 @@ impl From<Strandedness> for u8 {
 }
 
 /// Counting options: one field per featureCounts flag, with featureCounts' defaults.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct QuantOptions {
     /// `-s`.
     pub strandedness: Strandedness,
-    /// `-Q`: minimum mapping quality (default 0).
+    /// `-p`: the library is paired-end (required when records carry the paired flag).
+    pub paired: bool,
+    /// `--countReadPairs`: count fragments instead of reads (needs `paired`).
+    pub count_pairs: bool,
+    /// `-B`: only count fragments with both ends aligned.
+    pub require_both_aligned: bool,
+    /// `-C`: do not count chimeric fragments (mates on different contigs or the same strand).
+    pub no_chimeric: bool,
+    /// `-Q`: minimum mapping quality (default 0; a fragment needs one end at or above it).
     pub min_mapq: u8,
     /// `-M`: count multi-mapping alignments (NH > 1).
     pub multi_mapping: bool,
-    /// `--primary`: count primary alignments only.
+    /// `--fraction`: each multi-mapping alignment counts 1/NH (and 1/k among k genes with `-O`).
+    pub fraction: bool,
+    /// `--primary`: skip secondary alignments (flag 0x100).
     pub primary_only: bool,
     /// `--ignoreDup`: skip alignments flagged as duplicates.
     pub ignore_duplicates: bool,
-    /// `-O`: count a read for every gene it overlaps.
+    /// `-O`: count a read for every gene it overlaps (at the top score).
     pub allow_multi_overlap: bool,
+    /// `--largestOverlap`: assign to the gene with the most overlapping bases.
+    pub largest_overlap: bool,
+    /// `--minOverlap`: minimum overlapping bases (default 1).
+    pub min_overlap: u32,
 }
 
-/// What featureCounts' `is_multi_mapping_allowed` becomes for these options.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum MultiMode {
-    /// NH > 1 → Unassigned_MultiMapping.
-    None,
-    /// `-M`: every alignment counts.
-    All,
-    /// `-M --primary`: NH > 1 allowed, secondary alignments → Unassigned_Secondary.
-    PrimaryOnly,
-}
-
-impl QuantOptions {
-    /// featureCounts lets `--primary` matter only together with `-M`: without `-M`, NH > 1
-    /// alignments (secondary ones included) are already Unassigned_MultiMapping.
-    fn multi_mode(&self) -> MultiMode {
-        match (self.multi_mapping, self.primary_only) {
-            (false, _) => MultiMode::None,
-            (true, false) => MultiMode::All,
-            (true, true) => MultiMode::PrimaryOnly,
+impl Default for QuantOptions {
+    fn default() -> Self {
+        Self {
+            strandedness: Strandedness::Unstranded,
+            paired: false,
+            count_pairs: false,
+            require_both_aligned: false,
+            no_chimeric: false,
+            min_mapq: 0,
+            multi_mapping: false,
+            fraction: false,
+            primary_only: false,
+            ignore_duplicates: false,
+            allow_multi_overlap: false,
+            largest_overlap: false,
+            min_overlap: 1,
         }
     }
 }
 
-/// Counts for one sample, in feature order, and its outcome tally.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SampleCounts {
-    /// Reads assigned to each gene, in [`FeatureSet::genes`] order.
-    pub counts: Vec<u64>,
-    /// Outcome of every alignment record.
-    pub summary: Summary,
+impl QuantOptions {
+    /// Whether counts can be fractional (and are written as Float64).
+    pub fn fractional(&self) -> bool {
+        self.fraction
+    }
+
+    /// Checks combinations featureCounts rejects.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.count_pairs && !self.paired {
+            return Err("--count-pairs needs --paired (featureCounts: --countReadPairs needs -p)".into());
+        }
+        if (self.require_both_aligned || self.no_chimeric) && !self.count_pairs {
+            return Err(
+                "--require-both-aligned and --no-chimeric apply to fragments: add --paired --count-pairs".into()
+            );
+        }
+        Ok(())
+    }
 }
 
-/// Errors while counting one BAM.
+/// How many reads looked sense or antisense to the genes they overlap (strand ignored).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StrandStats {
+    /// Reads or fragments on the same strand as every gene they overlap.
+    pub sense: u64,
+    /// Reads or fragments on the opposite strand of every gene they overlap.
+    pub antisense: u64,
+}
+
+impl StrandStats {
+    /// Fraction of informative reads that are sense (`None` without any).
+    pub fn sense_fraction(&self) -> Option<f64> {
+        let n = self.sense + self.antisense;
+        (n > 0).then(|| self.sense as f64 / n as f64)
+    }
+
+    /// The strandedness the data look like, with RSeQC / nf-core's thresholds: more than 80% one
+    /// way is stranded, within 10 points of 50/50 is unstranded, anything else is undetermined.
+    pub fn inferred(&self) -> Option<Strandedness> {
+        let f = self.sense_fraction()?;
+        if f > 0.8 {
+            Some(Strandedness::Forward)
+        } else if f < 0.2 {
+            Some(Strandedness::Reverse)
+        } else if (f - 0.5).abs() < 0.1 {
+            Some(Strandedness::Unstranded)
+        } else {
+            None
+        }
+    }
+
+    /// A warning when the data contradict the declared strandedness.
+    pub fn check(&self, declared: Strandedness) -> Option<String> {
+        let f = self.sense_fraction()?;
+        let inferred = self.inferred();
+        if inferred == Some(declared) || self.sense + self.antisense < 100 {
+            return None;
+        }
+        let looks = match inferred {
+            Some(Strandedness::Forward) => "forward-stranded (-s 1)",
+            Some(Strandedness::Reverse) => "reverse-stranded (-s 2)",
+            Some(Strandedness::Unstranded) => "unstranded (-s 0)",
+            None => "of undetermined strandedness",
+        };
+        Some(format!(
+            "declared strandedness {} but {:.1}% of {} informative reads are sense to their gene: the library looks {looks}",
+            u8::from(declared),
+            100.0 * f,
+            self.sense + self.antisense
+        ))
+    }
+}
+
+/// Counts for one sample, in feature order, its outcome tally and strand statistics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleCounts {
+    /// Reads (or fragments) assigned to each gene, in [`FeatureSet::genes`] order; whole numbers
+    /// unless `fractional`.
+    pub counts: Vec<f64>,
+    /// Whether counts may be fractional (`--fraction`).
+    pub fractional: bool,
+    /// Outcome of every alignment record or fragment.
+    pub summary: Summary,
+    /// Sense/antisense tally for the strandedness check.
+    pub strand: StrandStats,
+}
+
+impl SampleCounts {
+    /// Integer counts (exact: they are sums of ones).
+    pub fn integer_counts(&self) -> Vec<u64> {
+        self.counts.iter().map(|&c| c as u64).collect()
+    }
+}
+
+/// Errors while counting one alignment file.
 #[derive(Debug, thiserror::Error)]
 pub enum QuantError {
     /// Opening or reading failed outside a record.
     #[error("{}: {source}", path.display())]
     Io {
-        /// The BAM.
+        /// The file.
         path: PathBuf,
         /// The cause.
         #[source]
         source: io::Error,
     },
-    /// The input is not BAM.
-    #[error("{}: not a BAM file (no BGZF/gzip magic); SAM and CRAM input are not supported yet", path.display())]
-    NotBam {
+    /// The input is neither BAM nor SAM.
+    #[error("{}: not a BAM or SAM file (expected BGZF-compressed BAM or SAM text starting with '@' or a record)", path.display())]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A BAM ends without BGZF's end-of-file marker: it was truncated (e.g. a killed writer).
+    #[error("{}: truncated BAM: the BGZF end-of-file marker is missing (was the file completely written?)", path.display())]
+    Truncated {
         /// The file.
         path: PathBuf,
     },
     /// One record could not be decoded.
-    #[error("{}: alignment record {record}: {source}", path.display())]
+    #[error("{}: {}: {source}", path.display(), where_.describe())]
     Record {
-        /// The BAM.
+        /// The file.
         path: PathBuf,
-        /// 1-based record ordinal.
-        record: u64,
+        /// Which record.
+        where_: RecordPosition,
         /// The cause.
         #[source]
         source: io::Error,
     },
-    /// No BAM reference name matches an annotation contig.
+    /// Paired-end records in a run not declared paired (featureCounts refuses this too).
     #[error(
-        "{}: none of the BAM's reference names match the annotation's contigs, so no read can be assigned.\n  \
-         BAM: {bam}\n  annotation: {annotation}\n  (is it `chr1` on one side and `1` on the other?)",
+        "{}: {}: paired-end reads found but the library was not declared paired-end; \
+         use --paired (with --count-pairs to count fragments), or `paired = true` in [transcriptome.quant]",
+        path.display(), where_.describe()
+    )]
+    UnexpectedPaired {
+        /// The file.
+        path: PathBuf,
+        /// The first paired record.
+        where_: RecordPosition,
+    },
+    /// No reference name matches an annotation contig.
+    #[error(
+        "{}: none of the alignment file's reference names match the annotation's contigs, so no read can be assigned.\n  \
+         BAM: {bam}\n  annotation: {annotation}\n  (is it `chr1` on one side and `1` on the other with other differences too?)",
         path.display()
     )]
     ContigMismatch {
-        /// The BAM.
+        /// The file.
         path: PathBuf,
-        /// A few BAM reference names.
+        /// A few reference names of the file.
         bam: String,
         /// A few annotation contig names.
         annotation: String,
     },
+    /// Invalid option combination.
+    #[error("{0}")]
+    Options(String),
+}
+
+/// Where a bad record is: its ordinal, and for SAM its line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordPosition {
+    /// 1-based record ordinal.
+    pub record: u64,
+    /// 1-based line, for SAM.
+    pub line: Option<u64>,
+}
+
+impl RecordPosition {
+    fn describe(&self) -> String {
+        match self.line {
+            Some(line) => format!("line {line} (record {})", self.record),
+            None => format!("alignment record {}", self.record),
+        }
+    }
 }
 
 fn first_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
@@ -167,126 +302,357 @@ fn first_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
     }
 }
 
-/// Counts the reads of one BAM against `features`, streaming.
+/// The annotation contig for each reference of the file, with featureCounts' automatic aliases:
+/// `chr1` also matches `1`, and names of at most two characters also match with `chr` added.
+fn map_contigs(header: &sam::Header, features: &FeatureSet) -> Vec<Option<u32>> {
+    header
+        .reference_sequences()
+        .keys()
+        .map(|name| {
+            let name = String::from_utf8_lossy(name);
+            features
+                .contig(&name)
+                .or_else(|| name.strip_prefix("chr").and_then(|n| features.contig(n)))
+                .or_else(|| (name.len() <= 2).then(|| features.contig(&format!("chr{name}"))).flatten())
+        })
+        .collect()
+}
+
+/// BGZF's 28-byte end-of-file marker (SAM spec §4.1.2).
+const BGZF_EOF: [u8; 28] = [
+    0x1f, 0x8b, 0x08, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x06, 0x00, 0x42, 0x43, 0x02, 0x00, 0x1b, 0x00, 0x03,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+];
+
+/// Counts the reads of one BAM or SAM file against `features`, streaming.
 ///
-/// `workers` > 1 decompresses BGZF blocks on that many threads (noodles' multithreaded reader);
-/// records are still assigned in file order, so the result never depends on it.
-pub fn quantify_bam(
+/// `workers` > 1 decompresses BGZF blocks on that many threads; records are still processed in
+/// file order, so the result never depends on it.
+pub fn quantify(
     path: &Path,
     features: &FeatureSet,
     index: &FeatureIndex,
     options: &QuantOptions,
     workers: usize,
 ) -> Result<SampleCounts, QuantError> {
+    options.validate().map_err(QuantError::Options)?;
     let io_err = |source| QuantError::Io { path: path.to_path_buf(), source };
     let mut file = File::open(path).map_err(io_err)?;
-    let mut magic = [0u8; 2];
-    let got = io::Read::read(&mut file, &mut magic).map_err(io_err)?;
-    if got < 2 || magic != [0x1f, 0x8b] {
-        return Err(QuantError::NotBam { path: path.to_path_buf() });
-    }
-    let file = File::open(path).map_err(io_err)?;
-    match NonZeroUsize::new(workers).filter(|w| w.get() > 1) {
-        Some(w) => count(
-            path,
-            bam::io::Reader::from(bgzf::io::MultithreadedReader::with_worker_count(w, file)),
-            features,
-            index,
-            options,
-        ),
-        None => count(path, bam::io::Reader::new(file), features, index, options),
+    let mut head = [0u8; 4];
+    let got = read_up_to(&mut file, &mut head).map_err(io_err)?;
+    let counter = Counter::new(path, features, index, options);
+    if got >= 2 && head[..2] == [0x1f, 0x8b] {
+        check_bgzf_eof(&mut file).map_err(|e| match e {
+            Some(source) => io_err(source),
+            None => QuantError::Truncated { path: path.to_path_buf() },
+        })?;
+        let file = File::open(path).map_err(io_err)?;
+        match NonZeroUsize::new(workers).filter(|w| w.get() > 1) {
+            Some(w) => {
+                counter.run_bam(bam::io::Reader::from(bgzf::io::MultithreadedReader::with_worker_count(w, file)))
+            }
+            None => counter.run_bam(bam::io::Reader::new(file)),
+        }
+    } else if got == 0 || head[0] == b'@' || head[..got].iter().all(|b| b.is_ascii_graphic() || *b == b'\t') {
+        let file = File::open(path).map_err(io_err)?;
+        counter.run_sam(BufReader::new(file))
+    } else {
+        Err(QuantError::UnknownFormat { path: path.to_path_buf() })
     }
 }
 
-fn count<R: io::Read>(
-    path: &Path,
-    mut reader: bam::io::Reader<R>,
-    features: &FeatureSet,
-    index: &FeatureIndex,
-    options: &QuantOptions,
-) -> Result<SampleCounts, QuantError> {
-    let io_err = |source| QuantError::Io { path: path.to_path_buf(), source };
-    let header = reader.read_header().map_err(io_err)?;
-    let contigs: Vec<Option<u32>> =
-        header.reference_sequences().keys().map(|name| features.contig(&String::from_utf8_lossy(name))).collect();
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
 
-    let mode = options.multi_mode();
-    let mut assigner = Assigner::new(features, index.querier(), options);
-    let mut counts = vec![0u64; features.genes.len()];
-    let mut summary = Summary::default();
-    let mut record = bam::Record::default();
-    let mut n: u64 = 0;
-    loop {
-        let read = reader.read_record(&mut record).map_err(|source| QuantError::Record {
-            path: path.to_path_buf(),
-            record: n + 1,
+/// `Err(None)` when the EOF marker is missing.
+fn check_bgzf_eof(file: &mut File) -> Result<(), Option<io::Error>> {
+    use std::io::{Seek, SeekFrom};
+    let len = file.metadata().map_err(Some)?.len();
+    if len < BGZF_EOF.len() as u64 {
+        return Err(None);
+    }
+    file.seek(SeekFrom::End(-(BGZF_EOF.len() as i64))).map_err(Some)?;
+    let mut tail = [0u8; 28];
+    file.read_exact(&mut tail).map_err(Some)?;
+    if tail == BGZF_EOF { Ok(()) } else { Err(None) }
+}
+
+/// The per-file counting state.
+struct Counter<'a> {
+    path: &'a Path,
+    features: &'a FeatureSet,
+    index: &'a FeatureIndex,
+    options: &'a QuantOptions,
+    counts: Vec<f64>,
+    summary: Summary,
+    strand: StrandStats,
+}
+
+impl<'a> Counter<'a> {
+    fn new(path: &'a Path, features: &'a FeatureSet, index: &'a FeatureIndex, options: &'a QuantOptions) -> Self {
+        Self {
+            path,
+            features,
+            index,
+            options,
+            counts: vec![0.0; features.genes.len()],
+            summary: Summary::default(),
+            strand: StrandStats::default(),
+        }
+    }
+
+    fn record_err(&self, record: u64, line: Option<u64>) -> impl FnOnce(io::Error) -> QuantError + '_ {
+        move |source| QuantError::Record {
+            path: self.path.to_path_buf(),
+            where_: RecordPosition { record, line },
             source,
-        })?;
-        if read == 0 {
-            break;
         }
-        n += 1;
-        let rec_err = |source| QuantError::Record { path: path.to_path_buf(), record: n, source };
-        let flags = record.flags();
-        if flags.is_unmapped() {
-            summary.add(Category::Unmapped);
-            continue;
-        }
-        let mapq = record.mapping_quality().map_or(255, u8::from);
-        if mapq < options.min_mapq {
-            summary.add(Category::MappingQuality);
-            continue;
-        }
-        if options.ignore_duplicates && flags.is_duplicate() {
-            summary.add(Category::Duplicate);
-            continue;
-        }
-        let nh = match record.data().get(&Tag::ALIGNMENT_HIT_COUNT) {
-            Some(value) => value.map_err(rec_err)?.as_int().unwrap_or(1),
-            None => 1,
-        };
-        if nh > 1 && mode == MultiMode::None {
-            summary.add(Category::MultiMapping);
-            continue;
-        }
-        if flags.is_secondary() && mode == MultiMode::PrimaryOnly {
-            summary.add(Category::Secondary);
-            continue;
-        }
-        let contig = match record.reference_sequence_id() {
-            Some(id) => contigs.get(id.map_err(rec_err)?).copied().flatten(),
-            None => {
-                return Err(rec_err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "mapped record without a reference sequence",
-                )));
-            }
-        };
-        let Some(contig) = contig else {
-            summary.add(Category::NoFeatures);
-            continue;
-        };
-        let start = match record.alignment_start() {
-            Some(p) => p.map_err(rec_err)?.get() as u64,
-            None => {
-                return Err(rec_err(io::Error::new(io::ErrorKind::InvalidData, "mapped record without a position")));
-            }
-        };
-        let category = assigner
-            .assign(contig, start, record.cigar().iter(), flags.is_reverse_complemented(), &mut counts)
-            .map_err(rec_err)?;
-        summary.add(category);
     }
 
-    let mapped = summary.total() - summary.get(Category::Unmapped);
-    if mapped > 0 && !contigs.iter().any(Option::is_some) {
-        return Err(QuantError::ContigMismatch {
-            path: path.to_path_buf(),
-            bam: first_names(
-                header.reference_sequences().keys().map(|k| std::str::from_utf8(k).unwrap_or("<non-UTF-8>")),
-            ),
-            annotation: first_names(features.contigs.iter().map(String::as_str)),
-        });
+    fn run_bam<R: Read>(mut self, mut reader: bam::io::Reader<R>) -> Result<SampleCounts, QuantError> {
+        let header = reader.read_header().map_err(|source| QuantError::Io { path: self.path.to_path_buf(), source })?;
+        let mut record = bam::Record::default();
+        let mut engine = Engine::new(&header, self.features, self.index, self.options);
+        let mut n = 0u64;
+        loop {
+            let read = reader.read_record(&mut record).map_err(self.record_err(n + 1, None))?;
+            if read == 0 {
+                break;
+            }
+            n += 1;
+            engine.alignment.fill_bam(&record, engine.with_names).map_err(self.record_err(n, None))?;
+            engine.step(&mut self, RecordPosition { record: n, line: None })?;
+        }
+        engine.finish(&mut self);
+        self.done(&header)
     }
-    Ok(SampleCounts { counts, summary })
+
+    fn run_sam<R: BufRead>(mut self, inner: R) -> Result<SampleCounts, QuantError> {
+        let mut reader = sam::io::Reader::new(inner);
+        let header = reader.read_header().map_err(|source| QuantError::Io { path: self.path.to_path_buf(), source })?;
+        let header_lines = count_header_lines(&header);
+        let mut record = sam::Record::default();
+        let mut engine = Engine::new(&header, self.features, self.index, self.options);
+        let mut n = 0u64;
+        loop {
+            let line = Some(header_lines + n + 1);
+            let read = reader.read_record(&mut record).map_err(self.record_err(n + 1, line))?;
+            if read == 0 {
+                break;
+            }
+            n += 1;
+            engine.alignment.fill_sam(&record, &header, engine.with_names).map_err(self.record_err(n, line))?;
+            engine.step(&mut self, RecordPosition { record: n, line })?;
+        }
+        engine.finish(&mut self);
+        self.done(&header)
+    }
+
+    fn done(self, header: &sam::Header) -> Result<SampleCounts, QuantError> {
+        let mapped = self.summary.total() - self.summary.get(Category::Unmapped);
+        if mapped > 0 && !map_contigs(header, self.features).iter().any(Option::is_some) {
+            return Err(QuantError::ContigMismatch {
+                path: self.path.to_path_buf(),
+                bam: first_names(
+                    header.reference_sequences().keys().map(|k| std::str::from_utf8(k).unwrap_or("<non-UTF-8>")),
+                ),
+                annotation: first_names(self.features.contigs.iter().map(String::as_str)),
+            });
+        }
+        Ok(SampleCounts {
+            counts: self.counts,
+            fractional: self.options.fractional(),
+            summary: self.summary,
+            strand: self.strand,
+        })
+    }
+}
+
+fn count_header_lines(header: &sam::Header) -> u64 {
+    let mut text = Vec::new();
+    let mut writer = sam::io::Writer::new(&mut text);
+    if writer.write_header(header).is_err() {
+        return 0;
+    }
+    text.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+/// The record-at-a-time state machine shared by every input format.
+struct Engine<'a, Q> {
+    contigs: Vec<Option<u32>>,
+    assigner: Assigner<'a, Q>,
+    alignment: Alignment,
+    with_names: bool,
+    mates: pairing::MateBuffer,
+    evicted: Vec<Alignment>,
+}
+
+impl<'a> Engine<'a, ()> {
+    #[allow(clippy::new_ret_no_self)]
+    fn new(
+        header: &sam::Header,
+        features: &'a FeatureSet,
+        index: &'a FeatureIndex,
+        options: &QuantOptions,
+    ) -> Engine<'a, impl OverlapQuery + 'a> {
+        Engine {
+            contigs: map_contigs(header, features),
+            assigner: Assigner::new(features, index.querier(), options),
+            alignment: Alignment::default(),
+            with_names: options.count_pairs,
+            mates: pairing::MateBuffer::default(),
+            evicted: Vec::new(),
+        }
+    }
+}
+
+impl<'a, Q: OverlapQuery> Engine<'a, Q> {
+    fn step(&mut self, c: &mut Counter<'_>, at: RecordPosition) -> Result<(), QuantError> {
+        let a = &self.alignment;
+        if a.has(flag::PAIRED) && !c.options.paired {
+            return Err(QuantError::UnexpectedPaired { path: c.path.to_path_buf(), where_: at });
+        }
+        if !c.options.count_pairs || !a.has(flag::PAIRED) {
+            let category = self.single(c);
+            c.summary.add(category);
+            return Ok(());
+        }
+        if let Some(mate) = self.mates.offer(&self.alignment, &mut self.evicted) {
+            let (r1, r2) = if mate.has(flag::FIRST) { (&mate, &self.alignment) } else { (&self.alignment, &mate) };
+            let category = fragment(c, &mut self.assigner, &self.contigs, Some(r1), Some(r2));
+            c.summary.add(category);
+            self.mates.recycle(mate);
+        }
+        for lone in std::mem::take(&mut self.evicted) {
+            let category = lone_fragment(c, &mut self.assigner, &self.contigs, &lone);
+            c.summary.add(category);
+            self.mates.recycle(lone);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, c: &mut Counter<'_>) {
+        for lone in self.mates.drain_sorted() {
+            let category = lone_fragment(c, &mut self.assigner, &self.contigs, &lone);
+            c.summary.add(category);
+        }
+    }
+
+    /// featureCounts' single-end path (also `-p` without `--countReadPairs`, per record).
+    fn single(&mut self, c: &mut Counter<'_>) -> Category {
+        let a = &self.alignment;
+        let o = c.options;
+        if a.has(flag::UNMAPPED) {
+            return Category::Unmapped;
+        }
+        if o.min_mapq > 0 && a.mapq < o.min_mapq {
+            return Category::MappingQuality;
+        }
+        if o.ignore_duplicates && a.has(flag::DUPLICATE) {
+            return Category::Duplicate;
+        }
+        if a.nh > 1 && !o.multi_mapping {
+            return Category::MultiMapping;
+        }
+        if o.primary_only && a.has(flag::SECONDARY) {
+            return Category::Secondary;
+        }
+        self.assigner.clear();
+        if let Some(contig) = a.ref_id.and_then(|r| self.contigs.get(r).copied().flatten()) {
+            self.assigner.add_end(1, contig, &a.blocks, a.has(flag::REVERSE));
+        }
+        tally_orientation(&mut c.strand, self.assigner.orientation());
+        let weight = if o.fraction { 1.0 / a.nh.max(1) as f64 } else { 1.0 };
+        self.assigner.decide(weight, &mut c.counts)
+    }
+}
+
+fn tally_orientation(stats: &mut StrandStats, orientation: Option<bool>) {
+    match orientation {
+        Some(true) => stats.sense += 1,
+        Some(false) => stats.antisense += 1,
+        None => {}
+    }
+}
+
+/// A paired record whose mate never appeared: counted as a fragment with an absent mate.
+fn lone_fragment<Q: OverlapQuery>(
+    c: &mut Counter<'_>,
+    assigner: &mut Assigner<'_, Q>,
+    contigs: &[Option<u32>],
+    a: &Alignment,
+) -> Category {
+    if a.has(flag::LAST) && !a.has(flag::FIRST) {
+        fragment(c, assigner, contigs, None, Some(a))
+    } else {
+        fragment(c, assigner, contigs, Some(a), None)
+    }
+}
+
+/// featureCounts' fragment path (`-p --countReadPairs`), checks in its order: both ends
+/// unmapped, `-B`, then per end (first, then second): MAPQ (second end: the better of the two
+/// must pass), chimera (first end), duplicate, multi-mapping, secondary, and the hits of the
+/// mapped ends; then the vote.
+fn fragment<Q: OverlapQuery>(
+    c: &mut Counter<'_>,
+    assigner: &mut Assigner<'_, Q>,
+    contigs: &[Option<u32>],
+    r1: Option<&Alignment>,
+    r2: Option<&Alignment>,
+) -> Category {
+    let o = c.options;
+    let mapped = |r: Option<&Alignment>| r.is_some_and(|a| !a.has(flag::UNMAPPED));
+    let (m1, m2) = (mapped(r1), mapped(r2));
+    if !m1 && !m2 {
+        return Category::Unmapped;
+    }
+    if o.require_both_aligned && !(m1 && m2) {
+        return Category::Singleton;
+    }
+    assigner.clear();
+    let mut first_mapq = 0u8;
+    let mut max_nh = 1i64;
+    for (i, end) in [r1, r2].into_iter().enumerate() {
+        let Some(a) = end else { continue };
+        if i == 1 && o.min_mapq > 0 && first_mapq.max(a.mapq) < o.min_mapq {
+            return Category::MappingQuality;
+        }
+        if i == 0 {
+            first_mapq = a.mapq;
+            let half_mapped = a.has(flag::UNMAPPED) || a.has(flag::MATE_UNMAPPED);
+            let proper = a.ref_id == a.mate_ref_id && a.has(flag::REVERSE) != a.has(flag::MATE_REVERSE);
+            if o.no_chimeric && !half_mapped && !proper {
+                return Category::Chimera;
+            }
+        }
+        if o.ignore_duplicates && a.has(flag::DUPLICATE) {
+            return Category::Duplicate;
+        }
+        if a.has(flag::UNMAPPED) {
+            continue;
+        }
+        if a.nh > 1 && !o.multi_mapping {
+            return Category::MultiMapping;
+        }
+        max_nh = max_nh.max(a.nh);
+        if o.primary_only && a.has(flag::SECONDARY) {
+            return Category::Secondary;
+        }
+        // The fragment's strand is the first read's; a second read's is flipped.
+        let negative = if a.has(flag::LAST) { !a.has(flag::REVERSE) } else { a.has(flag::REVERSE) };
+        if let Some(contig) = a.ref_id.and_then(|r| contigs.get(r).copied().flatten()) {
+            assigner.add_end(if i == 0 { 1 } else { 2 }, contig, &a.blocks, negative);
+        }
+    }
+    tally_orientation(&mut c.strand, assigner.orientation());
+    let weight = if o.fraction { 1.0 / max_nh as f64 } else { 1.0 };
+    assigner.decide(weight, &mut c.counts)
 }

@@ -1,0 +1,198 @@
+//! One alignment record, reduced to what counting needs, filled in place from BAM or SAM.
+//!
+//! The counter never sees noodles' record types: each input format fills the same reused
+//! [`Alignment`] (no allocation per record once its buffers have grown), so the overlap and
+//! pairing rules are written once.
+
+use std::io;
+
+use noodles::bam;
+use noodles::sam::{self, alignment::record::cigar::op::Kind, alignment::record::data::field::Tag};
+
+/// SAM flag bits used by the counting rules.
+pub mod flag {
+    /// Template has multiple segments (paired).
+    pub const PAIRED: u16 = 0x1;
+    /// Segment unmapped.
+    pub const UNMAPPED: u16 = 0x4;
+    /// Next segment (mate) unmapped.
+    pub const MATE_UNMAPPED: u16 = 0x8;
+    /// Sequence reverse complemented.
+    pub const REVERSE: u16 = 0x10;
+    /// Mate reverse complemented.
+    pub const MATE_REVERSE: u16 = 0x20;
+    /// First segment in the template.
+    pub const FIRST: u16 = 0x40;
+    /// Last segment in the template.
+    pub const LAST: u16 = 0x80;
+    /// Secondary alignment.
+    pub const SECONDARY: u16 = 0x100;
+    /// PCR or optical duplicate.
+    pub const DUPLICATE: u16 = 0x400;
+}
+
+/// The fields of one alignment that featureCounts' rules look at.
+#[derive(Clone, Debug, Default)]
+pub struct Alignment {
+    /// SAM flags.
+    pub flags: u16,
+    /// Reference sequence index in the header, when mapped.
+    pub ref_id: Option<usize>,
+    /// Mate's reference sequence index.
+    pub mate_ref_id: Option<usize>,
+    /// 1-based alignment start (0 when absent; unmapped mates are often placed at their mate's).
+    pub pos: i64,
+    /// 1-based mate alignment start (0 when absent).
+    pub mate_pos: i64,
+    /// MAPQ (255 when unavailable, as in the file).
+    pub mapq: u8,
+    /// NH tag (number of reported alignments), 1 when absent.
+    pub nh: i64,
+    /// HI tag (hit index), 0 when absent; pairs mates of multi-mapping reads.
+    pub hi: i64,
+    /// Read name (filled only when pairing needs it).
+    pub name: Vec<u8>,
+    /// Aligned reference blocks, 0-based half-open: `M`/`=`/`X` runs; `N` and `D` split them.
+    pub blocks: Vec<(u64, u64)>,
+}
+
+impl Alignment {
+    /// Whether a flag bit is set.
+    #[inline]
+    pub fn has(&self, bit: u16) -> bool {
+        self.flags & bit != 0
+    }
+
+    /// Fills from a lazily decoded BAM record.
+    ///
+    /// `pairing` also decodes what mate pairing needs (name, HI, mate fields); single-end
+    /// counting skips it.
+    pub fn fill_bam(&mut self, record: &bam::Record, pairing: bool) -> io::Result<()> {
+        self.flags = u16::from(record.flags());
+        self.mapq = record.mapping_quality().map_or(255, u8::from);
+        self.ref_id = record.reference_sequence_id().transpose()?;
+        let data = record.data();
+        self.nh = match data.get(&Tag::ALIGNMENT_HIT_COUNT) {
+            Some(v) => v?.as_int().unwrap_or(1),
+            None => 1,
+        };
+        if pairing {
+            self.mate_ref_id = record.mate_reference_sequence_id().transpose()?;
+            self.hi = match data.get(&Tag::HIT_INDEX) {
+                Some(v) => v?.as_int().unwrap_or(0),
+                None => 0,
+            };
+            self.name.clear();
+            self.name.extend_from_slice(record.name().map_or(&b"*"[..], |n| n.as_ref()));
+            self.mate_pos = record.mate_alignment_start().transpose()?.map_or(0, |p| p.get() as i64);
+        }
+        self.pos = record.alignment_start().transpose()?.map_or(0, |p| p.get() as i64);
+        self.blocks.clear();
+        if self.has(flag::UNMAPPED) {
+            return Ok(());
+        }
+        if self.pos == 0 {
+            return Err(invalid("mapped record without a position"));
+        }
+        let start = self.pos as u64;
+        let ops = record.cigar();
+        let ops = ops.iter().map(|op| op.map(|op| (op.kind(), op.len() as u64)));
+        push_blocks(&mut self.blocks, start, ops)
+    }
+
+    /// Fills from a lazily parsed SAM record.
+    pub fn fill_sam(&mut self, record: &sam::Record, header: &sam::Header, pairing: bool) -> io::Result<()> {
+        self.flags = u16::from(record.flags()?);
+        self.mapq = match record.mapping_quality() {
+            Some(q) => u8::from(q?),
+            None => 255,
+        };
+        self.ref_id = record.reference_sequence_id(header).transpose()?;
+        self.mate_ref_id = record.mate_reference_sequence_id(header).transpose()?;
+        let data = record.data();
+        self.nh = match data.get(&Tag::ALIGNMENT_HIT_COUNT) {
+            Some(v) => v?.as_int().unwrap_or(1),
+            None => 1,
+        };
+        self.hi = match data.get(&Tag::HIT_INDEX) {
+            Some(v) => v?.as_int().unwrap_or(0),
+            None => 0,
+        };
+        if pairing {
+            self.name.clear();
+            self.name.extend_from_slice(record.name().map_or(&b"*"[..], |n| n.as_ref()));
+        }
+        self.pos = record.alignment_start().transpose()?.map_or(0, |p| p.get() as i64);
+        self.mate_pos = record.mate_alignment_start().transpose()?.map_or(0, |p| p.get() as i64);
+        self.blocks.clear();
+        if self.has(flag::UNMAPPED) {
+            return Ok(());
+        }
+        if self.pos == 0 {
+            return Err(invalid("mapped record without a position"));
+        }
+        let start = self.pos as u64;
+        let cigar = record.cigar();
+        let ops = cigar.iter().map(|op| op.map(|op| (op.kind(), op.len() as u64)).map_err(|e| invalid(&e.to_string())));
+        push_blocks(&mut self.blocks, start, ops)
+    }
+}
+
+fn invalid(message: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message.to_string())
+}
+
+/// Turns CIGAR operations into aligned reference blocks.
+///
+/// featureCounts counts only bases aligned with `M`, `=` or `X`: a deletion (`D`) is skipped like
+/// an intron (`N`), so a feature lying entirely inside a deletion is not hit and deleted bases do
+/// not count towards `--min-overlap` (verified against featureCounts 2.0.3). Clips and insertions
+/// cover no reference.
+fn push_blocks(
+    blocks: &mut Vec<(u64, u64)>,
+    start: u64,
+    ops: impl Iterator<Item = io::Result<(Kind, u64)>>,
+) -> io::Result<()> {
+    let mut pos = start - 1;
+    let mut block_start = pos;
+    for op in ops {
+        let (kind, len) = op?;
+        match kind {
+            Kind::Match | Kind::SequenceMatch | Kind::SequenceMismatch => pos += len,
+            Kind::Skip | Kind::Deletion => {
+                if pos > block_start {
+                    blocks.push((block_start, pos));
+                }
+                pos += len;
+                block_start = pos;
+            }
+            Kind::Insertion | Kind::SoftClip | Kind::HardClip | Kind::Pad => {}
+        }
+    }
+    if pos > block_start {
+        blocks.push((block_start, pos));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocks(start: u64, ops: &[(Kind, u64)]) -> Vec<(u64, u64)> {
+        let mut b = Vec::new();
+        push_blocks(&mut b, start, ops.iter().map(|&o| Ok(o))).expect("blocks");
+        b
+    }
+
+    #[test]
+    fn introns_and_deletions_split_blocks_clips_and_insertions_do_not() {
+        use Kind::*;
+        assert_eq!(blocks(100, &[(Match, 10)]), vec![(99, 109)]);
+        assert_eq!(blocks(100, &[(SoftClip, 5), (Match, 10), (HardClip, 3)]), vec![(99, 109)]);
+        assert_eq!(blocks(100, &[(Match, 5), (Skip, 100), (Match, 5)]), vec![(99, 104), (204, 209)]);
+        assert_eq!(blocks(100, &[(Match, 5), (Deletion, 2), (Match, 5)]), vec![(99, 104), (106, 111)]);
+        assert_eq!(blocks(100, &[(Match, 5), (Insertion, 2), (Match, 5)]), vec![(99, 109)]);
+        assert_eq!(blocks(100, &[(SequenceMatch, 3), (SequenceMismatch, 1), (SequenceMatch, 3)]), vec![(99, 106)]);
+    }
+}
