@@ -57,7 +57,7 @@ fn overlap_queries(bencher: Bencher) {
 #[divan::bench(sample_count = 5)]
 fn log2_cpm_60k_by_900(bencher: Bencher) {
     let (genes, samples) = (60_000usize, 900usize);
-    let columns: Vec<Vec<u64>> =
+    let columns: Vec<Vec<f64>> =
         (0..samples).map(|j| (0..genes).map(|i| ((i * 2_654_435_761 + j * 40_503) % 1_000) as f64).collect()).collect();
     let m = FeatureMatrix::new(
         (0..genes).map(|i| format!("g{i}")).collect(),
