@@ -75,9 +75,8 @@ fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
         Command::Quant(QuantCommand::Rna(args)) => {
             let job = pipeline::QuantRnaJob {
                 options: args.quant_options(),
+                annotation: args.annotation_spec(),
                 bam: args.bam,
-                annotation: args.annotation,
-                format: args.format,
                 out: args.out,
                 featurecounts_tsv: args.featurecounts_tsv,
                 summary: args.summary,

@@ -44,6 +44,8 @@ pub struct Exon {
 pub struct Gene {
     /// Gene identifier as written in the annotation.
     pub id: String,
+    /// Gene name (GTF `gene_name`, GFF3 `gene_name` or `Name`), when the annotation has one.
+    pub name: Option<String>,
     /// Indices into [`FeatureSet::exons`], in annotation order.
     pub exons: Vec<u32>,
 }
@@ -64,6 +66,19 @@ pub struct FeatureSet {
 impl FeatureSet {
     /// Adds one exon row, creating its gene and contig on first sight.
     pub fn push(&mut self, gene_id: &str, contig: &str, start: u64, end: u64, strand: Strand) {
+        self.push_named(gene_id, None, contig, start, end, strand);
+    }
+
+    /// [`FeatureSet::push`] with the gene's name (kept from the first row that has one).
+    pub fn push_named(
+        &mut self,
+        gene_id: &str,
+        name: Option<&str>,
+        contig: &str,
+        start: u64,
+        end: u64,
+        strand: Strand,
+    ) {
         let contig = match self.contig_index.get(contig) {
             Some(&i) => i,
             None => {
@@ -77,14 +92,18 @@ impl FeatureSet {
             Some(&i) => i,
             None => {
                 let i = self.genes.len() as u32;
-                self.genes.push(Gene { id: gene_id.to_string(), exons: Vec::new() });
+                self.genes.push(Gene { id: gene_id.to_string(), name: None, exons: Vec::new() });
                 self.gene_index.insert(gene_id.to_string(), i);
                 i
             }
         };
         let exon = self.exons.len() as u32;
         self.exons.push(Exon { contig, start, end, strand, gene });
-        self.genes[gene as usize].exons.push(exon);
+        let g = &mut self.genes[gene as usize];
+        g.exons.push(exon);
+        if g.name.is_none() {
+            g.name = name.map(str::to_string);
+        }
     }
 
     /// The contig index of a name, if the annotation has it.

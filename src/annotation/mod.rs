@@ -5,6 +5,7 @@
 //! as featureCounts does, so matrix rows line up with featureCounts' table.
 
 pub mod feature;
+pub mod gtf;
 pub mod index;
 pub mod saf;
 
@@ -22,6 +23,10 @@ pub enum AnnotationFormat {
     /// featureCounts' Simplified Annotation Format (GeneID, Chr, Start, End, Strand; 1-based).
     #[default]
     Saf,
+    /// GTF (GFF2): `-t` features grouped by the `-g` attribute.
+    Gtf,
+    /// GFF3: `-t` features grouped by the `-g` attribute.
+    Gff,
 }
 
 /// Errors reading an annotation.
@@ -52,9 +57,49 @@ pub enum AnnotationError {
     },
 }
 
-/// Reads an annotation file in the given format.
-pub fn read(path: &Path, format: AnnotationFormat) -> Result<FeatureSet, AnnotationError> {
-    match format {
-        AnnotationFormat::Saf => saf::read(path),
+fn default_feature_type() -> String {
+    "exon".into()
+}
+
+fn default_attribute() -> String {
+    "gene_id".into()
+}
+
+/// An annotation file and how to read it (`[annotation]` in cohort.toml).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnnotationSpec {
+    /// The file (plain or gzip).
+    pub path: std::path::PathBuf,
+    /// Its format.
+    #[serde(default)]
+    pub format: AnnotationFormat,
+    /// GTF/GFF feature type to count (featureCounts `-t`).
+    #[serde(default = "default_feature_type")]
+    pub feature_type: String,
+    /// GTF/GFF attribute that names the gene (featureCounts `-g`).
+    #[serde(default = "default_attribute")]
+    pub attribute: String,
+}
+
+impl AnnotationSpec {
+    /// A spec with featureCounts' defaults (`-t exon -g gene_id`).
+    pub fn new(path: impl Into<std::path::PathBuf>, format: AnnotationFormat) -> Self {
+        Self { path: path.into(), format, feature_type: default_feature_type(), attribute: default_attribute() }
     }
+
+    /// Reads the annotation.
+    pub fn read(&self) -> Result<FeatureSet, AnnotationError> {
+        let selection = gtf::Selection { feature_type: &self.feature_type, attribute: &self.attribute };
+        match self.format {
+            AnnotationFormat::Saf => saf::read(&self.path),
+            AnnotationFormat::Gtf => gtf::read_gtf(&self.path, &selection),
+            AnnotationFormat::Gff => gtf::read_gff(&self.path, &selection),
+        }
+    }
+}
+
+/// Reads an annotation file in the given format with featureCounts' default selection.
+pub fn read(path: &Path, format: AnnotationFormat) -> Result<FeatureSet, AnnotationError> {
+    AnnotationSpec::new(path, format).read()
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::annotation::AnnotationFormat;
+use crate::annotation::{AnnotationFormat, AnnotationSpec};
 use crate::transcriptome::quant::{QuantOptions, Strandedness};
 
 /// Per-sample quantification.
@@ -23,9 +23,15 @@ pub struct RnaArgs {
     /// Annotation (featureCounts -a).
     #[arg(long, short = 'a', value_name = "FILE", help_heading = "Input")]
     pub annotation: PathBuf,
-    /// Annotation format (featureCounts -F).
-    #[arg(long, short = 'F', value_enum, default_value_t = AnnotationFormat::Saf, help_heading = "Input")]
+    /// Annotation format (featureCounts -F; GFF3 is also read).
+    #[arg(long, short = 'F', value_enum, default_value_t = AnnotationFormat::Saf, ignore_case = true, help_heading = "Input")]
     pub format: AnnotationFormat,
+    /// GTF/GFF feature type to count (featureCounts -t).
+    #[arg(long, short = 't', default_value = "exon", value_name = "TYPE", help_heading = "Input")]
+    pub feature_type: String,
+    /// GTF/GFF attribute naming the gene (featureCounts -g).
+    #[arg(long, short = 'g', default_value = "gene_id", value_name = "NAME", help_heading = "Input")]
+    pub attribute: String,
     /// 0 unstranded, 1 stranded, 2 reversely stranded (featureCounts -s).
     #[arg(long, short = 's', default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2), help_heading = "Counting")]
     pub strandedness: u8,
@@ -77,6 +83,16 @@ pub struct RnaArgs {
 }
 
 impl RnaArgs {
+    /// The annotation to read.
+    pub fn annotation_spec(&self) -> AnnotationSpec {
+        AnnotationSpec {
+            path: self.annotation.clone(),
+            format: self.format,
+            feature_type: self.feature_type.clone(),
+            attribute: self.attribute.clone(),
+        }
+    }
+
     /// The library's counting options.
     pub fn quant_options(&self) -> QuantOptions {
         QuantOptions {

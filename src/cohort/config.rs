@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::model::Anchor;
-use crate::annotation::AnnotationFormat;
+use crate::annotation::AnnotationSpec;
 use crate::transcriptome::TranscriptomeOptions;
 
 /// The parsed `cohort.toml`.
@@ -26,7 +26,7 @@ pub struct CohortConfig {
     pub timepoints: Vec<TimepointConfig>,
     /// Gene annotation used by the transcriptome layer.
     #[serde(default)]
-    pub annotation: Option<AnnotationConfig>,
+    pub annotation: Option<AnnotationSpec>,
     /// Transcriptome options (counting and normalisation).
     #[serde(default)]
     pub transcriptome: TranscriptomeOptions,
@@ -66,17 +66,6 @@ pub struct TimepointConfig {
 
 fn default_anchor() -> Anchor {
     Anchor::Admission
-}
-
-/// `[annotation]`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct AnnotationConfig {
-    /// The annotation file.
-    pub path: PathBuf,
-    /// Its format.
-    #[serde(default)]
-    pub format: AnnotationFormat,
 }
 
 impl CohortConfig {

@@ -208,7 +208,7 @@ fn run_transcriptome(
         }));
     };
     let (features, index) = stage::stage(stages, "annotation", json!(annotation_config), |r| {
-        let features = annotation::read(&annotation_config.path, annotation_config.format)?;
+        let features = annotation_config.read()?;
         let index = FeatureIndex::new(&features);
         r.counts =
             json!({ "genes": features.genes.len(), "exons": features.exons.len(), "contigs": features.contigs.len() });
@@ -353,10 +353,8 @@ fn hash_outputs(out: &Path, written: &[PathBuf]) -> Result<Vec<FileRecord>, RunE
 pub struct QuantRnaJob {
     /// The alignments.
     pub bam: PathBuf,
-    /// The annotation and its format.
-    pub annotation: PathBuf,
-    /// Annotation format.
-    pub format: annotation::AnnotationFormat,
+    /// The annotation, its format and feature selection.
+    pub annotation: annotation::AnnotationSpec,
     /// Counting options.
     pub options: crate::transcriptome::quant::QuantOptions,
     /// Per-sample Parquet output.
@@ -374,7 +372,7 @@ pub struct QuantRnaJob {
 /// Runs one `quant rna` job.
 pub fn quant_rna(job: &QuantRnaJob) -> Result<SampleCounts, RunError> {
     use crate::transcriptome::quant::featurecounts;
-    let features = annotation::read(&job.annotation, job.format)?;
+    let features = job.annotation.read()?;
     let index = FeatureIndex::new(&features);
     let counts = quantify(&job.bam, &features, &index, &job.options, job.threads)?;
     let name = job.bam.display().to_string();

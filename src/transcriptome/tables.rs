@@ -67,7 +67,7 @@ pub fn features(features: &FeatureSet) -> Result<RecordBatch, ArrowError> {
             "feature_id",
             Arc::new(StringArray::from_iter_values(features.genes.iter().map(|g| g.id.as_str()))) as ArrayRef,
         ),
-        ("gene_name", Arc::new(StringArray::new_null(features.genes.len()))),
+        ("gene_name", Arc::new(StringArray::from_iter(features.genes.iter().map(|g| g.name.as_deref())))),
         ("chrom", Arc::new(StringArray::from(chrom))),
         ("start", Arc::new(UInt64Array::from(start))),
         ("end", Arc::new(UInt64Array::from(end))),

@@ -24,7 +24,9 @@ pub fn write_table<W: Write>(
     }
     writeln!(w)?;
     for (i, gene) in features.genes.iter().enumerate() {
-        let exons: Vec<_> = gene.exons.iter().map(|&e| &features.exons[e as usize]).collect();
+        // featureCounts lists a gene's exons sorted by position.
+        let mut exons: Vec<_> = gene.exons.iter().map(|&e| &features.exons[e as usize]).collect();
+        exons.sort_by_key(|e| (e.contig, e.start, e.end));
         let join =
             |f: &dyn Fn(&crate::annotation::Exon) -> String| exons.iter().map(|e| f(e)).collect::<Vec<_>>().join(";");
         write!(

@@ -1,0 +1,171 @@
+//! GTF (GFF2) and GFF3 annotations through noodles: features of one type (`-t`, default `exon`)
+//! grouped into meta-features by one attribute (`-g`, default `gene_id`), as featureCounts does.
+
+use std::io::BufReader;
+use std::path::Path;
+
+use noodles::{gff, gtf};
+
+use super::AnnotationError;
+use super::feature::{FeatureSet, Strand};
+use crate::error::Location;
+
+/// Which features to keep and how to group them.
+#[derive(Clone, Debug)]
+pub struct Selection<'a> {
+    /// Column 3 value to keep (featureCounts `-t`).
+    pub feature_type: &'a str,
+    /// Attribute naming the meta-feature (featureCounts `-g`).
+    pub attribute: &'a str,
+}
+
+fn open(path: &Path) -> Result<BufReader<Box<dyn std::io::Read>>, AnnotationError> {
+    let io_err = |source| AnnotationError::Io { path: path.display().to_string(), source };
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    Ok(BufReader::new(crate::io::open::decompress(file).map_err(io_err)?))
+}
+
+fn malformed(path: &Path, line: u64, message: String) -> AnnotationError {
+    AnnotationError::Malformed { location: Location::line(path, line), message }
+}
+
+/// Reads a GTF file (plain or gzip).
+pub fn read_gtf(path: &Path, selection: &Selection<'_>) -> Result<FeatureSet, AnnotationError> {
+    let mut reader = gtf::io::Reader::new(open(path)?);
+    let mut set = FeatureSet::default();
+    let mut line = gtf::Line::default();
+    let mut n = 0u64;
+    loop {
+        let read = reader.read_line(&mut line).map_err(|e| malformed(path, n + 1, e.to_string()))?;
+        if read == 0 {
+            break;
+        }
+        n += 1;
+        let Some(record) = line.as_record() else { continue };
+        let record = record.map_err(|e| malformed(path, n, format!("invalid GTF record: {e}")))?;
+        if record.ty() != selection.feature_type.as_bytes() {
+            continue;
+        }
+        let bad = |what: &str, e: std::io::Error| malformed(path, n, format!("invalid {what}: {e}"));
+        let start = record.start().map_err(|e| bad("start", e))?.get() as u64;
+        let end = record.end().map_err(|e| bad("end", e))?.get() as u64;
+        let strand = strand_of(&format!("{:?}", record.strand().map_err(|e| bad("strand", e))?));
+        let attributes = record.attributes().map_err(|e| bad("attributes", e))?;
+        // Keys are compared trimmed: real GTFs (Ensembl's SGD1.01 among them) put a space
+        // before the first attribute, which featureCounts tolerates.
+        let value = |key: &str| -> Result<Option<String>, AnnotationError> {
+            let mut found = None;
+            for entry in attributes.iter() {
+                let (k, v) = entry.map_err(|e| bad("attributes", e))?;
+                if k.trim_ascii() == key.as_bytes() {
+                    found = Some(v);
+                    break;
+                }
+                // A leading space makes noodles read `gene_id "x"` as the value of an empty key.
+                if k.is_empty()
+                    && let gtf::record::attributes::field::Value::String(text) = v
+                    && let Some((k2, v2)) = text.to_string().split_once(' ')
+                    && k2 == key
+                {
+                    return Ok(Some(v2.trim().trim_matches('"').to_string()));
+                }
+            }
+            match found {
+                None => Ok(None),
+                Some(v) => Ok(Some(match v {
+                    gtf::record::attributes::field::Value::String(s) => s.to_string(),
+                    gtf::record::attributes::field::Value::Array(a) => {
+                        a.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(",")
+                    }
+                })),
+            }
+        };
+        let Some(gene) = value(selection.attribute)? else {
+            return Err(malformed(
+                path,
+                n,
+                format!(
+                    "{} feature has no {:?} attribute (featureCounts -g)",
+                    selection.feature_type, selection.attribute
+                ),
+            ));
+        };
+        if end < start {
+            return Err(malformed(path, n, format!("end {end} is before start {start}")));
+        }
+        let name = value("gene_name")?;
+        set.push_named(&gene, name.as_deref(), &record.reference_sequence_name().to_string(), start, end, strand);
+    }
+    if set.exons.is_empty() {
+        return Err(AnnotationError::Empty { path: path.display().to_string() });
+    }
+    Ok(set)
+}
+
+/// Reads a GFF3 file (plain or gzip).
+pub fn read_gff(path: &Path, selection: &Selection<'_>) -> Result<FeatureSet, AnnotationError> {
+    let mut reader = gff::io::Reader::new(open(path)?);
+    let mut set = FeatureSet::default();
+    let mut line = gff::Line::default();
+    let mut n = 0u64;
+    loop {
+        let read = reader.read_line(&mut line).map_err(|e| malformed(path, n + 1, e.to_string()))?;
+        if read == 0 {
+            break;
+        }
+        n += 1;
+        let Some(record) = line.as_record() else { continue };
+        let record = record.map_err(|e| malformed(path, n, format!("invalid GFF3 record: {e}")))?;
+        if record.ty().as_ref() != selection.feature_type.as_bytes() {
+            continue;
+        }
+        let bad = |what: &str, e: std::io::Error| malformed(path, n, format!("invalid {what}: {e}"));
+        let start = record.start().map_err(|e| bad("start", e))?.get() as u64;
+        let end = record.end().map_err(|e| bad("end", e))?.get() as u64;
+        let strand = strand_of(&format!("{:?}", record.strand().map_err(|e| bad("strand", e))?));
+        let attributes = record.attributes();
+        let value = |key: &str| -> Result<Option<String>, AnnotationError> {
+            match attributes.get(key.as_bytes()) {
+                None => Ok(None),
+                Some(v) => {
+                    let v = v.map_err(|e| bad("attributes", e))?;
+                    Ok(Some(match v {
+                        gff::record::attributes::field::Value::String(s) => s.to_string(),
+                        gff::record::attributes::field::Value::Array(a) => {
+                            a.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(",")
+                        }
+                    }))
+                }
+            }
+        };
+        let Some(gene) = value(selection.attribute)? else {
+            return Err(malformed(
+                path,
+                n,
+                format!(
+                    "{} feature has no {:?} attribute (featureCounts -g)",
+                    selection.feature_type, selection.attribute
+                ),
+            ));
+        };
+        if end < start {
+            return Err(malformed(path, n, format!("end {end} is before start {start}")));
+        }
+        let name = value("gene_name")?.or(value("Name")?);
+        set.push_named(&gene, name.as_deref(), &record.reference_sequence_name().to_string(), start, end, strand);
+    }
+    if set.exons.is_empty() {
+        return Err(AnnotationError::Empty { path: path.display().to_string() });
+    }
+    Ok(set)
+}
+
+/// noodles' strand as ours; featureCounts treats anything but '-' as '+', which
+/// [`Strand::Unknown`] reproduces in the counting rules.
+fn strand_of(debug: &str) -> Strand {
+    match debug {
+        "Forward" => Strand::Forward,
+        "Reverse" => Strand::Reverse,
+        _ => Strand::Unknown,
+    }
+}
