@@ -113,3 +113,80 @@ fn run_raw_matrix_equals_featurecounts_multi_sample_table() {
         }
     }
 }
+
+#[test]
+#[ignore = "needs featureCounts (Debian subread); .ci/run installs it"]
+fn edge_cases_match_featurecounts() {
+    use common::edge;
+    let dir = Workdir::new();
+    let saf = dir.write("genes.saf", edge::SAF);
+    let se = dir.write("se.sam", &edge::single_end_sam());
+    let pe = dir.write("pe.sam", &edge::paired_end_sam());
+    let se_bam = dir.join("se.bam");
+    sam_to_bam(&edge::single_end_sam(), &se_bam);
+    let pe_bam = dir.join("pe.bam");
+    sam_to_bam(&edge::paired_end_sam(), &pe_bam);
+    let single: &[(&[&str], &[&str])] = &[
+        (&[], &[]),
+        (&["-s", "1"], &["-s", "1"]),
+        (&["-s", "2"], &["-s", "2"]),
+        (&["-O"], &["-O"]),
+        (&["--largestOverlap"], &["--largest-overlap"]),
+        (&["--largestOverlap", "-O"], &["--largest-overlap", "-O"]),
+        (&["--minOverlap", "15"], &["--min-overlap", "15"]),
+        (&["--minOverlap", "15", "-O"], &["--min-overlap", "15", "-O"]),
+        (&["-M"], &["-M"]),
+        (&["-M", "--fraction"], &["-M", "--fraction"]),
+        (&["-M", "--fraction", "-O"], &["-M", "--fraction", "-O"]),
+        (&["--primary"], &["--primary-only"]),
+        (&["-M", "--primary"], &["-M", "--primary-only"]),
+        (&["-Q", "10", "--ignoreDup"], &["-Q", "10", "--ignore-duplicates"]),
+    ];
+    let paired: &[(&[&str], &[&str])] = &[
+        (&["-p"], &["--paired"]),
+        (&["-p", "--countReadPairs"], &["--paired", "--count-pairs"]),
+        (&["-p", "--countReadPairs", "-B"], &["--paired", "--count-pairs", "-B"]),
+        (&["-p", "--countReadPairs", "-C"], &["--paired", "--count-pairs", "-C"]),
+        (&["-p", "--countReadPairs", "-Q", "10"], &["--paired", "--count-pairs", "-Q", "10"]),
+        (&["-p", "--countReadPairs", "-s", "1"], &["--paired", "--count-pairs", "-s", "1"]),
+        (&["-p", "--countReadPairs", "-s", "2"], &["--paired", "--count-pairs", "-s", "2"]),
+        (&["-p", "--countReadPairs", "--ignoreDup"], &["--paired", "--count-pairs", "--ignore-duplicates"]),
+        (
+            &["-p", "--countReadPairs", "-M", "--fraction", "-O"],
+            &["--paired", "--count-pairs", "-M", "--fraction", "-O"],
+        ),
+        (&["-p", "--countReadPairs", "--primary"], &["--paired", "--count-pairs", "--primary-only"]),
+        (&["-p", "--countReadPairs", "--largestOverlap"], &["--paired", "--count-pairs", "--largest-overlap"]),
+        (&["-p", "--countReadPairs", "--minOverlap", "30"], &["--paired", "--count-pairs", "--min-overlap", "30"]),
+    ];
+    for (inputs, modes) in [(&[&se, &se_bam][..], single), (&[&pe, &pe_bam][..], paired)] {
+        for input in inputs {
+            for (fc, ours) in modes {
+                let expected = featurecounts(&dir, input, &saf, "SAF", fc);
+                assert_eq!(quant_tables(&dir, input, &saf, ours), expected, "{} with {fc:?}", input.display());
+            }
+        }
+    }
+}
+
+/// featureCounts' counts and summary for one file.
+fn featurecounts(
+    dir: &Workdir,
+    input: &std::path::Path,
+    annotation: &std::path::Path,
+    format: &str,
+    flags: &[&str],
+) -> (std::collections::BTreeMap<String, String>, std::collections::BTreeMap<String, u64>) {
+    let out = dir.join("fc.txt");
+    let o = Command::new("featureCounts")
+        .args(["-F", format, "-a"])
+        .arg(annotation)
+        .args(flags)
+        .arg("-o")
+        .arg(&out)
+        .arg(input)
+        .output()
+        .expect("featureCounts must be installed (apt-get install subread)");
+    assert!(o.status.success(), "featureCounts {flags:?}: {}", String::from_utf8_lossy(&o.stdout));
+    featurecounts_tables(&out)
+}

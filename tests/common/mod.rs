@@ -2,6 +2,8 @@
 //! Parquet back, and the fixture's planted truth.
 #![allow(dead_code)]
 
+pub mod edge;
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -124,4 +126,48 @@ pub fn planted_counts() -> BTreeMap<String, BTreeMap<String, u64>> {
         }
     }
     out
+}
+
+/// Writes `sam` (SAM text with header) as a BAM with noodles, as an aligner would.
+pub fn sam_to_bam(sam: &str, path: &Path) {
+    use noodles::sam::alignment::io::Write as _;
+    let mut reader = noodles::sam::io::Reader::new(sam.as_bytes());
+    let header = reader.read_header().expect("SAM header");
+    let mut writer = noodles::bam::io::Writer::new(File::create(path).expect("create bam"));
+    writer.write_header(&header).expect("write header");
+    for record in reader.record_bufs(&header) {
+        writer.write_alignment_record(&header, &record.expect("SAM record")).expect("write record");
+    }
+    writer.try_finish().expect("finish bam");
+}
+
+/// Runs `quant rna` on `bam` with `extra` flags; returns featureCounts-layout counts
+/// (gene → count text) and summary (category → n).
+pub fn quant_tables(
+    dir: &Workdir,
+    bam: &Path,
+    annotation: &Path,
+    extra: &[&str],
+) -> (BTreeMap<String, String>, BTreeMap<String, u64>) {
+    let table = dir.join("ours.tsv");
+    let parquet = dir.join("ours.parquet");
+    let args = [
+        &["--quiet", "quant", "rna", "--bam", bam.to_str().expect("utf-8"), "-a", annotation.to_str().expect("utf-8")]
+            [..],
+        extra,
+        &["--out", parquet.to_str().expect("utf-8"), "--featurecounts-tsv", table.to_str().expect("utf-8")],
+    ]
+    .concat();
+    let o = harmonomics(&args);
+    assert!(o.status.success(), "quant rna {extra:?}: {}", String::from_utf8_lossy(&o.stderr));
+    featurecounts_tables(&table)
+}
+
+/// Reads a featureCounts-layout table (first sample column) and its `.summary`.
+pub fn featurecounts_tables(table: &Path) -> (BTreeMap<String, String>, BTreeMap<String, u64>) {
+    let (_, rows) = read_tsv(table);
+    let counts = rows.iter().map(|r| (r[0].clone(), r[6].clone())).collect();
+    let (_, summary) = read_tsv(&PathBuf::from(format!("{}.summary", table.display())));
+    let summary = summary.iter().map(|r| (r[0].clone(), r[1].parse().expect("summary count"))).collect();
+    (counts, summary)
 }

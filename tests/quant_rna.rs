@@ -1,0 +1,274 @@
+//! featureCounts' counting rules, one edge case per read, on BAMs built in the test.
+//!
+//! Every expectation below is what featureCounts 2.0.3 reports for the same file (the
+//! `edge_cases_match_featurecounts` test in `concordance.rs` re-checks them against the live
+//! tool); here they run without it.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use common::edge::*;
+use common::*;
+
+struct Case {
+    dir: Workdir,
+    bam: PathBuf,
+    saf: PathBuf,
+}
+
+fn case(sam: &str) -> Case {
+    let dir = Workdir::new();
+    let bam = dir.join("reads.bam");
+    sam_to_bam(sam, &bam);
+    let saf = dir.write("genes.saf", SAF);
+    Case { dir, bam, saf }
+}
+
+fn check(case: &Case, flags: &[&str], counts: &[(&str, &str)], summary: &[(&str, u64)]) {
+    let (got_counts, got_summary) = quant_tables(&case.dir, &case.bam, &case.saf, flags);
+    let expected: BTreeMap<String, String> = counts.iter().map(|(g, c)| (g.to_string(), c.to_string())).collect();
+    assert_eq!(got_counts, expected, "counts with {flags:?}");
+    let nonzero: BTreeMap<String, u64> = got_summary.into_iter().filter(|(_, n)| *n > 0).collect();
+    let expected: BTreeMap<String, u64> = summary.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+    assert_eq!(nonzero, expected, "summary with {flags:?}");
+}
+
+#[test]
+fn default_rules_deletions_clips_splices_and_overlaps() {
+    let c = case(&single_end_sam());
+    check(
+        &c,
+        &[],
+        &[("gA", "6"), ("gB", "0"), ("gC", "0"), ("gD", "3"), ("gE", "1")],
+        &[
+            ("Assigned", 10),
+            ("Unassigned_Unmapped", 2),
+            ("Unassigned_MultiMapping", 3),
+            ("Unassigned_NoFeatures", 3),
+            ("Unassigned_Ambiguity", 6),
+        ],
+    );
+}
+
+#[test]
+fn largest_overlap_and_min_overlap_use_aligned_bases_only() {
+    let c = case(&single_end_sam());
+    check(
+        &c,
+        &["--largest-overlap"],
+        &[("gA", "6"), ("gB", "1"), ("gC", "2"), ("gD", "3"), ("gE", "1")],
+        &[
+            ("Assigned", 13),
+            ("Unassigned_Unmapped", 2),
+            ("Unassigned_MultiMapping", 3),
+            ("Unassigned_NoFeatures", 3),
+            ("Unassigned_Ambiguity", 3),
+        ],
+    );
+    check(
+        &c,
+        &["--min-overlap", "15"],
+        &[("gA", "0"), ("gB", "0"), ("gC", "1"), ("gD", "0"), ("gE", "0")],
+        &[
+            ("Assigned", 1),
+            ("Unassigned_Unmapped", 2),
+            ("Unassigned_MultiMapping", 3),
+            ("Unassigned_NoFeatures", 3),
+            ("Unassigned_Overlapping_Length", 13),
+            ("Unassigned_Ambiguity", 2),
+        ],
+    );
+}
+
+#[test]
+fn multi_overlap_multi_mapping_and_fractions() {
+    let c = case(&single_end_sam());
+    check(
+        &c,
+        &["-O"],
+        &[("gA", "7"), ("gB", "5"), ("gC", "6"), ("gD", "3"), ("gE", "1")],
+        &[("Assigned", 16), ("Unassigned_Unmapped", 2), ("Unassigned_MultiMapping", 3), ("Unassigned_NoFeatures", 3)],
+    );
+    check(
+        &c,
+        &["-M", "--fraction"],
+        &[("gA", "6.33"), ("gB", "0"), ("gC", "0"), ("gD", "3.33"), ("gE", "1")],
+        &[("Assigned", 12), ("Unassigned_Unmapped", 2), ("Unassigned_NoFeatures", 3), ("Unassigned_Ambiguity", 7)],
+    );
+    // NH 3 and two genes at the top score: 1/3 × 1/2 each.
+    check(
+        &c,
+        &["-M", "--fraction", "-O"],
+        &[("gA", "6.83"), ("gB", "2.67"), ("gC", "3.17"), ("gD", "3.33"), ("gE", "1")],
+        &[("Assigned", 19), ("Unassigned_Unmapped", 2), ("Unassigned_NoFeatures", 3)],
+    );
+}
+
+#[test]
+fn primary_duplicates_mapq_and_strand() {
+    let c = case(&single_end_sam());
+    // --primary without -M: NH > 1 is still multi-mapping; a secondary without NH is Secondary.
+    check(
+        &c,
+        &["--primary"],
+        &[("gA", "6"), ("gB", "0"), ("gC", "0"), ("gD", "2"), ("gE", "1")],
+        &[
+            ("Assigned", 9),
+            ("Unassigned_Unmapped", 2),
+            ("Unassigned_MultiMapping", 3),
+            ("Unassigned_Secondary", 1),
+            ("Unassigned_NoFeatures", 3),
+            ("Unassigned_Ambiguity", 6),
+        ],
+    );
+    check(
+        &c,
+        &["-M", "--primary"],
+        &[("gA", "7"), ("gB", "0"), ("gC", "0"), ("gD", "2"), ("gE", "1")],
+        &[
+            ("Assigned", 10),
+            ("Unassigned_Unmapped", 2),
+            ("Unassigned_Secondary", 3),
+            ("Unassigned_NoFeatures", 3),
+            ("Unassigned_Ambiguity", 6),
+        ],
+    );
+    check(
+        &c,
+        &["--ignore-duplicates", "-Q", "10"],
+        &[("gA", "5"), ("gB", "0"), ("gC", "0"), ("gD", "1"), ("gE", "1")],
+        &[
+            ("Assigned", 7),
+            ("Unassigned_Unmapped", 2),
+            ("Unassigned_MappingQuality", 5),
+            ("Unassigned_Duplicate", 1),
+            ("Unassigned_NoFeatures", 3),
+            ("Unassigned_Ambiguity", 6),
+        ],
+    );
+    // -s 2: a forward read counts for '-' genes only; gB21_gC19 (reverse) counts for gC.
+    check(
+        &c,
+        &["-s", "2"],
+        &[("gA", "0"), ("gB", "4"), ("gC", "1"), ("gD", "0"), ("gE", "0")],
+        &[("Assigned", 5), ("Unassigned_Unmapped", 2), ("Unassigned_MultiMapping", 3), ("Unassigned_NoFeatures", 14)],
+    );
+}
+
+#[test]
+fn fragments_are_counted_once_with_featurecounts_pair_rules() {
+    let c = case(&paired_end_sam());
+    let base = [("gB", "0"), ("gC", "0"), ("gE", "0")];
+    let with = |extra: &[(&'static str, &'static str)]| -> Vec<(&'static str, &'static str)> {
+        base.iter().copied().chain(extra.iter().copied()).collect()
+    };
+    check(
+        &c,
+        &["--paired", "--count-pairs"],
+        &with(&[("gA", "11"), ("gD", "0")]),
+        &[("Assigned", 11), ("Unassigned_Unmapped", 1), ("Unassigned_MultiMapping", 2), ("Unassigned_Ambiguity", 2)],
+    );
+    check(
+        &c,
+        &["--paired", "--count-pairs", "-B", "-C"],
+        &with(&[("gA", "7"), ("gD", "0")]),
+        &[
+            ("Assigned", 7),
+            ("Unassigned_Unmapped", 1),
+            ("Unassigned_Singleton", 2),
+            ("Unassigned_Chimera", 2),
+            ("Unassigned_MultiMapping", 2),
+            ("Unassigned_Ambiguity", 2),
+        ],
+    );
+    check(
+        &c,
+        &["--paired", "--count-pairs", "-Q", "10", "--ignore-duplicates", "--primary"],
+        &with(&[("gA", "8"), ("gD", "0")]),
+        &[
+            ("Assigned", 8),
+            ("Unassigned_Unmapped", 1),
+            ("Unassigned_MappingQuality", 1),
+            ("Unassigned_Duplicate", 1),
+            ("Unassigned_MultiMapping", 2),
+            ("Unassigned_Secondary", 1),
+            ("Unassigned_Ambiguity", 2),
+        ],
+    );
+    // -O: a fragment whose ends hit two genes counts for both.
+    check(
+        &c,
+        &["--paired", "--count-pairs", "-O", "-M"],
+        &[("gA", "15"), ("gB", "1"), ("gC", "0"), ("gD", "1"), ("gE", "0")],
+        &[("Assigned", 15), ("Unassigned_Unmapped", 1)],
+    );
+    // Without --count-pairs each mate is a read.
+    let (counts, summary) = quant_tables(&c.dir, &c.bam, &c.saf, &["--paired"]);
+    assert_eq!(counts["gA"], "21");
+    assert_eq!(summary["Unassigned_Unmapped"], 4);
+}
+
+#[test]
+fn paired_reads_without_paired_flag_are_refused_like_featurecounts() {
+    let c = case(&paired_end_sam());
+    let o = harmonomics(&[
+        "quant",
+        "rna",
+        "--bam",
+        c.bam.to_str().expect("utf-8"),
+        "-a",
+        c.saf.to_str().expect("utf-8"),
+        "--out",
+        c.dir.join("x.parquet").to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("reads.bam") && stderr.contains("alignment record 1") && stderr.contains("--paired"),
+        "{stderr}"
+    );
+    assert!(!c.dir.join("x.parquet").exists());
+}
+
+#[test]
+fn sam_and_bam_inputs_give_the_same_counts() {
+    let c = case(&single_end_sam());
+    let sam = c.dir.write("reads.sam", &single_end_sam());
+    for flags in [&[][..], &["-M", "--fraction", "-O"], &["--largest-overlap", "-s", "1"]] {
+        assert_eq!(quant_tables(&c.dir, &c.bam, &c.saf, flags), quant_tables(&c.dir, &sam, &c.saf, flags), "{flags:?}");
+    }
+}
+
+#[test]
+fn strandedness_check_warns_when_the_library_contradicts_the_declaration() {
+    let dir = Workdir::new();
+    let mut sam = String::from(HEADER);
+    for i in 0..150 {
+        sam.push_str(&read(&format!("r{i}"), 0, "c1", 101 + i % 50, 60, "20M", ""));
+    }
+    let bam = dir.join("fwd.bam");
+    sam_to_bam(&sam, &bam);
+    let saf = dir.write("genes.saf", SAF);
+    let run = |s: &str| {
+        harmonomics(&[
+            "quant",
+            "rna",
+            "--bam",
+            bam.to_str().expect("utf-8"),
+            "-a",
+            saf.to_str().expect("utf-8"),
+            "-s",
+            s,
+            "--out",
+            dir.join("x.parquet").to_str().expect("utf-8"),
+        ])
+    };
+    let o = run("2");
+    assert!(o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("declared strandedness 2") && stderr.contains("forward-stranded (-s 1)"), "{stderr}");
+    let o = run("1");
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("warning"), "no warning when the declaration fits");
+}
