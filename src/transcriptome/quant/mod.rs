@@ -5,7 +5,8 @@
 //! record (or fragment, with `--paired --count-pairs`) gets exactly one [`Category`], checked in
 //! featureCounts' order (unmapped, singleton, MAPQ, chimera, duplicate, multi-mapping, secondary,
 //! then the overlap vote in [`assign`]), so the summary matches featureCounts' `.summary` row for
-//! row. Input is BAM or SAM (sniffed from the bytes, never the extension).
+//! row. Input is BAM, SAM, or SAM compressed with gzip or bgzip (sniffed from the bytes, never
+//! the extension).
 
 pub mod assign;
 pub mod featurecounts;
@@ -338,21 +339,34 @@ pub fn quantify(
     options.validate().map_err(QuantError::Options)?;
     let io_err = |source| QuantError::Io { path: path.to_path_buf(), source };
     let mut file = File::open(path).map_err(io_err)?;
-    let mut head = [0u8; 4];
+    let mut head = [0u8; 18];
     let got = read_up_to(&mut file, &mut head).map_err(io_err)?;
     let counter = Counter::new(path, features, index, options);
-    if got >= 2 && head[..2] == [0x1f, 0x8b] {
+    let gzip = got >= 2 && head[..2] == [0x1f, 0x8b];
+    // BGZF = gzip with an extra field whose first subfield is `BC` (SAM spec §4.1).
+    let bgzf = gzip && got >= 14 && head[3] & 4 != 0 && head[12..14] == *b"BC";
+    if bgzf {
         check_bgzf_eof(&mut file).map_err(|e| match e {
             Some(source) => io_err(source),
             None => QuantError::Truncated { path: path.to_path_buf() },
         })?;
+        let mut magic = [0u8; 4];
+        let mut probe = bgzf::io::Reader::new(File::open(path).map_err(io_err)?);
+        let n = probe.read(&mut magic).map_err(io_err)?;
         let file = File::open(path).map_err(io_err)?;
-        match NonZeroUsize::new(workers).filter(|w| w.get() > 1) {
-            Some(w) => {
-                counter.run_bam(bam::io::Reader::from(bgzf::io::MultithreadedReader::with_worker_count(w, file)))
+        if n == 4 && magic == *b"BAM\x01" {
+            match NonZeroUsize::new(workers).filter(|w| w.get() > 1) {
+                Some(w) => {
+                    counter.run_bam(bam::io::Reader::from(bgzf::io::MultithreadedReader::with_worker_count(w, file)))
+                }
+                None => counter.run_bam(bam::io::Reader::new(file)),
             }
-            None => counter.run_bam(bam::io::Reader::new(file)),
+        } else {
+            counter.run_sam(BufReader::new(bgzf::io::Reader::new(file)))
         }
+    } else if gzip {
+        let file = File::open(path).map_err(io_err)?;
+        counter.run_sam(BufReader::new(flate2::read::MultiGzDecoder::new(file)))
     } else if got == 0 || head[0] == b'@' || head[..got].iter().all(|b| b.is_ascii_graphic() || *b == b'\t') {
         let file = File::open(path).map_err(io_err)?;
         counter.run_sam(BufReader::new(file))
@@ -527,7 +541,7 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
         }
         if let Some(mate) = self.mates.offer(&self.alignment, &mut self.evicted) {
             let (r1, r2) = if mate.has(flag::FIRST) { (&mate, &self.alignment) } else { (&self.alignment, &mate) };
-            let category = fragment(c, &mut self.assigner, &self.contigs, Some(r1), Some(r2));
+            let category = fragment(c, &mut self.assigner, &self.contigs, r1, Some(r2));
             c.summary.add(category);
             self.mates.recycle(mate);
         }
@@ -583,51 +597,45 @@ fn tally_orientation(stats: &mut StrandStats, orientation: Option<bool>) {
     }
 }
 
-/// A paired record whose mate never appeared: counted as a fragment with an absent mate.
+/// A paired record whose mate never appeared (or did not pair: featureCounts pairs by name and
+/// HI, so STAR's `HI:i:0` unmapped mates stay alone): it is the first end, its mate absent.
 fn lone_fragment<Q: OverlapQuery>(
     c: &mut Counter<'_>,
     assigner: &mut Assigner<'_, Q>,
     contigs: &[Option<u32>],
     a: &Alignment,
 ) -> Category {
-    if a.has(flag::LAST) && !a.has(flag::FIRST) {
-        fragment(c, assigner, contigs, None, Some(a))
-    } else {
-        fragment(c, assigner, contigs, Some(a), None)
-    }
+    fragment(c, assigner, contigs, a, None)
 }
 
-/// featureCounts' fragment path (`-p --countReadPairs`), checks in its order: both ends
-/// unmapped, `-B`, then per end (first, then second): MAPQ (second end: the better of the two
-/// must pass), chimera (first end), duplicate, multi-mapping, secondary, and the hits of the
+/// featureCounts' fragment path (`-p --countReadPairs`), checks in its order. The fragment is
+/// unmapped when the first end says both ends are; `-B` wants both ends aligned. Then per end
+/// (first, then second): MAPQ (at the second end: the better of the two must pass), chimera (at
+/// the first end, unless half-mapped), duplicate, multi-mapping, secondary, and the hits of the
 /// mapped ends; then the vote.
 fn fragment<Q: OverlapQuery>(
     c: &mut Counter<'_>,
     assigner: &mut Assigner<'_, Q>,
     contigs: &[Option<u32>],
-    r1: Option<&Alignment>,
-    r2: Option<&Alignment>,
+    first: &Alignment,
+    second: Option<&Alignment>,
 ) -> Category {
     let o = c.options;
-    let mapped = |r: Option<&Alignment>| r.is_some_and(|a| !a.has(flag::UNMAPPED));
-    let (m1, m2) = (mapped(r1), mapped(r2));
-    if !m1 && !m2 {
+    let half_mapped = first.has(flag::UNMAPPED) || first.has(flag::MATE_UNMAPPED);
+    if first.has(flag::UNMAPPED) && first.has(flag::MATE_UNMAPPED) {
         return Category::Unmapped;
     }
-    if o.require_both_aligned && !(m1 && m2) {
+    if o.require_both_aligned && half_mapped {
         return Category::Singleton;
     }
     assigner.clear();
-    let mut first_mapq = 0u8;
     let mut max_nh = 1i64;
-    for (i, end) in [r1, r2].into_iter().enumerate() {
-        let Some(a) = end else { continue };
-        if i == 1 && o.min_mapq > 0 && first_mapq.max(a.mapq) < o.min_mapq {
+    for (i, end) in [Some(first), second].into_iter().enumerate() {
+        if i == 1 && o.min_mapq > 0 && first.mapq.max(end.map_or(0, |a| a.mapq)) < o.min_mapq {
             return Category::MappingQuality;
         }
+        let Some(a) = end else { continue };
         if i == 0 {
-            first_mapq = a.mapq;
-            let half_mapped = a.has(flag::UNMAPPED) || a.has(flag::MATE_UNMAPPED);
             let proper = a.ref_id == a.mate_ref_id && a.has(flag::REVERSE) != a.has(flag::MATE_REVERSE);
             if o.no_chimeric && !half_mapped && !proper {
                 return Category::Chimera;
