@@ -57,7 +57,9 @@ pub fn single_end_sam() -> String {
     s
 }
 
-pub fn pair(name: &str, f1: u16, p1: u64, f2: u16, p2: u64, chrom2: &str, tags: [&str; 2], mapq: [u8; 2]) -> String {
+/// Two mates: `ends` = [(flag, position)] of the first and second record.
+pub fn pair(name: &str, ends: [(u16, u64); 2], chrom2: &str, tags: [&str; 2], mapq: [u8; 2]) -> String {
+    let [(f1, p1), (f2, p2)] = ends;
     let r = |flag: u16, chrom: &str, pos: u64, mate_chrom: &str, mate_pos: u64, tags: &str, q: u8| {
         let tags = if tags.is_empty() { String::new() } else { format!("\t{tags}") };
         let rnext = if chrom == mate_chrom { "=" } else { mate_chrom };
@@ -76,19 +78,19 @@ pub fn paired_end_sam() -> String {
     let n = ["", ""];
     let q = [60, 60];
     for p in [
-        pair("both_in_gA", 99, 110, 147, 140, "c1", n, q),
-        pair("gA_and_gD", 99, 120, 147, 1020, "c1", n, q),
-        pair("gA_and_gB", 99, 120, 147, 290, "c1", n, q),
-        pair("same_strand", 65, 120, 129, 140, "c1", n, q),
-        pair("chimeric", 97, 120, 145, 150, "c2", n, q),
-        pair("one_low_mapq", 99, 120, 147, 140, "c1", n, [5, 60]),
-        pair("both_low_mapq", 99, 120, 147, 140, "c1", n, [5, 5]),
-        pair("multi", 99, 120, 147, 140, "c1", ["NH:i:2", "NH:i:2"], q),
-        pair("half_multi", 99, 120, 147, 140, "c1", ["NH:i:2", ""], q),
-        pair("dup_first", 1123, 120, 147, 140, "c1", n, q),
-        pair("reverse_first", 83, 120, 163, 140, "c1", n, q),
-        pair("secondary", 355, 120, 403, 140, "c1", n, q),
-        pair("far_apart", 99, 130, 147, 4000, "c1", n, q),
+        pair("both_in_gA", [(99, 110), (147, 140)], "c1", n, q),
+        pair("gA_and_gD", [(99, 120), (147, 1020)], "c1", n, q),
+        pair("gA_and_gB", [(99, 120), (147, 290)], "c1", n, q),
+        pair("same_strand", [(65, 120), (129, 140)], "c1", n, q),
+        pair("chimeric", [(97, 120), (145, 150)], "c2", n, q),
+        pair("one_low_mapq", [(99, 120), (147, 140)], "c1", n, [5, 60]),
+        pair("both_low_mapq", [(99, 120), (147, 140)], "c1", n, [5, 5]),
+        pair("multi", [(99, 120), (147, 140)], "c1", ["NH:i:2", "NH:i:2"], q),
+        pair("half_multi", [(99, 120), (147, 140)], "c1", ["NH:i:2", ""], q),
+        pair("dup_first", [(1123, 120), (147, 140)], "c1", n, q),
+        pair("reverse_first", [(83, 120), (163, 140)], "c1", n, q),
+        pair("secondary", [(355, 120), (403, 140)], "c1", n, q),
+        pair("far_apart", [(99, 130), (147, 4000)], "c1", n, q),
     ] {
         s.push_str(&p);
     }
