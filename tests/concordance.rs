@@ -190,3 +190,149 @@ fn featurecounts(
     assert!(o.status.success(), "featureCounts {flags:?}: {}", String::from_utf8_lossy(&o.stdout));
     featurecounts_tables(&out)
 }
+
+/// Runs featureCounts and `quant rna` on one input; asserts equal tables (as sets of exons per
+/// gene, Length and count) and equal summaries.
+fn assert_concordant(
+    dir: &Workdir,
+    input: &std::path::Path,
+    annotation: &std::path::Path,
+    format: &str,
+    fc: &[&str],
+    ours: &[&str],
+) {
+    let fc_out = dir.join("fc.txt");
+    let o = Command::new("featureCounts")
+        .args(["-T", "2", "-F", if format == "saf" { "SAF" } else { "GTF" }, "-a"])
+        .arg(annotation)
+        .args(fc)
+        .arg("-o")
+        .arg(&fc_out)
+        .arg(input)
+        .output()
+        .expect("featureCounts must be installed (apt-get install subread)");
+    assert!(o.status.success(), "featureCounts {fc:?}: {}", String::from_utf8_lossy(&o.stdout));
+    let our_out = dir.join("ours.txt");
+    let parquet = dir.join("ours.parquet");
+    let args = [
+        &["--quiet", "--threads", "2", "quant", "rna", "--bam", input.to_str().expect("utf-8")][..],
+        &["-a", annotation.to_str().expect("utf-8"), "-F", format],
+        ours,
+        &["--out", parquet.to_str().expect("utf-8"), "--featurecounts-tsv", our_out.to_str().expect("utf-8")],
+    ]
+    .concat();
+    let o = harmonomics(&args);
+    assert!(o.status.success(), "quant rna {ours:?}: {}", String::from_utf8_lossy(&o.stderr));
+    let (fc_rows, our_rows) = (featurecounts_rows(&fc_out), featurecounts_rows(&our_out));
+    assert_eq!(fc_rows.len(), our_rows.len(), "{} genes with {fc:?}", input.display());
+    for (a, b) in fc_rows.iter().zip(&our_rows) {
+        assert_eq!(a, b, "{} with {fc:?}", input.display());
+    }
+    assert_eq!(
+        featurecounts_tables(&fc_out).1,
+        featurecounts_tables(&our_out).1,
+        "summary of {} with {fc:?}",
+        input.display()
+    );
+}
+
+fn real(path: &str) -> std::path::PathBuf {
+    repo().join("test-data/real").join(path)
+}
+
+/// featureCounts flags and ours, for single-end data.
+const SINGLE_END_MODES: [(&[&str], &[&str]); 13] = [
+    (&[], &[]),
+    (&["-s", "1"], &["-s", "1"]),
+    (&["-s", "2"], &["-s", "2"]),
+    (&["-M"], &["-M"]),
+    (&["-M", "--fraction"], &["-M", "--fraction"]),
+    (&["-O"], &["-O"]),
+    (&["-M", "-O", "--fraction"], &["-M", "-O", "--fraction"]),
+    (&["--largestOverlap"], &["--largest-overlap"]),
+    (&["--minOverlap", "20"], &["--min-overlap", "20"]),
+    (&["-Q", "10"], &["-Q", "10"]),
+    (&["--primary"], &["--primary-only"]),
+    (&["--ignoreDup"], &["--ignore-duplicates"]),
+    (&["-t", "CDS"], &["-t", "CDS"]),
+];
+
+#[test]
+#[ignore = "needs featureCounts (Debian subread); .ci/run installs it"]
+fn real_yeast_rnaseq_excerpt_with_ensembl_gtf() {
+    let dir = Workdir::new();
+    let sam = real("htseq/yeast_RNASeq_excerpt_withNH.sam.gz");
+    let gtf = real("htseq/Saccharomyces_cerevisiae.SGD1.01.56.gtf.gz");
+    // The same alignments as BAM, written by noodles, go through the BAM path.
+    let text = {
+        let mut s = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(&sam).expect("sam")),
+            &mut s,
+        )
+        .expect("gunzip");
+        s
+    };
+    let bam = dir.join("yeast.bam");
+    sam_to_bam(&text, &bam);
+    // featureCounts cannot read gzipped SAM; give it the plain text.
+    let plain = dir.write("yeast.sam", &text);
+    for (fc, ours) in SINGLE_END_MODES {
+        assert_concordant(&dir, &plain, &gtf, "gtf", fc, ours);
+        assert_concordant(&dir, &bam, &gtf, "gtf", fc, ours);
+    }
+    // Our gzipped-SAM input gives the plain SAM's numbers.
+    for flags in [&[][..], &["-M", "--fraction", "-O"]] {
+        let args = [&["-F", "gtf"][..], flags].concat();
+        assert_eq!(quant_tables(&dir, &sam, &gtf, &args), quant_tables(&dir, &plain, &gtf, &args), "{flags:?}");
+    }
+}
+
+#[test]
+#[ignore = "needs featureCounts (Debian subread) and ../shared/data; .ci/run installs it"]
+fn real_star_paired_end_alignments_with_refseq_saf() {
+    let dir = Workdir::new();
+    let saf = repo().join("../shared/data/annotation/hg38_RefSeq_exon.txt.gz");
+    assert!(saf.exists(), "{} is missing (it sits beside the repository in CI)", saf.display());
+    let modes: [(&[&str], &[&str]); 10] = [
+        (&["-p"], &["--paired"]),
+        (&["-p", "--countReadPairs"], &["--paired", "--count-pairs"]),
+        (&["-p", "--countReadPairs", "-B"], &["--paired", "--count-pairs", "-B"]),
+        (&["-p", "--countReadPairs", "-C"], &["--paired", "--count-pairs", "-C"]),
+        (&["-p", "--countReadPairs", "-M"], &["--paired", "--count-pairs", "-M"]),
+        (
+            &["-p", "--countReadPairs", "-M", "--fraction", "-O"],
+            &["--paired", "--count-pairs", "-M", "--fraction", "-O"],
+        ),
+        (&["-p", "--countReadPairs", "-s", "2"], &["--paired", "--count-pairs", "-s", "2"]),
+        (&["-p", "--countReadPairs", "-M", "--primary"], &["--paired", "--count-pairs", "-M", "--primary-only"]),
+        (&["-p", "--countReadPairs", "-Q", "10"], &["--paired", "--count-pairs", "-Q", "10"]),
+        (&["-p", "--countReadPairs", "--largestOverlap"], &["--paired", "--count-pairs", "--largest-overlap"]),
+    ];
+    for bam in ["htseq/htseq-count-multimap-test_byName.bam", "htseq/htseq-count-multimap-test_byPos.bam"] {
+        for (fc, ours) in modes {
+            assert_concordant(&dir, &real(bam), &saf, "saf", fc, ours);
+        }
+    }
+}
+
+/// Where `test-data/fetch-real-data.sh` puts the larger real files.
+fn fetched(name: &str) -> std::path::PathBuf {
+    let root = std::env::var_os("HARMONOMICS_REAL_DATA").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/harmonomics/real-data")
+    });
+    let path = root.join(name);
+    assert!(path.exists(), "{} is missing: run `bash test-data/fetch-real-data.sh` first", path.display());
+    path
+}
+
+#[test]
+#[ignore = "needs featureCounts and test-data/fetch-real-data.sh; .ci/run does both"]
+fn real_human_illumina_reads_with_ensembl_chromosome_1() {
+    let dir = Workdir::new();
+    let bam = fetched("SRR001432_head_sorted.bam");
+    let gtf = fetched("Homo_sapiens.GRCh37.56_chrom1.gtf");
+    for (fc, ours) in &SINGLE_END_MODES[..10] {
+        assert_concordant(&dir, &bam, &gtf, "gtf", fc, ours);
+    }
+}

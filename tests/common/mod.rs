@@ -171,3 +171,20 @@ pub fn featurecounts_tables(table: &Path) -> (BTreeMap<String, String>, BTreeMap
     let summary = summary.iter().map(|r| (r[0].clone(), r[1].parse().expect("summary count"))).collect();
     (counts, summary)
 }
+
+/// Every row of a featureCounts-layout table as (Geneid, exons as sorted `chr:start-end:strand`
+/// list, Length, count). featureCounts orders a gene's exons by start with an unstable sort, so
+/// the exon lists are compared as sets.
+pub fn featurecounts_rows(table: &Path) -> Vec<(String, Vec<String>, String, String)> {
+    let (_, rows) = read_tsv(table);
+    rows.iter()
+        .map(|r| {
+            let split = |i: usize| r[i].split(';').collect::<Vec<_>>();
+            let (c, s, e, st) = (split(1), split(2), split(3), split(4));
+            let mut exons: Vec<String> =
+                (0..c.len()).map(|k| format!("{}:{}-{}:{}", c[k], s[k], e[k], st[k])).collect();
+            exons.sort();
+            (r[0].clone(), exons, r[5].clone(), r[6].clone())
+        })
+        .collect()
+}
