@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Parser;
 use harmonomics::cli::{Cli, Command, quant::QuantCommand, run::default_config};
 use harmonomics::pipeline::{self, RunError, RunOptions};
@@ -83,7 +82,7 @@ fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
                 threads,
                 command: std::env::args().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" "),
             };
-            pipeline::quant_rna(&job).with_context(|| format!("counting {}", job.bam.display()))?;
+            pipeline::quant_rna(&job)?;
         }
     }
     Ok(())

@@ -35,3 +35,45 @@ fn one_and_two_threads_give_identical_parquet_bytes() {
         assert!(x == y, "{} differs between --threads 1 and 2", f.display());
     }
 }
+
+#[test]
+fn quant_rna_is_byte_identical_at_1_2_and_4_threads_fractional_counts_included() {
+    let dir = Workdir::new();
+    let sam = repo().join("test-data/real/htseq/yeast_RNASeq_excerpt_withNH.sam.gz");
+    let gtf = repo().join("test-data/real/htseq/Saccharomyces_cerevisiae.SGD1.01.56.gtf.gz");
+    let bam = dir.join("yeast.bam");
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(&sam).expect("sam")),
+        &mut text,
+    )
+    .expect("gunzip");
+    sam_to_bam(&text, &bam);
+    let mut outputs = Vec::new();
+    for threads in ["1", "2", "4"] {
+        let out = dir.join(&format!("t{threads}.parquet"));
+        let o = harmonomics(&[
+            "--threads",
+            threads,
+            "quant",
+            "rna",
+            "--bam",
+            bam.to_str().expect("utf-8"),
+            "-a",
+            gtf.to_str().expect("utf-8"),
+            "-F",
+            "gtf",
+            "-M",
+            "--fraction",
+            "-O",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        outputs.push(std::fs::read(&out).expect("parquet"));
+    }
+    assert!(outputs[0] == outputs[1] && outputs[1] == outputs[2], "thread count changed the output bytes");
+    let (batch, _) = read_parquet(&dir.join("t4.parquet"));
+    let counts = f64s(&batch, "count");
+    assert!(counts.iter().any(|c| c.is_some_and(|c| c.fract() != 0.0)), "fractional counts were exercised");
+}

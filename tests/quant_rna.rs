@@ -272,3 +272,125 @@ fn strandedness_check_warns_when_the_library_contradicts_the_declaration() {
     let o = run("1");
     assert!(!String::from_utf8_lossy(&o.stderr).contains("warning"), "no warning when the declaration fits");
 }
+
+#[test]
+fn bad_inputs_fail_with_file_and_record_and_leave_no_output() {
+    let dir = Workdir::new();
+    let fixture = repo().join("test-data/transcriptome/bam/P01_day0.bam");
+    let saf = repo().join("test-data/annotation/hg38_refseq_fixture.saf");
+    let out = dir.join("out.parquet");
+    let table = dir.join("out.tsv");
+    let run = |bam: &std::path::Path, annotation: &std::path::Path, format: &str| {
+        let o = harmonomics(&[
+            "quant",
+            "rna",
+            "--bam",
+            bam.to_str().expect("utf-8"),
+            "-a",
+            annotation.to_str().expect("utf-8"),
+            "-F",
+            format,
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--featurecounts-tsv",
+            table.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(!out.exists() && !table.exists(), "no output may be left behind");
+        let leftovers = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_name().to_string_lossy().starts_with('.'));
+        assert!(!leftovers, "no temporary file may be left behind");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let bytes = std::fs::read(&fixture).expect("bam");
+
+    // Truncated at a block boundary: every block decodes, but BGZF's EOF marker is missing.
+    let truncated = dir.join("truncated.bam");
+    std::fs::write(&truncated, &bytes[..bytes.len() - 28]).expect("write");
+    let e = run(&truncated, &saf, "saf");
+    assert!(e.contains("truncated.bam") && e.contains("end-of-file marker is missing"), "{e}");
+
+    // A corrupted block: the CRC check fails at a record we name.
+    let mut corrupt = bytes.clone();
+    let mid = corrupt.len() / 2;
+    corrupt[mid..mid + 64].fill(0);
+    let corrupted = dir.join("corrupted.bam");
+    std::fs::write(&corrupted, corrupt).expect("write");
+    let e = run(&corrupted, &saf, "saf");
+    assert!(e.contains("corrupted.bam") && e.contains("alignment record"), "{e}");
+
+    // SAM with a malformed POS on line 3.
+    let sam = dir.write("bad.sam", "@SQ\tSN:chr1\tLN:1000\nr1\t0\tchr1\t10\t60\t10M\t*\t0\t0\tAAAAAAAAAA\tIIIIIIIIII\nr2\t0\tchr1\tten\t60\t10M\t*\t0\t0\tAAAAAAAAAA\tIIIIIIIIII\n");
+    let e = run(&sam, &saf, "saf");
+    assert!(e.contains("bad.sam") && e.contains("line 3"), "{e}");
+
+    // GTF with a broken attribute column on line 2.
+    let gtf = dir.write(
+        "bad.gtf",
+        "chr1\tx\texon\t10\t20\t.\t+\t.\tgene_id \"g1\";\nchr1\tx\texon\t30\t40\t.\t+\t.\tgene_id \"g2\n",
+    );
+    let e = run(&fixture, &gtf, "gtf");
+    assert!(e.contains("bad.gtf:2") && e.contains("attributes"), "{e}");
+
+    // An exon without the -g attribute.
+    let gtf = dir.write("noid.gtf", "chr1\tx\texon\t10\t20\t.\t+\t.\ttranscript_id \"t1\";\n");
+    let e = run(&fixture, &gtf, "gtf");
+    assert!(e.contains("noid.gtf:1") && e.contains("no \"gene_id\" attribute"), "{e}");
+
+    // Empty annotations.
+    let e = run(&fixture, &dir.write("empty.gtf", ""), "gtf");
+    assert!(e.contains("empty.gtf") && e.contains("no features"), "{e}");
+    let e = run(&fixture, &dir.write("empty.saf", "GeneID\tChr\tStart\tEnd\tStrand\n"), "saf");
+    assert!(e.contains("empty.saf") && e.contains("no features"), "{e}");
+
+    // Not an alignment file at all.
+    let e = run(&dir.write("notes.txt", "\u{1}\u{2}binary"), &saf, "saf");
+    assert!(e.contains("notes.txt") && e.contains("not a BAM or SAM"), "{e}");
+}
+
+#[test]
+fn gtf_and_saf_of_the_same_genes_count_alike() {
+    let c = case(&single_end_sam());
+    let mut gtf = String::new();
+    for line in SAF.lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        gtf.push_str(&format!(
+            "{}\ttest\texon\t{}\t{}\t.\t{}\t.\tgene_id \"{}\"; gene_name \"{}-name\";\n",
+            f[1], f[2], f[3], f[4], f[0], f[0]
+        ));
+        gtf.push_str(&format!("{}\ttest\tCDS\t{}\t{}\t.\t{}\t0\tgene_id \"{}\";\n", f[1], f[2], f[3], f[4], f[0]));
+    }
+    let gtf = c.dir.write("genes.gtf", &gtf);
+    for flags in [&[][..], &["-O", "-M", "--fraction"], &["--largest-overlap"]] {
+        let with_gtf = [&["-F", "gtf"][..], flags].concat();
+        assert_eq!(
+            quant_tables(&c.dir, &c.bam, &c.saf, flags),
+            quant_tables(&c.dir, &c.bam, &gtf, &with_gtf),
+            "{flags:?}"
+        );
+    }
+    let out = c.dir.join("x.parquet");
+    let o = harmonomics(&[
+        "quant",
+        "rna",
+        "--bam",
+        c.bam.to_str().expect("utf-8"),
+        "-a",
+        gtf.to_str().expect("utf-8"),
+        "-F",
+        "gtf",
+        "-t",
+        "CDS",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success());
+    let (counts, _) = read_parquet(&out);
+    assert_eq!(
+        u64s(&counts, "count"),
+        vec![Some(6), Some(0), Some(0), Some(3), Some(1)],
+        "-t CDS selects the CDS rows"
+    );
+}

@@ -169,3 +169,51 @@ fn strand_of(debug: &str) -> Strand {
         _ => Strand::Unknown,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_ensembl_style_gtf_with_a_leading_space_and_names() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a.gtf");
+        std::fs::write(
+            &path,
+            "#!genome-build x\n\
+             I\tsgd\texon\t10\t20\t.\t-\t.\t gene_id \"YAL001C\"; transcript_id \"t1\"; gene_name \"TFC3\";\n\
+             I\tsgd\tCDS\t10\t20\t.\t-\t0\t gene_id \"YAL001C\"; transcript_id \"t1\";\n\
+             I\tsgd\texon\t30\t40\t.\t-\t.\tgene_id \"YAL001C\"; transcript_id \"t1\";\n\
+             II\tsgd\texon\t5\t9\t.\t+\t.\tgene_id \"YBL001C\"; transcript_id \"t2\";\n",
+        )
+        .expect("write");
+        let set = read_gtf(&path, &Selection { feature_type: "exon", attribute: "gene_id" }).expect("gtf");
+        assert_eq!(set.genes.len(), 2);
+        assert_eq!(set.genes[0].id, "YAL001C");
+        assert_eq!(set.genes[0].name.as_deref(), Some("TFC3"));
+        assert_eq!(set.genes[0].exons.len(), 2);
+        assert_eq!(set.genes[1].name, None);
+        assert_eq!(set.exons[0].strand, Strand::Reverse);
+        let by_transcript =
+            read_gtf(&path, &Selection { feature_type: "exon", attribute: "transcript_id" }).expect("gtf");
+        assert_eq!(by_transcript.genes.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["t1", "t2"]);
+    }
+
+    #[test]
+    fn reads_gff3_attributes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a.gff3");
+        std::fs::write(
+            &path,
+            "##gff-version 3\n\
+             chr1\tx\tgene\t1\t100\t.\t+\t.\tID=g1;Name=GENE1\n\
+             chr1\tx\texon\t1\t50\t.\t+\t.\tParent=t1;gene_id=g1;Name=GENE1\n\
+             chr1\tx\texon\t60\t100\t.\t+\t.\tParent=t1;gene_id=g1\n",
+        )
+        .expect("write");
+        let set = read_gff(&path, &Selection { feature_type: "exon", attribute: "gene_id" }).expect("gff");
+        assert_eq!(set.genes.len(), 1);
+        assert_eq!(set.genes[0].name.as_deref(), Some("GENE1"));
+        assert_eq!(set.gene_length(0), 91);
+    }
+}

@@ -33,7 +33,7 @@ pub enum AnnotationFormat {
 #[derive(Debug, thiserror::Error)]
 pub enum AnnotationError {
     /// The file could not be opened or read.
-    #[error("{path}: cannot read annotation: {source}")]
+    #[error("{path}: cannot read annotation")]
     Io {
         /// The file.
         path: String,

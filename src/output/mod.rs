@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 /// A failure to write one output file.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: cannot write output: {source}", path.display())]
+#[error("{}: cannot write output", path.display())]
 pub struct OutputError {
     /// The output that was being written.
     pub path: PathBuf,

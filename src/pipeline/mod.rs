@@ -58,7 +58,7 @@ pub enum RunError {
     #[error(transparent)]
     Output(#[from] OutputError),
     /// A file could not be read or a directory created.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The path.
         path: PathBuf,

@@ -213,7 +213,7 @@ impl SampleCounts {
 #[derive(Debug, thiserror::Error)]
 pub enum QuantError {
     /// Opening or reading failed outside a record.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -234,7 +234,7 @@ pub enum QuantError {
         path: PathBuf,
     },
     /// One record could not be decoded.
-    #[error("{}: {}: {source}", path.display(), where_.describe())]
+    #[error("{}: {}", path.display(), where_.describe())]
     Record {
         /// The file.
         path: PathBuf,
