@@ -1,51 +1,63 @@
 #!/usr/bin/env bash
-# Same BAM, same annotation, same thread count: featureCounts vs `harmonomics quant rna`.
-# Prints wall time, the ratio (featureCounts / harmonomics: > 1 means we are faster), max RSS,
-# and checks that both give the same counts.
+# featureCounts vs `harmonomics quant rna`: same BAM, same annotation, same thread count.
+# Prints wall time (best of 3), reads/s, max RSS, the ratio featureCounts/harmonomics (> 1: we are
+# faster) and the BGZF decompression floor (`samtools view -c -@N`); fails unless counts and
+# summary are identical. Memory: max RSS on a BAM a tenth the size is printed too (it must not
+# grow with the BAM).
 #
-#   bash benches/compare_featurecounts.sh [THREADS] [COPIES]
+#   bash benches/compare_featurecounts.sh [READS] [THREADS...]     (defaults: 10000000, 1 2)
 #
-# The input is the 39 fixture BAMs concatenated COPIES times (default 20: ~4.9 M alignments,
-# unsorted across copies, which single-end counting does not care about). Needs featureCounts,
-# samtools and GNU time (apt-get install subread samtools time).
+# The BAM is built deterministically by `cargo run --release --example make-bench-bam` over the
+# real NCBI RefSeq hg38 annotation (../shared/data) and cached in target/bench-data/.
+# Needs featureCounts, samtools and GNU time (apt-get install subread samtools time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-THREADS=${1:-2}
-COPIES=${2:-20}
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-cargo build --quiet --release --locked
-bin=target/release/harmonomics
-saf=test-data/annotation/hg38_refseq_fixture.saf
-bams=()
-for _ in $(seq "$COPIES"); do bams+=(test-data/transcriptome/bam/*.bam); done
-samtools cat -o "$work/big.bam" "${bams[@]}"
-records=$(samtools view -c -@ "$THREADS" "$work/big.bam")
-size=$(du -h "$work/big.bam" | cut -f1)
+READS=${1:-10000000}
+shift || true
 
-measure() { # name, command...: prints "seconds max_rss_kb" (best of 3 wall times)
+[[ $# -gt 0 ]] && THREADS=("$@") || THREADS=(1 2)
+SAF=${HARMONOMICS_BENCH_SAF:-../shared/data/annotation/hg38_RefSeq_exon.txt.gz}
+DATA=target/bench-data
+mkdir -p "$DATA"
+cargo build --quiet --release --locked --bin harmonomics --example make-bench-bam
+bin=target/release/harmonomics
+make_bam() { [[ -s $DATA/rnaseq-$1.bam ]] || target/release/examples/make-bench-bam "$SAF" "$DATA/rnaseq-$1.bam" "$1"; }
+small=$((READS / 10))
+make_bam "$READS"; make_bam "$small"
+bam=$DATA/rnaseq-$READS.bam
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+records=$(samtools view -c "$bam")
+
+measure() { # command...: prints "best_seconds max_rss_kb"
   local best="" rss=""
   for _ in 1 2 3; do
-    /usr/bin/time -f "%e %M" -o "$work/time" "${@:2}" >/dev/null 2>&1
+    /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>&1
     read -r t m < "$work/time"
     if [[ -z $best ]] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$t; rss=$m; fi
   done
   echo "$best $rss"
 }
-read -r fc_t fc_m < <(measure fc featureCounts -T "$THREADS" -F SAF -a "$saf" -o "$work/fc.txt" "$work/big.bam")
-read -r hx_t hx_m < <(measure hx "$bin" --quiet --threads "$THREADS" quant rna --bam "$work/big.bam" -a "$saf" \
-  --out "$work/hx.parquet" --featurecounts-tsv "$work/hx.txt")
-read -r sv_t sv_m < <(measure sv samtools view -c -@ "$THREADS" "$work/big.bam")
+row() { printf '%-34s %3s %8s s %12s reads/s %7s MB\n' "$1" "$2" "$3" "$(awk -v n="$records" -v t="$3" 'BEGIN{printf "%.0f", n/t}')" "$(($4 / 1024))"; }
 
-if diff <(grep -v '^#' "$work/fc.txt" | cut -f1,7) <(grep -v '^#' "$work/hx.txt" | cut -f1,7) >/dev/null &&
-   diff <(cut -f2 "$work/fc.txt.summary" | tail -n +2) <(cut -f2 "$work/hx.txt.summary" | tail -n +2) >/dev/null; then
-  same=identical
-else
-  same=DIFFERENT
-fi
-echo "input: $records alignments, $size BAM; threads: $THREADS; machine: $(nproc) cores, $(uname -m)"
-printf '%-28s %8s s  %8s MB max RSS\n' "featureCounts $(featureCounts -v 2>&1 | grep -o 'v[0-9.]*')" "$fc_t" "$((fc_m / 1024))"
-printf '%-28s %8s s  %8s MB max RSS\n' "harmonomics quant rna" "$hx_t" "$((hx_m / 1024))"
-printf '%-28s %8s s  %8s MB max RSS\n' "samtools view -c (floor)" "$sv_t" "$((sv_m / 1024))"
-awk -v a="$fc_t" -v b="$hx_t" 'BEGIN{printf "ratio featureCounts/harmonomics: %.2f (>1: harmonomics faster)\n", a/b}'
-echo "counts and summary: $same"
-[[ $same == identical ]]
+echo "input: $(basename "$bam"): $records alignment records, $(du -h "$bam" | cut -f1); annotation: $SAF"
+echo "machine: $(nproc) cores, $(uname -m); $(featureCounts -v 2>&1 | grep -o 'featureCounts v[0-9.]*'); $(samtools --version | head -1)"
+status=0
+for t in "${THREADS[@]}"; do
+  read -r fc_t fc_m < <(measure featureCounts -T "$t" -F SAF -a "$SAF" -o "$work/fc.txt" "$bam")
+  read -r hx_t hx_m < <(measure "$bin" --quiet --threads "$t" quant rna --bam "$bam" -a "$SAF" \
+    --out "$work/hx.parquet" --featurecounts-tsv "$work/hx.txt")
+  read -r sv_t sv_m < <(measure samtools view -c -@ "$((t > 1 ? t - 1 : 0))" "$bam")
+  row "featureCounts" "$t" "$fc_t" "$fc_m"
+  row "harmonomics quant rna" "$t" "$hx_t" "$hx_m"
+  row "samtools view -c (decode floor)" "$t" "$sv_t" "$sv_m"
+  awk -v a="$fc_t" -v b="$hx_t" -v t="$t" 'BEGIN{printf "ratio featureCounts/harmonomics at %s thread(s): %.2f\n", t, a/b}'
+  if diff <(grep -v '^#' "$work/fc.txt" | cut -f1,7) <(grep -v '^#' "$work/hx.txt" | cut -f1,7) >/dev/null &&
+     diff <(cut -f2 "$work/fc.txt.summary" | tail -n +2) <(cut -f2 "$work/hx.txt.summary" | tail -n +2) >/dev/null; then
+    echo "counts and summary: identical"
+  else
+    echo "counts and summary: DIFFERENT"; status=1
+  fi
+done
+read -r s_t s_m < <(measure "$bin" --quiet --threads 1 quant rna --bam "$DATA/rnaseq-$small.bam" -a "$SAF" --out "$work/s.parquet")
+echo "memory: harmonomics max RSS $((s_m / 1024)) MB on $(basename "$DATA/rnaseq-$small.bam") vs $((hx_m / 1024)) MB on $(basename "$bam") (10x the reads)"
+exit $status
