@@ -394,3 +394,47 @@ fn gtf_and_saf_of_the_same_genes_count_alike() {
         "-t CDS selects the CDS rows"
     );
 }
+
+#[test]
+fn cram_with_its_reference_counts_like_bam() {
+    let c = case(&single_end_sam());
+    let reference = c.dir.join("ref.fa");
+    write_reference(&reference, &[("c1", 5000), ("c2", 5000)]);
+    let cram = c.dir.join("reads.cram");
+    sam_to_cram(&single_end_sam(), &reference, &cram);
+    let r = reference.to_str().expect("utf-8");
+    for flags in [&[][..], &["-M", "--fraction", "-O"], &["--largest-overlap", "-s", "2"]] {
+        let with_ref = [flags, &["--reference", r]].concat();
+        assert_eq!(
+            quant_tables(&c.dir, &c.bam, &c.saf, flags),
+            quant_tables(&c.dir, &cram, &c.saf, &with_ref),
+            "{flags:?}"
+        );
+    }
+    let pe = case(&paired_end_sam());
+    let pe_cram = pe.dir.join("pairs.cram");
+    let pe_ref = pe.dir.join("ref.fa");
+    write_reference(&pe_ref, &[("c1", 5000), ("c2", 5000)]);
+    sam_to_cram(&paired_end_sam(), &pe_ref, &pe_cram);
+    let flags = ["--paired", "--count-pairs", "-B"];
+    let with_ref = [&flags[..], &["--reference", pe_ref.to_str().expect("utf-8")]].concat();
+    assert_eq!(quant_tables(&pe.dir, &pe.bam, &pe.saf, &flags), quant_tables(&pe.dir, &pe_cram, &pe.saf, &with_ref));
+
+    // A reference without its index is refused with a hint.
+    std::fs::remove_file(format!("{r}.fai")).expect("rm fai");
+    let o = harmonomics(&[
+        "quant",
+        "rna",
+        "--bam",
+        cram.to_str().expect("utf-8"),
+        "-a",
+        c.saf.to_str().expect("utf-8"),
+        "--reference",
+        r,
+        "--out",
+        c.dir.join("x.parquet").to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("ref.fa.fai is missing") && stderr.contains("samtools faidx"), "{stderr}");
+}

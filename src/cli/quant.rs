@@ -17,9 +17,12 @@ pub enum QuantCommand {
 /// Arguments of `quant rna`; the flags mean what featureCounts' flags mean.
 #[derive(Debug, Args)]
 pub struct RnaArgs {
-    /// Alignments: BAM or SAM, coordinate- or name-sorted (format sniffed from the bytes).
+    /// Alignments: BAM, CRAM or SAM, coordinate- or name-sorted (format sniffed from the bytes).
     #[arg(long, value_name = "FILE", help_heading = "Input")]
     pub bam: PathBuf,
+    /// Reference FASTA (indexed with samtools faidx) for CRAM input.
+    #[arg(long, short = 'R', value_name = "FASTA", help_heading = "Input")]
+    pub reference: Option<PathBuf>,
     /// Annotation (featureCounts -a).
     #[arg(long, short = 'a', value_name = "FILE", help_heading = "Input")]
     pub annotation: PathBuf,
@@ -109,6 +112,7 @@ impl RnaArgs {
             allow_multi_overlap: self.allow_multi_overlap,
             largest_overlap: self.largest_overlap,
             min_overlap: self.min_overlap,
+            reference: self.reference.clone(),
         }
     }
 }

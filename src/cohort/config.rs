@@ -83,5 +83,8 @@ impl CohortConfig {
         if let Some(a) = self.annotation.as_mut() {
             resolve(&mut a.path);
         }
+        if let Some(r) = self.transcriptome.quant.reference.as_mut() {
+            resolve(r);
+        }
     }
 }

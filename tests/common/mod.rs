@@ -188,3 +188,37 @@ pub fn featurecounts_rows(table: &Path) -> Vec<(String, Vec<String>, String, Str
         })
         .collect()
 }
+
+/// Writes a FASTA (one line per sequence) of `length` × `A` for each contig, with its `.fai`.
+pub fn write_reference(path: &Path, contigs: &[(&str, usize)]) {
+    let (mut fasta, mut fai, mut offset) = (String::new(), String::new(), 0usize);
+    for (name, length) in contigs {
+        let header = format!(">{name}\n");
+        offset += header.len();
+        fai.push_str(&format!("{name}\t{length}\t{offset}\t{length}\t{}\n", length + 1));
+        fasta.push_str(&header);
+        fasta.push_str(&"A".repeat(*length));
+        fasta.push('\n');
+        offset += length + 1;
+    }
+    std::fs::write(path, fasta).expect("write fasta");
+    std::fs::write(format!("{}.fai", path.display()), fai).expect("write fai");
+}
+
+/// Writes `sam` as a CRAM 3 with noodles, against the reference FASTA `reference`.
+pub fn sam_to_cram(sam: &str, reference: &Path, path: &Path) {
+    use noodles::sam::alignment::io::Write as _;
+    let indexed = noodles::fasta::io::indexed_reader::Builder::default().build_from_path(reference).expect("fasta");
+    let repository = noodles::fasta::Repository::new(noodles::fasta::repository::adapters::IndexedReader::new(indexed));
+    let mut reader = noodles::sam::io::Reader::new(sam.as_bytes());
+    let header = reader.read_header().expect("SAM header");
+    let mut writer = noodles::cram::io::writer::Builder::default()
+        .set_reference_sequence_repository(repository)
+        .build_from_path(path)
+        .expect("create cram");
+    writer.write_header(&header).expect("write header");
+    for record in reader.record_bufs(&header) {
+        writer.write_alignment_record(&header, &record.expect("SAM record")).expect("write record");
+    }
+    writer.try_finish(&header).expect("finish cram");
+}

@@ -5,8 +5,8 @@
 //! record (or fragment, with `--paired --count-pairs`) gets exactly one [`Category`], checked in
 //! featureCounts' order (unmapped, singleton, MAPQ, chimera, duplicate, multi-mapping, secondary,
 //! then the overlap vote in [`assign`]), so the summary matches featureCounts' `.summary` row for
-//! row. Input is BAM, SAM, or SAM compressed with gzip or bgzip (sniffed from the bytes, never
-//! the extension).
+//! row. Input is BAM, CRAM (with `--reference`), SAM, or SAM compressed with gzip or bgzip
+//! (sniffed from the bytes, never the extension).
 
 pub mod assign;
 pub mod featurecounts;
@@ -19,7 +19,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
-use noodles::{bam, bgzf, sam};
+use noodles::{bam, bgzf, cram, fasta, sam};
 use serde::{Deserialize, Serialize};
 
 pub use assign::Assigner;
@@ -93,6 +93,9 @@ pub struct QuantOptions {
     pub largest_overlap: bool,
     /// `--minOverlap`: minimum overlapping bases (default 1).
     pub min_overlap: u32,
+    /// Reference FASTA (with its `.fai`) for CRAM input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<PathBuf>,
 }
 
 impl Default for QuantOptions {
@@ -111,6 +114,7 @@ impl Default for QuantOptions {
             allow_multi_overlap: false,
             largest_overlap: false,
             min_overlap: 1,
+            reference: None,
         }
     }
 }
@@ -221,8 +225,8 @@ pub enum QuantError {
         #[source]
         source: io::Error,
     },
-    /// The input is neither BAM nor SAM.
-    #[error("{}: not a BAM or SAM file (expected BGZF-compressed BAM or SAM text starting with '@' or a record)", path.display())]
+    /// The input is neither BAM, CRAM nor SAM.
+    #[error("{}: not a BAM, CRAM or SAM file (expected BGZF-compressed BAM, CRAM, or SAM text starting with '@' or a record)", path.display())]
     UnknownFormat {
         /// The file.
         path: PathBuf,
@@ -269,6 +273,14 @@ pub enum QuantError {
         bam: String,
         /// A few annotation contig names.
         annotation: String,
+    },
+    /// The CRAM reference cannot be used.
+    #[error("{}: cannot use as CRAM reference: {message}", path.display())]
+    Reference {
+        /// The FASTA.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
     },
     /// Invalid option combination.
     #[error("{0}")]
@@ -345,7 +357,9 @@ pub fn quantify(
     let gzip = got >= 2 && head[..2] == [0x1f, 0x8b];
     // BGZF = gzip with an extra field whose first subfield is `BC` (SAM spec §4.1).
     let bgzf = gzip && got >= 14 && head[3] & 4 != 0 && head[12..14] == *b"BC";
-    if bgzf {
+    if got >= 4 && head[..4] == *b"CRAM" {
+        counter.run_cram(options.reference.as_deref())
+    } else if bgzf {
         check_bgzf_eof(&mut file).map_err(|e| match e {
             Some(source) => io_err(source),
             None => QuantError::Truncated { path: path.to_path_buf() },
@@ -465,6 +479,40 @@ impl<'a> Counter<'a> {
             n += 1;
             engine.alignment.fill_sam(&record, &header, engine.with_names).map_err(self.record_err(n, line))?;
             engine.step(&mut self, RecordPosition { record: n, line })?;
+        }
+        engine.finish(&mut self);
+        self.done(&header)
+    }
+
+    fn run_cram(mut self, reference: Option<&Path>) -> Result<SampleCounts, QuantError> {
+        let io_err = |source| QuantError::Io { path: self.path.to_path_buf(), source };
+        let mut builder = cram::io::reader::Builder::default();
+        if let Some(fasta_path) = reference {
+            let fai = PathBuf::from(format!("{}.fai", fasta_path.display()));
+            if !fai.exists() {
+                return Err(QuantError::Reference {
+                    path: fasta_path.to_path_buf(),
+                    message: format!("{} is missing; index the FASTA with `samtools faidx`", fai.display()),
+                });
+            }
+            let indexed = fasta::io::indexed_reader::Builder::default()
+                .build_from_path(fasta_path)
+                .map_err(|e| QuantError::Reference { path: fasta_path.to_path_buf(), message: e.to_string() })?;
+            let repository = fasta::Repository::new(fasta::repository::adapters::IndexedReader::new(indexed));
+            builder = builder.set_reference_sequence_repository(repository);
+        }
+        let mut reader = builder.build_from_path(self.path).map_err(io_err)?;
+        let header = reader.read_header().map_err(io_err)?;
+        let mut engine = Engine::new(&header, self.features, self.index, self.options);
+        let mut n = 0u64;
+        for record in reader.records(&header) {
+            n += 1;
+            let record = record.map_err(|e| {
+                let hint = if reference.is_none() { " (CRAM usually needs --reference FASTA)" } else { "" };
+                self.record_err(n, None)(io::Error::new(e.kind(), format!("{e}{hint}")))
+            })?;
+            engine.alignment.fill_record_buf(&record, engine.with_names).map_err(self.record_err(n, None))?;
+            engine.step(&mut self, RecordPosition { record: n, line: None })?;
         }
         engine.finish(&mut self);
         self.done(&header)

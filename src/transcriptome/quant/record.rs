@@ -138,6 +138,34 @@ impl Alignment {
     }
 }
 
+impl Alignment {
+    /// Fills from an eagerly decoded record (what noodles' CRAM reader yields).
+    pub fn fill_record_buf(&mut self, record: &sam::alignment::RecordBuf, pairing: bool) -> io::Result<()> {
+        self.flags = u16::from(record.flags());
+        self.mapq = record.mapping_quality().map_or(255, u8::from);
+        self.ref_id = record.reference_sequence_id();
+        self.mate_ref_id = record.mate_reference_sequence_id();
+        let int = |tag: &Tag, default: i64| record.data().get(tag).and_then(|v| v.as_int()).unwrap_or(default);
+        self.nh = int(&Tag::ALIGNMENT_HIT_COUNT, 1);
+        self.hi = int(&Tag::HIT_INDEX, 0);
+        if pairing {
+            self.name.clear();
+            self.name.extend_from_slice(record.name().map_or(&b"*"[..], |n| n.as_ref()));
+        }
+        self.pos = record.alignment_start().map_or(0, |p| p.get() as i64);
+        self.mate_pos = record.mate_alignment_start().map_or(0, |p| p.get() as i64);
+        self.blocks.clear();
+        if self.has(flag::UNMAPPED) {
+            return Ok(());
+        }
+        if self.pos == 0 {
+            return Err(invalid("mapped record without a position"));
+        }
+        let ops = record.cigar().as_ref().iter().map(|op| Ok((op.kind(), op.len() as u64)));
+        push_blocks(&mut self.blocks, self.pos as u64, ops)
+    }
+}
+
 fn invalid(message: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message.to_string())
 }
