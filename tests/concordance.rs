@@ -9,12 +9,14 @@ use std::process::Command;
 use common::*;
 
 /// featureCounts flags and our equivalents.
-const MODES: [(&[&str], &[&str]); 11] = [
+const MODES: [(&[&str], &[&str]); 13] = [
     (&[], &[]),
     (&["-s", "1"], &["--strandedness", "1"]),
     (&["-s", "2"], &["--strandedness", "2"]),
     (&["-M"], &["--multi-mapping"]),
+    (&["-M", "--fraction"], &["--multi-mapping", "--fraction"]),
     (&["-O"], &["--allow-multi-overlap"]),
+    (&["--largestOverlap"], &["--largest-overlap"]),
     (&["-Q", "10"], &["--min-mapq", "10"]),
     (&["--primary"], &["--primary-only"]),
     (&["-M", "--primary"], &["--multi-mapping", "--primary-only"]),
@@ -60,7 +62,8 @@ fn featurecounts_gives_the_same_counts_and_summary_on_every_fixture_bam() {
             let (_, rows) = read_tsv(&ours);
             assert_eq!(rows.len(), fc_rows.len());
             for (a, b) in fc_rows.iter().zip(&rows) {
-                // Geneid, Chr, Start, End, Strand, Length, then this sample's count.
+                // Geneid, Chr, Start, End, Strand, Length, then this sample's count (the fixture
+                // annotation lists each gene's exons in position order, like featureCounts).
                 assert_eq!(&a[..6], &b[..6], "annotation columns for {}", a[0]);
                 assert_eq!(a[6 + k], b[6], "{} in {} with {fc_flags:?}", a[0], bam.display());
             }
