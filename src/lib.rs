@@ -16,4 +16,5 @@ pub mod io;
 pub mod matrix;
 pub mod output;
 pub mod pipeline;
+pub mod stats;
 pub mod transcriptome;

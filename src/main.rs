@@ -4,8 +4,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use harmonomics::cli::{Cli, Command, quant::QuantCommand, run::default_config};
+use harmonomics::annotation::AnnotationSpec;
+use harmonomics::cli::{Cli, Command, normalise::NormaliseCommand, quant::QuantCommand, run::default_config};
 use harmonomics::pipeline::{self, RunError, RunOptions};
+use harmonomics::transcriptome::normalise::NormaliseOptions;
 use harmonomics::{cohort, error::ExitClass};
 
 #[cfg(feature = "mimalloc")]
@@ -83,6 +85,17 @@ fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
                 command: std::env::args().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" "),
             };
             pipeline::quant_rna(&job)?;
+        }
+        Command::Normalise(NormaliseCommand::Transcriptome(args)) => {
+            let job = pipeline::NormaliseJob {
+                counts: args.counts,
+                method: args.method,
+                out: args.out,
+                factors: args.factors,
+                annotation: args.annotation.map(|a| AnnotationSpec::new(a, args.format)),
+                options: NormaliseOptions { methods: vec![args.method], prior_count: args.prior_count },
+            };
+            pipeline::normalise_matrix(&job)?;
         }
     }
     Ok(())

@@ -339,3 +339,140 @@ fn real_human_illumina_reads_with_ensembl_chromosome_1() {
         assert_concordant(&dir, &bam, &gtf, "gtf", fc, ours);
     }
 }
+
+/// The Python with pydeseq2 and rnanorm (`.ci/run` makes the venv and sets it).
+fn reference_python() -> String {
+    std::env::var("HARMONOMICS_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// Runs tests/python/reference_normalise.py; returns its output directory.
+fn reference_normalisations(dir: &Workdir, counts: Option<&std::path::Path>) -> std::path::PathBuf {
+    let out = dir.join(if counts.is_some() { "ref-fixture" } else { "ref-gtex" });
+    let mut cmd = Command::new(reference_python());
+    cmd.arg(repo().join("tests/python/reference_normalise.py")).arg(&out);
+    if let Some(c) = counts {
+        cmd.arg(c);
+    }
+    let o = cmd.output().expect("python with pydeseq2 and rnanorm (set HARMONOMICS_PYTHON)");
+    assert!(o.status.success(), "reference script: {}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+/// Asserts that our `normalise` output equals the reference table to a relative `tolerance`.
+fn assert_matrix_close(ours: &std::path::Path, reference: &std::path::Path, tolerance: f64) {
+    let (batch, _) = read_parquet(ours);
+    let (header, rows) = read_tsv(reference);
+    let ids = strings(&batch, "feature_id");
+    let index: std::collections::HashMap<&str, usize> =
+        ids.iter().enumerate().map(|(i, f)| (f.as_deref().expect("id"), i)).collect();
+    let mut worst: f64 = 0.0;
+    for (j, sample) in header.iter().enumerate().skip(1) {
+        let column = f64s(&batch, sample);
+        for row in &rows {
+            let expected: f64 = row[j].parse().expect("reference value");
+            let got = column[index[row[0].as_str()]].expect("value");
+            let rel = if expected == 0.0 { got.abs() } else { ((got - expected) / expected).abs() };
+            worst = worst.max(rel);
+            assert!(rel <= tolerance, "{}: {sample} {}: {got} vs {expected}", ours.display(), row[0]);
+        }
+    }
+    eprintln!("{}: max relative difference {worst:e}", ours.display());
+}
+
+fn assert_factors_close(ours: &std::path::Path, reference: &std::path::Path, tolerance: f64) {
+    let (oh, orows) = read_tsv(ours);
+    let (rh, rrows) = read_tsv(reference);
+    for (rj, name) in rh.iter().enumerate().skip(1) {
+        let oj = oh.iter().position(|h| h == name).expect("factor column");
+        for (o, r) in orows.iter().zip(&rrows) {
+            assert_eq!(o[0], r[0], "sample order");
+            let (a, b): (f64, f64) = (o[oj].parse().expect("ours"), r[rj].parse().expect("reference"));
+            assert!(((a - b) / b).abs() <= tolerance, "{name} of {}: {a} vs {b}", r[0]);
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs pydeseq2 and rnanorm (HARMONOMICS_PYTHON); .ci/run installs them"]
+fn normalisation_matches_pydeseq2_and_rnanorm_on_real_gtex_counts() {
+    let dir = Workdir::new();
+    let reference = reference_normalisations(&dir, None);
+    let counts = reference.join("counts.tsv");
+    let gtf = std::fs::read_to_string(reference.join("gtf.txt")).expect("gtf path");
+    for method in ["cpm", "deseq2", "tmm", "uq", "tpm", "fpkm"] {
+        let out = dir.join(&format!("{method}.parquet"));
+        let factors = dir.join("factors.tsv");
+        let o = harmonomics(&[
+            "normalise",
+            "transcriptome",
+            "--counts",
+            counts.to_str().expect("utf-8"),
+            "--method",
+            method,
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--factors",
+            factors.to_str().expect("utf-8"),
+            "-a",
+            gtf.trim(),
+            "-F",
+            "gtf",
+        ]);
+        assert!(o.status.success(), "{method}: {}", String::from_utf8_lossy(&o.stderr));
+        // Stated tolerance: 1e-9 relative (we reach about 1e-15).
+        assert_matrix_close(&out, &reference.join(format!("{method}.tsv")), 1e-9);
+        assert_factors_close(&factors, &reference.join("factors.tsv"), 1e-9);
+    }
+}
+
+#[test]
+#[ignore = "needs pydeseq2 and rnanorm (HARMONOMICS_PYTHON); .ci/run installs them"]
+fn normalisation_matches_pydeseq2_and_rnanorm_on_the_fixture_cohort() {
+    let dir = Workdir::new();
+    let out = dir.join("run");
+    run_fixture(&out, "2");
+    let raw = out.join("transcriptome/raw.parquet");
+    let (batch, _) = read_parquet(&raw);
+    let samples: Vec<String> = batch.schema().fields().iter().skip(1).map(|f| f.name().clone()).collect();
+    let mut tsv = format!("feature_id\t{}\n", samples.join("\t"));
+    let ids = strings(&batch, "feature_id");
+    let columns: Vec<Vec<Option<u64>>> = samples.iter().map(|s| u64s(&batch, s)).collect();
+    for (i, id) in ids.iter().enumerate() {
+        tsv.push_str(id.as_deref().expect("id"));
+        for c in &columns {
+            tsv.push_str(&format!("\t{}", c[i].expect("count")));
+        }
+        tsv.push('\n');
+    }
+    let counts = dir.write("fixture_counts.tsv", &tsv);
+    let reference = reference_normalisations(&dir, Some(&counts));
+    for method in ["cpm", "deseq2", "tmm", "uq"] {
+        let ours = dir.join(&format!("fx_{method}.parquet"));
+        let factors = dir.join("fx_factors.tsv");
+        // Read our raw.parquet directly: the normaliser takes it as it is.
+        let o = harmonomics(&[
+            "normalise",
+            "transcriptome",
+            "--counts",
+            raw.to_str().expect("utf-8"),
+            "--method",
+            method,
+            "--out",
+            ours.to_str().expect("utf-8"),
+            "--factors",
+            factors.to_str().expect("utf-8"),
+        ]);
+        assert!(o.status.success(), "{method}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_matrix_close(&ours, &reference.join(format!("{method}.tsv")), 1e-9);
+        assert_factors_close(&factors, &reference.join("factors.tsv"), 1e-9);
+    }
+    // The run's own factors.parquet carries the same DESeq2 and TMM factors.
+    let (f, _) = read_parquet(&out.join("transcriptome/factors.parquet"));
+    let (rh, rrows) = read_tsv(&reference.join("factors.tsv"));
+    let sf = f64s(&f, "size_factor");
+    let col = rh.iter().position(|h| h == "size_factor").expect("size_factor");
+    for (j, r) in rrows.iter().enumerate() {
+        let b: f64 = r[col].parse().expect("sf");
+        assert!((sf[j].expect("ours") - b).abs() / b < 1e-9);
+    }
+}

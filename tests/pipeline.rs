@@ -213,6 +213,6 @@ fn the_manifest_records_inputs_with_hashes_and_every_stage() {
         manifest["stages"].as_array().expect("stages").iter().map(|s| s["name"].as_str().expect("name")).collect();
     assert_eq!(stages, ["validate", "hash_inputs", "annotation", "quantify", "assemble", "normalise", "harmonise"]);
     let outputs = manifest["outputs"].as_array().expect("outputs");
-    assert_eq!(outputs.len(), 39 + 7, "per-sample files + 7 tables");
+    assert_eq!(outputs.len(), 39 + 8, "per-sample files + 8 tables");
     assert!(outputs.iter().all(|o| !o["path"].as_str().expect("path").contains("manifest")));
 }

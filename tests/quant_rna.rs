@@ -347,7 +347,7 @@ fn bad_inputs_fail_with_file_and_record_and_leave_no_output() {
 
     // Not an alignment file at all.
     let e = run(&dir.write("notes.txt", "\u{1}\u{2}binary"), &saf, "saf");
-    assert!(e.contains("notes.txt") && e.contains("not a BAM or SAM"), "{e}");
+    assert!(e.contains("notes.txt") && e.contains("not a BAM, CRAM or SAM"), "{e}");
 }
 
 #[test]

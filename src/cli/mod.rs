@@ -1,5 +1,6 @@
 //! Command-line definitions (clap derive only; no logic beyond turning flags into options).
 
+pub mod normalise;
 pub mod quant;
 pub mod run;
 pub mod validate;
@@ -31,4 +32,7 @@ pub enum Command {
     /// Quantify one sample.
     #[command(subcommand)]
     Quant(quant::QuantCommand),
+    /// Normalise a count matrix across samples.
+    #[command(subcommand, visible_alias = "normalize")]
+    Normalise(normalise::NormaliseCommand),
 }

@@ -57,6 +57,12 @@ pub enum RunError {
     /// An output could not be written.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// A normalisation method does not apply to these data.
+    #[error(transparent)]
+    Normalise(#[from] normalise::NormaliseError),
+    /// A count matrix could not be read.
+    #[error(transparent)]
+    Input(#[from] normalise::input::InputError),
     /// A file could not be read or a directory created.
     #[error("{}", path.display())]
     Io {
@@ -282,10 +288,19 @@ fn run_transcriptome(
         Ok::<_, RunError>(())
     })?;
 
+    let lengths: Vec<f64> = (0..features.genes.len()).map(|g| features.gene_length(g) as f64).collect();
     let primary = stage::stage(stages, "normalise", json!(options.normalise), |r| {
+        let factors = normalise::factors(&raw);
+        let ids: Vec<&str> = raw.sample_ids.iter().map(String::as_str).collect();
+        write_batch(
+            &dir.join("factors.parquet"),
+            tables::factors(&ids, &factors).map_err(arrow_err(dir))?,
+            &meta(&[]),
+        )?;
+        written.push(dir.join("factors.parquet"));
         let mut primary = None;
         for (k, method) in options.normalise.methods.iter().enumerate() {
-            let matrix = normalise::apply(*method, &raw, &options.normalise);
+            let matrix = normalise::apply(*method, &raw, Some(&lengths), &options.normalise)?;
             let params = json!({ "method": method.name(), "prior_count": options.normalise.prior_count }).to_string();
             let name =
                 if k == 0 { "normalised.parquet".to_string() } else { format!("normalised.{}.parquet", method.name()) };
@@ -405,4 +420,73 @@ pub fn quant_rna(job: &QuantRnaJob) -> Result<SampleCounts, RunError> {
             .map_err(out_err(path))?;
     }
     Ok(counts)
+}
+
+/// One `normalise transcriptome` job.
+#[derive(Clone, Debug)]
+pub struct NormaliseJob {
+    /// The count matrix.
+    pub counts: PathBuf,
+    /// The method.
+    pub method: normalise::Method,
+    /// Wide Parquet output.
+    pub out: PathBuf,
+    /// Optional factors table.
+    pub factors: Option<PathBuf>,
+    /// Annotation for gene lengths.
+    pub annotation: Option<annotation::AnnotationSpec>,
+    /// Method options.
+    pub options: normalise::NormaliseOptions,
+}
+
+/// Runs one `normalise transcriptome` job.
+pub fn normalise_matrix(job: &NormaliseJob) -> Result<(), RunError> {
+    let counts = normalise::input::read(&job.counts)?;
+    let lengths = match (&counts.lengths, &job.annotation) {
+        (_, Some(spec)) => {
+            let features = spec.read()?;
+            let by_id: std::collections::HashMap<&str, f64> = features
+                .genes
+                .iter()
+                .enumerate()
+                .map(|(g, gene)| (gene.id.as_str(), features.gene_length(g) as f64))
+                .collect();
+            counts.matrix.feature_ids.iter().map(|f| by_id.get(f.as_str()).copied()).collect::<Option<Vec<f64>>>()
+        }
+        (Some(l), None) => Some(l.clone()),
+        (None, None) => None,
+    };
+    let matrix = normalise::apply(job.method, &counts.matrix, lengths.as_deref(), &job.options)?;
+    let params = json!({ "method": job.method.name(), "prior_count": job.options.prior_count }).to_string();
+    let meta = vec![
+        ("harmonomics.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ("harmonomics.layer".to_string(), Layer::Transcriptome.as_str().to_string()),
+        ("harmonomics.method".to_string(), job.method.name().to_string()),
+        ("harmonomics.params".to_string(), params),
+    ];
+    write_matrix(&job.out, &matrix, &meta)?;
+    if let Some(path) = &job.factors {
+        let factors = normalise::factors(&counts.matrix);
+        let ids: Vec<&str> = counts.matrix.sample_ids.iter().map(String::as_str).collect();
+        if path.extension().is_some_and(|e| e == "parquet") {
+            write_batch(path, tables::factors(&ids, &factors).map_err(arrow_err(path))?, &meta)?;
+        } else {
+            let cell = |v: Option<f64>| v.map_or_else(|| "NA".to_string(), |v| format!("{v}"));
+            let mut text =
+                String::from("sample_id\tlibrary_size\tsize_factor\tsize_factor_poscounts\ttmm_factor\tuq_factor\n");
+            for (j, id) in ids.iter().enumerate() {
+                text.push_str(&format!(
+                    "{id}\t{}\t{}\t{}\t{}\t{}\n",
+                    cell(factors.library_size[j]),
+                    cell(factors.size_factor[j]),
+                    cell(factors.size_factor_poscounts[j]),
+                    cell(factors.tmm_factor[j]),
+                    cell(factors.uq_factor[j])
+                ));
+            }
+            crate::io::atomic::write_bytes_atomic(path, text.as_bytes())
+                .map_err(|source| RunError::Output(OutputError { path: path.clone(), source }))?;
+        }
+    }
+    Ok(())
 }

@@ -108,3 +108,16 @@ pub fn qc(sample_ids: &[&str], samples: &[&SampleCounts]) -> Result<RecordBatch,
     columns.push(("inferred_strandedness", Arc::new(arrow_array::StringArray::from_iter(inferred))));
     batch(columns)
 }
+
+/// `factors.parquet` / `--factors`: per sample, library size and every method's factor.
+pub fn factors(sample_ids: &[&str], f: &super::normalise::Factors) -> Result<RecordBatch, ArrowError> {
+    let col = |v: &[Option<f64>]| -> ArrayRef { Arc::new(Float64Array::from(v.to_vec())) };
+    batch(vec![
+        ("sample_id", Arc::new(StringArray::from_iter_values(sample_ids.iter().copied())) as ArrayRef),
+        ("library_size", col(&f.library_size)),
+        ("size_factor", col(&f.size_factor)),
+        ("size_factor_poscounts", col(&f.size_factor_poscounts)),
+        ("tmm_factor", col(&f.tmm_factor)),
+        ("uq_factor", col(&f.uq_factor)),
+    ])
+}

@@ -1,22 +1,39 @@
-//! Cohort-wide normalisation of the transcriptome count matrix.
-//!
-//! Only library-size scaling exists so far (CPM and edgeR's log-CPM); DESeq2, TMM, TPM and VST
-//! come with the normalisation issue and plug in as further [`Method`]s.
+//! Cohort-wide normalisation of the transcriptome count matrix, with the numbers the reference
+//! tools give: CPM and edgeR's log-CPM, TPM and FPKM, DESeq2's median-of-ratios (and
+//! `poscounts`) normalised counts, edgeR's TMM- and upper-quartile-scaled CPM.
 
 pub mod cpm;
+pub mod deseq2;
+pub mod input;
+pub mod tmm;
+pub mod tpm;
 
 use serde::{Deserialize, Serialize};
 
 use crate::matrix::FeatureMatrix;
+use deseq2::SizeFactorType;
 
 /// A normalisation method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Method {
-    /// Counts per million of the sample's assigned reads.
+    /// Counts per million of the sample's counted reads.
     Cpm,
     /// edgeR's `cpm(log = TRUE, prior.count = p)`: log2 of CPM with a library-size-scaled prior.
     Log2cpm,
+    /// Transcripts per million (needs gene lengths).
+    Tpm,
+    /// Fragments per kilobase per million (needs gene lengths).
+    Fpkm,
+    /// DESeq2 normalised counts: counts / median-of-ratios size factor.
+    Deseq2,
+    /// DESeq2 normalised counts with `poscounts` size factors.
+    #[value(name = "deseq2_poscounts")]
+    Deseq2Poscounts,
+    /// edgeR TMM: CPM on library size × TMM factor.
+    Tmm,
+    /// edgeR upper-quartile: CPM on library size × upper-quartile factor.
+    Uq,
 }
 
 impl Method {
@@ -25,6 +42,12 @@ impl Method {
         match self {
             Method::Cpm => "cpm",
             Method::Log2cpm => "log2cpm",
+            Method::Tpm => "tpm",
+            Method::Fpkm => "fpkm",
+            Method::Deseq2 => "deseq2",
+            Method::Deseq2Poscounts => "deseq2_poscounts",
+            Method::Tmm => "tmm",
+            Method::Uq => "uq",
         }
     }
 }
@@ -46,10 +69,73 @@ impl Default for NormaliseOptions {
     }
 }
 
-/// Applies one method to a count matrix.
-pub fn apply(method: Method, counts: &FeatureMatrix<f64>, options: &NormaliseOptions) -> FeatureMatrix<f64> {
-    match method {
+/// A method that cannot be applied to this matrix.
+#[derive(Debug, thiserror::Error)]
+pub enum NormaliseError {
+    /// The method is undefined for these data.
+    #[error("{method}: {message}")]
+    Method {
+        /// Method name.
+        method: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Per-sample scaling factors of every method, for `--factors` and `factors.parquet`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Factors {
+    /// Sum of counts.
+    pub library_size: Vec<Option<f64>>,
+    /// DESeq2 median-of-ratios size factor (`None` where undefined).
+    pub size_factor: Vec<Option<f64>>,
+    /// DESeq2 `poscounts` size factor.
+    pub size_factor_poscounts: Vec<Option<f64>>,
+    /// edgeR TMM normalisation factor.
+    pub tmm_factor: Vec<Option<f64>>,
+    /// edgeR upper-quartile normalisation factor.
+    pub uq_factor: Vec<Option<f64>>,
+}
+
+/// Every method's factors.
+pub fn factors(counts: &FeatureMatrix<f64>) -> Factors {
+    Factors {
+        library_size: counts.columns.iter().map(|c| c.as_ref().map(|c| c.iter().sum())).collect(),
+        size_factor: deseq2::size_factors(counts, SizeFactorType::Ratio)
+            .unwrap_or_else(|_| vec![None; counts.columns.len()]),
+        size_factor_poscounts: deseq2::size_factors(counts, SizeFactorType::Poscounts)
+            .unwrap_or_else(|_| vec![None; counts.columns.len()]),
+        tmm_factor: tmm::tmm_factors(counts),
+        uq_factor: tmm::upper_quartile_factors(counts),
+    }
+}
+
+/// Applies one method. `lengths` (one per feature) is needed by TPM and FPKM.
+pub fn apply(
+    method: Method,
+    counts: &FeatureMatrix<f64>,
+    lengths: Option<&[f64]>,
+    options: &NormaliseOptions,
+) -> Result<FeatureMatrix<f64>, NormaliseError> {
+    let need_lengths = || {
+        lengths.filter(|l| l.len() == counts.feature_ids.len()).ok_or(NormaliseError::Method {
+            method: method.name(),
+            message:
+                "needs gene lengths: give an annotation, a featureCounts table (Length column) or our raw.parquet \
+                      beside its features.parquet"
+                    .into(),
+        })
+    };
+    Ok(match method {
         Method::Cpm => cpm::cpm(counts),
         Method::Log2cpm => cpm::log2_cpm(counts, options.prior_count),
-    }
+        Method::Tpm => tpm::tpm(counts, need_lengths()?),
+        Method::Fpkm => tpm::fpkm(counts, need_lengths()?),
+        Method::Deseq2 => deseq2::normalised_counts(counts, &deseq2::size_factors(counts, SizeFactorType::Ratio)?),
+        Method::Deseq2Poscounts => {
+            deseq2::normalised_counts(counts, &deseq2::size_factors(counts, SizeFactorType::Poscounts)?)
+        }
+        Method::Tmm => tmm::effective_cpm(counts, &tmm::tmm_factors(counts)),
+        Method::Uq => tmm::effective_cpm(counts, &tmm::upper_quartile_factors(counts)),
+    })
 }

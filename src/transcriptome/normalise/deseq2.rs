@@ -1,0 +1,101 @@
+//! DESeq2's median-of-ratios size factors (`estimateSizeFactorsForMatrix`), both types:
+//!
+//! - `ratio` (DESeq2's default, pydeseq2's `deseq2_norm`): per gene the geometric mean over
+//!   samples, using only genes with no zero; a sample's factor is the median over those genes of
+//!   count / geometric mean. Not rescaled.
+//! - `poscounts` (for data where every gene has a zero, e.g. single-cell): the geometric mean
+//!   ignores zeros but divides by the number of samples; each sample's median is over its
+//!   non-zero genes; the factors are then rescaled to geometric mean 1.
+
+use super::NormaliseError;
+use crate::matrix::FeatureMatrix;
+use crate::stats::{geometric_mean, median};
+
+/// Which estimator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeFactorType {
+    /// Genes with any zero are excluded.
+    Ratio,
+    /// Zeros ignored in the geometric mean; factors rescaled to geometric mean 1.
+    Poscounts,
+}
+
+/// Size factors of the present columns (`None` for a missing column).
+pub fn size_factors(counts: &FeatureMatrix<f64>, kind: SizeFactorType) -> Result<Vec<Option<f64>>, NormaliseError> {
+    let present: Vec<&Vec<f64>> = counts.columns.iter().flatten().collect();
+    let m = present.len() as f64;
+    let n = counts.feature_ids.len();
+    // log geometric mean per gene
+    let log_geo: Vec<f64> = (0..n)
+        .map(|i| match kind {
+            SizeFactorType::Ratio => present.iter().map(|c| c[i].ln()).sum::<f64>() / m,
+            SizeFactorType::Poscounts => {
+                let positive: Vec<f64> = present.iter().map(|c| c[i]).filter(|&v| v > 0.0).collect();
+                if positive.is_empty() { f64::NEG_INFINITY } else { positive.iter().map(|v| v.ln()).sum::<f64>() / m }
+            }
+        })
+        .collect();
+    if log_geo.iter().all(|g| !g.is_finite()) {
+        return Err(NormaliseError::Method {
+            method: "deseq2",
+            message: "every gene has a zero in at least one sample, so median-of-ratios size factors are undefined; \
+                      use the `deseq2_poscounts` method"
+                .into(),
+        });
+    }
+    let mut factors = Vec::with_capacity(counts.columns.len());
+    for column in &counts.columns {
+        let Some(column) = column else {
+            factors.push(None);
+            continue;
+        };
+        let mut ratios: Vec<f64> = (0..n)
+            .filter(|&i| log_geo[i].is_finite() && column[i] > 0.0)
+            .map(|i| column[i].ln() - log_geo[i])
+            .collect();
+        factors.push(median(&mut ratios).map(f64::exp));
+    }
+    if kind == SizeFactorType::Poscounts {
+        let present: Vec<f64> = factors.iter().flatten().copied().collect();
+        let g = geometric_mean(&present);
+        factors.iter_mut().flatten().for_each(|f| *f /= g);
+    }
+    Ok(factors)
+}
+
+/// Counts divided by size factors (DESeq2's `counts(dds, normalized = TRUE)`).
+pub fn normalised_counts(counts: &FeatureMatrix<f64>, factors: &[Option<f64>]) -> FeatureMatrix<f64> {
+    counts.map_columns(|j, c| factors[j].map(|f| c.iter().map(|&v| v / f).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(columns: Vec<Vec<f64>>) -> FeatureMatrix<f64> {
+        let n = columns[0].len();
+        FeatureMatrix::new(
+            (0..n).map(|i| format!("g{i}")).collect(),
+            (0..columns.len()).map(|j| format!("s{j}")).collect(),
+            columns,
+        )
+    }
+
+    #[test]
+    fn doubling_a_library_doubles_its_factor_and_zero_genes_are_skipped() {
+        let counts = m(vec![vec![10.0, 20.0, 30.0, 0.0], vec![20.0, 40.0, 60.0, 5.0]]);
+        let sf = size_factors(&counts, SizeFactorType::Ratio).expect("factors");
+        let (a, b) = (sf[0].expect("a"), sf[1].expect("b"));
+        assert!((b / a - 2.0).abs() < 1e-12);
+        assert!((a * b - 1.0).abs() < 1e-12, "two samples: geometric mean of ratios is 1 here");
+    }
+
+    #[test]
+    fn all_genes_with_a_zero_need_poscounts() {
+        let counts = m(vec![vec![0.0, 5.0, 7.0], vec![3.0, 0.0, 9.0], vec![1.0, 2.0, 0.0]]);
+        assert!(size_factors(&counts, SizeFactorType::Ratio).is_err());
+        let sf: Vec<f64> =
+            size_factors(&counts, SizeFactorType::Poscounts).expect("poscounts").into_iter().flatten().collect();
+        assert!((geometric_mean(&sf) - 1.0).abs() < 1e-12);
+    }
+}

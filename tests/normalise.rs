@@ -1,0 +1,171 @@
+//! `harmonomics normalise transcriptome`: inputs, invariants and errors. Agreement with pydeseq2
+//! and rnanorm is in `concordance.rs`.
+
+mod common;
+
+use common::*;
+
+fn normalise(args: &[&str]) -> std::process::Output {
+    harmonomics(&[&["normalise", "transcriptome"][..], args].concat())
+}
+
+/// A TSV matrix from rows of (gene, counts).
+fn matrix(dir: &Workdir, name: &str, samples: &[&str], rows: &[(&str, Vec<u64>)]) -> std::path::PathBuf {
+    let mut text = format!("gene\t{}\n", samples.join("\t"));
+    for (g, counts) in rows {
+        text.push_str(g);
+        for c in counts {
+            text.push_str(&format!("\t{c}"));
+        }
+        text.push('\n');
+    }
+    dir.write(name, &text)
+}
+
+fn rows() -> Vec<(&'static str, Vec<u64>)> {
+    vec![
+        ("g1", vec![10, 25, 3, 40]),
+        ("g2", vec![100, 180, 90, 300]),
+        ("g3", vec![0, 4, 1, 2]),
+        ("g4", vec![55, 61, 20, 70]),
+        ("g5", vec![7, 0, 9, 12]),
+        ("g6", vec![1000, 1500, 700, 2600]),
+        ("g7", vec![33, 47, 15, 44]),
+    ]
+}
+
+#[test]
+fn every_method_is_independent_of_sample_order() {
+    let dir = Workdir::new();
+    let samples = ["a", "b", "c", "d"];
+    let forward = matrix(&dir, "f.tsv", &samples, &rows());
+    let reversed_rows: Vec<(&str, Vec<u64>)> =
+        rows().into_iter().map(|(g, c)| (g, c.into_iter().rev().collect())).collect();
+    let reversed = matrix(&dir, "r.tsv", &["d", "c", "b", "a"], &reversed_rows);
+    for method in ["cpm", "log2cpm", "deseq2", "deseq2_poscounts", "tmm", "uq"] {
+        let (f, r) = (dir.join("f.parquet"), dir.join("r.parquet"));
+        for (input, out) in [(&forward, &f), (&reversed, &r)] {
+            let o = normalise(&[
+                "--counts",
+                input.to_str().expect("utf-8"),
+                "--method",
+                method,
+                "--out",
+                out.to_str().expect("utf-8"),
+            ]);
+            assert!(o.status.success(), "{method}: {}", String::from_utf8_lossy(&o.stderr));
+        }
+        let (a, _) = read_parquet(&f);
+        let (b, _) = read_parquet(&r);
+        for s in samples {
+            let (x, y) = (f64s(&a, s), f64s(&b, s));
+            for (u, v) in x.iter().zip(&y) {
+                let (u, v) = (u.expect("value"), v.expect("value"));
+                assert!((u - v).abs() <= 1e-12 * u.abs().max(1.0), "{method} {s}: {u} vs {v}");
+            }
+        }
+    }
+}
+
+#[test]
+fn factors_are_rescaled_where_the_methods_rescale_them() {
+    let dir = Workdir::new();
+    let counts = matrix(&dir, "m.tsv", &["a", "b", "c", "d"], &rows());
+    let factors = dir.join("factors.parquet");
+    let o = normalise(&[
+        "--counts",
+        counts.to_str().expect("utf-8"),
+        "--method",
+        "tmm",
+        "--out",
+        dir.join("x.parquet").to_str().expect("utf-8"),
+        "--factors",
+        factors.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (f, _) = read_parquet(&factors);
+    let gm = |name: &str| {
+        let v: Vec<f64> = f64s(&f, name).into_iter().map(|v| v.expect("factor")).collect();
+        (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp()
+    };
+    for name in ["tmm_factor", "uq_factor", "size_factor_poscounts"] {
+        assert!((gm(name) - 1.0).abs() < 1e-12, "{name} has geometric mean {}", gm(name));
+    }
+    // DESeq2's default median-of-ratios factors are not rescaled (as in DESeq2 and pydeseq2).
+    let libs: Vec<f64> = f64s(&f, "library_size").into_iter().map(|v| v.expect("lib")).collect();
+    assert_eq!(libs, vec![1205.0, 1817.0, 838.0, 3068.0]);
+}
+
+#[test]
+fn tpm_from_raw_parquet_takes_lengths_from_features_parquet() {
+    let dir = Workdir::new();
+    let out = dir.join("run");
+    run_fixture(&out, "2");
+    let tpm = dir.join("tpm.parquet");
+    let raw = out.join("transcriptome/raw.parquet");
+    let o = normalise(&[
+        "--counts",
+        raw.to_str().expect("utf-8"),
+        "--method",
+        "tpm",
+        "--out",
+        tpm.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (t, meta) = read_parquet(&tpm);
+    assert_eq!(meta.get("harmonomics.method").map(String::as_str), Some("tpm"));
+    let (features, _) = read_parquet(&out.join("transcriptome/features.parquet"));
+    let lengths = u64s(&features, "length");
+    let (r, _) = read_parquet(&raw);
+    let counts = u64s(&r, "P02_day3");
+    let rate: Vec<f64> =
+        counts.iter().zip(&lengths).map(|(c, l)| c.expect("c") as f64 / l.expect("l") as f64).collect();
+    let total: f64 = rate.iter().sum();
+    for (i, v) in f64s(&t, "P02_day3").iter().enumerate() {
+        assert!((v.expect("tpm") - rate[i] / total * 1e6).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn bad_inputs_and_undefined_methods_are_clear_errors() {
+    let dir = Workdir::new();
+    let out = dir.join("x.parquet");
+    let bad = dir.write("bad.tsv", "gene\ta\tb\ng1\t1\t2\ng2\t3\tlots\n");
+    let o = normalise(&[
+        "--counts",
+        bad.to_str().expect("utf-8"),
+        "--method",
+        "cpm",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("bad.tsv:3") && e.contains("\"lots\""), "{e}");
+
+    let zeros = matrix(&dir, "z.tsv", &["a", "b"], &[("g1", vec![0, 5]), ("g2", vec![3, 0])]);
+    let o = normalise(&[
+        "--counts",
+        zeros.to_str().expect("utf-8"),
+        "--method",
+        "deseq2",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("deseq2_poscounts"));
+
+    let plain =
+        matrix(&dir, "p.tsv", &["a", "b"], &rows().into_iter().map(|(g, c)| (g, c[..2].to_vec())).collect::<Vec<_>>());
+    let o = normalise(&[
+        "--counts",
+        plain.to_str().expect("utf-8"),
+        "--method",
+        "tpm",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("needs gene lengths"));
+    assert!(!out.exists());
+}
