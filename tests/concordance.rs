@@ -423,6 +423,46 @@ fn normalisation_matches_pydeseq2_and_rnanorm_on_real_gtex_counts() {
         assert_matrix_close(&out, &reference.join(format!("{method}.tsv")), 1e-9);
         assert_factors_close(&factors, &reference.join("factors.tsv"), 1e-9);
     }
+    // VST: stated tolerance 1e-4 absolute on the log2 scale (we reach 1.2e-6); dispersions are
+    // fitted by an optimiser, so this cannot be exact.
+    let out = dir.join("vst.parquet");
+    let o = harmonomics(&[
+        "normalise",
+        "transcriptome",
+        "--counts",
+        counts.to_str().expect("utf-8"),
+        "--method",
+        "vst",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "vst: {}", String::from_utf8_lossy(&o.stderr));
+    assert_matrix_abs_close(&out, &reference.join("vst.tsv"), 1e-4);
+}
+
+/// Like [`assert_matrix_close`], with an absolute tolerance (for log-scale outputs).
+fn assert_matrix_abs_close(ours: &std::path::Path, reference: &std::path::Path, tolerance: f64) {
+    let (batch, _) = read_parquet(ours);
+    let (header, rows) = read_tsv(reference);
+    let ids = strings(&batch, "feature_id");
+    let index: std::collections::HashMap<&str, usize> =
+        ids.iter().enumerate().map(|(i, f)| (f.as_deref().expect("id"), i)).collect();
+    let mut worst: f64 = 0.0;
+    for (j, sample) in header.iter().enumerate().skip(1) {
+        let column = f64s(&batch, sample);
+        for row in &rows {
+            let expected: f64 = row[j].parse().expect("reference value");
+            let got = column[index[row[0].as_str()]].expect("value");
+            worst = worst.max((got - expected).abs());
+            assert!(
+                (got - expected).abs() <= tolerance,
+                "{}: {sample} {}: {got} vs {expected}",
+                ours.display(),
+                row[0]
+            );
+        }
+    }
+    eprintln!("{}: max absolute difference {worst:e}", ours.display());
 }
 
 #[test]
@@ -446,7 +486,7 @@ fn normalisation_matches_pydeseq2_and_rnanorm_on_the_fixture_cohort() {
     }
     let counts = dir.write("fixture_counts.tsv", &tsv);
     let reference = reference_normalisations(&dir, Some(&counts));
-    for method in ["cpm", "deseq2", "tmm", "uq"] {
+    for method in ["cpm", "deseq2", "tmm", "uq", "vst"] {
         let ours = dir.join(&format!("fx_{method}.parquet"));
         let factors = dir.join("fx_factors.tsv");
         // Read our raw.parquet directly: the normaliser takes it as it is.
@@ -463,6 +503,10 @@ fn normalisation_matches_pydeseq2_and_rnanorm_on_the_fixture_cohort() {
             factors.to_str().expect("utf-8"),
         ]);
         assert!(o.status.success(), "{method}: {}", String::from_utf8_lossy(&o.stderr));
+        if method == "vst" {
+            assert_matrix_abs_close(&ours, &reference.join("vst.tsv"), 1e-4);
+            continue;
+        }
         assert_matrix_close(&ours, &reference.join(format!("{method}.tsv")), 1e-9);
         assert_factors_close(&factors, &reference.join("factors.tsv"), 1e-9);
     }

@@ -54,3 +54,12 @@ if gtf is not None:
     save("tpm", TPM(gtf=str(gtf)).set_output(transform="pandas").fit_transform(counts))
     save("fpkm", FPKM(gtf=str(gtf)).set_output(transform="pandas").fit_transform(counts))
 print(f"reference normalisations of {counts.shape[0]} samples x {counts.shape[1]} genes in {out}")
+
+# DESeq2 VST as pydeseq2 computes it (blind: intercept-only design; parametric trend).
+from pydeseq2.dds import DeseqDataSet
+
+metadata = pd.DataFrame({"group": ["a"] * counts.shape[0]}, index=counts.index)
+dds = DeseqDataSet(counts=counts.round().astype(int), metadata=metadata, design="~1", quiet=True)
+dds.vst(use_design=False, fit_type="parametric")
+save("vst", pd.DataFrame(dds.layers["vst_counts"], index=counts.index, columns=counts.columns))
+print("vst trend", dict(dds.uns.get("vst_trend_coeffs", {})), "fit type", dds.vst_fit_type)

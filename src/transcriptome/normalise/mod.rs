@@ -7,6 +7,7 @@ pub mod deseq2;
 pub mod input;
 pub mod tmm;
 pub mod tpm;
+pub mod vst;
 
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +35,8 @@ pub enum Method {
     Tmm,
     /// edgeR upper-quartile: CPM on library size × upper-quartile factor.
     Uq,
+    /// DESeq2's variance-stabilising transformation (blind, parametric trend).
+    Vst,
 }
 
 impl Method {
@@ -48,6 +51,7 @@ impl Method {
             Method::Deseq2Poscounts => "deseq2_poscounts",
             Method::Tmm => "tmm",
             Method::Uq => "uq",
+            Method::Vst => "vst",
         }
     }
 }
@@ -137,5 +141,6 @@ pub fn apply(
         }
         Method::Tmm => tmm::effective_cpm(counts, &tmm::tmm_factors(counts)),
         Method::Uq => tmm::effective_cpm(counts, &tmm::upper_quartile_factors(counts)),
+        Method::Vst => vst::vst(counts)?.0,
     })
 }
