@@ -25,7 +25,7 @@ assert raw.dtypes.map(str).eq("uint64").all(), raw.dtypes.value_counts()
 pd.testing.assert_frame_equal(raw[planted.columns].astype("int64"), planted.astype("int64"), check_names=False)
 
 meta = pq.read_metadata(out / "transcriptome/normalised.parquet").metadata
-assert meta[b"harmonomics.method"] == b"log2cpm", meta
+assert meta[b"harmonomics.method"] == b"vst", meta
 cpm = pd.read_parquet(out / "transcriptome/normalised.cpm.parquet").set_index("feature_id")
 assert ((cpm.sum() - 1e6).abs() < 1e-6).all()
 

@@ -116,7 +116,7 @@ fn normalised_matrices_are_cpm_and_edger_log_cpm_of_the_raw_counts() {
     let run = fixture_run();
     let (raw, _) = read_parquet(&run.out.join("transcriptome/raw.parquet"));
     let (cpm, kv_cpm) = read_parquet(&run.out.join("transcriptome/normalised.cpm.parquet"));
-    let (log, kv_log) = read_parquet(&run.out.join("transcriptome/normalised.parquet"));
+    let (log, kv_log) = read_parquet(&run.out.join("transcriptome/normalised.log2cpm.parquet"));
     assert_eq!(kv_cpm.get("harmonomics.method").map(String::as_str), Some("cpm"));
     assert_eq!(kv_log.get("harmonomics.method").map(String::as_str), Some("log2cpm"));
     assert_eq!(strings(&cpm, "feature_id"), strings(&raw, "feature_id"));
@@ -136,8 +136,9 @@ fn normalised_matrices_are_cpm_and_edger_log_cpm_of_the_raw_counts() {
     }
 }
 
-fn log_cpm_of(run: &Run, feature: &str) -> BTreeMap<String, f64> {
-    let (log, _) = read_parquet(&run.out.join("transcriptome/normalised.parquet"));
+fn primary_of(run: &Run, feature: &str) -> BTreeMap<String, f64> {
+    let (log, kv) = read_parquet(&run.out.join("transcriptome/normalised.parquet"));
+    assert_eq!(kv.get("harmonomics.method").map(String::as_str), Some("vst"), "the primary normalisation is VST");
     let i = strings(&log, "feature_id").iter().position(|f| f.as_deref() == Some(feature)).expect("feature");
     log.schema().fields().iter().skip(1).map(|f| (f.name().clone(), f64s(&log, f.name())[i].expect("value"))).collect()
 }
@@ -149,17 +150,18 @@ fn group_mean(values: &BTreeMap<String, f64>, patients: &[&str], timepoint: &str
 
 #[test]
 fn the_planted_immunotypes_are_recovered_and_converge_by_month_12() {
+    // On the primary (VST, log2-like) scale.
     let run = fixture_run();
     let hi = ["P01", "P02", "P03", "P04"];
     let is = ["P05", "P06", "P07", "P08"];
     // IL6 (3569): planted 8x up at day 0 in the hyperinflammatory group, 1x at month 12.
-    let il6 = log_cpm_of(&run, "3569");
+    let il6 = primary_of(&run, "3569");
     let d0 = group_mean(&il6, &hi, "day0") - group_mean(&il6, &is, "day0");
     let m12 = group_mean(&il6, &hi, "month12") - group_mean(&il6, &is, "month12");
     assert!(d0 > 2.0, "IL6 day-0 log2 difference {d0}");
     assert!(m12.abs() < 1.0, "IL6 month-12 log2 difference {m12}");
     // HLA-DRA (3122): planted 4x down at day 0 in the immunosuppressed group.
-    let hla = log_cpm_of(&run, "3122");
+    let hla = primary_of(&run, "3122");
     let d0 = group_mean(&hla, &is, "day0") - group_mean(&hla, &hi, "day0");
     assert!(d0 < -1.0, "HLA-DRA day-0 log2 difference {d0}");
 }
@@ -213,6 +215,6 @@ fn the_manifest_records_inputs_with_hashes_and_every_stage() {
         manifest["stages"].as_array().expect("stages").iter().map(|s| s["name"].as_str().expect("name")).collect();
     assert_eq!(stages, ["validate", "hash_inputs", "annotation", "quantify", "assemble", "normalise", "harmonise"]);
     let outputs = manifest["outputs"].as_array().expect("outputs");
-    assert_eq!(outputs.len(), 39 + 8, "per-sample files + 8 tables");
+    assert_eq!(outputs.len(), 39 + 11, "per-sample files + 11 tables");
     assert!(outputs.iter().all(|o| !o["path"].as_str().expect("path").contains("manifest")));
 }

@@ -69,7 +69,7 @@ pub struct NormaliseOptions {
 
 impl Default for NormaliseOptions {
     fn default() -> Self {
-        Self { methods: vec![Method::Log2cpm, Method::Cpm], prior_count: 2.0 }
+        Self { methods: vec![Method::Vst, Method::Cpm, Method::Log2cpm], prior_count: 2.0 }
     }
 }
 

@@ -55,8 +55,8 @@ pub fn vst(counts: &FeatureMatrix<f64>) -> Result<(FeatureMatrix<f64>, Trend), N
     let mut q = vec![0.0; m];
     let mut mu = vec![0.0; m];
     for i in 0..counts.feature_ids.len() {
-        for j in 0..m {
-            y[j] = columns[j][i];
+        for (j, column) in columns.iter().enumerate() {
+            y[j] = column[i];
             q[j] = y[j] / sf[j];
         }
         if y.iter().all(|&v| v == 0.0) {
