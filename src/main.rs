@@ -86,6 +86,20 @@ fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
             };
             pipeline::quant_rna(&job)?;
         }
+        Command::Import(args) => {
+            let job = pipeline::ImportJob {
+                tool: args.tool,
+                inputs: args.inputs,
+                samples: args.samples,
+                tx2gene: args.tx2gene,
+                counts_from_abundance: args.counts_from_abundance,
+                strandedness: args.strandedness.try_into().unwrap_or_default(),
+                out: args.out,
+            };
+            for w in pipeline::import_quantifications(&job)? {
+                eprintln!("harmonomics: warning: {w}");
+            }
+        }
         Command::Normalise(NormaliseCommand::Transcriptome(args)) => {
             let job = pipeline::NormaliseJob {
                 counts: args.counts,

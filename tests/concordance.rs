@@ -520,3 +520,58 @@ fn normalisation_matches_pydeseq2_and_rnanorm_on_the_fixture_cohort() {
         assert!((sf[j].expect("ours") - b).abs() / b < 1e-9);
     }
 }
+
+#[test]
+#[ignore = "needs pytximport (HARMONOMICS_PYTHON); .ci/run installs it"]
+fn tximport_summaries_match_pytximport_on_real_salmon_and_kallisto_output() {
+    let dir = Workdir::new();
+    let q = |n: &str| repo().join("test-data/real/quantifiers").join(n);
+    for (tool, file) in [("salmon", "salmon_quant.sf"), ("kallisto", "kallisto_abundance.tsv")] {
+        for (ours, theirs) in [("no", "no"), ("scaled-tpm", "scaled_tpm"), ("length-scaled-tpm", "length_scaled_tpm")] {
+            let reference = dir.join(&format!("{tool}-{theirs}.tsv"));
+            let o = Command::new(reference_python())
+                .arg(repo().join("tests/python/reference_tximport.py"))
+                .args([tool, q("tx2gene.tsv").to_str().expect("utf-8"), reference.to_str().expect("utf-8"), theirs])
+                .arg(q(file))
+                .output()
+                .expect("python with pytximport");
+            assert!(o.status.success(), "pytximport: {}", String::from_utf8_lossy(&o.stderr));
+            let out = dir.join(&format!("{tool}-{ours}"));
+            let o = harmonomics(&[
+                "import",
+                tool,
+                "-i",
+                q(file).to_str().expect("utf-8"),
+                "--sample",
+                "s",
+                "--tx2gene",
+                q("tx2gene.tsv").to_str().expect("utf-8"),
+                "--counts-from-abundance",
+                ours,
+                "-o",
+                out.to_str().expect("utf-8"),
+            ]);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let (raw, _) = read_parquet(&out.join("raw.parquet"));
+            let (len, _) = read_parquet(&out.join("lengths.parquet"));
+            let ids = strings(&raw, "feature_id");
+            let (counts, lengths) = (f64s(&raw, "s"), f64s(&len, "s"));
+            let (header, rows) = read_tsv(&reference);
+            let (ci, li) = (
+                header.iter().position(|h| h == "counts_0").expect("c"),
+                header.iter().position(|h| h == "length_0").expect("l"),
+            );
+            assert_eq!(rows.len(), ids.len());
+            // kallisto prints TPM to 6 significant digits; we use that column, as R's tximport
+            // does, while pytximport recomputes TPM from counts and effective lengths: 6 significant digits
+            // leave up to 5e-6 relative, so 1e-5.
+            let tolerance = if tool == "kallisto" { 1e-5 } else { 1e-9 };
+            for (i, r) in rows.iter().enumerate() {
+                assert_eq!(ids[i].as_deref(), Some(r[0].as_str()), "gene order");
+                let close = |a: f64, b: f64| (a - b).abs() <= tolerance * b.abs().max(1.0);
+                assert!(close(counts[i].expect("c"), r[ci].parse().expect("c")), "{tool} {ours} counts {}", r[0]);
+                assert!(close(lengths[i].expect("l"), r[li].parse().expect("l")), "{tool} {ours} length {}", r[0]);
+            }
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! Command-line definitions (clap derive only; no logic beyond turning flags into options).
 
+pub mod import;
 pub mod normalise;
 pub mod quant;
 pub mod run;
@@ -32,6 +33,8 @@ pub enum Command {
     /// Quantify one sample.
     #[command(subcommand)]
     Quant(quant::QuantCommand),
+    /// Import other quantifiers' outputs (Salmon, kallisto, featureCounts, htseq-count, STAR).
+    Import(import::ImportArgs),
     /// Normalise a count matrix across samples.
     #[command(subcommand, visible_alias = "normalize")]
     Normalise(normalise::NormaliseCommand),

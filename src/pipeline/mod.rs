@@ -63,6 +63,12 @@ pub enum RunError {
     /// A count matrix could not be read.
     #[error(transparent)]
     Input(#[from] normalise::input::InputError),
+    /// Another tool's output could not be imported.
+    #[error(transparent)]
+    Import(crate::transcriptome::import::ImportError),
+    /// The command line asks for something inconsistent (exit code 2).
+    #[error("{0}")]
+    Usage(String),
     /// A file could not be read or a directory created.
     #[error("{}", path.display())]
     Io {
@@ -78,7 +84,7 @@ impl RunError {
     /// Exit code class: configuration problems are usage errors.
     pub fn exit_class(&self) -> ExitClass {
         match self {
-            RunError::Invalid(_) => ExitClass::Usage,
+            RunError::Invalid(_) | RunError::Usage(_) => ExitClass::Usage,
             _ => ExitClass::Runtime,
         }
     }
@@ -489,4 +495,157 @@ pub fn normalise_matrix(job: &NormaliseJob) -> Result<(), RunError> {
         }
     }
     Ok(())
+}
+
+/// One `import` job.
+#[derive(Clone, Debug)]
+pub struct ImportJob {
+    /// The tool that wrote the inputs.
+    pub tool: crate::cli::import::Tool,
+    /// Input files.
+    pub inputs: Vec<PathBuf>,
+    /// Sample names (empty: derived from the paths).
+    pub samples: Vec<String>,
+    /// Transcript-to-gene map (Salmon/kallisto).
+    pub tx2gene: Option<PathBuf>,
+    /// tximport's countsFromAbundance.
+    pub counts_from_abundance: crate::transcriptome::import::tximport::CountsFromAbundance,
+    /// STAR column.
+    pub strandedness: crate::transcriptome::quant::Strandedness,
+    /// Output directory.
+    pub out: PathBuf,
+}
+
+/// A sample name for an input: the parent folder for `quant.sf`/`abundance.tsv`/STAR's fixed
+/// file names, else the file stem.
+fn default_sample_name(path: &Path) -> String {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("sample");
+    let fixed = ["quant.sf", "abundance.tsv", "abundance.h5", "ReadsPerGene.out.tab"];
+    if fixed.contains(&name)
+        && let Some(parent) = path.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str())
+    {
+        return parent.to_string();
+    }
+    let stem = name.split('.').next().unwrap_or(name);
+    stem.strip_suffix("ReadsPerGene").unwrap_or(stem).trim_end_matches(['_', '.']).to_string()
+}
+
+/// Runs one `import` job; returns the warnings it recorded.
+pub fn import_quantifications(job: &ImportJob) -> Result<Vec<String>, RunError> {
+    use crate::cli::import::Tool;
+    use crate::transcriptome::import::{ImportError, ImportedSample, tables, tximport};
+    let import_err = |e: ImportError| match e {
+        ImportError::Io { path, source } => RunError::Io { path, source },
+        other => RunError::Import(other),
+    };
+    if !job.samples.is_empty() && job.samples.len() != job.inputs.len() {
+        return Err(RunError::Usage(format!(
+            "{} --sample names for {} --input files; give one per input or none",
+            job.samples.len(),
+            job.inputs.len()
+        )));
+    }
+    let name = |k: usize| job.samples.get(k).cloned().unwrap_or_else(|| default_sample_name(&job.inputs[k]));
+    let mut warnings = Vec::new();
+    let samples: Vec<ImportedSample> = match job.tool {
+        Tool::Featurecounts => {
+            let mut all = Vec::new();
+            for p in &job.inputs {
+                all.extend(tables::featurecounts(p).map_err(import_err)?);
+            }
+            if !job.samples.is_empty() {
+                for (s, n) in all.iter_mut().zip(&job.samples) {
+                    s.sample = n.clone();
+                }
+            }
+            all
+        }
+        Tool::Htseq => job
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(k, p)| tables::htseq(p, &name(k)))
+            .collect::<Result<_, _>>()
+            .map_err(import_err)?,
+        Tool::Star => job
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(k, p)| tables::star(p, &name(k), job.strandedness))
+            .collect::<Result<_, _>>()
+            .map_err(import_err)?,
+        Tool::Salmon | Tool::Kallisto => {
+            let kind = if job.tool == Tool::Salmon { tximport::TxTool::Salmon } else { tximport::TxTool::Kallisto };
+            let Some(map_path) = &job.tx2gene else {
+                return Err(RunError::Usage(
+                    "salmon and kallisto imports need --tx2gene (a GTF or a transcript<TAB>gene table)".into(),
+                ));
+            };
+            let map = tximport::read_tx2gene(map_path).map_err(import_err)?;
+            let quants = job
+                .inputs
+                .iter()
+                .enumerate()
+                .map(|(k, p)| tximport::read(p, kind, &name(k)).map(|q| (q, p.as_path())))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(import_err)?;
+            tximport::summarise(&quants, &map, job.counts_from_abundance, &mut warnings).map_err(import_err)?
+        }
+    };
+    let Some(first) = samples.first() else {
+        return Err(RunError::Usage("no samples to import".into()));
+    };
+    for s in &samples {
+        if s.feature_ids != first.feature_ids {
+            return Err(RunError::Usage(format!(
+                "sample {:?} has different genes from sample {:?}: import samples quantified against one annotation",
+                s.sample, first.sample
+            )));
+        }
+    }
+    std::fs::create_dir_all(&job.out).map_err(io_err(&job.out))?;
+    let ids: Vec<String> = samples.iter().map(|s| s.sample.clone()).collect();
+    let counts =
+        FeatureMatrix::new(first.feature_ids.clone(), ids.clone(), samples.iter().map(|s| s.counts.clone()).collect());
+    let meta = vec![
+        ("harmonomics.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ("harmonomics.layer".to_string(), Layer::Transcriptome.as_str().to_string()),
+        ("harmonomics.import".to_string(), format!("{:?}", job.tool).to_lowercase()),
+        ("harmonomics.counts_from_abundance".to_string(), format!("{:?}", job.counts_from_abundance)),
+    ];
+    let integral = counts.columns.iter().flatten().all(|c| c.iter().all(|v| v.fract() == 0.0));
+    let raw = job.out.join("raw.parquet");
+    if integral && !matches!(job.tool, Tool::Salmon | Tool::Kallisto) {
+        write_matrix(&raw, &counts.map_columns(|_, c| Some(c.iter().map(|&v| v as u64).collect())), &meta)?;
+    } else {
+        write_matrix(&raw, &counts, &meta)?;
+    }
+    if samples.iter().all(|s| s.lengths.is_some()) {
+        let lengths = FeatureMatrix::new(
+            first.feature_ids.clone(),
+            ids.clone(),
+            samples.iter().filter_map(|s| s.lengths.clone()).collect(),
+        );
+        write_matrix(&job.out.join("lengths.parquet"), &lengths, &meta)?;
+    }
+    let mut categories: Vec<String> = Vec::new();
+    for s in &samples {
+        for (c, _) in &s.qc {
+            if !categories.contains(c) {
+                categories.push(c.clone());
+            }
+        }
+    }
+    if !categories.is_empty() {
+        let mut columns: Vec<(&str, arrow_array::ArrayRef)> =
+            vec![("sample_id", std::sync::Arc::new(arrow_array::StringArray::from(ids.clone())))];
+        for c in &categories {
+            let values: Vec<Option<f64>> =
+                samples.iter().map(|s| s.qc.iter().find(|(k, _)| k == c).map(|(_, v)| *v)).collect();
+            columns.push((c.as_str(), std::sync::Arc::new(arrow_array::Float64Array::from(values))));
+        }
+        let qc = job.out.join("qc.parquet");
+        write_batch(&qc, crate::output::parquet::batch(columns).map_err(arrow_err(&qc))?, &meta)?;
+    }
+    Ok(warnings)
 }

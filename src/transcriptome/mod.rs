@@ -1,6 +1,7 @@
 //! RNA-seq: reads per gene from alignments (featureCounts semantics), then cohort-wide
 //! normalisation.
 
+pub mod import;
 pub mod normalise;
 pub mod quant;
 pub mod tables;

@@ -1,0 +1,49 @@
+//! `harmonomics import`.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use crate::transcriptome::import::tximport::CountsFromAbundance;
+
+/// Which tool wrote the files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Tool {
+    /// Salmon `quant.sf` (transcripts; summarised to genes).
+    Salmon,
+    /// kallisto `abundance.tsv` (transcripts; summarised to genes).
+    Kallisto,
+    /// featureCounts table (one or many samples; `.summary` beside it goes to QC).
+    Featurecounts,
+    /// htseq-count output (`__` rows go to QC).
+    Htseq,
+    /// STAR `ReadsPerGene.out.tab` (column chosen by --strandedness).
+    Star,
+}
+
+/// Arguments of `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The tool.
+    #[arg(value_enum)]
+    pub tool: Tool,
+    /// Input files (one per sample, except a multi-sample featureCounts table).
+    #[arg(long = "input", short = 'i', value_name = "FILE", required = true, num_args = 1..)]
+    pub inputs: Vec<PathBuf>,
+    /// Sample names, in the order of --input (default: each file's parent folder or name).
+    #[arg(long = "sample", value_name = "NAME")]
+    pub samples: Vec<String>,
+    /// Transcript-to-gene map for Salmon/kallisto: a GTF/GFF or a `transcript<TAB>gene` table.
+    #[arg(long, value_name = "FILE")]
+    pub tx2gene: Option<PathBuf>,
+    /// tximport's countsFromAbundance.
+    #[arg(long, value_enum, default_value_t = CountsFromAbundance::No)]
+    pub counts_from_abundance: CountsFromAbundance,
+    /// STAR column: 0 unstranded, 1 forward, 2 reverse.
+    #[arg(long, short = 's', default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub strandedness: u8,
+    /// Output directory: raw.parquet (counts), lengths.parquet (gene lengths, when the tool
+    /// reports them) and qc.parquet (the tool's own non-gene rows).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: PathBuf,
+}
