@@ -22,8 +22,8 @@ pub struct LayerData {
     pub layer: Layer,
     /// Raw values (counts as f64 for the long table).
     pub raw: FeatureMatrix<f64>,
-    /// The primary normalisation.
-    pub normalised: FeatureMatrix<f64>,
+    /// The primary normalisation (a null cell: filtered out or undefined).
+    pub normalised: FeatureMatrix<Option<f64>>,
 }
 
 /// Input path as the samplesheet wrote it (relative to the samplesheet where possible), so the
@@ -92,9 +92,10 @@ pub fn write_harmonised(
             let n = layer.raw.feature_ids.len();
             let tp = &cohort.timepoints[sample.timepoint];
             let repeat = |v: &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, n))) };
-            let values = |m: &FeatureMatrix<f64>| -> ArrayRef {
-                Arc::new(Float64Array::from_iter((0..n).map(|i| m.get(i, j).copied())))
-            };
+            let raw = Arc::new(Float64Array::from_iter((0..n).map(|i| layer.raw.get(i, j).copied()))) as ArrayRef;
+            let normalised =
+                Arc::new(Float64Array::from_iter((0..n).map(|i| layer.normalised.get(i, j).copied().flatten())))
+                    as ArrayRef;
             let arrays: Vec<ArrayRef> = vec![
                 repeat(&sample.patient_id),
                 repeat(&tp.name),
@@ -103,8 +104,8 @@ pub fn write_harmonised(
                 repeat(layer.layer.as_str()),
                 Arc::new(StringArray::from_iter_values(layer.raw.feature_ids.iter())),
                 repeat(&sample.sample_id),
-                values(&layer.raw),
-                values(&layer.normalised),
+                raw,
+                normalised,
             ];
             push(RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?)?;
         }

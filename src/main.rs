@@ -107,7 +107,12 @@ fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
                 out: args.out,
                 factors: args.factors,
                 annotation: args.annotation.map(|a| AnnotationSpec::new(a, args.format)),
-                options: NormaliseOptions { methods: vec![args.method], prior_count: args.prior_count },
+                options: NormaliseOptions {
+                    methods: vec![args.method],
+                    prior_count: args.prior_count,
+                    filter_by_expr: args.filter_by_expr,
+                    filter_group: None,
+                },
             };
             pipeline::normalise_matrix(&job)?;
         }

@@ -169,3 +169,60 @@ fn bad_inputs_and_undefined_methods_are_clear_errors() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("needs gene lengths"));
     assert!(!out.exists());
 }
+
+#[test]
+fn filter_by_expr_in_run_nulls_the_filtered_genes_and_normalises_the_rest() {
+    let dir = Workdir::new();
+    let text = std::fs::read_to_string(fixture_config()).expect("config");
+    let fixture = repo().join("test-data");
+    let text = text
+        .replace(
+            "samplesheet = \"samplesheet.csv\"",
+            &format!("samplesheet = {:?}", fixture.join("cohort/samplesheet.csv")),
+        )
+        .replace("patients = \"patients.csv\"", &format!("patients = {:?}", fixture.join("cohort/patients.csv")))
+        .replace("\"../annotation/", &format!("\"{}/annotation/", fixture.display()))
+        .replace("prior_count = 2", "prior_count = 2\nfilter_by_expr = true\nfilter_group = \"timepoint\"")
+        .replace("methods = [\"vst\", \"cpm\", \"log2cpm\", \"deseq2\", \"tmm\"]", "methods = [\"cpm\"]");
+    let config = dir.write("cohort.toml", &text);
+    let out = dir.join("out");
+    let o = harmonomics(&[
+        "run",
+        "--quiet",
+        "--config",
+        config.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (raw, _) = read_parquet(&out.join("transcriptome/raw.parquet"));
+    let (cpm, meta) = read_parquet(&out.join("transcriptome/normalised.parquet"));
+    assert!(meta["harmonomics.params"].contains("\"filter_by_expr\":true"));
+    let samples: Vec<String> = raw.schema().fields().iter().skip(1).map(|f| f.name().clone()).collect();
+    let columns: Vec<Vec<f64>> =
+        samples.iter().map(|s| u64s(&raw, s).iter().map(|v| v.expect("c") as f64).collect()).collect();
+    // Independent filterByExpr: groups are timepoints (smallest: 7 month-12 samples).
+    let libs: Vec<f64> = columns.iter().map(|c| c.iter().sum()).collect();
+    let mut sorted = libs.clone();
+    sorted.sort_by(f64::total_cmp);
+    assert_eq!(sorted.len() % 2, 1);
+    let median = sorted[sorted.len() / 2]; // 39 samples: the 20th
+    let cutoff = 10.0 / median * 1e6;
+    let n_genes = columns[0].len();
+    let keep: Vec<bool> = (0..n_genes)
+        .map(|i| {
+            let reaching = columns.iter().zip(&libs).filter(|(c, l)| c[i] / **l * 1e6 >= cutoff).count();
+            let total: f64 = columns.iter().map(|c| c[i]).sum();
+            reaching >= 7 && total >= 15.0
+        })
+        .collect();
+    assert!(keep.iter().any(|k| !k) && keep.iter().any(|k| *k), "the fixture has genes on both sides of the filter");
+    for s in &samples {
+        let v = f64s(&cpm, s);
+        for (i, k) in keep.iter().enumerate() {
+            assert_eq!(v[i].is_some(), *k, "{s} gene {i}");
+        }
+        let total: f64 = v.iter().flatten().sum();
+        assert!((total - 1e6).abs() < 1e-6, "CPM of the kept genes sums to a million: {total}");
+    }
+}

@@ -35,6 +35,10 @@ pub struct TranscriptomeArgs {
     /// Format of --annotation.
     #[arg(long, short = 'F', value_enum, default_value_t = AnnotationFormat::Saf, ignore_case = true)]
     pub format: AnnotationFormat,
+    /// Drop lowly expressed genes first with edgeR's filterByExpr (all samples one group);
+    /// filtered genes become null rows.
+    #[arg(long)]
+    pub filter_by_expr: bool,
     /// edgeR's prior.count for log2cpm.
     #[arg(long, default_value_t = 2.0, value_name = "N")]
     pub prior_count: f64,

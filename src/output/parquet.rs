@@ -88,6 +88,16 @@ impl MatrixValue for f64 {
     }
 }
 
+impl MatrixValue for Option<f64> {
+    const DATA_TYPE: DataType = DataType::Float64;
+    fn array(values: Option<&[Option<f64>]>, len: usize) -> ArrayRef {
+        match values {
+            Some(v) => Arc::new(Float64Array::from(v.to_vec())),
+            None => Arc::new(Float64Array::new_null(len)),
+        }
+    }
+}
+
 /// Writes a wide matrix: `feature_id`, then one column per sample, in sample order.
 pub fn write_matrix<T: MatrixValue>(
     path: &Path,

@@ -296,6 +296,27 @@ fn run_transcriptome(
 
     let lengths: Vec<f64> = (0..features.genes.len()).map(|g| features.gene_length(g) as f64).collect();
     let primary = stage::stage(stages, "normalise", json!(options.normalise), |r| {
+        let keep: Vec<bool> = if options.normalise.filter_by_expr {
+            let groups: Option<Vec<String>> = match &options.normalise.filter_group {
+                None => None,
+                Some(column) => Some(
+                    samples
+                        .iter()
+                        .map(|s| sample_attribute(cohort, s, column))
+                        .collect::<Option<Vec<String>>>()
+                        .ok_or_else(|| {
+                            RunError::Usage(format!(
+                                "filter_group = {column:?}: every transcriptome sample needs a value in that samplesheet column"
+                            ))
+                        })?,
+                ),
+            };
+            normalise::filter::filter_by_expr(&raw, groups.as_deref(), Default::default())
+        } else {
+            vec![true; raw.feature_ids.len()]
+        };
+        let kept = keep.iter().filter(|k| **k).count();
+        r.counts = json!({ "features": keep.len(), "kept_by_filter": kept });
         let factors = normalise::factors(&raw);
         let ids: Vec<&str> = raw.sample_ids.iter().map(String::as_str).collect();
         write_batch(
@@ -306,8 +327,15 @@ fn run_transcriptome(
         written.push(dir.join("factors.parquet"));
         let mut primary = None;
         for (k, method) in options.normalise.methods.iter().enumerate() {
-            let matrix = normalise::apply(*method, &raw, Some(&lengths), &options.normalise)?;
-            let params = json!({ "method": method.name(), "prior_count": options.normalise.prior_count }).to_string();
+            let matrix = normalise::apply_filtered(*method, &raw, Some(&lengths), &keep, &options.normalise)?;
+            let params = json!({
+                "method": method.name(),
+                "prior_count": options.normalise.prior_count,
+                "filter_by_expr": options.normalise.filter_by_expr,
+                "filter_group": options.normalise.filter_group,
+                "kept_features": kept,
+            })
+            .to_string();
             let name =
                 if k == 0 { "normalised.parquet".to_string() } else { format!("normalised.{}.parquet", method.name()) };
             write_matrix(&dir.join(&name), &matrix, &meta(&[("method", method.name().into()), ("params", params)]))?;
@@ -315,7 +343,7 @@ fn run_transcriptome(
             let empty = matrix.columns.iter().filter(|c| c.is_none()).count();
             if empty > 0 {
                 r.warnings
-                    .push(format!("{}: {empty} samples have no assigned reads; their columns are null", method.name()));
+                    .push(format!("{}: {empty} samples have no counted reads; their columns are null", method.name()));
             }
             if k == 0 {
                 primary = Some(matrix);
@@ -325,6 +353,20 @@ fn run_transcriptome(
     })?;
     let normalised = primary.unwrap_or_else(|| raw.map_columns(|_, _| None));
     Ok(LayerData { layer: Layer::Transcriptome, raw, normalised })
+}
+
+/// A sample's value in a samplesheet column (known or extra).
+fn sample_attribute(cohort: &Cohort, sample: &cohort::Sample, column: &str) -> Option<String> {
+    match column {
+        "timepoint" => Some(cohort.timepoints[sample.timepoint].name.clone()),
+        "patient_id" => Some(sample.patient_id.clone()),
+        "batch" => sample.batch.clone(),
+        "site" => sample.site.clone(),
+        other => {
+            let k = cohort.extra_columns.iter().position(|c| c == other)?;
+            sample.extra[k].clone()
+        }
+    }
 }
 
 fn hash_inputs(cohort: &Cohort) -> Result<Vec<FileRecord>, RunError> {
@@ -462,8 +504,19 @@ pub fn normalise_matrix(job: &NormaliseJob) -> Result<(), RunError> {
         (Some(l), None) => Some(l.clone()),
         (None, None) => None,
     };
-    let matrix = normalise::apply(job.method, &counts.matrix, lengths.as_deref(), &job.options)?;
-    let params = json!({ "method": job.method.name(), "prior_count": job.options.prior_count }).to_string();
+    let keep = if job.options.filter_by_expr {
+        normalise::filter::filter_by_expr(&counts.matrix, None, Default::default())
+    } else {
+        vec![true; counts.matrix.feature_ids.len()]
+    };
+    let matrix = normalise::apply_filtered(job.method, &counts.matrix, lengths.as_deref(), &keep, &job.options)?;
+    let params = json!({
+        "method": job.method.name(),
+        "prior_count": job.options.prior_count,
+        "filter_by_expr": job.options.filter_by_expr,
+        "kept_features": keep.iter().filter(|k| **k).count(),
+    })
+    .to_string();
     let meta = vec![
         ("harmonomics.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
         ("harmonomics.layer".to_string(), Layer::Transcriptome.as_str().to_string()),

@@ -4,6 +4,7 @@
 
 pub mod cpm;
 pub mod deseq2;
+pub mod filter;
 pub mod input;
 pub mod tmm;
 pub mod tpm;
@@ -65,12 +66,49 @@ pub struct NormaliseOptions {
     pub methods: Vec<Method>,
     /// edgeR's `prior.count` for log-CPM (default 2, as edgeR).
     pub prior_count: f64,
+    /// Apply edgeR's `filterByExpr` before normalising; filtered genes are null rows.
+    pub filter_by_expr: bool,
+    /// Samplesheet column that defines filterByExpr's groups (default: one group).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter_group: Option<String>,
 }
 
 impl Default for NormaliseOptions {
     fn default() -> Self {
-        Self { methods: vec![Method::Vst, Method::Cpm, Method::Log2cpm], prior_count: 2.0 }
+        Self {
+            methods: vec![Method::Vst, Method::Cpm, Method::Log2cpm],
+            prior_count: 2.0,
+            filter_by_expr: false,
+            filter_group: None,
+        }
     }
+}
+
+/// Normalises only the kept genes and spreads the result back to the full shape, filtered genes
+/// becoming null rows (so every matrix keeps the annotation's rows).
+pub fn apply_filtered(
+    method: Method,
+    counts: &FeatureMatrix<f64>,
+    lengths: Option<&[f64]>,
+    keep: &[bool],
+    options: &NormaliseOptions,
+) -> Result<FeatureMatrix<Option<f64>>, NormaliseError> {
+    let rows: Vec<usize> = (0..keep.len()).filter(|&i| keep[i]).collect();
+    let sub = FeatureMatrix {
+        feature_ids: rows.iter().map(|&i| counts.feature_ids[i].clone()).collect(),
+        sample_ids: counts.sample_ids.clone(),
+        columns: counts.columns.iter().map(|c| c.as_ref().map(|c| rows.iter().map(|&i| c[i]).collect())).collect(),
+    };
+    let sub_lengths: Option<Vec<f64>> = lengths.map(|l| rows.iter().map(|&i| l[i]).collect());
+    let out = apply(method, &sub, sub_lengths.as_deref(), options)?;
+    Ok(counts.map_columns(|j, _| {
+        let c = out.columns[j].as_ref()?;
+        let mut full = vec![None; keep.len()];
+        for (k, &i) in rows.iter().enumerate() {
+            full[i] = Some(c[k]);
+        }
+        Some(full)
+    }))
 }
 
 /// A method that cannot be applied to this matrix.
