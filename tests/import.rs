@@ -180,3 +180,90 @@ fn star_reads_per_gene_takes_the_column_of_the_strandedness() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("bad.tab:2") && e.contains("\"x\""), "{e}");
 }
+
+#[test]
+fn run_imports_samplesheet_rows_pointing_at_htseq_count_files() {
+    let dir = Workdir::new();
+    // Three samples: the real htseq-count output, and the same library sequenced 2x and 3x deeper.
+    let text = std::fs::read_to_string(q("htseq-count_yeast.tsv")).expect("htseq");
+    for (k, factor) in [(1, 1u64), (2, 2), (3, 3)] {
+        let scaled: String = text
+            .lines()
+            .map(|l| {
+                let (g, c) = l.split_once('\t').expect("two fields");
+                format!("{g}\t{}\n", c.parse::<u64>().expect("count") * factor)
+            })
+            .collect();
+        dir.write(&format!("s{k}.htseq.tsv"), &scaled);
+    }
+    dir.write(
+        "samplesheet.csv",
+        "sample_id,patient_id,timepoint,layer,path,days_from_admission\n\
+         s1,P1,day0,transcriptome,s1.htseq.tsv,0\ns2,P1,day3,transcriptome,s2.htseq.tsv,3\ns3,P2,day0,transcriptome,s3.htseq.tsv,1\n",
+    );
+    let config = dir.write(
+        "cohort.toml",
+        "samplesheet = \"samplesheet.csv\"\n[study]\nname = \"imported\"\n\
+         [[timepoints]]\nname = \"day0\"\norder = 1\nnominal_day = 0\nwindow_after_days = 2\n\
+         [[timepoints]]\nname = \"day3\"\norder = 2\nnominal_day = 3\nwindow_before_days = 1\nwindow_after_days = 1\n\
+         [transcriptome.normalise]\nmethods = [\"deseq2\", \"cpm\"]\n",
+    );
+    let out = dir.join("out");
+    let o = harmonomics(&[
+        "run",
+        "--quiet",
+        "--config",
+        config.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (raw, _) = read_parquet(&out.join("transcriptome/raw.parquet"));
+    let (s1, s3) = (u64s(&raw, "s1"), u64s(&raw, "s3"));
+    assert!(s1.iter().zip(&s3).all(|(a, b)| a.expect("a") * 3 == b.expect("b")));
+    let (f, _) = read_parquet(&out.join("transcriptome/factors.parquet"));
+    let sf: Vec<f64> = f64s(&f, "size_factor").into_iter().map(|v| v.expect("sf")).collect();
+    assert!((sf[1] / sf[0] - 2.0).abs() < 1e-12 && (sf[2] / sf[0] - 3.0).abs() < 1e-12, "{sf:?}");
+    // DESeq2-normalised counts are then identical across the three samples.
+    let (n, _) = read_parquet(&out.join("transcriptome/normalised.parquet"));
+    let (a, c) = (f64s(&n, "s1"), f64s(&n, "s3"));
+    assert!(a.iter().zip(&c).all(|(x, y)| (x.expect("x") - y.expect("y")).abs() < 1e-9));
+    let (qc, _) = read_parquet(&out.join("transcriptome/qc.parquet"));
+    assert_eq!(f64s(&qc, "no_feature"), vec![Some(1444.0), Some(2888.0), Some(4332.0)]);
+    assert!(out.join("manifest.json").exists());
+}
+
+#[test]
+fn a_layer_mixing_alignments_and_imports_is_refused() {
+    let dir = Workdir::new();
+    let bam = repo().join("test-data/transcriptome/bam/P01_day0.bam");
+    dir.write(
+        "samplesheet.csv",
+        &format!(
+            "sample_id,patient_id,timepoint,layer,path\ns1,P1,day0,transcriptome,{}\ns2,P2,day0,transcriptome,{}\n",
+            bam.display(),
+            q("htseq-count_yeast.tsv").display()
+        ),
+    );
+    let config = dir.write(
+        "cohort.toml",
+        &format!(
+            "samplesheet = \"samplesheet.csv\"\n[study]\nname = \"mixed\"\n[[timepoints]]\nname = \"day0\"\norder = 1\nnominal_day = 0\n\
+             [annotation]\npath = {:?}\n",
+            repo().join("test-data/annotation/hg38_refseq_fixture.saf")
+        ),
+    );
+    let out = dir.join("out");
+    let o = harmonomics(&[
+        "run",
+        "--quiet",
+        "--config",
+        config.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("mixes inputs") && e.contains("alignments") && e.contains("htseq"), "{e}");
+    assert!(!out.join("manifest.json").exists());
+}

@@ -2,24 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
+use crate::transcriptome::import::Tool;
 use crate::transcriptome::import::tximport::CountsFromAbundance;
-
-/// Which tool wrote the files.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Tool {
-    /// Salmon `quant.sf` (transcripts; summarised to genes).
-    Salmon,
-    /// kallisto `abundance.tsv` (transcripts; summarised to genes).
-    Kallisto,
-    /// featureCounts table (one or many samples; `.summary` beside it goes to QC).
-    Featurecounts,
-    /// htseq-count output (`__` rows go to QC).
-    Htseq,
-    /// STAR `ReadsPerGene.out.tab` (column chosen by --strandedness).
-    Star,
-}
 
 /// Arguments of `import`.
 #[derive(Debug, Args)]

@@ -86,5 +86,8 @@ impl CohortConfig {
         if let Some(r) = self.transcriptome.quant.reference.as_mut() {
             resolve(r);
         }
+        if let Some(t) = self.transcriptome.import.tx2gene.as_mut() {
+            resolve(t);
+        }
     }
 }

@@ -122,17 +122,10 @@ pub fn load(config_path: &Path) -> Result<Cohort, ValidationError> {
     };
     let (samples, extra_columns, patient_order) = read_samples(&config, &timepoints, &patients, &mut c);
 
-    if samples.iter().any(|s| s.layer == Layer::Transcriptome) {
-        match &config.annotation {
-            None => c.error(
-                Location::file(config_path),
-                "the samplesheet has transcriptome samples but [annotation] is missing; \
-                 expected `[annotation] path = \"genes.saf\"`",
-            ),
-            Some(a) => {
-                check_input_file(&a.path, &Location::file(config_path), "annotation", &mut HashMap::new(), &mut c)
-            }
-        }
+    // The annotation is needed to count alignments (imported gene counts need none); when it is
+    // named, it must exist.
+    if let Some(a) = &config.annotation {
+        check_input_file(&a.path, &Location::file(config_path), "annotation", &mut HashMap::new(), &mut c);
     }
     for tp in &timepoints {
         if !samples.iter().any(|s| s.timepoint < timepoints.len() && timepoints[s.timepoint].name == tp.name)

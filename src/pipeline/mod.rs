@@ -9,7 +9,10 @@ pub mod progress;
 pub mod stage;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use arrow_array::ArrayRef;
 
 use rayon::prelude::*;
 use serde_json::json;
@@ -210,6 +213,10 @@ fn run_transcriptome(
     written: &mut Vec<PathBuf>,
 ) -> Result<LayerData, RunError> {
     let options = &cohort.config.transcriptome;
+    let samples = cohort.samples_of(Layer::Transcriptome);
+    if let Some(tool) = imported_tool(&samples)? {
+        return import_layer(cohort, tool, dir, &samples, stages, written);
+    }
     let Some(annotation_config) = &cohort.config.annotation else {
         return Err(RunError::Invalid(ValidationError {
             problems: vec![cohort::Problem {
@@ -227,7 +234,6 @@ fn run_transcriptome(
         Ok::<_, RunError>((features, index))
     })?;
 
-    let samples = cohort.samples_of(Layer::Transcriptome);
     let counted: Vec<SampleCounts> = stage::stage(stages, "quantify", json!(options.quant), |r| {
         let bar = progress.bar(samples.len() as u64, "quantify");
         let quant_meta = serde_json::to_string(&options.quant).unwrap_or_default();
@@ -295,6 +301,177 @@ fn run_transcriptome(
     })?;
 
     let lengths: Vec<f64> = (0..features.genes.len()).map(|g| features.gene_length(g) as f64).collect();
+    normalise_layer(cohort, dir, raw, Some(&lengths), &samples, stages, written)
+}
+
+/// The tool that wrote every transcriptome input, or `None` when they are all alignments.
+fn imported_tool(samples: &[&cohort::Sample]) -> Result<Option<crate::transcriptome::import::Tool>, RunError> {
+    let mut kinds = Vec::new();
+    for s in samples {
+        let kind = crate::transcriptome::import::detect(&s.path).map_err(io_err(&s.path))?;
+        kinds.push((kind, s));
+    }
+    let first = kinds.first().map(|k| k.0);
+    if let Some((kind, s)) = kinds.iter().find(|k| Some(k.0) != first) {
+        let name = |k: Option<crate::transcriptome::import::Tool>| k.map_or("alignments", |t| t.name());
+        return Err(RunError::Usage(format!(
+            "the transcriptome layer mixes inputs: {:?} is {} but {:?} is {}; quantify every sample the same way",
+            kinds[0].1.sample_id,
+            name(first.flatten()),
+            s.sample_id,
+            name(*kind)
+        )));
+    }
+    Ok(first.flatten())
+}
+
+/// The transcriptome layer from other quantifiers' outputs (samplesheet rows pointing at
+/// `quant.sf`, `abundance.tsv`, featureCounts/htseq-count tables or STAR `ReadsPerGene`).
+fn import_layer(
+    cohort: &Cohort,
+    tool: crate::transcriptome::import::Tool,
+    dir: &Path,
+    samples: &[&cohort::Sample],
+    stages: &mut Vec<StageReport>,
+    written: &mut Vec<PathBuf>,
+) -> Result<LayerData, RunError> {
+    let options = &cohort.config.transcriptome;
+    let annotation_map = cohort
+        .config
+        .annotation
+        .as_ref()
+        .filter(|a| matches!(a.format, annotation::AnnotationFormat::Gtf | annotation::AnnotationFormat::Gff))
+        .map(|a| a.path.clone());
+    let tx2gene = options.import.tx2gene.clone().or(annotation_map);
+    let params = json!({ "tool": tool.name(), "import": options.import, "tx2gene": tx2gene });
+    let imported = stage::stage(stages, "import", params, |r| {
+        let inputs: Vec<(PathBuf, String)> = samples.iter().map(|s| (s.path.clone(), s.sample_id.clone())).collect();
+        let imported = read_imports(
+            tool,
+            &inputs,
+            tx2gene.as_deref(),
+            options.import.counts_from_abundance,
+            options.quant.strandedness,
+            &mut r.warnings,
+        )?;
+        if imported.len() != samples.len() {
+            return Err(RunError::Usage(format!(
+                "{} samples in the samplesheet but {} in the imported files (one sample per file)",
+                samples.len(),
+                imported.len()
+            )));
+        }
+        for (s, i) in samples.iter().zip(&imported) {
+            if i.feature_ids != imported[0].feature_ids {
+                return Err(RunError::Usage(format!(
+                    "sample {:?} has different genes from sample {:?}: import samples quantified against one annotation",
+                    s.sample_id, samples[0].sample_id
+                )));
+            }
+        }
+        r.counts = json!({ "samples": imported.len(), "genes": imported[0].feature_ids.len() });
+        Ok::<_, RunError>(imported)
+    })?;
+    let feature_ids = imported[0].feature_ids.clone();
+    let sample_ids: Vec<String> = samples.iter().map(|s| s.sample_id.clone()).collect();
+    let raw = FeatureMatrix::new(
+        feature_ids.clone(),
+        sample_ids.clone(),
+        imported.iter().map(|i| i.counts.clone()).collect(),
+    );
+    let integral = raw.columns.iter().flatten().all(|c| c.iter().all(|v| v.fract() == 0.0));
+    // Gene lengths: the tool's own (mean over samples for tximport), else the annotation's.
+    let lengths: Option<Vec<f64>> = if imported.iter().all(|i| i.lengths.is_some()) {
+        Some(
+            (0..feature_ids.len())
+                .map(|g| {
+                    imported.iter().filter_map(|i| i.lengths.as_ref()).map(|l| l[g]).sum::<f64>()
+                        / imported.len() as f64
+                })
+                .collect(),
+        )
+    } else if let Some(a) = &cohort.config.annotation {
+        let features = a.read()?;
+        let by_id: std::collections::HashMap<&str, f64> = features
+            .genes
+            .iter()
+            .enumerate()
+            .map(|(g, gene)| (gene.id.as_str(), features.gene_length(g) as f64))
+            .collect();
+        feature_ids.iter().map(|f| by_id.get(f.as_str()).copied()).collect()
+    } else {
+        None
+    };
+    let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Transcriptome), extra);
+    stage::stage(stages, "assemble", json!({}), |r| {
+        for (s, i) in samples.iter().zip(&imported) {
+            let path = dir.join("samples").join(format!("{}.parquet", s.sample_id));
+            let counts = if integral {
+                Arc::new(arrow_array::UInt64Array::from_iter_values(i.counts.iter().map(|&v| v as u64))) as ArrayRef
+            } else {
+                Arc::new(arrow_array::Float64Array::from(i.counts.clone())) as ArrayRef
+            };
+            let batch = crate::output::parquet::batch(vec![
+                ("feature_id", Arc::new(arrow_array::StringArray::from(feature_ids.clone())) as ArrayRef),
+                ("count", counts),
+            ])
+            .map_err(arrow_err(&path))?;
+            write_batch(&path, batch, &meta(&[("sample_id", s.sample_id.clone()), ("import", tool.name().into())]))?;
+            written.push(path);
+        }
+        let lengths_col: Vec<Option<f64>> = match &lengths {
+            Some(l) => l.iter().map(|v| Some(*v)).collect(),
+            None => vec![None; feature_ids.len()],
+        };
+        let features = crate::output::parquet::batch(vec![
+            ("feature_id", Arc::new(arrow_array::StringArray::from(feature_ids.clone())) as ArrayRef),
+            ("length", Arc::new(arrow_array::Float64Array::from(lengths_col)) as ArrayRef),
+        ])
+        .map_err(arrow_err(dir))?;
+        write_batch(&dir.join("features.parquet"), features, &meta(&[("import", tool.name().into())]))?;
+        if integral {
+            let integer = raw.map_columns(|_, c| Some(c.iter().map(|&v| v as u64).collect()));
+            write_matrix(&dir.join("raw.parquet"), &integer, &meta(&[("values", "counts".into())]))?;
+        } else {
+            write_matrix(&dir.join("raw.parquet"), &raw, &meta(&[("values", "estimated counts".into())]))?;
+        }
+        written.extend(["features.parquet", "raw.parquet"].map(|f| dir.join(f)));
+        let mut categories: Vec<String> = Vec::new();
+        for i in &imported {
+            for (c, _) in &i.qc {
+                if !categories.contains(c) {
+                    categories.push(c.clone());
+                }
+            }
+        }
+        let mut columns: Vec<(&str, ArrayRef)> =
+            vec![("sample_id", Arc::new(arrow_array::StringArray::from(sample_ids.clone())))];
+        for c in &categories {
+            let values: Vec<Option<f64>> =
+                imported.iter().map(|i| i.qc.iter().find(|(k, _)| k == c).map(|(_, v)| *v)).collect();
+            columns.push((c.as_str(), Arc::new(arrow_array::Float64Array::from(values))));
+        }
+        let qc = dir.join("qc.parquet");
+        write_batch(&qc, crate::output::parquet::batch(columns).map_err(arrow_err(&qc))?, &meta(&[]))?;
+        written.push(qc);
+        r.counts = json!({ "features": feature_ids.len(), "samples": sample_ids.len() });
+        Ok::<_, RunError>(())
+    })?;
+    normalise_layer(cohort, dir, raw, lengths.as_deref(), samples, stages, written)
+}
+
+/// The normalise stage of the transcriptome layer, whatever produced the counts.
+fn normalise_layer(
+    cohort: &Cohort,
+    dir: &Path,
+    raw: FeatureMatrix<f64>,
+    lengths: Option<&[f64]>,
+    samples: &[&cohort::Sample],
+    stages: &mut Vec<StageReport>,
+    written: &mut Vec<PathBuf>,
+) -> Result<LayerData, RunError> {
+    let options = &cohort.config.transcriptome;
+    let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Transcriptome), extra);
     let primary = stage::stage(stages, "normalise", json!(options.normalise), |r| {
         let keep: Vec<bool> = if options.normalise.filter_by_expr {
             let groups: Option<Vec<String>> = match &options.normalise.filter_group {
@@ -327,7 +504,7 @@ fn run_transcriptome(
         written.push(dir.join("factors.parquet"));
         let mut primary = None;
         for (k, method) in options.normalise.methods.iter().enumerate() {
-            let matrix = normalise::apply_filtered(*method, &raw, Some(&lengths), &keep, &options.normalise)?;
+            let matrix = normalise::apply_filtered(*method, &raw, lengths, &keep, &options.normalise)?;
             let params = json!({
                 "method": method.name(),
                 "prior_count": options.normalise.prior_count,
@@ -554,7 +731,7 @@ pub fn normalise_matrix(job: &NormaliseJob) -> Result<(), RunError> {
 #[derive(Clone, Debug)]
 pub struct ImportJob {
     /// The tool that wrote the inputs.
-    pub tool: crate::cli::import::Tool,
+    pub tool: crate::transcriptome::import::Tool,
     /// Input files.
     pub inputs: Vec<PathBuf>,
     /// Sample names (empty: derived from the paths).
@@ -583,14 +760,62 @@ fn default_sample_name(path: &Path) -> String {
     stem.strip_suffix("ReadsPerGene").unwrap_or(stem).trim_end_matches(['_', '.']).to_string()
 }
 
-/// Runs one `import` job; returns the warnings it recorded.
-pub fn import_quantifications(job: &ImportJob) -> Result<Vec<String>, RunError> {
-    use crate::cli::import::Tool;
-    use crate::transcriptome::import::{ImportError, ImportedSample, tables, tximport};
+/// Reads other tools' outputs as gene counts: `inputs` are (file, sample name) pairs.
+fn read_imports(
+    tool: crate::transcriptome::import::Tool,
+    inputs: &[(PathBuf, String)],
+    tx2gene: Option<&Path>,
+    counts_from_abundance: crate::transcriptome::import::tximport::CountsFromAbundance,
+    strandedness: crate::transcriptome::quant::Strandedness,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<crate::transcriptome::import::ImportedSample>, RunError> {
+    use crate::transcriptome::import::{ImportError, Tool, tables, tximport};
     let import_err = |e: ImportError| match e {
         ImportError::Io { path, source } => RunError::Io { path, source },
         other => RunError::Import(other),
     };
+    Ok(match tool {
+        Tool::Featurecounts => {
+            let mut all = Vec::new();
+            for (p, name) in inputs {
+                let mut table = tables::featurecounts(p).map_err(import_err)?;
+                // An empty name keeps the table's own column header.
+                if table.len() == 1 && !name.is_empty() {
+                    table[0].sample = name.clone();
+                }
+                all.extend(table);
+            }
+            all
+        }
+        Tool::Htseq => inputs.iter().map(|(p, n)| tables::htseq(p, n)).collect::<Result<_, _>>().map_err(import_err)?,
+        Tool::Star => inputs
+            .iter()
+            .map(|(p, n)| tables::star(p, n, strandedness))
+            .collect::<Result<_, _>>()
+            .map_err(import_err)?,
+        Tool::Salmon | Tool::Kallisto => {
+            let kind = if tool == Tool::Salmon { tximport::TxTool::Salmon } else { tximport::TxTool::Kallisto };
+            let Some(map_path) = tx2gene else {
+                return Err(RunError::Usage(
+                    "salmon and kallisto imports need a transcript-to-gene map: --tx2gene, or `tx2gene` in \
+                     [transcriptome.import], or a GTF/GFF [annotation]"
+                        .into(),
+                ));
+            };
+            let map = tximport::read_tx2gene(map_path).map_err(import_err)?;
+            let quants = inputs
+                .iter()
+                .map(|(p, n)| tximport::read(p, kind, n).map(|q| (q, p.as_path())))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(import_err)?;
+            tximport::summarise(&quants, &map, counts_from_abundance, warnings).map_err(import_err)?
+        }
+    })
+}
+
+/// Runs one `import` job; returns the warnings it recorded.
+pub fn import_quantifications(job: &ImportJob) -> Result<Vec<String>, RunError> {
+    use crate::transcriptome::import::Tool;
     if !job.samples.is_empty() && job.samples.len() != job.inputs.len() {
         return Err(RunError::Usage(format!(
             "{} --sample names for {} --input files; give one per input or none",
@@ -598,53 +823,29 @@ pub fn import_quantifications(job: &ImportJob) -> Result<Vec<String>, RunError> 
             job.inputs.len()
         )));
     }
-    let name = |k: usize| job.samples.get(k).cloned().unwrap_or_else(|| default_sample_name(&job.inputs[k]));
+    let inputs: Vec<(PathBuf, String)> = job
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            let fallback = if job.tool == Tool::Featurecounts { String::new() } else { default_sample_name(p) };
+            (p.clone(), job.samples.get(k).cloned().unwrap_or(fallback))
+        })
+        .collect();
     let mut warnings = Vec::new();
-    let samples: Vec<ImportedSample> = match job.tool {
-        Tool::Featurecounts => {
-            let mut all = Vec::new();
-            for p in &job.inputs {
-                all.extend(tables::featurecounts(p).map_err(import_err)?);
-            }
-            if !job.samples.is_empty() {
-                for (s, n) in all.iter_mut().zip(&job.samples) {
-                    s.sample = n.clone();
-                }
-            }
-            all
+    let mut samples = read_imports(
+        job.tool,
+        &inputs,
+        job.tx2gene.as_deref(),
+        job.counts_from_abundance,
+        job.strandedness,
+        &mut warnings,
+    )?;
+    if job.tool == Tool::Featurecounts && !job.samples.is_empty() {
+        for (s, n) in samples.iter_mut().zip(&job.samples) {
+            s.sample = n.clone();
         }
-        Tool::Htseq => job
-            .inputs
-            .iter()
-            .enumerate()
-            .map(|(k, p)| tables::htseq(p, &name(k)))
-            .collect::<Result<_, _>>()
-            .map_err(import_err)?,
-        Tool::Star => job
-            .inputs
-            .iter()
-            .enumerate()
-            .map(|(k, p)| tables::star(p, &name(k), job.strandedness))
-            .collect::<Result<_, _>>()
-            .map_err(import_err)?,
-        Tool::Salmon | Tool::Kallisto => {
-            let kind = if job.tool == Tool::Salmon { tximport::TxTool::Salmon } else { tximport::TxTool::Kallisto };
-            let Some(map_path) = &job.tx2gene else {
-                return Err(RunError::Usage(
-                    "salmon and kallisto imports need --tx2gene (a GTF or a transcript<TAB>gene table)".into(),
-                ));
-            };
-            let map = tximport::read_tx2gene(map_path).map_err(import_err)?;
-            let quants = job
-                .inputs
-                .iter()
-                .enumerate()
-                .map(|(k, p)| tximport::read(p, kind, &name(k)).map(|q| (q, p.as_path())))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(import_err)?;
-            tximport::summarise(&quants, &map, job.counts_from_abundance, &mut warnings).map_err(import_err)?
-        }
-    };
+    }
     let Some(first) = samples.first() else {
         return Err(RunError::Usage("no samples to import".into()));
     };

@@ -18,4 +18,7 @@ pub struct TranscriptomeOptions {
     /// How the matrix is normalised (`[transcriptome.normalise]`).
     #[serde(default)]
     pub normalise: normalise::NormaliseOptions,
+    /// How imported quantifications are read (`[transcriptome.import]`).
+    #[serde(default)]
+    pub import: import::ImportOptions,
 }

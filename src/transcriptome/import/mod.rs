@@ -7,6 +7,8 @@ pub mod tximport;
 
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::Location;
 
 /// Errors reading another tool's output.
@@ -44,6 +46,84 @@ pub enum ImportError {
         /// A few ids of the map.
         map_examples: String,
     },
+}
+
+/// Which tool wrote the files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Tool {
+    /// Salmon `quant.sf` (transcripts; summarised to genes).
+    Salmon,
+    /// kallisto `abundance.tsv` (transcripts; summarised to genes).
+    Kallisto,
+    /// featureCounts table (one or many samples; `.summary` beside it goes to QC).
+    Featurecounts,
+    /// htseq-count output (`__` rows go to QC).
+    Htseq,
+    /// STAR `ReadsPerGene.out.tab` (column chosen by --strandedness).
+    Star,
+}
+
+impl Tool {
+    /// Name as on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::Salmon => "salmon",
+            Tool::Kallisto => "kallisto",
+            Tool::Featurecounts => "featurecounts",
+            Tool::Htseq => "htseq",
+            Tool::Star => "star",
+        }
+    }
+}
+
+/// `[transcriptome.import]`: how imported quantifications become gene counts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportOptions {
+    /// Transcript-to-gene map for Salmon/kallisto (default: the `[annotation]` GTF/GFF).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tx2gene: Option<PathBuf>,
+    /// tximport's countsFromAbundance.
+    pub counts_from_abundance: tximport::CountsFromAbundance,
+}
+
+/// Which tool wrote a file, from its first bytes and line; `None` for alignments
+/// (BAM, CRAM, SAM).
+pub fn detect(path: &std::path::Path) -> std::io::Result<Option<Tool>> {
+    use std::io::{BufRead, Read};
+    let mut head = [0u8; 18];
+    let mut file = std::fs::File::open(path)?;
+    let n = file.read(&mut head)?;
+    if n >= 4 && &head[..4] == b"CRAM" {
+        return Ok(None);
+    }
+    let bgzf = n >= 14 && head[..2] == [0x1f, 0x8b] && head[3] & 4 != 0 && head[12..14] == *b"BC";
+    if bgzf {
+        let mut magic = [0u8; 4];
+        let mut probe = noodles::bgzf::io::Reader::new(std::fs::File::open(path)?);
+        if probe.read(&mut magic)? == 4 && magic == *b"BAM\x01" {
+            return Ok(None);
+        }
+    }
+    let mut first = String::new();
+    std::io::BufReader::new(crate::io::open::decompress(std::fs::File::open(path)?)?).read_line(&mut first)?;
+    let first = first.trim_end();
+    Ok(if first.starts_with('@') {
+        None
+    } else if first.starts_with("Name\tLength\tEffectiveLength") {
+        Some(Tool::Salmon)
+    } else if first.starts_with("target_id\tlength") {
+        Some(Tool::Kallisto)
+    } else if first.starts_with("# Program:featureCounts") || first.starts_with("Geneid\t") {
+        Some(Tool::Featurecounts)
+    } else if first.starts_with("N_unmapped\t") {
+        Some(Tool::Star)
+    } else if first.split('\t').count() == 2 {
+        Some(Tool::Htseq)
+    } else {
+        None
+    })
 }
 
 /// One imported sample: gene counts plus what the tool counted outside genes.
