@@ -36,3 +36,14 @@ impl<T> FeatureMatrix<T> {
         self.columns.get(j)?.as_ref()?.get(i)
     }
 }
+
+/// A fully present f64 matrix with generated names (`g0…`, `s0…`), for unit tests.
+#[cfg(test)]
+pub(crate) fn test_matrix(columns: Vec<Vec<f64>>) -> FeatureMatrix<f64> {
+    let n = columns.first().map_or(0, Vec::len);
+    FeatureMatrix::new(
+        (0..n).map(|i| format!("g{i}")).collect(),
+        (0..columns.len()).map(|j| format!("s{j}")).collect(),
+        columns,
+    )
+}

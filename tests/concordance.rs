@@ -360,6 +360,11 @@ fn reference_normalisations(dir: &Workdir, counts: Option<&std::path::Path>) -> 
 
 /// Asserts that our `normalise` output equals the reference table to a relative `tolerance`.
 fn assert_matrix_close(ours: &std::path::Path, reference: &std::path::Path, tolerance: f64) {
+    assert_matrix_within(ours, reference, tolerance, true);
+}
+
+/// Compares every value of our wide Parquet matrix with a reference TSV (genes × samples).
+fn assert_matrix_within(ours: &std::path::Path, reference: &std::path::Path, tolerance: f64, relative: bool) {
     let (batch, _) = read_parquet(ours);
     let (header, rows) = read_tsv(reference);
     let ids = strings(&batch, "feature_id");
@@ -371,12 +376,14 @@ fn assert_matrix_close(ours: &std::path::Path, reference: &std::path::Path, tole
         for row in &rows {
             let expected: f64 = row[j].parse().expect("reference value");
             let got = column[index[row[0].as_str()]].expect("value");
-            let rel = if expected == 0.0 { got.abs() } else { ((got - expected) / expected).abs() };
-            worst = worst.max(rel);
-            assert!(rel <= tolerance, "{}: {sample} {}: {got} vs {expected}", ours.display(), row[0]);
+            let diff =
+                if relative && expected != 0.0 { ((got - expected) / expected).abs() } else { (got - expected).abs() };
+            worst = worst.max(diff);
+            assert!(diff <= tolerance, "{}: {sample} {}: {got} vs {expected}", ours.display(), row[0]);
         }
     }
-    eprintln!("{}: max relative difference {worst:e}", ours.display());
+    let kind = if relative { "relative" } else { "absolute" };
+    eprintln!("{}: max {kind} difference {worst:e}", ours.display());
 }
 
 fn assert_factors_close(ours: &std::path::Path, reference: &std::path::Path, tolerance: f64) {
@@ -442,27 +449,7 @@ fn normalisation_matches_pydeseq2_and_rnanorm_on_real_gtex_counts() {
 
 /// Like [`assert_matrix_close`], with an absolute tolerance (for log-scale outputs).
 fn assert_matrix_abs_close(ours: &std::path::Path, reference: &std::path::Path, tolerance: f64) {
-    let (batch, _) = read_parquet(ours);
-    let (header, rows) = read_tsv(reference);
-    let ids = strings(&batch, "feature_id");
-    let index: std::collections::HashMap<&str, usize> =
-        ids.iter().enumerate().map(|(i, f)| (f.as_deref().expect("id"), i)).collect();
-    let mut worst: f64 = 0.0;
-    for (j, sample) in header.iter().enumerate().skip(1) {
-        let column = f64s(&batch, sample);
-        for row in &rows {
-            let expected: f64 = row[j].parse().expect("reference value");
-            let got = column[index[row[0].as_str()]].expect("value");
-            worst = worst.max((got - expected).abs());
-            assert!(
-                (got - expected).abs() <= tolerance,
-                "{}: {sample} {}: {got} vs {expected}",
-                ours.display(),
-                row[0]
-            );
-        }
-    }
-    eprintln!("{}: max absolute difference {worst:e}", ours.display());
+    assert_matrix_within(ours, reference, tolerance, false);
 }
 
 #[test]

@@ -80,21 +80,9 @@ pub fn read_gtf(path: &Path, selection: &Selection<'_>) -> Result<FeatureSet, An
                 })),
             }
         };
-        let Some(gene) = value(selection.attribute)? else {
-            return Err(malformed(
-                path,
-                n,
-                format!(
-                    "{} feature has no {:?} attribute (featureCounts -g)",
-                    selection.feature_type, selection.attribute
-                ),
-            ));
-        };
-        if end < start {
-            return Err(malformed(path, n, format!("end {end} is before start {start}")));
-        }
         let name = value("gene_name")?;
-        set.push_named(&gene, name.as_deref(), &record.reference_sequence_name().to_string(), start, end, strand);
+        let feature = Feature { gene: value(selection.attribute)?, name, start, end, strand };
+        add(&mut set, path, n, selection, &record.reference_sequence_name().to_string(), feature)?;
     }
     if set.exons.is_empty() {
         return Err(AnnotationError::Empty { path: path.display().to_string() });
@@ -138,26 +126,46 @@ pub fn read_gff(path: &Path, selection: &Selection<'_>) -> Result<FeatureSet, An
                 }
             }
         };
-        let Some(gene) = value(selection.attribute)? else {
-            return Err(malformed(
-                path,
-                n,
-                format!(
-                    "{} feature has no {:?} attribute (featureCounts -g)",
-                    selection.feature_type, selection.attribute
-                ),
-            ));
-        };
-        if end < start {
-            return Err(malformed(path, n, format!("end {end} is before start {start}")));
-        }
         let name = value("gene_name")?.or(value("Name")?);
-        set.push_named(&gene, name.as_deref(), &record.reference_sequence_name().to_string(), start, end, strand);
+        let feature = Feature { gene: value(selection.attribute)?, name, start, end, strand };
+        add(&mut set, path, n, selection, &record.reference_sequence_name().to_string(), feature)?;
     }
     if set.exons.is_empty() {
         return Err(AnnotationError::Empty { path: path.display().to_string() });
     }
     Ok(set)
+}
+
+/// One selected GTF/GFF row.
+struct Feature {
+    gene: Option<String>,
+    name: Option<String>,
+    start: u64,
+    end: u64,
+    strand: Strand,
+}
+
+/// Adds a row to the set, checking what featureCounts needs of it.
+fn add(
+    set: &mut FeatureSet,
+    path: &Path,
+    line: u64,
+    selection: &Selection<'_>,
+    contig: &str,
+    f: Feature,
+) -> Result<(), AnnotationError> {
+    let Some(gene) = f.gene else {
+        return Err(malformed(
+            path,
+            line,
+            format!("{} feature has no {:?} attribute (featureCounts -g)", selection.feature_type, selection.attribute),
+        ));
+    };
+    if f.end < f.start {
+        return Err(malformed(path, line, format!("end {} is before start {}", f.end, f.start)));
+    }
+    set.push_named(&gene, f.name.as_deref(), contig, f.start, f.end, f.strand);
+    Ok(())
 }
 
 /// noodles' strand as ours; featureCounts treats anything but '-' as '+', which

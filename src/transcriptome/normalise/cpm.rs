@@ -39,14 +39,7 @@ pub fn log2_cpm(counts: &FeatureMatrix<f64>, prior_count: f64) -> FeatureMatrix<
 mod tests {
     use super::*;
 
-    fn matrix(columns: Vec<Vec<f64>>) -> FeatureMatrix<f64> {
-        let n = columns[0].len();
-        FeatureMatrix::new(
-            (0..n).map(|i| format!("g{i}")).collect(),
-            (0..columns.len()).map(|j| format!("s{j}")).collect(),
-            columns,
-        )
-    }
+    use crate::matrix::test_matrix as matrix;
 
     #[test]
     fn cpm_columns_sum_to_a_million_and_empty_samples_are_null() {

@@ -72,14 +72,7 @@ pub fn normalised_counts(counts: &FeatureMatrix<f64>, factors: &[Option<f64>]) -
 mod tests {
     use super::*;
 
-    fn m(columns: Vec<Vec<f64>>) -> FeatureMatrix<f64> {
-        let n = columns[0].len();
-        FeatureMatrix::new(
-            (0..n).map(|i| format!("g{i}")).collect(),
-            (0..columns.len()).map(|j| format!("s{j}")).collect(),
-            columns,
-        )
-    }
+    use crate::matrix::test_matrix as m;
 
     #[test]
     fn doubling_a_library_doubles_its_factor_and_zero_genes_are_skipped() {

@@ -82,22 +82,12 @@ impl Alignment {
                 Some(v) => v?.as_int().unwrap_or(0),
                 None => 0,
             };
-            self.name.clear();
-            self.name.extend_from_slice(record.name().map_or(&b"*"[..], |n| n.as_ref()));
+            self.set_name(record.name().map(|n| n.as_ref()));
             self.mate_pos = record.mate_alignment_start().transpose()?.map_or(0, |p| p.get() as i64);
         }
         self.pos = record.alignment_start().transpose()?.map_or(0, |p| p.get() as i64);
-        self.blocks.clear();
-        if self.has(flag::UNMAPPED) {
-            return Ok(());
-        }
-        if self.pos == 0 {
-            return Err(invalid("mapped record without a position"));
-        }
-        let start = self.pos as u64;
         let ops = record.cigar();
-        let ops = ops.iter().map(|op| op.map(|op| (op.kind(), op.len() as u64)));
-        push_blocks(&mut self.blocks, start, ops)
+        self.fill_blocks(ops.iter().map(|op| op.map(|op| (op.kind(), op.len() as u64))))
     }
 
     /// Fills from a lazily parsed SAM record.
@@ -119,22 +109,14 @@ impl Alignment {
             None => 0,
         };
         if pairing {
-            self.name.clear();
-            self.name.extend_from_slice(record.name().map_or(&b"*"[..], |n| n.as_ref()));
+            self.set_name(record.name().map(|n| n.as_ref()));
         }
         self.pos = record.alignment_start().transpose()?.map_or(0, |p| p.get() as i64);
         self.mate_pos = record.mate_alignment_start().transpose()?.map_or(0, |p| p.get() as i64);
-        self.blocks.clear();
-        if self.has(flag::UNMAPPED) {
-            return Ok(());
-        }
-        if self.pos == 0 {
-            return Err(invalid("mapped record without a position"));
-        }
-        let start = self.pos as u64;
         let cigar = record.cigar();
-        let ops = cigar.iter().map(|op| op.map(|op| (op.kind(), op.len() as u64)).map_err(|e| invalid(&e.to_string())));
-        push_blocks(&mut self.blocks, start, ops)
+        self.fill_blocks(
+            cigar.iter().map(|op| op.map(|op| (op.kind(), op.len() as u64)).map_err(|e| invalid(&e.to_string()))),
+        )
     }
 }
 
@@ -149,11 +131,20 @@ impl Alignment {
         self.nh = int(&Tag::ALIGNMENT_HIT_COUNT, 1);
         self.hi = int(&Tag::HIT_INDEX, 0);
         if pairing {
-            self.name.clear();
-            self.name.extend_from_slice(record.name().map_or(&b"*"[..], |n| n.as_ref()));
+            self.set_name(record.name().map(|n| n.as_ref()));
         }
         self.pos = record.alignment_start().map_or(0, |p| p.get() as i64);
         self.mate_pos = record.mate_alignment_start().map_or(0, |p| p.get() as i64);
+        self.fill_blocks(record.cigar().as_ref().iter().map(|op| Ok((op.kind(), op.len() as u64))))
+    }
+
+    fn set_name(&mut self, name: Option<&[u8]>) {
+        self.name.clear();
+        self.name.extend_from_slice(name.unwrap_or(b"*"));
+    }
+
+    /// Aligned blocks from the CIGAR, once flags and position are set (none when unmapped).
+    fn fill_blocks(&mut self, ops: impl Iterator<Item = io::Result<(Kind, u64)>>) -> io::Result<()> {
         self.blocks.clear();
         if self.has(flag::UNMAPPED) {
             return Ok(());
@@ -161,7 +152,6 @@ impl Alignment {
         if self.pos == 0 {
             return Err(invalid("mapped record without a position"));
         }
-        let ops = record.cigar().as_ref().iter().map(|op| Ok((op.kind(), op.len() as u64)));
         push_blocks(&mut self.blocks, self.pos as u64, ops)
     }
 }
