@@ -267,3 +267,42 @@ fn a_layer_mixing_alignments_and_imports_is_refused() {
     assert!(e.contains("mixes inputs") && e.contains("alignments") && e.contains("htseq"), "{e}");
     assert!(!out.join("manifest.json").exists());
 }
+
+#[test]
+fn imported_effective_lengths_feed_tpm() {
+    let dir = Workdir::new();
+    let out = dir.join("salmon");
+    let o = import(&[
+        "salmon",
+        "-i",
+        q("salmon_quant.sf").to_str().expect("utf-8"),
+        "--sample",
+        "s1",
+        "--tx2gene",
+        q("tx2gene.tsv").to_str().expect("utf-8"),
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let tpm = dir.join("tpm.parquet");
+    let o = harmonomics(&[
+        "normalise",
+        "transcriptome",
+        "--counts",
+        out.join("raw.parquet").to_str().expect("utf-8"),
+        "--method",
+        "tpm",
+        "--out",
+        tpm.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (raw, _) = read_parquet(&out.join("raw.parquet"));
+    let (len, _) = read_parquet(&out.join("lengths.parquet"));
+    let (t, _) = read_parquet(&tpm);
+    let (c, l, v) = (f64s(&raw, "s1"), f64s(&len, "s1"), f64s(&t, "s1"));
+    let total: f64 = c.iter().zip(&l).map(|(c, l)| c.expect("c") / l.expect("l")).sum();
+    for i in 0..c.len() {
+        let expected = c[i].expect("c") / l[i].expect("l") / total * 1e6;
+        assert!((v[i].expect("tpm") - expected).abs() < 1e-6 * expected.max(1.0));
+    }
+}

@@ -881,6 +881,21 @@ pub fn import_quantifications(job: &ImportJob) -> Result<Vec<String>, RunError> 
             samples.iter().filter_map(|s| s.lengths.clone()).collect(),
         );
         write_matrix(&job.out.join("lengths.parquet"), &lengths, &meta)?;
+        // features.parquet beside raw.parquet gives `normalise --method tpm|fpkm` the lengths
+        // (for tximport: the mean over samples of the abundance-weighted lengths).
+        let mean: Vec<Option<f64>> = (0..first.feature_ids.len())
+            .map(|g| {
+                Some(
+                    samples.iter().filter_map(|s| s.lengths.as_ref()).map(|l| l[g]).sum::<f64>() / samples.len() as f64,
+                )
+            })
+            .collect();
+        let features = crate::output::parquet::batch(vec![
+            ("feature_id", Arc::new(arrow_array::StringArray::from(first.feature_ids.clone())) as ArrayRef),
+            ("length", Arc::new(arrow_array::Float64Array::from(mean)) as ArrayRef),
+        ])
+        .map_err(arrow_err(&job.out))?;
+        write_batch(&job.out.join("features.parquet"), features, &meta)?;
     }
     let mut categories: Vec<String> = Vec::new();
     for s in &samples {

@@ -111,9 +111,10 @@ fn read_parquet(path: &Path) -> Result<Counts, InputError> {
         for batch in reader {
             let batch = batch.ok()?;
             let id = batch.column_by_name("feature_id")?.as_any().downcast_ref::<StringArray>()?.clone();
-            let len = batch.column_by_name("length")?.as_any().downcast_ref::<UInt64Array>()?.clone();
-            for k in 0..batch.num_rows() {
-                by_id.insert(id.value(k).to_string(), len.value(k) as f64);
+            // Our features.parquet: UInt64 (union of exons) or Float64 (imported effective lengths).
+            let len = column_values(&p, "length", batch.column_by_name("length")?.as_ref()).ok()?;
+            for (k, l) in len.into_iter().enumerate() {
+                by_id.insert(id.value(k).to_string(), l?);
             }
         }
         matrix.feature_ids.iter().map(|f| by_id.get(f).copied()).collect::<Option<Vec<f64>>>()
