@@ -4,10 +4,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use harmonomics::annotation::AnnotationSpec;
 use harmonomics::cli::{Cli, Command, normalise::NormaliseCommand, quant::QuantCommand, run::default_config};
-use harmonomics::pipeline::{self, RunError, RunOptions};
-use harmonomics::transcriptome::normalise::NormaliseOptions;
+use harmonomics::pipeline::{self, RunError};
 use harmonomics::{cohort, error::ExitClass};
 
 #[cfg(feature = "mimalloc")]
@@ -41,14 +39,7 @@ fn main() -> ExitCode {
 fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => {
-            let options = RunOptions {
-                config: args.config.unwrap_or_else(default_config),
-                out: args.out,
-                threads,
-                quiet: cli.quiet,
-                command_line: std::env::args().collect(),
-            };
-            let summary = pipeline::run(&options)?;
+            let summary = pipeline::run(&args.into_options(threads, cli.quiet))?;
             if !cli.quiet {
                 println!(
                     "harmonomics: {} samples done, {} warnings; outputs in {} (see manifest.json)",
@@ -74,48 +65,15 @@ fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
             );
         }
         Command::Quant(QuantCommand::Rna(args)) => {
-            let job = pipeline::QuantRnaJob {
-                options: args.quant_options(),
-                annotation: args.annotation_spec(),
-                bam: args.bam,
-                out: args.out,
-                featurecounts_tsv: args.featurecounts_tsv,
-                summary: args.summary,
-                threads,
-                command: std::env::args().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" "),
-            };
-            pipeline::quant_rna(&job)?;
+            let command = std::env::args().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" ");
+            pipeline::quant_rna(&args.into_job(threads, command))?;
         }
         Command::Import(args) => {
-            let job = pipeline::ImportJob {
-                tool: args.tool,
-                inputs: args.inputs,
-                samples: args.samples,
-                tx2gene: args.tx2gene,
-                counts_from_abundance: args.counts_from_abundance,
-                strandedness: args.strandedness.try_into().unwrap_or_default(),
-                out: args.out,
-            };
-            for w in pipeline::import_quantifications(&job)? {
+            for w in pipeline::import_quantifications(&args.into_job())? {
                 eprintln!("harmonomics: warning: {w}");
             }
         }
-        Command::Normalise(NormaliseCommand::Transcriptome(args)) => {
-            let job = pipeline::NormaliseJob {
-                counts: args.counts,
-                method: args.method,
-                out: args.out,
-                factors: args.factors,
-                annotation: args.annotation.map(|a| AnnotationSpec::new(a, args.format)),
-                options: NormaliseOptions {
-                    methods: vec![args.method],
-                    prior_count: args.prior_count,
-                    filter_by_expr: args.filter_by_expr,
-                    filter_group: None,
-                },
-            };
-            pipeline::normalise_matrix(&job)?;
-        }
+        Command::Normalise(NormaliseCommand::Transcriptome(args)) => pipeline::normalise_matrix(&args.into_job())?,
     }
     Ok(())
 }

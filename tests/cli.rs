@@ -245,3 +245,23 @@ fn a_failed_rerun_leaves_no_manifest_vouching_for_the_directory() {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
 }
+
+#[test]
+fn the_readme_documents_every_flag_of_every_subcommand() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).expect("README");
+    for command in [&["run"][..], &["validate"], &["quant", "rna"], &["import"], &["normalise", "transcriptome"]] {
+        let o = harmonomics(&[command, &["--help"]].concat());
+        assert!(o.status.success());
+        let help = String::from_utf8_lossy(&o.stdout);
+        for word in help.split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == ']' || c == '=') {
+            let flag = word.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+            if flag.starts_with("--") && flag.len() > 3 && !["--help", "--version"].contains(&flag) {
+                assert!(
+                    readme.contains(flag),
+                    "README.md does not mention {flag} of `harmonomics {}`",
+                    command.join(" ")
+                );
+            }
+        }
+    }
+}

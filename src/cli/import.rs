@@ -33,3 +33,18 @@ pub struct ImportArgs {
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: PathBuf,
 }
+
+impl ImportArgs {
+    /// The library job.
+    pub fn into_job(self) -> crate::pipeline::ImportJob {
+        crate::pipeline::ImportJob {
+            tool: self.tool,
+            inputs: self.inputs,
+            samples: self.samples,
+            tx2gene: self.tx2gene,
+            counts_from_abundance: self.counts_from_abundance,
+            strandedness: self.strandedness.try_into().unwrap_or_default(),
+            out: self.out,
+        }
+    }
+}

@@ -43,3 +43,22 @@ pub struct TranscriptomeArgs {
     #[arg(long, default_value_t = 2.0, value_name = "N")]
     pub prior_count: f64,
 }
+
+impl TranscriptomeArgs {
+    /// The library job.
+    pub fn into_job(self) -> crate::pipeline::NormaliseJob {
+        crate::pipeline::NormaliseJob {
+            counts: self.counts,
+            method: self.method,
+            out: self.out,
+            factors: self.factors,
+            annotation: self.annotation.map(|a| crate::annotation::AnnotationSpec::new(a, self.format)),
+            options: crate::transcriptome::normalise::NormaliseOptions {
+                methods: vec![self.method],
+                prior_count: self.prior_count,
+                filter_by_expr: self.filter_by_expr,
+                filter_group: None,
+            },
+        }
+    }
+}

@@ -86,6 +86,20 @@ pub struct RnaArgs {
 }
 
 impl RnaArgs {
+    /// The library job (the only place that knows both clap and the pipeline).
+    pub fn into_job(self, threads: usize, command: String) -> crate::pipeline::QuantRnaJob {
+        crate::pipeline::QuantRnaJob {
+            options: self.quant_options(),
+            annotation: self.annotation_spec(),
+            bam: self.bam,
+            out: self.out,
+            featurecounts_tsv: self.featurecounts_tsv,
+            summary: self.summary,
+            threads,
+            command,
+        }
+    }
+
     /// The annotation to read.
     pub fn annotation_spec(&self) -> AnnotationSpec {
         AnnotationSpec {

@@ -24,3 +24,16 @@ pub fn default_config() -> PathBuf {
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
+
+impl RunArgs {
+    /// The library's run options (the fixture config when none is given).
+    pub fn into_options(self, threads: usize, quiet: bool) -> crate::pipeline::RunOptions {
+        crate::pipeline::RunOptions {
+            config: self.config.unwrap_or_else(default_config),
+            out: self.out,
+            threads,
+            quiet,
+            command_line: std::env::args().collect(),
+        }
+    }
+}
