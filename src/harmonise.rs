@@ -2,7 +2,10 @@
 //!
 //! `samples.parquet` describes each sample's place on the grid; `harmonised.parquet` is the long
 //! table (one row per sample × feature) ordered by patient, then timepoint, then layer, then
-//! feature, so "how does patient P's gene G move over time" is one filter away.
+//! feature, so "how does patient P's gene G move over time" is one filter away; its
+//! `change_from_baseline` is the value minus the patient's first-timepoint value (null when that
+//! sample is missing). `completeness.parquet` says which grid cells are present, missing or
+//! outside their protocol window.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -57,6 +60,43 @@ pub fn samples_table(cohort: &Cohort) -> Result<RecordBatch, ArrowError> {
     batch(columns)
 }
 
+/// `completeness.parquet`: one row per patient × timepoint × layer present in the cohort, with
+/// `status` = present, missing or outside_window, and the sample when there is one.
+pub fn completeness_table(cohort: &Cohort) -> Result<RecordBatch, ArrowError> {
+    let mut rows: Vec<(String, String, u32, &str, &str, Option<String>)> = Vec::new();
+    for layer in cohort.layers() {
+        for patient in &cohort.patients {
+            for (t, tp) in cohort.timepoints.iter().enumerate() {
+                let sample = cohort
+                    .samples
+                    .iter()
+                    .find(|s| s.layer == layer && s.patient_id == patient.patient_id && s.timepoint == t);
+                let status = match sample {
+                    None => "missing",
+                    Some(s) if s.within_window == Some(false) => "outside_window",
+                    Some(_) => "present",
+                };
+                rows.push((
+                    patient.patient_id.clone(),
+                    tp.name.clone(),
+                    tp.order,
+                    layer.as_str(),
+                    status,
+                    sample.map(|s| s.sample_id.clone()),
+                ));
+            }
+        }
+    }
+    batch(vec![
+        ("patient_id", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0.as_str()))) as ArrayRef),
+        ("timepoint", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1.as_str())))),
+        ("timepoint_order", Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.2)))),
+        ("layer", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.3)))),
+        ("status", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.4)))),
+        ("sample_id", Arc::new(StringArray::from_iter(rows.iter().map(|r| r.5.as_deref())))),
+    ])
+}
+
 /// Writes `harmonised.parquet` (long format) for every layer present.
 pub fn write_harmonised(
     path: &Path,
@@ -74,6 +114,7 @@ pub fn write_harmonised(
         Field::new("sample_id", DataType::Utf8, false),
         Field::new("raw", DataType::Float64, true),
         Field::new("normalised", DataType::Float64, true),
+        Field::new("change_from_baseline", DataType::Float64, true),
     ]));
     let patient_rank: HashMap<&str, usize> =
         cohort.patients.iter().enumerate().map(|(i, p)| (p.patient_id.as_str(), i)).collect();
@@ -83,6 +124,14 @@ pub fn write_harmonised(
     });
     let columns: Vec<HashMap<&str, usize>> =
         layers.iter().map(|l| l.raw.sample_ids.iter().enumerate().map(|(j, id)| (id.as_str(), j)).collect()).collect();
+    // Each patient's baseline sample per layer: the first timepoint of the protocol (day 0).
+    let baseline_timepoint = cohort.timepoints.iter().map(|t| t.order).min();
+    let baseline: HashMap<(&str, Layer), &str> = cohort
+        .samples
+        .iter()
+        .filter(|s| Some(cohort.timepoints[s.timepoint].order) == baseline_timepoint)
+        .map(|s| ((s.patient_id.as_str(), s.layer), s.sample_id.as_str()))
+        .collect();
 
     write_parquet(path, schema.clone(), metadata, |push| {
         for sample in order {
@@ -93,8 +142,13 @@ pub fn write_harmonised(
             let tp = &cohort.timepoints[sample.timepoint];
             let repeat = |v: &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, n))) };
             let raw = Arc::new(Float64Array::from_iter((0..n).map(|i| layer.raw.get(i, j).copied()))) as ArrayRef;
-            let normalised =
-                Arc::new(Float64Array::from_iter((0..n).map(|i| layer.normalised.get(i, j).copied().flatten())))
+            let value = |i: usize, j: usize| layer.normalised.get(i, j).copied().flatten();
+            let normalised = Arc::new(Float64Array::from_iter((0..n).map(|i| value(i, j)))) as ArrayRef;
+            // Change from the patient's baseline on the normalised scale; null without a baseline.
+            let j0 =
+                baseline.get(&(sample.patient_id.as_str(), sample.layer)).and_then(|id| columns[li].get(id).copied());
+            let change =
+                Arc::new(Float64Array::from_iter((0..n).map(|i| j0.and_then(|j0| Some(value(i, j)? - value(i, j0)?)))))
                     as ArrayRef;
             let arrays: Vec<ArrayRef> = vec![
                 repeat(&sample.patient_id),
@@ -106,6 +160,7 @@ pub fn write_harmonised(
                 repeat(&sample.sample_id),
                 raw,
                 normalised,
+                change,
             ];
             push(RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?)?;
         }

@@ -28,7 +28,7 @@ fn one_and_two_threads_give_identical_parquet_bytes() {
     run_fixture(&a, "1");
     run_fixture(&b, "2");
     let files = parquet_files(&a);
-    assert_eq!(files.len(), 39 + 11);
+    assert_eq!(files.len(), 39 + 12);
     assert_eq!(files, parquet_files(&b));
     for f in &files {
         let (x, y) = (std::fs::read(a.join(f)).expect("read"), std::fs::read(b.join(f)).expect("read"));

@@ -215,6 +215,40 @@ fn the_manifest_records_inputs_with_hashes_and_every_stage() {
         manifest["stages"].as_array().expect("stages").iter().map(|s| s["name"].as_str().expect("name")).collect();
     assert_eq!(stages, ["validate", "hash_inputs", "annotation", "quantify", "assemble", "normalise", "harmonise"]);
     let outputs = manifest["outputs"].as_array().expect("outputs");
-    assert_eq!(outputs.len(), 39 + 11, "per-sample files + 11 tables");
+    assert_eq!(outputs.len(), 39 + 12, "per-sample files + 12 tables");
     assert!(outputs.iter().all(|o| !o["path"].as_str().expect("path").contains("manifest")));
+}
+
+#[test]
+fn change_from_baseline_and_completeness_follow_the_grid() {
+    let run = fixture_run();
+    let (h, _) = read_parquet(&run.out.join("harmonised.parquet"));
+    let (samples, feats) = (strings(&h, "sample_id"), strings(&h, "feature_id"));
+    let (norm, change) = (f64s(&h, "normalised"), f64s(&h, "change_from_baseline"));
+    let value = |s: &str, f: &str| -> (Option<f64>, Option<f64>) {
+        let k = (0..h.num_rows())
+            .find(|&k| samples[k].as_deref() == Some(s) && feats[k].as_deref() == Some(f))
+            .expect("row");
+        (norm[k], change[k])
+    };
+    // IL6 in a hyperinflammatory patient: day 3 minus day 0; day 0 itself changes by 0.
+    let (d0, c0) = value("P01_day0", "3569");
+    let (d3, c3) = value("P01_day3", "3569");
+    assert_eq!(c0, Some(0.0));
+    assert!((c3.expect("change") - (d3.expect("d3") - d0.expect("d0"))).abs() < 1e-12);
+    // The planted signature fades: IL6 falls from day 0 to month 12 in P01.
+    let (_, c12) = value("P01_month12", "3569");
+    assert!(c12.expect("change") < -1.5, "IL6 change to month 12: {c12:?}");
+
+    let (c, _) = read_parquet(&run.out.join("completeness.parquet"));
+    assert_eq!(c.num_rows(), 8 * 5, "8 patients x 5 timepoints x 1 layer");
+    let (pat, tp, status, sid) =
+        (strings(&c, "patient_id"), strings(&c, "timepoint"), strings(&c, "status"), strings(&c, "sample_id"));
+    let cell = |p: &str, t: &str| {
+        let k = (0..c.num_rows()).find(|&k| pat[k].as_deref() == Some(p) && tp[k].as_deref() == Some(t)).expect("cell");
+        (status[k].clone(), sid[k].clone())
+    };
+    assert_eq!(cell("P08", "month12"), (Some("missing".into()), None));
+    assert_eq!(cell("P06", "month3"), (Some("outside_window".into()), Some("P06_month3".into())));
+    assert_eq!(cell("P02", "day3"), (Some("present".into()), Some("P02_day3".into())));
 }

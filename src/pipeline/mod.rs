@@ -174,7 +174,12 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
             &metadata(&cohort, None, &[]),
         )?;
         harmonise::write_harmonised(&out.join("harmonised.parquet"), &cohort, &layers, &metadata(&cohort, None, &[]))?;
-        written.extend([out.join("samples.parquet"), out.join("harmonised.parquet")]);
+        write_batch(
+            &out.join("completeness.parquet"),
+            harmonise::completeness_table(&cohort).map_err(arrow_err(out))?,
+            &metadata(&cohort, None, &[]),
+        )?;
+        written.extend(["samples.parquet", "harmonised.parquet", "completeness.parquet"].map(|f| out.join(f)));
         r.counts = json!({ "layers": layers.len(), "samples": cohort.samples.len() });
         Ok::<_, RunError>(())
     })?;
