@@ -63,7 +63,15 @@ pub fn samples_table(cohort: &Cohort) -> Result<RecordBatch, ArrowError> {
 /// `completeness.parquet`: one row per patient × timepoint × layer present in the cohort, with
 /// `status` = present, missing or outside_window, and the sample when there is one.
 pub fn completeness_table(cohort: &Cohort) -> Result<RecordBatch, ArrowError> {
-    let mut rows: Vec<(String, String, u32, &str, &str, Option<String>)> = Vec::new();
+    struct Cell<'a> {
+        patient: &'a str,
+        timepoint: &'a str,
+        order: u32,
+        layer: &'static str,
+        status: &'static str,
+        sample: Option<&'a str>,
+    }
+    let mut rows: Vec<Cell<'_>> = Vec::new();
     for layer in cohort.layers() {
         for patient in &cohort.patients {
             for (t, tp) in cohort.timepoints.iter().enumerate() {
@@ -76,24 +84,24 @@ pub fn completeness_table(cohort: &Cohort) -> Result<RecordBatch, ArrowError> {
                     Some(s) if s.within_window == Some(false) => "outside_window",
                     Some(_) => "present",
                 };
-                rows.push((
-                    patient.patient_id.clone(),
-                    tp.name.clone(),
-                    tp.order,
-                    layer.as_str(),
+                rows.push(Cell {
+                    patient: &patient.patient_id,
+                    timepoint: &tp.name,
+                    order: tp.order,
+                    layer: layer.as_str(),
                     status,
-                    sample.map(|s| s.sample_id.clone()),
-                ));
+                    sample: sample.map(|s| s.sample_id.as_str()),
+                });
             }
         }
     }
     batch(vec![
-        ("patient_id", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0.as_str()))) as ArrayRef),
-        ("timepoint", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1.as_str())))),
-        ("timepoint_order", Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.2)))),
-        ("layer", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.3)))),
-        ("status", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.4)))),
-        ("sample_id", Arc::new(StringArray::from_iter(rows.iter().map(|r| r.5.as_deref())))),
+        ("patient_id", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.patient))) as ArrayRef),
+        ("timepoint", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.timepoint)))),
+        ("timepoint_order", Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.order)))),
+        ("layer", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.layer)))),
+        ("status", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.status)))),
+        ("sample_id", Arc::new(StringArray::from_iter(rows.iter().map(|r| r.sample)))),
     ])
 }
 
