@@ -111,6 +111,11 @@ impl FeatureSet {
         self.contig_index.get(name).copied()
     }
 
+    /// Gene lengths for `ids` (union of exons), `None` unless every id is a gene here.
+    pub fn lengths_of(&self, ids: &[String]) -> Option<Vec<f64>> {
+        ids.iter().map(|id| self.gene_index.get(id).map(|&g| self.gene_length(g as usize) as f64)).collect()
+    }
+
     /// Number of bases covered by the union of a gene's exons (featureCounts' `Length`).
     pub fn gene_length(&self, gene: usize) -> u64 {
         let mut spans: Vec<(u32, u64, u64)> = self.genes[gene]

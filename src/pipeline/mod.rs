@@ -396,14 +396,7 @@ fn import_layer(
                 .collect(),
         )
     } else if let Some(a) = &cohort.config.annotation {
-        let features = a.read()?;
-        let by_id: std::collections::HashMap<&str, f64> = features
-            .genes
-            .iter()
-            .enumerate()
-            .map(|(g, gene)| (gene.id.as_str(), features.gene_length(g) as f64))
-            .collect();
-        feature_ids.iter().map(|f| by_id.get(f.as_str()).copied()).collect()
+        a.read()?.lengths_of(&feature_ids)
     } else {
         None
     };
@@ -673,16 +666,7 @@ pub struct NormaliseJob {
 pub fn normalise_matrix(job: &NormaliseJob) -> Result<(), RunError> {
     let counts = normalise::input::read(&job.counts)?;
     let lengths = match (&counts.lengths, &job.annotation) {
-        (_, Some(spec)) => {
-            let features = spec.read()?;
-            let by_id: std::collections::HashMap<&str, f64> = features
-                .genes
-                .iter()
-                .enumerate()
-                .map(|(g, gene)| (gene.id.as_str(), features.gene_length(g) as f64))
-                .collect();
-            counts.matrix.feature_ids.iter().map(|f| by_id.get(f.as_str()).copied()).collect::<Option<Vec<f64>>>()
-        }
+        (_, Some(spec)) => spec.read()?.lengths_of(&counts.matrix.feature_ids),
         (Some(l), None) => Some(l.clone()),
         (None, None) => None,
     };
