@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod annotation;
+pub mod batch;
 pub mod cli;
 pub mod cohort;
 pub mod error;

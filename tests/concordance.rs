@@ -562,3 +562,61 @@ fn tximport_summaries_match_pytximport_on_real_salmon_and_kallisto_output() {
         }
     }
 }
+
+#[test]
+#[ignore = "needs inmoose (HARMONOMICS_PYTHON); .ci/run installs it"]
+fn combat_matches_inmoose_on_the_fixture_vst_matrix_protecting_timepoint() {
+    let dir = Workdir::new();
+    let out = dir.join("run");
+    run_fixture(&out, "2");
+    let (vst, _) = read_parquet(&out.join("transcriptome/normalised.parquet"));
+    let (samples_table, _) = read_parquet(&out.join("samples.parquet"));
+    let ids = strings(&samples_table, "sample_id");
+    let sites = strings(&samples_table, "site");
+    let tps = strings(&samples_table, "timepoint");
+    let genes = strings(&vst, "feature_id");
+    let samples: Vec<String> = vst.schema().fields().iter().skip(1).map(|f| f.name().clone()).collect();
+    let columns: Vec<Vec<f64>> =
+        samples.iter().map(|s| f64s(&vst, s).into_iter().map(|v| v.expect("vst")).collect()).collect();
+    let data: Vec<Vec<f64>> = (0..genes.len()).map(|i| columns.iter().map(|c| c[i]).collect()).collect();
+    let label = |s: &str, v: &[Option<String>]| {
+        v[ids.iter().position(|x| x.as_deref() == Some(s)).expect("sample")].clone().expect("label")
+    };
+    let batch: Vec<String> = samples.iter().map(|s| label(s, &sites)).collect();
+    let timepoint: Vec<String> = samples.iter().map(|s| label(s, &tps)).collect();
+    let ours = harmonomics::batch::combat(&data, &batch, std::slice::from_ref(&timepoint)).expect("combat");
+
+    let mut tsv = format!("feature_id\t{}\n", samples.join("\t"));
+    for (i, g) in genes.iter().enumerate() {
+        tsv.push_str(g.as_deref().expect("id"));
+        for v in &data[i] {
+            tsv.push_str(&format!("\t{v:.17e}"));
+        }
+        tsv.push('\n');
+    }
+    let data_path = dir.write("vst.tsv", &tsv);
+    let mut labels = String::from("sample\tbatch\tcovariate\n");
+    for (k, s) in samples.iter().enumerate() {
+        labels.push_str(&format!("{s}\t{}\t{}\n", batch[k], timepoint[k]));
+    }
+    let labels_path = dir.write("labels.tsv", &labels);
+    let reference = dir.join("combat.tsv");
+    let o = Command::new(reference_python())
+        .arg(repo().join("tests/python/reference_combat.py"))
+        .args([&data_path, &labels_path, &reference])
+        .output()
+        .expect("python with inmoose");
+    assert!(o.status.success(), "inmoose: {}", String::from_utf8_lossy(&o.stderr));
+    let (header, rows) = read_tsv(&reference);
+    let mut worst: f64 = 0.0;
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(genes[i].as_deref(), Some(row[0].as_str()));
+        for (j, s) in samples.iter().enumerate() {
+            assert_eq!(&header[j + 1], s);
+            let expected: f64 = row[j + 1].parse().expect("value");
+            worst = worst.max((ours[i][j] - expected).abs());
+        }
+    }
+    eprintln!("ComBat vs inmoose: max absolute difference {worst:e}");
+    assert!(worst < 1e-8, "max absolute difference {worst}");
+}
