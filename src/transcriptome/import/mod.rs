@@ -140,3 +140,16 @@ pub struct ImportedSample {
     /// Non-gene rows (htseq-count's `__no_feature`, STAR's `N_unmapped`, ...), for QC.
     pub qc: Vec<(String, f64)>,
 }
+
+impl ImportedSample {
+    /// An empty sample to fill row by row.
+    pub fn new(sample: &str, with_lengths: bool) -> Self {
+        Self {
+            sample: sample.to_string(),
+            feature_ids: Vec::new(),
+            counts: Vec::new(),
+            lengths: with_lengths.then(Vec::new),
+            qc: Vec::new(),
+        }
+    }
+}

@@ -34,16 +34,8 @@ pub fn featurecounts(path: &Path) -> Result<Vec<ImportedSample>, ImportError> {
     if header.len() < 7 || header[0] != "Geneid" || header[5] != "Length" {
         return Err(bad(path, n, "expected featureCounts' header: Geneid Chr Start End Strand Length <samples...>"));
     }
-    let mut samples: Vec<ImportedSample> = header[6..]
-        .iter()
-        .map(|s| ImportedSample {
-            sample: sample_name(s),
-            feature_ids: Vec::new(),
-            counts: Vec::new(),
-            lengths: Some(Vec::new()),
-            qc: Vec::new(),
-        })
-        .collect();
+    let mut samples: Vec<ImportedSample> =
+        header[6..].iter().map(|s| ImportedSample::new(&sample_name(s), true)).collect();
     for (n, line) in rows {
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() != header.len() {
@@ -83,13 +75,7 @@ fn sample_name(column: &str) -> String {
 
 /// htseq-count: `gene<TAB>count`, with `__no_feature`, `__ambiguous`, ... rows for QC.
 pub fn htseq(path: &Path, sample: &str) -> Result<ImportedSample, ImportError> {
-    let mut s = ImportedSample {
-        sample: sample.to_string(),
-        feature_ids: Vec::new(),
-        counts: Vec::new(),
-        lengths: None,
-        qc: Vec::new(),
-    };
+    let mut s = ImportedSample::new(sample, false);
     for (n, line) in lines(path)? {
         if line.trim().is_empty() {
             continue;
@@ -117,13 +103,7 @@ pub fn star(path: &Path, sample: &str, strandedness: Strandedness) -> Result<Imp
         Strandedness::Forward => 2,
         Strandedness::Reverse => 3,
     };
-    let mut s = ImportedSample {
-        sample: sample.to_string(),
-        feature_ids: Vec::new(),
-        counts: Vec::new(),
-        lengths: None,
-        qc: Vec::new(),
-    };
+    let mut s = ImportedSample::new(sample, false);
     for (n, line) in lines(path)? {
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() != 4 {
