@@ -51,7 +51,7 @@ fn a_samplesheet_with_many_mistakes_reports_each_with_its_line_and_writes_nothin
     ];
     let config = cohort_in(&dir, &format!("{HEADER}{}\n", rows.join("\n")));
     let out = dir.join("out");
-    let o = harmonomics(&["run", "--config", config.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")]);
+    let o = run_cohort(&config, &out, &[]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(!out.exists(), "nothing may be written under --out when validation fails");
@@ -201,25 +201,12 @@ fn version_and_usage_errors() {
 fn runs_are_quiet_when_asked_and_say_where_outputs_are_otherwise() {
     let dir = Workdir::new();
     let out = dir.join("o");
-    let o = harmonomics(&[
-        "run",
-        "--config",
-        fixture_config().to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-    ]);
+    let o = run_cohort(&fixture_config(), &out, &[]);
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).contains(out.to_str().expect("utf-8")));
     // stderr is not a terminal here: no progress bar escape codes, only plain lines.
     assert!(!String::from_utf8_lossy(&o.stderr).contains('\u{1b}'));
-    let o = harmonomics(&[
-        "run",
-        "--config",
-        fixture_config().to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--quiet",
-    ]);
+    let o = run_cohort(&fixture_config(), &out, &["--quiet"]);
     assert!(o.status.success());
     assert!(o.stdout.is_empty() && o.stderr.is_empty());
 }
@@ -234,7 +221,7 @@ fn a_failed_rerun_leaves_no_manifest_vouching_for_the_directory() {
     std::fs::write(dir.join("cut.bam"), &bytes[..bytes.len() / 3]).expect("write");
     let config =
         cohort_in(&dir, &format!("{HEADER}P01_day0,P01,day0,transcriptome,cut.bam,seq1,nijmegen,2024-01-09,,F\n"));
-    let o = harmonomics(&["run", "--config", config.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")]);
+    let o = run_cohort(&config, &out, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("cut.bam"));
     assert!(!out.join("manifest.json").exists(), "the old manifest must not survive a failed run");

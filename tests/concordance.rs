@@ -267,15 +267,7 @@ fn real_yeast_rnaseq_excerpt_with_ensembl_gtf() {
     let sam = real("htseq/yeast_RNASeq_excerpt_withNH.sam.gz");
     let gtf = real("htseq/Saccharomyces_cerevisiae.SGD1.01.56.gtf.gz");
     // The same alignments as BAM, written by noodles, go through the BAM path.
-    let text = {
-        let mut s = String::new();
-        std::io::Read::read_to_string(
-            &mut flate2::read::GzDecoder::new(std::fs::File::open(&sam).expect("sam")),
-            &mut s,
-        )
-        .expect("gunzip");
-        s
-    };
+    let text = gunzip_text(&sam);
     let bam = dir.join("yeast.bam");
     sam_to_bam(&text, &bam);
     // featureCounts cannot read gzipped SAM; give it the plain text.

@@ -42,12 +42,7 @@ fn quant_rna_is_byte_identical_at_1_2_and_4_threads_fractional_counts_included()
     let sam = repo().join("test-data/real/htseq/yeast_RNASeq_excerpt_withNH.sam.gz");
     let gtf = repo().join("test-data/real/htseq/Saccharomyces_cerevisiae.SGD1.01.56.gtf.gz");
     let bam = dir.join("yeast.bam");
-    let mut text = String::new();
-    std::io::Read::read_to_string(
-        &mut flate2::read::GzDecoder::new(std::fs::File::open(&sam).expect("sam")),
-        &mut text,
-    )
-    .expect("gunzip");
+    let text = gunzip_text(&sam);
     sam_to_bam(&text, &bam);
     let mut outputs = Vec::new();
     for threads in ["1", "2", "4"] {

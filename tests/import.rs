@@ -209,14 +209,7 @@ fn run_imports_samplesheet_rows_pointing_at_htseq_count_files() {
          [transcriptome.normalise]\nmethods = [\"deseq2\", \"cpm\"]\n",
     );
     let out = dir.join("out");
-    let o = harmonomics(&[
-        "run",
-        "--quiet",
-        "--config",
-        config.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-    ]);
+    let o = run_cohort(&config, &out, &["--quiet"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (raw, _) = read_parquet(&out.join("transcriptome/raw.parquet"));
     let (s1, s3) = (u64s(&raw, "s1"), u64s(&raw, "s3"));
@@ -254,14 +247,7 @@ fn a_layer_mixing_alignments_and_imports_is_refused() {
         ),
     );
     let out = dir.join("out");
-    let o = harmonomics(&[
-        "run",
-        "--quiet",
-        "--config",
-        config.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-    ]);
+    let o = run_cohort(&config, &out, &["--quiet"]);
     assert_eq!(o.status.code(), Some(2));
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("mixes inputs") && e.contains("alignments") && e.contains("htseq"), "{e}");

@@ -186,14 +186,7 @@ fn filter_by_expr_in_run_nulls_the_filtered_genes_and_normalises_the_rest() {
         .replace("methods = [\"vst\", \"cpm\", \"log2cpm\", \"deseq2\", \"tmm\"]", "methods = [\"cpm\"]");
     let config = dir.write("cohort.toml", &text);
     let out = dir.join("out");
-    let o = harmonomics(&[
-        "run",
-        "--quiet",
-        "--config",
-        config.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-    ]);
+    let o = run_cohort(&config, &out, &["--quiet"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (raw, _) = read_parquet(&out.join("transcriptome/raw.parquet"));
     let (cpm, meta) = read_parquet(&out.join("transcriptome/normalised.parquet"));

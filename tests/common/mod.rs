@@ -49,21 +49,24 @@ pub fn harmonomics(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_harmonomics")).args(args).output().expect("run harmonomics")
 }
 
+/// Runs `harmonomics run --config CONFIG --out OUT` plus `extra` flags.
+pub fn run_cohort(config: &Path, out: &Path, extra: &[&str]) -> Output {
+    let (config, out) = (config.to_str().expect("utf-8 path"), out.to_str().expect("utf-8 path"));
+    harmonomics(&[&["run", "--config", config, "--out", out][..], extra].concat())
+}
+
 /// Runs `harmonomics run` on the fixture into `out`, asserting success.
 pub fn run_fixture(out: &Path, threads: &str) {
-    let out_s = out.to_str().expect("utf-8 path");
-    let config = fixture_config();
-    let o = harmonomics(&[
-        "run",
-        "--config",
-        config.to_str().expect("utf-8"),
-        "--out",
-        out_s,
-        "--threads",
-        threads,
-        "--quiet",
-    ]);
+    let o = run_cohort(&fixture_config(), out, &["--threads", threads, "--quiet"]);
     assert!(o.status.success(), "run failed: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// The text of a gzip-compressed file.
+pub fn gunzip_text(path: &Path) -> String {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(File::open(path).expect("open gz")), &mut text)
+        .expect("gunzip");
+    text
 }
 
 /// Reads a whole Parquet file into one batch, and its key-value metadata.
