@@ -29,12 +29,25 @@ assert meta[b"harmonomics.method"] == b"vst", meta
 cpm = pd.read_parquet(out / "transcriptome/normalised.cpm.parquet").set_index("feature_id")
 assert ((cpm.sum() - 1e6).abs() < 1e-6).all()
 
-long = pd.read_parquet(out / "harmonised.parquet")
+harmonised = pd.read_parquet(out / "harmonised.parquet")
+long = harmonised[harmonised.layer == "transcriptome"]
 assert len(long) == raw.shape[0] * raw.shape[1]
 wide = long.pivot(index="feature_id", columns="sample_id", values="raw")
 assert (wide.loc[raw.index, raw.columns].to_numpy() == raw.to_numpy()).all()
 
+# Epigenome: the promoter beta is the sum of methylated calls over the sum of calls of the CpGs
+# inside the promoter, recomputed here from the per-sample files.
+regions = pd.read_parquet(out / "epigenome/regions/promoters.features.parquet").set_index("feature_id")
+beta = pd.read_parquet(out / "epigenome/regions/promoters.parquet").set_index("feature_id")
+il6 = regions.loc["3569"]
+for sample in ["P01_day0", "P05_day0", "P01_month12"]:
+    calls = pd.read_parquet(out / f"epigenome/samples/{sample}.parquet")
+    inside = calls[(calls.chrom == il6.chrom) & calls.pos.between(il6.start, il6.end)]
+    expected = inside.methylated.sum() / (inside.methylated.sum() + inside.unmethylated.sum())
+    assert abs(beta.loc["3569", sample] - expected) < 1e-12, (sample, beta.loc["3569", sample], expected)
+assert beta.loc["3569", "P01_day0"] < beta.loc["3569", "P05_day0"] - 0.3, "IL6 promoter hypomethylated in HI at day 0"
+
 outputs = {o["path"] for o in manifest["outputs"]}
 assert {"samples.parquet", "harmonised.parquet", "transcriptome/raw.parquet"} <= outputs
-print(f"outputs OK: {raw.shape[0]} genes x {raw.shape[1]} samples, {len(long)} harmonised rows, "
+print(f"outputs OK: {raw.shape[0]} genes x {raw.shape[1]} samples, {len(harmonised)} harmonised rows, "
       f"{len(manifest['warnings'])} warning(s)")

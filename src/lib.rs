@@ -11,6 +11,7 @@ pub mod annotation;
 pub mod batch;
 pub mod cli;
 pub mod cohort;
+pub mod epigenome;
 pub mod error;
 pub mod harmonise;
 pub mod io;

@@ -106,9 +106,11 @@ fn samples_table_follows_the_samplesheet_and_the_protocol_windows() {
 
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.out.join("manifest.json")).expect("manifest")).expect("json");
+    // P06's month-3 blood draw is late for both of its layers (lines 30 and 69).
     let warnings = manifest["warnings"].as_array().expect("warnings");
-    assert_eq!(warnings.len(), 1);
+    assert_eq!(warnings.len(), 2);
     assert!(warnings[0].as_str().expect("str").contains("samplesheet.csv:30"), "{warnings:?}");
+    assert!(warnings[1].as_str().expect("str").contains("samplesheet.csv:69"), "{warnings:?}");
 }
 
 #[test]
@@ -181,18 +183,21 @@ fn features_and_harmonised_tables_line_up() {
     assert_eq!(u64s(&features, "length")[i], Some(28 + 165 + 384));
 
     let (h, _) = read_parquet(&run.out.join("harmonised.parquet"));
-    assert_eq!(h.num_rows(), 39 * 238);
+    // 238 genes (transcriptome) and the promoters of the same 238 genes (epigenome), 39 samples each.
+    assert_eq!(h.num_rows(), 39 * 238 + 39 * 238);
     let patients = strings(&h, "patient_id");
     let samples = strings(&h, "sample_id");
+    let layers = strings(&h, "layer");
     let feats = strings(&h, "feature_id");
     let raw_h = f64s(&h, "raw");
-    // Grid order: patient, then timepoint order; P08 has no month-12 sample.
+    // Grid order: patient, then timepoint order, then layer; P08 has no month-12 sample.
     assert_eq!(patients[0].as_deref(), Some("P01"));
     assert_eq!(samples[0].as_deref(), Some("P01_day0"));
-    assert_eq!(samples[238].as_deref(), Some("P01_day3"));
+    assert_eq!((samples[238].as_deref(), layers[238].as_deref()), (Some("P01_day0"), Some("epigenome")));
+    assert_eq!(samples[2 * 238].as_deref(), Some("P01_day3"));
     assert!(!samples.iter().any(|s| s.as_deref() == Some("P08_month12")));
     let planted = planted_counts();
-    for k in (0..h.num_rows()).step_by(97) {
+    for k in (0..h.num_rows()).step_by(97).filter(|&k| layers[k].as_deref() == Some("transcriptome")) {
         let (s, f) = (samples[k].as_deref().expect("s"), feats[k].as_deref().expect("f"));
         assert_eq!(raw_h[k], Some(planted[s][f] as f64), "{s} {f}");
     }
@@ -205,7 +210,7 @@ fn the_manifest_records_inputs_with_hashes_and_every_stage() {
         serde_json::from_slice(&std::fs::read(run.out.join("manifest.json")).expect("manifest")).expect("json");
     assert_eq!(manifest["tool"]["version"], env!("CARGO_PKG_VERSION"));
     let inputs = manifest["inputs"].as_array().expect("inputs");
-    assert_eq!(inputs.len(), 4 + 39, "config, samplesheet, patients, annotation and 39 BAMs");
+    assert_eq!(inputs.len(), 4 + 39 + 39, "config, samplesheet, patients, annotation, 39 RNA and 39 bisulfite BAMs");
     let bam =
         inputs.iter().find(|i| i["path"].as_str().is_some_and(|p| p.ends_with("P02_day3.bam"))).expect("bam input");
     let bytes = std::fs::read(repo().join("test-data/transcriptome/bam/P02_day3.bam")).expect("bam");
@@ -213,9 +218,22 @@ fn the_manifest_records_inputs_with_hashes_and_every_stage() {
     assert_eq!(bam["blake3"], blake3::hash(&bytes).to_hex().to_string());
     let stages: Vec<&str> =
         manifest["stages"].as_array().expect("stages").iter().map(|s| s["name"].as_str().expect("name")).collect();
-    assert_eq!(stages, ["validate", "hash_inputs", "annotation", "quantify", "assemble", "normalise", "harmonise"]);
+    assert_eq!(
+        stages,
+        [
+            "validate",
+            "hash_inputs",
+            "annotation",
+            "quantify",
+            "assemble",
+            "normalise",
+            "quantify_epigenome",
+            "normalise_epigenome",
+            "harmonise"
+        ]
+    );
     let outputs = manifest["outputs"].as_array().expect("outputs");
-    assert_eq!(outputs.len(), 39 + 12, "per-sample files + 12 tables");
+    assert_eq!(outputs.len(), 39 + 12 + 39 + 9, "per-sample files + 12 RNA tables + 9 methylation tables");
     assert!(outputs.iter().all(|o| !o["path"].as_str().expect("path").contains("manifest")));
 }
 
@@ -223,11 +241,15 @@ fn the_manifest_records_inputs_with_hashes_and_every_stage() {
 fn change_from_baseline_and_completeness_follow_the_grid() {
     let run = fixture_run();
     let (h, _) = read_parquet(&run.out.join("harmonised.parquet"));
-    let (samples, feats) = (strings(&h, "sample_id"), strings(&h, "feature_id"));
+    let (samples, feats, layers) = (strings(&h, "sample_id"), strings(&h, "feature_id"), strings(&h, "layer"));
     let (norm, change) = (f64s(&h, "normalised"), f64s(&h, "change_from_baseline"));
     let value = |s: &str, f: &str| -> (Option<f64>, Option<f64>) {
         let k = (0..h.num_rows())
-            .find(|&k| samples[k].as_deref() == Some(s) && feats[k].as_deref() == Some(f))
+            .find(|&k| {
+                samples[k].as_deref() == Some(s)
+                    && feats[k].as_deref() == Some(f)
+                    && layers[k].as_deref() == Some("transcriptome")
+            })
             .expect("row");
         (norm[k], change[k])
     };
@@ -241,14 +263,21 @@ fn change_from_baseline_and_completeness_follow_the_grid() {
     assert!(c12.expect("change") < -1.5, "IL6 change to month 12: {c12:?}");
 
     let (c, _) = read_parquet(&run.out.join("completeness.parquet"));
-    assert_eq!(c.num_rows(), 8 * 5, "8 patients x 5 timepoints x 1 layer");
+    assert_eq!(c.num_rows(), 8 * 5 * 2, "8 patients x 5 timepoints x 2 layers");
     let (pat, tp, status, sid) =
         (strings(&c, "patient_id"), strings(&c, "timepoint"), strings(&c, "status"), strings(&c, "sample_id"));
-    let cell = |p: &str, t: &str| {
-        let k = (0..c.num_rows()).find(|&k| pat[k].as_deref() == Some(p) && tp[k].as_deref() == Some(t)).expect("cell");
-        (status[k].clone(), sid[k].clone())
-    };
-    assert_eq!(cell("P08", "month12"), (Some("missing".into()), None));
-    assert_eq!(cell("P06", "month3"), (Some("outside_window".into()), Some("P06_month3".into())));
-    assert_eq!(cell("P02", "day3"), (Some("present".into()), Some("P02_day3".into())));
+    let layer = strings(&c, "layer");
+    for l in ["transcriptome", "epigenome"] {
+        let cell = |p: &str, t: &str| {
+            let k = (0..c.num_rows())
+                .find(|&k| {
+                    pat[k].as_deref() == Some(p) && tp[k].as_deref() == Some(t) && layer[k].as_deref() == Some(l)
+                })
+                .expect("cell");
+            (status[k].clone(), sid[k].clone())
+        };
+        assert_eq!(cell("P08", "month12"), (Some("missing".into()), None));
+        assert_eq!(cell("P06", "month3"), (Some("outside_window".into()), Some("P06_month3".into())));
+        assert_eq!(cell("P02", "day3"), (Some("present".into()), Some("P02_day3".into())));
+    }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::model::Anchor;
 use crate::annotation::AnnotationSpec;
+use crate::epigenome::EpigenomeOptions;
 use crate::transcriptome::TranscriptomeOptions;
 
 /// The parsed `cohort.toml`.
@@ -30,6 +31,9 @@ pub struct CohortConfig {
     /// Transcriptome options (counting and normalisation).
     #[serde(default)]
     pub transcriptome: TranscriptomeOptions,
+    /// Epigenome options (calls, filters, regions).
+    #[serde(default)]
+    pub epigenome: EpigenomeOptions,
 }
 
 /// `[study]`.
@@ -88,6 +92,11 @@ impl CohortConfig {
         }
         if let Some(t) = self.transcriptome.import.tx2gene.as_mut() {
             resolve(t);
+        }
+        for r in &mut self.epigenome.regions {
+            if let Some(b) = r.bed.as_mut() {
+                resolve(b);
+            }
         }
     }
 }

@@ -12,3 +12,82 @@ pub fn decompress<R: Read + 'static>(reader: R) -> io::Result<Box<dyn Read>> {
         Ok(Box::new(buffered))
     }
 }
+
+/// What an alignment file is, by its bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlignmentFile {
+    /// BGZF-compressed BAM (EOF marker checked).
+    Bam,
+    /// CRAM.
+    Cram,
+    /// BGZF-compressed SAM.
+    BgzfSam,
+    /// Plain gzip-compressed SAM.
+    GzipSam,
+    /// Uncompressed SAM.
+    Sam,
+}
+
+/// Why [`sniff_alignments`] could not tell.
+#[derive(Debug)]
+pub enum SniffError {
+    /// Reading failed.
+    Io(io::Error),
+    /// BGZF without its end-of-file marker: the file was cut short.
+    Truncated,
+    /// Neither BAM, CRAM nor SAM.
+    Unknown,
+}
+
+/// BGZF's 28-byte end-of-file marker (SAM spec §4.1.2).
+const BGZF_EOF: [u8; 28] = [
+    0x1f, 0x8b, 0x08, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x06, 0x00, 0x42, 0x43, 0x02, 0x00, 0x1b, 0x00, 0x03,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+];
+
+/// Tells BAM, CRAM and (compressed) SAM apart by magic bytes; a BGZF file must end with the EOF
+/// marker, so a BAM cut short by a failed copy is refused up front rather than half-counted.
+pub fn sniff_alignments(path: &std::path::Path) -> Result<AlignmentFile, SniffError> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).map_err(SniffError::Io)?;
+    let mut head = [0u8; 18];
+    let got = read_up_to(&mut file, &mut head).map_err(SniffError::Io)?;
+    let gzip = got >= 2 && head[..2] == [0x1f, 0x8b];
+    // BGZF = gzip with an extra field whose first subfield is `BC` (SAM spec §4.1).
+    let bgzf = gzip && got >= 14 && head[3] & 4 != 0 && head[12..14] == *b"BC";
+    if got >= 4 && head[..4] == *b"CRAM" {
+        Ok(AlignmentFile::Cram)
+    } else if bgzf {
+        let len = file.metadata().map_err(SniffError::Io)?.len();
+        if len < BGZF_EOF.len() as u64 {
+            return Err(SniffError::Truncated);
+        }
+        file.seek(SeekFrom::End(-(BGZF_EOF.len() as i64))).map_err(SniffError::Io)?;
+        let mut tail = [0u8; 28];
+        file.read_exact(&mut tail).map_err(SniffError::Io)?;
+        if tail != BGZF_EOF {
+            return Err(SniffError::Truncated);
+        }
+        let mut magic = [0u8; 4];
+        let mut probe = noodles::bgzf::io::Reader::new(std::fs::File::open(path).map_err(SniffError::Io)?);
+        let n = read_up_to(&mut probe, &mut magic).map_err(SniffError::Io)?;
+        Ok(if n == 4 && magic == *b"BAM\x01" { AlignmentFile::Bam } else { AlignmentFile::BgzfSam })
+    } else if gzip {
+        Ok(AlignmentFile::GzipSam)
+    } else if got == 0 || head[0] == b'@' || head[..got].iter().all(|b| b.is_ascii_graphic() || *b == b'\t') {
+        Ok(AlignmentFile::Sam)
+    } else {
+        Err(SniffError::Unknown)
+    }
+}
+
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}

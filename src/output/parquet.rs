@@ -120,3 +120,99 @@ pub fn write_matrix<T: MatrixValue>(
         Ok(())
     })
 }
+
+/// A Parquet file written batch by batch and renamed into place only by [`ParquetStream::finish`]:
+/// dropping it (an error, a panic) deletes the temporary file, so nothing half-written remains.
+pub struct ParquetStream {
+    path: std::path::PathBuf,
+    writer: ArrowWriter<std::io::BufWriter<std::fs::File>>,
+    tmp: tempfile::TempPath,
+    schema: SchemaRef,
+}
+
+impl ParquetStream {
+    /// Starts `path` (its temporary file sits beside it).
+    pub fn create(path: &Path, schema: SchemaRef, metadata: &Metadata) -> Result<Self, OutputError> {
+        let err = |source| OutputError { path: path.to_path_buf(), source };
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("output");
+        let tmp = tempfile::Builder::new().prefix(&format!(".{name}.tmp-")).tempfile_in(dir).map_err(err)?;
+        let (file, tmp) = tmp.into_parts();
+        let writer = ArrowWriter::try_new(std::io::BufWriter::new(file), schema.clone(), Some(properties(metadata)))
+            .map_err(|e| err(std::io::Error::other(e.to_string())))?;
+        Ok(Self { path: path.to_path_buf(), writer, tmp, schema })
+    }
+
+    /// The schema batches must have.
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// Appends one batch.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), OutputError> {
+        self.writer
+            .write(batch)
+            .map_err(|e| OutputError { path: self.path.clone(), source: std::io::Error::other(e.to_string()) })
+    }
+
+    /// Closes, syncs and renames the file into place.
+    pub fn finish(self) -> Result<(), OutputError> {
+        let err = |source| OutputError { path: self.path.clone(), source };
+        let buffered = self.writer.into_inner().map_err(|e| err(std::io::Error::other(e.to_string())))?;
+        let file = buffered.into_inner().map_err(|e| err(e.into_error()))?;
+        file.sync_all().map_err(err)?;
+        self.tmp.persist(&self.path).map_err(|e| err(e.error))?;
+        Ok(())
+    }
+}
+
+/// A wide matrix written row by row: `feature_id`, then one column per sample.
+pub struct MatrixStream<T: MatrixValue> {
+    stream: ParquetStream,
+    ids: Vec<String>,
+    columns: Vec<Vec<T>>,
+}
+
+impl<T: MatrixValue> MatrixStream<T> {
+    /// Starts a matrix with these sample columns.
+    pub fn create(path: &Path, sample_ids: &[String], metadata: &Metadata) -> Result<Self, OutputError> {
+        let mut fields = vec![Field::new("feature_id", DataType::Utf8, false)];
+        fields.extend(sample_ids.iter().map(|s| Field::new(s, T::DATA_TYPE, true)));
+        let stream = ParquetStream::create(path, Arc::new(Schema::new(fields)), metadata)?;
+        Ok(Self { stream, ids: Vec::new(), columns: vec![Vec::new(); sample_ids.len()] })
+    }
+
+    /// Appends one row (one value per sample, in column order).
+    pub fn push(&mut self, feature_id: String, values: &[T]) -> Result<(), OutputError> {
+        self.ids.push(feature_id);
+        for (c, v) in self.columns.iter_mut().zip(values) {
+            c.push(*v);
+        }
+        if self.ids.len() == ROW_GROUP_ROWS { self.flush() } else { Ok(()) }
+    }
+
+    fn flush(&mut self) -> Result<(), OutputError> {
+        if self.ids.is_empty() {
+            return Ok(());
+        }
+        let n = self.ids.len();
+        let mut arrays: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(self.ids.drain(..)))];
+        arrays.extend(self.columns.iter_mut().map(|c| {
+            let a = T::array(Some(c), n);
+            c.clear();
+            a
+        }));
+        let batch = RecordBatch::try_new(self.stream.schema(), arrays)
+            .map_err(|e| OutputError { path: self.stream.path.clone(), source: std::io::Error::other(e) })?;
+        self.stream.write(&batch)
+    }
+
+    /// Writes what is buffered and renames the file into place.
+    pub fn finish(mut self) -> Result<(), OutputError> {
+        self.flush()?;
+        self.stream.finish()
+    }
+}

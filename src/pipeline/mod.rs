@@ -5,6 +5,7 @@
 //! Nothing is written before validation passes, every file is written atomically, and the
 //! manifest comes last, so a directory with a `manifest.json` holds a finished run.
 
+pub mod epigenome;
 pub mod progress;
 pub mod stage;
 
@@ -69,6 +70,9 @@ pub enum RunError {
     /// Another tool's output could not be imported.
     #[error(transparent)]
     Import(crate::transcriptome::import::ImportError),
+    /// Methylation input could not be read.
+    #[error(transparent)]
+    Epigenome(#[from] crate::epigenome::EpigenomeError),
     /// The command line asks for something inconsistent (exit code 2).
     #[error("{0}")]
     Usage(String),
@@ -145,8 +149,7 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
     ));
 
     let out = &options.out;
-    let tx_dir = out.join(Layer::Transcriptome.as_str());
-    std::fs::create_dir_all(tx_dir.join("samples")).map_err(io_err(&tx_dir))?;
+    std::fs::create_dir_all(out).map_err(io_err(out))?;
     // A manifest left by an earlier run would vouch for a directory this run is rewriting.
     let manifest_path = out.join("manifest.json");
     match std::fs::remove_file(&manifest_path) {
@@ -162,9 +165,14 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
     })?;
 
     let mut layers = Vec::new();
-    let tx_samples = cohort.samples_of(Layer::Transcriptome);
-    if !tx_samples.is_empty() {
+    if !cohort.samples_of(Layer::Transcriptome).is_empty() {
+        let tx_dir = out.join(Layer::Transcriptome.as_str());
+        std::fs::create_dir_all(tx_dir.join("samples")).map_err(io_err(&tx_dir))?;
         layers.push(run_transcriptome(&cohort, options.threads, &tx_dir, &progress, &mut stages, &mut written)?);
+    }
+    if !cohort.samples_of(Layer::Epigenome).is_empty() {
+        let dir = out.join(Layer::Epigenome.as_str());
+        layers.push(epigenome::run_layer(&cohort, options.threads, &dir, &progress, &mut stages, &mut written)?);
     }
 
     stage::stage(&mut stages, "harmonise", json!({}), |r| {
@@ -553,6 +561,11 @@ fn hash_inputs(cohort: &Cohort) -> Result<Vec<FileRecord>, RunError> {
     }
     if let Some(a) = &c.annotation {
         files.push(("annotation".into(), a.path.clone()));
+    }
+    for r in &c.epigenome.regions {
+        if let Some(b) = &r.bed {
+            files.push(("regions".into(), b.clone()));
+        }
     }
     for s in &cohort.samples {
         files.push((s.layer.as_str().into(), s.path.clone()));

@@ -16,6 +16,7 @@ use harmonomics::annotation::{self, AnnotationFormat};
 use noodles::sam::alignment::io::Write as _;
 use noodles::{bam, sam};
 
+mod methylation;
 mod sim;
 use sim::{HG38, Rng, Transcript, sequence, transcripts};
 
@@ -108,6 +109,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "sample_id\tAssigned\tUnassigned_Unmapped\tUnassigned_MultiMapping\tUnassigned_NoFeatures\tlow_mapq\tduplicates\n",
     );
     let mut sample_no = 0usize;
+    let mut methylation_rows: Vec<String> = Vec::new();
+    let mut methylation_samples = Vec::new();
     for p in &patients {
         for (t, tp) in TIMEPOINTS.iter().enumerate() {
             if p.id == "P08" && *tp == "month12" {
@@ -157,12 +160,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             let (records, summary) = simulate_reads(&mut rng, sample_no, &tx, &counts, &contig_index);
             writeln!(summaries, "{sample_id}\t{summary}")?;
-            write_bam(&bam_dir.join(format!("{sample_id}.bam")), &sample_id, records)?;
+            write_bam(&bam_dir.join(format!("{sample_id}.bam")), &sample_id, records.into_iter().map(|r| r.line))?;
+            methylation_rows.push(format!(
+                "{sample_id},{},{tp},epigenome,../epigenome/bam/{sample_id}.bam,{},{},{date},{days},{}",
+                p.id,
+                if p.site == "nijmegen" { "bs1" } else { "bs2" },
+                p.site,
+                p.sex
+            ));
+            methylation_samples.push(methylation::SampleInfo {
+                id: sample_id.clone(),
+                hyperinflammatory: p.immunotype == "hyperinflammatory",
+                athens: p.site == "athens",
+                timepoint: t,
+            });
             planted.insert(sample_id, counts);
             sample_no += 1;
         }
     }
+    for row in &methylation_rows {
+        writeln!(sheet, "{row}")?;
+    }
     fs::write(root.join("cohort/samplesheet.csv"), sheet)?;
+
+    // Methylation: the planted genes' promoters plus controls (three autosomal genes and one on
+    // chrX, so `drop_sex_chromosomes` has something to drop).
+    let mut genes: Vec<(&str, &str, &str)> = Vec::new();
+    genes.extend(HI_UP.iter().map(|(id, sym)| (*id, *sym, "hi_hypo")));
+    genes.extend(IS_UP.iter().map(|(id, sym)| (*id, *sym, "is_hypo")));
+    genes.extend(IS_DOWN.iter().map(|(id, sym)| (*id, *sym, "is_hyper")));
+    let contig_of = |g: &harmonomics::annotation::Gene| {
+        features.contigs[features.exons[g.exons[0] as usize].contig as usize].as_str()
+    };
+    let planted_ids: Vec<&str> = genes.iter().map(|g| g.0).collect();
+    let free = |g: &&harmonomics::annotation::Gene| {
+        !planted_ids.contains(&g.id.as_str()) && HG38.iter().any(|(n, _)| *n == contig_of(g))
+    };
+    let autosomal = features.genes.iter().filter(free).filter(|g| contig_of(g) != "chrX").take(3);
+    let sex = features.genes.iter().filter(free).find(|g| contig_of(g) == "chrX");
+    let controls: Vec<&str> = autosomal.chain(sex).map(|g| g.id.as_str()).collect();
+    genes.extend(controls.iter().map(|id| (*id, "control", "control")));
+    methylation::simulate(&features, &genes, &methylation_samples, &root)?;
 
     let mut pt = String::from("patient_id,admission_date,discharge_date\n");
     let mut design = String::from("patient_id\timmunotype\tsite\tsex\n");
@@ -330,7 +368,11 @@ fn simulate_reads(
     (records, summary)
 }
 
-fn write_bam(path: &Path, sample_id: &str, records: Vec<Record>) -> Result<(), Box<dyn std::error::Error>> {
+fn write_bam(
+    path: &Path,
+    sample_id: &str,
+    lines: impl IntoIterator<Item = String>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let mut text = String::from("@HD\tVN:1.6\tSO:coordinate\n");
     for (name, len) in HG38 {
         writeln!(text, "@SQ\tSN:{name}\tLN:{len}")?;
@@ -338,8 +380,8 @@ fn write_bam(path: &Path, sample_id: &str, records: Vec<Record>) -> Result<(), B
     writeln!(text, "@RG\tID:{sample_id}\tSM:{sample_id}\tPL:ILLUMINA")?;
     writeln!(text, "@PG\tID:make-fixture\tPN:harmonomics-make-fixture\tVN:1")?;
     writeln!(text, "@CO\tSimulated fixture reads on a cut of NCBI RefSeq hg38 exons; see test-data/cohort/README.md")?;
-    for r in records {
-        text.push_str(&r.line);
+    for line in lines {
+        text.push_str(&line);
         text.push('\n');
     }
     let mut reader = sam::io::Reader::new(BufReader::new(text.as_bytes()));

@@ -331,12 +331,6 @@ fn map_contigs(header: &sam::Header, features: &FeatureSet) -> Vec<Option<u32>> 
         .collect()
 }
 
-/// BGZF's 28-byte end-of-file marker (SAM spec §4.1.2).
-const BGZF_EOF: [u8; 28] = [
-    0x1f, 0x8b, 0x08, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x06, 0x00, 0x42, 0x43, 0x02, 0x00, 0x1b, 0x00, 0x03,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-];
-
 /// Counts the reads of one BAM or SAM file against `features`, streaming.
 ///
 /// `workers` > 1 decompresses BGZF blocks on that many threads; records are still processed in
@@ -348,69 +342,28 @@ pub fn quantify(
     options: &QuantOptions,
     workers: usize,
 ) -> Result<SampleCounts, QuantError> {
+    use crate::io::open::{AlignmentFile, SniffError, sniff_alignments};
     options.validate().map_err(QuantError::Options)?;
     let io_err = |source| QuantError::Io { path: path.to_path_buf(), source };
-    let mut file = File::open(path).map_err(io_err)?;
-    let mut head = [0u8; 18];
-    let got = read_up_to(&mut file, &mut head).map_err(io_err)?;
+    let kind = sniff_alignments(path).map_err(|e| match e {
+        SniffError::Io(source) => io_err(source),
+        SniffError::Truncated => QuantError::Truncated { path: path.to_path_buf() },
+        SniffError::Unknown => QuantError::UnknownFormat { path: path.to_path_buf() },
+    })?;
     let counter = Counter::new(path, features, index, options);
-    let gzip = got >= 2 && head[..2] == [0x1f, 0x8b];
-    // BGZF = gzip with an extra field whose first subfield is `BC` (SAM spec §4.1).
-    let bgzf = gzip && got >= 14 && head[3] & 4 != 0 && head[12..14] == *b"BC";
-    if got >= 4 && head[..4] == *b"CRAM" {
-        counter.run_cram(options.reference.as_deref())
-    } else if bgzf {
-        check_bgzf_eof(&mut file).map_err(|e| match e {
-            Some(source) => io_err(source),
-            None => QuantError::Truncated { path: path.to_path_buf() },
-        })?;
-        let mut magic = [0u8; 4];
-        let mut probe = bgzf::io::Reader::new(File::open(path).map_err(io_err)?);
-        let n = probe.read(&mut magic).map_err(io_err)?;
-        let file = File::open(path).map_err(io_err)?;
-        if n == 4 && magic == *b"BAM\x01" {
-            match NonZeroUsize::new(workers).filter(|w| w.get() > 1) {
-                Some(w) => {
-                    counter.run_bam(bam::io::Reader::from(bgzf::io::MultithreadedReader::with_worker_count(w, file)))
-                }
-                None => counter.run_bam(bam::io::Reader::new(file)),
+    let file = File::open(path).map_err(io_err)?;
+    match kind {
+        AlignmentFile::Cram => counter.run_cram(options.reference.as_deref()),
+        AlignmentFile::Bam => match NonZeroUsize::new(workers).filter(|w| w.get() > 1) {
+            Some(w) => {
+                counter.run_bam(bam::io::Reader::from(bgzf::io::MultithreadedReader::with_worker_count(w, file)))
             }
-        } else {
-            counter.run_sam(BufReader::new(bgzf::io::Reader::new(file)))
-        }
-    } else if gzip {
-        let file = File::open(path).map_err(io_err)?;
-        counter.run_sam(BufReader::new(flate2::read::MultiGzDecoder::new(file)))
-    } else if got == 0 || head[0] == b'@' || head[..got].iter().all(|b| b.is_ascii_graphic() || *b == b'\t') {
-        let file = File::open(path).map_err(io_err)?;
-        counter.run_sam(BufReader::new(file))
-    } else {
-        Err(QuantError::UnknownFormat { path: path.to_path_buf() })
+            None => counter.run_bam(bam::io::Reader::new(file)),
+        },
+        AlignmentFile::BgzfSam => counter.run_sam(BufReader::new(bgzf::io::Reader::new(file))),
+        AlignmentFile::GzipSam => counter.run_sam(BufReader::new(flate2::read::MultiGzDecoder::new(file))),
+        AlignmentFile::Sam => counter.run_sam(BufReader::new(file)),
     }
-}
-
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
-}
-
-/// `Err(None)` when the EOF marker is missing.
-fn check_bgzf_eof(file: &mut File) -> Result<(), Option<io::Error>> {
-    use std::io::{Seek, SeekFrom};
-    let len = file.metadata().map_err(Some)?.len();
-    if len < BGZF_EOF.len() as u64 {
-        return Err(None);
-    }
-    file.seek(SeekFrom::End(-(BGZF_EOF.len() as i64))).map_err(Some)?;
-    let mut tail = [0u8; 28];
-    file.read_exact(&mut tail).map_err(Some)?;
-    if tail == BGZF_EOF { Ok(()) } else { Err(None) }
 }
 
 /// The per-file counting state.

@@ -1,0 +1,588 @@
+//! Methylated and unmethylated calls per CpG from coordinate-sorted alignments, streaming.
+//!
+//! Two sources of calls, chosen per record:
+//! - Bismark bisulfite alignments: the `XM` methylation-call string (`Z`/`z` = methylated or
+//!   unmethylated C in CpG context; `X x H h` = CHG/CHH, used for the conversion rate) with `XG`
+//!   giving the genome strand (`CT` = top, `GA` = bottom);
+//! - modified-base alignments: `MM`/`ML` tags (5mC, code `m`), with the CpG context read from the
+//!   read itself (a C followed by a G on consecutive reference bases).
+//!
+//! Filters follow MethylDackel's defaults: MAPQ ≥ 10, base quality ≥ 5, and secondary,
+//! supplementary, QC-failed and duplicate records skipped. Where both mates of a pair cover a
+//! CpG it is counted once, from read 1 (Bismark's `--no_overlap`). Calls are accumulated in a
+//! window that is flushed as the sorted input moves on, so memory holds the finished sites and
+//! the reads of one insert, never the BAM.
+
+pub mod bismark;
+pub mod modbam;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::num::NonZeroUsize;
+use std::path::Path;
+
+use noodles::sam::alignment::RecordBuf;
+use noodles::sam::alignment::record::cigar::op::Kind;
+use noodles::sam::alignment::record::data::field::Tag;
+use noodles::sam::alignment::record_buf::data::field::Value;
+use noodles::sam::alignment::record_buf::data::field::value::Array;
+use noodles::{bam, bgzf, sam};
+use serde::{Deserialize, Serialize};
+
+use super::EpigenomeError;
+use super::sites::{ChromCalls, SampleCalls, Site, chrom_cmp};
+use crate::io::open::{AlignmentFile, SniffError, sniff_alignments};
+
+/// `[epigenome.quant]` / `quant methylation` flags.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallOptions {
+    /// Minimum mapping quality (MethylDackel `-q`, default 10).
+    pub min_mapq: u8,
+    /// Minimum base quality of the called base (MethylDackel `-p`, default 5).
+    pub min_base_quality: u8,
+    /// Ignore calls from the first N bases of each read, in sequencing orientation (M-bias).
+    pub ignore_first: usize,
+    /// Ignore calls from the last N bases of each read, in sequencing orientation (M-bias).
+    pub ignore_last: usize,
+    /// Count reads flagged as duplicates (skipped by default).
+    pub keep_duplicates: bool,
+    /// `MM`/`ML`: a C is called 5mC when P(5mC) ≥ this, unmethylated when P(canonical) ≥ this,
+    /// and not called otherwise (modbam2bed's rule; default 0.66).
+    pub mod_threshold: f64,
+}
+
+impl Default for CallOptions {
+    fn default() -> Self {
+        Self {
+            min_mapq: 10,
+            min_base_quality: 5,
+            ignore_first: 0,
+            ignore_last: 0,
+            keep_duplicates: false,
+            mod_threshold: 0.66,
+        }
+    }
+}
+
+/// What happened to the records of one file, and the non-CpG calls behind the conversion rate.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CallStats {
+    /// Records read.
+    pub records: u64,
+    /// Unmapped records.
+    pub unmapped: u64,
+    /// Secondary or supplementary alignments.
+    pub not_primary: u64,
+    /// QC-failed records.
+    pub qc_fail: u64,
+    /// Duplicates (skipped unless `keep_duplicates`).
+    pub duplicate: u64,
+    /// Below `min_mapq`.
+    pub low_mapq: u64,
+    /// Mapped records with neither `XM` nor `MM`/`ML`.
+    pub no_tags: u64,
+    /// Records that gave calls.
+    pub used: u64,
+    /// CpG calls: methylated.
+    pub cpg_methylated: u64,
+    /// CpG calls: unmethylated.
+    pub cpg_unmethylated: u64,
+    /// Non-CpG (CHG, CHH) calls read as methylated (bisulfite only).
+    pub non_cpg_methylated: u64,
+    /// Non-CpG calls read as unmethylated, i.e. converted.
+    pub non_cpg_unmethylated: u64,
+    /// Calls dropped for base quality.
+    pub low_base_quality: u64,
+    /// Calls dropped by `ignore_first`/`ignore_last`.
+    pub trimmed: u64,
+    /// Calls from read 2 at CpGs read 1 of the same pair already called.
+    pub overlap: u64,
+    /// `MM`/`ML` calls with no class reaching `mod_threshold`.
+    pub ambiguous: u64,
+}
+
+impl CallStats {
+    /// Bisulfite conversion rate: converted non-CpG Cs over all non-CpG Cs (`None` without them).
+    pub fn conversion_rate(&self) -> Option<f64> {
+        let total = self.non_cpg_methylated + self.non_cpg_unmethylated;
+        (total > 0).then(|| self.non_cpg_unmethylated as f64 / total as f64)
+    }
+}
+
+/// One call: 1-based forward-strand CpG position and whether it read as methylated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Call {
+    /// CpG position (1-based C on the forward strand).
+    pub pos: u64,
+    /// Methylated?
+    pub methylated: bool,
+}
+
+/// Scratch space reused across records.
+#[derive(Default)]
+struct Scratch {
+    calls: Vec<Call>,
+    ref_pos: Vec<Option<u64>>,
+    sequenced: Vec<u8>,
+    mods: Vec<Option<Option<(u8, u16)>>>,
+}
+
+/// A read waiting for its mate so that their overlap is counted once.
+struct Pending {
+    first: bool,
+    min_pos: u64,
+    mate_pos: u64,
+    calls: Vec<Call>,
+}
+
+struct Caller<'a> {
+    path: &'a Path,
+    options: &'a CallOptions,
+    stats: CallStats,
+    finished: Vec<ChromCalls>,
+    window: BTreeMap<u64, (u64, u64)>,
+    current: Option<(usize, ChromCalls)>,
+    pending: HashMap<Vec<u8>, Pending>,
+    pending_min: BTreeMap<u64, usize>,
+    /// (mate position, name) of pending reads: a mate not seen by its position never will be.
+    pending_mates: std::collections::BTreeSet<(u64, Vec<u8>)>,
+    last: Option<(usize, u64)>,
+    scratch: Scratch,
+}
+
+/// Calls methylation per CpG in one BAM/SAM file (CRAM is refused: give a BAM).
+///
+/// `workers` > 1 decompresses BGZF on that many threads; records are processed in file order.
+pub fn call(path: &Path, options: &CallOptions, workers: usize) -> Result<(SampleCalls, CallStats), EpigenomeError> {
+    if !(0.5..=1.0).contains(&options.mod_threshold) {
+        return Err(EpigenomeError::File {
+            path: path.to_path_buf(),
+            message: format!("mod_threshold must lie in [0.5, 1], got {}", options.mod_threshold),
+        });
+    }
+    let io_err = |source| EpigenomeError::Io { path: path.to_path_buf(), source };
+    let file_err = |message: &str| EpigenomeError::File { path: path.to_path_buf(), message: message.into() };
+    let kind = sniff_alignments(path).map_err(|e| match e {
+        SniffError::Io(source) => io_err(source),
+        SniffError::Truncated => file_err("BGZF end-of-file marker missing: the file is truncated"),
+        SniffError::Unknown => file_err("not a BAM or SAM file"),
+    })?;
+    let file = File::open(path).map_err(io_err)?;
+    let caller = Caller::new(path, options);
+    match kind {
+        AlignmentFile::Cram => Err(file_err("CRAM input is not supported for methylation calls; convert to BAM")),
+        AlignmentFile::Bam => match NonZeroUsize::new(workers).filter(|w| w.get() > 1) {
+            Some(w) => caller.run_bam(bam::io::Reader::from(bgzf::io::MultithreadedReader::with_worker_count(w, file))),
+            None => caller.run_bam(bam::io::Reader::new(file)),
+        },
+        AlignmentFile::BgzfSam => caller.run_sam(BufReader::new(bgzf::io::Reader::new(file))),
+        AlignmentFile::GzipSam => caller.run_sam(BufReader::new(flate2::read::MultiGzDecoder::new(file))),
+        AlignmentFile::Sam => caller.run_sam(BufReader::new(file)),
+    }
+}
+
+mod flag {
+    pub const PAIRED: u16 = 0x1;
+    pub const UNMAPPED: u16 = 0x4;
+    pub const MATE_UNMAPPED: u16 = 0x8;
+    pub const REVERSE: u16 = 0x10;
+    pub const FIRST: u16 = 0x40;
+    pub const SECONDARY: u16 = 0x100;
+    pub const QC_FAIL: u16 = 0x200;
+    pub const DUPLICATE: u16 = 0x400;
+    pub const SUPPLEMENTARY: u16 = 0x800;
+}
+
+impl<'a> Caller<'a> {
+    fn new(path: &'a Path, options: &'a CallOptions) -> Self {
+        Self {
+            path,
+            options,
+            stats: CallStats::default(),
+            finished: Vec::new(),
+            window: BTreeMap::new(),
+            current: None,
+            pending: HashMap::new(),
+            pending_min: BTreeMap::new(),
+            pending_mates: std::collections::BTreeSet::new(),
+            last: None,
+            scratch: Scratch::default(),
+        }
+    }
+
+    fn run_bam<R: Read>(mut self, mut reader: bam::io::Reader<R>) -> Result<(SampleCalls, CallStats), EpigenomeError> {
+        let header = reader.read_header().map_err(|source| EpigenomeError::Io { path: self.path.into(), source })?;
+        let mut record = RecordBuf::default();
+        loop {
+            let n = self.stats.records + 1;
+            let read = reader.read_record_buf(&header, &mut record).map_err(|e| self.record_err(n, None, e))?;
+            if read == 0 {
+                break;
+            }
+            self.step(&header, &record)?;
+        }
+        self.finish(&header)
+    }
+
+    fn run_sam<R: BufRead>(mut self, inner: R) -> Result<(SampleCalls, CallStats), EpigenomeError> {
+        let mut reader = sam::io::Reader::new(inner);
+        let header = reader.read_header().map_err(|source| EpigenomeError::Io { path: self.path.into(), source })?;
+        let mut record = RecordBuf::default();
+        loop {
+            let n = self.stats.records + 1;
+            let read = reader.read_record_buf(&header, &mut record).map_err(|e| self.record_err(n, None, e))?;
+            if read == 0 {
+                break;
+            }
+            self.step(&header, &record)?;
+        }
+        self.finish(&header)
+    }
+
+    fn record_err(&self, record: u64, name: Option<&[u8]>, e: io::Error) -> EpigenomeError {
+        EpigenomeError::Record {
+            path: self.path.to_path_buf(),
+            record,
+            name: name.map_or_else(|| "?".into(), |n| String::from_utf8_lossy(n).into_owned()),
+            message: e.to_string(),
+        }
+    }
+
+    fn bad(&self, record: &RecordBuf, message: String) -> EpigenomeError {
+        let name = record.name().map(<_ as AsRef<[u8]>>::as_ref);
+        self.record_err(self.stats.records, name, io::Error::new(io::ErrorKind::InvalidData, message))
+    }
+
+    fn step(&mut self, header: &sam::Header, record: &RecordBuf) -> Result<(), EpigenomeError> {
+        self.stats.records += 1;
+        let flags = u16::from(record.flags());
+        if flags & flag::UNMAPPED != 0 {
+            self.stats.unmapped += 1;
+            return Ok(());
+        }
+        let (Some(ref_id), Some(start)) = (record.reference_sequence_id(), record.alignment_start()) else {
+            return Err(self.bad(record, "mapped record without a reference or position".into()));
+        };
+        let start = start.get() as u64;
+        if let Some((last_ref, last_pos)) = self.last
+            && (ref_id < last_ref || (ref_id == last_ref && start < last_pos))
+        {
+            return Err(self.bad(
+                record,
+                "alignments are not coordinate-sorted (sort with `samtools sort`); methylation calls stream by position"
+                    .into(),
+            ));
+        }
+        self.last = Some((ref_id, start));
+        if self.current.as_ref().is_none_or(|(id, _)| *id != ref_id) {
+            self.finish_chrom();
+            let name = header
+                .reference_sequences()
+                .get_index(ref_id)
+                .map(|(n, _)| String::from_utf8_lossy(n).into_owned())
+                .ok_or_else(|| self.bad(record, format!("reference index {ref_id} is not in the header")))?;
+            self.current = Some((ref_id, ChromCalls { name, sites: Vec::new() }));
+        }
+        let name: Vec<u8> = record.name().map(|n| <_ as AsRef<[u8]>>::as_ref(n).to_vec()).unwrap_or_default();
+        let skip = if flags & (flag::SECONDARY | flag::SUPPLEMENTARY) != 0 {
+            self.stats.not_primary += 1;
+            return Ok(());
+        } else if flags & flag::QC_FAIL != 0 {
+            self.stats.qc_fail += 1;
+            true
+        } else if flags & flag::DUPLICATE != 0 && !self.options.keep_duplicates {
+            self.stats.duplicate += 1;
+            true
+        } else if record.mapping_quality().map_or(255, u8::from) < self.options.min_mapq {
+            self.stats.low_mapq += 1;
+            true
+        } else {
+            false
+        };
+        if skip {
+            // A filtered mate will not be merged: release its partner's calls as they are.
+            if let Some(p) = self.take_pending(&name) {
+                self.add_calls(&p.calls);
+            }
+            self.release_stale(start);
+            self.flush(start.saturating_sub(1));
+            return Ok(());
+        }
+        let mut calls = std::mem::take(&mut self.scratch.calls);
+        calls.clear();
+        let found = self.record_calls(record, start, &mut calls)?;
+        if !found {
+            self.stats.no_tags += 1;
+        } else {
+            self.stats.used += 1;
+        }
+        let paired = flags & flag::PAIRED != 0
+            && flags & flag::MATE_UNMAPPED == 0
+            && record.mate_reference_sequence_id() == Some(ref_id);
+        if paired && let Some(mate) = self.take_pending(&name) {
+            let (first, second) = if mate.first { (&mate.calls, &calls) } else { (&calls as &Vec<Call>, &mate.calls) };
+            self.add_calls(first);
+            let mut overlap = 0;
+            for c in second {
+                if first.iter().any(|f| f.pos == c.pos) {
+                    overlap += 1;
+                } else {
+                    self.add_call(*c);
+                }
+            }
+            self.stats.overlap += overlap;
+        } else if paired && record.mate_alignment_start().is_some_and(|m| m.get() as u64 >= start) && !calls.is_empty()
+        {
+            let min_pos = calls.iter().map(|c| c.pos).min().unwrap_or(start);
+            let mate_pos = record.mate_alignment_start().map_or(start, |m| m.get() as u64);
+            *self.pending_min.entry(min_pos).or_default() += 1;
+            self.pending_mates.insert((mate_pos, name.clone()));
+            let first = flags & flag::FIRST != 0;
+            self.pending.insert(name, Pending { first, min_pos, mate_pos, calls: calls.clone() });
+        } else {
+            self.add_calls(&calls);
+        }
+        self.scratch.calls = calls;
+        self.release_stale(start);
+        self.flush(start.saturating_sub(1));
+        Ok(())
+    }
+
+    /// The record's CpG calls into `calls`; `false` when it has no methylation tags.
+    fn record_calls(&mut self, record: &RecordBuf, start: u64, calls: &mut Vec<Call>) -> Result<bool, EpigenomeError> {
+        let data = record.data();
+        let reverse = u16::from(record.flags()) & flag::REVERSE != 0;
+        let seq = record.sequence().as_ref();
+        let quals = record.quality_scores().as_ref();
+        fill_ref_pos(&mut self.scratch.ref_pos, start, record.cigar().as_ref().iter().map(|op| (op.kind(), op.len())));
+        if self.scratch.ref_pos.len() != seq.len() && !seq.is_empty() {
+            return Err(self.bad(
+                record,
+                format!("CIGAR covers {} read bases but SEQ has {}", self.scratch.ref_pos.len(), seq.len()),
+            ));
+        }
+        let filter = Filter { options: self.options, quals, len: seq.len(), reverse };
+        if let Some(xm) = data.get(&Tag::new(b'X', b'M')) {
+            let Value::String(xm) = xm else {
+                return Err(self.bad(record, "XM is not a string".into()));
+            };
+            let top = match data.get(&Tag::new(b'X', b'G')) {
+                Some(Value::String(s)) if s.as_slice() == b"CT" => true,
+                Some(Value::String(s)) if s.as_slice() == b"GA" => false,
+                Some(_) => return Err(self.bad(record, "XG must be CT or GA".into())),
+                None => return Err(self.bad(record, "XM without XG: cannot tell the genome strand".into())),
+            };
+            bismark::calls(xm.as_slice(), top, &self.scratch.ref_pos, &filter, &mut self.stats, calls)
+                .map_err(|m| self.bad(record, m))?;
+            return Ok(true);
+        }
+        let mm = data.get(&Tag::new(b'M', b'M')).or_else(|| data.get(&Tag::new(b'M', b'm')));
+        let Some(mm) = mm else { return Ok(false) };
+        let Value::String(mm) = mm else {
+            return Err(self.bad(record, "MM is not a string".into()));
+        };
+        let ml: &[u8] = match data.get(&Tag::new(b'M', b'L')).or_else(|| data.get(&Tag::new(b'M', b'l'))) {
+            Some(Value::Array(Array::UInt8(v))) => v,
+            Some(_) => return Err(self.bad(record, "ML is not an array of uint8".into())),
+            None => &[],
+        };
+        let entries = modbam::parse(mm.as_slice(), ml.len()).map_err(|m| self.bad(record, m))?;
+        self.scratch.sequenced.clear();
+        if reverse {
+            self.scratch.sequenced.extend(seq.iter().rev().map(|b| complement(*b)));
+        } else {
+            self.scratch.sequenced.extend_from_slice(seq);
+        }
+        modbam::cytosine_calls(&entries, ml, &self.scratch.sequenced, &mut self.scratch.mods)
+            .map_err(|m| self.bad(record, m))?;
+        let threshold = self.options.mod_threshold;
+        let ref_pos = &self.scratch.ref_pos;
+        for (o, call) in self.scratch.mods.iter().enumerate() {
+            let Some(call) = call else { continue };
+            // The CpG's C and G as stored in SEQ (forward-strand order).
+            let i = if reverse { seq.len() - 1 - o } else { o };
+            let (c, g) = if reverse { (i.wrapping_sub(1), i) } else { (i, i + 1) };
+            if c >= seq.len()
+                || g >= seq.len()
+                || !seq[c].eq_ignore_ascii_case(&b'C')
+                || !seq[g].eq_ignore_ascii_case(&b'G')
+            {
+                continue;
+            }
+            let (Some(rc), Some(rg)) = (ref_pos[c], ref_pos[g]) else { continue };
+            if rg != rc + 1 || !filter.keep(i, &mut self.stats) {
+                continue;
+            }
+            let methylated = match call {
+                None => false,
+                Some((m, other)) => {
+                    let p_m = (f64::from(*m) + 0.5) / 256.0;
+                    let p_other = if *other == 0 { 0.0 } else { (f64::from(*other) + 0.5) / 256.0 };
+                    if p_m >= threshold {
+                        true
+                    } else if 1.0 - p_m - p_other >= threshold {
+                        false
+                    } else {
+                        self.stats.ambiguous += 1;
+                        continue;
+                    }
+                }
+            };
+            calls.push(Call { pos: rc + 1, methylated });
+        }
+        Ok(true)
+    }
+
+    /// Takes a pending read out of the bookkeeping.
+    fn take_pending(&mut self, name: &[u8]) -> Option<Pending> {
+        let p = self.pending.remove(name)?;
+        self.pending_mates.remove(&(p.mate_pos, name.to_vec()));
+        self.unpend(p.min_pos);
+        Some(p)
+    }
+
+    /// Counts, unmerged, the pending reads whose mate should have appeared before `start`.
+    fn release_stale(&mut self, start: u64) {
+        while let Some((mate_pos, _)) = self.pending_mates.first()
+            && *mate_pos < start
+        {
+            let Some((_, name)) = self.pending_mates.pop_first() else { break };
+            if let Some(p) = self.pending.remove(&name) {
+                self.unpend(p.min_pos);
+                self.add_calls(&p.calls);
+            }
+        }
+    }
+
+    fn unpend(&mut self, min_pos: u64) {
+        if let Some(n) = self.pending_min.get_mut(&min_pos) {
+            *n -= 1;
+            if *n == 0 {
+                self.pending_min.remove(&min_pos);
+            }
+        }
+    }
+
+    fn add_calls(&mut self, calls: &[Call]) {
+        for c in calls {
+            self.add_call(*c);
+        }
+    }
+
+    fn add_call(&mut self, c: Call) {
+        let e = self.window.entry(c.pos).or_default();
+        if c.methylated {
+            e.0 += 1;
+            self.stats.cpg_methylated += 1;
+        } else {
+            e.1 += 1;
+            self.stats.cpg_unmethylated += 1;
+        }
+    }
+
+    /// Moves every site before `limit` (and before any pending read's calls) out of the window.
+    fn flush(&mut self, limit: u64) {
+        let limit = self.pending_min.keys().next().map_or(limit, |p| limit.min(*p));
+        let Some((_, chrom)) = self.current.as_mut() else { return };
+        while let Some(entry) = self.window.first_entry() {
+            if *entry.key() >= limit {
+                break;
+            }
+            let (pos, (m, u)) = entry.remove_entry();
+            chrom.sites.push(Site { pos, methylated: m, unmethylated: u });
+        }
+    }
+
+    fn finish_chrom(&mut self) {
+        // In name order, so the result never depends on hash order (counts add up the same anyway).
+        let mut pending: Vec<(Vec<u8>, Pending)> = self.pending.drain().collect();
+        pending.sort_by(|a, b| a.0.cmp(&b.0));
+        self.pending_min.clear();
+        self.pending_mates.clear();
+        for (_, p) in pending {
+            self.add_calls(&p.calls);
+        }
+        self.flush(u64::MAX);
+        if let Some((_, chrom)) = self.current.take()
+            && !chrom.sites.is_empty()
+        {
+            self.finished.push(chrom);
+        }
+    }
+
+    fn finish(mut self, _header: &sam::Header) -> Result<(SampleCalls, CallStats), EpigenomeError> {
+        self.finish_chrom();
+        let mapped = self.stats.records - self.stats.unmapped;
+        if mapped > 0 && self.stats.used == 0 && self.stats.no_tags > 0 {
+            return Err(EpigenomeError::File {
+                path: self.path.to_path_buf(),
+                message: "no record carries XM (Bismark) or MM/ML (base modification) tags".into(),
+            });
+        }
+        let mut chroms = self.finished;
+        chroms.sort_by(|a, b| chrom_cmp(&a.name, &b.name));
+        Ok((SampleCalls { chroms }, self.stats))
+    }
+}
+
+/// Base-quality and M-bias filters for one read.
+pub struct Filter<'a> {
+    options: &'a CallOptions,
+    quals: &'a [u8],
+    len: usize,
+    reverse: bool,
+}
+
+impl Filter<'_> {
+    /// Whether the call at SEQ index `i` survives; counts why not.
+    pub fn keep(&self, i: usize, stats: &mut CallStats) -> bool {
+        let o = if self.reverse { self.len - 1 - i } else { i };
+        if o < self.options.ignore_first || o + self.options.ignore_last >= self.len {
+            stats.trimmed += 1;
+            return false;
+        }
+        // An absent quality string (`*`) is all 0xFF in BAM and empty in noodles: no filter.
+        if let Some(&q) = self.quals.get(i)
+            && q != 0xFF
+            && q < self.options.min_base_quality
+        {
+            stats.low_base_quality += 1;
+            return false;
+        }
+        true
+    }
+}
+
+/// For each read base, the 0-based reference position it is aligned to (`None` in insertions and
+/// soft clips).
+fn fill_ref_pos(out: &mut Vec<Option<u64>>, start: u64, ops: impl Iterator<Item = (Kind, usize)>) {
+    out.clear();
+    let mut r = start - 1;
+    for (kind, len) in ops {
+        match kind {
+            Kind::Match | Kind::SequenceMatch | Kind::SequenceMismatch => {
+                out.extend((0..len as u64).map(|k| Some(r + k)));
+                r += len as u64;
+            }
+            Kind::Insertion | Kind::SoftClip => out.extend(std::iter::repeat_n(None, len)),
+            Kind::Deletion | Kind::Skip => r += len as u64,
+            Kind::HardClip | Kind::Pad => {}
+        }
+    }
+}
+
+fn complement(b: u8) -> u8 {
+    match b {
+        b'A' => b'T',
+        b'C' => b'G',
+        b'G' => b'C',
+        b'T' => b'A',
+        b'a' => b't',
+        b'c' => b'g',
+        b'g' => b'c',
+        b't' => b'a',
+        other => other,
+    }
+}

@@ -1,0 +1,322 @@
+//! Other tools' per-CpG tables, reconciled to one convention (1-based forward-strand C, strands
+//! merged):
+//!
+//! | tool | file | coordinates | strand |
+//! |---|---|---|---|
+//! | Bismark | `*.bismark.cov(.gz)` | 1-based, `start == end` (one C) or `end == start + 1` (`--merge_CpG`) | not given |
+//! | Bismark | `*CpG_report.txt(.gz)` / `*.CX_report.txt(.gz)` | 1-based C | column 3 |
+//! | MethylDackel | `*_CpG.bedGraph` | 0-based half-open; 2 bp with `--mergeContext` | not given |
+//! | modkit | `pileup` bedMethyl | 0-based half-open | column 6 (`.` after `--combine-strands`) |
+//!
+//! Where the file gives a strand, a minus-strand C (the G of the CpG on the forward strand) is
+//! moved one base left and merged. Per-cytosine `.cov` and bedGraph files carry no strand, so
+//! their sites stay as written and [`Imported::strands_merged`] is false.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::EpigenomeError;
+use super::sites::{SampleCalls, SiteCollector};
+
+/// A methylation table format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// Bismark `bismark_methylation_extractor` / `coverage2cytosine --merge_CpG` coverage file.
+    BismarkCov,
+    /// Bismark `coverage2cytosine` genome-wide cytosine report.
+    CpgReport,
+    /// MethylDackel `extract` bedGraph.
+    Methyldackel,
+    /// modkit `pileup` bedMethyl.
+    Modkit,
+}
+
+impl Format {
+    /// The name used on the command line and in the manifest.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::BismarkCov => "bismark-cov",
+            Format::CpgReport => "cpg-report",
+            Format::Methyldackel => "methyldackel",
+            Format::Modkit => "modkit",
+        }
+    }
+}
+
+/// One imported sample.
+#[derive(Debug)]
+pub struct Imported {
+    /// The calls.
+    pub calls: SampleCalls,
+    /// The format read.
+    pub format: Format,
+    /// Whether both strands of each CpG were merged (false for per-C files without a strand).
+    pub strands_merged: bool,
+}
+
+fn line_err(path: &Path, line: u64, message: impl Into<String>) -> EpigenomeError {
+    EpigenomeError::Line { path: path.to_path_buf(), line, message: message.into() }
+}
+
+fn open(path: &Path) -> Result<Box<dyn BufRead>, EpigenomeError> {
+    let io_err = |source| EpigenomeError::Io { path: path.to_path_buf(), source };
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    Ok(Box::new(std::io::BufReader::new(crate::io::open::decompress(file).map_err(io_err)?)))
+}
+
+/// Whether `path` holds alignments (BAM, CRAM, or SAM: an `@` header or 11+ columns) rather
+/// than a per-CpG table.
+pub fn is_alignment(path: &Path) -> Result<bool, EpigenomeError> {
+    use crate::io::open::{AlignmentFile, SniffError, sniff_alignments};
+    match sniff_alignments(path) {
+        Ok(AlignmentFile::Bam | AlignmentFile::Cram) => return Ok(true),
+        Err(SniffError::Io(source)) => return Err(EpigenomeError::Io { path: path.to_path_buf(), source }),
+        Err(SniffError::Truncated) => {
+            return Err(EpigenomeError::File {
+                path: path.to_path_buf(),
+                message: "BGZF end-of-file marker missing: the file is truncated".into(),
+            });
+        }
+        _ => {}
+    }
+    let mut reader = open(path)?;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).map_err(|source| EpigenomeError::Io { path: path.to_path_buf(), source })? == 0 {
+            return Ok(false);
+        }
+        if !line.trim().is_empty() {
+            return Ok(line.starts_with('@') || line.split('\t').count() >= 11);
+        }
+    }
+}
+
+/// Guesses the format from the first data line (column count, strand and context columns, a
+/// `track` line) and, only where the columns are ambiguous, the file name.
+pub fn detect(path: &Path) -> Result<Format, EpigenomeError> {
+    let mut reader = open(path)?;
+    let mut line = String::new();
+    let mut saw_track = false;
+    loop {
+        line.clear();
+        let n =
+            reader.read_line(&mut line).map_err(|source| EpigenomeError::Io { path: path.to_path_buf(), source })?;
+        if n == 0 {
+            return Err(EpigenomeError::File { path: path.to_path_buf(), message: "no data lines".into() });
+        }
+        let trimmed = line.trim_end();
+        if trimmed.starts_with("track") {
+            saw_track = true;
+            continue;
+        }
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = trimmed.split_ascii_whitespace().collect();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
+        return match fields.len() {
+            7 if matches!(fields[2], "+" | "-") => Ok(Format::CpgReport),
+            n if n >= 18 => Ok(Format::Modkit),
+            6 if saw_track || name.contains("bedgraph") => Ok(Format::Methyldackel),
+            6 => Ok(Format::BismarkCov),
+            n => Err(EpigenomeError::File {
+                path: path.to_path_buf(),
+                message: format!(
+                    "cannot tell the methylation format from a line of {n} columns; expected a Bismark .cov (6), \
+                     CpG_report (7), MethylDackel bedGraph (6, after a track line) or modkit bedMethyl (18)"
+                ),
+            }),
+        };
+    }
+}
+
+/// Reads one per-CpG table.
+pub fn read(path: &Path, format: Format) -> Result<Imported, EpigenomeError> {
+    let mut reader = open(path)?;
+    let mut collector = SiteCollector::default();
+    let mut merged = match format {
+        Format::CpgReport | Format::Modkit => true,
+        Format::BismarkCov | Format::Methyldackel => false,
+    };
+    let mut first = true;
+    let mut modkit_m = 0u64;
+    let mut text = String::new();
+    let mut number = 0u64;
+    loop {
+        text.clear();
+        number += 1;
+        let n =
+            reader.read_line(&mut text).map_err(|source| EpigenomeError::Io { path: path.to_path_buf(), source })?;
+        if n == 0 {
+            break;
+        }
+        let line = text.trim_end_matches(['\n', '\r']);
+        if line.is_empty() || line.starts_with('#') || line.starts_with("track") {
+            continue;
+        }
+        let f: Vec<&str> = line.split_ascii_whitespace().collect();
+        let int = |k: usize, what: &str| -> Result<u64, EpigenomeError> {
+            let field = f.get(k).ok_or_else(|| {
+                line_err(path, number, format!("expected at least {} columns, found {}", k + 1, f.len()))
+            })?;
+            field.parse::<u64>().map_err(|_| {
+                line_err(path, number, format!("column {} ({what}): expected a whole number, found {field:?}", k + 1))
+            })
+        };
+        match format {
+            Format::BismarkCov | Format::Methyldackel => {
+                if f.len() != 6 {
+                    return Err(line_err(path, number, format!("expected 6 columns, found {}", f.len())));
+                }
+                let (start, end) = (int(1, "start")?, int(2, "end")?);
+                let (m, u) = (int(4, "methylated")?, int(5, "unmethylated")?);
+                // Bismark: 1-based inclusive; MethylDackel: 0-based half-open.
+                let (pos, span) =
+                    if format == Format::BismarkCov { (start, end + 1 - start) } else { (start + 1, end - start) };
+                if end < start || !(1..=2).contains(&span) || pos == 0 {
+                    return Err(line_err(
+                        path,
+                        number,
+                        format!("start {start} and end {end} do not describe one cytosine or one CpG"),
+                    ));
+                }
+                let site_merged = span == 2;
+                if first {
+                    merged = site_merged;
+                    first = false;
+                } else if merged != site_merged {
+                    return Err(line_err(path, number, "mixes per-cytosine and merged-CpG rows"));
+                }
+                collector.add(f[0], pos, m, u);
+            }
+            Format::CpgReport => {
+                if f.len() != 7 {
+                    return Err(line_err(path, number, format!("expected 7 columns, found {}", f.len())));
+                }
+                if f[5] != "CG" {
+                    continue;
+                }
+                let (pos, m, u) = (int(1, "position")?, int(3, "methylated")?, int(4, "unmethylated")?);
+                let pos = match f[2] {
+                    "+" => pos,
+                    "-" if pos >= 2 => pos - 1,
+                    s => {
+                        return Err(line_err(path, number, format!("column 3 (strand): expected + or -, found {s:?}")));
+                    }
+                };
+                if m + u > 0 {
+                    collector.add(f[0], pos, m, u);
+                }
+            }
+            Format::Modkit => {
+                if f.len() < 18 {
+                    return Err(line_err(path, number, format!("expected 18 bedMethyl columns, found {}", f.len())));
+                }
+                if f[3] != "m" {
+                    continue;
+                }
+                let start = int(1, "start")?;
+                let (m, u) = (int(11, "Nmod")?, int(12, "Ncanonical")?);
+                let pos = match f[5] {
+                    "+" | "." => start + 1,
+                    "-" if start >= 1 => start,
+                    s => {
+                        return Err(line_err(
+                            path,
+                            number,
+                            format!("column 6 (strand): expected +, - or ., found {s:?}"),
+                        ));
+                    }
+                };
+                modkit_m += 1;
+                if m + u > 0 {
+                    collector.add(f[0], pos, m, u);
+                }
+            }
+        }
+    }
+    if format == Format::Modkit && modkit_m == 0 {
+        return Err(EpigenomeError::File {
+            path: path.to_path_buf(),
+            message: "no 5mC rows (modification code m) in this bedMethyl".into(),
+        });
+    }
+    Ok(Imported { calls: collector.finish(), format, strands_merged: merged })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    fn rows(i: &Imported) -> Vec<(String, u64, u64, u64)> {
+        i.calls.iter().map(|(c, s)| (c.to_string(), s.pos, s.methylated, s.unmethylated)).collect()
+    }
+
+    /// One CpG (C at 1-based 101 on +, its partner C at 102 on -), in each tool's words.
+    #[test]
+    fn every_format_names_the_same_cpg() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        let report = write(d, "a.CpG_report.txt", "chr1\t101\t+\t3\t1\tCG\tCGA\nchr1\t102\t-\t2\t0\tCG\tCGT\n");
+        let merged_cov = write(d, "a.merged_CpG_evidence.cov", "chr1\t101\t102\t83.3\t5\t1\n");
+        let dackel = write(d, "a_CpG.bedGraph", "track type=\"bedGraph\"\nchr1\t100\t102\t83\t5\t1\n");
+        let modkit = write(
+            d,
+            "a.bed",
+            "chr1\t100\t101\tm\t4\t+\t100\t101\t255,0,0\t4\t75.00\t3\t1\t0\t0\t0\t0\t0\n\
+             chr1\t100\t101\th\t4\t+\t100\t101\t255,0,0\t4\t0.00\t0\t4\t0\t0\t0\t0\t0\n\
+             chr1\t101\t102\tm\t2\t-\t101\t102\t255,0,0\t2\t100.00\t2\t0\t0\t0\t0\t0\t0\n",
+        );
+        let expected = vec![("chr1".to_string(), 101, 5, 1)];
+        for (path, format) in [
+            (&report, Format::CpgReport),
+            (&merged_cov, Format::BismarkCov),
+            (&dackel, Format::Methyldackel),
+            (&modkit, Format::Modkit),
+        ] {
+            assert_eq!(detect(path).expect("detect"), format, "{}", path.display());
+            let imported = read(path, format).expect("read");
+            assert_eq!(rows(&imported), expected, "{}", path.display());
+            assert!(imported.strands_merged);
+        }
+        let combined = write(d, "c.bed", "chr1\t100\t101\tm\t6\t.\t100\t101\t0\t6\t83.3\t5\t1\t0\t0\t0\t0\t0\n");
+        assert_eq!(rows(&read(&combined, Format::Modkit).expect("read")), expected);
+    }
+
+    #[test]
+    fn per_cytosine_files_keep_their_positions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cov = write(dir.path(), "a.bismark.cov", "chr1\t101\t101\t75\t3\t1\nchr1\t102\t102\t100\t2\t0\n");
+        let i = read(&cov, Format::BismarkCov).expect("read");
+        assert!(!i.strands_merged);
+        assert_eq!(rows(&i), [("chr1".into(), 101, 3, 1), ("chr1".into(), 102, 2, 0)]);
+        let bg = write(dir.path(), "a.bedGraph", "chr1\t100\t101\t75\t3\t1\n");
+        assert_eq!(rows(&read(&bg, Format::Methyldackel).expect("read")), [("chr1".into(), 101, 3, 1)]);
+    }
+
+    #[test]
+    fn bad_lines_name_file_line_and_column() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cov = write(dir.path(), "bad.cov", "chr1\t101\t101\t75\t3\t1\nchr1\t105\t105\t75\tthree\t1\n");
+        let e = read(&cov, Format::BismarkCov).expect_err("bad count").to_string();
+        assert!(e.contains("bad.cov:2") && e.contains("column 5") && e.contains("\"three\""), "{e}");
+        let short = write(dir.path(), "short.cov", "chr1\t101\t101\t75\t3\n");
+        let e = read(&short, Format::BismarkCov).expect_err("5 columns").to_string();
+        assert!(e.contains("short.cov:1") && e.contains("expected 6 columns"), "{e}");
+        let report = write(dir.path(), "r.txt", "chr1\t101\t*\t3\t1\tCG\tCGA\n");
+        let e = read(&report, Format::CpgReport).expect_err("strand").to_string();
+        assert!(e.contains("r.txt:1") && e.contains("strand"), "{e}");
+        let modkit = write(dir.path(), "h.bed", "chr1\t100\t101\th\t4\t+\t100\t101\t0\t4\t0\t0\t4\t0\t0\t0\t0\t0\n");
+        assert!(read(&modkit, Format::Modkit).expect_err("no m").to_string().contains("no 5mC rows"));
+    }
+}

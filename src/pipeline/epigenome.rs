@@ -1,0 +1,251 @@
+//! The epigenome layer of `run`: per-sample calls (from alignments) or imports (from other
+//! tools' tables) → `epigenome/samples/<id>.parquet`, then the streaming cohort merge.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, StringArray, UInt64Array};
+use rayon::prelude::*;
+use serde_json::json;
+
+use super::{RunError, arrow_err, io_err, metadata, stage};
+use crate::cohort::{self, Cohort, Layer};
+use crate::epigenome::calls::{self, CallStats};
+use crate::epigenome::cohort::{AssembleError, CPG_FILES, assemble, write_regions};
+use crate::epigenome::import;
+use crate::epigenome::regions::RegionSet;
+use crate::epigenome::sites::write_sample;
+use crate::epigenome::{EpigenomeError, SampleCalls};
+use crate::harmonise::LayerData;
+use crate::output::manifest::StageReport;
+use crate::output::parquet::{Metadata, write_batch};
+use crate::pipeline::Progress;
+
+/// How one sample's calls were obtained.
+#[derive(Debug)]
+pub struct SampleSource {
+    /// `alignments` or the imported format's name.
+    pub source: &'static str,
+    /// Record-level statistics (alignments only).
+    pub stats: Option<CallStats>,
+    /// Whether both strands of each CpG were merged.
+    pub strands_merged: bool,
+    /// Sites with a call.
+    pub sites: usize,
+}
+
+/// Calls or imports one input file.
+pub fn sample_calls(
+    path: &Path,
+    options: &calls::CallOptions,
+    workers: usize,
+) -> Result<(SampleCalls, SampleSource), EpigenomeError> {
+    if import::is_alignment(path)? {
+        let (calls, stats) = calls::call(path, options, workers)?;
+        let sites = calls.sites();
+        Ok((calls, SampleSource { source: "alignments", stats: Some(stats), strands_merged: true, sites }))
+    } else {
+        let format = import::detect(path)?;
+        let imported = import::read(path, format)?;
+        let sites = imported.calls.sites();
+        let source =
+            SampleSource { source: format.name(), stats: None, strands_merged: imported.strands_merged, sites };
+        Ok((imported.calls, source))
+    }
+}
+
+impl From<AssembleError> for RunError {
+    fn from(e: AssembleError) -> Self {
+        match e {
+            AssembleError::Input(e) => RunError::Epigenome(e),
+            AssembleError::Output(e) => RunError::Output(e),
+        }
+    }
+}
+
+/// The region sets the config asks for.
+pub fn region_sets(cohort: &Cohort) -> Result<Vec<RegionSet>, RunError> {
+    let mut sets = Vec::new();
+    let mut features = None;
+    for r in &cohort.config.epigenome.regions {
+        if let Some(bed) = &r.bed {
+            sets.push(RegionSet::bed(&r.name, bed)?);
+            continue;
+        }
+        let Some(spec) = &cohort.config.annotation else {
+            return Err(RunError::Usage(format!(
+                "[[epigenome.regions]] {:?} has no `bed`, so it means promoters, which need an [annotation]",
+                r.name
+            )));
+        };
+        if features.is_none() {
+            features = Some(spec.read()?);
+        }
+        if let Some(f) = &features {
+            sets.push(RegionSet::promoters(&r.name, f, r.upstream, r.downstream));
+        }
+    }
+    Ok(sets)
+}
+
+/// Runs the epigenome layer for `run`.
+pub fn run_layer(
+    cohort: &Cohort,
+    threads: usize,
+    dir: &Path,
+    progress: &Progress,
+    stages: &mut Vec<StageReport>,
+    written: &mut Vec<PathBuf>,
+) -> Result<LayerData, RunError> {
+    let options = &cohort.config.epigenome;
+    options.normalise.validate().map_err(|m| RunError::Usage(format!("[epigenome.normalise] {m}")))?;
+    let samples = cohort.samples_of(Layer::Epigenome);
+    std::fs::create_dir_all(dir.join("samples")).map_err(io_err(dir))?;
+    let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Epigenome), extra);
+    let sample_path = |s: &cohort::Sample| dir.join("samples").join(format!("{}.parquet", s.sample_id));
+
+    let sources: Vec<SampleSource> = stage::stage(stages, "quantify_epigenome", json!(options.quant), |r| {
+        let bar = progress.bar(samples.len() as u64, "methylation");
+        let workers = (threads / samples.len().max(1)).max(1);
+        let quant = serde_json::to_string(&options.quant).unwrap_or_default();
+        let results: Vec<Result<SampleSource, RunError>> = samples
+            .par_iter()
+            .map(|s| {
+                let (calls, source) = sample_calls(&s.path, &options.quant, workers)?;
+                let m = meta(&[
+                    ("sample_id", s.sample_id.clone()),
+                    ("source", source.source.to_string()),
+                    ("quant", quant.clone()),
+                ]);
+                write_sample(&sample_path(s), &calls, &m)?;
+                bar.inc(1);
+                Ok(source)
+            })
+            .collect();
+        bar.finish_and_clear();
+        let sources = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+        for (s, src) in samples.iter().zip(&sources) {
+            if !src.strands_merged {
+                r.warnings.push(format!(
+                    "sample {:?}: {} lists single cytosines without a strand, so the two strands of each CpG stay \
+                     separate sites; give a CpG_report, a --merge_CpG .cov or a --mergeContext bedGraph instead",
+                    s.sample_id, src.source
+                ));
+            }
+            if src.sites == 0 {
+                r.warnings.push(format!("sample {:?}: no CpG calls", s.sample_id));
+            }
+        }
+        r.counts = json!({
+            "samples": sources.len(),
+            "sites": sources.iter().map(|s| s.sites as u64).sum::<u64>(),
+        });
+        Ok::<_, RunError>(sources)
+    })?;
+    written.extend(samples.iter().map(|s| sample_path(s)));
+    progress.note(format!("called methylation in {} epigenome samples", sources.len()));
+
+    let sets = region_sets(cohort)?;
+    let sample_ids: Vec<String> = samples.iter().map(|s| s.sample_id.clone()).collect();
+    let paths: Vec<PathBuf> = samples.iter().map(|s| sample_path(s)).collect();
+    let keep_cpg = sets.is_empty();
+    let params = json!({ "normalise": options.normalise, "regions": options.regions });
+    let assembled = stage::stage(stages, "normalise_epigenome", params, |r| {
+        let a = assemble(&sample_ids, &paths, dir, &options.normalise, sets, keep_cpg, &meta)?;
+        r.counts = json!({ "cpgs": a.sites, "kept": a.kept, "sex_chromosome_dropped": a.sex_dropped });
+        if a.kept == 0 {
+            r.warnings.push(format!(
+                "epigenome: no CpG reaches {} calls in {} of {} samples; normalised matrices are empty",
+                options.normalise.min_coverage,
+                options.normalise.min_samples(sample_ids.len()),
+                sample_ids.len()
+            ));
+        }
+        Ok::<_, RunError>(a)
+    })?;
+    written.extend(CPG_FILES.iter().map(|f| dir.join(f)));
+
+    let mut harmonised = None;
+    for acc in &assembled.regions {
+        let (files, coverage, beta) = write_regions(dir, acc, &sample_ids, &options.normalise, &meta)?;
+        written.extend(files);
+        if harmonised.is_none() {
+            harmonised = Some((coverage, beta));
+        }
+    }
+    let qc_path = dir.join("qc.parquet");
+    write_batch(&qc_path, qc_table(&sample_ids, &sources, &assembled.qc).map_err(arrow_err(&qc_path))?, &meta(&[]))?;
+    written.push(qc_path);
+    let (raw, normalised) = match (harmonised, assembled.cpg) {
+        (Some(h), _) => h,
+        (None, Some(c)) => c,
+        (None, None) => empty_matrices(&sample_ids),
+    };
+    Ok(LayerData { layer: Layer::Epigenome, raw, normalised })
+}
+
+fn empty_matrices(
+    sample_ids: &[String],
+) -> (crate::matrix::FeatureMatrix<f64>, crate::matrix::FeatureMatrix<Option<f64>>) {
+    let empty = vec![Vec::new(); sample_ids.len()];
+    (
+        crate::matrix::FeatureMatrix::new(Vec::new(), sample_ids.to_vec(), empty.clone()),
+        crate::matrix::FeatureMatrix::new(
+            Vec::new(),
+            sample_ids.to_vec(),
+            empty.into_iter().map(|_| Vec::new()).collect(),
+        ),
+    )
+}
+
+/// `epigenome/qc.parquet`: one row per sample.
+fn qc_table(
+    ids: &[String],
+    sources: &[SampleSource],
+    qc: &[crate::epigenome::cohort::SampleQc],
+) -> Result<arrow_array::RecordBatch, arrow_schema::ArrowError> {
+    let stat = |f: fn(&CallStats) -> u64| -> ArrayRef {
+        Arc::new(UInt64Array::from(sources.iter().map(|s| s.stats.as_ref().map(f)).collect::<Vec<_>>()))
+    };
+    crate::output::parquet::batch(vec![
+        ("sample_id", Arc::new(StringArray::from(ids.to_vec())) as ArrayRef),
+        ("source", Arc::new(StringArray::from_iter_values(sources.iter().map(|s| s.source)))),
+        ("sites_covered", Arc::new(UInt64Array::from_iter_values(qc.iter().map(|q| q.sites_covered)))),
+        ("sites_min_coverage", Arc::new(UInt64Array::from_iter_values(qc.iter().map(|q| q.sites_min_coverage)))),
+        ("cpg_calls", Arc::new(UInt64Array::from_iter_values(qc.iter().map(|q| q.calls)))),
+        ("mean_depth", Arc::new(Float64Array::from(qc.iter().map(|q| q.mean_depth()).collect::<Vec<_>>()))),
+        (
+            "global_cpg_methylation",
+            Arc::new(Float64Array::from(qc.iter().map(|q| q.global_methylation()).collect::<Vec<_>>())),
+        ),
+        (
+            "conversion_rate",
+            Arc::new(Float64Array::from(
+                sources.iter().map(|s| s.stats.as_ref().and_then(CallStats::conversion_rate)).collect::<Vec<_>>(),
+            )),
+        ),
+        ("records", stat(|s| s.records)),
+        ("records_used", stat(|s| s.used)),
+        ("unmapped", stat(|s| s.unmapped)),
+        ("not_primary", stat(|s| s.not_primary)),
+        ("qc_fail", stat(|s| s.qc_fail)),
+        ("duplicate", stat(|s| s.duplicate)),
+        ("low_mapq", stat(|s| s.low_mapq)),
+        ("no_methylation_tags", stat(|s| s.no_tags)),
+        ("low_base_quality_calls", stat(|s| s.low_base_quality)),
+        ("trimmed_calls", stat(|s| s.trimmed)),
+        ("overlap_calls", stat(|s| s.overlap)),
+        ("ambiguous_mod_calls", stat(|s| s.ambiguous)),
+    ])
+}
+
+/// Per-sample metadata for a standalone `quant methylation` file.
+pub fn standalone_metadata(sample: &str, source: &str, options: &calls::CallOptions) -> Metadata {
+    vec![
+        ("harmonomics.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ("harmonomics.layer".to_string(), Layer::Epigenome.as_str().to_string()),
+        ("harmonomics.sample_id".to_string(), sample.to_string()),
+        ("harmonomics.source".to_string(), source.to_string()),
+        ("harmonomics.quant".to_string(), serde_json::to_string(options).unwrap_or_default()),
+    ]
+}
