@@ -68,6 +68,30 @@ fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
             let command = std::env::args().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" ");
             pipeline::quant_rna(&args.into_job(threads, command))?;
         }
+        Command::Quant(QuantCommand::Methylation(args)) => {
+            let job = args.into_job(threads);
+            let source = pipeline::epigenome::quant_methylation(&job)?;
+            if let Some(stats) = &source.stats
+                && !cli.quiet
+            {
+                let conversion = stats.conversion_rate().map_or("n/a".into(), |r| format!("{:.2}%", 100.0 * r));
+                eprintln!(
+                    "harmonomics: {}: {} CpGs, {} calls ({} methylated), {} of {} records used, conversion rate {conversion}",
+                    job.input.display(),
+                    source.sites,
+                    stats.cpg_methylated + stats.cpg_unmethylated,
+                    stats.cpg_methylated,
+                    stats.used,
+                    stats.records
+                );
+            }
+            if !source.strands_merged {
+                eprintln!(
+                    "harmonomics: warning: {}: per-cytosine table without strands; the two strands of each CpG stay separate",
+                    job.input.display()
+                );
+            }
+        }
         Command::Import(args) => {
             for w in pipeline::import_quantifications(&args.into_job())? {
                 eprintln!("harmonomics: warning: {w}");

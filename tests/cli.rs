@@ -236,7 +236,14 @@ fn a_failed_rerun_leaves_no_manifest_vouching_for_the_directory() {
 #[test]
 fn the_readme_documents_every_flag_of_every_subcommand() {
     let readme = std::fs::read_to_string(repo().join("README.md")).expect("README");
-    for command in [&["run"][..], &["validate"], &["quant", "rna"], &["import"], &["normalise", "transcriptome"]] {
+    for command in [
+        &["run"][..],
+        &["validate"],
+        &["quant", "rna"],
+        &["quant", "methylation"],
+        &["import"],
+        &["normalise", "transcriptome"],
+    ] {
         let o = harmonomics(&[command, &["--help"]].concat());
         assert!(o.status.success());
         let help = String::from_utf8_lossy(&o.stdout);

@@ -1,4 +1,4 @@
-//! `harmonomics quant rna`.
+//! `harmonomics quant rna` and `harmonomics quant methylation`.
 
 use std::path::PathBuf;
 
@@ -12,6 +12,69 @@ use crate::transcriptome::quant::{QuantOptions, Strandedness};
 pub enum QuantCommand {
     /// Count reads per gene in one BAM (featureCounts semantics and defaults).
     Rna(RnaArgs),
+    /// Methylated/unmethylated calls per CpG from one BAM (Bismark XM or MM/ML tags) or table.
+    Methylation(MethylationArgs),
+}
+
+/// Arguments of `quant methylation`; filters default to MethylDackel's.
+#[derive(Debug, Args)]
+pub struct MethylationArgs {
+    /// Coordinate-sorted BAM/SAM with Bismark XM/XG or MM/ML tags; a Bismark .cov/CpG_report,
+    /// MethylDackel bedGraph or modkit bedMethyl is imported instead (format sniffed).
+    #[arg(long, visible_alias = "input", value_name = "FILE", help_heading = "Input")]
+    pub bam: PathBuf,
+    /// Sample name recorded in the output's metadata (default: the file name's stem).
+    #[arg(long, value_name = "NAME", help_heading = "Input")]
+    pub sample: Option<String>,
+    /// Minimum mapping quality (MethylDackel -q).
+    #[arg(long, default_value_t = 10, value_name = "N", help_heading = "Filtering")]
+    pub min_mapq: u8,
+    /// Minimum base quality of the called base (MethylDackel -p).
+    #[arg(long, default_value_t = 5, value_name = "N", help_heading = "Filtering")]
+    pub min_base_quality: u8,
+    /// Ignore calls from the first N bases of each read (M-bias trimming; sequencing orientation).
+    #[arg(long, default_value_t = 0, value_name = "N", help_heading = "Filtering")]
+    pub ignore_first: usize,
+    /// Ignore calls from the last N bases of each read.
+    #[arg(long, default_value_t = 0, value_name = "N", help_heading = "Filtering")]
+    pub ignore_last: usize,
+    /// Count reads flagged as duplicates.
+    #[arg(long, help_heading = "Filtering")]
+    pub keep_duplicates: bool,
+    /// MM/ML: call 5mC at P(5mC) >= this, unmethylated at P(canonical) >= this, else no call.
+    #[arg(long, default_value_t = 0.66, value_name = "P", help_heading = "Filtering")]
+    pub mod_threshold: f64,
+    /// Per-sample Parquet output (chrom, pos, methylated, unmethylated).
+    #[arg(long, short = 'o', value_name = "FILE.parquet", help_heading = "Output")]
+    pub out: PathBuf,
+    /// Also write a MethylDackel-style merged-CpG bedGraph (0-based, 2 bp per CpG).
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub bedgraph: Option<PathBuf>,
+}
+
+impl MethylationArgs {
+    /// The library job.
+    pub fn into_job(self, threads: usize) -> crate::pipeline::epigenome::QuantMethylationJob {
+        let sample = self.sample.unwrap_or_else(|| {
+            let name = self.bam.file_name().and_then(|n| n.to_str()).unwrap_or("sample");
+            name.split('.').next().unwrap_or(name).to_string()
+        });
+        crate::pipeline::epigenome::QuantMethylationJob {
+            options: crate::epigenome::calls::CallOptions {
+                min_mapq: self.min_mapq,
+                min_base_quality: self.min_base_quality,
+                ignore_first: self.ignore_first,
+                ignore_last: self.ignore_last,
+                keep_duplicates: self.keep_duplicates,
+                mod_threshold: self.mod_threshold,
+            },
+            input: self.bam,
+            sample,
+            out: self.out,
+            bedgraph: self.bedgraph,
+            threads,
+        }
+    }
 }
 
 /// Arguments of `quant rna`; the flags mean what featureCounts' flags mean.

@@ -239,6 +239,46 @@ fn qc_table(
     ])
 }
 
+/// One `quant methylation` job.
+#[derive(Clone, Debug)]
+pub struct QuantMethylationJob {
+    /// Alignments or a per-CpG table.
+    pub input: PathBuf,
+    /// Sample name for the metadata.
+    pub sample: String,
+    /// Filters.
+    pub options: calls::CallOptions,
+    /// Per-sample Parquet.
+    pub out: PathBuf,
+    /// Optional MethylDackel-style merged-CpG bedGraph.
+    pub bedgraph: Option<PathBuf>,
+    /// BGZF threads.
+    pub threads: usize,
+}
+
+/// Runs one `quant methylation` job; returns what it read.
+pub fn quant_methylation(job: &QuantMethylationJob) -> Result<SampleSource, RunError> {
+    let (calls, source) = sample_calls(&job.input, &job.options, job.threads)?;
+    write_sample(&job.out, &calls, &standalone_metadata(&job.sample, source.source, &job.options))?;
+    if let Some(path) = &job.bedgraph {
+        crate::io::atomic::write_atomic(path, |w| {
+            use std::io::Write;
+            writeln!(w, "track type=\"bedGraph\" description=\"{} CpG merged methylation levels\"", job.sample)?;
+            // Merged CpGs span 2 bp (MethylDackel --mergeContext); unmerged cytosines 1 bp.
+            let span = if source.strands_merged { 1 } else { 0 };
+            for (chrom, s) in calls.iter() {
+                // MethylDackel's percentage: truncated, as `(int) (100.0 * m / (m + u))`.
+                let pct = (100.0 * s.methylated as f64 / s.coverage() as f64) as u64;
+                let (start, end) = (s.pos - 1, s.pos + span);
+                writeln!(w, "{chrom}\t{start}\t{end}\t{pct}\t{}\t{}", s.methylated, s.unmethylated)?;
+            }
+            Ok(())
+        })
+        .map_err(|source| RunError::Output(crate::output::OutputError { path: path.clone(), source }))?;
+    }
+    Ok(source)
+}
+
 /// Per-sample metadata for a standalone `quant methylation` file.
 pub fn standalone_metadata(sample: &str, source: &str, options: &calls::CallOptions) -> Metadata {
     vec![
