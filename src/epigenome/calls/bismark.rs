@@ -19,13 +19,17 @@ pub fn calls(
     if xm.len() != ref_pos.len() {
         return Err(format!("XM has {} characters but the read has {} bases", xm.len(), ref_pos.len()));
     }
-    for (i, (&c, r)) in xm.iter().zip(ref_pos).enumerate() {
+    for (i, &c) in xm.iter().enumerate() {
+        // Most of the string is `.` (not a C): skip it without touching anything else.
+        if c == b'.' {
+            continue;
+        }
         let methylated = match c {
-            b'.' | b'U' | b'u' => continue,
+            b'U' | b'u' => continue,
             b'Z' => true,
             b'z' => false,
             b'X' | b'H' | b'x' | b'h' => {
-                if r.is_some() && filter.keep(i, stats) {
+                if ref_pos[i].is_some() && filter.keep(i, stats) {
                     if c.is_ascii_uppercase() {
                         stats.non_cpg_methylated += 1;
                     } else {
@@ -39,7 +43,7 @@ pub fn calls(
             }
         };
         // Calls in soft clips or insertions have no reference position.
-        let Some(r) = *r else { continue };
+        let Some(r) = ref_pos[i] else { continue };
         let pos = if top { r + 1 } else { r };
         if pos == 0 || !filter.keep(i, stats) {
             continue;

@@ -15,6 +15,7 @@
 
 pub mod bismark;
 pub mod modbam;
+pub mod record;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -24,15 +25,13 @@ use std::path::Path;
 
 use noodles::sam::alignment::RecordBuf;
 use noodles::sam::alignment::record::cigar::op::Kind;
-use noodles::sam::alignment::record::data::field::Tag;
-use noodles::sam::alignment::record_buf::data::field::Value;
-use noodles::sam::alignment::record_buf::data::field::value::Array;
 use noodles::{bam, bgzf, sam};
 use serde::{Deserialize, Serialize};
 
 use super::EpigenomeError;
 use super::sites::{ChromCalls, SampleCalls, Site, chrom_cmp};
 use crate::io::open::{AlignmentFile, SniffError, sniff_alignments};
+use record::View;
 
 /// `[epigenome.quant]` / `quant methylation` flags.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -142,7 +141,9 @@ struct Caller<'a> {
     options: &'a CallOptions,
     stats: CallStats,
     finished: Vec<ChromCalls>,
-    window: BTreeMap<u64, (u64, u64)>,
+    /// Calls per position from `window_start` on (dense: one slot per reference base).
+    window: std::collections::VecDeque<(u64, u64)>,
+    window_start: u64,
     current: Option<(usize, ChromCalls)>,
     pending: HashMap<Vec<u8>, Pending>,
     pending_min: BTreeMap<u64, usize>,
@@ -202,7 +203,8 @@ impl<'a> Caller<'a> {
             options,
             stats: CallStats::default(),
             finished: Vec::new(),
-            window: BTreeMap::new(),
+            window: std::collections::VecDeque::new(),
+            window_start: 0,
             current: None,
             pending: HashMap::new(),
             pending_min: BTreeMap::new(),
@@ -214,31 +216,35 @@ impl<'a> Caller<'a> {
 
     fn run_bam<R: Read>(mut self, mut reader: bam::io::Reader<R>) -> Result<(SampleCalls, CallStats), EpigenomeError> {
         let header = reader.read_header().map_err(|source| EpigenomeError::Io { path: self.path.into(), source })?;
-        let mut record = RecordBuf::default();
+        let mut record = bam::Record::default();
+        let mut view = View::default();
         loop {
             let n = self.stats.records + 1;
-            let read = reader.read_record_buf(&header, &mut record).map_err(|e| self.record_err(n, None, e))?;
+            let read = reader.read_record(&mut record).map_err(|e| self.record_err(n, None, e))?;
             if read == 0 {
                 break;
             }
-            self.step(&header, &record)?;
+            view.fill_bam(&record).map_err(|e| self.record_err(n, record.name().map(|n| n.as_ref()), e))?;
+            self.step(&header, &view)?;
         }
-        self.finish(&header)
+        self.finish()
     }
 
     fn run_sam<R: BufRead>(mut self, inner: R) -> Result<(SampleCalls, CallStats), EpigenomeError> {
         let mut reader = sam::io::Reader::new(inner);
         let header = reader.read_header().map_err(|source| EpigenomeError::Io { path: self.path.into(), source })?;
         let mut record = RecordBuf::default();
+        let mut view = View::default();
         loop {
             let n = self.stats.records + 1;
             let read = reader.read_record_buf(&header, &mut record).map_err(|e| self.record_err(n, None, e))?;
             if read == 0 {
                 break;
             }
-            self.step(&header, &record)?;
+            view.fill_buf(&record);
+            self.step(&header, &view)?;
         }
-        self.finish(&header)
+        self.finish()
     }
 
     fn record_err(&self, record: u64, name: Option<&[u8]>, e: io::Error) -> EpigenomeError {
@@ -250,22 +256,20 @@ impl<'a> Caller<'a> {
         }
     }
 
-    fn bad(&self, record: &RecordBuf, message: String) -> EpigenomeError {
-        let name = record.name().map(<_ as AsRef<[u8]>>::as_ref);
-        self.record_err(self.stats.records, name, io::Error::new(io::ErrorKind::InvalidData, message))
+    fn bad(&self, record: &View, message: String) -> EpigenomeError {
+        self.record_err(self.stats.records, Some(&record.name), io::Error::new(io::ErrorKind::InvalidData, message))
     }
 
-    fn step(&mut self, header: &sam::Header, record: &RecordBuf) -> Result<(), EpigenomeError> {
+    fn step(&mut self, header: &sam::Header, record: &View) -> Result<(), EpigenomeError> {
         self.stats.records += 1;
-        let flags = u16::from(record.flags());
+        let flags = record.flags;
         if flags & flag::UNMAPPED != 0 {
             self.stats.unmapped += 1;
             return Ok(());
         }
-        let (Some(ref_id), Some(start)) = (record.reference_sequence_id(), record.alignment_start()) else {
+        let (Some(ref_id), Some(start)) = (record.ref_id, record.start) else {
             return Err(self.bad(record, "mapped record without a reference or position".into()));
         };
-        let start = start.get() as u64;
         if let Some((last_ref, last_pos)) = self.last
             && (ref_id < last_ref || (ref_id == last_ref && start < last_pos))
         {
@@ -285,7 +289,6 @@ impl<'a> Caller<'a> {
                 .ok_or_else(|| self.bad(record, format!("reference index {ref_id} is not in the header")))?;
             self.current = Some((ref_id, ChromCalls { name, sites: Vec::new() }));
         }
-        let name: Vec<u8> = record.name().map(|n| <_ as AsRef<[u8]>>::as_ref(n).to_vec()).unwrap_or_default();
         let skip = if flags & (flag::SECONDARY | flag::SUPPLEMENTARY) != 0 {
             self.stats.not_primary += 1;
             return Ok(());
@@ -295,7 +298,7 @@ impl<'a> Caller<'a> {
         } else if flags & flag::DUPLICATE != 0 && !self.options.keep_duplicates {
             self.stats.duplicate += 1;
             true
-        } else if record.mapping_quality().map_or(255, u8::from) < self.options.min_mapq {
+        } else if record.mapq < self.options.min_mapq {
             self.stats.low_mapq += 1;
             true
         } else {
@@ -303,13 +306,17 @@ impl<'a> Caller<'a> {
         };
         if skip {
             // A filtered mate will not be merged: release its partner's calls as they are.
-            if let Some(p) = self.take_pending(&name) {
+            if let Some(p) = self.take_pending(&record.name) {
                 self.add_calls(&p.calls);
             }
             self.release_stale(start);
             self.flush(start.saturating_sub(1));
             return Ok(());
         }
+        // Every call of this read lies at or after start - 1: flush first, so the dense window
+        // never spans the gap to the previous read.
+        self.release_stale(start);
+        self.flush(start.saturating_sub(1));
         let mut calls = std::mem::take(&mut self.scratch.calls);
         calls.clear();
         let found = self.record_calls(record, start, &mut calls)?;
@@ -318,10 +325,9 @@ impl<'a> Caller<'a> {
         } else {
             self.stats.used += 1;
         }
-        let paired = flags & flag::PAIRED != 0
-            && flags & flag::MATE_UNMAPPED == 0
-            && record.mate_reference_sequence_id() == Some(ref_id);
-        if paired && let Some(mate) = self.take_pending(&name) {
+        let paired =
+            flags & flag::PAIRED != 0 && flags & flag::MATE_UNMAPPED == 0 && record.mate_ref_id == Some(ref_id);
+        if paired && let Some(mate) = self.take_pending(&record.name) {
             let (first, second) = if mate.first { (&mate.calls, &calls) } else { (&calls as &Vec<Call>, &mate.calls) };
             self.add_calls(first);
             let mut overlap = 0;
@@ -333,62 +339,57 @@ impl<'a> Caller<'a> {
                 }
             }
             self.stats.overlap += overlap;
-        } else if paired && record.mate_alignment_start().is_some_and(|m| m.get() as u64 >= start) && !calls.is_empty()
+        } else if paired
+            && record.mate_start.is_some_and(|m| m >= start && m <= self.aligned_end())
+            && !calls.is_empty()
         {
+            // Only a mate that starts before this read ends can overlap it.
             let min_pos = calls.iter().map(|c| c.pos).min().unwrap_or(start);
-            let mate_pos = record.mate_alignment_start().map_or(start, |m| m.get() as u64);
+            let mate_pos = record.mate_start.unwrap_or(start);
             *self.pending_min.entry(min_pos).or_default() += 1;
-            self.pending_mates.insert((mate_pos, name.clone()));
+            self.pending_mates.insert((mate_pos, record.name.clone()));
             let first = flags & flag::FIRST != 0;
-            self.pending.insert(name, Pending { first, min_pos, mate_pos, calls: calls.clone() });
+            self.pending.insert(record.name.clone(), Pending { first, min_pos, mate_pos, calls: calls.clone() });
         } else {
             self.add_calls(&calls);
         }
         self.scratch.calls = calls;
-        self.release_stale(start);
-        self.flush(start.saturating_sub(1));
         Ok(())
     }
 
+    /// 1-based last reference base of the record whose `ref_pos` was filled last.
+    fn aligned_end(&self) -> u64 {
+        self.scratch.ref_pos.iter().rev().find_map(|r| *r).map_or(0, |r| r + 1)
+    }
+
     /// The record's CpG calls into `calls`; `false` when it has no methylation tags.
-    fn record_calls(&mut self, record: &RecordBuf, start: u64, calls: &mut Vec<Call>) -> Result<bool, EpigenomeError> {
-        let data = record.data();
-        let reverse = u16::from(record.flags()) & flag::REVERSE != 0;
-        let seq = record.sequence().as_ref();
-        let quals = record.quality_scores().as_ref();
-        fill_ref_pos(&mut self.scratch.ref_pos, start, record.cigar().as_ref().iter().map(|op| (op.kind(), op.len())));
-        if self.scratch.ref_pos.len() != seq.len() && !seq.is_empty() {
+    fn record_calls(&mut self, record: &View, start: u64, calls: &mut Vec<Call>) -> Result<bool, EpigenomeError> {
+        if let Some(e) = &record.tag_error {
+            return Err(self.bad(record, e.clone()));
+        }
+        let reverse = record.flags & flag::REVERSE != 0;
+        fill_ref_pos(&mut self.scratch.ref_pos, start, record.cigar.iter().copied());
+        if self.scratch.ref_pos.len() != record.seq_len && record.seq_len > 0 {
             return Err(self.bad(
                 record,
-                format!("CIGAR covers {} read bases but SEQ has {}", self.scratch.ref_pos.len(), seq.len()),
+                format!("CIGAR covers {} read bases but SEQ has {}", self.scratch.ref_pos.len(), record.seq_len),
             ));
         }
-        let filter = Filter { options: self.options, quals, len: seq.len(), reverse };
-        if let Some(xm) = data.get(&Tag::new(b'X', b'M')) {
-            let Value::String(xm) = xm else {
-                return Err(self.bad(record, "XM is not a string".into()));
-            };
-            let top = match data.get(&Tag::new(b'X', b'G')) {
-                Some(Value::String(s)) if s.as_slice() == b"CT" => true,
-                Some(Value::String(s)) if s.as_slice() == b"GA" => false,
+        let filter = Filter::new(self.options, &record.quals, record.seq_len, reverse);
+        if let Some(xm) = &record.xm {
+            let top = match record.xg.as_deref() {
+                Some(b"CT") => true,
+                Some(b"GA") => false,
                 Some(_) => return Err(self.bad(record, "XG must be CT or GA".into())),
                 None => return Err(self.bad(record, "XM without XG: cannot tell the genome strand".into())),
             };
-            bismark::calls(xm.as_slice(), top, &self.scratch.ref_pos, &filter, &mut self.stats, calls)
+            bismark::calls(xm, top, &self.scratch.ref_pos, &filter, &mut self.stats, calls)
                 .map_err(|m| self.bad(record, m))?;
             return Ok(true);
         }
-        let mm = data.get(&Tag::new(b'M', b'M')).or_else(|| data.get(&Tag::new(b'M', b'm')));
-        let Some(mm) = mm else { return Ok(false) };
-        let Value::String(mm) = mm else {
-            return Err(self.bad(record, "MM is not a string".into()));
-        };
-        let ml: &[u8] = match data.get(&Tag::new(b'M', b'L')).or_else(|| data.get(&Tag::new(b'M', b'l'))) {
-            Some(Value::Array(Array::UInt8(v))) => v,
-            Some(_) => return Err(self.bad(record, "ML is not an array of uint8".into())),
-            None => &[],
-        };
-        let entries = modbam::parse(mm.as_slice(), ml.len()).map_err(|m| self.bad(record, m))?;
+        let Some(mm) = &record.mm else { return Ok(false) };
+        let (seq, ml) = (&record.seq, &record.ml);
+        let entries = modbam::parse(mm, ml.len()).map_err(|m| self.bad(record, m))?;
         self.scratch.sequenced.clear();
         if reverse {
             self.scratch.sequenced.extend(seq.iter().rev().map(|b| complement(*b)));
@@ -472,7 +473,18 @@ impl<'a> Caller<'a> {
     }
 
     fn add_call(&mut self, c: Call) {
-        let e = self.window.entry(c.pos).or_default();
+        if self.window.is_empty() {
+            self.window_start = c.pos;
+        }
+        while c.pos < self.window_start {
+            self.window.push_front((0, 0));
+            self.window_start -= 1;
+        }
+        let k = (c.pos - self.window_start) as usize;
+        if k >= self.window.len() {
+            self.window.resize(k + 1, (0, 0));
+        }
+        let e = &mut self.window[k];
         if c.methylated {
             e.0 += 1;
             self.stats.cpg_methylated += 1;
@@ -486,12 +498,13 @@ impl<'a> Caller<'a> {
     fn flush(&mut self, limit: u64) {
         let limit = self.pending_min.keys().next().map_or(limit, |p| limit.min(*p));
         let Some((_, chrom)) = self.current.as_mut() else { return };
-        while let Some(entry) = self.window.first_entry() {
-            if *entry.key() >= limit {
-                break;
+        while self.window_start < limit
+            && let Some((m, u)) = self.window.pop_front()
+        {
+            if m + u > 0 {
+                chrom.sites.push(Site { pos: self.window_start, methylated: m, unmethylated: u });
             }
-            let (pos, (m, u)) = entry.remove_entry();
-            chrom.sites.push(Site { pos, methylated: m, unmethylated: u });
+            self.window_start += 1;
         }
     }
 
@@ -512,7 +525,7 @@ impl<'a> Caller<'a> {
         }
     }
 
-    fn finish(mut self, _header: &sam::Header) -> Result<(SampleCalls, CallStats), EpigenomeError> {
+    fn finish(mut self) -> Result<(SampleCalls, CallStats), EpigenomeError> {
         self.finish_chrom();
         let mapped = self.stats.records - self.stats.unmapped;
         if mapped > 0 && self.stats.used == 0 && self.stats.no_tags > 0 {
@@ -529,24 +542,34 @@ impl<'a> Caller<'a> {
 
 /// Base-quality and M-bias filters for one read.
 pub struct Filter<'a> {
-    options: &'a CallOptions,
     quals: &'a [u8],
-    len: usize,
-    reverse: bool,
+    min_quality: u8,
+    /// SEQ indices kept by `ignore_first`/`ignore_last` (which count in sequencing orientation).
+    kept: std::ops::Range<usize>,
 }
 
-impl Filter<'_> {
+impl<'a> Filter<'a> {
+    /// The filters of a read of `len` bases, reverse-complemented in SEQ when `reverse`.
+    pub fn new(options: &CallOptions, quals: &'a [u8], len: usize, reverse: bool) -> Self {
+        let (head, tail) = if reverse {
+            (options.ignore_last, options.ignore_first)
+        } else {
+            (options.ignore_first, options.ignore_last)
+        };
+        Self { quals, min_quality: options.min_base_quality, kept: head..len.saturating_sub(tail) }
+    }
+
     /// Whether the call at SEQ index `i` survives; counts why not.
+    #[inline]
     pub fn keep(&self, i: usize, stats: &mut CallStats) -> bool {
-        let o = if self.reverse { self.len - 1 - i } else { i };
-        if o < self.options.ignore_first || o + self.options.ignore_last >= self.len {
+        if !self.kept.contains(&i) {
             stats.trimmed += 1;
             return false;
         }
         // An absent quality string (`*`) is all 0xFF in BAM and empty in noodles: no filter.
         if let Some(&q) = self.quals.get(i)
             && q != 0xFF
-            && q < self.options.min_base_quality
+            && q < self.min_quality
         {
             stats.low_base_quality += 1;
             return false;
