@@ -126,6 +126,8 @@ struct Scratch {
     ref_pos: Vec<Option<u64>>,
     sequenced: Vec<u8>,
     mods: Vec<Option<Option<(u8, u16)>>>,
+    entries: Vec<modbam::ModEntry>,
+    c_positions: Vec<usize>,
 }
 
 /// A read waiting for its mate so that their overlap is counted once.
@@ -389,15 +391,26 @@ impl<'a> Caller<'a> {
         }
         let Some(mm) = &record.mm else { return Ok(false) };
         let (seq, ml) = (&record.seq, &record.ml);
-        let entries = modbam::parse(mm, ml.len()).map_err(|m| self.bad(record, m))?;
+        let mut entries = std::mem::take(&mut self.scratch.entries);
+        let parsed = modbam::parse_into(mm, ml.len(), &mut entries);
+        if let Err(m) = parsed {
+            return Err(self.bad(record, m));
+        }
         self.scratch.sequenced.clear();
         if reverse {
             self.scratch.sequenced.extend(seq.iter().rev().map(|b| complement(*b)));
         } else {
             self.scratch.sequenced.extend_from_slice(seq);
         }
-        modbam::cytosine_calls(&entries, ml, &self.scratch.sequenced, &mut self.scratch.mods)
-            .map_err(|m| self.bad(record, m))?;
+        let decoded = modbam::cytosine_calls(
+            &entries,
+            ml,
+            &self.scratch.sequenced,
+            &mut self.scratch.c_positions,
+            &mut self.scratch.mods,
+        );
+        self.scratch.entries = entries;
+        decoded.map_err(|m| self.bad(record, m))?;
         let threshold = self.options.mod_threshold;
         let ref_pos = &self.scratch.ref_pos;
         for (o, call) in self.scratch.mods.iter().enumerate() {
