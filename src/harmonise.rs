@@ -19,11 +19,14 @@ use crate::matrix::FeatureMatrix;
 use crate::output::OutputError;
 use crate::output::parquet::{Metadata, batch, write_parquet};
 
+/// The files a layer step wrote, and the (raw, normalised) matrices it hands to harmonisation.
+pub type LayerOutputs = (Vec<std::path::PathBuf>, FeatureMatrix<f64>, FeatureMatrix<Option<f64>>);
+
 /// One layer's matrices, ready to be aligned.
 pub struct LayerData {
     /// Which layer.
     pub layer: Layer,
-    /// Raw values (counts as f64 for the long table).
+    /// Raw values (counts as f64 for the long table; NaN marks a missing value, written as null).
     pub raw: FeatureMatrix<f64>,
     /// The primary normalisation (a null cell: filtered out or undefined).
     pub normalised: FeatureMatrix<Option<f64>>,
@@ -149,7 +152,9 @@ pub fn write_harmonised(
             let n = layer.raw.feature_ids.len();
             let tp = &cohort.timepoints[sample.timepoint];
             let repeat = |v: &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, n))) };
-            let raw = Arc::new(Float64Array::from_iter((0..n).map(|i| layer.raw.get(i, j).copied()))) as ArrayRef;
+            let raw =
+                Arc::new(Float64Array::from_iter((0..n).map(|i| layer.raw.get(i, j).copied().filter(|v| !v.is_nan()))))
+                    as ArrayRef;
             let value = |i: usize, j: usize| layer.normalised.get(i, j).copied().flatten();
             let normalised = Arc::new(Float64Array::from_iter((0..n).map(|i| value(i, j)))) as ArrayRef;
             // Change from the patient's baseline on the normalised scale; null without a baseline.

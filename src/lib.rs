@@ -16,6 +16,7 @@ pub mod error;
 pub mod harmonise;
 pub mod io;
 pub mod matrix;
+pub mod metabolome;
 pub mod output;
 pub mod pipeline;
 pub mod stats;

@@ -98,6 +98,17 @@ fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
             }
         }
         Command::Normalise(NormaliseCommand::Transcriptome(args)) => pipeline::normalise_matrix(&args.into_job())?,
+        Command::Normalise(NormaliseCommand::Metabolome(args)) => {
+            let steps = pipeline::metabolome::normalise_metabolome(&args.into_job())?;
+            if !cli.quiet {
+                for s in steps {
+                    eprintln!(
+                        "harmonomics: {:<18} {} features in, {} removed, {} values changed",
+                        s.name, s.features_in, s.removed, s.values_changed
+                    );
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -12,6 +12,87 @@ use crate::transcriptome::normalise::Method;
 pub enum NormaliseCommand {
     /// Normalise a gene count matrix (our raw.parquet, a featureCounts table or a TSV matrix).
     Transcriptome(TranscriptomeArgs),
+    /// Process an LC-MS feature table with its injection list (drift, filters, PQN, ...).
+    Metabolome(MetabolomeArgs),
+}
+
+/// Arguments of `normalise metabolome`; defaults are `[metabolome.process]`'s.
+#[derive(Debug, Args)]
+pub struct MetabolomeArgs {
+    /// Feature table: MZmine CSV export, XCMS featureValues/diffreport, or any features × injections CSV/TSV.
+    #[arg(long, value_name = "FILE")]
+    pub table: PathBuf,
+    /// Injection list: column, injection_order, sample_type (sample|qc|blank)[, batch, sample_id].
+    #[arg(long, value_name = "FILE")]
+    pub injections: PathBuf,
+    /// Output directory (features, raw, normalised, qc and injections Parquet files).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: PathBuf,
+    /// MZmine measure to read.
+    #[arg(long, value_enum, default_value_t = crate::metabolome::table::Measure::Area)]
+    pub measure: crate::metabolome::table::Measure,
+    /// Keep features whose study-sample mean is at least this many times their blank mean (0: off).
+    #[arg(long, default_value_t = 3.0, value_name = "X")]
+    pub blank_ratio: f64,
+    /// QC-based drift and batch correction.
+    #[arg(long, value_enum, default_value_t = crate::metabolome::process::Drift::Loess)]
+    pub drift: crate::metabolome::process::Drift,
+    /// LOESS span (statsmodels' frac).
+    #[arg(long, default_value_t = 0.75, value_name = "F")]
+    pub loess_span: f64,
+    /// LOESS robustifying iterations (statsmodels' it).
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub loess_iterations: usize,
+    /// Fewest QC values a batch needs for its drift to be corrected.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub min_qc_per_batch: usize,
+    /// Drop features whose QC RSD after correction exceeds this (0.3 = 30%; 0: off).
+    #[arg(long, default_value_t = 0.3, value_name = "R")]
+    pub max_qc_rsd: f64,
+    /// Drop features detected in fewer than this fraction of study samples.
+    #[arg(long, default_value_t = 0.5, value_name = "F")]
+    pub min_detection: f64,
+    /// Missing-value imputation.
+    #[arg(long, value_enum, default_value_t = crate::metabolome::process::Impute::HalfMin)]
+    pub impute: crate::metabolome::process::Impute,
+    /// Skip probabilistic quotient normalisation.
+    #[arg(long)]
+    pub no_pqn: bool,
+    /// Transformation.
+    #[arg(long, value_enum, default_value_t = crate::metabolome::process::Transform::Log2)]
+    pub transform: crate::metabolome::process::Transform,
+    /// λ of the generalised log.
+    #[arg(long, default_value_t = 1.0, value_name = "L")]
+    pub glog_lambda: f64,
+    /// Scaling across study samples.
+    #[arg(long, value_enum, default_value_t = crate::metabolome::process::Scaling::None)]
+    pub scaling: crate::metabolome::process::Scaling,
+}
+
+impl MetabolomeArgs {
+    /// The library job.
+    pub fn into_job(self) -> crate::pipeline::metabolome::NormaliseMetabolomeJob {
+        crate::pipeline::metabolome::NormaliseMetabolomeJob {
+            table: self.table,
+            injections: self.injections,
+            import: crate::metabolome::table::ImportOptions { measure: self.measure },
+            options: crate::metabolome::process::ProcessOptions {
+                blank_ratio: self.blank_ratio,
+                drift: self.drift,
+                loess_span: self.loess_span,
+                loess_iterations: self.loess_iterations,
+                min_qc_per_batch: self.min_qc_per_batch,
+                max_qc_rsd: self.max_qc_rsd,
+                min_detection: self.min_detection,
+                impute: self.impute,
+                pqn: !self.no_pqn,
+                transform: self.transform,
+                glog_lambda: self.glog_lambda,
+                scaling: self.scaling,
+            },
+            out: self.out,
+        }
+    }
 }
 
 /// Arguments of `normalise transcriptome`.

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::model::Anchor;
 use crate::annotation::AnnotationSpec;
 use crate::epigenome::EpigenomeOptions;
+use crate::metabolome::MetabolomeOptions;
 use crate::transcriptome::TranscriptomeOptions;
 
 /// The parsed `cohort.toml`.
@@ -34,6 +35,9 @@ pub struct CohortConfig {
     /// Epigenome options (calls, filters, regions).
     #[serde(default)]
     pub epigenome: EpigenomeOptions,
+    /// Metabolome options (injection list, table import, processing chain).
+    #[serde(default)]
+    pub metabolome: MetabolomeOptions,
 }
 
 /// `[study]`.
@@ -92,6 +96,9 @@ impl CohortConfig {
         }
         if let Some(t) = self.transcriptome.import.tx2gene.as_mut() {
             resolve(t);
+        }
+        if let Some(p) = self.metabolome.injections.as_mut() {
+            resolve(p);
         }
         for r in &mut self.epigenome.regions {
             if let Some(b) = r.bed.as_mut() {

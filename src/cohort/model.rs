@@ -41,7 +41,7 @@ impl Layer {
 
     /// Whether this version can quantify the layer.
     pub fn is_supported(self) -> bool {
-        matches!(self, Layer::Transcriptome | Layer::Epigenome)
+        matches!(self, Layer::Transcriptome | Layer::Epigenome | Layer::Metabolome)
     }
 }
 

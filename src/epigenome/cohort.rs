@@ -14,15 +14,12 @@ use super::EpigenomeError;
 use super::normalise::{NormaliseOptions, is_sex_chromosome};
 use super::regions::{RegionAccumulator, RegionSet};
 use super::sites::{SampleReader, Site, chrom_cmp};
+use crate::harmonise::LayerOutputs;
 use crate::matrix::FeatureMatrix;
 use crate::output::OutputError;
-use crate::output::parquet::{MatrixStream, Metadata, ParquetStream, ROW_GROUP_ROWS, write_batch, write_matrix};
-
-/// Builds a file's key-value metadata from extra (key, value) pairs.
-pub type MetadataFor<'a> = dyn Fn(&[(&str, String)]) -> Metadata + 'a;
-
-/// The files one region set was written to, and its (coverage, beta) matrices.
-pub type RegionOutputs = (Vec<PathBuf>, FeatureMatrix<f64>, FeatureMatrix<Option<f64>>);
+use crate::output::parquet::{
+    MatrixStream, Metadata, MetadataFor, ParquetStream, ROW_GROUP_ROWS, write_batch, write_matrix,
+};
 
 /// Why the cohort matrices could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -311,7 +308,7 @@ pub fn write_regions(
     sample_ids: &[String],
     options: &NormaliseOptions,
     metadata: &MetadataFor<'_>,
-) -> Result<RegionOutputs, OutputError> {
+) -> Result<LayerOutputs, OutputError> {
     let n = sample_ids.len();
     let regions = &acc.set.regions;
     let ids: Vec<String> = regions.iter().map(|r| r.id.clone()).collect();

@@ -24,6 +24,9 @@ pub const ROW_GROUP_ROWS: usize = 1 << 16;
 /// Key-value metadata pairs.
 pub type Metadata = Vec<(String, String)>;
 
+/// Builds a file's key-value metadata from extra (key, value) pairs.
+pub type MetadataFor<'a> = dyn Fn(&[(&str, String)]) -> Metadata + 'a;
+
 fn properties(metadata: &Metadata) -> WriterProperties {
     let level = ZstdLevel::try_new(3).unwrap_or_default();
     WriterProperties::builder()

@@ -6,6 +6,7 @@
 //! manifest comes last, so a directory with a `manifest.json` holds a finished run.
 
 pub mod epigenome;
+pub mod metabolome;
 pub mod progress;
 pub mod stage;
 
@@ -73,6 +74,9 @@ pub enum RunError {
     /// Methylation input could not be read.
     #[error(transparent)]
     Epigenome(#[from] crate::epigenome::EpigenomeError),
+    /// A metabolomics table or injection list is wrong.
+    #[error(transparent)]
+    Metabolome(crate::metabolome::MetabolomeError),
     /// The command line asks for something inconsistent (exit code 2).
     #[error("{0}")]
     Usage(String),
@@ -173,6 +177,10 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
     if !cohort.samples_of(Layer::Epigenome).is_empty() {
         let dir = out.join(Layer::Epigenome.as_str());
         layers.push(epigenome::run_layer(&cohort, options.threads, &dir, &progress, &mut stages, &mut written)?);
+    }
+    if !cohort.samples_of(Layer::Metabolome).is_empty() {
+        let dir = out.join(Layer::Metabolome.as_str());
+        layers.push(metabolome::run_layer(&cohort, &dir, &mut stages, &mut written)?);
     }
 
     stage::stage(&mut stages, "harmonise", json!({}), |r| {
@@ -561,6 +569,9 @@ fn hash_inputs(cohort: &Cohort) -> Result<Vec<FileRecord>, RunError> {
     }
     if let Some(a) = &c.annotation {
         files.push(("annotation".into(), a.path.clone()));
+    }
+    if let Some(p) = &c.metabolome.injections {
+        files.push(("injections".into(), p.clone()));
     }
     for r in &c.epigenome.regions {
         if let Some(b) = &r.bed {

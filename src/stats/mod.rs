@@ -2,6 +2,7 @@
 //! hand only what no good crate does (e.g. the statistics)"). Each follows R's definition, since
 //! DESeq2 and edgeR are the reference implementations.
 
+pub mod lowess;
 /// Median of finite values (R's `median`: mean of the two middle values for an even count).
 /// `None` for an empty input.
 pub fn median(values: &mut [f64]) -> Option<f64> {

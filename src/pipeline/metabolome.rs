@@ -1,0 +1,270 @@
+//! The metabolome layer: one feature table for the cohort plus its injection list, processed and
+//! written as `metabolome/{features,raw,normalised,qc,injections}.parquet`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray};
+use serde_json::json;
+
+use super::{RunError, arrow_err, io_err, metadata, stage};
+use crate::cohort::{Cohort, Layer, Problem, Severity, ValidationError};
+use crate::error::Location;
+use crate::harmonise::{LayerData, LayerOutputs};
+use crate::matrix::FeatureMatrix;
+use crate::metabolome::injections::{self, Injection, Kind};
+use crate::metabolome::process::{ProcessOptions, Processed, process};
+use crate::metabolome::table::{self, FeatureTable, ImportOptions};
+use crate::metabolome::{MetabolomeError, MetabolomeOptions};
+use crate::output::manifest::StageReport;
+use crate::output::parquet::{MetadataFor, batch, write_batch, write_matrix};
+
+impl From<MetabolomeError> for RunError {
+    fn from(e: MetabolomeError) -> Self {
+        match e {
+            MetabolomeError::Io { path, source } => RunError::Io { path, source },
+            MetabolomeError::Design(m) => RunError::Usage(m),
+            other => RunError::Metabolome(other),
+        }
+    }
+}
+
+/// A processed table: what was read and what the chain made of it.
+pub struct ProcessedTable {
+    /// The table as read.
+    pub table: FeatureTable,
+    /// The injection list.
+    pub injections: Vec<Injection>,
+    /// The chain's output.
+    pub processed: Processed,
+}
+
+/// Reads and processes one table.
+pub fn read_and_process(
+    table_path: &Path,
+    injections_path: &Path,
+    import: &ImportOptions,
+    options: &ProcessOptions,
+) -> Result<ProcessedTable, RunError> {
+    let injections = injections::read(injections_path)?;
+    let table = table::read(table_path, &injections, import)?;
+    let rows: Vec<Vec<Option<f64>>> =
+        (0..table.ids.len()).map(|i| table.values.iter().map(|c| c[i]).collect()).collect();
+    let processed = process(rows, &injections, options)?;
+    Ok(ProcessedTable { table, injections, processed })
+}
+
+/// Writes the five tables; `study` lists (output column name, injection index) in output order.
+pub fn write_outputs(
+    dir: &Path,
+    r: &ProcessedTable,
+    study: &[(String, usize)],
+    meta: &MetadataFor<'_>,
+    options: &ProcessOptions,
+) -> Result<LayerOutputs, RunError> {
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let t = &r.table;
+    let p = &r.processed;
+    let ids: Vec<String> = study.iter().map(|(id, _)| id.clone()).collect();
+    let paths: Vec<PathBuf> =
+        ["features.parquet", "raw.parquet", "normalised.parquet", "qc.parquet", "injections.parquet"]
+            .iter()
+            .map(|f| dir.join(f))
+            .collect();
+
+    let kept: std::collections::HashSet<usize> = p.kept.iter().copied().collect();
+    let mut columns: Vec<(&str, ArrayRef)> = vec![
+        ("feature_id", Arc::new(StringArray::from(t.ids.clone()))),
+        ("mz", Arc::new(Float64Array::from(t.mz.clone()))),
+        ("rt", Arc::new(Float64Array::from(t.rt.clone()))),
+    ];
+    for (name, values) in &t.annotations {
+        columns.push((name.as_str(), Arc::new(StringArray::from(values.clone()))));
+    }
+    columns.extend([
+        ("detection_rate", Arc::new(Float64Array::from_iter_values(p.stats.iter().map(|s| s.detection))) as ArrayRef),
+        ("qc_rsd_raw", Arc::new(Float64Array::from(p.stats.iter().map(|s| s.qc_rsd_raw).collect::<Vec<_>>()))),
+        (
+            "qc_rsd_corrected",
+            Arc::new(Float64Array::from(p.stats.iter().map(|s| s.qc_rsd_corrected).collect::<Vec<_>>())),
+        ),
+        ("kept", Arc::new(BooleanArray::from((0..t.ids.len()).map(|i| kept.contains(&i)).collect::<Vec<_>>()))),
+        ("removed_by", Arc::new(StringArray::from(p.stats.iter().map(|s| s.removed_by).collect::<Vec<_>>()))),
+    ]);
+    write_batch(&paths[0], batch(columns).map_err(arrow_err(&paths[0]))?, &meta(&[("format", t.format.into())]))?;
+
+    let raw_all = FeatureMatrix {
+        feature_ids: t.ids.clone(),
+        sample_ids: ids.clone(),
+        columns: study.iter().map(|(_, j)| Some(t.values[*j].clone())).collect(),
+    };
+    write_matrix(&paths[1], &raw_all, &meta(&[("values", "intensity as imported".into())]))?;
+    let kept_ids: Vec<String> = p.kept.iter().map(|&i| t.ids[i].clone()).collect();
+    let normalised = FeatureMatrix {
+        feature_ids: kept_ids.clone(),
+        sample_ids: ids.clone(),
+        columns: study.iter().map(|(_, j)| Some(p.values.iter().map(|row| row[*j]).collect())).collect(),
+    };
+    let params = serde_json::to_string(options).unwrap_or_default();
+    write_matrix(&paths[2], &normalised, &meta(&[("method", "metabolome chain".into()), ("params", params)]))?;
+
+    let steps = &p.steps;
+    let qc = batch(vec![
+        ("step", Arc::new(StringArray::from_iter_values(steps.iter().map(|s| s.name))) as ArrayRef),
+        (
+            "features_in",
+            Arc::new(arrow_array::UInt64Array::from_iter_values(steps.iter().map(|s| s.features_in as u64))),
+        ),
+        ("removed", Arc::new(arrow_array::UInt64Array::from_iter_values(steps.iter().map(|s| s.removed as u64)))),
+        (
+            "values_changed",
+            Arc::new(arrow_array::UInt64Array::from_iter_values(steps.iter().map(|s| s.values_changed as u64))),
+        ),
+        ("params", Arc::new(StringArray::from_iter_values(steps.iter().map(|s| s.params.to_string())))),
+    ])
+    .map_err(arrow_err(&paths[3]))?;
+    write_batch(&paths[3], qc, &meta(&[]))?;
+
+    let inj = &r.injections;
+    let table: RecordBatch = batch(vec![
+        ("column", Arc::new(StringArray::from_iter_values(inj.iter().map(|i| i.column.as_str()))) as ArrayRef),
+        ("injection_order", Arc::new(Float64Array::from_iter_values(inj.iter().map(|i| i.order)))),
+        ("batch", Arc::new(StringArray::from_iter_values(inj.iter().map(|i| i.batch.as_str())))),
+        ("sample_type", Arc::new(StringArray::from_iter_values(inj.iter().map(|i| i.kind.as_str())))),
+        ("sample_id", Arc::new(StringArray::from(inj.iter().map(|i| i.sample_id.clone()).collect::<Vec<_>>()))),
+        ("pqn_factor", Arc::new(Float64Array::from(p.pqn_factors.clone()))),
+    ])
+    .map_err(arrow_err(&paths[4]))?;
+    write_batch(&paths[4], table, &meta(&[]))?;
+
+    // For harmonised.parquet: kept features, raw with NaN for missing (written as null there).
+    let raw = FeatureMatrix::new(
+        kept_ids,
+        ids,
+        study.iter().map(|(_, j)| p.kept.iter().map(|&i| t.values[*j][i].unwrap_or(f64::NAN)).collect()).collect(),
+    );
+    Ok((paths, raw, normalised))
+}
+
+/// Runs the metabolome layer for `run`.
+pub fn run_layer(
+    cohort: &Cohort,
+    dir: &Path,
+    stages: &mut Vec<StageReport>,
+    written: &mut Vec<PathBuf>,
+) -> Result<LayerData, RunError> {
+    let options: &MetabolomeOptions = &cohort.config.metabolome;
+    let samples = cohort.samples_of(Layer::Metabolome);
+    let invalid = |location: Location, message: String| {
+        RunError::Invalid(ValidationError { problems: vec![Problem { severity: Severity::Error, location, message }] })
+    };
+    let Some(injections_path) = &options.injections else {
+        return Err(invalid(
+            Location::file(&cohort.config_path),
+            "metabolome samples need `injections` in [metabolome] (column, injection_order, batch, sample_type)".into(),
+        ));
+    };
+    let table_path = samples[0].path.clone();
+    if let Some(other) = samples.iter().find(|s| s.path != table_path) {
+        return Err(invalid(
+            Location::line(&cohort.config.samplesheet, other.line).with_column("path"),
+            format!(
+                "metabolome samples must share one feature table: {} here, {} on line {}",
+                other.path.display(),
+                table_path.display(),
+                samples[0].line
+            ),
+        ));
+    }
+    let params = json!({ "table": table_path, "injections": injections_path, "import": options.import, "process": options.process });
+    let r = stage::stage(stages, "process_metabolome", params, |report| {
+        let r = read_and_process(&table_path, injections_path, &options.import, &options.process)?;
+        report.counts = json!({
+            "features": r.table.ids.len(),
+            "kept": r.processed.kept.len(),
+            "injections": r.injections.len(),
+            "qcs": r.injections.iter().filter(|i| i.kind == Kind::Qc).count(),
+            "blanks": r.injections.iter().filter(|i| i.kind == Kind::Blank).count(),
+            "steps": r.processed.steps,
+        });
+        Ok::<_, RunError>(r)
+    })?;
+    // Study injections ↔ samplesheet rows, both ways.
+    let mut study = Vec::with_capacity(samples.len());
+    for s in &samples {
+        let hits: Vec<usize> = (0..r.injections.len())
+            .filter(|&j| {
+                r.injections[j].kind == Kind::Sample && r.injections[j].sample_id.as_deref() == Some(&s.sample_id)
+            })
+            .collect();
+        match hits.as_slice() {
+            [j] => study.push((s.sample_id.clone(), *j)),
+            [] => {
+                return Err(invalid(
+                    Location::line(&cohort.config.samplesheet, s.line).with_column("sample_id"),
+                    format!(
+                        "metabolome sample {:?} has no study injection in {}",
+                        s.sample_id,
+                        injections_path.display()
+                    ),
+                ));
+            }
+            [_, second, ..] => {
+                return Err(invalid(
+                    Location::line(injections_path, r.injections[*second].line).with_column("sample_id"),
+                    format!("sample {:?} is injected more than once", s.sample_id),
+                ));
+            }
+        }
+    }
+    if let Some(orphan) = r.injections.iter().find(|i| {
+        i.kind == Kind::Sample && !samples.iter().any(|s| Some(s.sample_id.as_str()) == i.sample_id.as_deref())
+    }) {
+        return Err(invalid(
+            Location::line(injections_path, orphan.line).with_column("column"),
+            format!(
+                "study injection {:?} (sample {:?}) is not a metabolome sample in the samplesheet",
+                orphan.column,
+                orphan.sample_id.as_deref().unwrap_or("")
+            ),
+        ));
+    }
+    let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Metabolome), extra);
+    let (paths, raw, normalised) = write_outputs(dir, &r, &study, &meta, &options.process)?;
+    written.extend(paths);
+    Ok(LayerData { layer: Layer::Metabolome, raw, normalised })
+}
+
+/// One `normalise metabolome` job.
+#[derive(Clone, Debug)]
+pub struct NormaliseMetabolomeJob {
+    /// The feature table.
+    pub table: PathBuf,
+    /// The injection list.
+    pub injections: PathBuf,
+    /// Import options.
+    pub import: ImportOptions,
+    /// The chain's options.
+    pub options: ProcessOptions,
+    /// Output directory.
+    pub out: PathBuf,
+}
+
+/// Runs one `normalise metabolome` job; returns the steps for the caller to print.
+pub fn normalise_metabolome(job: &NormaliseMetabolomeJob) -> Result<Vec<crate::metabolome::process::Step>, RunError> {
+    let r = read_and_process(&job.table, &job.injections, &job.import, &job.options)?;
+    let study: Vec<(String, usize)> = (0..r.injections.len())
+        .filter(|&j| r.injections[j].kind == Kind::Sample)
+        .map(|j| (r.injections[j].sample_id.clone().unwrap_or_else(|| r.injections[j].column.clone()), j))
+        .collect();
+    let meta = |extra: &[(&str, String)]| {
+        let mut kv = vec![
+            ("harmonomics.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+            ("harmonomics.layer".to_string(), Layer::Metabolome.as_str().to_string()),
+        ];
+        kv.extend(extra.iter().map(|(k, v)| (format!("harmonomics.{k}"), v.clone())));
+        kv
+    };
+    write_outputs(&job.out, &r, &study, &meta, &job.options)?;
+    Ok(r.processed.steps)
+}
