@@ -45,7 +45,7 @@ fn a_samplesheet_with_many_mistakes_reports_each_with_its_line_and_writes_nothin
         /* 12 wrong number of fields */ format!("P03_discharge,P03,discharge,transcriptome,{ok},seq2"),
         /* 13 patient not in the patients table */
         format!("P99_day0,P99,day0,transcriptome,{ok},seq2,athens,,0,M"),
-        /* 14 layer not supported yet */ format!("P04_day0,P04,day0,metabolome,{ok},seq2,athens,,0,M"),
+        /* 14 another unknown layer */ format!("P04_day0,P04,day0,lipidome,{ok},seq2,athens,,0,M"),
         /* 15 a sample id that would escape the output directory */
         format!("../P04_day3,P04,day3,transcriptome,{ok},seq2,athens,,3,F"),
     ];
@@ -68,7 +68,7 @@ fn a_samplesheet_with_many_mistakes_reports_each_with_its_line_and_writes_nothin
         (11, "empty patient_id"),
         (12, "expected 10 fields"),
         (13, "not in the patients table"),
-        (14, "not supported"),
+        (14, "unknown layer \"lipidome\""),
         (15, "must use only letters, digits"),
     ];
     assert_eq!(errors.len(), expect.len(), "one message per problem:\n{stderr}");
