@@ -8,13 +8,8 @@ use common::*;
 /// A copy of the fixture cohort config in `dir`, pointing at `samplesheet.csv` there and at the
 /// real fixture patients table and annotation.
 fn cohort_in(dir: &Workdir, samplesheet: &str) -> std::path::PathBuf {
-    let config = std::fs::read_to_string(fixture_config()).expect("config");
-    let fixture = repo().join("test-data");
-    let config = config
-        .replace("patients = \"patients.csv\"", &format!("patients = {:?}", fixture.join("cohort/patients.csv")))
-        .replace("\"../annotation/", &format!("\"{}/annotation/", fixture.display()));
     dir.write("samplesheet.csv", samplesheet);
-    dir.write("cohort.toml", &config)
+    dir.write("cohort.toml", &portable_fixture_config(false))
 }
 
 const HEADER: &str = "sample_id,patient_id,timepoint,layer,path,batch,site,collection_date,days_from_admission,sex\n";

@@ -28,8 +28,9 @@ fn one_and_two_threads_give_identical_parquet_bytes() {
     run_fixture(&a, "1");
     run_fixture(&b, "2");
     let files = parquet_files(&a);
-    // transcriptome: 39 samples + 12 matrices; epigenome: 39 samples + 6 CpG files + 3 region files.
-    assert_eq!(files.len(), 39 + 12 + 39 + 6 + 3);
+    // transcriptome: 39 samples + 12 matrices; epigenome: 39 samples + 6 CpG files + 3 region
+    // files; metabolome: 5 tables.
+    assert_eq!(files.len(), 39 + 12 + 39 + 6 + 3 + 5);
     assert_eq!(files, parquet_files(&b));
     for f in &files {
         let (x, y) = (std::fs::read(a.join(f)).expect("read"), std::fs::read(b.join(f)).expect("read"));

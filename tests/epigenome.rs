@@ -152,10 +152,7 @@ fn region_beta_is_summed_calls_over_summed_coverage_and_sex_chromosomes_can_be_d
     let dir = Workdir::new();
     // The fixture with a BED region set and chrX/chrY dropped.
     let cohort = repo().join("test-data/cohort");
-    for f in ["samplesheet.csv", "patients.csv"] {
-        std::fs::copy(cohort.join(f), dir.join(f)).expect("copy");
-    }
-    let sheet = std::fs::read_to_string(dir.join("samplesheet.csv")).expect("sheet");
+    let sheet = std::fs::read_to_string(cohort.join("samplesheet.csv")).expect("sheet");
     let sheet: String = sheet
         .lines()
         .enumerate()
@@ -165,10 +162,7 @@ fn region_beta_is_summed_calls_over_summed_coverage_and_sex_chromosomes_can_be_d
         })
         .collect();
     std::fs::write(dir.join("samplesheet.csv"), sheet).expect("write sheet");
-    let toml = std::fs::read_to_string(cohort.join("cohort.toml")).expect("toml");
-    let annotation = repo().join("test-data/annotation/hg38_refseq_fixture.saf");
-    let toml = toml
-        .replace("../annotation/hg38_refseq_fixture.saf", annotation.to_str().expect("utf-8"))
+    let toml = portable_fixture_config(false)
         .replace("min_sample_fraction = 0.8\n", "min_sample_fraction = 0.8\ndrop_sex_chromosomes = true\n")
         + "\n[[epigenome.regions]]\nname = \"blocks\"\nbed = \"blocks.bed\"\n";
     std::fs::write(dir.join("cohort.toml"), toml).expect("write toml");

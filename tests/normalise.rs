@@ -173,15 +173,7 @@ fn bad_inputs_and_undefined_methods_are_clear_errors() {
 #[test]
 fn filter_by_expr_in_run_nulls_the_filtered_genes_and_normalises_the_rest() {
     let dir = Workdir::new();
-    let text = std::fs::read_to_string(fixture_config()).expect("config");
-    let fixture = repo().join("test-data");
-    let text = text
-        .replace(
-            "samplesheet = \"samplesheet.csv\"",
-            &format!("samplesheet = {:?}", fixture.join("cohort/samplesheet.csv")),
-        )
-        .replace("patients = \"patients.csv\"", &format!("patients = {:?}", fixture.join("cohort/patients.csv")))
-        .replace("\"../annotation/", &format!("\"{}/annotation/", fixture.display()))
+    let text = portable_fixture_config(true)
         .replace("prior_count = 2", "prior_count = 2\nfilter_by_expr = true\nfilter_group = \"timepoint\"")
         .replace("methods = [\"vst\", \"cpm\", \"log2cpm\", \"deseq2\", \"tmm\"]", "methods = [\"cpm\"]");
     let config = dir.write("cohort.toml", &text);

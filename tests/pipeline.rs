@@ -106,11 +106,12 @@ fn samples_table_follows_the_samplesheet_and_the_protocol_windows() {
 
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.out.join("manifest.json")).expect("manifest")).expect("json");
-    // P06's month-3 blood draw is late for both of its layers (lines 30 and 69).
+    // P06's month-3 blood draw is late for each of its three layers (lines 30, 69 and 108).
     let warnings = manifest["warnings"].as_array().expect("warnings");
-    assert_eq!(warnings.len(), 2);
-    assert!(warnings[0].as_str().expect("str").contains("samplesheet.csv:30"), "{warnings:?}");
-    assert!(warnings[1].as_str().expect("str").contains("samplesheet.csv:69"), "{warnings:?}");
+    assert_eq!(warnings.len(), 3);
+    for (w, line) in warnings.iter().zip([30, 69, 108]) {
+        assert!(w.as_str().expect("str").contains(&format!("samplesheet.csv:{line}")), "{warnings:?}");
+    }
 }
 
 #[test]
@@ -183,8 +184,10 @@ fn features_and_harmonised_tables_line_up() {
     assert_eq!(u64s(&features, "length")[i], Some(28 + 165 + 384));
 
     let (h, _) = read_parquet(&run.out.join("harmonised.parquet"));
-    // 238 genes (transcriptome) and the promoters of the same 238 genes (epigenome), 39 samples each.
-    assert_eq!(h.num_rows(), 39 * 238 + 39 * 238);
+    // 238 genes (transcriptome), the promoters of the same 238 genes (epigenome) and 52 kept
+    // metabolites (metabolome), 39 blood draws each.
+    let per_draw = 238 + 238 + 52;
+    assert_eq!(h.num_rows(), 39 * per_draw);
     let patients = strings(&h, "patient_id");
     let samples = strings(&h, "sample_id");
     let layers = strings(&h, "layer");
@@ -194,7 +197,8 @@ fn features_and_harmonised_tables_line_up() {
     assert_eq!(patients[0].as_deref(), Some("P01"));
     assert_eq!(samples[0].as_deref(), Some("P01_day0"));
     assert_eq!((samples[238].as_deref(), layers[238].as_deref()), (Some("P01_day0"), Some("epigenome")));
-    assert_eq!(samples[2 * 238].as_deref(), Some("P01_day3"));
+    assert_eq!((samples[2 * 238].as_deref(), layers[2 * 238].as_deref()), (Some("P01_day0"), Some("metabolome")));
+    assert_eq!(samples[per_draw].as_deref(), Some("P01_day3"));
     assert!(!samples.iter().any(|s| s.as_deref() == Some("P08_month12")));
     let planted = planted_counts();
     for k in (0..h.num_rows()).step_by(97).filter(|&k| layers[k].as_deref() == Some("transcriptome")) {
@@ -210,7 +214,11 @@ fn the_manifest_records_inputs_with_hashes_and_every_stage() {
         serde_json::from_slice(&std::fs::read(run.out.join("manifest.json")).expect("manifest")).expect("json");
     assert_eq!(manifest["tool"]["version"], env!("CARGO_PKG_VERSION"));
     let inputs = manifest["inputs"].as_array().expect("inputs");
-    assert_eq!(inputs.len(), 4 + 39 + 39, "config, samplesheet, patients, annotation, 39 RNA and 39 bisulfite BAMs");
+    assert_eq!(
+        inputs.len(),
+        4 + 39 + 39 + 2,
+        "config, samplesheet, patients, annotation, 39 RNA and 39 bisulfite BAMs, the injection list and the feature table"
+    );
     let bam =
         inputs.iter().find(|i| i["path"].as_str().is_some_and(|p| p.ends_with("P02_day3.bam"))).expect("bam input");
     let bytes = std::fs::read(repo().join("test-data/transcriptome/bam/P02_day3.bam")).expect("bam");
@@ -229,11 +237,12 @@ fn the_manifest_records_inputs_with_hashes_and_every_stage() {
             "normalise",
             "quantify_epigenome",
             "normalise_epigenome",
+            "process_metabolome",
             "harmonise"
         ]
     );
     let outputs = manifest["outputs"].as_array().expect("outputs");
-    assert_eq!(outputs.len(), 39 + 12 + 39 + 9, "per-sample files + 12 RNA tables + 9 methylation tables");
+    assert_eq!(outputs.len(), 39 + 12 + 39 + 9 + 5, "per-sample files + 12 RNA, 9 methylation and 5 metabolome tables");
     assert!(outputs.iter().all(|o| !o["path"].as_str().expect("path").contains("manifest")));
 }
 
@@ -263,11 +272,11 @@ fn change_from_baseline_and_completeness_follow_the_grid() {
     assert!(c12.expect("change") < -1.5, "IL6 change to month 12: {c12:?}");
 
     let (c, _) = read_parquet(&run.out.join("completeness.parquet"));
-    assert_eq!(c.num_rows(), 8 * 5 * 2, "8 patients x 5 timepoints x 2 layers");
+    assert_eq!(c.num_rows(), 8 * 5 * 3, "8 patients x 5 timepoints x 3 layers");
     let (pat, tp, status, sid) =
         (strings(&c, "patient_id"), strings(&c, "timepoint"), strings(&c, "status"), strings(&c, "sample_id"));
     let layer = strings(&c, "layer");
-    for l in ["transcriptome", "epigenome"] {
+    for l in ["transcriptome", "epigenome", "metabolome"] {
         let cell = |p: &str, t: &str| {
             let k = (0..c.num_rows())
                 .find(|&k| {

@@ -570,7 +570,7 @@ fn hash_inputs(cohort: &Cohort) -> Result<Vec<FileRecord>, RunError> {
     if let Some(a) = &c.annotation {
         files.push(("annotation".into(), a.path.clone()));
     }
-    if let Some(p) = &c.metabolome.injections {
+    if let Some(p) = c.metabolome.injections.as_ref().filter(|_| !cohort.samples_of(Layer::Metabolome).is_empty()) {
         files.push(("injections".into(), p.clone()));
     }
     for r in &c.epigenome.regions {

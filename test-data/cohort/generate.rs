@@ -16,6 +16,7 @@ use harmonomics::annotation::{self, AnnotationFormat};
 use noodles::sam::alignment::io::Write as _;
 use noodles::{bam, sam};
 
+mod metabolome;
 mod methylation;
 mod sim;
 use sim::{HG38, Rng, Transcript, sequence, transcripts};
@@ -111,6 +112,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut sample_no = 0usize;
     let mut methylation_rows: Vec<String> = Vec::new();
     let mut methylation_samples = Vec::new();
+    let mut metabolome_rows: Vec<String> = Vec::new();
+    let mut metabolome_samples = Vec::new();
     for p in &patients {
         for (t, tp) in TIMEPOINTS.iter().enumerate() {
             if p.id == "P08" && *tp == "month12" {
@@ -168,6 +171,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 p.site,
                 p.sex
             ));
+            metabolome_rows.push(format!(
+                "{sample_id},{},{tp},metabolome,../metabolome/features_mzmine.csv,{{batch}},{},{date},{days},{}",
+                p.id, p.site, p.sex
+            ));
+            metabolome_samples.push(metabolome::SampleInfo {
+                id: sample_id.clone(),
+                hyperinflammatory: p.immunotype == "hyperinflammatory",
+                timepoint: t,
+            });
             methylation_samples.push(methylation::SampleInfo {
                 id: sample_id.clone(),
                 hyperinflammatory: p.immunotype == "hyperinflammatory",
@@ -180,6 +192,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for row in &methylation_rows {
         writeln!(sheet, "{row}")?;
+    }
+    let lc_batches = metabolome::simulate(&metabolome_samples, &root)?;
+    for (row, batch) in metabolome_rows.iter().zip(&lc_batches) {
+        writeln!(sheet, "{}", row.replace("{batch}", batch))?;
     }
     fs::write(root.join("cohort/samplesheet.csv"), sheet)?;
 

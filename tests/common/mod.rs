@@ -22,6 +22,25 @@ pub fn fixture_config() -> PathBuf {
     repo().join("test-data/cohort/cohort.toml")
 }
 
+/// The fixture's `cohort.toml` with every path made absolute, so a test can write it into its own
+/// directory; `keep_samplesheet` also points `samplesheet` at the fixture's (else the test
+/// writes `samplesheet.csv` beside it).
+pub fn portable_fixture_config(keep_samplesheet: bool) -> String {
+    let text = std::fs::read_to_string(fixture_config()).expect("fixture config");
+    let cohort = repo().join("test-data/cohort");
+    let mut text = text
+        .replace("patients = \"patients.csv\"", &format!("patients = {:?}", cohort.join("patients.csv")))
+        .replace("injections = \"injections.csv\"", &format!("injections = {:?}", cohort.join("injections.csv")))
+        .replace("\"../annotation/", &format!("\"{}/annotation/", repo().join("test-data").display()));
+    if keep_samplesheet {
+        text = text.replace(
+            "samplesheet = \"samplesheet.csv\"",
+            &format!("samplesheet = {:?}", cohort.join("samplesheet.csv")),
+        );
+    }
+    text
+}
+
 /// A unique temporary directory, removed when dropped.
 pub struct Workdir {
     dir: tempfile::TempDir,

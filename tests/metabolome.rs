@@ -1,0 +1,195 @@
+//! The metabolome layer on the fixture cohort (test-data/cohort/README.md): the planted drift and
+//! batch shift are removed, every planted nuisance feature is removed by the step meant for it,
+//! and the planted immunotype differences survive. Then bad input, each with its file, line and
+//! column.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+
+const HI: [&str; 4] = ["P01", "P02", "P03", "P04"];
+
+/// A metabolome sample: (sample id, patient, timepoint, LC batch).
+type Draw = (String, String, String, String);
+
+struct Fixture {
+    _dir: Workdir,
+    out: std::path::PathBuf,
+}
+
+fn run() -> Fixture {
+    let dir = Workdir::new();
+    let out = dir.join("out");
+    run_fixture(&out, "2");
+    Fixture { _dir: dir, out }
+}
+
+/// feature_id → (kind, group) from the generator's truth.
+fn planted() -> BTreeMap<String, String> {
+    let (_, rows) = read_tsv(&repo().join("test-data/cohort/truth/metabolome_features.tsv"));
+    rows.into_iter().map(|r| (r[0].clone(), r[2].clone())).collect()
+}
+
+#[test]
+fn each_planted_nuisance_is_removed_by_its_step_and_the_drift_is_gone() {
+    let f = run();
+    let (features, _) = read_parquet(&f.out.join("metabolome/features.parquet"));
+    let truth = planted();
+    let ids = strings(&features, "feature_id");
+    let removed = strings(&features, "removed_by");
+    let (raw_rsd, corrected_rsd) = (f64s(&features, "qc_rsd_raw"), f64s(&features, "qc_rsd_corrected"));
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    for (k, id) in ids.iter().enumerate() {
+        let kind = truth[id.as_deref().expect("id")].as_str();
+        let expected = match kind {
+            "blank_contaminant" => Some("blank_filter"),
+            "noisy" => Some("qc_rsd_filter"),
+            "sparse" => Some("detection_filter"),
+            _ => None,
+        };
+        assert_eq!(removed[k].as_deref(), expected, "{id:?} ({kind})");
+        if expected.is_none() {
+            before.push(raw_rsd[k].expect("rsd"));
+            after.push(corrected_rsd[k].expect("rsd"));
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    // Planted: within-batch decline of 20-50% and a 1.3-1.7x second batch; 4% analytical noise.
+    let (b, a) = (median(&mut before), median(&mut after));
+    assert!(b > 0.15, "QC RSD before correction {b}");
+    assert!(a < 0.06, "QC RSD after correction {a}");
+    let (qc, _) = read_parquet(&f.out.join("metabolome/qc.parquet"));
+    let steps: Vec<(String, u64)> =
+        strings(&qc, "step").into_iter().flatten().zip(u64s(&qc, "removed").into_iter().flatten()).collect();
+    for (step, n) in [("blank_filter", 3), ("qc_rsd_filter", 3), ("detection_filter", 2)] {
+        assert!(steps.contains(&(step.to_string(), n)), "{step}: {steps:?}");
+    }
+}
+
+#[test]
+fn the_batch_shift_is_removed_and_the_immunotype_differences_survive() {
+    let f = run();
+    let (n, kv) = read_parquet(&f.out.join("metabolome/normalised.parquet"));
+    assert!(kv.get("harmonomics.params").is_some_and(|p| p.contains("\"transform\":\"log2\"")));
+    let (s, _) = read_parquet(&f.out.join("samples.parquet"));
+    let (ids, layers, patients, tps, batches) = (
+        strings(&s, "sample_id"),
+        strings(&s, "layer"),
+        strings(&s, "patient_id"),
+        strings(&s, "timepoint"),
+        strings(&s, "batch"),
+    );
+    let samples: Vec<Draw> = (0..s.num_rows())
+        .filter(|&k| layers[k].as_deref() == Some("metabolome"))
+        .map(|k| {
+            let v = |c: &[Option<String>]| c[k].clone().expect("value");
+            (v(&ids), v(&patients), v(&tps), v(&batches))
+        })
+        .collect();
+    let features = strings(&n, "feature_id");
+    let row = |id: &str| features.iter().position(|f| f.as_deref() == Some(id)).expect("kept feature");
+    let mean = |feature: &str, keep: &dyn Fn(&Draw) -> bool| {
+        let i = row(feature);
+        let v: Vec<f64> = samples.iter().filter(|s| keep(s)).map(|s| f64s(&n, &s.0)[i].expect("value")).collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let hi = |s: &Draw| HI.contains(&s.1.as_str());
+    let diff =
+        |feature: &str, tp: &str| mean(feature, &|s| hi(s) && s.2 == tp) - mean(feature, &|s| !hi(s) && s.2 == tp);
+    // Lactate (M001): planted 3x in hyperinflammatory patients at day 0 (log2 1.58), 1x at month 12.
+    assert!(diff("M001", "day0") > 1.0, "lactate day 0: {}", diff("M001", "day0"));
+    assert!(diff("M001", "month12").abs() < 0.75, "lactate month 12: {}", diff("M001", "month12"));
+    // Arginine (M006): planted 0.4x in immunosuppressed patients at day 0.
+    assert!(diff("M006", "day0") > 0.8, "arginine day 0: {}", diff("M006", "day0"));
+    // The second LC batch read 1.3-1.7x higher (log2 0.38-0.77); after QC-RSC the background
+    // features' batch difference averages out to about 0.
+    let truth = planted();
+    let background: Vec<&str> = truth.iter().filter(|(_, k)| *k == "background").map(|(id, _)| id.as_str()).collect();
+    let shift: f64 = background.iter().map(|f| mean(f, &|s| s.3 == "lc2") - mean(f, &|s| s.3 == "lc1")).sum::<f64>()
+        / background.len() as f64;
+    assert!(shift.abs() < 0.1, "mean batch difference after correction {shift}");
+}
+
+fn normalise(dir: &Workdir, table: &str, injections: &str) -> std::process::Output {
+    let (t, i) = (dir.write("table.csv", table), dir.write("injections.csv", injections));
+    harmonomics(&[
+        "normalise",
+        "metabolome",
+        "--table",
+        t.to_str().expect("utf-8"),
+        "--injections",
+        i.to_str().expect("utf-8"),
+        "-o",
+        dir.join("out").to_str().expect("utf-8"),
+        "--drift",
+        "none",
+    ])
+}
+
+#[test]
+fn bad_tables_and_injection_lists_name_file_line_and_column() {
+    let dir = Workdir::new();
+    let list = "column,injection_order,batch,sample_type\na,1,1,sample\nb,2,1,sample\nqc,3,1,qc\n";
+    let cases = [
+        (
+            "row ID,row m/z,a.mzML Peak area,b.mzML Peak area,qc.mzML Peak area\nF1,100,1,2,3\nF2,101,4,five,6\n",
+            list,
+            vec!["table.csv:3", "b.mzML Peak area", "expected a number, found \"five\""],
+        ),
+        (
+            "row ID,row m/z,a.mzML Peak area,b.mzML Peak area,qc.mzML Peak area\nF1,100,1,2,3\nF1,101,4,5,6\n",
+            list,
+            vec!["table.csv:3", "duplicate feature id \"F1\" (first on line 2)"],
+        ),
+        (
+            "row ID,row m/z,a.mzML Peak area,b.mzML Peak area,c.mzML Peak area,qc.mzML Peak area\nF1,100,1,2,3,4\n",
+            list,
+            vec!["table.csv:1", "c.mzML Peak area", "injection \"c.mzML\" is not in the injection list"],
+        ),
+        (
+            "name,a,b\nF1,1,2\n",
+            list,
+            vec!["table.csv", "injection \"qc\" (injection list line 4) has no column in the feature table"],
+        ),
+        (
+            "name,a,b,qc\nF1,1,2,3\n",
+            "column,injection_order,batch,sample_type\na,1,1,sample\nb,second,1,sample\nqc,3,1,qc\n",
+            vec!["injections.csv:3", "injection_order", "expected a number, found \"second\""],
+        ),
+        (
+            "name,a,b,qc\nF1,1,2,3\n",
+            "column,injection_order,batch,sample_type\na,1,1,sample\nb,2,1,study\nqc,3,1,QCpool\n",
+            vec!["injections.csv:4", "sample_type", "expected sample, qc or blank, found \"QCpool\""],
+        ),
+        ("name,a,b,qc\nF1,1,-2,3\n", list, vec!["table.csv:2", "column \"b\"", "negative"]),
+    ];
+    for (table, injections, expected) in cases {
+        let o = normalise(&dir, table, injections);
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{e}");
+        for want in expected {
+            assert!(e.contains(want), "missing {want:?} in: {e}");
+        }
+        assert!(!dir.join("out/normalised.parquet").exists(), "nothing written on error");
+    }
+    // Drift correction without enough QCs is a usage error (exit 2) that says what to do.
+    let t = dir.write("table.csv", "name,a,b,qc\nF1,1,2,3\n");
+    let i = dir.write("injections.csv", list);
+    let o = harmonomics(&[
+        "normalise",
+        "metabolome",
+        "--table",
+        t.to_str().expect("utf-8"),
+        "--injections",
+        i.to_str().expect("utf-8"),
+        "-o",
+        dir.join("out").to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("drift = \"none\""));
+}
