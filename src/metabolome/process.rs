@@ -16,6 +16,7 @@
 //! 7. `log2`, `glog` (log2((x + √(x² + λ)) / 2), pmp's form) or none;
 //! 8. scaling over study samples: `pareto` ((x − mean) / √sd), `auto` ((x − mean) / sd) or none.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -177,9 +178,45 @@ fn rsd(row: &[Option<f64>], cols: &[usize]) -> Option<f64> {
     sd(&v).filter(|_| m != 0.0).map(|s| s / m)
 }
 
-/// Runs the chain. `rows` are features × injections (all injections, in list order).
+/// QC-RSC for one feature across its batches (`members`: injection indices per batch). Returns
+/// (values corrected, batches left uncorrected).
+fn correct_drift(
+    row: &mut [Option<f64>],
+    injections: &[Injection],
+    qcs: &[usize],
+    members: &[Vec<usize>],
+    options: &ProcessOptions,
+) -> (usize, usize) {
+    let mut all_qc: Vec<f64> = qcs.iter().filter_map(|&j| row[j]).collect();
+    let Some(target) = crate::stats::median(&mut all_qc) else {
+        return (0, members.len());
+    };
+    let (mut corrected, mut uncorrected) = (0, 0);
+    for batch in members {
+        let (x, y): (Vec<f64>, Vec<f64>) = batch
+            .iter()
+            .filter(|&&j| injections[j].kind == Kind::Qc)
+            .filter_map(|&j| row[j].map(|v| (injections[j].order, v)))
+            .unzip();
+        if x.len() < options.min_qc_per_batch {
+            uncorrected += 1;
+            continue;
+        }
+        let at: Vec<f64> = batch.iter().map(|&j| injections[j].order).collect();
+        let fit = lowess(&x, &y, options.loess_span, options.loess_iterations, &at);
+        for (&j, f) in batch.iter().zip(fit) {
+            if let Some(v) = row[j] {
+                row[j] = f.filter(|f| *f > 0.0).map(|f| v / f * target);
+                corrected += 1;
+            }
+        }
+    }
+    (corrected, uncorrected)
+}
+
+/// Runs the chain on a working copy of `rows` (features × injections, in list order).
 pub fn process(
-    rows: Vec<Vec<Option<f64>>>,
+    rows: &[Vec<Option<f64>>],
     injections: &[Injection],
     options: &ProcessOptions,
 ) -> Result<Processed, MetabolomeError> {
@@ -198,7 +235,7 @@ pub fn process(
         return Err(MetabolomeError::Design("the injection list has no study samples".into()));
     }
     let n_features = rows.len();
-    let mut rows = rows;
+    let mut rows = rows.to_vec();
     let mut stats = vec![FeatureStats::default(); n_features];
     let mut alive: Vec<bool> = vec![true; n_features];
     let mut steps = Vec::new();
@@ -263,37 +300,17 @@ pub fn process(
         let mut batches: Vec<&str> = injections.iter().map(|i| i.batch.as_str()).collect();
         batches.sort_unstable();
         batches.dedup();
-        for (i, row) in rows.iter_mut().enumerate() {
-            if !alive[i] {
-                continue;
-            }
-            let mut all_qc: Vec<f64> = qcs.iter().filter_map(|&j| row[j]).collect();
-            let Some(target) = crate::stats::median(&mut all_qc) else {
-                uncorrected_batches += batches.len();
-                continue;
-            };
-            for batch in &batches {
-                let members: Vec<usize> = (0..injections.len()).filter(|&j| injections[j].batch == *batch).collect();
-                let qc_points: Vec<(f64, f64)> = members
-                    .iter()
-                    .filter(|&&j| injections[j].kind == Kind::Qc)
-                    .filter_map(|&j| row[j].map(|v| (injections[j].order, v)))
-                    .collect();
-                if qc_points.len() < options.min_qc_per_batch {
-                    uncorrected_batches += 1;
-                    continue;
-                }
-                let (x, y): (Vec<f64>, Vec<f64>) = qc_points.into_iter().unzip();
-                let at: Vec<f64> = members.iter().map(|&j| injections[j].order).collect();
-                let fit = lowess(&x, &y, options.loess_span, options.loess_iterations, &at);
-                for (&j, f) in members.iter().zip(fit) {
-                    if let Some(v) = row[j] {
-                        row[j] = f.filter(|f| *f > 0.0).map(|f| v / f * target);
-                        corrected_values += 1;
-                    }
-                }
-            }
-        }
+        let members: Vec<Vec<usize>> =
+            batches.iter().map(|b| (0..injections.len()).filter(|&j| injections[j].batch == *b).collect()).collect();
+        // Features are independent: correct them in parallel; the counts add up in any order.
+        let (corrected, uncorrected) = rows
+            .par_iter_mut()
+            .zip(alive.par_iter())
+            .filter(|(_, alive)| **alive)
+            .map(|(row, _)| correct_drift(row, injections, &qcs, &members, options))
+            .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        corrected_values = corrected;
+        uncorrected_batches = uncorrected;
     }
     for (i, row) in rows.iter().enumerate() {
         stats[i].qc_rsd_corrected = rsd(row, &qcs);
@@ -470,7 +487,7 @@ mod tests {
             },
         ];
         let options = ProcessOptions { drift: Drift::None, ..Default::default() };
-        let p = process(rows, &inj, &options).expect("process");
+        let p = process(&rows, &inj, &options).expect("process");
         assert_eq!(p.kept, [0]);
         let by = |i: usize| p.stats[i].removed_by;
         assert_eq!((by(1), by(2), by(3)), (Some("blank_filter"), Some("qc_rsd_filter"), Some("detection_filter")));
@@ -495,7 +512,7 @@ mod tests {
             blank_ratio: 0.0,
             ..Default::default()
         };
-        let p = process(rows, &inj, &options).expect("process");
+        let p = process(&rows, &inj, &options).expect("process");
         let values: Vec<f64> = p.values[0].iter().map(|v| v.expect("value")).collect();
         let spread = values.iter().copied().fold(f64::NEG_INFINITY, f64::max)
             - values.iter().copied().fold(f64::INFINITY, f64::min);
@@ -511,7 +528,7 @@ mod tests {
         let dilution = [1.0, 0.5, 2.0, 1.0];
         let rows: Vec<Vec<Option<f64>>> = base.iter().map(|b| dilution.iter().map(|d| Some(b * d)).collect()).collect();
         let options = ProcessOptions { drift: Drift::None, transform: Transform::None, ..Default::default() };
-        let p = process(rows, &inj, &options).expect("process");
+        let p = process(&rows, &inj, &options).expect("process");
         for (i, row) in p.values.iter().enumerate() {
             let first = row[0].expect("v");
             for v in row {

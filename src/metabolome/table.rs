@@ -53,8 +53,8 @@ pub struct FeatureTable {
     pub rt: Vec<Option<f64>>,
     /// Other columns (name, values as written).
     pub annotations: Vec<(String, Vec<Option<String>>)>,
-    /// Intensities: one column per injection of the list, in its order (`None`: empty cell).
-    pub values: Vec<Vec<Option<f64>>>,
+    /// Intensities, one row per feature, one value per injection in list order (`None`: empty).
+    pub rows: Vec<Vec<Option<f64>>>,
 }
 
 /// What a header cell is.
@@ -158,11 +158,7 @@ pub fn read(path: &Path, injections: &[Injection], options: &ImportOptions) -> R
         ));
     }
     let id_col = roles.iter().position(|r| matches!(r, Role::Id)).unwrap_or(0);
-    let mut table = FeatureTable {
-        format: if mzmine { "mzmine" } else { "table" },
-        values: vec![Vec::new(); injections.len()],
-        ..Default::default()
-    };
+    let mut table = FeatureTable { format: if mzmine { "mzmine" } else { "table" }, ..Default::default() };
     let annotation_cols: Vec<usize> = (0..header.len()).filter(|&c| matches!(roles[c], Role::Annotation)).collect();
     table.annotations = annotation_cols.iter().map(|&c| (header[c].clone(), Vec::new())).collect();
     let mut ids: HashMap<String, u64> = HashMap::new();
@@ -198,6 +194,7 @@ pub fn read(path: &Path, injections: &[Injection], options: &ImportOptions) -> R
         table.ids.push(id);
         let mut mz = None;
         let mut rt = None;
+        let mut row = vec![None; injections.len()];
         for (c, role) in roles.iter().enumerate() {
             match role {
                 Role::Mz => mz = number(c)?,
@@ -210,13 +207,14 @@ pub fn read(path: &Path, injections: &[Injection], options: &ImportOptions) -> R
                             format!("intensity {:?} is negative or not finite", cell(c)),
                         ));
                     }
-                    table.values[*k].push(v);
+                    row[*k] = v;
                 }
                 _ => {}
             }
         }
         table.mz.push(mz);
         table.rt.push(rt);
+        table.rows.push(row);
         for (a, &c) in table.annotations.iter_mut().zip(&annotation_cols) {
             let v = cell(c);
             a.1.push((!v.is_empty()).then(|| v.to_string()));

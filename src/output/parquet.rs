@@ -27,12 +27,27 @@ pub type Metadata = Vec<(String, String)>;
 /// Builds a file's key-value metadata from extra (key, value) pairs.
 pub type MetadataFor<'a> = dyn Fn(&[(&str, String)]) -> Metadata + 'a;
 
+/// Rows per row group of a wide matrix with `columns` columns: 65,536 for narrow tables, fewer
+/// for wide ones so a row group stays near 4 M cells (a 10,000 × 2,000 matrix is not buffered
+/// whole). A function of the shape only, so the bytes never depend on how work was split.
+pub fn row_group_rows(columns: usize) -> usize {
+    ((4 << 20) / columns.max(1)).max(256)
+}
+
 fn properties(metadata: &Metadata) -> WriterProperties {
+    properties_with(metadata, ROW_GROUP_ROWS)
+}
+
+fn properties_with(metadata: &Metadata, rows: usize) -> WriterProperties {
     let level = ZstdLevel::try_new(3).unwrap_or_default();
     WriterProperties::builder()
         .set_created_by(format!("harmonomics {}", env!("CARGO_PKG_VERSION")))
         .set_compression(Compression::ZSTD(level))
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        // Dictionary pages buffer up to 1 MB per column before falling back: for a matrix with
+        // thousands of sample columns that is gigabytes, and numeric values gain nothing from
+        // them that zstd does not already give.
+        .set_dictionary_enabled(false)
+        .set_max_row_group_row_count(Some(rows))
         .set_key_value_metadata(Some(metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect()))
         .build()
 }
@@ -136,6 +151,11 @@ pub struct ParquetStream {
 impl ParquetStream {
     /// Starts `path` (its temporary file sits beside it).
     pub fn create(path: &Path, schema: SchemaRef, metadata: &Metadata) -> Result<Self, OutputError> {
+        Self::create_with(path, schema, metadata, ROW_GROUP_ROWS)
+    }
+
+    /// [`ParquetStream::create`] with `rows` per row group.
+    pub fn create_with(path: &Path, schema: SchemaRef, metadata: &Metadata, rows: usize) -> Result<Self, OutputError> {
         let err = |source| OutputError { path: path.to_path_buf(), source };
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
@@ -144,8 +164,9 @@ impl ParquetStream {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("output");
         let tmp = tempfile::Builder::new().prefix(&format!(".{name}.tmp-")).tempfile_in(dir).map_err(err)?;
         let (file, tmp) = tmp.into_parts();
-        let writer = ArrowWriter::try_new(std::io::BufWriter::new(file), schema.clone(), Some(properties(metadata)))
-            .map_err(|e| err(std::io::Error::other(e.to_string())))?;
+        let writer =
+            ArrowWriter::try_new(std::io::BufWriter::new(file), schema.clone(), Some(properties_with(metadata, rows)))
+                .map_err(|e| err(std::io::Error::other(e.to_string())))?;
         Ok(Self { path: path.to_path_buf(), writer, tmp, schema })
     }
 
@@ -177,6 +198,7 @@ pub struct MatrixStream<T: MatrixValue> {
     stream: ParquetStream,
     ids: Vec<String>,
     columns: Vec<Vec<T>>,
+    group: usize,
 }
 
 impl<T: MatrixValue> MatrixStream<T> {
@@ -184,8 +206,9 @@ impl<T: MatrixValue> MatrixStream<T> {
     pub fn create(path: &Path, sample_ids: &[String], metadata: &Metadata) -> Result<Self, OutputError> {
         let mut fields = vec![Field::new("feature_id", DataType::Utf8, false)];
         fields.extend(sample_ids.iter().map(|s| Field::new(s, T::DATA_TYPE, true)));
-        let stream = ParquetStream::create(path, Arc::new(Schema::new(fields)), metadata)?;
-        Ok(Self { stream, ids: Vec::new(), columns: vec![Vec::new(); sample_ids.len()] })
+        let group = row_group_rows(sample_ids.len() + 1).min(ROW_GROUP_ROWS);
+        let stream = ParquetStream::create_with(path, Arc::new(Schema::new(fields)), metadata, group)?;
+        Ok(Self { stream, ids: Vec::new(), columns: vec![Vec::new(); sample_ids.len()], group })
     }
 
     /// Appends one row (one value per sample, in column order).
@@ -194,7 +217,7 @@ impl<T: MatrixValue> MatrixStream<T> {
         for (c, v) in self.columns.iter_mut().zip(values) {
             c.push(*v);
         }
-        if self.ids.len() == ROW_GROUP_ROWS { self.flush() } else { Ok(()) }
+        if self.ids.len() == self.group { self.flush() } else { Ok(()) }
     }
 
     fn flush(&mut self) -> Result<(), OutputError> {

