@@ -47,6 +47,15 @@ for sample in ["P01_day0", "P05_day0", "P01_month12"]:
     assert abs(beta.loc["3569", sample] - expected) < 1e-12, (sample, beta.loc["3569", sample], expected)
 assert beta.loc["3569", "P01_day0"] < beta.loc["3569", "P05_day0"] - 0.3, "IL6 promoter hypomethylated in HI at day 0"
 
+# Metabolome: every feature the chain kept is a row of normalised.parquet, and qc.parquet's
+# removals add up to the features it dropped.
+features = pd.read_parquet(out / "metabolome/features.parquet")
+normalised = pd.read_parquet(out / "metabolome/normalised.parquet")
+steps = pd.read_parquet(out / "metabolome/qc.parquet")
+assert list(normalised.feature_id) == list(features.feature_id[features.kept])
+assert steps.removed.sum() == (~features.kept).sum()
+assert normalised.drop(columns="feature_id").notna().all().all(), "imputed: no missing values left"
+
 outputs = {o["path"] for o in manifest["outputs"]}
 assert {"samples.parquet", "harmonised.parquet", "transcriptome/raw.parquet"} <= outputs
 print(f"outputs OK: {raw.shape[0]} genes x {raw.shape[1]} samples, {len(harmonised)} harmonised rows, "

@@ -238,6 +238,7 @@ fn the_readme_documents_every_flag_of_every_subcommand() {
         &["quant", "methylation"],
         &["import"],
         &["normalise", "transcriptome"],
+        &["normalise", "metabolome"],
     ] {
         let o = harmonomics(&[command, &["--help"]].concat());
         assert!(o.status.success());
