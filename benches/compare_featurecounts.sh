@@ -28,15 +28,7 @@ bam=$DATA/rnaseq-$READS.bam
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 records=$(samtools view -c "$bam")
 
-measure() { # command...: prints "best_seconds max_rss_kb"
-  local best="" rss=""
-  for _ in 1 2 3; do
-    /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>&1
-    read -r t m < "$work/time"
-    if [[ -z $best ]] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$t; rss=$m; fi
-  done
-  echo "$best $rss"
-}
+source benches/lib.sh
 row() { printf '%-34s %3s %8s s %12s reads/s %7s MB\n' "$1" "$2" "$3" "$(awk -v n="$records" -v t="$3" 'BEGIN{printf "%.0f", n/t}')" "$(($4 / 1024))"; }
 
 echo "input: $(basename "$bam"): $records alignment records, $(du -h "$bam" | cut -f1); annotation: $SAF"

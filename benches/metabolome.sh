@@ -20,13 +20,9 @@ cargo build --quiet --release --locked --bin harmonomics --example make-bench-me
 [[ -s $DATA/features.csv ]] || target/release/examples/make-bench-metabolome "$DATA" "$FEATURES" "$INJECTIONS"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 echo "input: $FEATURES features x $INJECTIONS injections, $(du -h "$DATA/features.csv" | cut -f1) CSV; machine: $(nproc) cores"
+source benches/lib.sh
 for t in "${THREADS[@]}"; do
-  best=""; rss=""
-  for _ in 1 2 3; do
-    /usr/bin/time -f "%e %M" -o "$work/time" target/release/harmonomics --quiet --threads "$t" normalise metabolome \
-      --table "$DATA/features.csv" --injections "$DATA/injections.csv" -o "$work/out" >/dev/null 2>&1
-    read -r s m < "$work/time"
-    if [[ -z $best ]] || awk -v a="$s" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$s; rss=$m; fi
-  done
+  read -r best rss < <(measure target/release/harmonomics --quiet --threads "$t" normalise metabolome \
+    --table "$DATA/features.csv" --injections "$DATA/injections.csv" -o "$work/out")
   printf 'harmonomics normalise metabolome  %s thread(s): %6s s, max RSS %5s MB\n' "$t" "$best" "$((rss / 1024))"
 done

@@ -30,15 +30,7 @@ work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 records=$(samtools view -c "$bs")
 calls=$("$bin" --threads 1 quant methylation --bam "$bs" -o "$work/x.parquet" 2>&1 | sed -n 's/.* CpGs, \([0-9]*\) calls.*/\1/p')
 
-measure() { # command...: prints "best_seconds max_rss_kb"
-  local best="" rss=""
-  for _ in 1 2 3; do
-    /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>&1
-    read -r t m < "$work/time"
-    if [[ -z $best ]] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$t; rss=$m; fi
-  done
-  echo "$best $rss"
-}
+source benches/lib.sh
 row() {
   printf '%-40s %3s %7s s %10s reads/s %11s calls/s %6s MB\n' "$1" "$2" "$3" \
     "$(awk -v n="$records" -v t="$3" 'BEGIN{printf "%.0f", n/t}')" \

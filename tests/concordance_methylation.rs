@@ -184,15 +184,7 @@ fn xm_calls_mm_ml_calls_and_samtools_mpileup_agree_at_every_cpg() {
 
         let (xm_out, mm_out) = (dir.join("xm.parquet"), dir.join("mm.parquet"));
         for (input, out) in [(&bisulfite, &xm_out), (&mod_bam, &mm_out)] {
-            let o = harmonomics(&[
-                "quant",
-                "methylation",
-                "--bam",
-                input.to_str().expect("utf-8"),
-                "-o",
-                out.to_str().expect("utf-8"),
-            ]);
-            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            quant_methylation(input, out, &[]);
         }
         let (xm, mm) = (our_calls(&xm_out), our_calls(&mm_out));
         assert!(reference.len() > 1000, "{sample}: {} CpGs in the pileup", reference.len());

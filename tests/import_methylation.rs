@@ -118,17 +118,7 @@ fn quant_methylation_imports_tables_and_writes_a_bedgraph_that_reads_back() {
     let out = dir.join("s.parquet");
     let bg = dir.join("s.bedGraph");
     let input = bismark("test_data.cytosineReport.gz");
-    let o = harmonomics(&[
-        "quant",
-        "methylation",
-        "--bam",
-        input.to_str().expect("utf-8"),
-        "-o",
-        out.to_str().expect("utf-8"),
-        "--bedgraph",
-        bg.to_str().expect("utf-8"),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    quant_methylation(&input, &out, &["--bedgraph", bg.to_str().expect("utf-8")]);
     let (t, kv) = read_parquet(&out);
     assert_eq!(kv.get("harmonomics.source").map(String::as_str), Some("cpg-report"));
     let (report, _) = calls_of(&input, Format::CpgReport);

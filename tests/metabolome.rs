@@ -115,20 +115,11 @@ fn the_batch_shift_is_removed_and_the_immunotype_differences_survive() {
     assert!(shift.abs() < 0.1, "mean batch difference after correction {shift}");
 }
 
-fn normalise(dir: &Workdir, table: &str, injections: &str) -> std::process::Output {
+fn normalise(dir: &Workdir, table: &str, injections: &str, extra: &[&str]) -> std::process::Output {
     let (t, i) = (dir.write("table.csv", table), dir.write("injections.csv", injections));
-    harmonomics(&[
-        "normalise",
-        "metabolome",
-        "--table",
-        t.to_str().expect("utf-8"),
-        "--injections",
-        i.to_str().expect("utf-8"),
-        "-o",
-        dir.join("out").to_str().expect("utf-8"),
-        "--drift",
-        "none",
-    ])
+    let out = dir.join("out");
+    let args = ["normalise", "metabolome", "--table", t.to_str().expect("utf-8"), "--injections"];
+    harmonomics(&[&args[..], &[i.to_str().expect("utf-8"), "-o", out.to_str().expect("utf-8")], extra].concat())
 }
 
 #[test]
@@ -169,7 +160,7 @@ fn bad_tables_and_injection_lists_name_file_line_and_column() {
         ("name,a,b,qc\nF1,1,-2,3\n", list, vec!["table.csv:2", "column \"b\"", "negative"]),
     ];
     for (table, injections, expected) in cases {
-        let o = normalise(&dir, table, injections);
+        let o = normalise(&dir, table, injections, &["--drift", "none"]);
         let e = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(1), "{e}");
         for want in expected {
@@ -178,18 +169,7 @@ fn bad_tables_and_injection_lists_name_file_line_and_column() {
         assert!(!dir.join("out/normalised.parquet").exists(), "nothing written on error");
     }
     // Drift correction without enough QCs is a usage error (exit 2) that says what to do.
-    let t = dir.write("table.csv", "name,a,b,qc\nF1,1,2,3\n");
-    let i = dir.write("injections.csv", list);
-    let o = harmonomics(&[
-        "normalise",
-        "metabolome",
-        "--table",
-        t.to_str().expect("utf-8"),
-        "--injections",
-        i.to_str().expect("utf-8"),
-        "-o",
-        dir.join("out").to_str().expect("utf-8"),
-    ]);
+    let o = normalise(&dir, "name,a,b,qc\nF1,1,2,3\n", list, &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("drift = \"none\""));
 }

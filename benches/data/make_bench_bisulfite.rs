@@ -65,50 +65,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for p in pos..pos + READ_LEN {
                 let b = base(contig, p);
                 refseq.push(b as char);
-                let (read_base, call) = if top && b == b'C' {
-                    let (cpg, chg) = (base(contig, p + 1) == b'G', base(contig, p + 2) == b'G');
+                // The C being read: the forward C on the top strand, the G's partner on the bottom.
+                let (is_c, cpg, chg, kept, converted) = if top {
+                    (b == b'C', base(contig, p + 1) == b'G', base(contig, p + 2) == b'G', 'C', 'T')
+                } else {
+                    (b == b'G', base(contig, p - 1) == b'C', base(contig, p - 2) == b'C', 'G', 'A')
+                };
+                let (read_base, call) = if is_c {
                     let m = rng.uniform() < if cpg { 0.75 } else { 0.005 };
-                    let call = match (cpg, chg, m) {
-                        (true, _, true) => 'Z',
-                        (true, _, false) => 'z',
-                        (false, true, m) => {
-                            if m {
-                                'X'
-                            } else {
-                                'x'
-                            }
-                        }
-                        (false, false, m) => {
-                            if m {
-                                'H'
-                            } else {
-                                'h'
-                            }
-                        }
-                    };
-                    (if m { 'C' } else { 'T' }, call)
-                } else if !top && b == b'G' {
-                    let (cpg, chg) = (base(contig, p - 1) == b'C', base(contig, p - 2) == b'C');
-                    let m = rng.uniform() < if cpg { 0.75 } else { 0.005 };
-                    let call = match (cpg, chg, m) {
-                        (true, _, true) => 'Z',
-                        (true, _, false) => 'z',
-                        (false, true, m) => {
-                            if m {
-                                'X'
-                            } else {
-                                'x'
-                            }
-                        }
-                        (false, false, m) => {
-                            if m {
-                                'H'
-                            } else {
-                                'h'
-                            }
-                        }
-                    };
-                    (if m { 'G' } else { 'A' }, call)
+                    (if m { kept } else { converted }, xm_char(cpg, chg, m))
                 } else {
                     (b as char, '.')
                 };
@@ -144,6 +109,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         w.try_finish()?;
     }
     Ok(())
+}
+
+/// Bismark's call character: `z`/`x`/`h` for CpG/CHG/CHH, upper case when methylated.
+fn xm_char(cpg: bool, chg: bool, methylated: bool) -> char {
+    let c = if cpg {
+        'z'
+    } else if chg {
+        'x'
+    } else {
+        'h'
+    };
+    if methylated { c.to_ascii_uppercase() } else { c }
 }
 
 /// `MM`/`ML` for the CpG calls of one read whose CpG partner base lies inside the read.

@@ -41,6 +41,14 @@ pub fn portable_fixture_config(keep_samplesheet: bool) -> String {
     text
 }
 
+/// `harmonomics quant methylation --bam INPUT -o OUT [extra...]`, asserting success.
+pub fn quant_methylation(input: &Path, out: &Path, extra: &[&str]) -> Output {
+    let args = ["quant", "methylation", "--bam", input.to_str().expect("utf-8"), "-o", out.to_str().expect("utf-8")];
+    let o = harmonomics(&[&args[..], extra].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o
+}
+
 /// A unique temporary directory, removed when dropped.
 pub struct Workdir {
     dir: tempfile::TempDir,

@@ -186,18 +186,6 @@ pub fn call(path: &Path, options: &CallOptions, workers: usize) -> Result<(Sampl
     }
 }
 
-mod flag {
-    pub const PAIRED: u16 = 0x1;
-    pub const UNMAPPED: u16 = 0x4;
-    pub const MATE_UNMAPPED: u16 = 0x8;
-    pub const REVERSE: u16 = 0x10;
-    pub const FIRST: u16 = 0x40;
-    pub const SECONDARY: u16 = 0x100;
-    pub const QC_FAIL: u16 = 0x200;
-    pub const DUPLICATE: u16 = 0x400;
-    pub const SUPPLEMENTARY: u16 = 0x800;
-}
-
 impl<'a> Caller<'a> {
     fn new(path: &'a Path, options: &'a CallOptions) -> Self {
         Self {
@@ -265,7 +253,7 @@ impl<'a> Caller<'a> {
     fn step(&mut self, header: &sam::Header, record: &View) -> Result<(), EpigenomeError> {
         self.stats.records += 1;
         let flags = record.flags;
-        if flags & flag::UNMAPPED != 0 {
+        if flags.is_unmapped() {
             self.stats.unmapped += 1;
             return Ok(());
         }
@@ -291,13 +279,13 @@ impl<'a> Caller<'a> {
                 .ok_or_else(|| self.bad(record, format!("reference index {ref_id} is not in the header")))?;
             self.current = Some((ref_id, ChromCalls { name, sites: Vec::new() }));
         }
-        let skip = if flags & (flag::SECONDARY | flag::SUPPLEMENTARY) != 0 {
+        let skip = if flags.is_secondary() || flags.is_supplementary() {
             self.stats.not_primary += 1;
             return Ok(());
-        } else if flags & flag::QC_FAIL != 0 {
+        } else if flags.is_qc_fail() {
             self.stats.qc_fail += 1;
             true
-        } else if flags & flag::DUPLICATE != 0 && !self.options.keep_duplicates {
+        } else if flags.is_duplicate() && !self.options.keep_duplicates {
             self.stats.duplicate += 1;
             true
         } else if record.mapq < self.options.min_mapq {
@@ -327,8 +315,7 @@ impl<'a> Caller<'a> {
         } else {
             self.stats.used += 1;
         }
-        let paired =
-            flags & flag::PAIRED != 0 && flags & flag::MATE_UNMAPPED == 0 && record.mate_ref_id == Some(ref_id);
+        let paired = flags.is_segmented() && !flags.is_mate_unmapped() && record.mate_ref_id == Some(ref_id);
         if paired && let Some(mate) = self.take_pending(&record.name) {
             let (first, second) = if mate.first { (&mate.calls, &calls) } else { (&calls as &Vec<Call>, &mate.calls) };
             self.add_calls(first);
@@ -350,7 +337,7 @@ impl<'a> Caller<'a> {
             let mate_pos = record.mate_start.unwrap_or(start);
             *self.pending_min.entry(min_pos).or_default() += 1;
             self.pending_mates.insert((mate_pos, record.name.clone()));
-            let first = flags & flag::FIRST != 0;
+            let first = flags.is_first_segment();
             self.pending.insert(record.name.clone(), Pending { first, min_pos, mate_pos, calls: calls.clone() });
         } else {
             self.add_calls(&calls);
@@ -369,7 +356,7 @@ impl<'a> Caller<'a> {
         if let Some(e) = &record.tag_error {
             return Err(self.bad(record, e.clone()));
         }
-        let reverse = record.flags & flag::REVERSE != 0;
+        let reverse = record.flags.is_reverse_complemented();
         fill_ref_pos(&mut self.scratch.ref_pos, start, record.cigar.iter().copied());
         if self.scratch.ref_pos.len() != record.seq_len && record.seq_len > 0 {
             return Err(self.bad(

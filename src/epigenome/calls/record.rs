@@ -5,6 +5,7 @@ use std::io;
 
 use noodles::bam;
 use noodles::sam::alignment::RecordBuf;
+use noodles::sam::alignment::record::Flags;
 use noodles::sam::alignment::record::cigar::op::Kind;
 use noodles::sam::alignment::record::data::field::{Tag, Value as LazyValue, value::Array as LazyArray};
 use noodles::sam::alignment::record_buf::data::field::{Value, value::Array};
@@ -18,7 +19,7 @@ const ML: [Tag; 2] = [Tag::new(b'M', b'L'), Tag::new(b'M', b'l')];
 #[derive(Debug, Default)]
 pub struct View {
     /// SAM flags.
-    pub flags: u16,
+    pub flags: Flags,
     /// Reference index.
     pub ref_id: Option<usize>,
     /// 1-based alignment start.
@@ -69,7 +70,7 @@ impl View {
 
     /// Fills from a lazily decoded BAM record.
     pub fn fill_bam(&mut self, r: &bam::Record) -> io::Result<()> {
-        self.flags = u16::from(r.flags());
+        self.flags = r.flags();
         self.ref_id = r.reference_sequence_id().transpose()?;
         self.start = r.alignment_start().transpose()?.map(|p| p.get() as u64);
         self.mapq = r.mapping_quality().map_or(255, u8::from);
@@ -122,7 +123,7 @@ impl View {
 
     /// Fills from an eagerly decoded record (SAM input).
     pub fn fill_buf(&mut self, r: &RecordBuf) {
-        self.flags = u16::from(r.flags());
+        self.flags = r.flags();
         self.ref_id = r.reference_sequence_id();
         self.start = r.alignment_start().map(|p| p.get() as u64);
         self.mapq = r.mapping_quality().map_or(255, u8::from);
