@@ -173,3 +173,74 @@ fn bad_tables_and_injection_lists_name_file_line_and_column() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("drift = \"none\""));
 }
+
+/// A small mzTab-M 2.0 file in the standard's layout: three assays (two named by their run's
+/// file, one by its assay name), SML and SMF sections, `null` for a missing abundance.
+const MZTAB: &str = "COM\tharmonomics test file\n\
+MTD\tmzTab-version\t2.0.0-M\n\
+MTD\tmzTab-ID\tHX-1\n\
+MTD\tms_run[1]-location\tfile:///data/a.mzML\n\
+MTD\tms_run[2]-location\tfile:///data/b.mzML\n\
+MTD\tms_run[3]-location\tfile:///data/pool.mzML\n\
+MTD\tassay[1]\tassay_a\n\
+MTD\tassay[1]-ms_run_ref\tms_run[1]\n\
+MTD\tassay[2]\tassay_b\n\
+MTD\tassay[2]-ms_run_ref\tms_run[2]\n\
+MTD\tassay[3]\tqc\n\
+MTD\tassay[3]-ms_run_ref\tms_run[3]\n\
+\n\
+SMH\tSML_ID\tSMF_ID_REFS\tchemical_name\tdatabase_identifier\tabundance_assay[1]\tabundance_assay[2]\tabundance_assay[3]\n\
+SML\t1\t1|2\tlactate\tHMDB:HMDB0000190\t100\t200\t150\n\
+SML\t2\t3\ttryptophan\tHMDB:HMDB0000929\t50\tnull\t40\n\
+\n\
+SFH\tSMF_ID\tSME_ID_REFS\tadduct_ion\texp_mass_to_charge\tcharge\tretention_time_in_seconds\tabundance_assay[1]\tabundance_assay[2]\tabundance_assay[3]\n\
+SMF\t1\t1\t[M-H]1-\t89.0244\t-1\t72.6\t60\t120\t90\n\
+SMF\t2\t2\t[M+Cl]1-\t125.0011\t-1\t72.9\t40\t80\t60\n\
+SMF\t3\t3\t[M-H]1-\t203.0826\t-1\t246.6\t50\tnull\t40\n";
+
+#[test]
+fn mztab_m_features_and_assays_are_read_through_the_metadata() {
+    let dir = Workdir::new();
+    let list = "column,injection_order,batch,sample_type\na,1,1,sample\nb,2,1,sample\nqc,3,1,qc\n";
+    let o = normalise(&dir, MZTAB, list, &["--drift", "none", "--blank-ratio", "0", "--min-detection", "0"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (features, kv) = read_parquet(&dir.join("out/features.parquet"));
+    assert_eq!(kv.get("harmonomics.format").map(String::as_str), Some("mztab-m"));
+    assert_eq!(strings(&features, "feature_id"), [Some("1".into()), Some("2".into()), Some("3".into())]);
+    assert_eq!(f64s(&features, "mz")[0], Some(89.0244));
+    assert_eq!(f64s(&features, "rt")[2], Some(246.6));
+    assert_eq!(strings(&features, "adduct_ion")[1].as_deref(), Some("[M+Cl]1-"));
+    let (raw, _) = read_parquet(&dir.join("out/raw.parquet"));
+    assert_eq!(f64s(&raw, "a"), [Some(60.0), Some(40.0), Some(50.0)]);
+    assert_eq!(f64s(&raw, "b"), [Some(120.0), Some(80.0), None], "null is missing");
+
+    // Refused: no SML section; no MTD; an assay the injection list does not know; a bad value.
+    let no_sml: String = MZTAB.lines().filter(|l| !l.starts_with("SM")).map(|l| format!("{l}\n")).collect();
+    let no_mtd: String = MZTAB.lines().filter(|l| !l.starts_with("MTD")).map(|l| format!("{l}\n")).collect();
+    let cases = [
+        (no_sml, list.to_string(), vec!["table.csv", "mandatory SML section"]),
+        (no_mtd, list.to_string(), vec!["table.csv", "mandatory MTD section"]),
+        (
+            MZTAB.to_string(),
+            "column,injection_order,batch,sample_type\na,1,1,sample\nqc,3,1,qc\n".to_string(),
+            vec![
+                "table.csv:18",
+                "abundance_assay[2]",
+                "assay[2] (its name or its run's file) is not in the injection list",
+            ],
+        ),
+        (
+            MZTAB.replace("\t120\t90", "\tlots\t90"),
+            list.to_string(),
+            vec!["table.csv:19", "abundance_assay[2]", "expected a number or null, found \"lots\""],
+        ),
+    ];
+    for (text, injections, expected) in cases {
+        let o = normalise(&dir, &text, &injections, &["--drift", "none"]);
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{e}");
+        for want in expected {
+            assert!(e.contains(want), "missing {want:?} in: {e}");
+        }
+    }
+}

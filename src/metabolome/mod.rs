@@ -1,10 +1,11 @@
-//! LC-MS metabolomics: a feature table (MZmine, XCMS or any features × injections table) with
+//! LC-MS metabolomics: a feature table (MZmine, XCMS, mzTab-M or any features × injections table) with
 //! the run's injection list (order, batch, sample / pooled QC / blank), processed in the order
 //! the field uses (MetaboAnalyst, notame, pmp): zeros → missing, blank filter, QC-based drift and
 //! batch correction (QC-RSC with LOESS), QC RSD and detection filters, imputation, PQN, log or
 //! glog, optional scaling. Every step's parameters and the features it removed are reported.
 
 pub mod injections;
+pub mod mztab;
 pub mod process;
 pub mod table;
 

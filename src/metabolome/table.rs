@@ -5,7 +5,8 @@
 //! - MZmine 3: `id`, `mz`, `rt`, ..., `datafile:<raw file>:area`;
 //! - XCMS `featureValues()` / `diffreport()` written with `write.csv`/`write.table`: the feature
 //!   name first (`""`, `name`), `mzmed`/`rtmed` (or `mz`/`rt`), then the injections;
-//! - any CSV/TSV of that shape.
+//! - any CSV/TSV of that shape;
+//! - mzTab-M 2.0, recognised by its `MTD`/`COM` lines and read by [`super::mztab`].
 //!
 //! Injection columns are recognised by the injection list (with or without the raw-file
 //! extension); every other column is an annotation. A column that is unmistakably an injection
@@ -94,11 +95,15 @@ fn mzmine_injection(header: &str, measure: Measure) -> Option<Option<&str>> {
 pub fn read(path: &Path, injections: &[Injection], options: &ImportOptions) -> Result<FeatureTable, MetabolomeError> {
     let io_err = |source| MetabolomeError::Io { path: path.to_path_buf(), source };
     let file = std::fs::File::open(path).map_err(io_err)?;
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut crate::io::open::decompress(file).map_err(io_err)?, &mut text)
-        .map_err(io_err)?;
-    let delimiter = if text.lines().next().is_some_and(|l| l.contains('\t')) { b'\t' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(false).from_reader(text.as_bytes());
+    let mut input = std::io::BufReader::with_capacity(1 << 20, crate::io::open::decompress(file).map_err(io_err)?);
+    // The format and delimiter from the first line; the table itself streams.
+    let head = std::io::BufRead::fill_buf(&mut input).map_err(io_err)?;
+    if head.starts_with(b"MTD") || head.starts_with(b"COM") {
+        return super::mztab::read(path, input, injections);
+    }
+    let first_line = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    let delimiter = if first_line.contains(&b'\t') { b'\t' } else { b',' };
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(false).from_reader(input);
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| MetabolomeError::at(Location::line(path, 1), e.to_string()))?
