@@ -244,3 +244,28 @@ fn mztab_m_features_and_assays_are_read_through_the_metadata() {
         }
     }
 }
+
+#[test]
+fn msdial_alignment_exports_skip_their_metadata_rows() {
+    let dir = Workdir::new();
+    // MS-DIAL 4's layout: metadata rows (class, file type, injection order, batch) above the header.
+    let table = "\t\t\t\tClass\tcase\tcase\tQC\n\
+                 \t\t\t\tFile type\tSample\tSample\tQC\n\
+                 \t\t\t\tInjection order\t1\t2\t3\n\
+                 \t\t\t\tBatch ID\t1\t1\t1\n\
+                 Alignment ID\tAverage Rt(min)\tAverage Mz\tMetabolite name\tFill %\ta\tb\tqc\n\
+                 0\t1.21\t89.0244\tLactate\t1\t100\t200\t150\n\
+                 1\t4.11\t205.0972\tTryptophan\t0.66\t50\t0\tx\n";
+    let list = "column,injection_order,batch,sample_type\na,1,1,sample\nb,2,1,sample\nqc,3,1,qc\n";
+    let o = normalise(&dir, table, list, &["--drift", "none"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(e.contains("table.csv:7") && e.contains("column \"qc\"") && e.contains("\"x\""), "{e}");
+    let o = normalise(&dir, &table.replace("\tx\n", "\t40\n"), list, &["--drift", "none", "--min-detection", "0"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (features, kv) = read_parquet(&dir.join("out/features.parquet"));
+    assert_eq!(kv.get("harmonomics.format").map(String::as_str), Some("msdial"));
+    assert_eq!(strings(&features, "Metabolite name")[1].as_deref(), Some("Tryptophan"));
+    assert_eq!(f64s(&features, "mz")[0], Some(89.0244));
+    assert_eq!(f64s(&features, "rt")[1], Some(4.11));
+}

@@ -5,6 +5,8 @@
 //! - MZmine 3: `id`, `mz`, `rt`, ..., `datafile:<raw file>:area`;
 //! - XCMS `featureValues()` / `diffreport()` written with `write.csv`/`write.table`: the feature
 //!   name first (`""`, `name`), `mzmed`/`rtmed` (or `mz`/`rt`), then the injections;
+//! - MS-DIAL alignment exports (`Alignment ID`, `Average Rt(min)`, `Average Mz`, `Metabolite
+//!   name`, ..., one column per injection), the metadata rows above the header skipped;
 //! - any CSV/TSV of that shape;
 //! - mzTab-M 2.0, recognised by its `MTD`/`COM` lines and read by [`super::mztab`].
 //!
@@ -103,10 +105,23 @@ pub fn read(path: &Path, injections: &[Injection], options: &ImportOptions) -> R
     }
     let first_line = head.split(|b| *b == b'\n').next().unwrap_or_default();
     let delimiter = if first_line.contains(&b'\t') { b'\t' } else { b',' };
+    // MS-DIAL alignment exports put per-injection metadata rows (class, file type, injection
+    // order, batch) above the real header, which starts with `Alignment ID`: skip them.
+    let header_at = head
+        .split(|b| *b == b'\n')
+        .take(10)
+        .position(|l| l.starts_with(b"Alignment ID\t") || l.starts_with(b"Alignment ID,"))
+        .unwrap_or(0);
+    let msdial = header_at > 0;
+    for _ in 0..header_at {
+        let mut skipped = Vec::new();
+        std::io::BufRead::read_until(&mut input, b'\n', &mut skipped).map_err(io_err)?;
+    }
+    let offset = header_at as u64;
     let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(false).from_reader(input);
     let header: Vec<String> = reader
         .headers()
-        .map_err(|e| MetabolomeError::at(Location::line(path, 1), e.to_string()))?
+        .map_err(|e| MetabolomeError::at(Location::line(path, offset + 1), e.to_string()))?
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
@@ -124,7 +139,7 @@ pub fn read(path: &Path, injections: &[Injection], options: &ImportOptions) -> R
                     Some(&k) => Role::Injection(k),
                     None => {
                         return Err(MetabolomeError::at(
-                            Location::line(path, 1).with_column(h.as_str()),
+                            Location::line(path, offset + 1).with_column(h.as_str()),
                             format!("injection {name:?} is not in the injection list"),
                         ));
                     }
@@ -145,7 +160,7 @@ pub fn read(path: &Path, injections: &[Injection], options: &ImportOptions) -> R
         if let Role::Injection(k) = role {
             if let Some(first) = found[k] {
                 return Err(MetabolomeError::at(
-                    Location::line(path, 1).with_column(h.as_str()),
+                    Location::line(path, offset + 1).with_column(h.as_str()),
                     format!("injection {:?} appears twice (also column {})", injections[k].column, first + 1),
                 ));
             }
@@ -163,12 +178,19 @@ pub fn read(path: &Path, injections: &[Injection], options: &ImportOptions) -> R
         ));
     }
     let id_col = roles.iter().position(|r| matches!(r, Role::Id)).unwrap_or(0);
-    let mut table = FeatureTable { format: if mzmine { "mzmine" } else { "table" }, ..Default::default() };
+    let format = if mzmine {
+        "mzmine"
+    } else if msdial {
+        "msdial"
+    } else {
+        "table"
+    };
+    let mut table = FeatureTable { format, ..Default::default() };
     let annotation_cols: Vec<usize> = (0..header.len()).filter(|&c| matches!(roles[c], Role::Annotation)).collect();
     table.annotations = annotation_cols.iter().map(|&c| (header[c].clone(), Vec::new())).collect();
     let mut ids: HashMap<String, u64> = HashMap::new();
     for (k, record) in reader.records().enumerate() {
-        let line = k as u64 + 2;
+        let line = offset + k as u64 + 2;
         let record = record.map_err(|e| MetabolomeError::at(Location::line(path, line), e.to_string()))?;
         let cell = |c: usize| record.get(c).map(str::trim).unwrap_or("");
         let number = |c: usize| -> Result<Option<f64>, MetabolomeError> {
