@@ -1,5 +1,5 @@
-//! The metabolome chain against an independent computation (numpy/pandas and statsmodels'
-//! `lowess`, `tests/python/reference_metabolome.py`) on a real feature table: ms-mint 1.1.2's demo
+//! The metabolome chain against an independent computation (numpy/pandas, statsmodels' `lowess`
+//! and scikit-learn's `KNNImputer`, `tests/python/reference_metabolome.py`) on a real feature table: ms-mint 1.1.2's demo
 //! results (6 metabolites × 12 LC-MS runs, shipped in its PyPI sdist; test-data/real/README.md).
 
 mod common;
@@ -13,7 +13,7 @@ fn reference_python() -> String {
 }
 
 #[test]
-#[ignore = "needs pandas and statsmodels (HARMONOMICS_PYTHON); .ci/run installs them"]
+#[ignore = "needs pandas, statsmodels and scikit-learn (HARMONOMICS_PYTHON); .ci/run installs them"]
 fn drift_correction_imputation_pqn_and_log_match_statsmodels_and_numpy_on_real_data() {
     let dir = Workdir::new();
     let real = repo().join("test-data/real/metabolomics");
@@ -60,6 +60,50 @@ fn drift_correction_imputation_pqn_and_log_match_statsmodels_and_numpy_on_real_d
         }
     }
     assert_eq!(compared, 6 * 6);
+
+    // KNN imputation against scikit-learn's KNNImputer(n_neighbors = 3) on the same real table
+    // with ~30% of the study values knocked out (every other step off).
+    let knn = dir.join("knn");
+    let o = harmonomics(&[
+        "normalise",
+        "metabolome",
+        "--table",
+        dir.join("table_knn.csv").to_str().expect("utf-8"),
+        "--injections",
+        dir.join("injections.csv").to_str().expect("utf-8"),
+        "-o",
+        knn.to_str().expect("utf-8"),
+        "--blank-ratio",
+        "0",
+        "--max-qc-rsd",
+        "0",
+        "--min-detection",
+        "0",
+        "--drift",
+        "none",
+        "--no-pqn",
+        "--transform",
+        "none",
+        "--impute",
+        "knn",
+        "--knn-neighbours",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (ours, _) = read_parquet(&knn.join("normalised.parquet"));
+    let (qc, _) = read_parquet(&knn.join("qc.parquet"));
+    let filled = strings(&qc, "step").iter().position(|s| s.as_deref() == Some("imputation")).expect("step");
+    assert!(u64s(&qc, "values_changed")[filled].expect("count") >= 5, "the test needs holes to fill");
+    let (header, rows) = read_tsv_csv(&dir.join("expected_knn.csv"));
+    let ids = strings(&ours, "feature_id");
+    for row in &rows {
+        let i = ids.iter().position(|f| f.as_deref() == Some(row[0].as_str())).expect("feature");
+        for (c, sample) in header.iter().enumerate().skip(1) {
+            let want: f64 = row[c].parse().expect("expected value");
+            let got = f64s(&ours, sample)[i].expect("value");
+            assert!((got - want).abs() <= 1e-12 * want.abs(), "{} {sample}: {got} vs {want}", row[0]);
+        }
+    }
 }
 
 /// A small CSV reader for the reference's output (header, then rows).

@@ -55,6 +55,9 @@ pub struct MetabolomeArgs {
     /// Missing-value imputation.
     #[arg(long, value_enum, default_value_t = crate::metabolome::process::Impute::HalfMin)]
     pub impute: crate::metabolome::process::Impute,
+    /// Neighbours for --impute knn.
+    #[arg(long, default_value_t = 5, value_name = "K")]
+    pub knn_neighbours: usize,
     /// Skip probabilistic quotient normalisation.
     #[arg(long)]
     pub no_pqn: bool,
@@ -85,6 +88,7 @@ impl MetabolomeArgs {
                 max_qc_rsd: self.max_qc_rsd,
                 min_detection: self.min_detection,
                 impute: self.impute,
+                knn_neighbours: self.knn_neighbours,
                 pqn: !self.no_pqn,
                 transform: self.transform,
                 glog_lambda: self.glog_lambda,

@@ -44,6 +44,8 @@ pub struct ProcessOptions {
     pub min_detection: f64,
     /// Missing-value imputation.
     pub impute: Impute,
+    /// Neighbours for `impute = "knn"`.
+    pub knn_neighbours: usize,
     /// Probabilistic quotient normalisation.
     pub pqn: bool,
     /// Transformation.
@@ -65,6 +67,7 @@ impl Default for ProcessOptions {
             max_qc_rsd: 0.3,
             min_detection: 0.5,
             impute: Impute::HalfMin,
+            knn_neighbours: 5,
             pqn: true,
             transform: Transform::Log2,
             glog_lambda: 1.0,
@@ -90,6 +93,9 @@ pub enum Impute {
     /// Half the feature's minimum.
     #[value(name = "half_min")]
     HalfMin,
+    /// The mean of the `knn_neighbours` nearest injections that have the feature (scikit-learn's
+    /// `KNNImputer`: nan-Euclidean distance over the features both have, uniform weights).
+    Knn,
     /// Leave missing.
     None,
 }
@@ -212,6 +218,54 @@ fn correct_drift(
         }
     }
     (corrected, uncorrected)
+}
+
+/// scikit-learn's `KNNImputer(n_neighbors = k)` with injections as samples: for each missing
+/// value, the mean of that feature in the `k` injections nearest by nan-Euclidean distance
+/// (√(n_features / n_shared · Σ over shared features of the squared difference)) among those that
+/// have it; distances come from the data before imputation; an injection sharing no feature is no
+/// neighbour; with no neighbour at all, the feature's mean. Returns how many values it filled.
+fn knn_impute(rows: &mut [Vec<Option<f64>>], k: usize) -> usize {
+    let (n_features, n) = (rows.len(), rows.first().map_or(0, Vec::len));
+    if n_features == 0 || k == 0 {
+        return 0;
+    }
+    let original: Vec<Vec<Option<f64>>> = rows.to_vec();
+    let distance = |a: usize, b: usize| -> Option<f64> {
+        let (mut sum, mut shared) = (0.0, 0usize);
+        for row in &original {
+            if let (Some(x), Some(y)) = (row[a], row[b]) {
+                sum += (x - y) * (x - y);
+                shared += 1;
+            }
+        }
+        (shared > 0).then(|| (n_features as f64 / shared as f64 * sum).sqrt())
+    };
+    let mut filled = 0;
+    for receiver in 0..n {
+        if original.iter().all(|row| row[receiver].is_some()) {
+            continue;
+        }
+        let distances: Vec<Option<f64>> =
+            (0..n).map(|j| if j == receiver { None } else { distance(receiver, j) }).collect();
+        for (f, row) in rows.iter_mut().enumerate() {
+            if original[f][receiver].is_some() {
+                continue;
+            }
+            let mut donors: Vec<(f64, usize)> =
+                (0..n).filter_map(|j| Some((distances[j]?, j))).filter(|(_, j)| original[f][*j].is_some()).collect();
+            if donors.is_empty() {
+                let present: Vec<f64> = original[f].iter().flatten().copied().collect();
+                row[receiver] = mean(&present);
+            } else {
+                donors.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                let chosen: Vec<f64> = donors.iter().take(k).filter_map(|(_, j)| original[f][*j]).collect();
+                row[receiver] = mean(&chosen);
+            }
+            filled += usize::from(row[receiver].is_some());
+        }
+    }
+    filled
 }
 
 /// Runs the chain on a working copy of `rows` (features × injections, in list order).
@@ -364,6 +418,9 @@ pub fn process(
 
     // 5. imputation.
     let mut imputed = 0;
+    if options.impute == Impute::Knn {
+        imputed = knn_impute(&mut values, options.knn_neighbours);
+    }
     if options.impute == Impute::HalfMin {
         for row in &mut values {
             let min = row.iter().flatten().copied().fold(f64::INFINITY, f64::min);
@@ -377,7 +434,7 @@ pub fn process(
     }
     steps.push(Step {
         name: "imputation",
-        params: json!({ "method": options.impute }),
+        params: json!({ "method": options.impute, "knn_neighbours": options.knn_neighbours }),
         features_in: kept.len(),
         removed: 0,
         values_changed: imputed,
