@@ -269,3 +269,32 @@ fn msdial_alignment_exports_skip_their_metadata_rows() {
     assert_eq!(f64s(&features, "mz")[0], Some(89.0244));
     assert_eq!(f64s(&features, "rt")[1], Some(4.11));
 }
+
+#[test]
+fn a_study_injection_the_samplesheet_does_not_know_is_refused_with_its_line() {
+    let dir = Workdir::new();
+    // The fixture's metabolome rows, minus P02_day3: its injection is left without a sample.
+    let sheet = std::fs::read_to_string(repo().join("test-data/cohort/samplesheet.csv")).expect("sheet");
+    let table = repo().join("test-data/metabolome/features_mzmine.csv");
+    let rows: String = sheet
+        .lines()
+        .enumerate()
+        .filter(|(k, l)| *k == 0 || (l.contains(",metabolome,") && !l.starts_with("P02_day3,")))
+        .map(|(_, l)| format!("{}\n", l.replace("../metabolome/features_mzmine.csv", table.to_str().expect("utf-8"))))
+        .collect();
+    dir.write("samplesheet.csv", &rows);
+    let config = dir.write("cohort.toml", &portable_fixture_config(false));
+    let out = dir.join("out");
+    let o = run_cohort(&config, &out, &[]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    let list = std::fs::read_to_string(repo().join("test-data/cohort/injections.csv")).expect("list");
+    let line = list.lines().position(|l| l.starts_with("P02_day3.mzML,")).expect("injection") + 1;
+    assert!(
+        e.contains(&format!("injections.csv:{line}"))
+            && e.contains("\"P02_day3\"")
+            && e.contains("not a metabolome sample"),
+        "{e}"
+    );
+    assert!(!out.join("manifest.json").exists());
+}
