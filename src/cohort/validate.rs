@@ -127,6 +127,7 @@ pub fn load(config_path: &Path) -> Result<Cohort, ValidationError> {
     if let Some(a) = &config.annotation {
         check_input_file(&a.path, &Location::file(config_path), "annotation", &mut HashMap::new(), &mut c);
     }
+    check_metabolome(&config, config_path, &samples, &mut c);
     for tp in &timepoints {
         if !samples.iter().any(|s| s.timepoint < timepoints.len() && timepoints[s.timepoint].name == tp.name)
             && !c.has_errors()
@@ -157,6 +158,42 @@ pub fn load(config_path: &Path) -> Result<Cohort, ValidationError> {
         extra_columns,
         warnings: c.problems,
     })
+}
+
+/// Metabolome rows share one feature table, and the injection list pairs each of them with one
+/// study injection (and nothing else).
+fn check_metabolome(config: &CohortConfig, config_path: &Path, samples: &[Sample], c: &mut Collector) {
+    let rows: Vec<&Sample> = samples.iter().filter(|s| s.layer == Layer::Metabolome).collect();
+    let Some(first) = rows.first() else { return };
+    for s in &rows[1..] {
+        if s.path != first.path {
+            c.error(
+                Location::line(&config.samplesheet, s.line).with_column("path"),
+                format!(
+                    "metabolome samples must share one feature table: {} here, {} on line {}",
+                    s.path.display(),
+                    first.path.display(),
+                    first.line
+                ),
+            );
+        }
+    }
+    let Some(list) = &config.metabolome.injections else {
+        c.error(
+            Location::file(config_path),
+            "metabolome samples need `injections` in [metabolome] (column, injection_order, batch, sample_type)",
+        );
+        return;
+    };
+    let injections = match crate::metabolome::injections::read(list) {
+        Ok(i) => i,
+        Err(crate::metabolome::MetabolomeError::At { location, message }) => return c.error(location, message),
+        Err(e) => return c.error(Location::file(list), e.to_string()),
+    };
+    let keys: Vec<(&str, u64)> = rows.iter().map(|s| (s.sample_id.as_str(), s.line)).collect();
+    if let Err(problems) = crate::metabolome::injections::match_samples(&injections, list, &keys, &config.samplesheet) {
+        c.extend_errors(problems);
+    }
 }
 
 fn read_config(path: &Path) -> Result<CohortConfig, Problem> {

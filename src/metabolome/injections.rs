@@ -124,3 +124,45 @@ pub fn read(path: &Path) -> Result<Vec<Injection>, MetabolomeError> {
     }
     Ok(out)
 }
+
+/// Pairs each metabolome sample (`(sample_id, samplesheet line)`) with its study injection, both
+/// ways: every sample needs exactly one, and every study injection must be a sample. Returns the
+/// injection index per sample, or every problem found (with the line to blame).
+pub fn match_samples(
+    injections: &[Injection],
+    list_path: &Path,
+    samples: &[(&str, u64)],
+    samplesheet: &Path,
+) -> Result<Vec<usize>, Vec<(Location, String)>> {
+    let mut problems = Vec::new();
+    let mut found = Vec::with_capacity(samples.len());
+    for (id, line) in samples {
+        let hits: Vec<usize> = (0..injections.len())
+            .filter(|&j| injections[j].kind == Kind::Sample && injections[j].sample_id.as_deref() == Some(*id))
+            .collect();
+        match hits.as_slice() {
+            [j] => found.push(*j),
+            [] => problems.push((
+                Location::line(samplesheet, *line).with_column("sample_id"),
+                format!("metabolome sample {id:?} has no study injection in {}", list_path.display()),
+            )),
+            [_, second, ..] => problems.push((
+                Location::line(list_path, injections[*second].line).with_column("sample_id"),
+                format!("sample {id:?} is injected more than once"),
+            )),
+        }
+    }
+    for i in injections.iter().filter(|i| i.kind == Kind::Sample) {
+        if !samples.iter().any(|(id, _)| Some(*id) == i.sample_id.as_deref()) {
+            problems.push((
+                Location::line(list_path, i.line).with_column("column"),
+                format!(
+                    "study injection {:?} (sample {:?}) is not a metabolome sample in the samplesheet",
+                    i.column,
+                    i.sample_id.as_deref().unwrap_or("")
+                ),
+            ));
+        }
+    }
+    if problems.is_empty() { Ok(found) } else { Err(problems) }
+}

@@ -9,7 +9,6 @@ use serde_json::json;
 
 use super::{RunError, arrow_err, io_err, metadata, stage};
 use crate::cohort::{Cohort, Layer, Problem, Severity, ValidationError};
-use crate::error::Location;
 use crate::harmonise::{LayerData, LayerOutputs};
 use crate::matrix::FeatureMatrix;
 use crate::metabolome::injections::{self, Injection, Kind};
@@ -172,27 +171,11 @@ pub fn run_layer(
 ) -> Result<LayerData, RunError> {
     let options: &MetabolomeOptions = &cohort.config.metabolome;
     let samples = cohort.samples_of(Layer::Metabolome);
-    let invalid = |location: Location, message: String| {
-        RunError::Invalid(ValidationError { problems: vec![Problem { severity: Severity::Error, location, message }] })
-    };
+    // `validate` has checked that the injection list is there and that the rows share one table.
     let Some(injections_path) = &options.injections else {
-        return Err(invalid(
-            Location::file(&cohort.config_path),
-            "metabolome samples need `injections` in [metabolome] (column, injection_order, batch, sample_type)".into(),
-        ));
+        return Err(RunError::Usage("metabolome samples need `injections` in [metabolome]".into()));
     };
     let table_path = samples[0].path.clone();
-    if let Some(other) = samples.iter().find(|s| s.path != table_path) {
-        return Err(invalid(
-            Location::line(&cohort.config.samplesheet, other.line).with_column("path"),
-            format!(
-                "metabolome samples must share one feature table: {} here, {} on line {}",
-                other.path.display(),
-                table_path.display(),
-                samples[0].line
-            ),
-        ));
-    }
     let params = json!({ "table": table_path, "injections": injections_path, "import": options.import, "process": options.process });
     let r = stage::stage(stages, "process_metabolome", params, |report| {
         let r = read_and_process(&table_path, injections_path, &options.import, &options.process)?;
@@ -206,46 +189,19 @@ pub fn run_layer(
         });
         Ok::<_, RunError>(r)
     })?;
-    // Study injections ↔ samplesheet rows, both ways.
-    let mut study = Vec::with_capacity(samples.len());
-    for s in &samples {
-        let hits: Vec<usize> = (0..r.injections.len())
-            .filter(|&j| {
-                r.injections[j].kind == Kind::Sample && r.injections[j].sample_id.as_deref() == Some(&s.sample_id)
+    // Study injections ↔ samplesheet rows (also checked by `validate`).
+    let keys: Vec<(&str, u64)> = samples.iter().map(|s| (s.sample_id.as_str(), s.line)).collect();
+    let found = injections::match_samples(&r.injections, injections_path, &keys, &cohort.config.samplesheet).map_err(
+        |problems| {
+            RunError::Invalid(ValidationError {
+                problems: problems
+                    .into_iter()
+                    .map(|(location, message)| Problem { severity: Severity::Error, location, message })
+                    .collect(),
             })
-            .collect();
-        match hits.as_slice() {
-            [j] => study.push((s.sample_id.clone(), *j)),
-            [] => {
-                return Err(invalid(
-                    Location::line(&cohort.config.samplesheet, s.line).with_column("sample_id"),
-                    format!(
-                        "metabolome sample {:?} has no study injection in {}",
-                        s.sample_id,
-                        injections_path.display()
-                    ),
-                ));
-            }
-            [_, second, ..] => {
-                return Err(invalid(
-                    Location::line(injections_path, r.injections[*second].line).with_column("sample_id"),
-                    format!("sample {:?} is injected more than once", s.sample_id),
-                ));
-            }
-        }
-    }
-    if let Some(orphan) = r.injections.iter().find(|i| {
-        i.kind == Kind::Sample && !samples.iter().any(|s| Some(s.sample_id.as_str()) == i.sample_id.as_deref())
-    }) {
-        return Err(invalid(
-            Location::line(injections_path, orphan.line).with_column("column"),
-            format!(
-                "study injection {:?} (sample {:?}) is not a metabolome sample in the samplesheet",
-                orphan.column,
-                orphan.sample_id.as_deref().unwrap_or("")
-            ),
-        ));
-    }
+        },
+    )?;
+    let study: Vec<(String, usize)> = samples.iter().zip(found).map(|(s, j)| (s.sample_id.clone(), j)).collect();
     let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Metabolome), extra);
     let (paths, raw, normalised) = write_outputs(dir, &r, &study, &meta, &options.process, true)?;
     written.extend(paths);
