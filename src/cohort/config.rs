@@ -38,6 +38,9 @@ pub struct CohortConfig {
     /// Metabolome options (injection list, table import, processing chain).
     #[serde(default)]
     pub metabolome: MetabolomeOptions,
+    /// Batch correction of the normalised layers (`[batch_correction]`).
+    #[serde(default)]
+    pub batch_correction: crate::pipeline::batch::BatchCorrectionOptions,
 }
 
 /// `[study]`.

@@ -5,6 +5,7 @@
 //! Nothing is written before validation passes, every file is written atomically, and the
 //! manifest comes last, so a directory with a `manifest.json` holds a finished run.
 
+pub mod batch;
 pub mod epigenome;
 pub mod metabolome;
 pub mod progress;
@@ -182,6 +183,8 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
         let dir = out.join(Layer::Metabolome.as_str());
         layers.push(metabolome::run_layer(&cohort, &dir, &mut stages, &mut written)?);
     }
+
+    batch::correct(&cohort, out, &mut layers, &mut stages, &mut written)?;
 
     stage::stage(&mut stages, "harmonise", json!({}), |r| {
         write_batch(
