@@ -180,3 +180,52 @@ pub fn write_harmonised(
         Ok(())
     })
 }
+
+/// Writes `mofa.parquet`: the long table MOFA+/MEFISTO read (`sample, group, feature, view,
+/// value, time`). A sample is one blood draw (`<patient>_<timepoint>`, shared by its layers), a
+/// group is a patient (MEFISTO's longitudinal setting), a view is a layer, features are prefixed
+/// with their layer so names stay unique across views, and time is days from admission (the
+/// timepoint's nominal day when the draw has no date). Missing values are left out, as MOFA
+/// expects.
+pub fn write_mofa(path: &Path, cohort: &Cohort, layers: &[LayerData], metadata: &Metadata) -> Result<(), OutputError> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("sample", DataType::Utf8, false),
+        Field::new("group", DataType::Utf8, false),
+        Field::new("feature", DataType::Utf8, false),
+        Field::new("view", DataType::Utf8, false),
+        Field::new("value", DataType::Float64, false),
+        Field::new("time", DataType::Float64, true),
+    ]));
+    write_parquet(path, schema.clone(), metadata, |push| {
+        for layer in layers {
+            let by_id: HashMap<&str, &Sample> =
+                cohort.samples.iter().filter(|s| s.layer == layer.layer).map(|s| (s.sample_id.as_str(), s)).collect();
+            for (j, id) in layer.normalised.sample_ids.iter().enumerate() {
+                let Some(sample) = by_id.get(id.as_str()) else { continue };
+                let tp = &cohort.timepoints[sample.timepoint];
+                let draw = format!("{}_{}", sample.patient_id, tp.name);
+                let time = sample.days_from_admission.or(Some(tp.nominal_day));
+                let present: Vec<(usize, f64)> = (0..layer.normalised.feature_ids.len())
+                    .filter_map(|i| layer.normalised.get(i, j).copied().flatten().map(|v| (i, v)))
+                    .collect();
+                let n = present.len();
+                let repeat =
+                    |v: &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, n))) };
+                let arrays: Vec<ArrayRef> = vec![
+                    repeat(&draw),
+                    repeat(&sample.patient_id),
+                    Arc::new(StringArray::from_iter_values(
+                        present
+                            .iter()
+                            .map(|(i, _)| format!("{}:{}", layer.layer.as_str(), layer.normalised.feature_ids[*i])),
+                    )),
+                    repeat(layer.layer.as_str()),
+                    Arc::new(Float64Array::from_iter_values(present.iter().map(|(_, v)| *v))),
+                    Arc::new(Float64Array::from_iter(std::iter::repeat_n(time, n))),
+                ];
+                push(RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?)?;
+            }
+        }
+        Ok(())
+    })
+}

@@ -242,7 +242,11 @@ fn the_manifest_records_inputs_with_hashes_and_every_stage() {
         ]
     );
     let outputs = manifest["outputs"].as_array().expect("outputs");
-    assert_eq!(outputs.len(), 39 + 12 + 39 + 9 + 5, "per-sample files + 12 RNA, 9 methylation and 5 metabolome tables");
+    assert_eq!(
+        outputs.len(),
+        39 + 12 + 39 + 9 + 5 + 1,
+        "per-sample files + 12 RNA, 9 methylation and 5 metabolome tables + mofa.parquet"
+    );
     assert!(outputs.iter().all(|o| !o["path"].as_str().expect("path").contains("manifest")));
 }
 
@@ -289,4 +293,26 @@ fn change_from_baseline_and_completeness_follow_the_grid() {
         assert_eq!(cell("P06", "month3"), (Some("outside_window".into()), Some("P06_month3".into())));
         assert_eq!(cell("P02", "day3"), (Some("present".into()), Some("P02_day3".into())));
     }
+}
+
+#[test]
+fn the_mofa_table_holds_every_present_normalised_value_once_per_view() {
+    let run = fixture_run();
+    let (h, _) = read_parquet(&run.out.join("harmonised.parquet"));
+    let (m, _) = read_parquet(&run.out.join("mofa.parquet"));
+    let present = f64s(&h, "normalised").iter().filter(|v| v.is_some()).count();
+    assert_eq!(m.num_rows(), present, "one row per non-missing normalised value");
+    let (samples, groups, features, views, times) =
+        (strings(&m, "sample"), strings(&m, "group"), strings(&m, "feature"), strings(&m, "view"), f64s(&m, "time"));
+    let k = (0..m.num_rows())
+        .find(|&k| features[k].as_deref() == Some("transcriptome:3569") && samples[k].as_deref() == Some("P01_day0"))
+        .expect("IL6 at P01 day 0");
+    assert_eq!((groups[k].as_deref(), views[k].as_deref(), times[k]), (Some("P01"), Some("transcriptome"), Some(1.0)));
+    // The same blood draw is one MOFA sample across its three views.
+    let views_of_p01_day0: std::collections::BTreeSet<&str> = (0..m.num_rows())
+        .filter(|&k| samples[k].as_deref() == Some("P01_day0"))
+        .filter_map(|k| views[k].as_deref())
+        .collect();
+    assert_eq!(views_of_p01_day0.into_iter().collect::<Vec<_>>(), ["epigenome", "metabolome", "transcriptome"]);
+    assert!(features.iter().all(|f| f.as_deref().is_some_and(|f| f.contains(':'))));
 }

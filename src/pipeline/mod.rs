@@ -193,12 +193,15 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
             &metadata(&cohort, None, &[]),
         )?;
         harmonise::write_harmonised(&out.join("harmonised.parquet"), &cohort, &layers, &metadata(&cohort, None, &[]))?;
+        harmonise::write_mofa(&out.join("mofa.parquet"), &cohort, &layers, &metadata(&cohort, None, &[]))?;
         write_batch(
             &out.join("completeness.parquet"),
             harmonise::completeness_table(&cohort).map_err(arrow_err(out))?,
             &metadata(&cohort, None, &[]),
         )?;
-        written.extend(["samples.parquet", "harmonised.parquet", "completeness.parquet"].map(|f| out.join(f)));
+        written.extend(
+            ["samples.parquet", "harmonised.parquet", "completeness.parquet", "mofa.parquet"].map(|f| out.join(f)),
+        );
         r.counts = json!({ "layers": layers.len(), "samples": cohort.samples.len() });
         Ok::<_, RunError>(())
     })?;
