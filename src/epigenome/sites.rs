@@ -188,6 +188,8 @@ pub struct SampleReader {
     row: usize,
     /// The file's chromosomes, in order.
     pub chroms: Vec<String>,
+    /// Index of the last row's chromosome: rows come sorted, so it almost always repeats.
+    current: usize,
 }
 
 fn read_err(path: &Path, message: impl Into<String>) -> super::EpigenomeError {
@@ -210,7 +212,7 @@ impl SampleReader {
                 read_err(path, format!("no {CHROMS_KEY} metadata: not a per-sample methylation file from harmonomics"))
             })?;
         let reader = builder.with_batch_size(ROW_GROUP_ROWS).build().map_err(|e| read_err(path, e.to_string()))?;
-        Ok(Self { path: path.to_path_buf(), reader, batch: None, row: 0, chroms })
+        Ok(Self { path: path.to_path_buf(), reader, batch: None, row: 0, chroms, current: 0 })
     }
 
     /// The next site as (chromosome index into [`SampleReader::chroms`], site).
@@ -230,9 +232,16 @@ impl SampleReader {
                     return Err(read_err(&self.path, format!("row {r}: null chrom")));
                 }
                 let name = chrom.value(r);
-                let Some(k) = self.chroms.iter().position(|c| c == name) else {
-                    return Err(read_err(&self.path, format!("chromosome {name:?} is not in the file's {CHROMS_KEY}")));
-                };
+                if self.chroms.get(self.current).is_none_or(|c| c != name) {
+                    let Some(k) = self.chroms.iter().position(|c| c == name) else {
+                        return Err(read_err(
+                            &self.path,
+                            format!("chromosome {name:?} is not in the file's {CHROMS_KEY}"),
+                        ));
+                    };
+                    self.current = k;
+                }
+                let k = self.current;
                 return Ok(Some((k, Site { pos: pos.value(r), methylated: m.value(r), unmethylated: u.value(r) })));
             }
             match self.reader.next() {

@@ -148,15 +148,13 @@ pub fn correct(
                     crate::batch::combat(&data, &batches, &[]).map_err(|e| RunError::Usage(e.to_string()))?
                 }
             };
-            let mut columns = layer.normalised.columns.clone();
             for (k, &i) in rows.iter().enumerate() {
-                for (j, column) in columns.iter_mut().enumerate() {
+                for (j, column) in layer.normalised.columns.iter_mut().enumerate() {
                     if let Some(c) = column.as_mut() {
                         c[i] = Some(corrected[k][j]);
                     }
                 }
             }
-            layer.normalised.columns = columns;
             let path = out.join(layer.layer.as_str()).join("normalised.combat.parquet");
             let protected_names: Vec<&str> =
                 std::iter::once("timepoint").chain(options.protect.iter().map(String::as_str)).collect();
