@@ -332,11 +332,6 @@ fn real_human_illumina_reads_with_ensembl_chromosome_1() {
     }
 }
 
-/// The Python with pydeseq2 and rnanorm (`.ci/run` makes the venv and sets it).
-fn reference_python() -> String {
-    std::env::var("HARMONOMICS_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
 /// Runs tests/python/reference_normalise.py; returns its output directory.
 fn reference_normalisations(dir: &Workdir, counts: Option<&std::path::Path>) -> std::path::PathBuf {
     let out = dir.join(if counts.is_some() { "ref-fixture" } else { "ref-gtex" });

@@ -41,6 +41,11 @@ pub fn portable_fixture_config(keep_samplesheet: bool) -> String {
     text
 }
 
+/// The Python with the reference tools (`HARMONOMICS_PYTHON`, set by `.ci/run` to its venv).
+pub fn reference_python() -> String {
+    std::env::var("HARMONOMICS_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
 /// `harmonomics quant methylation --bam INPUT -o OUT [extra...]`, asserting success.
 pub fn quant_methylation(input: &Path, out: &Path, extra: &[&str]) -> Output {
     let args = ["quant", "methylation", "--bam", input.to_str().expect("utf-8"), "-o", out.to_str().expect("utf-8")];
