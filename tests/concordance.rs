@@ -550,10 +550,57 @@ fn tximport_summaries_match_pytximport_on_real_salmon_and_kallisto_output() {
     }
 }
 
-#[test]
-#[ignore = "needs inmoose (HARMONOMICS_PYTHON); .ci/run installs it"]
-fn combat_matches_inmoose_on_the_fixture_vst_matrix_protecting_timepoint() {
-    let dir = Workdir::new();
+/// A genes × samples matrix with one batch and one protected label per sample.
+struct Design {
+    genes: Vec<String>,
+    samples: Vec<String>,
+    data: Vec<Vec<f64>>,
+    batch: Vec<String>,
+    covariate: Vec<String>,
+}
+
+/// inmoose's `pycombat_norm` (`prior` "parametric"/"nonparametric") or `pycombat_seq` ("seq")
+/// on `design`, through `tests/python/reference_combat.py`.
+fn inmoose(dir: &Workdir, design: &Design, method: &str) -> Vec<Vec<f64>> {
+    let mut tsv = format!("feature_id\t{}\n", design.samples.join("\t"));
+    for (g, row) in design.genes.iter().zip(&design.data) {
+        tsv.push_str(g);
+        for v in row {
+            tsv.push_str(&format!("\t{v:.17e}"));
+        }
+        tsv.push('\n');
+    }
+    let data_path = dir.write(&format!("{method}.data.tsv"), &tsv);
+    let mut labels = String::from("sample\tbatch\tcovariate\n");
+    for (k, s) in design.samples.iter().enumerate() {
+        labels.push_str(&format!("{s}\t{}\t{}\n", design.batch[k], design.covariate[k]));
+    }
+    let labels_path = dir.write(&format!("{method}.labels.tsv"), &labels);
+    let reference = dir.join(&format!("{method}.out.tsv"));
+    let o = Command::new(reference_python())
+        .arg(repo().join("tests/python/reference_combat.py"))
+        .arg(method)
+        .args([&data_path, &labels_path, &reference])
+        .output()
+        .expect("python with inmoose");
+    assert!(o.status.success(), "inmoose: {}", String::from_utf8_lossy(&o.stderr));
+    let (header, rows) = read_tsv(&reference);
+    assert_eq!(header[1..], design.samples[..]);
+    rows.iter()
+        .zip(&design.genes)
+        .map(|(row, g)| {
+            assert_eq!(&row[0], g, "gene order");
+            row[1..].iter().map(|v| v.parse().expect("value")).collect()
+        })
+        .collect()
+}
+
+fn max_abs_difference(ours: &[Vec<f64>], theirs: &[Vec<f64>]) -> f64 {
+    ours.iter().zip(theirs).flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs())).fold(0.0, f64::max)
+}
+
+/// The fixture's VST matrix, with the site as batch and the timepoint protected.
+fn fixture_vst_design(dir: &Workdir) -> Design {
     let out = dir.join("run");
     run_fixture(&out, "2");
     let (vst, _) = read_parquet(&out.join("transcriptome/normalised.parquet"));
@@ -561,7 +608,7 @@ fn combat_matches_inmoose_on_the_fixture_vst_matrix_protecting_timepoint() {
     let ids = strings(&samples_table, "sample_id");
     let sites = strings(&samples_table, "site");
     let tps = strings(&samples_table, "timepoint");
-    let genes = strings(&vst, "feature_id");
+    let genes = strings(&vst, "feature_id").into_iter().map(|g| g.expect("id")).collect::<Vec<_>>();
     let samples: Vec<String> = vst.schema().fields().iter().skip(1).map(|f| f.name().clone()).collect();
     let columns: Vec<Vec<f64>> =
         samples.iter().map(|s| f64s(&vst, s).into_iter().map(|v| v.expect("vst")).collect()).collect();
@@ -569,41 +616,62 @@ fn combat_matches_inmoose_on_the_fixture_vst_matrix_protecting_timepoint() {
     let label = |s: &str, v: &[Option<String>]| {
         v[ids.iter().position(|x| x.as_deref() == Some(s)).expect("sample")].clone().expect("label")
     };
-    let batch: Vec<String> = samples.iter().map(|s| label(s, &sites)).collect();
-    let timepoint: Vec<String> = samples.iter().map(|s| label(s, &tps)).collect();
-    let ours = harmonomics::batch::combat(&data, &batch, std::slice::from_ref(&timepoint)).expect("combat");
+    let batch = samples.iter().map(|s| label(s, &sites)).collect();
+    let covariate = samples.iter().map(|s| label(s, &tps)).collect();
+    Design { genes, samples, data, batch, covariate }
+}
 
-    let mut tsv = format!("feature_id\t{}\n", samples.join("\t"));
-    for (i, g) in genes.iter().enumerate() {
-        tsv.push_str(g.as_deref().expect("id"));
-        for v in &data[i] {
-            tsv.push_str(&format!("\t{v:.17e}"));
+/// Real pasilla counts (`test-data/real/pasilla`): library type is the batch, the RNAi
+/// condition is protected. `log` gives log2(count + 1) of genes with at least 5 reads in every
+/// sample (ComBat's scale); otherwise the raw counts of every gene (ComBat-seq's input).
+fn pasilla_design(log: bool) -> Design {
+    let text = gunzip_text(&repo().join("test-data/real/pasilla/pasilla_gene_counts.tsv.gz"));
+    let mut lines = text.lines();
+    let samples: Vec<String> = lines.next().expect("header").split('\t').skip(1).map(String::from).collect();
+    let annotation = std::fs::read_to_string(repo().join("test-data/real/pasilla/pasilla_sample_annotation.csv"))
+        .expect("annotation");
+    let field = |sample: &str, k: usize| {
+        annotation
+            .lines()
+            .map(|l| l.split(',').map(|f| f.trim_matches('"').to_string()).collect::<Vec<_>>())
+            .find(|f| f[0] == format!("{sample}fb"))
+            .map(|f| f[k].clone())
+            .expect("annotated sample")
+    };
+    let (mut genes, mut data) = (Vec::new(), Vec::new());
+    for line in lines {
+        let f: Vec<&str> = line.split('\t').collect();
+        let counts: Vec<f64> = f[1..].iter().map(|c| c.parse().expect("count")).collect();
+        if log && counts.iter().any(|&c| c < 5.0) {
+            continue;
         }
-        tsv.push('\n');
+        genes.push(f[0].to_string());
+        data.push(if log { counts.iter().map(|c| (c + 1.0).log2()).collect() } else { counts });
     }
-    let data_path = dir.write("vst.tsv", &tsv);
-    let mut labels = String::from("sample\tbatch\tcovariate\n");
-    for (k, s) in samples.iter().enumerate() {
-        labels.push_str(&format!("{s}\t{}\t{}\n", batch[k], timepoint[k]));
-    }
-    let labels_path = dir.write("labels.tsv", &labels);
-    let reference = dir.join("combat.tsv");
-    let o = Command::new(reference_python())
-        .arg(repo().join("tests/python/reference_combat.py"))
-        .args([&data_path, &labels_path, &reference])
-        .output()
-        .expect("python with inmoose");
-    assert!(o.status.success(), "inmoose: {}", String::from_utf8_lossy(&o.stderr));
-    let (header, rows) = read_tsv(&reference);
-    let mut worst: f64 = 0.0;
-    for (i, row) in rows.iter().enumerate() {
-        assert_eq!(genes[i].as_deref(), Some(row[0].as_str()));
-        for (j, s) in samples.iter().enumerate() {
-            assert_eq!(&header[j + 1], s);
-            let expected: f64 = row[j + 1].parse().expect("value");
-            worst = worst.max((ours[i][j] - expected).abs());
+    let batch = samples.iter().map(|s| field(s, 2)).collect();
+    let covariate = samples.iter().map(|s| field(s, 1)).collect();
+    Design { genes, samples, data, batch, covariate }
+}
+
+#[test]
+#[ignore = "needs inmoose (HARMONOMICS_PYTHON); .ci/run installs it"]
+fn combat_matches_inmoose_on_real_pasilla_counts_and_the_fixture_both_priors() {
+    use harmonomics::batch::{Prior, combat};
+    let dir = Workdir::new();
+    let pasilla = pasilla_design(true);
+    let fixture = fixture_vst_design(&dir);
+    assert!(pasilla.genes.len() > 7000, "{} expressed pasilla genes", pasilla.genes.len());
+    for (name, design) in [("pasilla", &pasilla), ("fixture", &fixture)] {
+        for (prior, method) in [(Prior::Parametric, "parametric"), (Prior::Nonparametric, "nonparametric")] {
+            let ours =
+                combat(&design.data, &design.batch, std::slice::from_ref(&design.covariate), prior).expect("combat");
+            let theirs = inmoose(&dir, design, method);
+            let worst = max_abs_difference(&ours, &theirs);
+            eprintln!("ComBat {method} vs inmoose on {name}: max absolute difference {worst:e}");
+            // The same arithmetic in another order: rounding only.
+            assert!(worst < 1e-8, "{name} {method}: max absolute difference {worst}");
+            // And the correction did something: the data moved.
+            assert!(max_abs_difference(&ours, &design.data) > 0.05, "{name} {method}");
         }
     }
-    eprintln!("ComBat vs inmoose: max absolute difference {worst:e}");
-    assert!(worst < 1e-8, "max absolute difference {worst}");
 }

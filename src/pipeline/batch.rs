@@ -21,6 +21,9 @@ pub struct BatchCorrectionOptions {
     /// `none` (default) or `combat`.
     #[serde(default)]
     pub method: BatchMethod,
+    /// ComBat's empirical Bayes prior: `parametric` (default) or `nonparametric`.
+    #[serde(default)]
+    pub prior: crate::batch::Prior,
     /// The samplesheet column naming the batch (default `batch`).
     #[serde(default = "default_batch")]
     pub batch: String,
@@ -125,7 +128,7 @@ pub fn correct(
                 .iter()
                 .map(|&i| (0..m.sample_ids.len()).map(|j| m.get(i, j).copied().flatten().unwrap_or(0.0)).collect())
                 .collect();
-            let corrected = match crate::batch::combat(&data, &batches, &protected) {
+            let corrected = match crate::batch::combat(&data, &batches, &protected, options.prior) {
                 Ok(c) => c,
                 Err(e) if !options.force => {
                     let tables: Vec<String> = std::iter::once("timepoint".to_string())
@@ -145,7 +148,8 @@ pub fn correct(
                         "{}: batch and a protected covariate are confounded; force = true: corrected with nothing protected",
                         layer.layer
                     ));
-                    crate::batch::combat(&data, &batches, &[]).map_err(|e| RunError::Usage(e.to_string()))?
+                    crate::batch::combat(&data, &batches, &[], options.prior)
+                        .map_err(|e| RunError::Usage(e.to_string()))?
                 }
             };
             for (k, &i) in rows.iter().enumerate() {
@@ -160,6 +164,7 @@ pub fn correct(
                 std::iter::once("timepoint").chain(options.protect.iter().map(String::as_str)).collect();
             let params = json!({
                 "method": "combat",
+                "prior": options.prior,
                 "batch": options.batch,
                 "protected": protected_names,
                 "corrected_features": rows.len(),
