@@ -19,9 +19,6 @@ use crate::matrix::FeatureMatrix;
 use crate::output::OutputError;
 use crate::output::parquet::{Metadata, batch, write_parquet};
 
-/// The files a layer step wrote, and the (raw, normalised) matrices it hands to harmonisation.
-pub type LayerOutputs = (Vec<std::path::PathBuf>, FeatureMatrix<f64>, FeatureMatrix<Option<f64>>);
-
 /// One layer's matrices, ready to be aligned.
 pub struct LayerData {
     /// Which layer.
@@ -228,4 +225,64 @@ pub fn write_mofa(path: &Path, cohort: &Cohort, layers: &[LayerData], metadata: 
         }
         Ok(())
     })
+}
+
+/// More features than this make a samples × features table unusable (Parquet and data-frame
+/// libraries handle tens of thousands of columns, not millions); such layers get no wide export.
+pub const WIDE_MAX_FEATURES: usize = 100_000;
+
+/// Writes `wide/<layer>.parquet`: one row per sample of the layer (patient, timepoint, days,
+/// batch, site), in harmonised order, then one Float64 column per feature (the normalised value,
+/// batch-corrected when correction ran). Returns `false` (nothing written) above
+/// [`WIDE_MAX_FEATURES`].
+pub fn write_wide(path: &Path, cohort: &Cohort, layer: &LayerData, metadata: &Metadata) -> Result<bool, OutputError> {
+    let m = &layer.normalised;
+    if m.feature_ids.len() > WIDE_MAX_FEATURES {
+        return Ok(false);
+    }
+    let by_id: HashMap<&str, &Sample> =
+        cohort.samples.iter().filter(|s| s.layer == layer.layer).map(|s| (s.sample_id.as_str(), s)).collect();
+    let patient_rank: HashMap<&str, usize> =
+        cohort.patients.iter().enumerate().map(|(i, p)| (p.patient_id.as_str(), i)).collect();
+    let mut rows: Vec<(usize, &Sample)> =
+        m.sample_ids.iter().enumerate().filter_map(|(j, id)| by_id.get(id.as_str()).map(|s| (j, *s))).collect();
+    rows.sort_by_key(|(_, s)| (patient_rank.get(s.patient_id.as_str()).copied(), cohort.timepoints[s.timepoint].order));
+    let tp = |s: &Sample| &cohort.timepoints[s.timepoint];
+    let strings = |f: &dyn Fn(&Sample) -> Option<String>| -> ArrayRef {
+        Arc::new(StringArray::from_iter(rows.iter().map(|(_, s)| f(s))))
+    };
+    let mut fields = vec![
+        Field::new("sample_id", DataType::Utf8, false),
+        Field::new("patient_id", DataType::Utf8, false),
+        Field::new("timepoint", DataType::Utf8, false),
+        Field::new("timepoint_order", DataType::UInt32, false),
+        Field::new("days_from_admission", DataType::Float64, true),
+        Field::new("batch", DataType::Utf8, true),
+        Field::new("site", DataType::Utf8, true),
+    ];
+    let mut arrays: Vec<ArrayRef> = vec![
+        strings(&|s| Some(s.sample_id.clone())),
+        strings(&|s| Some(s.patient_id.clone())),
+        strings(&|s| Some(tp(s).name.clone())),
+        Arc::new(UInt32Array::from_iter_values(rows.iter().map(|(_, s)| tp(s).order))),
+        Arc::new(Float64Array::from_iter(rows.iter().map(|(_, s)| s.days_from_admission))),
+        strings(&|s| s.batch.clone()),
+        strings(&|s| s.site.clone()),
+    ];
+    let fixed = fields.len();
+    for (i, feature) in m.feature_ids.iter().enumerate() {
+        // A feature id that repeats a fixed column's name gets its layer as prefix.
+        let name = if fields[..fixed].iter().any(|f| f.name() == feature) {
+            format!("{}:{feature}", layer.layer.as_str())
+        } else {
+            feature.clone()
+        };
+        fields.push(Field::new(name, DataType::Float64, true));
+        arrays.push(Arc::new(Float64Array::from_iter(rows.iter().map(|(j, _)| m.get(i, *j).copied().flatten()))));
+    }
+    let schema = Arc::new(Schema::new(fields));
+    write_parquet(path, schema.clone(), metadata, |push| {
+        push(RecordBatch::try_new(schema, arrays).map_err(std::io::Error::other)?)
+    })?;
+    Ok(true)
 }

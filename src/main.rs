@@ -49,6 +49,17 @@ fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
                 );
             }
         }
+        Command::Harmonise(args) => {
+            let summary = pipeline::harmonise::gather(&args.into_options(threads, cli.quiet))?;
+            if !cli.quiet {
+                println!(
+                    "harmonomics: {} samples harmonised, {} warnings; outputs in {} (see manifest.json)",
+                    summary.samples,
+                    summary.warnings,
+                    summary.out.display()
+                );
+            }
+        }
         Command::Validate(args) => {
             let config = args.config.unwrap_or_else(default_config);
             let cohort = cohort::load(&config)?;

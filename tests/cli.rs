@@ -7,9 +7,38 @@ use common::*;
 
 /// A copy of the fixture cohort config in `dir`, pointing at `samplesheet.csv` there and at the
 /// real fixture patients table and annotation.
+/// The fixture config over `samplesheet`, keeping only the timepoints its rows use (a declared
+/// timepoint without samples is an error of its own).
 fn cohort_in(dir: &Workdir, samplesheet: &str) -> std::path::PathBuf {
     dir.write("samplesheet.csv", samplesheet);
-    dir.write("cohort.toml", &portable_fixture_config(false))
+    let column = samplesheet.lines().next().and_then(|h| h.split(',').position(|c| c == "timepoint"));
+    let used: Vec<&str> =
+        samplesheet.lines().skip(1).filter_map(|l| l.split(',').nth(column?)).collect();
+    let mut config = String::new();
+    let mut block: Option<String> = None;
+    let mut keep_block = |block: String, config: &mut String| {
+        if used.is_empty() || used.iter().any(|t| block.contains(&format!("name = \"{t}\""))) {
+            config.push_str(&block);
+        }
+    };
+    for line in portable_fixture_config(false).lines() {
+        if line.starts_with('[') {
+            if let Some(b) = block.take() {
+                keep_block(b, &mut config);
+            }
+            if line == "[[timepoints]]" {
+                block = Some(String::new());
+            }
+        }
+        match block.as_mut() {
+            Some(b) => b.push_str(&format!("{line}\n")),
+            None => config.push_str(&format!("{line}\n")),
+        }
+    }
+    if let Some(b) = block {
+        keep_block(b, &mut config);
+    }
+    dir.write("cohort.toml", &config)
 }
 
 const HEADER: &str = "sample_id,patient_id,timepoint,layer,path,batch,site,collection_date,days_from_admission,sex\n";

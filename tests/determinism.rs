@@ -29,8 +29,9 @@ fn one_and_two_threads_give_identical_parquet_bytes() {
     run_fixture(&b, "2");
     let files = parquet_files(&a);
     // transcriptome: 39 samples + 12 matrices; epigenome: 39 samples + 6 CpG files + 3 region
-    // files; metabolome: 5 tables; and mofa.parquet (the 12 include the other top-level tables).
-    assert_eq!(files.len(), 39 + 12 + 39 + 6 + 3 + 5 + 1);
+    // files; metabolome: 5 tables; mofa.parquet and the 3 wide exports (the 12 include the other
+    // top-level tables).
+    assert_eq!(files.len(), 39 + 12 + 39 + 6 + 3 + 5 + 1 + 3);
     assert_eq!(files, parquet_files(&b));
     for f in &files {
         let (x, y) = (std::fs::read(a.join(f)).expect("read"), std::fs::read(b.join(f)).expect("read"));

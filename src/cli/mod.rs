@@ -1,5 +1,6 @@
 //! Command-line definitions (clap derive only; no logic beyond turning flags into options).
 
+pub mod harmonise;
 pub mod import;
 pub mod normalise;
 pub mod quant;
@@ -38,4 +39,8 @@ pub enum Command {
     /// Normalise a count matrix across samples.
     #[command(subcommand, visible_alias = "normalize")]
     Normalise(normalise::NormaliseCommand),
+    /// Gather: batch correction and the cohort-wide tables from the `<layer>/` outputs of
+    /// scattered runs.
+    #[command(visible_alias = "harmonize")]
+    Harmonise(harmonise::HarmoniseArgs),
 }

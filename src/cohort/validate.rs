@@ -128,11 +128,25 @@ pub fn load(config_path: &Path) -> Result<Cohort, ValidationError> {
         check_input_file(&a.path, &Location::file(config_path), "annotation", &mut HashMap::new(), &mut c);
     }
     check_metabolome(&config, config_path, &samples, &mut c);
-    for tp in &timepoints {
-        if !samples.iter().any(|s| s.timepoint < timepoints.len() && timepoints[s.timepoint].name == tp.name)
-            && !c.has_errors()
-        {
-            c.warning(Location::file(config_path), format!("timepoint {:?} has no samples", tp.name));
+    // An empty timepoint is an empty column of every grid table and, for the first one, a
+    // baseline no change can be computed from: almost always a typo in one of the two files.
+    if !c.has_errors() {
+        for tp in &timepoints {
+            if !samples.iter().any(|s| timepoints[s.timepoint].name == tp.name) {
+                let used: std::collections::BTreeSet<&str> =
+                    samples.iter().map(|s| timepoints[s.timepoint].name.as_str()).collect();
+                c.error(
+                    Location::file(config_path),
+                    format!(
+                        "timepoint {:?} (order {}) has no samples in {}; the samplesheet uses {}. Remove it from \
+                         [[timepoints]] until its samples exist, or fix the samplesheet's timepoint column",
+                        tp.name,
+                        tp.order,
+                        config.samplesheet.display(),
+                        used.iter().map(|t| format!("{t:?}")).collect::<Vec<_>>().join(", ")
+                    ),
+                );
+            }
         }
     }
 

@@ -14,7 +14,6 @@ use super::EpigenomeError;
 use super::normalise::{NormaliseOptions, is_sex_chromosome};
 use super::regions::{RegionAccumulator, RegionSet};
 use super::sites::{SampleReader, Site, chrom_cmp};
-use crate::harmonise::LayerOutputs;
 use crate::matrix::FeatureMatrix;
 use crate::output::OutputError;
 use crate::output::parquet::{
@@ -70,8 +69,6 @@ pub struct Assembled {
     pub qc: Vec<SampleQc>,
     /// Region sums, one per configured set.
     pub regions: Vec<RegionAccumulator>,
-    /// The kept CpGs' coverage and beta, when asked for.
-    pub cpg: Option<(FeatureMatrix<f64>, FeatureMatrix<Option<f64>>)>,
 }
 
 /// The output files of [`assemble`], relative to the layer directory.
@@ -88,7 +85,6 @@ pub fn assemble(
     dir: &Path,
     options: &NormaliseOptions,
     regions: Vec<RegionSet>,
-    keep_cpg: bool,
     metadata: &MetadataFor<'_>,
 ) -> Result<Assembled, AssembleError> {
     let n = sample_ids.len();
@@ -151,9 +147,6 @@ pub fn assemble(
     let mut row: Vec<(u64, u64)> = vec![(0, 0); n];
     let (mut cov_row, mut m_row) = (vec![0u64; n], vec![0u64; n]);
     let (mut beta_row, mut mv_row) = (vec![None; n], vec![None; n]);
-    let mut cpg_ids = Vec::new();
-    let (mut cpg_cov, mut cpg_beta): (Vec<Vec<f64>>, Vec<Vec<Option<f64>>>) =
-        (vec![Vec::new(); n], vec![Vec::new(); n]);
     let (mut sites, mut kept, mut sex_dropped) = (0u64, 0u64, 0u64);
     while let Some(Reverse((rank, pos, _))) = heap.peek().copied() {
         row.iter_mut().for_each(|r| *r = (0, 0));
@@ -203,13 +196,6 @@ pub fn assemble(
             }
             beta_out.push(id.clone(), &beta_row)?;
             m_out.push(id.clone(), &mv_row)?;
-            if keep_cpg {
-                cpg_ids.push(id);
-                for j in 0..n {
-                    cpg_cov[j].push(row[j].1 as f64);
-                    cpg_beta[j].push(beta_row[j]);
-                }
-            }
         }
     }
     coverage_out.finish()?;
@@ -217,13 +203,7 @@ pub fn assemble(
     beta_out.finish()?;
     m_out.finish()?;
     features.finish()?;
-    let cpg = keep_cpg.then(|| {
-        (
-            FeatureMatrix::new(cpg_ids.clone(), sample_ids.to_vec(), cpg_cov),
-            FeatureMatrix::new(cpg_ids, sample_ids.to_vec(), cpg_beta),
-        )
-    });
-    Ok(Assembled { sites, kept, sex_dropped, qc, regions: accumulators, cpg })
+    Ok(Assembled { sites, kept, sex_dropped, qc, regions: accumulators })
 }
 
 /// `features.parquet` rows, streamed.
@@ -301,14 +281,14 @@ impl FeatureStream {
 
 /// Region matrices of one set: `regions/<name>.parquet` (beta; null below `min_coverage`),
 /// `regions/<name>.coverage.parquet` and `regions/<name>.features.parquet`. Returns the paths
-/// written and the (coverage, beta) matrices.
+/// written.
 pub fn write_regions(
     dir: &Path,
     acc: &RegionAccumulator,
     sample_ids: &[String],
     options: &NormaliseOptions,
     metadata: &MetadataFor<'_>,
-) -> Result<LayerOutputs, OutputError> {
+) -> Result<Vec<PathBuf>, OutputError> {
     let n = sample_ids.len();
     let regions = &acc.set.regions;
     let ids: Vec<String> = regions.iter().map(|r| r.id.clone()).collect();
@@ -349,6 +329,5 @@ pub fn write_regions(
     ])
     .map_err(|e| OutputError { path: paths[2].clone(), source: std::io::Error::other(e) })?;
     write_batch(&paths[2], table, &set_meta(&[]))?;
-    let coverage_f = coverage.map_columns(|_, c| Some(c.iter().map(|&v| v as f64).collect()));
-    Ok((paths.to_vec(), coverage_f, beta))
+    Ok(paths.to_vec())
 }

@@ -159,7 +159,9 @@ pub fn correct(
                     }
                 }
             }
-            let path = out.join(layer.layer.as_str()).join("normalised.combat.parquet");
+            let dir = out.join(layer.layer.as_str());
+            std::fs::create_dir_all(&dir).map_err(|source| RunError::Io { path: dir.clone(), source })?;
+            let path = dir.join("normalised.combat.parquet");
             let protected_names: Vec<&str> =
                 std::iter::once("timepoint").chain(options.protect.iter().map(String::as_str)).collect();
             let params = json!({

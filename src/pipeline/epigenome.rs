@@ -16,7 +16,6 @@ use crate::epigenome::import;
 use crate::epigenome::regions::RegionSet;
 use crate::epigenome::sites::write_sample;
 use crate::epigenome::{EpigenomeError, SampleCalls};
-use crate::harmonise::LayerData;
 use crate::output::manifest::StageReport;
 use crate::output::parquet::{Metadata, write_batch};
 use crate::pipeline::Progress;
@@ -96,7 +95,7 @@ pub fn run_layer(
     progress: &Progress,
     stages: &mut Vec<StageReport>,
     written: &mut Vec<PathBuf>,
-) -> Result<LayerData, RunError> {
+) -> Result<(), RunError> {
     let options = &cohort.config.epigenome;
     options.normalise.validate().map_err(|m| RunError::Usage(format!("[epigenome.normalise] {m}")))?;
     let samples = cohort.samples_of(Layer::Epigenome);
@@ -148,10 +147,9 @@ pub fn run_layer(
     let sets = region_sets(cohort)?;
     let sample_ids: Vec<String> = samples.iter().map(|s| s.sample_id.clone()).collect();
     let paths: Vec<PathBuf> = samples.iter().map(|s| sample_path(s)).collect();
-    let keep_cpg = sets.is_empty();
     let params = json!({ "normalise": options.normalise, "regions": options.regions });
     let assembled = stage::stage(stages, "normalise_epigenome", params, |r| {
-        let a = assemble(&sample_ids, &paths, dir, &options.normalise, sets, keep_cpg, &meta)?;
+        let a = assemble(&sample_ids, &paths, dir, &options.normalise, sets, &meta)?;
         r.counts = json!({ "cpgs": a.sites, "kept": a.kept, "sex_chromosome_dropped": a.sex_dropped });
         if a.kept == 0 {
             r.warnings.push(format!(
@@ -165,37 +163,13 @@ pub fn run_layer(
     })?;
     written.extend(CPG_FILES.iter().map(|f| dir.join(f)));
 
-    let mut harmonised = None;
     for acc in &assembled.regions {
-        let (files, coverage, beta) = write_regions(dir, acc, &sample_ids, &options.normalise, &meta)?;
-        written.extend(files);
-        if harmonised.is_none() {
-            harmonised = Some((coverage, beta));
-        }
+        written.extend(write_regions(dir, acc, &sample_ids, &options.normalise, &meta)?);
     }
     let qc_path = dir.join("qc.parquet");
     write_batch(&qc_path, qc_table(&sample_ids, &sources, &assembled.qc).map_err(arrow_err(&qc_path))?, &meta(&[]))?;
     written.push(qc_path);
-    let (raw, normalised) = match (harmonised, assembled.cpg) {
-        (Some(h), _) => h,
-        (None, Some(c)) => c,
-        (None, None) => empty_matrices(&sample_ids),
-    };
-    Ok(LayerData { layer: Layer::Epigenome, raw, normalised })
-}
-
-fn empty_matrices(
-    sample_ids: &[String],
-) -> (crate::matrix::FeatureMatrix<f64>, crate::matrix::FeatureMatrix<Option<f64>>) {
-    let empty = vec![Vec::new(); sample_ids.len()];
-    (
-        crate::matrix::FeatureMatrix::new(Vec::new(), sample_ids.to_vec(), empty.clone()),
-        crate::matrix::FeatureMatrix::new(
-            Vec::new(),
-            sample_ids.to_vec(),
-            empty.into_iter().map(|_| Vec::new()).collect(),
-        ),
-    )
+    Ok(())
 }
 
 /// `epigenome/qc.parquet`: one row per sample.

@@ -9,8 +9,6 @@ use serde_json::json;
 
 use super::{RunError, arrow_err, io_err, metadata, stage};
 use crate::cohort::{Cohort, Layer, Problem, Severity, ValidationError};
-use crate::harmonise::{LayerData, LayerOutputs};
-use crate::matrix::FeatureMatrix;
 use crate::metabolome::injections::{self, Injection, Kind};
 use crate::metabolome::process::{ProcessOptions, Processed, process};
 use crate::metabolome::table::{self, FeatureTable, ImportOptions};
@@ -52,15 +50,14 @@ pub fn read_and_process(
 }
 
 /// Writes the five tables; `study` lists (output column name, injection index) in output order.
-/// The (raw, normalised) matrices for `harmonised.parquet` are built only when `for_harmonise`.
+/// Returns the paths written.
 pub fn write_outputs(
     dir: &Path,
     r: &ProcessedTable,
     study: &[(String, usize)],
     meta: &MetadataFor<'_>,
     options: &ProcessOptions,
-    for_harmonise: bool,
-) -> Result<LayerOutputs, RunError> {
+) -> Result<Vec<PathBuf>, RunError> {
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     let t = &r.table;
     let p = &r.processed;
@@ -116,14 +113,6 @@ pub fn write_outputs(
         normalised_out.push(t.ids[i].clone(), &values)?;
     }
     normalised_out.finish()?;
-    let kept_ids: Vec<String> =
-        if for_harmonise { p.kept.iter().map(|&i| t.ids[i].clone()).collect() } else { Vec::new() };
-    let n = if for_harmonise { study.len() } else { 0 };
-    let normalised = FeatureMatrix::new(
-        kept_ids.clone(),
-        ids[..n].to_vec(),
-        study[..n].iter().map(|(_, j)| p.values.iter().map(|row| row[*j]).collect()).collect(),
-    );
     let steps = &p.steps;
     let qc = batch(vec![
         ("step", Arc::new(StringArray::from_iter_values(steps.iter().map(|s| s.name))) as ArrayRef),
@@ -153,13 +142,7 @@ pub fn write_outputs(
     .map_err(arrow_err(&paths[4]))?;
     write_batch(&paths[4], table, &meta(&[]))?;
 
-    // For harmonised.parquet: kept features, raw with NaN for missing (written as null there).
-    let raw = FeatureMatrix::new(
-        kept_ids,
-        ids[..n].to_vec(),
-        study[..n].iter().map(|(_, j)| p.kept.iter().map(|&i| t.rows[i][*j].unwrap_or(f64::NAN)).collect()).collect(),
-    );
-    Ok((paths, raw, normalised))
+    Ok(paths)
 }
 
 /// Runs the metabolome layer for `run`.
@@ -168,7 +151,7 @@ pub fn run_layer(
     dir: &Path,
     stages: &mut Vec<StageReport>,
     written: &mut Vec<PathBuf>,
-) -> Result<LayerData, RunError> {
+) -> Result<(), RunError> {
     let options: &MetabolomeOptions = &cohort.config.metabolome;
     let samples = cohort.samples_of(Layer::Metabolome);
     // `validate` has checked that the injection list is there and that the rows share one table.
@@ -203,9 +186,8 @@ pub fn run_layer(
     )?;
     let study: Vec<(String, usize)> = samples.iter().zip(found).map(|(s, j)| (s.sample_id.clone(), j)).collect();
     let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Metabolome), extra);
-    let (paths, raw, normalised) = write_outputs(dir, &r, &study, &meta, &options.process, true)?;
-    written.extend(paths);
-    Ok(LayerData { layer: Layer::Metabolome, raw, normalised })
+    written.extend(write_outputs(dir, &r, &study, &meta, &options.process)?);
+    Ok(())
 }
 
 /// One `normalise metabolome` job.
@@ -238,6 +220,6 @@ pub fn normalise_metabolome(job: &NormaliseMetabolomeJob) -> Result<Vec<crate::m
         kv.extend(extra.iter().map(|(k, v)| (format!("harmonomics.{k}"), v.clone())));
         kv
     };
-    write_outputs(&job.out, &r, &study, &meta, &job.options, false)?;
+    write_outputs(&job.out, &r, &study, &meta, &job.options)?;
     Ok(r.processed.steps)
 }

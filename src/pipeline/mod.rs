@@ -7,6 +7,7 @@
 
 pub mod batch;
 pub mod epigenome;
+pub mod harmonise;
 pub mod metabolome;
 pub mod progress;
 pub mod stage;
@@ -23,7 +24,6 @@ use serde_json::json;
 use crate::annotation::{self, AnnotationError, FeatureIndex};
 use crate::cohort::{self, Cohort, Layer, ValidationError};
 use crate::error::ExitClass;
-use crate::harmonise::{self, LayerData};
 use crate::io::hash::hash_file;
 use crate::matrix::FeatureMatrix;
 use crate::output::OutputError;
@@ -169,54 +169,62 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
         Ok::<_, RunError>(inputs)
     })?;
 
-    let mut layers = Vec::new();
     if !cohort.samples_of(Layer::Transcriptome).is_empty() {
         let tx_dir = out.join(Layer::Transcriptome.as_str());
         std::fs::create_dir_all(tx_dir.join("samples")).map_err(io_err(&tx_dir))?;
-        layers.push(run_transcriptome(&cohort, options.threads, &tx_dir, &progress, &mut stages, &mut written)?);
+        run_transcriptome(&cohort, options.threads, &tx_dir, &progress, &mut stages, &mut written)?;
     }
     if !cohort.samples_of(Layer::Epigenome).is_empty() {
         let dir = out.join(Layer::Epigenome.as_str());
-        layers.push(epigenome::run_layer(&cohort, options.threads, &dir, &progress, &mut stages, &mut written)?);
+        epigenome::run_layer(&cohort, options.threads, &dir, &progress, &mut stages, &mut written)?;
     }
     if !cohort.samples_of(Layer::Metabolome).is_empty() {
         let dir = out.join(Layer::Metabolome.as_str());
-        layers.push(metabolome::run_layer(&cohort, &dir, &mut stages, &mut written)?);
+        metabolome::run_layer(&cohort, &dir, &mut stages, &mut written)?;
     }
+    // Harmonisation reads the layers back from disk, as `harmonomics harmonise` does after a
+    // scattered run: one code path, byte-identical results.
+    harmonise::harmonise_stage(&cohort, std::slice::from_ref(out), out, &progress, &mut stages, &mut written)?;
 
-    batch::correct(&cohort, out, &mut layers, &mut stages, &mut written)?;
+    let provenance = Provenance {
+        command_line: &options.command_line,
+        config: &options.config,
+        threads: options.threads,
+        started,
+        started_at,
+    };
+    finish(out, &cohort, &provenance, stages, inputs, &written)
+}
 
-    stage::stage(&mut stages, "harmonise", json!({}), |r| {
-        write_batch(
-            &out.join("samples.parquet"),
-            harmonise::samples_table(&cohort).map_err(arrow_err(out))?,
-            &metadata(&cohort, None, &[]),
-        )?;
-        harmonise::write_harmonised(&out.join("harmonised.parquet"), &cohort, &layers, &metadata(&cohort, None, &[]))?;
-        harmonise::write_mofa(&out.join("mofa.parquet"), &cohort, &layers, &metadata(&cohort, None, &[]))?;
-        write_batch(
-            &out.join("completeness.parquet"),
-            harmonise::completeness_table(&cohort).map_err(arrow_err(out))?,
-            &metadata(&cohort, None, &[]),
-        )?;
-        written.extend(
-            ["samples.parquet", "harmonised.parquet", "completeness.parquet", "mofa.parquet"].map(|f| out.join(f)),
-        );
-        r.counts = json!({ "layers": layers.len(), "samples": cohort.samples.len() });
-        Ok::<_, RunError>(())
-    })?;
+/// Who ran what, when: the manifest's header.
+struct Provenance<'a> {
+    command_line: &'a [String],
+    config: &'a Path,
+    threads: usize,
+    started: Instant,
+    started_at: u64,
+}
 
-    let outputs = hash_outputs(out, &written)?;
+/// Hashes the outputs and writes `manifest.json`, last, so its presence means a finished run.
+fn finish(
+    out: &Path,
+    cohort: &Cohort,
+    provenance: &Provenance,
+    stages: Vec<StageReport>,
+    inputs: Vec<FileRecord>,
+    written: &[PathBuf],
+) -> Result<RunSummary, RunError> {
+    let outputs = hash_outputs(out, written)?;
     let finished_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let warnings: Vec<String> = cohort.warnings.iter().map(ToString::to_string).collect();
     let manifest = Manifest {
         tool: Tool::default(),
-        command_line: options.command_line.clone(),
-        started_at: manifest::rfc3339(started_at),
+        command_line: provenance.command_line.to_vec(),
+        started_at: manifest::rfc3339(provenance.started_at),
         finished_at: manifest::rfc3339(finished_at),
-        wall_seconds: started.elapsed().as_secs_f64(),
-        threads: options.threads,
-        config_path: options.config.display().to_string(),
+        wall_seconds: provenance.started.elapsed().as_secs_f64(),
+        threads: provenance.threads,
+        config_path: provenance.config.display().to_string(),
         config: serde_json::to_value(&cohort.config).unwrap_or_default(),
         inputs,
         stages,
@@ -224,7 +232,7 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
         outputs,
     };
     manifest::write(&out.join("manifest.json"), &manifest)?;
-    Ok(RunSummary { out: out.clone(), samples: cohort.samples.len(), warnings: warnings.len() })
+    Ok(RunSummary { out: out.to_path_buf(), samples: cohort.samples.len(), warnings: warnings.len() })
 }
 
 fn arrow_err(path: &Path) -> impl FnOnce(arrow_schema::ArrowError) -> RunError + '_ {
@@ -238,7 +246,7 @@ fn run_transcriptome(
     progress: &Progress,
     stages: &mut Vec<StageReport>,
     written: &mut Vec<PathBuf>,
-) -> Result<LayerData, RunError> {
+) -> Result<(), RunError> {
     let options = &cohort.config.transcriptome;
     let samples = cohort.samples_of(Layer::Transcriptome);
     if let Some(tool) = imported_tool(&samples)? {
@@ -361,7 +369,7 @@ fn import_layer(
     samples: &[&cohort::Sample],
     stages: &mut Vec<StageReport>,
     written: &mut Vec<PathBuf>,
-) -> Result<LayerData, RunError> {
+) -> Result<(), RunError> {
     let options = &cohort.config.transcriptome;
     let annotation_map = cohort
         .config
@@ -489,10 +497,10 @@ fn normalise_layer(
     samples: &[&cohort::Sample],
     stages: &mut Vec<StageReport>,
     written: &mut Vec<PathBuf>,
-) -> Result<LayerData, RunError> {
+) -> Result<(), RunError> {
     let options = &cohort.config.transcriptome;
     let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Transcriptome), extra);
-    let primary = stage::stage(stages, "normalise", json!(options.normalise), |r| {
+    stage::stage(stages, "normalise", json!(options.normalise), |r| {
         let keep: Vec<bool> = if options.normalise.filter_by_expr {
             let groups: Option<Vec<String>> = match &options.normalise.filter_group {
                 None => None,
@@ -522,7 +530,6 @@ fn normalise_layer(
             &meta(&[]),
         )?;
         written.push(dir.join("factors.parquet"));
-        let mut primary = None;
         for (k, method) in options.normalise.methods.iter().enumerate() {
             let matrix = normalise::apply_filtered(*method, &raw, lengths, &keep, &options.normalise)?;
             let params = json!({
@@ -542,14 +549,15 @@ fn normalise_layer(
                 r.warnings
                     .push(format!("{}: {empty} samples have no counted reads; their columns are null", method.name()));
             }
-            if k == 0 {
-                primary = Some(matrix);
-            }
         }
-        Ok::<_, RunError>(primary)
-    })?;
-    let normalised = primary.unwrap_or_else(|| raw.map_columns(|_, _| None));
-    Ok(LayerData { layer: Layer::Transcriptome, raw, normalised })
+        if options.normalise.methods.is_empty() {
+            // No method: the primary matrix is all null, so harmonised.parquet keeps its shape.
+            let none: FeatureMatrix<Option<f64>> = raw.map_columns(|_, _| None);
+            write_matrix(&dir.join("normalised.parquet"), &none, &meta(&[("method", "none".into())]))?;
+            written.push(dir.join("normalised.parquet"));
+        }
+        Ok::<_, RunError>(())
+    })
 }
 
 /// A sample's value in a samplesheet column (known or extra).

@@ -80,7 +80,13 @@ fn column_values(path: &Path, name: &str, array: &dyn Array) -> Result<Vec<Optio
     ))
 }
 
-fn read_parquet(path: &Path) -> Result<Counts, InputError> {
+/// A wide matrix as we write them (`feature_id`, then one column per sample, integers or
+/// floats), null cells as `None`. `keep` selects rows by feature id while reading, so a matrix
+/// can be cut down to the rows of another without holding the whole file.
+pub fn read_wide(
+    path: &Path,
+    keep: Option<&std::collections::HashMap<&str, usize>>,
+) -> Result<FeatureMatrix<Option<f64>>, InputError> {
     let io_err = |e: String| InputError::Io { path: path.to_path_buf(), source: std::io::Error::other(e) };
     let file = File::open(path).map_err(|e| io_err(e.to_string()))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| io_err(e.to_string()))?;
@@ -89,8 +95,10 @@ fn read_parquet(path: &Path) -> Result<Counts, InputError> {
         return Err(malformed(path, None, "expected a wide matrix whose first column is `feature_id`"));
     }
     let samples: Vec<String> = schema.fields().iter().skip(1).map(|f| f.name().clone()).collect();
+    let rows = keep.map(|k| k.len());
     let mut ids = Vec::new();
-    let mut columns: Vec<Vec<Option<f64>>> = vec![Vec::new(); samples.len()];
+    let mut columns: Vec<Vec<Option<f64>>> = vec![rows.map_or_else(Vec::new, |n| vec![None; n]); samples.len()];
+    let mut found = vec![false; rows.unwrap_or(0)];
     for batch in reader.build().map_err(|e| io_err(e.to_string()))? {
         let batch = batch.map_err(|e| io_err(e.to_string()))?;
         let id = batch
@@ -98,11 +106,45 @@ fn read_parquet(path: &Path) -> Result<Counts, InputError> {
             .as_any()
             .downcast_ref::<StringArray>()
             .ok_or_else(|| malformed(path, None, "`feature_id` is not a string column"))?;
-        ids.extend(id.iter().map(|s| s.unwrap_or_default().to_string()));
-        for (j, name) in samples.iter().enumerate() {
-            columns[j].extend(column_values(path, name, batch.column(j + 1).as_ref())?);
+        let values: Vec<Vec<Option<f64>>> = samples
+            .iter()
+            .enumerate()
+            .map(|(j, name)| column_values(path, name, batch.column(j + 1).as_ref()))
+            .collect::<Result<_, _>>()?;
+        for (k, feature) in id.iter().enumerate() {
+            let feature = feature.unwrap_or_default();
+            match keep {
+                None => {
+                    ids.push(feature.to_string());
+                    for (column, v) in columns.iter_mut().zip(&values) {
+                        column.push(v[k]);
+                    }
+                }
+                Some(keep) => {
+                    let Some(&i) = keep.get(feature) else { continue };
+                    found[i] = true;
+                    for (column, v) in columns.iter_mut().zip(&values) {
+                        column[i] = v[k];
+                    }
+                }
+            }
         }
     }
+    if let Some(keep) = keep {
+        let mut by_row: Vec<(&str, usize)> = keep.iter().map(|(id, &i)| (*id, i)).collect();
+        by_row.sort_by_key(|&(_, i)| i);
+        if let Some((missing, _)) = by_row.iter().find(|&&(_, i)| !found[i]) {
+            return Err(malformed(path, None, format!("feature {missing:?} is not in this matrix")));
+        }
+        ids = by_row.into_iter().map(|(id, _)| id.to_string()).collect();
+    }
+    Ok(FeatureMatrix::new(ids, samples, columns))
+}
+
+fn read_parquet(path: &Path) -> Result<Counts, InputError> {
+    let wide = read_wide(path, None)?;
+    let (ids, samples) = (wide.feature_ids, wide.sample_ids);
+    let columns: Vec<Vec<Option<f64>>> = wide.columns.into_iter().map(Option::unwrap_or_default).collect();
     let matrix = to_matrix(path, ids, samples, columns)?;
     // Lengths from our features.parquet beside raw.parquet, matched by feature id.
     let lengths = path.parent().map(|d| d.join("features.parquet")).filter(|p| p.exists()).and_then(|p| {

@@ -1,0 +1,223 @@
+//! The harmonise stage: read each layer's matrices back from its `<layer>/` directory, correct
+//! batches, and write the cohort-wide tables (`samples`, `harmonised`, `mofa`, `completeness`,
+//! the wide exports, MultiQC files and the report).
+//!
+//! `run` calls it on its own output directory; `harmonomics harmonise` calls it on the `<layer>/`
+//! directories of scattered runs, so a workflow manager can gather. Both read the same files the
+//! same way, so a gathered cohort is byte-identical to a single `run`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+
+use super::{Progress, Provenance, RunError, RunSummary, arrow_err, batch, finish, io_err, metadata, stage};
+use crate::cohort::{self, Cohort, Layer};
+use crate::harmonise::{self, LayerData};
+use crate::io::hash::hash_file;
+use crate::matrix::FeatureMatrix;
+use crate::output::manifest::{FileRecord, StageReport};
+use crate::output::parquet::write_batch;
+use crate::transcriptome::normalise::input::read_wide;
+
+/// Options of `harmonomics harmonise`.
+#[derive(Clone, Debug)]
+pub struct HarmoniseOptions {
+    /// `cohort.toml`.
+    pub config: PathBuf,
+    /// Directories holding `<layer>/` outputs (searched in order; default: `out`).
+    pub inputs: Vec<PathBuf>,
+    /// Output directory.
+    pub out: PathBuf,
+    /// Worker threads (for the manifest; the pool is sized by the caller).
+    pub threads: usize,
+    /// No messages on stderr.
+    pub quiet: bool,
+    /// argv, for the manifest.
+    pub command_line: Vec<String>,
+}
+
+/// The matrices of `layer` that harmonisation reads, relative to its directory: the primary
+/// normalised matrix and the raw values beside it (for the epigenome, the first region set when
+/// one is configured, else the kept CpGs).
+pub fn primary_files(cohort: &Cohort, layer: Layer) -> (PathBuf, PathBuf) {
+    match (layer, cohort.config.epigenome.regions.first()) {
+        (Layer::Epigenome, Some(set)) => (
+            Path::new("regions").join(format!("{}.parquet", set.name)),
+            Path::new("regions").join(format!("{}.coverage.parquet", set.name)),
+        ),
+        _ => ("normalised.parquet".into(), "raw.parquet".into()),
+    }
+}
+
+/// Puts a matrix's columns in samplesheet order, refusing a file whose sample ids do not match
+/// the samplesheet's samples of that layer.
+fn match_samples(
+    cohort: &Cohort,
+    layer: Layer,
+    path: &Path,
+    m: FeatureMatrix<Option<f64>>,
+) -> Result<FeatureMatrix<Option<f64>>, RunError> {
+    let expected: Vec<&str> = cohort.samples_of(layer).iter().map(|s| s.sample_id.as_str()).collect();
+    let found: HashMap<&str, usize> = m.sample_ids.iter().enumerate().map(|(j, s)| (s.as_str(), j)).collect();
+    let unknown: Vec<&str> = m.sample_ids.iter().map(String::as_str).filter(|s| !expected.contains(s)).collect();
+    let absent: Vec<&str> = expected.iter().copied().filter(|s| !found.contains_key(s)).collect();
+    if !unknown.is_empty() || !absent.is_empty() {
+        let list = |v: &[&str]| {
+            let shown: Vec<String> = v.iter().take(5).map(|s| format!("{s:?}")).collect();
+            let more = if v.len() > 5 { format!(" and {} more", v.len() - 5) } else { String::new() };
+            format!("{}{more}", shown.join(", "))
+        };
+        let mut problems = Vec::new();
+        if !unknown.is_empty() {
+            problems.push(format!("columns not among the samplesheet's {} samples: {}", layer, list(&unknown)));
+        }
+        if !absent.is_empty() {
+            problems.push(format!("samplesheet {} samples with no column: {}", layer, list(&absent)));
+        }
+        return Err(RunError::Usage(format!(
+            "{}: sample ids do not match the samplesheet ({}): {}; harmonise the outputs of runs made \
+             with this samplesheet",
+            path.display(),
+            cohort.config.samplesheet.display(),
+            problems.join("; ")
+        )));
+    }
+    let mut columns = m.columns;
+    let ordered = expected.iter().map(|s| columns[found[s]].take()).collect();
+    Ok(FeatureMatrix {
+        feature_ids: m.feature_ids,
+        sample_ids: expected.iter().map(|s| s.to_string()).collect(),
+        columns: ordered,
+    })
+}
+
+/// Reads one layer's primary matrices from `dir` (`<root>/<layer>`), raw rows cut to the
+/// normalised matrix's features.
+pub fn load_layer(cohort: &Cohort, layer: Layer, dir: &Path) -> Result<(LayerData, Vec<PathBuf>), RunError> {
+    let (normalised_file, raw_file) = primary_files(cohort, layer);
+    let (normalised_path, raw_path) = (dir.join(normalised_file), dir.join(raw_file));
+    let normalised = match_samples(cohort, layer, &normalised_path, read_wide(&normalised_path, None)?)?;
+    let rows: HashMap<&str, usize> =
+        normalised.feature_ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let raw = match_samples(cohort, layer, &raw_path, read_wide(&raw_path, Some(&rows))?)?;
+    // Raw values carry NaN for missing (written as null by the long table).
+    let raw = raw.map_columns(|_, c| Some(c.iter().map(|v| v.unwrap_or(f64::NAN)).collect()));
+    Ok((LayerData { layer, raw, normalised }, vec![normalised_path, raw_path]))
+}
+
+/// The first of `roots` that holds `<layer>/` with its primary matrix.
+fn layer_dir(cohort: &Cohort, layer: Layer, roots: &[PathBuf]) -> Result<PathBuf, RunError> {
+    let (normalised, _) = primary_files(cohort, layer);
+    roots.iter().map(|r| r.join(layer.as_str())).find(|d| d.join(&normalised).is_file()).ok_or_else(|| {
+        RunError::Usage(format!(
+            "the samplesheet has {layer} samples but no {layer}/{} under {}; run `harmonomics run` (or the \
+             layer's quant and normalise steps) first, or pass the directory with --input",
+            normalised.display(),
+            roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ")
+        ))
+    })
+}
+
+/// The stage: loads every layer of the cohort from `roots`, corrects batches, writes the
+/// cohort-wide outputs under `out`. Returns the matrix files it read.
+pub fn harmonise_stage(
+    cohort: &Cohort,
+    roots: &[PathBuf],
+    out: &Path,
+    progress: &Progress,
+    stages: &mut Vec<StageReport>,
+    written: &mut Vec<PathBuf>,
+) -> Result<Vec<PathBuf>, RunError> {
+    let mut layers = Vec::new();
+    let mut read = Vec::new();
+    let mut dirs = Vec::new();
+    for layer in cohort.layers() {
+        let dir = layer_dir(cohort, layer, roots)?;
+        let (data, files) = load_layer(cohort, layer, &dir)?;
+        layers.push(data);
+        read.extend(files);
+        dirs.push(dir);
+    }
+    batch::correct(cohort, out, &mut layers, stages, written)?;
+    progress.note(format!("harmonising {} layers on the patient × timepoint grid", layers.len()));
+
+    stage::stage(stages, "harmonise", json!({ "layers_from": dirs }), |r| {
+        let meta = metadata(cohort, None, &[]);
+        write_batch(&out.join("samples.parquet"), harmonise::samples_table(cohort).map_err(arrow_err(out))?, &meta)?;
+        harmonise::write_harmonised(&out.join("harmonised.parquet"), cohort, &layers, &meta)?;
+        harmonise::write_mofa(&out.join("mofa.parquet"), cohort, &layers, &meta)?;
+        write_batch(
+            &out.join("completeness.parquet"),
+            harmonise::completeness_table(cohort).map_err(arrow_err(out))?,
+            &meta,
+        )?;
+        written.extend(
+            ["samples.parquet", "harmonised.parquet", "completeness.parquet", "mofa.parquet"].map(|f| out.join(f)),
+        );
+        let wide_dir = out.join("wide");
+        std::fs::create_dir_all(&wide_dir).map_err(io_err(&wide_dir))?;
+        for layer in &layers {
+            let path = wide_dir.join(format!("{}.parquet", layer.layer.as_str()));
+            match harmonise::write_wide(&path, cohort, layer, &metadata(cohort, Some(layer.layer), &[]))? {
+                true => written.push(path),
+                false => r.warnings.push(format!(
+                    "{}: {} features are too many columns for a samples × features export; \
+                     wide/{}.parquet not written (use harmonised.parquet or {}/normalised.parquet)",
+                    layer.layer,
+                    layer.normalised.feature_ids.len(),
+                    layer.layer,
+                    layer.layer
+                )),
+            }
+        }
+        r.counts = json!({ "layers": layers.len(), "samples": cohort.samples.len() });
+        Ok::<_, RunError>(())
+    })?;
+    Ok(read)
+}
+
+/// `harmonomics harmonise`: the harmonise stage alone, on the `<layer>/` outputs of earlier
+/// (scattered) runs, with its own manifest.
+pub fn gather(options: &HarmoniseOptions) -> Result<RunSummary, RunError> {
+    let started = Instant::now();
+    let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let progress = Progress::new(options.quiet);
+    let mut stages = Vec::new();
+    let cohort = stage::stage(&mut stages, "validate", json!({ "config": options.config }), |r| {
+        let cohort = cohort::load(&options.config)?;
+        r.warnings = cohort.warnings.iter().map(ToString::to_string).collect();
+        Ok::<_, RunError>(cohort)
+    })?;
+    let out = &options.out;
+    std::fs::create_dir_all(out).map_err(io_err(out))?;
+    let manifest_path = out.join("manifest.json");
+    match std::fs::remove_file(&manifest_path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_err(&manifest_path)(e)),
+        _ => {}
+    }
+    let roots = if options.inputs.is_empty() { vec![out.clone()] } else { options.inputs.clone() };
+    let mut written = Vec::new();
+    let read = harmonise_stage(&cohort, &roots, out, &progress, &mut stages, &mut written)?;
+    let mut inputs = vec![
+        ("config".to_string(), cohort.config_path.clone()),
+        ("samplesheet".to_string(), cohort.config.samplesheet.clone()),
+    ];
+    inputs.extend(read.into_iter().map(|p| ("matrix".to_string(), p)));
+    let inputs = inputs
+        .into_iter()
+        .map(|(role, path)| {
+            let (size, blake3) = hash_file(&path).map_err(io_err(&path))?;
+            Ok(FileRecord { role, path: path.display().to_string(), size, blake3 })
+        })
+        .collect::<Result<Vec<_>, RunError>>()?;
+    let provenance = Provenance {
+        command_line: &options.command_line,
+        config: &options.config,
+        threads: options.threads,
+        started,
+        started_at,
+    };
+    finish(out, &cohort, &provenance, stages, inputs, &written)
+}
