@@ -12,8 +12,7 @@ use common::*;
 fn cohort_in(dir: &Workdir, samplesheet: &str) -> std::path::PathBuf {
     dir.write("samplesheet.csv", samplesheet);
     let column = samplesheet.lines().next().and_then(|h| h.split(',').position(|c| c == "timepoint"));
-    let used: Vec<&str> =
-        samplesheet.lines().skip(1).filter_map(|l| l.split(',').nth(column?)).collect();
+    let used: Vec<&str> = samplesheet.lines().skip(1).filter_map(|l| l.split(',').nth(column?)).collect();
     let mut config = String::new();
     let mut block: Option<String> = None;
     let mut keep_block = |block: String, config: &mut String| {

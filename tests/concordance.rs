@@ -673,5 +673,20 @@ fn combat_matches_inmoose_on_real_pasilla_counts_and_the_fixture_both_priors() {
             // And the correction did something: the data moved.
             assert!(max_abs_difference(&ours, &design.data) > 0.05, "{name} {method}");
         }
+        // The silhouette widths reported for a correction equal scikit-learn's.
+        let ours = harmonomics::stats::pca::silhouette(&design.data, &design.batch).expect("silhouette");
+        let script = "import sys, pandas as pd\nfrom sklearn.metrics import silhouette_score\n\
+                      d = pd.read_csv(sys.argv[1], sep='\\t', index_col=0)\n\
+                      l = pd.read_csv(sys.argv[2], sep='\\t', index_col=0).loc[d.columns]\n\
+                      print(repr(silhouette_score(d.T.values, l['batch'].values)))";
+        let o = Command::new(reference_python())
+            .args(["-c", script])
+            .args([dir.join("parametric.data.tsv"), dir.join("parametric.labels.tsv")])
+            .output()
+            .expect("python with scikit-learn");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let theirs: f64 = String::from_utf8_lossy(&o.stdout).trim().parse().expect("silhouette");
+        eprintln!("silhouette by batch on {name}: ours {ours}, scikit-learn {theirs}");
+        assert!((ours - theirs).abs() < 1e-9, "{name}: silhouette {ours} vs {theirs}");
     }
 }

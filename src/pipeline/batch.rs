@@ -57,6 +57,10 @@ pub enum BatchMethod {
     Combat,
 }
 
+/// Features behind the silhouette widths reported for a correction (the most variable ones,
+/// as a PCA plot would show).
+pub const SILHOUETTE_FEATURES: usize = 500;
+
 /// A protected covariate × batch table, for the refusal message.
 fn crosstab(labels: &[String], batches: &[String]) -> String {
     let mut levels: Vec<&String> = labels.iter().collect();
@@ -164,8 +168,17 @@ pub fn correct(
             let path = dir.join("normalised.combat.parquet");
             let protected_names: Vec<&str> =
                 std::iter::once("timepoint").chain(options.protect.iter().map(String::as_str)).collect();
+            // How strongly samples group by batch and by timepoint, before and after, among the
+            // 500 most variable corrected features (silhouette width; see stats::pca).
+            let grouping = |m: &[Vec<f64>], labels: &[String]| {
+                crate::stats::pca::silhouette(&crate::stats::pca::top_variable(m, SILHOUETTE_FEATURES), labels)
+            };
             let params = json!({
                 "method": "combat",
+                "silhouette_batch_before": grouping(&data, &batches),
+                "silhouette_batch_after": grouping(&corrected, &batches),
+                "silhouette_timepoint_before": grouping(&data, &protected[0]),
+                "silhouette_timepoint_after": grouping(&corrected, &protected[0]),
                 "prior": options.prior,
                 "batch": options.batch,
                 "protected": protected_names,

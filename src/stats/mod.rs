@@ -3,6 +3,7 @@
 //! DESeq2 and edgeR are the reference implementations.
 
 pub mod lowess;
+pub mod pca;
 /// Median of finite values (R's `median`: mean of the two middle values for an even count).
 /// `None` for an empty input.
 pub fn median(values: &mut [f64]) -> Option<f64> {

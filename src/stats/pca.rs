@@ -1,0 +1,199 @@
+//! PCA of the most variable features (DESeq2's `plotPCA` recipe: the `ntop` features with the
+//! largest variance, centred per feature, no scaling) and mean silhouette widths, the two views
+//! a QC report gives of "do samples group by batch or by biology".
+
+/// Sample coordinates on the first two principal components.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pca {
+    /// `[PC1, PC2]` per sample, in input order.
+    pub scores: Vec<[f64; 2]>,
+    /// Fraction of the selected features' total variance on PC1 and PC2.
+    pub explained: [f64; 2],
+    /// How many features went in.
+    pub features: usize,
+}
+
+/// The `ntop` rows of `rows` (features × samples, complete) with the largest variance, centred.
+/// Ties keep input order, so the selection is deterministic.
+pub fn top_variable(rows: &[Vec<f64>], ntop: usize) -> Vec<Vec<f64>> {
+    let variance = |r: &[f64]| {
+        let m = r.iter().sum::<f64>() / r.len() as f64;
+        r.iter().map(|x| (x - m).powi(2)).sum::<f64>()
+    };
+    let mut order: Vec<(usize, f64)> = rows.iter().enumerate().map(|(i, r)| (i, variance(r))).collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    order
+        .iter()
+        .take(ntop)
+        .map(|&(i, _)| {
+            let r = &rows[i];
+            let m = r.iter().sum::<f64>() / r.len() as f64;
+            r.iter().map(|x| x - m).collect()
+        })
+        .collect()
+}
+
+/// PCA of the top `ntop` variable features; `None` with fewer than 3 samples or 2 features, or
+/// no variance. The two leading eigenvectors of the samples' Gram matrix come from a
+/// deterministic subspace iteration (the Gram matrix is n × n, so this stays cheap for a cohort
+/// of a thousand samples where a full eigensolver would not); each is signed so its largest
+/// component is positive.
+pub fn pca(rows: &[Vec<f64>], ntop: usize) -> Option<Pca> {
+    let x = top_variable(rows, ntop);
+    let n = x.first()?.len();
+    if n < 3 || x.len() < 2 {
+        return None;
+    }
+    let mut gram = vec![vec![0.0; n]; n];
+    for r in &x {
+        for a in 0..n {
+            for b in a..n {
+                gram[a][b] += r[a] * r[b];
+            }
+        }
+    }
+    for a in 0..n {
+        for b in 0..a {
+            gram[a][b] = gram[b][a];
+        }
+    }
+    let trace: f64 = (0..n).map(|a| gram[a][a]).sum();
+    if trace <= 0.0 {
+        return None;
+    }
+    let multiply =
+        |v: &[f64]| -> Vec<f64> { gram.iter().map(|row| row.iter().zip(v).map(|(g, x)| g * x).sum()).collect() };
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    // Start vectors that are not orthogonal to any structured signal.
+    let mut v1: Vec<f64> = (0..n).map(|j| 1.0 + (j as f64 * 0.618_033_988_75).fract()).collect();
+    let mut v2: Vec<f64> = (0..n).map(|j| if j % 2 == 0 { 1.0 } else { -1.0 } + 0.01 * j as f64).collect();
+    let (mut l1, mut l2) = (0.0, 0.0);
+    for _ in 0..2000 {
+        let (w1, w2) = (multiply(&v1), multiply(&v2));
+        // Gram–Schmidt, then the 2 × 2 Rayleigh–Ritz step that separates the two directions.
+        let n1 = dot(&w1, &w1).sqrt();
+        if n1 == 0.0 {
+            return None;
+        }
+        let q1: Vec<f64> = w1.iter().map(|x| x / n1).collect();
+        let p = dot(&w2, &q1);
+        let r2: Vec<f64> = w2.iter().zip(&q1).map(|(x, q)| x - p * q).collect();
+        let n2 = dot(&r2, &r2).sqrt();
+        let q2: Vec<f64> = if n2 > 0.0 { r2.iter().map(|x| x / n2).collect() } else { vec![0.0; n] };
+        let (g1, g2) = (multiply(&q1), multiply(&q2));
+        let (a, b, c) = (dot(&q1, &g1), dot(&q1, &g2), dot(&q2, &g2));
+        let half = (a - c) / 2.0;
+        let root = (half * half + b * b).sqrt();
+        let (e1, e2) = ((a + c) / 2.0 + root, (a + c) / 2.0 - root);
+        // Eigenvector of [[a, b], [b, c]] for e1: (b, e1 − a), or an axis when b is 0.
+        let (c1, s1) = if b.abs() > 1e-300 {
+            let norm = (b * b + (e1 - a).powi(2)).sqrt();
+            (b / norm, (e1 - a) / norm)
+        } else if a >= c {
+            (1.0, 0.0)
+        } else {
+            (0.0, 1.0)
+        };
+        let new1: Vec<f64> = q1.iter().zip(&q2).map(|(x, y)| c1 * x + s1 * y).collect();
+        let new2: Vec<f64> = q1.iter().zip(&q2).map(|(x, y)| -s1 * x + c1 * y).collect();
+        let converged = (e1 - l1).abs() <= 1e-15 * e1.abs() && (e2 - l2).abs() <= 1e-15 * e1.abs();
+        (v1, v2, l1, l2) = (new1, new2, e1, e2);
+        if converged {
+            break;
+        }
+    }
+    let sign = |v: &mut Vec<f64>| {
+        let top = v.iter().copied().fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
+        if top < 0.0 {
+            v.iter_mut().for_each(|x| *x = -*x);
+        }
+    };
+    sign(&mut v1);
+    sign(&mut v2);
+    let (s1, s2) = (l1.max(0.0).sqrt(), l2.max(0.0).sqrt());
+    Some(Pca {
+        scores: (0..n).map(|j| [v1[j] * s1, v2[j] * s2]).collect(),
+        explained: [l1.max(0.0) / trace, l2.max(0.0) / trace],
+        features: x.len(),
+    })
+}
+
+/// Mean silhouette width of `labels` for samples given as columns of `rows` (features ×
+/// samples), Euclidean (scikit-learn's `silhouette_score`: a sample alone in its label scores 0).
+/// Near 1: samples sit with their label; near 0 or below: the label does not group them.
+/// `None` unless there are at least 2 labels and fewer labels than samples.
+pub fn silhouette(rows: &[Vec<f64>], labels: &[String]) -> Option<f64> {
+    let n = labels.len();
+    let mut names: Vec<&String> = labels.iter().collect();
+    names.sort();
+    names.dedup();
+    if names.len() < 2 || names.len() >= n {
+        return None;
+    }
+    let code: Vec<usize> = labels.iter().map(|l| names.binary_search(&l).unwrap_or(0)).collect();
+    let mut dist = vec![vec![0.0; n]; n];
+    for a in 0..n {
+        for b in a + 1..n {
+            let d = rows.iter().map(|r| (r[a] - r[b]).powi(2)).sum::<f64>().sqrt();
+            dist[a][b] = d;
+            dist[b][a] = d;
+        }
+    }
+    let size: Vec<usize> = (0..names.len()).map(|k| code.iter().filter(|&&c| c == k).count()).collect();
+    let total: f64 = (0..n)
+        .map(|i| {
+            if size[code[i]] == 1 {
+                return 0.0;
+            }
+            let mut sums = vec![0.0; names.len()];
+            for j in 0..n {
+                sums[code[j]] += dist[i][j];
+            }
+            let a = sums[code[i]] / (size[code[i]] - 1) as f64;
+            let b = (0..names.len())
+                .filter(|&k| k != code[i])
+                .map(|k| sums[k] / size[k] as f64)
+                .fold(f64::INFINITY, f64::min);
+            if a.max(b) > 0.0 { (b - a) / a.max(b) } else { 0.0 }
+        })
+        .sum();
+    Some(total / n as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_planted_axes_and_their_share_of_variance() {
+        // 6 samples: a strong split (±3) on features 0–2, a weaker orthogonal one on 3–5.
+        let split = [1.0, 1.0, 1.0, -1.0, -1.0, -1.0];
+        let weak = [2.0, -1.0, -1.0, 2.0, -1.0, -1.0];
+        let mut rows = Vec::new();
+        for _ in 0..3 {
+            rows.push(split.iter().map(|x| 3.0 * x).collect::<Vec<f64>>());
+        }
+        for _ in 0..3 {
+            rows.push(weak.to_vec());
+        }
+        let p = pca(&rows, 500).expect("pca");
+        // Eigenvalues 162 and 36 (sums of squares); scores are the patterns times √(λ / |pattern|²),
+        // each signed so its largest component is positive.
+        for j in 0..6 {
+            assert!((p.scores[j][0] - split[j] * 27f64.sqrt()).abs() < 1e-6, "{:?}", p.scores);
+            assert!((p.scores[j][1] - weak[j] * 3f64.sqrt()).abs() < 1e-6, "{:?}", p.scores);
+        }
+        assert!((p.explained[0] - 162.0 / 198.0).abs() < 1e-12 && (p.explained[1] - 36.0 / 198.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn silhouette_matches_a_hand_computed_value() {
+        // Points 0, 1 (label a) and 5 (label b) on a line: s(0) = (5 − 1)/5, s(1) = (4 − 1)/4,
+        // s(5) = 0 (alone in its label).
+        let rows = vec![vec![0.0, 1.0, 5.0]];
+        let labels: Vec<String> = ["a", "a", "b"].iter().map(|s| s.to_string()).collect();
+        let s = silhouette(&rows, &labels).expect("silhouette");
+        assert!((s - (0.8 + 0.75) / 3.0).abs() < 1e-12, "{s}");
+        assert!(silhouette(&rows, &labels[..2].iter().chain(&labels[..1]).cloned().collect::<Vec<_>>()).is_none());
+    }
+}
