@@ -44,19 +44,8 @@ pub fn pca(rows: &[Vec<f64>], ntop: usize) -> Option<Pca> {
     if n < 3 || x.len() < 2 {
         return None;
     }
-    let mut gram = vec![vec![0.0; n]; n];
-    for r in &x {
-        for a in 0..n {
-            for b in a..n {
-                gram[a][b] += r[a] * r[b];
-            }
-        }
-    }
-    for a in 0..n {
-        for b in 0..a {
-            gram[a][b] = gram[b][a];
-        }
-    }
+    let gram: Vec<Vec<f64>> =
+        (0..n).map(|a| (0..n).map(|b| x.iter().map(|r| r[a] * r[b]).sum()).collect()).collect();
     let trace: f64 = (0..n).map(|a| gram[a][a]).sum();
     if trace <= 0.0 {
         return None;
