@@ -15,7 +15,7 @@ fn cohort_in(dir: &Workdir, samplesheet: &str) -> std::path::PathBuf {
     let used: Vec<&str> = samplesheet.lines().skip(1).filter_map(|l| l.split(',').nth(column?)).collect();
     let mut config = String::new();
     let mut block: Option<String> = None;
-    let mut keep_block = |block: String, config: &mut String| {
+    let keep_block = |block: String, config: &mut String| {
         if used.is_empty() || used.iter().any(|t| block.contains(&format!("name = \"{t}\""))) {
             config.push_str(&block);
         }
