@@ -60,18 +60,23 @@ pub fn samples_table(cohort: &Cohort) -> Result<RecordBatch, ArrowError> {
     batch(columns)
 }
 
-/// `completeness.parquet`: one row per patient × timepoint × layer present in the cohort, with
-/// `status` = present, missing or outside_window, and the sample when there is one.
-pub fn completeness_table(cohort: &Cohort) -> Result<RecordBatch, ArrowError> {
-    struct Cell<'a> {
-        patient: &'a str,
-        timepoint: &'a str,
-        order: u32,
-        layer: &'static str,
-        status: &'static str,
-        sample: Option<&'a str>,
-    }
-    let mut rows: Vec<Cell<'_>> = Vec::new();
+/// One cell of the patient × timepoint × layer grid.
+pub struct GridCell<'a> {
+    /// The patient.
+    pub patient: &'a str,
+    /// The timepoint.
+    pub timepoint: &'a crate::cohort::Timepoint,
+    /// The layer.
+    pub layer: Layer,
+    /// `present`, `missing` or `outside_window`.
+    pub status: &'static str,
+    /// The sample filling the cell.
+    pub sample: Option<&'a Sample>,
+}
+
+/// The grid, layer by layer, then patients in cohort order, then timepoints in protocol order.
+pub fn grid(cohort: &Cohort) -> Vec<GridCell<'_>> {
+    let mut cells = Vec::new();
     for layer in cohort.layers() {
         for patient in &cohort.patients {
             for (t, tp) in cohort.timepoints.iter().enumerate() {
@@ -84,24 +89,24 @@ pub fn completeness_table(cohort: &Cohort) -> Result<RecordBatch, ArrowError> {
                     Some(s) if s.within_window == Some(false) => "outside_window",
                     Some(_) => "present",
                 };
-                rows.push(Cell {
-                    patient: &patient.patient_id,
-                    timepoint: &tp.name,
-                    order: tp.order,
-                    layer: layer.as_str(),
-                    status,
-                    sample: sample.map(|s| s.sample_id.as_str()),
-                });
+                cells.push(GridCell { patient: &patient.patient_id, timepoint: tp, layer, status, sample });
             }
         }
     }
+    cells
+}
+
+/// `completeness.parquet`: one row per patient × timepoint × layer present in the cohort, with
+/// `status` = present, missing or outside_window, and the sample when there is one.
+pub fn completeness_table(cohort: &Cohort) -> Result<RecordBatch, ArrowError> {
+    let rows = grid(cohort);
     batch(vec![
         ("patient_id", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.patient))) as ArrayRef),
-        ("timepoint", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.timepoint)))),
-        ("timepoint_order", Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.order)))),
-        ("layer", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.layer)))),
+        ("timepoint", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.timepoint.name.as_str())))),
+        ("timepoint_order", Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.timepoint.order)))),
+        ("layer", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.layer.as_str())))),
         ("status", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.status)))),
-        ("sample_id", Arc::new(StringArray::from_iter(rows.iter().map(|r| r.sample)))),
+        ("sample_id", Arc::new(StringArray::from_iter(rows.iter().map(|r| r.sample.map(|s| s.sample_id.as_str()))))),
     ])
 }
 

@@ -1,6 +1,7 @@
 //! Everything the run writes: Parquet tables and matrices, and the provenance manifest.
 
 pub mod manifest;
+pub mod multiqc;
 pub mod parquet;
 
 use std::path::PathBuf;

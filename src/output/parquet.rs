@@ -242,3 +242,71 @@ impl<T: MatrixValue> MatrixStream<T> {
         self.stream.finish()
     }
 }
+
+/// A small table (per-sample QC) read whole, for the MultiQC files and the report: column names
+/// and one JSON cell per row and column (numbers, strings, booleans; null when missing).
+#[derive(Clone, Debug, Default)]
+pub struct Table {
+    /// Column names, in file order.
+    pub columns: Vec<String>,
+    /// Rows, each with one cell per column.
+    pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+impl Table {
+    /// The index of column `name`.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+}
+
+fn json_cells(array: &dyn arrow_array::Array) -> Vec<serde_json::Value> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float64Type, Int64Type, UInt32Type, UInt64Type};
+    use serde_json::Value;
+    let n = array.len();
+    let cell = |k: usize, f: &dyn Fn(usize) -> Value| if array.is_null(k) { Value::Null } else { f(k) };
+    match array.data_type() {
+        DataType::Float64 => {
+            let a = array.as_primitive::<Float64Type>();
+            (0..n).map(|k| cell(k, &|k| serde_json::Number::from_f64(a.value(k)).map_or(Value::Null, Value::Number))).collect()
+        }
+        DataType::UInt64 => {
+            let a = array.as_primitive::<UInt64Type>();
+            (0..n).map(|k| cell(k, &|k| Value::from(a.value(k)))).collect()
+        }
+        DataType::Int64 => {
+            let a = array.as_primitive::<Int64Type>();
+            (0..n).map(|k| cell(k, &|k| Value::from(a.value(k)))).collect()
+        }
+        DataType::UInt32 => {
+            let a = array.as_primitive::<UInt32Type>();
+            (0..n).map(|k| cell(k, &|k| Value::from(a.value(k)))).collect()
+        }
+        DataType::Boolean => {
+            let a = array.as_boolean();
+            (0..n).map(|k| cell(k, &|k| Value::from(a.value(k)))).collect()
+        }
+        DataType::Utf8 => {
+            let a = array.as_string::<i32>();
+            (0..n).map(|k| cell(k, &|k| Value::from(a.value(k)))).collect()
+        }
+        _ => vec![Value::Null; n],
+    }
+}
+
+/// Reads a small Parquet table whole (see [`Table`]).
+pub fn read_table(path: &Path) -> std::io::Result<Table> {
+    let err = std::io::Error::other;
+    let file = std::fs::File::open(path)?;
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| err(e.to_string()))?;
+    let columns: Vec<String> = reader.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let mut rows = Vec::new();
+    for batch in reader.build().map_err(|e| err(e.to_string()))? {
+        let batch = batch.map_err(|e| err(e.to_string()))?;
+        let cells: Vec<Vec<serde_json::Value>> = batch.columns().iter().map(|c| json_cells(c.as_ref())).collect();
+        rows.extend((0..batch.num_rows()).map(|k| cells.iter().map(|c| c[k].clone()).collect::<Vec<_>>()));
+    }
+    Ok(Table { columns, rows })
+}

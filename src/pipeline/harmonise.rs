@@ -18,7 +18,8 @@ use crate::harmonise::{self, LayerData};
 use crate::io::hash::hash_file;
 use crate::matrix::FeatureMatrix;
 use crate::output::manifest::{FileRecord, StageReport};
-use crate::output::parquet::write_batch;
+use crate::output::multiqc::{self, LayerQc};
+use crate::output::parquet::{read_table, write_batch};
 use crate::transcriptome::normalise::input::read_wide;
 
 /// Options of `harmonomics harmonise`.
@@ -172,10 +173,42 @@ pub fn harmonise_stage(
                 )),
             }
         }
+        let qcs = layer_qc(cohort, &dirs)?;
+        written.extend(multiqc::write_all(&out.join("multiqc"), &qcs, &harmonise::grid(cohort))?);
         r.counts = json!({ "layers": layers.len(), "samples": cohort.samples.len() });
         Ok::<_, RunError>(())
     })?;
     Ok(read)
+}
+
+/// Each layer's per-sample QC table, where its step wrote one.
+fn layer_qc(cohort: &Cohort, dirs: &[PathBuf]) -> Result<Vec<LayerQc>, RunError> {
+    let mut qcs = Vec::new();
+    for (layer, dir) in cohort.layers().into_iter().zip(dirs) {
+        let (file, keys, description): (&str, &'static [&'static str], &'static str) = match layer {
+            Layer::Transcriptome => (
+                "qc.parquet",
+                &["sample_id"],
+                "featureCounts categories, assignment rate and strand check per RNA sample",
+            ),
+            Layer::Epigenome => (
+                "qc.parquet",
+                &["sample_id"],
+                "CpG sites and calls, depth, global methylation and bisulfite conversion per sample",
+            ),
+            Layer::Metabolome => (
+                "injections.parquet",
+                &["sample_id", "column"],
+                "LC-MS injections: order, batch, type and PQN dilution factor",
+            ),
+        };
+        let path = dir.join(file);
+        if path.is_file() {
+            let table = read_table(&path).map_err(io_err(&path))?;
+            qcs.push(LayerQc { layer, table, keys, description });
+        }
+    }
+    Ok(qcs)
 }
 
 /// `harmonomics harmonise`: the harmonise stage alone, on the `<layer>/` outputs of earlier
