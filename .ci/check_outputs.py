@@ -56,7 +56,18 @@ assert list(normalised.feature_id) == list(features.feature_id[features.kept])
 assert steps.removed.sum() == (~features.kept).sum()
 assert normalised.drop(columns="feature_id").notna().all().all(), "imputed: no missing values left"
 
+# Wide exports: samples as rows, features as columns, read straight into a data frame.
+wide_tx = pd.read_parquet(out / "wide/transcriptome.parquet").set_index("sample_id")
+vst = pd.read_parquet(out / "transcriptome/normalised.parquet").set_index("feature_id")
+pd.testing.assert_frame_equal(wide_tx[vst.index].loc[vst.columns], vst.T, check_names=False)
+
+# MultiQC custom content: the TSV table carries its section header and one row per RNA sample.
+mqc = (out / "multiqc/harmonomics_transcriptome_qc_mqc.tsv").read_text().splitlines()
+assert mqc[0] == "# id: 'harmonomics_transcriptome_qc'" and mqc[4] == "# pconfig:", mqc[:6]
+assert sum(not line.startswith("#") for line in mqc) == 1 + len(raw.columns)
+
 outputs = {o["path"] for o in manifest["outputs"]}
-assert {"samples.parquet", "harmonised.parquet", "transcriptome/raw.parquet"} <= outputs
+assert {"samples.parquet", "harmonised.parquet", "transcriptome/raw.parquet", "report.html",
+        "wide/transcriptome.parquet", "multiqc/harmonomics_completeness_mqc.json"} <= outputs
 print(f"outputs OK: {raw.shape[0]} genes x {raw.shape[1]} samples, {len(harmonised)} harmonised rows, "
       f"{len(manifest['warnings'])} warning(s)")

@@ -267,6 +267,7 @@ fn the_readme_documents_every_flag_of_every_subcommand() {
         &["import"],
         &["normalise", "transcriptome"],
         &["normalise", "metabolome"],
+        &["harmonise"],
     ] {
         let o = harmonomics(&[command, &["--help"]].concat());
         assert!(o.status.success());

@@ -244,8 +244,9 @@ fn the_manifest_records_inputs_with_hashes_and_every_stage() {
     let outputs = manifest["outputs"].as_array().expect("outputs");
     assert_eq!(
         outputs.len(),
-        39 + 12 + 39 + 9 + 5 + 1,
-        "per-sample files + 12 RNA, 9 methylation and 5 metabolome tables + mofa.parquet"
+        39 + 12 + 39 + 9 + 5 + 1 + 3 + 5 + 1,
+        "per-sample files + 12 RNA, 9 methylation and 5 metabolome tables + mofa.parquet + 3 wide \
+         exports + 5 MultiQC files + report.html"
     );
     assert!(outputs.iter().all(|o| !o["path"].as_str().expect("path").contains("manifest")));
 }

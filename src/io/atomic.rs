@@ -14,12 +14,7 @@ pub fn write_atomic<F>(path: &Path, write: F) -> io::Result<()>
 where
     F: FnOnce(&mut BufWriter<&File>) -> io::Result<()>,
 {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("output");
-    let tmp = tempfile::Builder::new().prefix(&format!(".{name}.tmp-")).tempfile_in(dir)?;
+    let tmp = temporary_beside(path)?;
     {
         let mut writer = BufWriter::new(tmp.as_file());
         write(&mut writer)?;
@@ -28,6 +23,23 @@ where
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// A hidden temporary file in `path`'s directory, named after it, created with mode 0666 less
+/// the umask like any other output (tempfile's default, 0600, would hide results from the group
+/// on a shared cluster once renamed into place). Removed when dropped unless persisted.
+pub fn temporary_beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("output");
+    let prefix = format!(".{name}.tmp-");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix);
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    builder.tempfile_in(dir)
 }
 
 /// Writes an in-memory byte buffer atomically.
@@ -50,6 +62,18 @@ mod tests {
         assert!(result.is_err());
         assert!(!target.exists());
         assert_eq!(std::fs::read_dir(dir.path()).expect("read_dir").count(), 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn outputs_are_readable_by_the_group_like_any_file_the_umask_allows() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (ours, plain) = (dir.path().join("ours"), dir.path().join("plain"));
+        write_bytes_atomic(&ours, b"x").expect("atomic write");
+        std::fs::write(&plain, b"x").expect("write");
+        let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+        assert_eq!(mode(&ours), mode(&plain));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod manifest;
 pub mod multiqc;
 pub mod parquet;
+pub mod report;
 
 use std::path::PathBuf;
 

@@ -30,11 +30,7 @@ impl LayerQc {
     /// Each row's sample name (the first non-null key column), or `None`.
     pub fn names(&self) -> Vec<Option<String>> {
         let keys: Vec<usize> = self.keys.iter().filter_map(|k| self.table.column(k)).collect();
-        self.table
-            .rows
-            .iter()
-            .map(|row| keys.iter().find_map(|&k| row[k].as_str().map(String::from)))
-            .collect()
+        self.table.rows.iter().map(|row| keys.iter().find_map(|&k| row[k].as_str().map(String::from))).collect()
     }
 }
 

@@ -157,13 +157,7 @@ impl ParquetStream {
     /// [`ParquetStream::create`] with `rows` per row group.
     pub fn create_with(path: &Path, schema: SchemaRef, metadata: &Metadata, rows: usize) -> Result<Self, OutputError> {
         let err = |source| OutputError { path: path.to_path_buf(), source };
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("output");
-        let tmp = tempfile::Builder::new().prefix(&format!(".{name}.tmp-")).tempfile_in(dir).map_err(err)?;
-        let (file, tmp) = tmp.into_parts();
+        let (file, tmp) = crate::io::atomic::temporary_beside(path).map_err(err)?.into_parts();
         let writer =
             ArrowWriter::try_new(std::io::BufWriter::new(file), schema.clone(), Some(properties_with(metadata, rows)))
                 .map_err(|e| err(std::io::Error::other(e.to_string())))?;
@@ -269,7 +263,9 @@ fn json_cells(array: &dyn arrow_array::Array) -> Vec<serde_json::Value> {
     match array.data_type() {
         DataType::Float64 => {
             let a = array.as_primitive::<Float64Type>();
-            (0..n).map(|k| cell(k, &|k| serde_json::Number::from_f64(a.value(k)).map_or(Value::Null, Value::Number))).collect()
+            (0..n)
+                .map(|k| cell(k, &|k| serde_json::Number::from_f64(a.value(k)).map_or(Value::Null, Value::Number)))
+                .collect()
         }
         DataType::UInt64 => {
             let a = array.as_primitive::<UInt64Type>();
@@ -299,8 +295,8 @@ fn json_cells(array: &dyn arrow_array::Array) -> Vec<serde_json::Value> {
 pub fn read_table(path: &Path) -> std::io::Result<Table> {
     let err = std::io::Error::other;
     let file = std::fs::File::open(path)?;
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| err(e.to_string()))?;
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| err(e.to_string()))?;
     let columns: Vec<String> = reader.schema().fields().iter().map(|f| f.name().clone()).collect();
     let mut rows = Vec::new();
     for batch in reader.build().map_err(|e| err(e.to_string()))? {

@@ -57,10 +57,6 @@ pub enum BatchMethod {
     Combat,
 }
 
-/// Features behind the silhouette widths reported for a correction (the most variable ones,
-/// as a PCA plot would show).
-pub const SILHOUETTE_FEATURES: usize = 500;
-
 /// A protected covariate × batch table, for the refusal message.
 fn crosstab(labels: &[String], batches: &[String]) -> String {
     let mut levels: Vec<&String> = labels.iter().collect();
@@ -171,7 +167,10 @@ pub fn correct(
             // How strongly samples group by batch and by timepoint, before and after, among the
             // 500 most variable corrected features (silhouette width; see stats::pca).
             let grouping = |m: &[Vec<f64>], labels: &[String]| {
-                crate::stats::pca::silhouette(&crate::stats::pca::top_variable(m, SILHOUETTE_FEATURES), labels)
+                crate::stats::pca::silhouette(
+                    &crate::stats::pca::top_variable(m, crate::stats::pca::TOP_FEATURES),
+                    labels,
+                )
             };
             let params = json!({
                 "method": "combat",

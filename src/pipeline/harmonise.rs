@@ -20,6 +20,8 @@ use crate::matrix::FeatureMatrix;
 use crate::output::manifest::{FileRecord, StageReport};
 use crate::output::multiqc::{self, LayerQc};
 use crate::output::parquet::{read_table, write_batch};
+use crate::output::report::{self, LayerPca, ReportInput};
+use crate::stats::pca::{TOP_FEATURES, pca, silhouette, top_variable};
 use crate::transcriptome::normalise::input::read_wide;
 
 /// Options of `harmonomics harmonise`.
@@ -141,7 +143,15 @@ pub fn harmonise_stage(
         read.extend(files);
         dirs.push(dir);
     }
+    let batch_options = &cohort.config.batch_correction;
+    let mut pcas: Vec<LayerPca> = layers.iter().map(|l| layer_pca(cohort, l, "normalised")).collect();
     batch::correct(cohort, out, &mut layers, stages, written)?;
+    if batch_options.method != batch::BatchMethod::None {
+        for layer in layers.iter().filter(|l| batch_options.layers.contains(&l.layer)) {
+            let k = pcas.iter().rposition(|p| p.layer == layer.layer).map_or(pcas.len(), |k| k + 1);
+            pcas.insert(k, layer_pca(cohort, layer, "batch-corrected"));
+        }
+    }
     progress.note(format!("harmonising {} layers on the patient × timepoint grid", layers.len()));
 
     stage::stage(stages, "harmonise", json!({ "layers_from": dirs }), |r| {
@@ -174,11 +184,47 @@ pub fn harmonise_stage(
             }
         }
         let qcs = layer_qc(cohort, &dirs)?;
-        written.extend(multiqc::write_all(&out.join("multiqc"), &qcs, &harmonise::grid(cohort))?);
+        let grid = harmonise::grid(cohort);
+        written.extend(multiqc::write_all(&out.join("multiqc"), &qcs, &grid)?);
+        let input = ReportInput { cohort, grid: &grid, qcs: &qcs, pcas: &pcas, batch_column: &batch_options.batch };
+        report::write(&out.join("report.html"), &input)?;
+        written.push(out.join("report.html"));
         r.counts = json!({ "layers": layers.len(), "samples": cohort.samples.len() });
         Ok::<_, RunError>(())
     })?;
     Ok(read)
+}
+
+/// PCA and silhouette widths of a layer's primary matrix (features complete in every sample).
+fn layer_pca(cohort: &Cohort, layer: &LayerData, stage: &'static str) -> LayerPca {
+    let m = &layer.normalised;
+    let n = m.sample_ids.len();
+    let rows: Vec<Vec<f64>> = (0..m.feature_ids.len())
+        .filter_map(|i| (0..n).map(|j| m.get(i, j).copied().flatten().filter(|v| v.is_finite())).collect())
+        .collect();
+    let samples: Vec<Option<&cohort::Sample>> = m
+        .sample_ids
+        .iter()
+        .map(|id| cohort.samples.iter().find(|s| s.layer == layer.layer && &s.sample_id == id))
+        .collect();
+    let batch_column = &cohort.config.batch_correction.batch;
+    let timepoints: Vec<String> =
+        samples.iter().map(|s| s.map(|s| cohort.timepoints[s.timepoint].name.clone()).unwrap_or_default()).collect();
+    let batches: Vec<String> = samples
+        .iter()
+        .map(|s| s.and_then(|s| super::sample_attribute(cohort, s, batch_column)).unwrap_or_default())
+        .collect();
+    let top = top_variable(&rows, TOP_FEATURES);
+    LayerPca {
+        layer: layer.layer,
+        stage,
+        sample_ids: m.sample_ids.clone(),
+        pca: pca(&rows, TOP_FEATURES),
+        complete_features: rows.len(),
+        silhouette: (silhouette(&top, &batches), silhouette(&top, &timepoints)),
+        timepoints,
+        batches,
+    }
 }
 
 /// Each layer's per-sample QC table, where its step wrote one.

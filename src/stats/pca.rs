@@ -2,6 +2,10 @@
 //! largest variance, centred per feature, no scaling) and mean silhouette widths, the two views
 //! a QC report gives of "do samples group by batch or by biology".
 
+/// How many of the most variable features a QC PCA or silhouette looks at (DESeq2's
+/// `plotPCA` default), so the report and the batch-correction figures describe the same space.
+pub const TOP_FEATURES: usize = 500;
+
 /// Sample coordinates on the first two principal components.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pca {
@@ -44,8 +48,7 @@ pub fn pca(rows: &[Vec<f64>], ntop: usize) -> Option<Pca> {
     if n < 3 || x.len() < 2 {
         return None;
     }
-    let gram: Vec<Vec<f64>> =
-        (0..n).map(|a| (0..n).map(|b| x.iter().map(|r| r[a] * r[b]).sum()).collect()).collect();
+    let gram: Vec<Vec<f64>> = (0..n).map(|a| (0..n).map(|b| x.iter().map(|r| r[a] * r[b]).sum()).collect()).collect();
     let trace: f64 = (0..n).map(|a| gram[a][a]).sum();
     if trace <= 0.0 {
         return None;
