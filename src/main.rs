@@ -49,6 +49,15 @@ fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
                 );
             }
         }
+        Command::Quant(QuantCommand::Sample(args)) => {
+            let n = pipeline::scatter::quant_samples(&args.into_options(threads, cli.quiet))?;
+            if !cli.quiet {
+                eprintln!("harmonomics: quantified {n} samples");
+            }
+        }
+        Command::Normalise(NormaliseCommand::Layer(args)) => {
+            pipeline::scatter::layer_step(&args.into_options(threads, cli.quiet))?;
+        }
         Command::Harmonise(args) => {
             let summary = pipeline::harmonise::gather(&args.into_options(threads, cli.quiet))?;
             if !cli.quiet {

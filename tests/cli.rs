@@ -268,6 +268,8 @@ fn the_readme_documents_every_flag_of_every_subcommand() {
         &["normalise", "transcriptome"],
         &["normalise", "metabolome"],
         &["harmonise"],
+        &["quant", "sample"],
+        &["normalise", "layer"],
     ] {
         let o = harmonomics(&[command, &["--help"]].concat());
         assert!(o.status.success());

@@ -5,6 +5,7 @@ pub mod import;
 pub mod normalise;
 pub mod quant;
 pub mod run;
+pub mod step;
 pub mod validate;
 
 use clap::{Parser, Subcommand};

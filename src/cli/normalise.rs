@@ -14,6 +14,8 @@ pub enum NormaliseCommand {
     Transcriptome(TranscriptomeArgs),
     /// Process an LC-MS feature table with its injection list (drift, filters, PQN, ...).
     Metabolome(MetabolomeArgs),
+    /// A cohort layer as `run` assembles and normalises it, from the per-sample files.
+    Layer(super::step::LayerArgs),
 }
 
 /// Arguments of `normalise metabolome`; defaults are `[metabolome.process]`'s.

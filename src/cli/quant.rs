@@ -14,6 +14,8 @@ pub enum QuantCommand {
     Rna(RnaArgs),
     /// Methylated/unmethylated calls per CpG from one BAM (Bismark XM or MM/ML tags) or table.
     Methylation(MethylationArgs),
+    /// A cohort's samples as `run` quantifies them, one job per sample (the scatter step).
+    Sample(super::step::SampleArgs),
 }
 
 /// Arguments of `quant methylation`; filters default to MethylDackel's.

@@ -293,10 +293,21 @@ fn json_cells(array: &dyn arrow_array::Array) -> Vec<serde_json::Value> {
 
 /// Reads a small Parquet table whole (see [`Table`]).
 pub fn read_table(path: &Path) -> std::io::Result<Table> {
+    Ok(read_table_with_metadata(path)?.0)
+}
+
+/// [`read_table`], with the file's key-value metadata.
+pub fn read_table_with_metadata(path: &Path) -> std::io::Result<(Table, std::collections::HashMap<String, String>)> {
     let err = std::io::Error::other;
     let file = std::fs::File::open(path)?;
     let reader =
         parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| err(e.to_string()))?;
+    let metadata = reader
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .map(|kv| kv.iter().filter_map(|k| Some((k.key.clone(), k.value.clone()?))).collect())
+        .unwrap_or_default();
     let columns: Vec<String> = reader.schema().fields().iter().map(|f| f.name().clone()).collect();
     let mut rows = Vec::new();
     for batch in reader.build().map_err(|e| err(e.to_string()))? {
@@ -304,5 +315,5 @@ pub fn read_table(path: &Path) -> std::io::Result<Table> {
         let cells: Vec<Vec<serde_json::Value>> = batch.columns().iter().map(|c| json_cells(c.as_ref())).collect();
         rows.extend((0..batch.num_rows()).map(|k| cells.iter().map(|c| c[k].clone()).collect::<Vec<_>>()));
     }
-    Ok(Table { columns, rows })
+    Ok((Table { columns, rows }, metadata))
 }

@@ -20,11 +20,11 @@ use crate::output::manifest::StageReport;
 use crate::output::parquet::{Metadata, write_batch};
 use crate::pipeline::Progress;
 
-/// How one sample's calls were obtained.
-#[derive(Debug)]
+/// How one sample's calls were obtained (kept in the per-sample file's metadata).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct SampleSource {
     /// `alignments` or the imported format's name.
-    pub source: &'static str,
+    pub source: String,
     /// Record-level statistics (alignments only).
     pub stats: Option<CallStats>,
     /// Whether both strands of each CpG were merged.
@@ -42,13 +42,13 @@ pub fn sample_calls(
     if import::is_alignment(path)? {
         let (calls, stats) = calls::call(path, options, workers)?;
         let sites = calls.sites();
-        Ok((calls, SampleSource { source: "alignments", stats: Some(stats), strands_merged: true, sites }))
+        Ok((calls, SampleSource { source: "alignments".into(), stats: Some(stats), strands_merged: true, sites }))
     } else {
         let format = import::detect(path)?;
         let imported = import::read(path, format)?;
         let sites = imported.calls.sites();
         let source =
-            SampleSource { source: format.name(), stats: None, strands_merged: imported.strands_merged, sites };
+            SampleSource { source: format.name().into(), stats: None, strands_merged: imported.strands_merged, sites };
         Ok((imported.calls, source))
     }
 }
@@ -87,7 +87,7 @@ pub fn region_sets(cohort: &Cohort) -> Result<Vec<RegionSet>, RunError> {
     Ok(sets)
 }
 
-/// Runs the epigenome layer for `run`.
+/// Runs the epigenome layer for `run`: every sample, then the layer step.
 pub fn run_layer(
     cohort: &Cohort,
     threads: usize,
@@ -96,14 +96,30 @@ pub fn run_layer(
     stages: &mut Vec<StageReport>,
     written: &mut Vec<PathBuf>,
 ) -> Result<(), RunError> {
-    let options = &cohort.config.epigenome;
-    options.normalise.validate().map_err(|m| RunError::Usage(format!("[epigenome.normalise] {m}")))?;
     let samples = cohort.samples_of(Layer::Epigenome);
+    quantify_samples(cohort, &samples, threads, dir, progress, stages, written)?;
+    assemble_layer(cohort, dir, stages, written)
+}
+
+fn sample_path(dir: &Path, sample: &cohort::Sample) -> PathBuf {
+    dir.join("samples").join(format!("{}.parquet", sample.sample_id))
+}
+
+/// The scatter step: calls (or imports) `samples` into `<dir>/samples/<id>.parquet`, with how
+/// they were obtained in the file's metadata so the layer step needs nothing else.
+pub fn quantify_samples(
+    cohort: &Cohort,
+    samples: &[&cohort::Sample],
+    threads: usize,
+    dir: &Path,
+    progress: &Progress,
+    stages: &mut Vec<StageReport>,
+    written: &mut Vec<PathBuf>,
+) -> Result<(), RunError> {
+    let options = &cohort.config.epigenome;
     std::fs::create_dir_all(dir.join("samples")).map_err(io_err(dir))?;
     let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Epigenome), extra);
-    let sample_path = |s: &cohort::Sample| dir.join("samples").join(format!("{}.parquet", s.sample_id));
-
-    let sources: Vec<SampleSource> = stage::stage(stages, "quantify_epigenome", json!(options.quant), |r| {
+    stage::stage(stages, "quantify_epigenome", json!(options.quant), |r| {
         let bar = progress.bar(samples.len() as u64, "methylation");
         let workers = (threads / samples.len().max(1)).max(1);
         let quant = serde_json::to_string(&options.quant).unwrap_or_default();
@@ -113,10 +129,11 @@ pub fn run_layer(
                 let (calls, source) = sample_calls(&s.path, &options.quant, workers)?;
                 let m = meta(&[
                     ("sample_id", s.sample_id.clone()),
-                    ("source", source.source.to_string()),
+                    ("source", source.source.clone()),
                     ("quant", quant.clone()),
+                    ("calls", serde_json::to_string(&source).unwrap_or_default()),
                 ]);
-                write_sample(&sample_path(s), &calls, &m)?;
+                write_sample(&sample_path(dir, s), &calls, &m)?;
                 bar.inc(1);
                 Ok(source)
             })
@@ -139,14 +156,56 @@ pub fn run_layer(
             "samples": sources.len(),
             "sites": sources.iter().map(|s| s.sites as u64).sum::<u64>(),
         });
-        Ok::<_, RunError>(sources)
+        Ok::<_, RunError>(())
     })?;
-    written.extend(samples.iter().map(|s| sample_path(s)));
-    progress.note(format!("called methylation in {} epigenome samples", sources.len()));
+    written.extend(samples.iter().map(|s| sample_path(dir, s)));
+    progress.note(format!("called methylation in {} epigenome samples", samples.len()));
+    Ok(())
+}
 
+/// How a per-sample file's calls were obtained, from its metadata; refuses a file called with
+/// other options than this cohort's.
+fn read_source(cohort: &Cohort, sample: &cohort::Sample, dir: &Path) -> Result<SampleSource, RunError> {
+    let path = sample_path(dir, sample);
+    if !path.is_file() {
+        return Err(RunError::Usage(format!(
+            "{}: missing; quantify the sample first (harmonomics quant sample --layer epigenome --sample {})",
+            path.display(),
+            sample.sample_id
+        )));
+    }
+    let file = std::fs::File::open(&path).map_err(io_err(&path))?;
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| io_err(&path)(std::io::Error::other(e.to_string())))?;
+    let kv = builder.metadata().file_metadata().key_value_metadata();
+    let get = |key: &str| kv.and_then(|kv| kv.iter().find(|k| k.key == key)).and_then(|k| k.value.clone());
+    let stale = |what: &str| {
+        RunError::Usage(format!(
+            "{}: {what} differ from this cohort's; call the sample again with this config",
+            path.display()
+        ))
+    };
+    if get("harmonomics.quant") != Some(serde_json::to_string(&cohort.config.epigenome.quant).unwrap_or_default()) {
+        return Err(stale("its calling options ([epigenome.quant])"));
+    }
+    get("harmonomics.calls").and_then(|c| serde_json::from_str(&c).ok()).ok_or_else(|| stale("its call metadata"))
+}
+
+/// The layer step: the per-sample files → the streamed cohort merge, region sets and QC.
+pub fn assemble_layer(
+    cohort: &Cohort,
+    dir: &Path,
+    stages: &mut Vec<StageReport>,
+    written: &mut Vec<PathBuf>,
+) -> Result<(), RunError> {
+    let options = &cohort.config.epigenome;
+    options.normalise.validate().map_err(|m| RunError::Usage(format!("[epigenome.normalise] {m}")))?;
+    let samples = cohort.samples_of(Layer::Epigenome);
+    let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Epigenome), extra);
+    let sources: Vec<SampleSource> = samples.iter().map(|s| read_source(cohort, s, dir)).collect::<Result<_, _>>()?;
     let sets = region_sets(cohort)?;
     let sample_ids: Vec<String> = samples.iter().map(|s| s.sample_id.clone()).collect();
-    let paths: Vec<PathBuf> = samples.iter().map(|s| sample_path(s)).collect();
+    let paths: Vec<PathBuf> = samples.iter().map(|s| sample_path(dir, s)).collect();
     let params = json!({ "normalise": options.normalise, "regions": options.regions });
     let assembled = stage::stage(stages, "normalise_epigenome", params, |r| {
         let a = assemble(&sample_ids, &paths, dir, &options.normalise, sets, &meta)?;
@@ -183,7 +242,7 @@ fn qc_table(
     };
     crate::output::parquet::batch(vec![
         ("sample_id", Arc::new(StringArray::from(ids.to_vec())) as ArrayRef),
-        ("source", Arc::new(StringArray::from_iter_values(sources.iter().map(|s| s.source)))),
+        ("source", Arc::new(StringArray::from_iter_values(sources.iter().map(|s| s.source.as_str())))),
         ("sites_covered", Arc::new(UInt64Array::from_iter_values(qc.iter().map(|q| q.sites_covered)))),
         ("sites_min_coverage", Arc::new(UInt64Array::from_iter_values(qc.iter().map(|q| q.sites_min_coverage)))),
         ("cpg_calls", Arc::new(UInt64Array::from_iter_values(qc.iter().map(|q| q.calls)))),
@@ -233,7 +292,7 @@ pub struct QuantMethylationJob {
 /// Runs one `quant methylation` job; returns what it read.
 pub fn quant_methylation(job: &QuantMethylationJob) -> Result<SampleSource, RunError> {
     let (calls, source) = sample_calls(&job.input, &job.options, job.threads)?;
-    write_sample(&job.out, &calls, &standalone_metadata(&job.sample, source.source, &job.options))?;
+    write_sample(&job.out, &calls, &standalone_metadata(&job.sample, &source.source, &job.options))?;
     if let Some(path) = &job.bedgraph {
         crate::io::atomic::write_atomic(path, |w| {
             use std::io::Write;

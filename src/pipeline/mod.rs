@@ -10,6 +10,7 @@ pub mod epigenome;
 pub mod harmonise;
 pub mod metabolome;
 pub mod progress;
+pub mod scatter;
 pub mod stage;
 
 use std::path::{Path, PathBuf};
@@ -247,11 +248,20 @@ fn run_transcriptome(
     stages: &mut Vec<StageReport>,
     written: &mut Vec<PathBuf>,
 ) -> Result<(), RunError> {
-    let options = &cohort.config.transcriptome;
     let samples = cohort.samples_of(Layer::Transcriptome);
     if let Some(tool) = imported_tool(&samples)? {
         return import_layer(cohort, tool, dir, &samples, stages, written);
     }
+    let (features, index) = load_annotation(cohort, stages)?;
+    quantify_transcriptome(cohort, &samples, &features, &index, threads, dir, progress, stages, written)?;
+    assemble_transcriptome(cohort, &samples, &features, dir, stages, written)
+}
+
+/// The cohort's `[annotation]`, read and indexed (the transcriptome needs one to count).
+fn load_annotation(
+    cohort: &Cohort,
+    stages: &mut Vec<StageReport>,
+) -> Result<(annotation::FeatureSet, FeatureIndex), RunError> {
     let Some(annotation_config) = &cohort.config.annotation else {
         return Err(RunError::Invalid(ValidationError {
             problems: vec![cohort::Problem {
@@ -261,15 +271,38 @@ fn run_transcriptome(
             }],
         }));
     };
-    let (features, index) = stage::stage(stages, "annotation", json!(annotation_config), |r| {
+    stage::stage(stages, "annotation", json!(annotation_config), |r| {
         let features = annotation_config.read()?;
         let index = FeatureIndex::new(&features);
         r.counts =
             json!({ "genes": features.genes.len(), "exons": features.exons.len(), "contigs": features.contigs.len() });
         Ok::<_, RunError>((features, index))
-    })?;
+    })
+}
 
-    let counted: Vec<SampleCounts> = stage::stage(stages, "quantify", json!(options.quant), |r| {
+/// The per-sample file of an RNA sample.
+fn rna_sample_path(dir: &Path, sample: &cohort::Sample) -> PathBuf {
+    dir.join("samples").join(format!("{}.parquet", sample.sample_id))
+}
+
+/// Counts `samples` (the scatter step) into `<dir>/samples/<id>.parquet`, with the whole
+/// featureCounts summary and the strand tally in the file's metadata, so the layer step can be
+/// run later, elsewhere, from the files alone.
+#[allow(clippy::too_many_arguments)]
+pub fn quantify_transcriptome(
+    cohort: &Cohort,
+    samples: &[&cohort::Sample],
+    features: &annotation::FeatureSet,
+    index: &FeatureIndex,
+    threads: usize,
+    dir: &Path,
+    progress: &Progress,
+    stages: &mut Vec<StageReport>,
+    written: &mut Vec<PathBuf>,
+) -> Result<(), RunError> {
+    let options = &cohort.config.transcriptome;
+    std::fs::create_dir_all(dir.join("samples")).map_err(io_err(dir))?;
+    stage::stage(stages, "quantify", json!(options.quant), |r| {
         let bar = progress.bar(samples.len() as u64, "quantify");
         let quant_meta = serde_json::to_string(&options.quant).unwrap_or_default();
         // Parallel across samples first; spare threads decompress within a sample.
@@ -277,8 +310,8 @@ fn run_transcriptome(
         let results: Vec<Result<SampleCounts, RunError>> = samples
             .par_iter()
             .map(|s| {
-                let counts = quantify(&s.path, &features, &index, &options.quant, workers)?;
-                let path = dir.join("samples").join(format!("{}.parquet", s.sample_id));
+                let counts = quantify(&s.path, features, index, &options.quant, workers)?;
+                let path = rna_sample_path(dir, s);
                 let qc: serde_json::Map<String, serde_json::Value> =
                     Category::ALL.iter().map(|c| (c.name().to_string(), json!(counts.summary.get(*c)))).collect();
                 let meta = metadata(
@@ -288,9 +321,10 @@ fn run_transcriptome(
                         ("sample_id", s.sample_id.clone()),
                         ("quant", quant_meta.clone()),
                         ("qc", serde_json::Value::Object(qc).to_string()),
+                        ("strand", json!(counts.strand).to_string()),
                     ],
                 );
-                write_batch(&path, tables::sample_counts(&features, &counts).map_err(arrow_err(&path))?, &meta)?;
+                write_batch(&path, tables::sample_counts(features, &counts).map_err(arrow_err(&path))?, &meta)?;
                 bar.inc(1);
                 Ok(counts)
             })
@@ -308,11 +342,79 @@ fn run_transcriptome(
                 r.warnings.push(format!("sample {:?}: {w}", s.sample_id));
             }
         }
-        Ok::<_, RunError>(counted)
+        Ok::<_, RunError>(())
     })?;
-    progress.note(format!("quantified {} transcriptome samples", counted.len()));
-    written.extend(samples.iter().map(|s| dir.join("samples").join(format!("{}.parquet", s.sample_id))));
+    progress.note(format!("quantified {} transcriptome samples", samples.len()));
+    written.extend(samples.iter().map(|s| rna_sample_path(dir, s)));
+    Ok(())
+}
 
+/// Reads one per-sample RNA file back: counts in annotation order, summary and strand tally.
+/// Refuses a file counted against another annotation or with other counting options.
+fn read_rna_sample(
+    cohort: &Cohort,
+    sample: &cohort::Sample,
+    features: &annotation::FeatureSet,
+    dir: &Path,
+) -> Result<SampleCounts, RunError> {
+    let path = rna_sample_path(dir, sample);
+    if !path.is_file() {
+        return Err(RunError::Usage(format!(
+            "{}: missing; quantify the sample first (harmonomics quant sample --layer transcriptome --sample {})",
+            path.display(),
+            sample.sample_id
+        )));
+    }
+    let options = &cohort.config.transcriptome;
+    let (table, meta) = crate::output::parquet::read_table_with_metadata(&path).map_err(io_err(&path))?;
+    let stale = |what: &str| {
+        RunError::Usage(format!(
+            "{}: {what} differ from this cohort's; quantify the sample again with this config",
+            path.display()
+        ))
+    };
+    if meta.get("harmonomics.quant").map(String::as_str)
+        != Some(&serde_json::to_string(&options.quant).unwrap_or_default())
+    {
+        return Err(stale("its counting options ([transcriptome.quant])"));
+    }
+    let (Some(ids), Some(counts)) = (table.column("feature_id"), table.column("count")) else {
+        return Err(stale("its columns"));
+    };
+    if table.rows.len() != features.genes.len()
+        || table.rows.iter().zip(&features.genes).any(|(r, g)| r[ids].as_str() != Some(g.id.as_str()))
+    {
+        return Err(stale("its genes (the annotation)"));
+    }
+    let parse = |key: &str| -> Result<serde_json::Value, RunError> {
+        meta.get(key).and_then(|v| serde_json::from_str(v).ok()).ok_or_else(|| stale(&format!("its {key} metadata")))
+    };
+    let qc = parse("harmonomics.qc")?;
+    let mut summary = crate::transcriptome::quant::Summary::default();
+    for c in Category::ALL {
+        summary.set(c, qc[c.name()].as_u64().unwrap_or(0));
+    }
+    let strand = serde_json::from_value(parse("harmonomics.strand")?).map_err(|_| stale("its strand metadata"))?;
+    Ok(SampleCounts {
+        counts: table.rows.iter().map(|r| r[counts].as_f64().unwrap_or(0.0)).collect(),
+        fractional: options.quant.fractional(),
+        summary,
+        strand,
+    })
+}
+
+/// The layer step: the per-sample files → features, raw counts and QC, then normalisation.
+pub fn assemble_transcriptome(
+    cohort: &Cohort,
+    samples: &[&cohort::Sample],
+    features: &annotation::FeatureSet,
+    dir: &Path,
+    stages: &mut Vec<StageReport>,
+    written: &mut Vec<PathBuf>,
+) -> Result<(), RunError> {
+    let options = &cohort.config.transcriptome;
+    let counted: Vec<SampleCounts> =
+        samples.par_iter().map(|s| read_rna_sample(cohort, s, features, dir)).collect::<Result<_, _>>()?;
     let sample_ids: Vec<String> = samples.iter().map(|s| s.sample_id.clone()).collect();
     let feature_ids: Vec<String> = features.genes.iter().map(|g| g.id.clone()).collect();
     let raw = FeatureMatrix::new(feature_ids, sample_ids, counted.iter().map(|c| c.counts.clone()).collect());
@@ -320,7 +422,7 @@ fn run_transcriptome(
     let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Transcriptome), extra);
 
     stage::stage(stages, "assemble", json!({}), |r| {
-        write_batch(&dir.join("features.parquet"), tables::features(&features).map_err(arrow_err(dir))?, &meta(&[]))?;
+        write_batch(&dir.join("features.parquet"), tables::features(features).map_err(arrow_err(dir))?, &meta(&[]))?;
         if fractional {
             write_matrix(&dir.join("raw.parquet"), &raw, &meta(&[("values", "fractional counts".into())]))?;
         } else {
@@ -336,7 +438,7 @@ fn run_transcriptome(
     })?;
 
     let lengths: Vec<f64> = (0..features.genes.len()).map(|g| features.gene_length(g) as f64).collect();
-    normalise_layer(cohort, dir, raw, Some(&lengths), &samples, stages, written)
+    normalise_layer(cohort, dir, raw, Some(&lengths), samples, stages, written)
 }
 
 /// The tool that wrote every transcriptome input, or `None` when they are all alignments.

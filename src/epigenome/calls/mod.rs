@@ -66,7 +66,7 @@ impl Default for CallOptions {
 }
 
 /// What happened to the records of one file, and the non-CpG calls behind the conversion rate.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CallStats {
     /// Records read.
     pub records: u64,

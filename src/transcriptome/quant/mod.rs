@@ -140,7 +140,7 @@ impl QuantOptions {
 }
 
 /// How many reads looked sense or antisense to the genes they overlap (strand ignored).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct StrandStats {
     /// Reads or fragments on the same strand as every gene they overlap.
     pub sense: u64,

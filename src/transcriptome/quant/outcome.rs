@@ -93,6 +93,11 @@ impl Summary {
         self.counts[category as usize] += 1;
     }
 
+    /// Sets a category's tally (reading a summary back from a per-sample file).
+    pub fn set(&mut self, category: Category, n: u64) {
+        self.counts[category as usize] = n;
+    }
+
     /// The tally of one category.
     pub fn get(&self, category: Category) -> u64 {
         self.counts[category as usize]
