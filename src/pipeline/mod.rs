@@ -162,6 +162,11 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_err(&manifest_path)(e)),
         _ => {}
     }
+    // Temporary files of a run killed earlier (SIGKILL skips their clean-up) go now.
+    let stale = crate::io::atomic::remove_stale_temporaries(out).map_err(io_err(out))?;
+    if stale > 0 {
+        progress.note(format!("removed {stale} temporary files left by an interrupted run in {}", out.display()));
+    }
     let mut written: Vec<PathBuf> = Vec::new();
 
     let inputs = stage::stage(&mut stages, "hash_inputs", json!({ "algorithm": "BLAKE3" }), |r| {
