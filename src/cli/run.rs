@@ -13,6 +13,10 @@ pub struct RunArgs {
     /// Output directory.
     #[arg(long, short = 'o', value_name = "DIR", default_value = "harmonomics-out")]
     pub out: PathBuf,
+    /// Skip the samples, layers and stages whose inputs and options are unchanged since the last
+    /// finished run in DIR (fingerprints in its manifest.json).
+    #[arg(long)]
+    pub resume: bool,
 }
 
 /// The bundled fixture cohort: `test-data/cohort/cohort.toml` under the working directory if it
@@ -34,6 +38,7 @@ impl RunArgs {
             threads,
             quiet,
             command_line: std::env::args().collect(),
+            resume: self.resume,
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct Manifest {
     pub warnings: Vec<String>,
     /// Every output file (relative to the output directory) with its size and BLAKE3 hash.
     pub outputs: Vec<FileRecord>,
+    /// Units of work with their fingerprints and outputs, for `run --resume`.
+    pub units: Vec<crate::pipeline::resume::Unit>,
 }
 
 /// Tool identity.

@@ -87,20 +87,6 @@ pub fn region_sets(cohort: &Cohort) -> Result<Vec<RegionSet>, RunError> {
     Ok(sets)
 }
 
-/// Runs the epigenome layer for `run`: every sample, then the layer step.
-pub fn run_layer(
-    cohort: &Cohort,
-    threads: usize,
-    dir: &Path,
-    progress: &Progress,
-    stages: &mut Vec<StageReport>,
-    written: &mut Vec<PathBuf>,
-) -> Result<(), RunError> {
-    let samples = cohort.samples_of(Layer::Epigenome);
-    quantify_samples(cohort, &samples, threads, dir, progress, stages, written)?;
-    assemble_layer(cohort, dir, stages, written)
-}
-
 fn sample_path(dir: &Path, sample: &cohort::Sample) -> PathBuf {
     dir.join("samples").join(format!("{}.parquet", sample.sample_id))
 }

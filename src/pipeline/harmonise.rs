@@ -298,5 +298,5 @@ pub fn gather(options: &HarmoniseOptions) -> Result<RunSummary, RunError> {
         started,
         started_at,
     };
-    finish(out, &cohort, &provenance, stages, inputs, &written)
+    finish(out, &cohort, &provenance, stages, inputs, &written, Vec::new())
 }

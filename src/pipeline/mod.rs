@@ -10,6 +10,7 @@ pub mod epigenome;
 pub mod harmonise;
 pub mod metabolome;
 pub mod progress;
+pub mod resume;
 pub mod scatter;
 pub mod stage;
 
@@ -33,6 +34,7 @@ use crate::output::parquet::{Metadata, write_batch, write_matrix};
 use crate::transcriptome::quant::{Category, QuantError, SampleCounts, quantify};
 use crate::transcriptome::{normalise, tables};
 pub use progress::Progress;
+use resume::Resume;
 
 /// Options of one `run`.
 #[derive(Clone, Debug)]
@@ -47,6 +49,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// argv, for the manifest.
     pub command_line: Vec<String>,
+    /// Skip units whose fingerprints match the last finished run's ([`resume`]).
+    pub resume: bool,
 }
 
 /// Why a run failed.
@@ -156,6 +160,7 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
 
     let out = &options.out;
     std::fs::create_dir_all(out).map_err(io_err(out))?;
+    let mut resume = if options.resume { Resume::load(out) } else { Resume::default() };
     // A manifest left by an earlier run would vouch for a directory this run is rewriting.
     let manifest_path = out.join("manifest.json");
     match std::fs::remove_file(&manifest_path) {
@@ -167,7 +172,6 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
     if stale > 0 {
         progress.note(format!("removed {stale} temporary files left by an interrupted run in {}", out.display()));
     }
-    let mut written: Vec<PathBuf> = Vec::new();
 
     let inputs = stage::stage(&mut stages, "hash_inputs", json!({ "algorithm": "BLAKE3" }), |r| {
         let inputs = hash_inputs(&cohort)?;
@@ -175,22 +179,55 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
         Ok::<_, RunError>(inputs)
     })?;
 
-    if !cohort.samples_of(Layer::Transcriptome).is_empty() {
-        let tx_dir = out.join(Layer::Transcriptome.as_str());
-        std::fs::create_dir_all(tx_dir.join("samples")).map_err(io_err(&tx_dir))?;
-        run_transcriptome(&cohort, options.threads, &tx_dir, &progress, &mut stages, &mut written)?;
-    }
-    if !cohort.samples_of(Layer::Epigenome).is_empty() {
-        let dir = out.join(Layer::Epigenome.as_str());
-        epigenome::run_layer(&cohort, options.threads, &dir, &progress, &mut stages, &mut written)?;
-    }
-    if !cohort.samples_of(Layer::Metabolome).is_empty() {
-        let dir = out.join(Layer::Metabolome.as_str());
-        metabolome::run_layer(&cohort, &dir, &mut stages, &mut written)?;
+    let mut ctx = RunContext {
+        cohort: &cohort,
+        out,
+        threads: options.threads,
+        progress: &progress,
+        stages,
+        written: Vec::new(),
+        hashes: resume::input_hashes(&inputs),
+        resume: &mut resume,
+    };
+    let mut layer_fingerprints = Vec::new();
+    for layer in cohort.layers() {
+        layer_fingerprints.push((layer.as_str(), run_layer_resumable(&mut ctx, layer)?));
     }
     // Harmonisation reads the layers back from disk, as `harmonomics harmonise` does after a
     // scattered run: one code path, byte-identical results.
-    harmonise::harmonise_stage(&cohort, std::slice::from_ref(out), out, &progress, &mut stages, &mut written)?;
+    let c = &cohort.config;
+    let mut parts = vec![
+        ("study", serde_json::to_string(&c.study).unwrap_or_default()),
+        ("timepoints", serde_json::to_string(&c.timepoints).unwrap_or_default()),
+        ("batch_correction", serde_json::to_string(&c.batch_correction).unwrap_or_default()),
+        ("epigenome.regions", serde_json::to_string(&c.epigenome.regions).unwrap_or_default()),
+        ("samplesheet", ctx.hash_of(&c.samplesheet)),
+    ];
+    if let Some(p) = &c.patients {
+        parts.push(("patients", ctx.hash_of(p)));
+    }
+    parts.extend(layer_fingerprints.iter().map(|(l, f)| (*l, f.clone())));
+    ctx.unit("harmonise".into(), &parts, |ctx, stages, written| {
+        harmonise::harmonise_stage(
+            ctx.cohort,
+            std::slice::from_ref(&ctx.out.to_path_buf()),
+            ctx.out,
+            ctx.progress,
+            stages,
+            written,
+        )
+        .map(|_| ())
+    })?;
+    let RunContext { stages: mut all_stages, written, .. } = ctx;
+    if options.resume {
+        all_stages.push(StageReport {
+            name: "resume".into(),
+            params: json!({ "units_recorded": resume.recorded.len() }),
+            counts: json!({ "skipped": resume.skipped.len(), "skipped_units": resume.skipped }),
+            ..StageReport::default()
+        });
+    }
+    let stages = all_stages;
 
     let provenance = Provenance {
         command_line: &options.command_line,
@@ -199,7 +236,7 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
         started,
         started_at,
     };
-    finish(out, &cohort, &provenance, stages, inputs, &written)
+    finish(out, &cohort, &provenance, stages, inputs, &written, resume.recorded)
 }
 
 /// Who ran what, when: the manifest's header.
@@ -219,6 +256,7 @@ fn finish(
     stages: Vec<StageReport>,
     inputs: Vec<FileRecord>,
     written: &[PathBuf],
+    units: Vec<resume::Unit>,
 ) -> Result<RunSummary, RunError> {
     let outputs = hash_outputs(out, written)?;
     let finished_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -236,30 +274,184 @@ fn finish(
         stages,
         warnings: warnings.clone(),
         outputs,
+        units,
     };
     manifest::write(&out.join("manifest.json"), &manifest)?;
     Ok(RunSummary { out: out.to_path_buf(), samples: cohort.samples.len(), warnings: warnings.len() })
 }
 
-fn arrow_err(path: &Path) -> impl FnOnce(arrow_schema::ArrowError) -> RunError + '_ {
-    move |e| RunError::Output(OutputError { path: path.to_path_buf(), source: std::io::Error::other(e) })
+/// The state `run` threads through its units.
+struct RunContext<'a> {
+    cohort: &'a Cohort,
+    out: &'a Path,
+    threads: usize,
+    progress: &'a Progress,
+    stages: Vec<StageReport>,
+    written: Vec<PathBuf>,
+    hashes: std::collections::HashMap<PathBuf, String>,
+    resume: &'a mut Resume,
 }
 
-fn run_transcriptome(
-    cohort: &Cohort,
-    threads: usize,
-    dir: &Path,
-    progress: &Progress,
-    stages: &mut Vec<StageReport>,
-    written: &mut Vec<PathBuf>,
-) -> Result<(), RunError> {
-    let samples = cohort.samples_of(Layer::Transcriptome);
-    if let Some(tool) = imported_tool(&samples)? {
-        return import_layer(cohort, tool, dir, &samples, stages, written);
+impl RunContext<'_> {
+    /// The BLAKE3 of an input file, as hashed at the start of the run.
+    fn hash_of(&self, path: &Path) -> String {
+        self.hashes.get(path).cloned().unwrap_or_default()
     }
-    let (features, index) = load_annotation(cohort, stages)?;
-    quantify_transcriptome(cohort, &samples, &features, &index, threads, dir, progress, stages, written)?;
-    assemble_transcriptome(cohort, &samples, &features, dir, stages, written)
+
+    /// Runs `work` as unit `name` unless the last run did the same work (see [`resume`]);
+    /// records the unit and its outputs either way. Returns the unit's fingerprint.
+    fn unit(
+        &mut self,
+        name: String,
+        parts: &[(&str, String)],
+        work: impl FnOnce(&RunContext, &mut Vec<StageReport>, &mut Vec<PathBuf>) -> Result<(), RunError>,
+    ) -> Result<String, RunError> {
+        let parts: Vec<(&str, &str)> = parts.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let fingerprint = resume::fingerprint(&parts);
+        if let Some(outputs) = self.resume.reusable(self.out, &name, &fingerprint) {
+            self.progress.note(format!("resume: {name} unchanged, skipped"));
+            self.resume.skipped.push(name.clone());
+            self.resume.record(self.out, name, fingerprint.clone(), &outputs);
+            self.written.extend(outputs);
+            return Ok(fingerprint);
+        }
+        let (mut stages, mut written) = (std::mem::take(&mut self.stages), Vec::new());
+        let result = work(self, &mut stages, &mut written);
+        self.stages = stages;
+        result?;
+        self.resume.record(self.out, name, fingerprint.clone(), &written);
+        self.written.extend(written);
+        Ok(fingerprint)
+    }
+}
+
+/// One layer of `run`, unit by unit: each sample's quantification (where the layer scatters),
+/// then the layer step. Returns the layer step's fingerprint.
+fn run_layer_resumable(ctx: &mut RunContext, layer: Layer) -> Result<String, RunError> {
+    let cohort = ctx.cohort;
+    let c = &cohort.config;
+    let dir = ctx.out.join(layer.as_str());
+    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    let samples = cohort.samples_of(layer);
+    let study = serde_json::to_string(&c.study).unwrap_or_default();
+    let annotation = c.annotation.as_ref().map(|a| ctx.hash_of(&a.path)).unwrap_or_default();
+    // Which samples this layer quantifies one by one, with the options their files depend on.
+    let scattered = match layer {
+        Layer::Transcriptome if imported_tool(&samples)?.is_none() => {
+            Some(serde_json::to_string(&c.transcriptome.quant).unwrap_or_default())
+        }
+        Layer::Epigenome => Some(serde_json::to_string(&c.epigenome.quant).unwrap_or_default()),
+        _ => None,
+    };
+    let mut sample_parts: Vec<(String, String)> = Vec::new();
+    // The annotation, read once for both the quantification and the layer step.
+    let mut annotation_cache: Option<(annotation::FeatureSet, FeatureIndex)> = None;
+    if let Some(quant) = &scattered {
+        let mut todo = Vec::new();
+        let mut fingerprints = Vec::new();
+        for s in &samples {
+            let mut parts = vec![
+                ("study", study.clone()),
+                ("sample", s.sample_id.clone()),
+                ("input", ctx.hash_of(&s.path)),
+                ("options", quant.clone()),
+            ];
+            if layer == Layer::Transcriptome {
+                parts.push(("annotation", annotation.clone()));
+            }
+            let p: Vec<(&str, &str)> = parts.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let fingerprint = resume::fingerprint(&p);
+            let name = format!("quant {} {}", layer.as_str(), s.sample_id);
+            match ctx.resume.reusable(ctx.out, &name, &fingerprint) {
+                Some(outputs) => {
+                    ctx.resume.skipped.push(name.clone());
+                    ctx.resume.record(ctx.out, name, fingerprint.clone(), &outputs);
+                    ctx.written.extend(outputs);
+                }
+                None => todo.push((*s, name, fingerprint.clone())),
+            }
+            fingerprints.push(fingerprint);
+        }
+        if !todo.is_empty() {
+            let chosen: Vec<&cohort::Sample> = todo.iter().map(|t| t.0).collect();
+            let mut written = Vec::new();
+            match layer {
+                Layer::Transcriptome => {
+                    let (features, index) = annotation_cache.insert(load_annotation(cohort, &mut ctx.stages)?);
+                    quantify_transcriptome(
+                        cohort,
+                        &chosen,
+                        features,
+                        index,
+                        ctx.threads,
+                        &dir,
+                        ctx.progress,
+                        &mut ctx.stages,
+                        &mut written,
+                    )?;
+                }
+                _ => epigenome::quantify_samples(
+                    cohort,
+                    &chosen,
+                    ctx.threads,
+                    &dir,
+                    ctx.progress,
+                    &mut ctx.stages,
+                    &mut written,
+                )?,
+            }
+            for (s, name, fingerprint) in todo {
+                let path = dir.join("samples").join(format!("{}.parquet", s.sample_id));
+                ctx.resume.record(ctx.out, name, fingerprint, std::slice::from_ref(&path));
+            }
+            ctx.written.extend(written);
+        } else if !samples.is_empty() {
+            ctx.progress.note(format!("resume: every {layer} sample unchanged, none quantified"));
+        }
+        sample_parts = samples.iter().map(|s| s.sample_id.clone()).zip(fingerprints).collect();
+    } else {
+        for s in &samples {
+            sample_parts.push((s.sample_id.clone(), ctx.hash_of(&s.path)));
+        }
+    }
+    // The layer step: its options, the files it reads, its samples in samplesheet order.
+    let section = match layer {
+        Layer::Transcriptome => serde_json::to_string(&c.transcriptome),
+        Layer::Epigenome => serde_json::to_string(&c.epigenome),
+        Layer::Metabolome => serde_json::to_string(&c.metabolome),
+    }
+    .unwrap_or_default();
+    let mut parts = vec![("study", study), ("options", section), ("annotation", annotation)];
+    for r in &c.epigenome.regions {
+        if let (Layer::Epigenome, Some(bed)) = (layer, &r.bed) {
+            parts.push(("regions", ctx.hash_of(bed)));
+        }
+    }
+    if let (Layer::Metabolome, Some(p)) = (layer, &c.metabolome.injections) {
+        parts.push(("injections", ctx.hash_of(p)));
+    }
+    parts.extend(sample_parts.iter().map(|(id, f)| ("sample", format!("{id}={f}"))));
+    ctx.unit(format!("layer {}", layer.as_str()), &parts, |ctx, stages, written| {
+        let samples = ctx.cohort.samples_of(layer);
+        match layer {
+            Layer::Transcriptome => match imported_tool(&samples)? {
+                Some(tool) => import_layer(ctx.cohort, tool, &dir, &samples, stages, written),
+                None => {
+                    let features = match annotation_cache.take() {
+                        Some((features, _)) => features,
+                        None => load_annotation(ctx.cohort, stages)?.0,
+                    };
+                    assemble_transcriptome(ctx.cohort, &samples, &features, &dir, stages, written)
+                }
+            },
+            Layer::Epigenome => epigenome::assemble_layer(ctx.cohort, &dir, stages, written),
+            Layer::Metabolome => metabolome::run_layer(ctx.cohort, &dir, stages, written),
+        }
+    })
+}
+
+fn arrow_err(path: &Path) -> impl FnOnce(arrow_schema::ArrowError) -> RunError + '_ {
+    move |e| RunError::Output(OutputError { path: path.to_path_buf(), source: std::io::Error::other(e) })
 }
 
 /// The cohort's `[annotation]`, read and indexed (the transcriptome needs one to count).
@@ -477,6 +669,7 @@ fn import_layer(
     stages: &mut Vec<StageReport>,
     written: &mut Vec<PathBuf>,
 ) -> Result<(), RunError> {
+    std::fs::create_dir_all(dir.join("samples")).map_err(io_err(dir))?;
     let options = &cohort.config.transcriptome;
     let annotation_map = cohort
         .config
