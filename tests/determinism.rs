@@ -5,42 +5,19 @@ mod common;
 
 use common::*;
 
-fn output_files(root: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read_dir") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "parquet" || x == "html" || x == "tsv" || x == "json")
-                && !p.ends_with("manifest.json")
-            {
-                out.push(p.strip_prefix(root).expect("prefix").to_path_buf());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn one_and_two_threads_give_identical_parquet_bytes() {
     let dir = Workdir::new();
     let (a, b) = (dir.join("t1"), dir.join("t2"));
     run_fixture(&a, "1");
     run_fixture(&b, "2");
-    let files = output_files(&a);
+    let files = files_under(&a);
     // transcriptome: 39 samples + 12 matrices; epigenome: 39 samples + 6 CpG files + 3 region
     // files; metabolome: 5 tables; mofa.parquet and the 3 wide exports (the 12 include the other
     // top-level tables).
     // Besides Parquet: report.html and the 5 MultiQC files.
     assert_eq!(files.len(), 39 + 12 + 39 + 6 + 3 + 5 + 1 + 3 + 1 + 5);
-    assert_eq!(files, output_files(&b));
-    for f in &files {
-        let (x, y) = (std::fs::read(a.join(f)).expect("read"), std::fs::read(b.join(f)).expect("read"));
-        assert!(x == y, "{} differs between --threads 1 and 2", f.display());
-    }
+    assert_same_files(&a, &b, "--threads 1 and 2");
 }
 
 #[test]

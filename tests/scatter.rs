@@ -5,26 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
 use common::*;
-
-fn files(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read_dir") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if !p.ends_with("manifest.json") {
-                out.push(p.strip_prefix(root).expect("prefix").to_path_buf());
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 fn ok(args: &[&str]) {
     let o = harmonomics(args);
@@ -66,13 +47,8 @@ fn a_scattered_run_gives_the_same_bytes_as_run() {
         ok(&["normalise", "layer", "-q", "-c", c, "--layer", layer, "-o", s]);
     }
     ok(&["harmonise", "-q", "-c", c, "-o", s]);
-    let names = files(&run);
-    assert_eq!(names, files(&scattered));
-    assert!(names.len() > 100, "{} files", names.len());
-    for f in &names {
-        let (a, b) = (std::fs::read(run.join(f)).expect("read"), std::fs::read(scattered.join(f)).expect("read"));
-        assert!(a == b, "{} differs between run and the scattered steps", f.display());
-    }
+    let n = assert_same_files(&run, &scattered, "run and the scattered steps");
+    assert!(n > 100, "{n} files");
 }
 
 #[test]

@@ -257,3 +257,33 @@ pub fn sam_to_cram(sam: &str, reference: &Path, path: &Path) {
     }
     writer.try_finish(&header).expect("finish cram");
 }
+
+/// Every file under `root` except `manifest.json` (timings, command lines), relative, sorted.
+pub fn files_under(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if !p.ends_with("manifest.json") {
+                out.push(p.strip_prefix(root).expect("prefix").to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Asserts that `b` holds exactly `a`'s files (but manifests), byte for byte; returns how many.
+pub fn assert_same_files(a: &Path, b: &Path, what: &str) -> usize {
+    let names = files_under(a);
+    assert_eq!(names, files_under(b), "{what}: different files");
+    for f in &names {
+        let (x, y) = (std::fs::read(a.join(f)).expect("read"), std::fs::read(b.join(f)).expect("read"));
+        assert!(x == y, "{} differs: {what}", f.display());
+    }
+    names.len()
+}
