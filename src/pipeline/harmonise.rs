@@ -219,7 +219,7 @@ fn layer_pca(cohort: &Cohort, layer: &LayerData, stage: &'static str) -> LayerPc
         layer: layer.layer,
         stage,
         sample_ids: m.sample_ids.clone(),
-        pca: pca(&rows, TOP_FEATURES),
+        pca: pca(&top),
         complete_features: rows.len(),
         silhouette: (silhouette(&top, &batches), silhouette(&top, &timepoints)),
         timepoints,

@@ -37,13 +37,12 @@ pub fn top_variable(rows: &[Vec<f64>], ntop: usize) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// PCA of the top `ntop` variable features; `None` with fewer than 3 samples or 2 features, or
-/// no variance. The two leading eigenvectors of the samples' Gram matrix come from a
-/// deterministic subspace iteration (the Gram matrix is n × n, so this stays cheap for a cohort
-/// of a thousand samples where a full eigensolver would not); each is signed so its largest
-/// component is positive.
-pub fn pca(rows: &[Vec<f64>], ntop: usize) -> Option<Pca> {
-    let x = top_variable(rows, ntop);
+/// PCA of centred feature rows (the selection [`top_variable`] makes); `None` with fewer than 3
+/// samples or 2 features, or no variance. The two leading eigenvectors of the samples' Gram
+/// matrix come from a deterministic subspace iteration (the Gram matrix is n × n, so this stays
+/// cheap for a cohort of a thousand samples where a full eigensolver would not); each is signed so
+/// its largest component is positive.
+pub fn pca(x: &[Vec<f64>]) -> Option<Pca> {
     let n = x.first()?.len();
     if n < 3 || x.len() < 2 {
         return None;
@@ -168,7 +167,7 @@ mod tests {
         for _ in 0..3 {
             rows.push(weak.to_vec());
         }
-        let p = pca(&rows, 500).expect("pca");
+        let p = pca(&top_variable(&rows, 500)).expect("pca");
         // Eigenvalues 162 and 36 (sums of squares); scores are the patterns times √(λ / |pattern|²),
         // each signed so its largest component is positive.
         for j in 0..6 {
