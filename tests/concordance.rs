@@ -599,19 +599,68 @@ fn max_abs_difference(ours: &[Vec<f64>], theirs: &[Vec<f64>]) -> f64 {
     ours.iter().zip(theirs).flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs())).fold(0.0, f64::max)
 }
 
+#[test]
+#[ignore = "needs inmoose (HARMONOMICS_PYTHON); .ci/run installs it"]
+fn combat_seq_matches_inmoose_on_real_pasilla_counts_and_the_fixture() {
+    use harmonomics::batch::combat_seq::combat_seq;
+    let dir = Workdir::new();
+    let pasilla = pasilla_design(false);
+    let fixture = fixture_counts_design(&dir);
+    for (name, design) in [("pasilla", &pasilla), ("fixture", &fixture)] {
+        let ours =
+            combat_seq(&design.data, &design.batch, std::slice::from_ref(&design.covariate)).expect("combat-seq");
+        let theirs = inmoose(&dir, design, "seq");
+        let cells = ours.len() * design.samples.len();
+        let cell_pairs = || ours.iter().zip(&theirs).flat_map(|(a, b)| a.iter().zip(b));
+        let same = cell_pairs().filter(|(x, y)| x == y).count();
+        let moved = ours.iter().zip(&design.data).flat_map(|(a, b)| a.iter().zip(b)).filter(|(x, y)| x != y).count();
+        let worst = cell_pairs().map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+        let worst_relative = cell_pairs().map(|(x, y)| (x - y).abs() / y.max(1.0)).fold(0.0, f64::max);
+        eprintln!(
+            "ComBat-seq vs inmoose on {name}: {same} of {cells} counts identical ({moved} moved by the correction); \
+             largest difference {worst} ({worst_relative:.2e} of the count)"
+        );
+        // Integer output from the same estimates: identical but for counts whose quantile
+        // lies within rounding of an integer boundary.
+        assert!(ours.iter().flatten().all(|v| v.fract() == 0.0 && *v >= 0.0), "{name}: not counts");
+        assert!(moved > cells / 10, "{name}: the correction moved only {moved} counts");
+        assert!(same as f64 >= 0.999 * cells as f64, "{name}: {same} of {cells} identical");
+        assert!(worst_relative <= 1e-3 || worst <= 1.0, "{name}: largest difference {worst}");
+    }
+}
+
 /// The fixture's VST matrix, with the site as batch and the timepoint protected.
 fn fixture_vst_design(dir: &Workdir) -> Design {
+    fixture_design(dir, "normalised.parquet", |m, s| f64s(m, s).into_iter().map(|v| v.expect("vst")).collect())
+}
+
+/// The fixture's raw counts (ComBat-seq's input), the site as batch, the timepoint protected.
+fn fixture_counts_design(dir: &Workdir) -> Design {
+    fixture_design(dir, "raw.parquet", |m, s| {
+        arrow_array::cast::AsArray::as_primitive::<arrow_array::types::UInt64Type>(
+            m.column_by_name(s).expect("sample column").as_ref(),
+        )
+        .iter()
+        .map(|v| v.expect("count") as f64)
+        .collect()
+    })
+}
+
+/// One of the fixture's transcriptome matrices as a design: site is the batch, timepoint the
+/// protected covariate.
+fn fixture_design(dir: &Workdir, file: &str, column: impl Fn(&arrow_array::RecordBatch, &str) -> Vec<f64>) -> Design {
     let out = dir.join("run");
-    run_fixture(&out, "2");
-    let (vst, _) = read_parquet(&out.join("transcriptome/normalised.parquet"));
+    if !out.join("manifest.json").is_file() {
+        run_fixture(&out, "2");
+    }
+    let (vst, _) = read_parquet(&out.join("transcriptome").join(file));
     let (samples_table, _) = read_parquet(&out.join("samples.parquet"));
     let ids = strings(&samples_table, "sample_id");
     let sites = strings(&samples_table, "site");
     let tps = strings(&samples_table, "timepoint");
     let genes = strings(&vst, "feature_id").into_iter().map(|g| g.expect("id")).collect::<Vec<_>>();
     let samples: Vec<String> = vst.schema().fields().iter().skip(1).map(|f| f.name().clone()).collect();
-    let columns: Vec<Vec<f64>> =
-        samples.iter().map(|s| f64s(&vst, s).into_iter().map(|v| v.expect("vst")).collect()).collect();
+    let columns: Vec<Vec<f64>> = samples.iter().map(|s| column(&vst, s)).collect();
     let data: Vec<Vec<f64>> = (0..genes.len()).map(|i| columns.iter().map(|c| c[i]).collect()).collect();
     let label = |s: &str, v: &[Option<String>]| {
         v[ids.iter().position(|x| x.as_deref() == Some(s)).expect("sample")].clone().expect("label")

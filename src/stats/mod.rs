@@ -2,7 +2,10 @@
 //! hand only what no good crate does (e.g. the statistics)"). Each follows R's definition, since
 //! DESeq2 and edgeR are the reference implementations.
 
+pub mod linalg;
 pub mod lowess;
+pub mod negbin;
+pub mod optimise;
 pub mod pca;
 /// Median of finite values (R's `median`: mean of the two middle values for an even count).
 /// `None` for an empty input.

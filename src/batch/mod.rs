@@ -5,6 +5,8 @@
 //! variances (ddof 0) and its convergence rule, so results agree with it to floating-point
 //! rounding.
 
+pub mod combat_seq;
+
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
@@ -55,6 +57,43 @@ fn solve_spd(a: &[Vec<f64>], b: &[f64]) -> Option<Vec<f64>> {
     Some(x)
 }
 
+/// ComBat's design: one indicator column per batch, then each protected covariate's levels
+/// but the first (patsy's treatment coding, as inmoose builds it).
+struct Design {
+    batch_names: Vec<String>,
+    batch_of: Vec<usize>,
+    /// Columns of the design, each one value per sample.
+    columns: Vec<Vec<f64>>,
+}
+
+impl Design {
+    fn new(batch: &[String], protected: &[Vec<String>]) -> Result<Self, BatchError> {
+        let n = batch.len();
+        let (batch_names, batch_of) = levels(batch);
+        if batch_names.len() < 2 {
+            return Err(BatchError::Design("batch correction needs at least two batches".into()));
+        }
+        let mut columns: Vec<Vec<f64>> =
+            (0..batch_names.len()).map(|b| (0..n).map(|j| f64::from(u8::from(batch_of[j] == b))).collect()).collect();
+        for cov in protected {
+            let (names, codes) = levels(cov);
+            for level in 1..names.len() {
+                columns.push((0..n).map(|j| f64::from(u8::from(codes[j] == level))).collect());
+            }
+        }
+        Ok(Design { batch_names, batch_of, columns })
+    }
+}
+
+/// The refusal when batch and the protected covariates cannot be told apart.
+fn confounded() -> BatchError {
+    BatchError::Design(
+        "batch and the protected covariates are confounded (the design is singular): \
+         some covariate level occurs in one batch only, so its effect cannot be told from the batch's"
+            .into(),
+    )
+}
+
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
@@ -86,20 +125,8 @@ pub fn combat(
     prior: Prior,
 ) -> Result<Vec<Vec<f64>>, BatchError> {
     let n = batch.len();
-    let (batch_names, batch_of) = levels(batch);
+    let Design { batch_names, batch_of, columns: design } = Design::new(batch, protected)?;
     let n_batch = batch_names.len();
-    if n_batch < 2 {
-        return Err(BatchError::Design("ComBat needs at least two batches".into()));
-    }
-    // Design: batch indicators, then each covariate's levels but the first.
-    let mut design: Vec<Vec<f64>> =
-        (0..n_batch).map(|b| (0..n).map(|j| f64::from(u8::from(batch_of[j] == b))).collect()).collect();
-    for cov in protected {
-        let (names, codes) = levels(cov);
-        for level in 1..names.len() {
-            design.push((0..n).map(|j| f64::from(u8::from(codes[j] == level))).collect());
-        }
-    }
     let p = design.len();
     let xtx: Vec<Vec<f64>> =
         (0..p).map(|a| (0..p).map(|b| (0..n).map(|j| design[a][j] * design[b][j]).sum()).collect()).collect();
@@ -110,13 +137,7 @@ pub fn combat(
     let mut var_pooled = vec![0.0; g];
     for (i, y) in data.iter().enumerate() {
         let xty: Vec<f64> = (0..p).map(|a| (0..n).map(|j| design[a][j] * y[j]).sum()).collect();
-        let b_hat = solve_spd(&xtx, &xty).ok_or_else(|| {
-            BatchError::Design(
-                "batch and the protected covariates are confounded (the design is singular): \
-                 some covariate level occurs in one batch only, so its effect cannot be told from the batch's"
-                    .into(),
-            )
-        })?;
+        let b_hat = solve_spd(&xtx, &xty).ok_or_else(confounded)?;
         let grand_mean: f64 = (0..n_batch).map(|b| batch_sizes[b] / n as f64 * b_hat[b]).sum();
         let fitted = |j: usize| (0..p).map(|a| design[a][j] * b_hat[a]).sum::<f64>();
         var_pooled[i] = (0..n).map(|j| (y[j] - fitted(j)).powi(2)).sum::<f64>() / n as f64;

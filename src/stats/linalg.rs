@@ -1,0 +1,295 @@
+//! The few small dense factorisations edgeR's negative-binomial GLMs need, written as the
+//! unblocked LAPACK routines scipy calls for matrices this small (`dpotf2`, `dgeqr2`, `dsytf2`,
+//! `dgetf2`), so our iterates follow inmoose's step for step. Matrices are `Vec` of rows.
+
+// Index loops mirror the LAPACK, R and edgeR originals line for line, which is what makes
+// the port checkable against them.
+#![allow(clippy::needless_range_loop)]
+
+/// Cholesky `A = UᵀU` (LAPACK `dpotf2`, upper, as scipy's `cho_factor`); `None` when `A` is not
+/// positive definite.
+pub fn cholesky_upper(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+    let n = a.len();
+    let mut u = vec![vec![0.0; n]; n];
+    for j in 0..n {
+        let mut ajj = a[j][j];
+        for k in 0..j {
+            ajj -= u[k][j] * u[k][j];
+        }
+        if ajj <= 0.0 || ajj.is_nan() {
+            return None;
+        }
+        let ujj = ajj.sqrt();
+        u[j][j] = ujj;
+        for i in j + 1..n {
+            let mut s = a[j][i];
+            for k in 0..j {
+                s -= u[k][j] * u[k][i];
+            }
+            u[j][i] = s / ujj;
+        }
+    }
+    Some(u)
+}
+
+/// Solves `UᵀU x = b` given the factor from [`cholesky_upper`] (LAPACK `dpotrs`).
+pub fn cholesky_solve(u: &[Vec<f64>], b: &[f64]) -> Vec<f64> {
+    let n = u.len();
+    let mut z = b.to_vec();
+    for i in 0..n {
+        for k in 0..i {
+            z[i] -= u[k][i] * z[k];
+        }
+        z[i] /= u[i][i];
+    }
+    for i in (0..n).rev() {
+        for k in i + 1..n {
+            z[i] -= u[i][k] * z[k];
+        }
+        z[i] /= u[i][i];
+    }
+    z
+}
+
+/// Thin QR of an `m × n` matrix (`m ≥ n`) by Householder reflections (LAPACK `dgeqr2` +
+/// `dorg2r`): returns `Q` (`m × n`) and `R` (`n × n`).
+pub fn qr_thin(a: &[Vec<f64>]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let m = a.len();
+    let n = a.first().map_or(0, Vec::len);
+    let mut r = a.to_vec();
+    let mut taus = vec![0.0; n];
+    for k in 0..n.min(m) {
+        // dlarfg: reflector H = I - tau v vᵀ with v[k] = 1 mapping r[k..][k] to (beta, 0, ...).
+        let alpha = r[k][k];
+        let xnorm = (k + 1..m).map(|i| r[i][k]).fold(0.0_f64, |acc, x| acc.hypot(x));
+        if xnorm == 0.0 {
+            taus[k] = 0.0;
+            continue;
+        }
+        let beta = -alpha.hypot(xnorm).copysign(alpha);
+        let tau = (beta - alpha) / beta;
+        let scale = 1.0 / (alpha - beta);
+        for row in r.iter_mut().skip(k + 1) {
+            row[k] *= scale;
+        }
+        r[k][k] = beta;
+        taus[k] = tau;
+        // Apply H to the remaining columns.
+        for j in k + 1..n {
+            let mut w = r[k][j];
+            for i in k + 1..m {
+                w += r[i][k] * r[i][j];
+            }
+            w *= tau;
+            r[k][j] -= w;
+            for i in k + 1..m {
+                let v = r[i][k];
+                r[i][j] -= v * w;
+            }
+        }
+    }
+    // Q = H_0 H_1 ... H_{n-1} applied to the first n columns of the identity (dorg2r).
+    let mut q = vec![vec![0.0; n]; m];
+    for (j, row) in q.iter_mut().enumerate().take(n) {
+        row[j] = 1.0;
+    }
+    for k in (0..n.min(m)).rev() {
+        let tau = taus[k];
+        for j in k..n {
+            let mut w = q[k][j];
+            for i in k + 1..m {
+                w += r[i][k] * q[i][j];
+            }
+            w *= tau;
+            q[k][j] -= w;
+            for i in k + 1..m {
+                let v = r[i][k];
+                q[i][j] -= v * w;
+            }
+        }
+    }
+    let rr = (0..n).map(|i| (0..n).map(|j| if j >= i { r[i][j] } else { 0.0 }).collect()).collect();
+    (q, rr)
+}
+
+/// Solves `R x = b` for upper-triangular `R`.
+pub fn solve_upper(r: &[Vec<f64>], b: &[f64]) -> Vec<f64> {
+    let n = r.len();
+    let mut x = b.to_vec();
+    for i in (0..n).rev() {
+        for k in i + 1..n {
+            x[i] -= r[i][k] * x[k];
+        }
+        x[i] /= r[i][i];
+    }
+    x
+}
+
+/// Numerical rank from a QR's `R` diagonal, with numpy's `matrix_rank` tolerance
+/// (`max|σ| · max(m, n) · ε`, here on `|R_ii|`, which bound the singular values of
+/// the small indicator designs this is used on).
+pub fn rank(a: &[Vec<f64>]) -> usize {
+    let m = a.len();
+    let n = a.first().map_or(0, Vec::len);
+    if m == 0 || n == 0 {
+        return 0;
+    }
+    let (_, r) = if m >= n { qr_thin(a) } else { qr_thin(&transpose(a)) };
+    let diag: Vec<f64> = (0..r.len()).map(|i| r[i][i].abs()).collect();
+    let largest = diag.iter().copied().fold(0.0, f64::max);
+    let tol = largest * m.max(n) as f64 * f64::EPSILON;
+    diag.iter().filter(|&&d| d > tol.max(1e-10 * largest)).count()
+}
+
+/// `Aᵀ`.
+pub fn transpose(a: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let n = a.first().map_or(0, Vec::len);
+    (0..n).map(|j| a.iter().map(|row| row[j]).collect()).collect()
+}
+
+/// Solves the square system `A x = b` by LU with partial pivoting (LAPACK `dgesv`); `None`
+/// when `A` is singular.
+pub fn solve_lu(a: &[Vec<f64>], b: &[f64]) -> Option<Vec<f64>> {
+    let n = a.len();
+    let mut m = a.to_vec();
+    let mut x = b.to_vec();
+    for k in 0..n {
+        let p = (k..n).max_by(|&i, &j| m[i][k].abs().total_cmp(&m[j][k].abs()).then(j.cmp(&i)))?;
+        if m[p][k] == 0.0 {
+            return None;
+        }
+        m.swap(k, p);
+        x.swap(k, p);
+        for i in k + 1..n {
+            let f = m[i][k] / m[k][k];
+            for j in k + 1..n {
+                m[i][j] -= f * m[k][j];
+            }
+            x[i] -= f * x[k];
+        }
+    }
+    for i in (0..n).rev() {
+        for k in i + 1..n {
+            x[i] -= m[i][k] * x[k];
+        }
+        x[i] /= m[i][i];
+    }
+    Some(x)
+}
+
+/// The diagonal of `D` in the Bunch–Kaufman factorisation `P A Pᵀ = L D Lᵀ` of a symmetric
+/// matrix (LAPACK `dsytf2`, lower), as edgeR's Cox–Reid adjustment reads it. For a 2 × 2
+/// pivot block the two diagonal entries of the block are returned, as LAPACK leaves them.
+pub fn ldl_diagonal(a: &[Vec<f64>]) -> Vec<f64> {
+    let n = a.len();
+    let alpha = (1.0 + 17.0_f64.sqrt()) / 8.0;
+    // Work on the full symmetric matrix; only the lower triangle is read.
+    let mut w = a.to_vec();
+    let sym_swap = |w: &mut Vec<Vec<f64>>, i: usize, j: usize| {
+        w.swap(i, j);
+        for row in w.iter_mut() {
+            row.swap(i, j);
+        }
+    };
+    let mut k = 0;
+    while k < n {
+        let absakk = w[k][k].abs();
+        let (imax, colmax) =
+            (k + 1..n).map(|i| (i, w[i][k].abs())).fold((k, 0.0), |best, c| if c.1 > best.1 { c } else { best });
+        let mut kstep = 1;
+        let mut kp = k;
+        if absakk.max(colmax) == 0.0 || absakk.is_nan() {
+            // Singular column: D(k) stays as it is.
+        } else if absakk < alpha * colmax {
+            let rowmax = (k..n).filter(|&j| j != imax).map(|j| w[imax][j].abs()).fold(0.0, f64::max);
+            if absakk >= alpha * colmax * (colmax / rowmax) {
+                kp = k;
+            } else if w[imax][imax].abs() >= alpha * rowmax {
+                kp = imax;
+            } else {
+                kp = imax;
+                kstep = 2;
+            }
+        }
+        let kk = k + kstep - 1;
+        if kp != kk {
+            sym_swap(&mut w, kk, kp);
+        }
+        if kstep == 1 {
+            let d = w[k][k];
+            if d != 0.0 {
+                for i in k + 1..n {
+                    for j in k + 1..=i {
+                        let v = w[i][k] * w[j][k] / d;
+                        w[i][j] -= v;
+                        w[j][i] = w[i][j];
+                    }
+                }
+                for i in k + 1..n {
+                    w[i][k] /= d;
+                }
+            }
+        } else {
+            // 2 × 2 pivot on rows/columns k, k+1.
+            let (d11, d21, d22) = (w[k][k], w[k + 1][k], w[k + 1][k + 1]);
+            let det = d11 * d22 - d21 * d21;
+            for i in k + 2..n {
+                let (x1, x2) = (w[i][k], w[i][k + 1]);
+                let l1 = (d22 * x1 - d21 * x2) / det;
+                let l2 = (d11 * x2 - d21 * x1) / det;
+                for j in k + 2..=i {
+                    let (y1, y2) = (w[j][k], w[j][k + 1]);
+                    w[i][j] -= l1 * y1 + l2 * y2;
+                    w[j][i] = w[i][j];
+                }
+                w[i][k] = l1;
+                w[i][k + 1] = l2;
+            }
+        }
+        k += kstep;
+    }
+    (0..n).map(|i| w[i][i]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matmul(a: &[Vec<f64>], b: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        let bt = transpose(b);
+        a.iter().map(|r| bt.iter().map(|c| r.iter().zip(c).map(|(x, y)| x * y).sum()).collect()).collect()
+    }
+
+    #[test]
+    fn cholesky_solves_and_refuses_indefinite_matrices() {
+        let a = vec![vec![4.0, 2.0, 0.4], vec![2.0, 5.0, 1.0], vec![0.4, 1.0, 3.0]];
+        let u = cholesky_upper(&a).expect("positive definite");
+        let x = cholesky_solve(&u, &[1.0, 2.0, 3.0]);
+        for (row, b) in a.iter().zip([1.0, 2.0, 3.0]) {
+            assert!((row.iter().zip(&x).map(|(p, q)| p * q).sum::<f64>() - b).abs() < 1e-12);
+        }
+        assert!(cholesky_upper(&[vec![1.0, 2.0], vec![2.0, 1.0]]).is_none());
+    }
+
+    #[test]
+    fn qr_reconstructs_and_ranks() {
+        let a = vec![vec![1.0, 0.0, 1.0], vec![1.0, 0.0, 0.0], vec![0.0, 1.0, 1.0], vec![0.0, 1.0, 0.0]];
+        let (q, r) = qr_thin(&a);
+        let back = matmul(&q, &r);
+        for (x, y) in back.iter().flatten().zip(a.iter().flatten()) {
+            assert!((x - y).abs() < 1e-14);
+        }
+        assert_eq!(rank(&a), 3);
+        assert_eq!(rank(&[vec![1.0, 1.0], vec![2.0, 2.0]]), 1);
+        let x = solve_lu(&[vec![0.0, 1.0], vec![2.0, 1.0]], &[1.0, 5.0]).expect("regular");
+        assert!((x[0] - 2.0).abs() < 1e-15 && (x[1] - 1.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn ldl_diagonal_multiplies_to_the_determinant() {
+        let a = vec![vec![10.0, 4.0, 3.0], vec![4.0, 4.0, 0.0], vec![3.0, 0.0, 3.0]];
+        let d = ldl_diagonal(&a);
+        let det = 10.0 * (4.0 * 3.0) - 4.0 * (4.0 * 3.0) + 3.0 * (0.0 - 4.0 * 3.0);
+        assert!((d.iter().product::<f64>() - det).abs() < 1e-12, "{d:?}");
+    }
+}
