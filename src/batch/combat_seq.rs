@@ -8,7 +8,7 @@
 
 use rayon::prelude::*;
 
-use super::{BatchError, Design, confounded};
+use super::{BatchError, Design};
 use crate::stats::linalg;
 use crate::stats::negbin::{NbModel, common_dispersion, nbinom_cdf, nbinom_ppf, pairwise_sum, tagwise_dispersion};
 
@@ -42,7 +42,7 @@ pub fn combat_seq(
         }
     }
     let design: Vec<Vec<f64>> = (0..n).map(|j| columns.iter().map(|c| c[j]).collect()).collect();
-    let full = NbModel::new(design).map_err(|_| confounded())?;
+    let full = NbModel::new(design).map_err(|_| BatchError::Confounded)?;
     // The covariates' own model (intercept + covariate levels), for dispersions within a batch.
     let covariate_model: Vec<Vec<f64>> =
         (0..n).map(|j| std::iter::once(1.0).chain(columns[n_batch..].iter().map(|c| c[j])).collect()).collect();
@@ -65,8 +65,11 @@ pub fn combat_seq(
         let sub_offset: Vec<f64> = m.iter().map(|&j| offset[j]).collect();
         let sub_design: Vec<Vec<f64>> = m.iter().map(|&j| covariate_model[j].clone()).collect();
         let too_small = m.len() <= full.coefficients() - n_batch + 1 || linalg::rank(&sub_design) < p_mod;
-        let model =
-            if too_small { NbModel::intercept(m.len()) } else { NbModel::new(sub_design).map_err(|_| confounded())? };
+        let model = if too_small {
+            NbModel::intercept(m.len())
+        } else {
+            NbModel::new(sub_design).map_err(|_| BatchError::Confounded)?
+        };
         let common = common_dispersion(&model, &sub, &sub_offset).ok_or_else(|| {
             BatchError::Design(format!(
                 "batch {:?}: no gene has 5 reads, so no dispersion can be estimated",

@@ -15,9 +15,15 @@ use serde::{Deserialize, Serialize};
 /// Why ComBat cannot run.
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
-    /// The design cannot separate batch from the protected covariates.
+    /// The data or labels do not allow a correction.
     #[error("{0}")]
     Design(String),
+    /// The design cannot separate batch from the protected covariates.
+    #[error(
+        "batch and the protected covariates are confounded (the design is singular): some covariate level \
+         occurs in one batch only, so its effect cannot be told from the batch's"
+    )]
+    Confounded,
 }
 
 /// Level indices of a categorical variable, levels sorted.
@@ -85,15 +91,6 @@ impl Design {
     }
 }
 
-/// The refusal when batch and the protected covariates cannot be told apart.
-fn confounded() -> BatchError {
-    BatchError::Design(
-        "batch and the protected covariates are confounded (the design is singular): \
-         some covariate level occurs in one batch only, so its effect cannot be told from the batch's"
-            .into(),
-    )
-}
-
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
@@ -137,7 +134,7 @@ pub fn combat(
     let mut var_pooled = vec![0.0; g];
     for (i, y) in data.iter().enumerate() {
         let xty: Vec<f64> = (0..p).map(|a| (0..n).map(|j| design[a][j] * y[j]).sum()).collect();
-        let b_hat = solve_spd(&xtx, &xty).ok_or_else(confounded)?;
+        let b_hat = solve_spd(&xtx, &xty).ok_or(BatchError::Confounded)?;
         let grand_mean: f64 = (0..n_batch).map(|b| batch_sizes[b] / n as f64 * b_hat[b]).sum();
         let fitted = |j: usize| (0..p).map(|a| design[a][j] * b_hat[a]).sum::<f64>();
         var_pooled[i] = (0..n).map(|j| (y[j] - fitted(j)).powi(2)).sum::<f64>() / n as f64;

@@ -53,8 +53,12 @@ pub enum BatchMethod {
     /// No correction.
     #[default]
     None,
-    /// Parametric ComBat.
+    /// ComBat on each layer's primary (log-scale) matrix.
     Combat,
+    /// ComBat-seq on the transcriptome's counts, which are then normalised again with the
+    /// layer's primary method; other listed layers get ComBat.
+    #[serde(rename = "combat-seq", alias = "combat_seq")]
+    CombatSeq,
 }
 
 /// A protected covariate × batch table, for the refusal message.
@@ -81,11 +85,22 @@ fn crosstab(labels: &[String], batches: &[String]) -> String {
         .join("; ")
 }
 
-/// Corrects the selected layers in place and writes `<layer>/normalised.combat.parquet`.
+/// What one layer's correction did, for the manifest.
+struct Corrected {
+    /// The corrected rows (the others were left as they are).
+    rows: usize,
+    /// Extra manifest parameters.
+    params: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Corrects the selected layers in place and writes `<layer>/normalised.combat.parquet` (ComBat)
+/// or `<layer>/raw.combat_seq.parquet` and `<layer>/normalised.combat_seq.parquet` (ComBat-seq).
+/// `dirs[k]` is the directory `layers[k]` was read from.
 pub fn correct(
     cohort: &Cohort,
     out: &Path,
     layers: &mut [LayerData],
+    dirs: &[PathBuf],
     stages: &mut Vec<StageReport>,
     written: &mut Vec<PathBuf>,
 ) -> Result<(), RunError> {
@@ -95,7 +110,7 @@ pub fn correct(
     }
     stage::stage(stages, "batch_correction", json!(options), |r| {
         let mut counts = serde_json::Map::new();
-        for layer in layers.iter_mut().filter(|l| options.layers.contains(&l.layer)) {
+        for (layer, source) in layers.iter_mut().zip(dirs).filter(|(l, _)| options.layers.contains(&l.layer)) {
             let samples: Vec<&crate::cohort::Sample> = layer
                 .normalised
                 .sample_ids
@@ -116,21 +131,11 @@ pub fn correct(
             for column in &options.protect {
                 protected.push(samples.iter().map(|s| label(s, column)).collect::<Result<_, _>>()?);
             }
-            // ComBat needs complete rows that vary: the others are left as they are.
-            let m = &layer.normalised;
-            let rows: Vec<usize> = (0..m.feature_ids.len())
-                .filter(|&i| {
-                    let v: Vec<f64> = (0..m.sample_ids.len()).filter_map(|j| m.get(i, j).copied().flatten()).collect();
-                    v.len() == m.sample_ids.len() && v.iter().any(|x| (x - v[0]).abs() > 1e-12)
-                })
-                .collect();
-            let data: Vec<Vec<f64>> = rows
-                .iter()
-                .map(|&i| (0..m.sample_ids.len()).map(|j| m.get(i, j).copied().flatten().unwrap_or(0.0)).collect())
-                .collect();
-            let corrected = match crate::batch::combat(&data, &batches, &protected, options.prior) {
-                Ok(c) => c,
-                Err(e) if !options.force => {
+            // The refusal (or, with force, the warning) when batch and a protected covariate
+            // cannot be told apart; `Ok` means: correct with nothing protected.
+            let name = layer.layer;
+            let confounded = |e: crate::batch::BatchError, warnings: &mut Vec<String>| {
+                if !options.force {
                     let tables: Vec<String> = std::iter::once("timepoint".to_string())
                         .chain(options.protect.iter().cloned())
                         .zip(&protected)
@@ -139,55 +144,70 @@ pub fn correct(
                     return Err(RunError::Usage(format!(
                         "{} batch correction refused: {e}. Counts: {}. Correcting anyway would erase that \
                          covariate's effect; set force = true in [batch_correction] to do it regardless",
-                        layer.layer,
+                        name,
                         tables.join(" | ")
                     )));
                 }
-                Err(_) => {
-                    r.warnings.push(format!(
-                        "{}: batch and a protected covariate are confounded; force = true: corrected with nothing protected",
-                        layer.layer
-                    ));
-                    crate::batch::combat(&data, &batches, &[], options.prior)
-                        .map_err(|e| RunError::Usage(e.to_string()))?
-                }
+                warnings.push(format!(
+                    "{name}: batch and a protected covariate are confounded; force = true: corrected with nothing protected"
+                ));
+                Ok(())
             };
-            for (k, &i) in rows.iter().enumerate() {
-                for (j, column) in layer.normalised.columns.iter_mut().enumerate() {
-                    if let Some(c) = column.as_mut() {
-                        c[i] = Some(corrected[k][j]);
-                    }
-                }
-            }
+            let before = complete_rows(&layer.normalised);
+            let counts_layer = options.method == BatchMethod::CombatSeq && layer.layer == Layer::Transcriptome;
+            let (method, corrected) = if counts_layer {
+                let c = combat_seq_layer(cohort, layer, source, &samples, &batches, &protected, &confounded, r)?;
+                ("combat-seq", c)
+            } else {
+                ("combat", combat_layer(layer, &batches, &protected, options.prior, &confounded, r)?)
+            };
             let dir = out.join(layer.layer.as_str());
             std::fs::create_dir_all(&dir).map_err(|source| RunError::Io { path: dir.clone(), source })?;
-            let path = dir.join("normalised.combat.parquet");
             let protected_names: Vec<&str> =
                 std::iter::once("timepoint").chain(options.protect.iter().map(String::as_str)).collect();
             // How strongly samples group by batch and by timepoint, before and after, among the
-            // 500 most variable corrected features (silhouette width; see stats::pca).
+            // 500 most variable complete features (silhouette width; see stats::pca).
+            let after = complete_rows(&layer.normalised);
             let grouping = |m: &[Vec<f64>], labels: &[String]| {
                 crate::stats::pca::silhouette(
                     &crate::stats::pca::top_variable(m, crate::stats::pca::TOP_FEATURES),
                     labels,
                 )
             };
-            let params = json!({
-                "method": "combat",
-                "silhouette_batch_before": grouping(&data, &batches),
-                "silhouette_batch_after": grouping(&corrected, &batches),
-                "silhouette_timepoint_before": grouping(&data, &protected[0]),
-                "silhouette_timepoint_after": grouping(&corrected, &protected[0]),
-                "prior": options.prior,
+            let mut params = json!({
+                "method": method,
+                "silhouette_batch_before": grouping(&before, &batches),
+                "silhouette_batch_after": grouping(&after, &batches),
+                "silhouette_timepoint_before": grouping(&before, &protected[0]),
+                "silhouette_timepoint_after": grouping(&after, &protected[0]),
                 "batch": options.batch,
                 "protected": protected_names,
-                "corrected_features": rows.len(),
-                "left_as_is": layer.normalised.feature_ids.len() - rows.len(),
+                "corrected_features": corrected.rows,
+                "left_as_is": layer.normalised.feature_ids.len() - corrected.rows,
             });
+            if let Some(map) = params.as_object_mut() {
+                map.extend(corrected.params);
+            }
+            let suffix = if counts_layer { "combat_seq" } else { "combat" };
+            if counts_layer {
+                let path = dir.join("raw.combat_seq.parquet");
+                let integer = layer.raw.map_columns(|_, c| Some(c.iter().map(|&v| v as u64).collect()));
+                write_matrix(
+                    &path,
+                    &integer,
+                    &metadata(
+                        cohort,
+                        Some(layer.layer),
+                        &[("values", "counts".into()), ("method", method.into()), ("params", params.to_string())],
+                    ),
+                )?;
+                written.push(path);
+            }
+            let path = dir.join(format!("normalised.{suffix}.parquet"));
             write_matrix(
                 &path,
                 &layer.normalised,
-                &metadata(cohort, Some(layer.layer), &[("method", "combat".into()), ("params", params.to_string())]),
+                &metadata(cohort, Some(layer.layer), &[("method", method.into()), ("params", params.to_string())]),
             )?;
             written.push(path);
             counts.insert(layer.layer.as_str().into(), params);
@@ -195,4 +215,134 @@ pub fn correct(
         r.counts = serde_json::Value::Object(counts);
         Ok::<_, RunError>(())
     })
+}
+
+/// The rows of a matrix with a value in every sample.
+fn complete_rows(m: &crate::matrix::FeatureMatrix<Option<f64>>) -> Vec<Vec<f64>> {
+    (0..m.feature_ids.len())
+        .filter_map(|i| (0..m.sample_ids.len()).map(|j| m.get(i, j).copied().flatten()).collect())
+        .collect()
+}
+
+type Confounded<'a> = dyn Fn(crate::batch::BatchError, &mut Vec<String>) -> Result<(), RunError> + 'a;
+
+/// ComBat on the layer's primary normalised matrix, in place.
+fn combat_layer(
+    layer: &mut LayerData,
+    batches: &[String],
+    protected: &[Vec<String>],
+    prior: crate::batch::Prior,
+    confounded: &Confounded,
+    r: &mut StageReport,
+) -> Result<Corrected, RunError> {
+    // ComBat needs complete rows that vary: the others are left as they are.
+    let m = &layer.normalised;
+    let rows: Vec<usize> = (0..m.feature_ids.len())
+        .filter(|&i| {
+            let v: Vec<f64> = (0..m.sample_ids.len()).filter_map(|j| m.get(i, j).copied().flatten()).collect();
+            v.len() == m.sample_ids.len() && v.iter().any(|x| (x - v[0]).abs() > 1e-12)
+        })
+        .collect();
+    let data: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|&i| (0..m.sample_ids.len()).map(|j| m.get(i, j).copied().flatten().unwrap_or(0.0)).collect())
+        .collect();
+    let corrected = match crate::batch::combat(&data, batches, protected, prior) {
+        Ok(c) => c,
+        Err(e @ crate::batch::BatchError::Confounded) => {
+            confounded(e, &mut r.warnings)?;
+            crate::batch::combat(&data, batches, &[], prior).map_err(|e| RunError::Usage(e.to_string()))?
+        }
+        Err(e) => return Err(RunError::Usage(format!("{} ComBat: {e}", layer.layer))),
+    };
+    for (k, &i) in rows.iter().enumerate() {
+        for (j, column) in layer.normalised.columns.iter_mut().enumerate() {
+            if let Some(c) = column.as_mut() {
+                c[i] = Some(corrected[k][j]);
+            }
+        }
+    }
+    let mut params = serde_json::Map::new();
+    params.insert("prior".into(), json!(prior));
+    Ok(Corrected { rows: rows.len(), params })
+}
+
+/// ComBat-seq on the layer's raw counts, in place; the normalised matrix is then recomputed
+/// from the corrected counts with the layer's primary method (and filter), as `run` made it.
+#[allow(clippy::too_many_arguments)]
+fn combat_seq_layer(
+    cohort: &Cohort,
+    layer: &mut LayerData,
+    source: &Path,
+    samples: &[&crate::cohort::Sample],
+    batches: &[String],
+    protected: &[Vec<String>],
+    confounded: &Confounded,
+    r: &mut StageReport,
+) -> Result<Corrected, RunError> {
+    let raw = &layer.raw;
+    let n = raw.sample_ids.len();
+    // Rows with a missing value are left as they are; fractional estimated counts (Salmon,
+    // kallisto) are rounded, as DESeq2's tximport import does.
+    let rows: Vec<usize> =
+        (0..raw.feature_ids.len()).filter(|&i| (0..n).all(|j| raw.get(i, j).is_some_and(|v| v.is_finite()))).collect();
+    let mut rounded = 0usize;
+    let data: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|&i| {
+            (0..n)
+                .map(|j| {
+                    let v = raw.get(i, j).copied().unwrap_or(0.0).max(0.0);
+                    if v.fract() != 0.0 {
+                        rounded += 1;
+                    }
+                    v.round()
+                })
+                .collect()
+        })
+        .collect();
+    if rounded > 0 {
+        r.warnings.push(format!(
+            "{}: {rounded} fractional counts rounded to integers for ComBat-seq (estimated counts from a quantifier)",
+            layer.layer
+        ));
+    }
+    let corrected = match crate::batch::combat_seq::combat_seq(&data, batches, protected) {
+        Ok(c) => c,
+        Err(e @ crate::batch::BatchError::Confounded) => {
+            confounded(e, &mut r.warnings)?;
+            crate::batch::combat_seq::combat_seq(&data, batches, &[]).map_err(|e| RunError::Usage(e.to_string()))?
+        }
+        Err(e) => return Err(RunError::Usage(format!("{} ComBat-seq: {e}", layer.layer))),
+    };
+    let moved = data.iter().zip(&corrected).flat_map(|(a, b)| a.iter().zip(b)).filter(|(a, b)| a != b).count();
+    for (k, &i) in rows.iter().enumerate() {
+        for (j, column) in layer.raw.columns.iter_mut().enumerate() {
+            if let Some(c) = column.as_mut() {
+                c[i] = corrected[k][j];
+            }
+        }
+    }
+    // Normalise the corrected counts as the layer step normalised the originals.
+    let options = &cohort.config.transcriptome.normalise;
+    let Some(&method) = options.methods.first() else {
+        return Err(RunError::Usage(
+            "[batch_correction] method = \"combat-seq\" needs a normalisation method in [transcriptome.normalise] \
+             to turn the corrected counts into the harmonised values"
+                .into(),
+        ));
+    };
+    let lengths = match crate::transcriptome::normalise::input::read(&source.join("raw.parquet")) {
+        Ok(c) => c.lengths,
+        Err(_) => None,
+    };
+    let keep = super::transcriptome_keep(cohort, &layer.raw, samples)?;
+    let counts = layer.raw.map_columns(|_, c| Some(c.iter().map(|v| if v.is_finite() { *v } else { 0.0 }).collect()));
+    layer.normalised =
+        crate::transcriptome::normalise::apply_filtered(method, &counts, lengths.as_deref(), &keep, options)?;
+    let mut params = serde_json::Map::new();
+    params.insert("normalisation".into(), json!(method.name()));
+    params.insert("counts_moved".into(), json!(moved));
+    params.insert("counts_rounded".into(), json!(rounded));
+    Ok(Corrected { rows: rows.len(), params })
 }

@@ -145,7 +145,7 @@ pub fn harmonise_stage(
     }
     let batch_options = &cohort.config.batch_correction;
     let mut pcas: Vec<LayerPca> = layers.iter().map(|l| layer_pca(cohort, l, "normalised")).collect();
-    batch::correct(cohort, out, &mut layers, stages, written)?;
+    batch::correct(cohort, out, &mut layers, &dirs, stages, written)?;
     if batch_options.method != batch::BatchMethod::None {
         for layer in layers.iter().filter(|l| batch_options.layers.contains(&l.layer)) {
             let k = pcas.iter().rposition(|p| p.layer == layer.layer).map_or(pcas.len(), |k| k + 1);

@@ -801,25 +801,7 @@ fn normalise_layer(
     let options = &cohort.config.transcriptome;
     let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Transcriptome), extra);
     stage::stage(stages, "normalise", json!(options.normalise), |r| {
-        let keep: Vec<bool> = if options.normalise.filter_by_expr {
-            let groups: Option<Vec<String>> = match &options.normalise.filter_group {
-                None => None,
-                Some(column) => Some(
-                    samples
-                        .iter()
-                        .map(|s| sample_attribute(cohort, s, column))
-                        .collect::<Option<Vec<String>>>()
-                        .ok_or_else(|| {
-                            RunError::Usage(format!(
-                                "filter_group = {column:?}: every transcriptome sample needs a value in that samplesheet column"
-                            ))
-                        })?,
-                ),
-            };
-            normalise::filter::filter_by_expr(&raw, groups.as_deref(), Default::default())
-        } else {
-            vec![true; raw.feature_ids.len()]
-        };
+        let keep = transcriptome_keep(cohort, &raw, samples)?;
         let kept = keep.iter().filter(|k| **k).count();
         r.counts = json!({ "features": keep.len(), "kept_by_filter": kept });
         let factors = normalise::factors(&raw);
@@ -858,6 +840,32 @@ fn normalise_layer(
         }
         Ok::<_, RunError>(())
     })
+}
+
+/// The genes `[transcriptome.normalise]` normalises: all, or those edgeR's `filterByExpr`
+/// keeps (in the configured groups).
+fn transcriptome_keep(
+    cohort: &Cohort,
+    raw: &FeatureMatrix<f64>,
+    samples: &[&cohort::Sample],
+) -> Result<Vec<bool>, RunError> {
+    let options = &cohort.config.transcriptome.normalise;
+    if !options.filter_by_expr {
+        return Ok(vec![true; raw.feature_ids.len()]);
+    }
+    let groups: Option<Vec<String>> = match &options.filter_group {
+        None => None,
+        Some(column) => Some(
+            samples.iter().map(|s| sample_attribute(cohort, s, column)).collect::<Option<Vec<String>>>().ok_or_else(
+                || {
+                    RunError::Usage(format!(
+                        "filter_group = {column:?}: every transcriptome sample needs a value in that samplesheet column"
+                    ))
+                },
+            )?,
+        ),
+    };
+    Ok(normalise::filter::filter_by_expr(raw, groups.as_deref(), Default::default()))
 }
 
 /// A sample's value in a samplesheet column (known or extra).
