@@ -118,6 +118,13 @@ fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
             }
         }
         Command::Normalise(NormaliseCommand::Transcriptome(args)) => pipeline::normalise_matrix(&args.into_job())?,
+        Command::Correct(args) => {
+            let job = args.into_job();
+            let changed = pipeline::correct::correct_matrix(&job)?;
+            if !cli.quiet {
+                eprintln!("harmonomics: {changed} values changed; written to {}", job.out.display());
+            }
+        }
         Command::Normalise(NormaliseCommand::Metabolome(args)) => {
             let steps = pipeline::metabolome::normalise_metabolome(&args.into_job())?;
             if !cli.quiet {

@@ -102,7 +102,7 @@ fn var0(v: &[f64]) -> f64 {
 }
 
 /// How ComBat pools the batch effects of all features into its priors.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Prior {
     /// Normal prior on the location, inverse gamma on the scale (sva's `par.prior = TRUE`).

@@ -1,5 +1,6 @@
 //! Command-line definitions (clap derive only; no logic beyond turning flags into options).
 
+pub mod correct;
 pub mod harmonise;
 pub mod import;
 pub mod normalise;
@@ -40,6 +41,8 @@ pub enum Command {
     /// Normalise a count matrix across samples.
     #[command(subcommand, visible_alias = "normalize")]
     Normalise(normalise::NormaliseCommand),
+    /// Batch-correct one matrix (ComBat on log-scale values, ComBat-seq on counts).
+    Correct(correct::CorrectArgs),
     /// Gather: batch correction and the cohort-wide tables from the `<layer>/` outputs of
     /// scattered runs.
     #[command(visible_alias = "harmonize")]

@@ -96,6 +96,16 @@ impl MatrixValue for u64 {
     }
 }
 
+impl MatrixValue for Option<u64> {
+    const DATA_TYPE: DataType = DataType::UInt64;
+    fn array(values: Option<&[Option<u64>]>, len: usize) -> ArrayRef {
+        match values {
+            Some(v) => Arc::new(UInt64Array::from(v.to_vec())),
+            None => Arc::new(UInt64Array::new_null(len)),
+        }
+    }
+}
+
 impl MatrixValue for f64 {
     const DATA_TYPE: DataType = DataType::Float64;
     fn array(values: Option<&[f64]>, len: usize) -> ArrayRef {

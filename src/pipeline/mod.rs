@@ -6,6 +6,7 @@
 //! manifest comes last, so a directory with a `manifest.json` holds a finished run.
 
 pub mod batch;
+pub mod correct;
 pub mod epigenome;
 pub mod harmonise;
 pub mod metabolome;
