@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::{BatchError, Design};
 use crate::stats::linalg;
-use crate::stats::negbin::{NbModel, common_dispersion, nbinom_cdf, nbinom_ppf, pairwise_sum, tagwise_dispersion};
+use crate::stats::negbin::{NbModel, common_dispersion, nbinom_cdf, nbinom_ppf_near, pairwise_sum, tagwise_dispersion};
 
 /// The prior count edgeR's `glmFit` adds before reporting coefficients (ComBat-seq's 1e-4).
 const PRIOR_COUNT: f64 = 1e-4;
@@ -92,7 +92,7 @@ pub fn combat_seq(
         .enumerate()
         .map(|(i, row)| {
             let disp: Vec<f64> = (0..n).map(|j| phi(i, j)).collect();
-            let (coefficients, _) = full.fit_with_prior(row, &offset, &disp, PRIOR_COUNT);
+            let coefficients = full.coefficients_with_prior(row, &offset, &disp, PRIOR_COUNT);
             (0..n_batch).map(|b| coefficients[b] * weights[b]).sum()
         })
         .collect();
@@ -117,7 +117,15 @@ pub fn combat_seq(
                     let new_prob = new_size / (new_size + mu_star);
                     let p = nbinom_cdf(count - 1.0, old_size, old_prob);
                     // An outlying count (p ≈ 1) would map to infinity: it is kept.
-                    if (p - 1.0).abs() < 1e-4 { count } else { 1.0 + nbinom_ppf(p, new_size, new_prob) }
+                    if (p - 1.0).abs() < 1e-4 {
+                        return count;
+                    }
+                    // The search starts where the count's z-score under the old mean and
+                    // variance lands under the new ones (usually within a step of the answer).
+                    let (old_var, new_var) =
+                        (mu_hat[j] + mu_hat[j] * mu_hat[j] * phi(i, j), mu_star + mu_star * mu_star * phi_star);
+                    let guess = (mu_star + (count - 0.5 - mu_hat[j]) / old_var.sqrt() * new_var.sqrt() - 0.5).round();
+                    1.0 + nbinom_ppf_near(p, new_size, new_prob, guess)
                 })
                 .collect()
         })

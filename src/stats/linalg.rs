@@ -6,49 +6,46 @@
 // the port checkable against them.
 #![allow(clippy::needless_range_loop)]
 
-/// Cholesky `A = UᵀU` (LAPACK `dpotf2`, upper, as scipy's `cho_factor`); `None` when `A` is not
-/// positive definite.
-pub fn cholesky_upper(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
-    let n = a.len();
-    let mut u = vec![vec![0.0; n]; n];
+/// Cholesky `A = UᵀU` (LAPACK `dpotf2`, upper, as scipy's `cho_factor`) of the `n × n`
+/// row-major `a` into `u`; `false` when `A` is not positive definite.
+pub fn cholesky_upper(a: &[f64], n: usize, u: &mut [f64]) -> bool {
+    u[..n * n].fill(0.0);
     for j in 0..n {
-        let mut ajj = a[j][j];
+        let mut ajj = a[j * n + j];
         for k in 0..j {
-            ajj -= u[k][j] * u[k][j];
+            ajj -= u[k * n + j] * u[k * n + j];
         }
         if ajj <= 0.0 || ajj.is_nan() {
-            return None;
+            return false;
         }
         let ujj = ajj.sqrt();
-        u[j][j] = ujj;
+        u[j * n + j] = ujj;
         for i in j + 1..n {
-            let mut s = a[j][i];
+            let mut s = a[j * n + i];
             for k in 0..j {
-                s -= u[k][j] * u[k][i];
+                s -= u[k * n + j] * u[k * n + i];
             }
-            u[j][i] = s / ujj;
+            u[j * n + i] = s / ujj;
         }
     }
-    Some(u)
+    true
 }
 
-/// Solves `UᵀU x = b` given the factor from [`cholesky_upper`] (LAPACK `dpotrs`).
-pub fn cholesky_solve(u: &[Vec<f64>], b: &[f64]) -> Vec<f64> {
-    let n = u.len();
-    let mut z = b.to_vec();
+/// Solves `UᵀU x = b` into `x` given the factor from [`cholesky_upper`] (LAPACK `dpotrs`).
+pub fn cholesky_solve(u: &[f64], n: usize, b: &[f64], x: &mut [f64]) {
+    x[..n].copy_from_slice(&b[..n]);
     for i in 0..n {
         for k in 0..i {
-            z[i] -= u[k][i] * z[k];
+            x[i] -= u[k * n + i] * x[k];
         }
-        z[i] /= u[i][i];
+        x[i] /= u[i * n + i];
     }
     for i in (0..n).rev() {
         for k in i + 1..n {
-            z[i] -= u[i][k] * z[k];
+            x[i] -= u[i * n + k] * x[k];
         }
-        z[i] /= u[i][i];
+        x[i] /= u[i * n + i];
     }
-    z
 }
 
 /// Thin QR of an `m × n` matrix (`m ≥ n`) by Householder reflections (LAPACK `dgeqr2` +
@@ -262,13 +259,15 @@ mod tests {
 
     #[test]
     fn cholesky_solves_and_refuses_indefinite_matrices() {
-        let a = vec![vec![4.0, 2.0, 0.4], vec![2.0, 5.0, 1.0], vec![0.4, 1.0, 3.0]];
-        let u = cholesky_upper(&a).expect("positive definite");
-        let x = cholesky_solve(&u, &[1.0, 2.0, 3.0]);
-        for (row, b) in a.iter().zip([1.0, 2.0, 3.0]) {
+        let a = [4.0, 2.0, 0.4, 2.0, 5.0, 1.0, 0.4, 1.0, 3.0];
+        let mut u = [0.0; 9];
+        assert!(cholesky_upper(&a, 3, &mut u), "positive definite");
+        let mut x = [0.0; 3];
+        cholesky_solve(&u, 3, &[1.0, 2.0, 3.0], &mut x);
+        for (row, b) in a.chunks(3).zip([1.0, 2.0, 3.0]) {
             assert!((row.iter().zip(&x).map(|(p, q)| p * q).sum::<f64>() - b).abs() < 1e-12);
         }
-        assert!(cholesky_upper(&[vec![1.0, 2.0], vec![2.0, 1.0]]).is_none());
+        assert!(!cholesky_upper(&[1.0, 2.0, 2.0, 1.0], 2, &mut u));
     }
 
     #[test]

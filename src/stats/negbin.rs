@@ -69,27 +69,31 @@ fn unit_deviance(y: f64, mu: f64, phi: f64) -> f64 {
     }
 }
 
-/// A gene's deviance.
-fn deviance(y: &[f64], mu: &[f64], phi: &[f64]) -> f64 {
-    let unit: Vec<f64> = (0..y.len()).map(|j| unit_deviance(y[j], mu[j], phi[j])).collect();
-    pairwise_sum(&unit)
+/// A gene's deviance, using `scratch` (one slot per sample) for the unit deviances.
+fn deviance_into(y: &[f64], mu: &[f64], phi: &[f64], scratch: &mut [f64]) -> f64 {
+    for j in 0..y.len() {
+        scratch[j] = unit_deviance(y[j], mu[j], phi[j]);
+    }
+    pairwise_sum(&scratch[..y.len()])
 }
 
-/// The one-group fit: `log` of the mean count per unit of `exp(offset)`, by Newton's method
-/// from the gamma solution (edgeR's `glm_one_group`). `-inf` for an all-zero gene.
-fn fit_one_group(y: &[f64], offset: &[f64], disp: &[f64]) -> f64 {
+/// The one-group fit over the samples `members`: `log` of the mean count per unit of
+/// `exp(offset)`, by Newton's method from the gamma solution (edgeR's `glm_one_group`).
+/// `-inf` for an all-zero gene.
+fn fit_one_group(y: &[f64], offset: &[f64], disp: &[f64], members: &[usize]) -> f64 {
     const MAXIT: usize = 50;
     const TOLERANCE: f64 = 1e-10;
-    if disp.iter().all(|&d| d == 0.0) {
+    if members.iter().all(|&j| disp[j] == 0.0) {
         // Poisson: closed form.
-        let lib: Vec<f64> = offset.iter().map(|o| o.exp()).collect();
-        let counts = pairwise_sum(y);
+        let lib: Vec<f64> = members.iter().map(|&j| offset[j].exp()).collect();
+        let counts: Vec<f64> = members.iter().map(|&j| y[j]).collect();
+        let counts = pairwise_sum(&counts);
         return if counts == 0.0 { f64::NEG_INFINITY } else { (counts / pairwise_sum(&lib)).ln() };
     }
     let mut beta = 0.0;
     let mut total_weight = 0.0;
     let mut nonzero = false;
-    for j in 0..y.len() {
+    for &j in members {
         if y[j] > LOW_VALUE {
             beta += y[j] / offset[j].exp();
             nonzero = true;
@@ -102,7 +106,7 @@ fn fit_one_group(y: &[f64], offset: &[f64], disp: &[f64]) -> f64 {
     beta = (beta / total_weight).ln();
     for _ in 0..MAXIT {
         let (mut dl, mut info) = (0.0, 0.0);
-        for j in 0..y.len() {
+        for &j in members {
             let mu = (beta + offset[j]).exp();
             let denom = 1.0 + mu * disp[j];
             dl += (y[j] - mu) / denom;
@@ -127,12 +131,16 @@ pub struct NbModel {
     /// Thin QR of the design, for Levenberg's null start.
     q: Vec<Vec<f64>>,
     r: Vec<Vec<f64>>,
+    /// Each sample's non-zero design entries `(column, value)`, in column order.
+    nonzero: Vec<Vec<(usize, f64)>>,
 }
 
 #[derive(Clone, Debug)]
 struct OneWay {
     /// Group of each sample, groups ordered as edgeR's `designAsFactor` orders them.
     group_of: Vec<usize>,
+    /// The samples of each group.
+    members: Vec<Vec<usize>>,
     /// The design row of each group (`p × p`); `None` when it is the identity (group means are
     /// the coefficients).
     unique: Option<Vec<Vec<f64>>>,
@@ -152,7 +160,9 @@ impl NbModel {
         }
         let (q, r) = linalg::qr_thin(&design);
         let oneway = one_way(&design);
-        Ok(NbModel { design, oneway, q, r })
+        let nonzero =
+            design.iter().map(|row| row.iter().copied().enumerate().filter(|&(_, v)| v != 0.0).collect()).collect();
+        Ok(NbModel { design, oneway, q, r, nonzero })
     }
 
     /// An intercept-only model for `n` samples.
@@ -178,6 +188,11 @@ impl NbModel {
     /// of a fit to counts with a library-size-scaled prior added (edgeR's `predFC`).
     pub fn fit_with_prior(&self, y: &[f64], offset: &[f64], disp: &[f64], prior_count: f64) -> (Vec<f64>, Vec<f64>) {
         let (_, fitted) = self.fit(y, offset, disp);
+        (self.coefficients_with_prior(y, offset, disp, prior_count), fitted)
+    }
+
+    /// The coefficients of [`NbModel::fit_with_prior`] alone.
+    pub fn coefficients_with_prior(&self, y: &[f64], offset: &[f64], disp: &[f64], prior_count: f64) -> Vec<f64> {
         let libs: Vec<f64> = offset.iter().map(|o| o.exp()).collect();
         let average = pairwise_sum(&libs) / libs.len() as f64;
         let prior: Vec<f64> = libs.iter().map(|l| prior_count * l / average).collect();
@@ -186,18 +201,18 @@ impl NbModel {
         let (coefficients, _) = self.fit(&y2, &offset2, disp);
         // predFC reports log2 coefficients and glmFit multiplies them back by log(2).
         let ln2 = std::f64::consts::LN_2;
-        (coefficients.iter().map(|b| b / ln2 * ln2).collect(), fitted)
+        coefficients.iter().map(|b| b / ln2 * ln2).collect()
     }
 
     fn fit_one_way(&self, oneway: &OneWay, y: &[f64], offset: &[f64], disp: &[f64]) -> (Vec<f64>, Vec<f64>) {
-        let groups = self.coefficients();
-        let mut beta = vec![0.0; groups];
-        for (g, b) in beta.iter_mut().enumerate() {
-            let members: Vec<usize> = (0..y.len()).filter(|&j| oneway.group_of[j] == g).collect();
-            let pick = |v: &[f64]| members.iter().map(|&j| v[j]).collect::<Vec<f64>>();
-            let fitted = fit_one_group(&pick(y), &pick(offset), &pick(disp));
-            *b = if fitted > -1e8 { fitted } else { -1e8 };
-        }
+        let beta: Vec<f64> = oneway
+            .members
+            .iter()
+            .map(|members| {
+                let fitted = fit_one_group(y, offset, disp, members);
+                if fitted > -1e8 { fitted } else { -1e8 }
+            })
+            .collect();
         let mu = (0..y.len()).map(|j| (offset[j] + beta[oneway.group_of[j]]).exp()).collect();
         let coefficients = match &oneway.unique {
             Some(unique) => linalg::solve_lu(unique, &beta).unwrap_or(beta),
@@ -219,61 +234,82 @@ impl NbModel {
     }
 
     /// edgeR's Levenberg–Marquardt NB fit (`mglmLevenberg`, at most 250 iterations, tolerance
-    /// 1e-6 on the Newton decrement).
+    /// 1e-6 on the Newton decrement). Sums run over each sample's non-zero design entries in
+    /// sample order: the same additions as the dense products, without the zero terms.
     fn fit_levenberg(&self, y: &[f64], offset: &[f64], disp: &[f64]) -> (Vec<f64>, Vec<f64>) {
         const MAXIT: usize = 250;
         const TOLERANCE: f64 = 1e-6;
         let (n, p) = (y.len(), self.coefficients());
-        let x = &self.design;
-        let means = |beta: &[f64]| -> Vec<f64> {
-            (0..n).map(|j| ((0..p).map(|k| beta[k] * x[j][k]).sum::<f64>() + offset[j]).exp()).collect()
+        let nz = &self.nonzero;
+        let means = |beta: &[f64], mu: &mut [f64]| {
+            for j in 0..n {
+                let mut eta = 0.0;
+                for &(k, v) in &nz[j] {
+                    eta += beta[k] * v;
+                }
+                mu[j] = (eta + offset[j]).exp();
+            }
         };
         let ymax = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         if ymax < LOW_VALUE {
             return (vec![f64::NAN; p], vec![0.0; n]);
         }
+        let mut scratch = vec![0.0; n];
         let mut beta = self.levenberg_start(y, offset, disp);
-        let mut mu = means(&beta);
-        let mut dev = deviance(y, &mu, disp);
+        let mut mu = vec![0.0; n];
+        means(&beta, &mut mu);
+        let mut dev = deviance_into(y, &mu, disp, &mut scratch);
         let mut lambda = 0.0;
+        let (mut xtwx, mut damped, mut factor) = (vec![0.0; p * p], vec![0.0; p * p], vec![0.0; p * p]);
+        let (mut dl, mut dbeta, mut beta_new, mut mu_new) = (vec![0.0; p], vec![0.0; p], vec![0.0; p], vec![0.0; n]);
         for iteration in 0..MAXIT {
-            let ww: Vec<f64> = (0..n).map(|j| mu[j] / (1.0 + mu[j] * disp[j])).collect();
-            let deriv: Vec<f64> = (0..n).map(|j| (y[j] - mu[j]) / (1.0 + mu[j] * disp[j])).collect();
-            let xtwx: Vec<Vec<f64>> =
-                (0..p).map(|a| (0..p).map(|b| (0..n).map(|j| x[j][a] * ww[j] * x[j][b]).sum()).collect()).collect();
-            let dl: Vec<f64> = (0..p).map(|k| (0..n).map(|j| deriv[j] * x[j][k]).sum()).collect();
-            let maxinfo = (0..p).map(|k| xtwx[k][k]).fold(f64::NEG_INFINITY, f64::max);
+            xtwx.fill(0.0);
+            dl.fill(0.0);
+            for j in 0..n {
+                let denom = 1.0 + mu[j] * disp[j];
+                let (ww, deriv) = (mu[j] / denom, (y[j] - mu[j]) / denom);
+                for &(a, va) in &nz[j] {
+                    for &(b, vb) in &nz[j] {
+                        xtwx[a * p + b] += va * ww * vb;
+                    }
+                    dl[a] += deriv * va;
+                }
+            }
+            let maxinfo = (0..p).map(|k| xtwx[k * p + k]).fold(f64::NEG_INFINITY, f64::max);
             if iteration == 0 {
                 lambda = (maxinfo * 1e-6).max(SUPREMELY_LOW_VALUE);
             }
             let mut levels = 0;
             let mut low_dev = false;
             let mut converged = false;
-            let mut dbeta = vec![0.0; p];
             loop {
                 levels += 1;
-                let factor = loop {
-                    let mut damped = xtwx.clone();
-                    for (k, row) in damped.iter_mut().enumerate() {
-                        row[k] += lambda;
+                loop {
+                    damped.copy_from_slice(&xtwx);
+                    for k in 0..p {
+                        damped[k * p + k] += lambda;
                     }
-                    if let Some(u) = linalg::cholesky_upper(&damped) {
-                        break u;
+                    if linalg::cholesky_upper(&damped, p, &mut factor) {
+                        break;
                     }
                     lambda *= 10.0;
                     if lambda <= 0.0 {
                         lambda = RIDICULOUSLY_LOW_VALUE;
                     }
-                };
-                dbeta = linalg::cholesky_solve(&factor, &dl);
-                let beta_new: Vec<f64> = (0..p).map(|k| beta[k] + dbeta[k]).collect();
-                let mu_new = means(&beta_new);
-                let dev_new = deviance(y, &mu_new, disp);
+                }
+                linalg::cholesky_solve(&factor, p, &dl, &mut dbeta);
+                for k in 0..p {
+                    beta_new[k] = beta[k] + dbeta[k];
+                }
+                means(&beta_new, &mut mu_new);
+                let dev_new = deviance_into(y, &mu_new, disp, &mut scratch);
                 if dev_new / ymax < SUPREMELY_LOW_VALUE {
                     low_dev = true;
                 }
                 if dev_new <= dev || low_dev {
-                    (beta, mu, dev) = (beta_new, mu_new, dev_new);
+                    beta.copy_from_slice(&beta_new);
+                    mu.copy_from_slice(&mu_new);
+                    dev = dev_new;
                     break;
                 }
                 lambda *= 2.0;
@@ -288,7 +324,10 @@ impl NbModel {
             if converged || low_dev {
                 break;
             }
-            let divergence: f64 = (0..p).map(|k| dl[k] * dbeta[k]).sum();
+            let mut divergence = 0.0;
+            for k in 0..p {
+                divergence += dl[k] * dbeta[k];
+            }
             if divergence < TOLERANCE {
                 break;
             }
@@ -323,43 +362,77 @@ fn one_way(design: &[Vec<f64>]) -> Option<OneWay> {
     let ones = rows.iter().flatten().filter(|&&v| v == 1.0).count();
     let zeros = rows.iter().flatten().filter(|&&v| v == 0.0).count();
     let identity = ones == p && zeros == (p - 1) * p;
-    Some(OneWay { group_of, unique: (!identity).then_some(rows) })
+    let members = (0..p).map(|g| (0..group_of.len()).filter(|&j| group_of[j] == g).collect()).collect();
+    Some(OneWay { group_of, members, unique: (!identity).then_some(rows) })
+}
+
+/// Genes' counts with `lgamma(y + 1)` computed once: the profile likelihood is evaluated at
+/// dozens of dispersions per gene, and this term does not depend on it.
+pub struct CountRows {
+    y: Vec<Vec<f64>>,
+    log_factorial: Vec<Vec<f64>>,
+}
+
+impl CountRows {
+    /// Wraps count rows.
+    pub fn new(y: Vec<Vec<f64>>) -> Self {
+        let log_factorial = y.par_iter().map(|row| row.iter().map(|&c| libm::lgamma(c + 1.0)).collect()).collect();
+        CountRows { y, log_factorial }
+    }
+
+    /// Number of genes.
+    pub fn len(&self) -> usize {
+        self.y.len()
+    }
+
+    /// No genes.
+    pub fn is_empty(&self) -> bool {
+        self.y.is_empty()
+    }
 }
 
 /// The contribution of one gene to an adjusted profile likelihood, before the Cox–Reid term:
-/// its log-likelihood and the NB working weights (`None` where the fitted mean is 0).
-fn log_likelihood(y: &[f64], mu: &[f64], disp: &[f64]) -> (f64, Vec<Option<f64>>) {
+/// its log-likelihood at dispersion `d` and the NB working weights (`None` where the fitted
+/// mean is 0). Terms are added in edgepy's order; those constant in a gene are computed once.
+fn log_likelihood(y: &[f64], log_factorial: &[f64], mu: &[f64], d: f64) -> (f64, Vec<Option<f64>>) {
     let mut sum = 0.0;
     let mut weights = vec![None; y.len()];
+    let r = 1.0 / d;
+    let (r_log_r, lgamma_r) = (r * r.ln(), libm::lgamma(r));
     for j in 0..y.len() {
         if mu[j] == 0.0 {
             continue;
         }
-        let (curmu, cury, curd) = (mu[j], y[j], disp[j]);
-        let r = 1.0 / curd;
+        let (curmu, cury) = (mu[j], y[j]);
         let logmur = (curmu + r).ln();
-        sum += if curd > 0.0 {
-            cury * curmu.ln() - cury * logmur + r * r.ln() - r * logmur + libm::lgamma(cury + r)
-                - libm::lgamma(cury + 1.0)
-                - libm::lgamma(r)
+        sum += if d > 0.0 {
+            cury * curmu.ln() - cury * logmur + r_log_r - r * logmur + libm::lgamma(cury + r)
+                - log_factorial[j]
+                - lgamma_r
         } else {
-            cury * curmu.ln() - curmu - libm::lgamma(cury + 1.0)
+            cury * curmu.ln() - curmu - log_factorial[j]
         };
-        weights[j] = Some(curmu / (1.0 + curd * curmu));
+        weights[j] = Some(curmu / (1.0 + d * curmu));
     }
     (sum, weights)
 }
 
 /// Cox–Reid adjustment: half the log-determinant of `XᵀWX`, from the `D` of its LDLᵀ
 /// factorisation (tiny or undefined pivots count as 1e-10).
-fn cox_reid(design: &[Vec<f64>], weights: &[f64]) -> f64 {
-    let p = design[0].len();
+fn cox_reid(model: &NbModel, weights: &[f64]) -> f64 {
+    let p = model.coefficients();
     if p == 1 {
         return 0.5 * pairwise_sum(weights).abs().ln();
     }
-    let xtwx: Vec<Vec<f64>> = (0..p)
-        .map(|a| (0..p).map(|b| (0..weights.len()).map(|j| design[j][a] * weights[j] * design[j][b]).sum()).collect())
-        .collect();
+    // XᵀWX over each sample's non-zero entries, in sample order (the dense sums' additions).
+    let mut xtwx = vec![vec![0.0; p]; p];
+    for (j, nz) in model.nonzero.iter().enumerate() {
+        for &(a, va) in nz {
+            for &(b, vb) in nz {
+                xtwx[a][b] += va * weights[j] * vb;
+            }
+        }
+    }
     let mut res = 0.0;
     for d in linalg::ldl_diagonal(&xtwx) {
         res += if d < LOW_VALUE || !d.is_finite() { LOW_VALUE.ln() } else { d.ln() };
@@ -367,20 +440,20 @@ fn cox_reid(design: &[Vec<f64>], weights: &[f64]) -> f64 {
     0.5 * res
 }
 
-/// edgeR's `adjustedProfileLik` for every gene (rows of `y`) at its dispersion, with a shared
-/// offset row.
+/// edgeR's `adjustedProfileLik` for every gene at dispersion `d`, with a shared offset row.
 ///
 /// Quirk kept: edgepy reuses one working-weight buffer across genes, so a sample whose fitted
 /// mean is 0 contributes the weight the previous gene left there (0 for the first gene).
-pub fn adjusted_profile_lik(model: &NbModel, y: &[Vec<f64>], offset: &[f64], dispersion: &[f64]) -> Vec<f64> {
+pub fn adjusted_profile_lik(model: &NbModel, rows: &CountRows, offset: &[f64], d: f64) -> Vec<f64> {
     let n = offset.len();
-    let parts: Vec<(f64, Vec<Option<f64>>)> = y
+    let disp = vec![d; n];
+    let parts: Vec<(f64, Vec<Option<f64>>)> = rows
+        .y
         .par_iter()
-        .zip(dispersion)
-        .map(|(row, &d)| {
-            let disp = vec![d; n];
+        .zip(&rows.log_factorial)
+        .map(|(row, log_factorial)| {
             let (_, mu) = model.fit(row, offset, &disp);
-            log_likelihood(row, &mu, &disp)
+            log_likelihood(row, log_factorial, &mu, d)
         })
         .collect();
     let mut buffer = vec![0.0; n];
@@ -395,7 +468,7 @@ pub fn adjusted_profile_lik(model: &NbModel, y: &[Vec<f64>], offset: &[f64], dis
             buffer.clone()
         })
         .collect();
-    parts.par_iter().zip(filled).map(|((ll, _), w)| ll - cox_reid(&model.design, &w)).collect()
+    parts.par_iter().zip(filled).map(|((ll, _), w)| ll - cox_reid(model, &w)).collect()
 }
 
 /// Row sums as numpy forms them for integer counts (exact).
@@ -407,13 +480,12 @@ fn row_sum(row: &[f64]) -> f64 {
 /// profile likelihood of the genes with at least 5 reads, searched as `par⁴` for `par` in
 /// `[0, 4^¼]` by bounded Brent to 1e-5. `None` when no gene has 5 reads.
 pub fn common_dispersion(model: &NbModel, y: &[Vec<f64>], offset: &[f64]) -> Option<f64> {
-    let rows: Vec<Vec<f64>> = y.iter().filter(|r| row_sum(r) >= 5.0).cloned().collect();
+    let rows = CountRows::new(y.iter().filter(|r| row_sum(r) >= 5.0).cloned().collect());
     if rows.is_empty() {
         return None;
     }
     let objective = |par: f64| {
-        let d = par.powf(4.0);
-        let apl = adjusted_profile_lik(model, &rows, offset, &vec![d; rows.len()]);
+        let apl = adjusted_profile_lik(model, &rows, offset, par.powf(4.0));
         // Python's built-in `sum`: left to right from 0.
         let mut total = 0.0;
         for v in apl {
@@ -434,15 +506,10 @@ pub fn tagwise_dispersion(model: &NbModel, y: &[Vec<f64>], offset: &[f64], commo
     if keep.is_empty() {
         return out;
     }
-    let rows: Vec<Vec<f64>> = keep.iter().map(|&i| y[i].clone()).collect();
+    let rows = CountRows::new(keep.iter().map(|&i| y[i].clone()).collect());
     let points: Vec<f64> = (0..11).map(|i| -6.0 + f64::from(i * 12) / 10.0).collect();
-    let grid: Vec<Vec<f64>> = points
-        .iter()
-        .map(|pt| {
-            let d = common * 2.0_f64.powf(*pt);
-            adjusted_profile_lik(model, &rows, offset, &vec![d; rows.len()])
-        })
-        .collect();
+    let grid: Vec<Vec<f64>> =
+        points.iter().map(|pt| adjusted_profile_lik(model, &rows, offset, common * 2.0_f64.powf(*pt))).collect();
     for (k, &i) in keep.iter().enumerate() {
         let apl: Vec<f64> = grid.iter().map(|g| g[k]).collect();
         out[i] = common * 2.0_f64.powf(maximize_interpolant(&points, &apl));
@@ -528,6 +595,16 @@ fn beta_fraction(a: f64, b: f64, x: f64) -> f64 {
 
 /// Negative-binomial quantile (scipy's `nbinom.ppf`): the smallest `k` with `cdf(k) ≥ q`.
 pub fn nbinom_ppf(q: f64, size: f64, prob: f64) -> f64 {
+    // Start at the normal approximation.
+    let mean = size * (1.0 - prob) / prob;
+    let sd = (mean / prob).sqrt();
+    let z = -std::f64::consts::SQRT_2 * statrs::function::erf::erfc_inv(2.0 * q);
+    nbinom_ppf_near(q, size, prob, (mean + z * sd).floor())
+}
+
+/// [`nbinom_ppf`] searched from `guess`: a step at a time while the guess is close, then by
+/// galloping and bisection on the integers. The answer does not depend on the guess.
+pub fn nbinom_ppf_near(q: f64, size: f64, prob: f64, guess: f64) -> f64 {
     let valid = (0.0..=1.0).contains(&q) && size > 0.0 && prob > 0.0 && prob <= 1.0;
     if !valid {
         return f64::NAN;
@@ -536,16 +613,12 @@ pub fn nbinom_ppf(q: f64, size: f64, prob: f64) -> f64 {
         return 0.0;
     }
     let at_least = |k: f64| nbinom_cdf(k, size, prob) >= q;
-    // Start at the normal approximation, then gallop and bisect on the integers.
-    let mean = size * (1.0 - prob) / prob;
-    let sd = (mean / prob).sqrt();
-    let z = -std::f64::consts::SQRT_2 * statrs::function::erf::erfc_inv(2.0 * q);
-    let guess = (mean + z * sd).floor();
-    let guess = if guess.is_finite() { guess.max(0.0) } else { mean.floor() };
+    let guess = if guess.is_finite() { guess.max(0.0) } else { (size * (1.0 - prob) / prob).floor() };
     let (mut lo, mut hi); // invariant: !at_least(lo) (or lo = -1), at_least(hi)
     if at_least(guess) {
         hi = guess;
         let mut step = 1.0;
+        let mut steps = 0;
         loop {
             let below = hi - step;
             if below < 0.0 {
@@ -554,7 +627,10 @@ pub fn nbinom_ppf(q: f64, size: f64, prob: f64) -> f64 {
             }
             if at_least(below) {
                 hi = below;
-                step *= 2.0;
+                steps += 1;
+                if steps > 3 {
+                    step *= 2.0;
+                }
             } else {
                 lo = below;
                 break;
@@ -563,6 +639,7 @@ pub fn nbinom_ppf(q: f64, size: f64, prob: f64) -> f64 {
     } else {
         lo = guess;
         let mut step = 1.0;
+        let mut steps = 0;
         loop {
             let above = lo + step;
             if at_least(above) {
@@ -570,7 +647,10 @@ pub fn nbinom_ppf(q: f64, size: f64, prob: f64) -> f64 {
                 break;
             }
             lo = above;
-            step *= 2.0;
+            steps += 1;
+            if steps > 3 {
+                step *= 2.0;
+            }
             if !above.is_finite() || step > 1e300 {
                 return f64::INFINITY;
             }
