@@ -60,23 +60,9 @@ fn combat_removes_the_site_effect_and_keeps_the_immunotype_signal() {
     assert!(b > 0.25, "site difference before: {b}");
     assert!(a < 0.3 * b, "site difference after: {a} (before {b})");
     // IL6 (3569) in harmonised.parquet (now corrected): the day-0 immunotype difference survives.
-    let (h, _) = read_parquet(&out.join("harmonised.parquet"));
-    let (layer, feature, sample, value) =
-        (strings(&h, "layer"), strings(&h, "feature_id"), strings(&h, "sample_id"), f64s(&h, "normalised"));
-    let mean = |patients: &[&str]| {
-        let v: Vec<f64> = (0..h.num_rows())
-            .filter(|&k| layer[k].as_deref() == Some("transcriptome") && feature[k].as_deref() == Some("3569"))
-            .filter(|&k| patients.iter().any(|p| sample[k].as_deref() == Some(&format!("{p}_day0"))))
-            .filter_map(|k| value[k])
-            .collect();
-        v.iter().sum::<f64>() / v.len() as f64
-    };
-    let d0 = mean(&["P01", "P02", "P03", "P04"]) - mean(&["P05", "P06", "P07", "P08"]);
+    let d0 = il6_day0_difference(&out);
     assert!(d0 > 2.0, "IL6 day-0 difference after ComBat: {d0}");
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).expect("manifest")).expect("json");
-    let stage =
-        manifest["stages"].as_array().expect("stages").iter().find(|s| s["name"] == "batch_correction").expect("stage");
+    let stage = batch_stage(&out);
     assert_eq!(stage["counts"]["transcriptome"]["protected"], serde_json::json!(["timepoint"]));
     // Samples group by sequencing batch before correction (mean silhouette width among the 500
     // most variable genes: 0.19 on the fixture) and no longer after (−0.02).
@@ -204,10 +190,7 @@ fn a_timepoint_confounded_with_batch_is_refused_unless_forced() {
     let (o, out) =
         run_with(&dir, "[batch_correction]\nmethod = \"combat\"\nlayers = [\"transcriptome\"]\nforce = true\n", &late);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).expect("manifest")).expect("json");
-    let stage =
-        manifest["stages"].as_array().expect("stages").iter().find(|s| s["name"] == "batch_correction").expect("stage");
+    let stage = batch_stage(&out);
     let warned = stage["warnings"].as_array().expect("warnings");
     assert!(warned.iter().any(|w| w.as_str().is_some_and(|w| w.contains("nothing protected"))), "{warned:?}");
     assert!(out.join("transcriptome/normalised.combat.parquet").exists());

@@ -13,6 +13,7 @@ use crate::cohort::{Cohort, Layer};
 use crate::harmonise::LayerData;
 use crate::output::manifest::StageReport;
 use crate::output::parquet::write_matrix;
+use crate::transcriptome::normalise::Method;
 
 /// `[batch_correction]` in `cohort.toml`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -332,9 +333,12 @@ fn combat_seq_layer(
                 .into(),
         ));
     };
-    let lengths = match crate::transcriptome::normalise::input::read(&source.join("raw.parquet")) {
-        Ok(c) => c.lengths,
-        Err(_) => None,
+    // TPM and FPKM need the gene lengths the layer step wrote beside raw.parquet.
+    let lengths = match method {
+        Method::Tpm | Method::Fpkm => {
+            crate::transcriptome::normalise::input::read(&source.join("raw.parquet"))?.lengths
+        }
+        _ => None,
     };
     let keep = super::transcriptome_keep(cohort, &layer.raw, samples)?;
     let counts = layer.raw.map_columns(|_, c| Some(c.iter().map(|v| if v.is_finite() { *v } else { 0.0 }).collect()));

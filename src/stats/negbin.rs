@@ -614,48 +614,27 @@ pub fn nbinom_ppf_near(q: f64, size: f64, prob: f64, guess: f64) -> f64 {
     }
     let at_least = |k: f64| nbinom_cdf(k, size, prob) >= q;
     let guess = if guess.is_finite() { guess.max(0.0) } else { (size * (1.0 - prob) / prob).floor() };
-    let (mut lo, mut hi); // invariant: !at_least(lo) (or lo = -1), at_least(hi)
-    if at_least(guess) {
-        hi = guess;
-        let mut step = 1.0;
-        let mut steps = 0;
-        loop {
-            let below = hi - step;
-            if below < 0.0 {
-                lo = -1.0;
-                break;
-            }
-            if at_least(below) {
-                hi = below;
-                steps += 1;
-                if steps > 3 {
-                    step *= 2.0;
-                }
-            } else {
-                lo = below;
-                break;
-            }
+    // Walk from the guess towards the answer, a step at a time and then galloping, until the
+    // answer is bracketed: `at_least(hi)`, not `at_least(lo)` (or `lo = -1`).
+    let up = !at_least(guess);
+    let (mut edge, mut step, mut taken) = (guess, 1.0, 0);
+    let (mut lo, mut hi) = loop {
+        let next = if up { edge + step } else { edge - step };
+        if next < 0.0 {
+            break (-1.0, edge);
         }
-    } else {
-        lo = guess;
-        let mut step = 1.0;
-        let mut steps = 0;
-        loop {
-            let above = lo + step;
-            if at_least(above) {
-                hi = above;
-                break;
-            }
-            lo = above;
-            steps += 1;
-            if steps > 3 {
-                step *= 2.0;
-            }
-            if !above.is_finite() || step > 1e300 {
-                return f64::INFINITY;
-            }
+        if !next.is_finite() {
+            return f64::INFINITY;
         }
-    }
+        if at_least(next) == up {
+            break if up { (edge, next) } else { (next, edge) };
+        }
+        edge = next;
+        taken += 1;
+        if taken > 3 {
+            step *= 2.0;
+        }
+    };
     while hi - lo > 1.0 {
         let mid = (lo + (hi - lo) / 2.0).floor();
         if at_least(mid) {

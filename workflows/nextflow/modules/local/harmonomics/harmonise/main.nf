@@ -17,7 +17,7 @@ process HARMONOMICS_HARMONISE {
     path "multiqc/*_mqc.*"     , emit: multiqc
     path "report.html"         , emit: report
     path "manifest.json"       , emit: manifest
-    path "*/normalised.combat.parquet", emit: combat, optional: true
+    path "*/*.combat*.parquet" , emit: combat, optional: true   // ComBat / ComBat-seq matrices
     tuple val("${task.process}"), val('harmonomics'), eval('harmonomics --version | cut -d" " -f2'), topic: versions
 
     when:
