@@ -154,13 +154,14 @@ pub fn correct(
                 ));
                 Ok(())
             };
+            let labels = Labels { batches: &batches, protected: &protected, confounded: &confounded };
             let before = complete_rows(&layer.normalised);
             let counts_layer = options.method == BatchMethod::CombatSeq && layer.layer == Layer::Transcriptome;
             let (method, corrected) = if counts_layer {
-                let c = combat_seq_layer(cohort, layer, source, &samples, &batches, &protected, &confounded, r)?;
+                let c = combat_seq_layer(cohort, layer, source, &samples, &labels, r)?;
                 ("combat-seq", c)
             } else {
-                ("combat", combat_layer(layer, &batches, &protected, options.prior, &confounded, r)?)
+                ("combat", combat_layer(layer, &labels, options.prior, r)?)
             };
             let dir = out.join(layer.layer.as_str());
             std::fs::create_dir_all(&dir).map_err(|source| RunError::Io { path: dir.clone(), source })?;
@@ -227,15 +228,23 @@ fn complete_rows(m: &crate::matrix::FeatureMatrix<Option<f64>>) -> Vec<Vec<f64>>
 
 type Confounded<'a> = dyn Fn(crate::batch::BatchError, &mut Vec<String>) -> Result<(), RunError> + 'a;
 
+/// A layer's samples as the correction sees them: batch labels, protected covariates, and what
+/// to do when the two are confounded (refuse, or warn and protect nothing).
+#[derive(Clone, Copy)]
+struct Labels<'a> {
+    batches: &'a [String],
+    protected: &'a [Vec<String>],
+    confounded: &'a Confounded<'a>,
+}
+
 /// ComBat on the layer's primary normalised matrix, in place.
 fn combat_layer(
     layer: &mut LayerData,
-    batches: &[String],
-    protected: &[Vec<String>],
+    labels: &Labels,
     prior: crate::batch::Prior,
-    confounded: &Confounded,
     r: &mut StageReport,
 ) -> Result<Corrected, RunError> {
+    let Labels { batches, protected, confounded } = *labels;
     // ComBat needs complete rows that vary: the others are left as they are.
     let m = &layer.normalised;
     let rows: Vec<usize> = (0..m.feature_ids.len())
@@ -270,17 +279,15 @@ fn combat_layer(
 
 /// ComBat-seq on the layer's raw counts, in place; the normalised matrix is then recomputed
 /// from the corrected counts with the layer's primary method (and filter), as `run` made it.
-#[allow(clippy::too_many_arguments)]
 fn combat_seq_layer(
     cohort: &Cohort,
     layer: &mut LayerData,
     source: &Path,
     samples: &[&crate::cohort::Sample],
-    batches: &[String],
-    protected: &[Vec<String>],
-    confounded: &Confounded,
+    labels: &Labels,
     r: &mut StageReport,
 ) -> Result<Corrected, RunError> {
+    let Labels { batches, protected, confounded } = *labels;
     let raw = &layer.raw;
     let n = raw.sample_ids.len();
     // Rows with a missing value are left as they are; fractional estimated counts (Salmon,
