@@ -125,7 +125,9 @@ pub fn combat_seq(
                     let (old_var, new_var) =
                         (mu_hat[j] + mu_hat[j] * mu_hat[j] * phi(i, j), mu_star + mu_star * mu_star * phi_star);
                     let guess = (mu_star + (count - 0.5 - mu_hat[j]) / old_var.sqrt() * new_var.sqrt() - 0.5).round();
-                    1.0 + nbinom_ppf_near(p, new_size, new_prob, guess)
+                    // A quantile that cannot be computed (a degenerate fit) keeps the count.
+                    let k = nbinom_ppf_near(p, new_size, new_prob, guess);
+                    if k.is_finite() { 1.0 + k } else { count }
                 })
                 .collect()
         })
