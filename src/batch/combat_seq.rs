@@ -52,7 +52,7 @@ pub fn combat_seq(
     let keep: Vec<usize> = (0..counts.len())
         .filter(|&i| members.iter().all(|m| m.iter().map(|&j| counts[i][j]).sum::<f64>() > 0.0))
         .collect();
-    let y: Vec<Vec<f64>> = keep.iter().map(|&i| counts[i].clone()).collect();
+    let y: Vec<&Vec<f64>> = keep.iter().map(|&i| &counts[i]).collect();
     let library: Vec<f64> = (0..n).map(|j| y.iter().map(|r| r[j]).sum::<f64>()).collect();
     let offset: Vec<f64> = library.iter().map(|l| l.ln()).collect();
 
@@ -132,11 +132,20 @@ pub fn combat_seq(
                 .collect()
         })
         .collect();
-    let mut out = counts.to_vec();
-    for (k, &i) in keep.iter().enumerate() {
-        out[i].clone_from(&adjusted[k]);
-    }
-    Ok(out)
+    // Kept genes take their corrected rows (moved, not copied); the others their counts.
+    let mut corrected = adjusted.into_iter();
+    let mut next_kept = keep.iter().peekable();
+    Ok(counts
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            if next_kept.next_if_eq(&&i).is_some() {
+                corrected.next().unwrap_or_else(|| row.clone())
+            } else {
+                row.clone()
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]

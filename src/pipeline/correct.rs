@@ -171,7 +171,8 @@ pub fn correct_matrix(job: &CorrectJob) -> Result<usize, RunError> {
             return Err(RunError::Usage(format!("{}: {e}{hint}", job.input.display())));
         }
     };
-    let mut out = matrix.clone();
+    let features = matrix.feature_ids.len();
+    let mut out = matrix;
     let mut changed = 0;
     for (k, &i) in rows.iter().enumerate() {
         for (j, column) in out.columns.iter_mut().enumerate() {
@@ -181,6 +182,7 @@ pub fn correct_matrix(job: &CorrectJob) -> Result<usize, RunError> {
             }
         }
     }
+    drop((corrected, data));
     let method = match job.method {
         CorrectMethod::Combat => "combat",
         CorrectMethod::CombatSeq => "combat-seq",
@@ -191,7 +193,7 @@ pub fn correct_matrix(job: &CorrectJob) -> Result<usize, RunError> {
         "batch": job.batch,
         "protected": job.protect,
         "corrected_features": rows.len(),
-        "left_as_is": matrix.feature_ids.len() - rows.len(),
+        "left_as_is": features - rows.len(),
         "values_changed": changed,
         "input": job.input,
     });
@@ -201,7 +203,16 @@ pub fn correct_matrix(job: &CorrectJob) -> Result<usize, RunError> {
         ("harmonomics.params".to_string(), params.to_string()),
     ];
     if job.method == CorrectMethod::CombatSeq {
-        let counts = out.map_columns(|_, c| Some(c.iter().map(|v| v.map(|v| v as u64)).collect::<Vec<_>>()));
+        // Column by column, so the float matrix is freed as the integer one fills.
+        let counts = FeatureMatrix {
+            feature_ids: out.feature_ids,
+            sample_ids: out.sample_ids,
+            columns: out
+                .columns
+                .into_iter()
+                .map(|c| c.map(|c| c.into_iter().map(|v| v.map(|v| v as u64)).collect::<Vec<_>>()))
+                .collect(),
+        };
         write_matrix(&job.out, &counts, &meta)?;
     } else {
         write_matrix(&job.out, &out, &meta)?;
