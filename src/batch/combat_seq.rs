@@ -54,6 +54,14 @@ pub fn combat_seq(
         .collect();
     let y: Vec<&Vec<f64>> = keep.iter().map(|&i| &counts[i]).collect();
     let library: Vec<f64> = (0..n).map(|j| y.iter().map(|r| r[j]).sum::<f64>()).collect();
+    // An empty library has an infinite offset (edgeR refuses it too): a failed sample.
+    if let Some(j) = library.iter().position(|&l| l <= 0.0) {
+        return Err(BatchError::Design(format!(
+            "sample {} (batch {:?}) has no reads in the genes ComBat-seq corrects; remove the failed sample",
+            j + 1,
+            batch_names[batch_of[j]]
+        )));
+    }
     let offset: Vec<f64> = library.iter().map(|l| l.ln()).collect();
 
     // Gene-wise dispersions within each batch: Cox–Reid common estimate, then tag-wise maxima
@@ -201,6 +209,12 @@ mod tests {
         assert!(combat_seq(&counts, &one, &[]).is_err());
         let confounded: Vec<String> = batch.clone();
         assert!(combat_seq(&counts, &batch, &[confounded]).is_err());
+        let mut empty = counts.clone();
+        for row in &mut empty {
+            row[5] = 0.0;
+        }
+        let err = combat_seq(&empty, &batch, std::slice::from_ref(&group)).expect_err("empty library");
+        assert!(err.to_string().contains("sample 6 (batch \"b\") has no reads"), "{err}");
         counts[3][2] = 2.5;
         let err = combat_seq(&counts, &batch, &[group]).expect_err("fraction");
         assert!(err.to_string().contains("row 4"), "{err}");

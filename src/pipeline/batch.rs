@@ -315,6 +315,15 @@ fn combat_seq_layer(
             layer.layer
         ));
     }
+    let empty: Vec<&str> =
+        (0..n).filter(|&j| data.iter().all(|row| row[j] == 0.0)).map(|j| raw.sample_ids[j].as_str()).collect();
+    if !empty.is_empty() {
+        return Err(RunError::Usage(format!(
+            "{} ComBat-seq: samples {empty:?} have no counted reads; a failed library cannot be corrected \
+             (remove it from the samplesheet, or use method = \"combat\")",
+            layer.layer
+        )));
+    }
     let corrected = match crate::batch::combat_seq::combat_seq(&data, batches, protected) {
         Ok(c) => c,
         Err(e @ crate::batch::BatchError::Confounded) => {
