@@ -60,6 +60,31 @@ fn gathering_a_run_gives_byte_identical_cohort_tables() {
 }
 
 #[test]
+fn gathering_a_combat_seq_run_corrects_the_counts_the_same_way() {
+    let dir = Workdir::new();
+    let config = dir.write(
+        "cohort.toml",
+        &format!("{}\n[batch_correction]\nmethod = \"combat-seq\"\n", portable_fixture_config(true)),
+    );
+    let run = dir.join("run");
+    let o = run_cohort(&config, &run, &["--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let gathered = dir.join("gathered");
+    let o = harmonise(&config, &run, &gathered);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in [
+        "harmonised.parquet",
+        "wide/transcriptome.parquet",
+        "transcriptome/raw.combat_seq.parquet",
+        "transcriptome/normalised.combat_seq.parquet",
+        "metabolome/normalised.combat.parquet",
+    ] {
+        let (a, b) = (std::fs::read(run.join(f)).expect(f), std::fs::read(gathered.join(f)).expect(f));
+        assert!(a == b, "{f} differs between run and harmonise");
+    }
+}
+
+#[test]
 fn wide_exports_are_the_normalised_matrices_one_row_per_sample() {
     let dir = Workdir::new();
     let out = dir.join("run");
