@@ -18,16 +18,22 @@ fn harmonise(config: &Path, input: &Path, out: &Path) -> std::process::Output {
     harmonomics(&["harmonise", "--quiet", "--config", &s(config), "--input", &s(input), "--out", &s(out)])
 }
 
+/// `run` with `config` into `dir/run`, then `harmonise` of its layers into `dir/gathered`.
+fn run_then_gather(dir: &Workdir, config: &Path) -> (PathBuf, PathBuf) {
+    let run = dir.join("run");
+    let o = run_cohort(config, &run, &["--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let gathered = dir.join("gathered");
+    let o = harmonise(config, &run, &gathered);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (run, gathered)
+}
+
 #[test]
 fn gathering_a_run_gives_byte_identical_cohort_tables() {
     let dir = Workdir::new();
     let config = config_with_combat(&dir);
-    let run = dir.join("run");
-    let o = run_cohort(&config, &run, &["--quiet"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let gathered = dir.join("gathered");
-    let o = harmonise(&config, &run, &gathered);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (run, gathered) = run_then_gather(&dir, &config);
     let files = [
         "samples.parquet",
         "harmonised.parquet",
@@ -66,12 +72,7 @@ fn gathering_a_combat_seq_run_corrects_the_counts_the_same_way() {
         "cohort.toml",
         &format!("{}\n[batch_correction]\nmethod = \"combat-seq\"\n", portable_fixture_config(true)),
     );
-    let run = dir.join("run");
-    let o = run_cohort(&config, &run, &["--quiet"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let gathered = dir.join("gathered");
-    let o = harmonise(&config, &run, &gathered);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (run, gathered) = run_then_gather(&dir, &config);
     for f in [
         "harmonised.parquet",
         "wide/transcriptome.parquet",

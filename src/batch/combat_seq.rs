@@ -33,12 +33,9 @@ pub fn combat_seq(
             batch_names[b]
         )));
     }
-    for (i, row) in counts.iter().enumerate() {
-        if let Some(v) = row.iter().find(|v| !(v.is_finite() && **v >= 0.0 && v.fract() == 0.0)) {
-            return Err(BatchError::Design(format!(
-                "ComBat-seq needs non-negative integer counts; row {} holds {v}",
-                i + 1
-            )));
+    for (row, values) in counts.iter().enumerate() {
+        if let Some(column) = values.iter().position(|v| !(v.is_finite() && *v >= 0.0 && v.fract() == 0.0)) {
+            return Err(BatchError::NotACount { row, column, value: values[column] });
         }
     }
     let design: Vec<Vec<f64>> = (0..n).map(|j| columns.iter().map(|c| c[j]).collect()).collect();
@@ -55,12 +52,10 @@ pub fn combat_seq(
     let y: Vec<&Vec<f64>> = keep.iter().map(|&i| &counts[i]).collect();
     let library: Vec<f64> = (0..n).map(|j| y.iter().map(|r| r[j]).sum::<f64>()).collect();
     // An empty library has an infinite offset (edgeR refuses it too): a failed sample.
-    if let Some(j) = library.iter().position(|&l| l <= 0.0) {
-        return Err(BatchError::Design(format!(
-            "sample {} (batch {:?}) has no reads in the genes ComBat-seq corrects; remove the failed sample",
-            j + 1,
-            batch_names[batch_of[j]]
-        )));
+    let empty: Vec<usize> = (0..n).filter(|&j| library[j] <= 0.0).collect();
+    if !empty.is_empty() {
+        let batches = empty.iter().map(|&j| batch_names[batch_of[j]].clone()).collect();
+        return Err(BatchError::EmptyLibraries { columns: empty, batches });
     }
     let offset: Vec<f64> = library.iter().map(|l| l.ln()).collect();
 

@@ -24,6 +24,76 @@ pub enum BatchError {
          occurs in one batch only, so its effect cannot be told from the batch's"
     )]
     Confounded,
+    /// ComBat-seq was given a value that is not a count (`row`, `column` of its input).
+    #[error("ComBat-seq needs non-negative integer counts; row {} holds {value}", row + 1)]
+    NotACount {
+        /// Row of the input.
+        row: usize,
+        /// Column of the input.
+        column: usize,
+        /// The value.
+        value: f64,
+    },
+    /// Samples (columns of the input, with their batches) without a read in the genes
+    /// ComBat-seq corrects: a failed library, whose offset would be infinite.
+    #[error("{} {} no reads in the genes ComBat-seq corrects; remove the failed sample", describe_samples(columns, batches), if columns.len() == 1 { "has" } else { "have" })]
+    EmptyLibraries {
+        /// Columns of the input.
+        columns: Vec<usize>,
+        /// Their batches.
+        batches: Vec<String>,
+    },
+}
+
+fn describe_samples(columns: &[usize], batches: &[String]) -> String {
+    let each: Vec<String> =
+        columns.iter().zip(batches).map(|(j, b)| format!("sample {} (batch {b:?})", j + 1)).collect();
+    each.join(", ")
+}
+
+impl BatchError {
+    /// The error with input positions replaced by the caller's feature (`feature(row)`) and
+    /// sample (`sample(column)`) ids.
+    pub fn named<'a>(&self, feature: impl Fn(usize) -> &'a str, sample: impl Fn(usize) -> &'a str) -> String {
+        match self {
+            BatchError::NotACount { row, column, value } => format!(
+                "feature {:?}, sample {:?}: {value} is not a count; ComBat-seq needs non-negative integer counts",
+                feature(*row),
+                sample(*column)
+            ),
+            BatchError::EmptyLibraries { columns, .. } => {
+                let names: Vec<&str> = columns.iter().map(|&j| sample(j)).collect();
+                format!("samples {names:?} have no counted reads; a failed library cannot be corrected: remove it")
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Runs a correction protecting `protected`; when batch and a protected covariate are
+/// confounded and `force` is set, runs it again with nothing protected. Returns the result and
+/// whether protection was dropped.
+pub fn protecting<T>(
+    protected: &[Vec<String>],
+    force: bool,
+    correct: impl Fn(&[Vec<String>]) -> Result<T, BatchError>,
+) -> Result<(T, bool), BatchError> {
+    match correct(protected) {
+        Err(BatchError::Confounded) if force => Ok((correct(&[])?, true)),
+        other => other.map(|t| (t, false)),
+    }
+}
+
+/// The rows ComBat (`varying`) or ComBat-seq can correct: a value in every sample and, for
+/// ComBat, not constant. The others are left as they are.
+pub fn correctable_rows(m: &crate::matrix::FeatureMatrix<Option<f64>>, varying: bool) -> Vec<usize> {
+    let n = m.sample_ids.len();
+    (0..m.feature_ids.len())
+        .filter(|&i| {
+            let v: Vec<f64> = (0..n).filter_map(|j| m.get(i, j).copied().flatten()).collect();
+            v.len() == n && (!varying || v.iter().any(|x| (x - v[0]).abs() > 1e-12))
+        })
+        .collect()
 }
 
 /// Level indices of a categorical variable, levels sorted.

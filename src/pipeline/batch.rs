@@ -132,29 +132,14 @@ pub fn correct(
             for column in &options.protect {
                 protected.push(samples.iter().map(|s| label(s, column)).collect::<Result<_, _>>()?);
             }
-            // The refusal (or, with force, the warning) when batch and a protected covariate
-            // cannot be told apart; `Ok` means: correct with nothing protected.
-            let name = layer.layer;
-            let confounded = |e: crate::batch::BatchError, warnings: &mut Vec<String>| {
-                if !options.force {
-                    let tables: Vec<String> = std::iter::once("timepoint".to_string())
-                        .chain(options.protect.iter().cloned())
-                        .zip(&protected)
-                        .map(|(name, labels)| format!("{name} × {}: {}", options.batch, crosstab(labels, &batches)))
-                        .collect();
-                    return Err(RunError::Usage(format!(
-                        "{} batch correction refused: {e}. Counts: {}. Correcting anyway would erase that \
-                         covariate's effect; set force = true in [batch_correction] to do it regardless",
-                        name,
-                        tables.join(" | ")
-                    )));
-                }
-                warnings.push(format!(
-                    "{name}: batch and a protected covariate are confounded; force = true: corrected with nothing protected"
-                ));
-                Ok(())
+            let sample_ids = layer.normalised.sample_ids.clone();
+            let labels = Labels {
+                layer: layer.layer,
+                sample_ids: &sample_ids,
+                batches: &batches,
+                protected: &protected,
+                options,
             };
-            let labels = Labels { batches: &batches, protected: &protected, confounded: &confounded };
             let before = complete_rows(&layer.normalised);
             let counts_layer = options.method == BatchMethod::CombatSeq && layer.layer == Layer::Transcriptome;
             let (method, corrected) = if counts_layer {
@@ -226,15 +211,53 @@ fn complete_rows(m: &crate::matrix::FeatureMatrix<Option<f64>>) -> Vec<Vec<f64>>
         .collect()
 }
 
-type Confounded<'a> = dyn Fn(crate::batch::BatchError, &mut Vec<String>) -> Result<(), RunError> + 'a;
-
-/// A layer's samples as the correction sees them: batch labels, protected covariates, and what
-/// to do when the two are confounded (refuse, or warn and protect nothing).
-#[derive(Clone, Copy)]
+/// A layer's samples as the correction sees them: ids, batch labels and protected covariates.
 struct Labels<'a> {
+    layer: Layer,
+    sample_ids: &'a [String],
     batches: &'a [String],
     protected: &'a [Vec<String>],
-    confounded: &'a Confounded<'a>,
+    options: &'a BatchCorrectionOptions,
+}
+
+impl Labels<'_> {
+    /// Runs `method` protecting the covariates. Where batch and a protected covariate are
+    /// confounded it refuses with the covariate × batch counts, or with `force` corrects with
+    /// nothing protected and says so in `warnings`.
+    fn correct<T>(
+        &self,
+        method: &str,
+        warnings: &mut Vec<String>,
+        run: impl Fn(&[Vec<String>]) -> Result<T, crate::batch::BatchError>,
+    ) -> Result<T, RunError> {
+        let (options, layer) = (self.options, self.layer);
+        match crate::batch::protecting(self.protected, options.force, run) {
+            Ok((corrected, forced)) => {
+                if forced {
+                    warnings.push(format!(
+                        "{layer}: batch and a protected covariate are confounded; force = true: corrected with nothing protected"
+                    ));
+                }
+                Ok(corrected)
+            }
+            Err(e @ crate::batch::BatchError::Confounded) => {
+                let tables: Vec<String> = std::iter::once("timepoint".to_string())
+                    .chain(options.protect.iter().cloned())
+                    .zip(self.protected)
+                    .map(|(name, labels)| format!("{name} × {}: {}", options.batch, crosstab(labels, self.batches)))
+                    .collect();
+                Err(RunError::Usage(format!(
+                    "{layer} batch correction refused: {e}. Counts: {}. Correcting anyway would erase that \
+                     covariate's effect; set force = true in [batch_correction] to do it regardless",
+                    tables.join(" | ")
+                )))
+            }
+            Err(e) => {
+                let named = e.named(|_| "", |j| self.sample_ids[j].as_str());
+                Err(RunError::Usage(format!("{layer} {method}: {named}")))
+            }
+        }
+    }
 }
 
 /// ComBat on the layer's primary normalised matrix, in place.
@@ -244,27 +267,14 @@ fn combat_layer(
     prior: crate::batch::Prior,
     r: &mut StageReport,
 ) -> Result<Corrected, RunError> {
-    let Labels { batches, protected, confounded } = *labels;
-    // ComBat needs complete rows that vary: the others are left as they are.
     let m = &layer.normalised;
-    let rows: Vec<usize> = (0..m.feature_ids.len())
-        .filter(|&i| {
-            let v: Vec<f64> = (0..m.sample_ids.len()).filter_map(|j| m.get(i, j).copied().flatten()).collect();
-            v.len() == m.sample_ids.len() && v.iter().any(|x| (x - v[0]).abs() > 1e-12)
-        })
-        .collect();
+    let rows = crate::batch::correctable_rows(m, true);
     let data: Vec<Vec<f64>> = rows
         .iter()
         .map(|&i| (0..m.sample_ids.len()).map(|j| m.get(i, j).copied().flatten().unwrap_or(0.0)).collect())
         .collect();
-    let corrected = match crate::batch::combat(&data, batches, protected, prior) {
-        Ok(c) => c,
-        Err(e @ crate::batch::BatchError::Confounded) => {
-            confounded(e, &mut r.warnings)?;
-            crate::batch::combat(&data, batches, &[], prior).map_err(|e| RunError::Usage(e.to_string()))?
-        }
-        Err(e) => return Err(RunError::Usage(format!("{} ComBat: {e}", layer.layer))),
-    };
+    let corrected =
+        labels.correct("ComBat", &mut r.warnings, |p| crate::batch::combat(&data, labels.batches, p, prior))?;
     for (k, &i) in rows.iter().enumerate() {
         for (j, column) in layer.normalised.columns.iter_mut().enumerate() {
             if let Some(c) = column.as_mut() {
@@ -287,7 +297,6 @@ fn combat_seq_layer(
     labels: &Labels,
     r: &mut StageReport,
 ) -> Result<Corrected, RunError> {
-    let Labels { batches, protected, confounded } = *labels;
     let raw = &layer.raw;
     let n = raw.sample_ids.len();
     // Rows with a missing value are left as they are; fractional estimated counts (Salmon,
@@ -315,23 +324,8 @@ fn combat_seq_layer(
             layer.layer
         ));
     }
-    let empty: Vec<&str> =
-        (0..n).filter(|&j| data.iter().all(|row| row[j] == 0.0)).map(|j| raw.sample_ids[j].as_str()).collect();
-    if !empty.is_empty() {
-        return Err(RunError::Usage(format!(
-            "{} ComBat-seq: samples {empty:?} have no counted reads; a failed library cannot be corrected \
-             (remove it from the samplesheet, or use method = \"combat\")",
-            layer.layer
-        )));
-    }
-    let corrected = match crate::batch::combat_seq::combat_seq(&data, batches, protected) {
-        Ok(c) => c,
-        Err(e @ crate::batch::BatchError::Confounded) => {
-            confounded(e, &mut r.warnings)?;
-            crate::batch::combat_seq::combat_seq(&data, batches, &[]).map_err(|e| RunError::Usage(e.to_string()))?
-        }
-        Err(e) => return Err(RunError::Usage(format!("{} ComBat-seq: {e}", layer.layer))),
-    };
+    let corrected = labels
+        .correct("ComBat-seq", &mut r.warnings, |p| crate::batch::combat_seq::combat_seq(&data, labels.batches, p))?;
     let moved = data.iter().zip(&corrected).flat_map(|(a, b)| a.iter().zip(b)).filter(|(a, b)| a != b).count();
     for (k, &i) in rows.iter().enumerate() {
         for (j, column) in layer.raw.columns.iter_mut().enumerate() {

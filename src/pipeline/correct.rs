@@ -101,13 +101,8 @@ fn read_samples(path: &Path, layer: Option<&str>) -> Result<SampleTable, RunErro
 /// Runs one job; returns the number of values the correction changed.
 pub fn correct_matrix(job: &CorrectJob) -> Result<usize, RunError> {
     let (ids, columns) = read_samples(&job.samples, job.layer.as_deref())?;
-    let is_parquet = std::fs::File::open(&job.input)
-        .and_then(|mut f| {
-            let mut magic = [0u8; 4];
-            std::io::Read::read_exact(&mut f, &mut magic).map(|_| &magic == b"PAR1")
-        })
-        .map_err(|source| RunError::Io { path: job.input.clone(), source })?;
-    let matrix: FeatureMatrix<Option<f64>> = if is_parquet {
+    // Parquet may hold nulls (a normalised matrix); text and featureCounts tables do not.
+    let matrix: FeatureMatrix<Option<f64>> = if input::is_parquet(&job.input)? {
         input::read_wide(&job.input, None)?
     } else {
         input::read(&job.input)?.matrix.map_columns(|_, c| Some(c.iter().map(|v| Some(*v)).collect()))
@@ -130,45 +125,32 @@ pub fn correct_matrix(job: &CorrectJob) -> Result<usize, RunError> {
     let batches = labels(&job.batch)?;
     let protected: Vec<Vec<String>> = job.protect.iter().map(|c| labels(c)).collect::<Result<_, _>>()?;
     let n = matrix.sample_ids.len();
-    // Rows with a value in every sample are corrected (for ComBat they must also vary).
-    let rows: Vec<usize> = (0..matrix.feature_ids.len())
-        .filter(|&i| {
-            let v: Vec<f64> = (0..n).filter_map(|j| matrix.get(i, j).copied().flatten()).collect();
-            v.len() == n && (job.method == CorrectMethod::CombatSeq || v.iter().any(|x| (x - v[0]).abs() > 1e-12))
-        })
-        .collect();
+    let rows = crate::batch::correctable_rows(&matrix, job.method == CorrectMethod::Combat);
     let data: Vec<Vec<f64>> =
         rows.iter().map(|&i| (0..n).map(|j| matrix.get(i, j).copied().flatten().unwrap_or(0.0)).collect()).collect();
-    if job.method == CorrectMethod::CombatSeq {
-        for (k, &i) in rows.iter().enumerate() {
-            if let Some(j) = data[k].iter().position(|v| !(v.fract() == 0.0 && *v >= 0.0)) {
-                return Err(RunError::Usage(format!(
-                    "{}: feature {:?}, sample {:?}: {} is not a count; ComBat-seq needs non-negative integer counts \
-                     (round estimated counts first, or use --method combat on log-scale values)",
-                    job.input.display(),
-                    matrix.feature_ids[i],
-                    matrix.sample_ids[j],
-                    data[k][j]
-                )));
-            }
-        }
-    }
     let run = |protected: &[Vec<String>]| match job.method {
         CorrectMethod::Combat => crate::batch::combat(&data, &batches, protected, job.prior),
         CorrectMethod::CombatSeq => crate::batch::combat_seq::combat_seq(&data, &batches, protected),
     };
-    let corrected = match run(&protected) {
-        Ok(c) => c,
-        Err(BatchError::Confounded) if job.force => {
-            eprintln!(
-                "harmonomics: warning: batch and a protected covariate are confounded; --force: nothing protected"
-            );
-            run(&[]).map_err(|e| RunError::Usage(format!("{}: {e}", job.input.display())))?
+    let corrected = match crate::batch::protecting(&protected, job.force, run) {
+        Ok((corrected, forced)) => {
+            if forced {
+                eprintln!(
+                    "harmonomics: warning: batch and a protected covariate are confounded; --force: nothing protected"
+                );
+            }
+            corrected
         }
         Err(e) => {
-            let hint =
-                if matches!(e, BatchError::Confounded) { "; --force corrects with nothing protected" } else { "" };
-            return Err(RunError::Usage(format!("{}: {e}{hint}", job.input.display())));
+            let hint = match e {
+                BatchError::Confounded => "; --force corrects with nothing protected",
+                BatchError::NotACount { .. } => {
+                    " (round estimated counts first, or use --method combat on log-scale values)"
+                }
+                _ => "",
+            };
+            let named = e.named(|k| matrix.feature_ids[rows[k]].as_str(), |j| matrix.sample_ids[j].as_str());
+            return Err(RunError::Usage(format!("{}: {named}{hint}", job.input.display())));
         }
     };
     let features = matrix.feature_ids.len();

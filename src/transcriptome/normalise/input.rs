@@ -51,12 +51,17 @@ fn malformed(path: &Path, line: Option<u64>, message: impl Into<String>) -> Inpu
     }
 }
 
-/// Reads counts from Parquet (by magic bytes) or text.
-pub fn read(path: &Path) -> Result<Counts, InputError> {
+/// Whether `path` is a Parquet file (by its magic bytes).
+pub fn is_parquet(path: &Path) -> Result<bool, InputError> {
     let io_err = |source| InputError::Io { path: path.to_path_buf(), source };
     let mut magic = [0u8; 4];
     let n = std::io::Read::read(&mut File::open(path).map_err(io_err)?, &mut magic).map_err(io_err)?;
-    if n == 4 && &magic == b"PAR1" { read_parquet(path) } else { read_text(path) }
+    Ok(n == 4 && &magic == b"PAR1")
+}
+
+/// Reads counts from Parquet (by magic bytes) or text.
+pub fn read(path: &Path) -> Result<Counts, InputError> {
+    if is_parquet(path)? { read_parquet(path) } else { read_text(path) }
 }
 
 fn column_values(path: &Path, name: &str, array: &dyn Array) -> Result<Vec<Option<f64>>, InputError> {
