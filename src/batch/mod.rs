@@ -6,6 +6,9 @@
 //! rounding.
 
 pub mod combat_seq;
+pub mod options;
+
+pub use options::{BatchCorrectionOptions, BatchMethod};
 
 use std::collections::BTreeMap;
 

@@ -40,7 +40,7 @@ pub struct CohortConfig {
     pub metabolome: MetabolomeOptions,
     /// Batch correction of the normalised layers (`[batch_correction]`).
     #[serde(default)]
-    pub batch_correction: crate::pipeline::batch::BatchCorrectionOptions,
+    pub batch_correction: crate::batch::BatchCorrectionOptions,
 }
 
 /// `[study]`.

@@ -1,55 +1,13 @@
 //! The validated study: timepoints, patients and samples, with everything resolved.
 
-use std::fmt;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::layer::Layer;
+
 use super::config::CohortConfig;
 use super::validate::Problem;
-
-/// An omics layer; each has its own readers, normalisation and output folder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Layer {
-    /// RNA-seq: reads per gene.
-    Transcriptome,
-    /// DNA methylation: methylated/unmethylated calls per CpG.
-    Epigenome,
-    /// LC-MS: intensity per feature.
-    Metabolome,
-}
-
-impl Layer {
-    /// Every layer, in output order.
-    pub const ALL: [Layer; 3] = [Layer::Transcriptome, Layer::Epigenome, Layer::Metabolome];
-
-    /// The layer's name as used in files, folders and the samplesheet.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Layer::Transcriptome => "transcriptome",
-            Layer::Epigenome => "epigenome",
-            Layer::Metabolome => "metabolome",
-        }
-    }
-
-    /// Parses a samplesheet `layer` value (case-insensitive).
-    pub fn parse(text: &str) -> Option<Layer> {
-        let text = text.trim();
-        Layer::ALL.into_iter().find(|l| l.as_str().eq_ignore_ascii_case(text))
-    }
-
-    /// Whether this version can quantify the layer.
-    pub fn is_supported(self) -> bool {
-        matches!(self, Layer::Transcriptome | Layer::Epigenome | Layer::Metabolome)
-    }
-}
-
-impl fmt::Display for Layer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// What a timepoint's nominal day counts from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,6 +5,8 @@
 //! are ISO 8601 calendar dates (`YYYY-MM-DD`); we turn them into day numbers with the proleptic
 //! Gregorian "days from civil" algorithm, which is all we need from a date library.
 
+pub use crate::io::time::{civil_from_days, days_from_civil};
+
 use super::model::{Anchor, Timepoint};
 
 /// Days since 1970-01-01 for an ISO date `YYYY-MM-DD`, or `None` if it is not a valid date.
@@ -36,31 +38,6 @@ fn days_in_month(year: i64, month: i64) -> i64 {
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
-}
-
-/// Howard Hinnant's days-from-civil: day number of a Gregorian date relative to 1970-01-01.
-pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The inverse of [`days_from_civil`]: (year, month, day).
-pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// How far a collection day lies from a timepoint's nominal day, in days (negative = early).

@@ -14,11 +14,11 @@ use super::EpigenomeError;
 use super::normalise::{NormaliseOptions, is_sex_chromosome};
 use super::regions::{RegionAccumulator, RegionSet};
 use super::sites::{SampleReader, Site, chrom_cmp};
-use crate::matrix::FeatureMatrix;
-use crate::output::OutputError;
-use crate::output::parquet::{
+use crate::io::OutputError;
+use crate::io::parquet::{
     MatrixStream, Metadata, MetadataFor, ParquetStream, ROW_GROUP_ROWS, write_batch, write_matrix,
 };
+use crate::matrix::FeatureMatrix;
 
 /// Why the cohort matrices could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -318,7 +318,7 @@ pub fn write_regions(
     };
     write_matrix(&paths[0], &beta, &set_meta(&[("method", "region beta = sum methylated / sum coverage".into())]))?;
     write_matrix(&paths[1], &coverage, &set_meta(&[("values", "coverage".into())]))?;
-    let table = crate::output::parquet::batch(vec![
+    let table = crate::io::parquet::batch(vec![
         ("feature_id", Arc::new(StringArray::from(ids)) as ArrayRef),
         ("name", Arc::new(StringArray::from(regions.iter().map(|r| r.name.clone()).collect::<Vec<_>>()))),
         ("chrom", Arc::new(StringArray::from_iter_values(regions.iter().map(|r| r.chrom.as_str())))),

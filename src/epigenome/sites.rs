@@ -11,8 +11,8 @@ use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
-use crate::output::OutputError;
-use crate::output::parquet::{Metadata, ROW_GROUP_ROWS, write_parquet};
+use crate::io::OutputError;
+use crate::io::parquet::{Metadata, ROW_GROUP_ROWS, write_parquet};
 
 /// Calls at one CpG (both strands merged).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -3,3 +3,18 @@
 pub mod atomic;
 pub mod hash;
 pub mod open;
+pub mod parquet;
+pub mod time;
+
+use std::path::PathBuf;
+
+/// A failure to write one output file.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: cannot write output", path.display())]
+pub struct OutputError {
+    /// The output that was being written.
+    pub path: PathBuf,
+    /// The cause.
+    #[source]
+    pub source: std::io::Error,
+}

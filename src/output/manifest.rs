@@ -7,8 +7,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::OutputError;
+use crate::io::OutputError;
 use crate::io::atomic::write_bytes_atomic;
+pub use crate::io::time::rfc3339;
 
 /// The provenance record of one run.
 #[derive(Debug, Serialize)]
@@ -38,7 +39,7 @@ pub struct Manifest {
     /// Every output file (relative to the output directory) with its size and BLAKE3 hash.
     pub outputs: Vec<FileRecord>,
     /// Units of work with their fingerprints and outputs, for `run --resume`.
-    pub units: Vec<crate::pipeline::resume::Unit>,
+    pub units: Vec<Unit>,
 }
 
 /// Tool identity.
@@ -84,27 +85,21 @@ pub struct StageReport {
     pub warnings: Vec<String>,
 }
 
+/// One unit of work as the manifest records it (see `pipeline::resume`, which reads it back).
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Unit {
+    /// e.g. `quant transcriptome P01_day0`, `layer epigenome`, `harmonise`.
+    pub unit: String,
+    /// BLAKE3 (hex) of what the unit depends on.
+    pub fingerprint: String,
+    /// Its output files, relative to the output directory.
+    pub outputs: Vec<String>,
+}
+
 /// Writes the manifest atomically as pretty JSON.
 pub fn write(path: &Path, manifest: &Manifest) -> Result<(), OutputError> {
     let mut bytes =
         serde_json::to_vec_pretty(manifest).map_err(|e| OutputError { path: path.to_path_buf(), source: e.into() })?;
     bytes.push(b'\n');
     write_bytes_atomic(path, &bytes).map_err(|source| OutputError { path: path.to_path_buf(), source })
-}
-
-/// Formats seconds since the Unix epoch as an RFC 3339 UTC timestamp.
-pub fn rfc3339(unix_seconds: u64) -> String {
-    let days = (unix_seconds / 86_400) as i64;
-    let rem = unix_seconds % 86_400;
-    let (y, m, d) = crate::cohort::window::civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem / 60 % 60, rem % 60)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn rfc3339_formats_utc() {
-        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::rfc3339(1_795_000_000), "2026-11-18T11:06:40Z");
-    }
 }

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::OutputError;
-use super::parquet::Table;
 use crate::cohort::Layer;
-use crate::harmonise::GridCell;
+use crate::io::OutputError;
 use crate::io::atomic::write_bytes_atomic;
+use crate::io::parquet::Table;
+use crate::output::harmonised::GridCell;
 
 /// One layer's per-sample QC table and the column naming each row's sample.
 pub struct LayerQc {

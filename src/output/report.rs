@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::OutputError;
 use super::multiqc::LayerQc;
 use crate::cohort::{Cohort, Layer, window};
-use crate::harmonise::GridCell;
+use crate::io::OutputError;
 use crate::io::atomic::write_bytes_atomic;
+use crate::output::harmonised::GridCell;
 use crate::stats::pca::Pca;
 
 /// One PCA panel pair (coloured by timepoint and by batch) of one layer at one stage.

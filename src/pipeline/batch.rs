@@ -5,62 +5,15 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{RunError, metadata, sample_attribute, stage};
+pub use crate::batch::{BatchCorrectionOptions, BatchMethod};
 use crate::cohort::{Cohort, Layer};
-use crate::harmonise::LayerData;
+use crate::io::parquet::write_matrix;
+use crate::output::harmonised::LayerData;
 use crate::output::manifest::StageReport;
-use crate::output::parquet::write_matrix;
 use crate::transcriptome::normalise::Method;
-
-/// `[batch_correction]` in `cohort.toml`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BatchCorrectionOptions {
-    /// `none` (default) or `combat`.
-    #[serde(default)]
-    pub method: BatchMethod,
-    /// ComBat's empirical Bayes prior: `parametric` (default) or `nonparametric`.
-    #[serde(default)]
-    pub prior: crate::batch::Prior,
-    /// The samplesheet column naming the batch (default `batch`).
-    #[serde(default = "default_batch")]
-    pub batch: String,
-    /// Samplesheet columns protected besides the timepoint (e.g. an immunotype column).
-    #[serde(default)]
-    pub protect: Vec<String>,
-    /// Correct even when batch and a protected covariate are confounded (nothing is protected).
-    #[serde(default)]
-    pub force: bool,
-    /// Layers to correct (default: transcriptome and metabolome, whose primary scales are logs).
-    #[serde(default = "default_layers")]
-    pub layers: Vec<Layer>,
-}
-
-fn default_batch() -> String {
-    "batch".into()
-}
-
-fn default_layers() -> Vec<Layer> {
-    vec![Layer::Transcriptome, Layer::Metabolome]
-}
-
-/// The correction method.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BatchMethod {
-    /// No correction.
-    #[default]
-    None,
-    /// ComBat on each layer's primary (log-scale) matrix.
-    Combat,
-    /// ComBat-seq on the transcriptome's counts, which are then normalised again with the
-    /// layer's primary method; other listed layers get ComBat.
-    #[serde(rename = "combat-seq", alias = "combat_seq")]
-    CombatSeq,
-}
 
 /// A protected covariate × batch table, for the refusal message.
 fn crosstab(labels: &[String], batches: &[String]) -> String {

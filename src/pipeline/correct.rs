@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::RunError;
 use crate::batch::{BatchError, Prior};
+use crate::io::parquet::write_matrix;
 use crate::matrix::FeatureMatrix;
-use crate::output::parquet::write_matrix;
 use crate::transcriptome::normalise::input;
 
 /// Which correction.

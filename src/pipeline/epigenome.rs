@@ -16,8 +16,8 @@ use crate::epigenome::import;
 use crate::epigenome::regions::RegionSet;
 use crate::epigenome::sites::write_sample;
 use crate::epigenome::{EpigenomeError, SampleCalls};
+use crate::io::parquet::{Metadata, write_batch};
 use crate::output::manifest::StageReport;
-use crate::output::parquet::{Metadata, write_batch};
 use crate::pipeline::Progress;
 
 /// How one sample's calls were obtained (kept in the per-sample file's metadata).
@@ -226,7 +226,7 @@ fn qc_table(
     let stat = |f: fn(&CallStats) -> u64| -> ArrayRef {
         Arc::new(UInt64Array::from(sources.iter().map(|s| s.stats.as_ref().map(f)).collect::<Vec<_>>()))
     };
-    crate::output::parquet::batch(vec![
+    crate::io::parquet::batch(vec![
         ("sample_id", Arc::new(StringArray::from(ids.to_vec())) as ArrayRef),
         ("source", Arc::new(StringArray::from_iter_values(sources.iter().map(|s| s.source.as_str())))),
         ("sites_covered", Arc::new(UInt64Array::from_iter_values(qc.iter().map(|q| q.sites_covered)))),
@@ -293,7 +293,7 @@ pub fn quant_methylation(job: &QuantMethylationJob) -> Result<SampleSource, RunE
             }
             Ok(())
         })
-        .map_err(|source| RunError::Output(crate::output::OutputError { path: path.clone(), source }))?;
+        .map_err(|source| RunError::Output(crate::io::OutputError { path: path.clone(), source }))?;
     }
     Ok(source)
 }

@@ -14,12 +14,12 @@ use serde_json::json;
 
 use super::{Progress, Provenance, RunError, RunSummary, arrow_err, batch, finish, io_err, metadata, stage};
 use crate::cohort::{self, Cohort, Layer};
-use crate::harmonise::{self, LayerData};
 use crate::io::hash::hash_file;
+use crate::io::parquet::{read_table, write_batch};
 use crate::matrix::FeatureMatrix;
+use crate::output::harmonised::{self, LayerData};
 use crate::output::manifest::{FileRecord, StageReport};
 use crate::output::multiqc::{self, LayerQc};
-use crate::output::parquet::{read_table, write_batch};
 use crate::output::report::{self, LayerPca, ReportInput};
 use crate::stats::pca::{TOP_FEATURES, pca, silhouette, top_variable};
 use crate::transcriptome::normalise::input::read_wide;
@@ -156,12 +156,12 @@ pub fn harmonise_stage(
 
     stage::stage(stages, "harmonise", json!({ "layers_from": dirs }), |r| {
         let meta = metadata(cohort, None, &[]);
-        write_batch(&out.join("samples.parquet"), harmonise::samples_table(cohort).map_err(arrow_err(out))?, &meta)?;
-        harmonise::write_harmonised(&out.join("harmonised.parquet"), cohort, &layers, &meta)?;
-        harmonise::write_mofa(&out.join("mofa.parquet"), cohort, &layers, &meta)?;
+        write_batch(&out.join("samples.parquet"), harmonised::samples_table(cohort).map_err(arrow_err(out))?, &meta)?;
+        harmonised::write_harmonised(&out.join("harmonised.parquet"), cohort, &layers, &meta)?;
+        harmonised::write_mofa(&out.join("mofa.parquet"), cohort, &layers, &meta)?;
         write_batch(
             &out.join("completeness.parquet"),
-            harmonise::completeness_table(cohort).map_err(arrow_err(out))?,
+            harmonised::completeness_table(cohort).map_err(arrow_err(out))?,
             &meta,
         )?;
         written.extend(
@@ -171,7 +171,7 @@ pub fn harmonise_stage(
         std::fs::create_dir_all(&wide_dir).map_err(io_err(&wide_dir))?;
         for layer in &layers {
             let path = wide_dir.join(format!("{}.parquet", layer.layer.as_str()));
-            match harmonise::write_wide(&path, cohort, layer, &metadata(cohort, Some(layer.layer), &[]))? {
+            match harmonised::write_wide(&path, cohort, layer, &metadata(cohort, Some(layer.layer), &[]))? {
                 true => written.push(path),
                 false => r.warnings.push(format!(
                     "{}: {} features are too many columns for a samples × features export; \
@@ -184,7 +184,7 @@ pub fn harmonise_stage(
             }
         }
         let qcs = layer_qc(cohort, &dirs)?;
-        let grid = harmonise::grid(cohort);
+        let grid = harmonised::grid(cohort);
         written.extend(multiqc::write_all(&out.join("multiqc"), &qcs, &grid)?);
         let input = ReportInput { cohort, grid: &grid, qcs: &qcs, pcas: &pcas, batch_column: &batch_options.batch };
         report::write(&out.join("report.html"), &input)?;

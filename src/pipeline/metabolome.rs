@@ -9,12 +9,12 @@ use serde_json::json;
 
 use super::{RunError, arrow_err, io_err, metadata, stage};
 use crate::cohort::{Cohort, Layer, Problem, Severity, ValidationError};
+use crate::io::parquet::{MatrixStream, MetadataFor, batch, write_batch};
 use crate::metabolome::injections::{self, Injection, Kind};
 use crate::metabolome::process::{ProcessOptions, Processed, process};
 use crate::metabolome::table::{self, FeatureTable, ImportOptions};
 use crate::metabolome::{MetabolomeError, MetabolomeOptions};
 use crate::output::manifest::StageReport;
-use crate::output::parquet::{MatrixStream, MetadataFor, batch, write_batch};
 
 impl From<MetabolomeError> for RunError {
     fn from(e: MetabolomeError) -> Self {

@@ -27,11 +27,11 @@ use serde_json::json;
 use crate::annotation::{self, AnnotationError, FeatureIndex};
 use crate::cohort::{self, Cohort, Layer, ValidationError};
 use crate::error::ExitClass;
+use crate::io::OutputError;
 use crate::io::hash::hash_file;
+use crate::io::parquet::{Metadata, write_batch, write_matrix};
 use crate::matrix::FeatureMatrix;
-use crate::output::OutputError;
 use crate::output::manifest::{self, FileRecord, Manifest, StageReport, Tool};
-use crate::output::parquet::{Metadata, write_batch, write_matrix};
 use crate::transcriptome::quant::{Category, QuantError, SampleCounts, quantify};
 use crate::transcriptome::{normalise, tables};
 pub use progress::Progress;
@@ -257,7 +257,7 @@ fn finish(
     stages: Vec<StageReport>,
     inputs: Vec<FileRecord>,
     written: &[PathBuf],
-    units: Vec<resume::Unit>,
+    units: Vec<manifest::Unit>,
 ) -> Result<RunSummary, RunError> {
     let outputs = hash_outputs(out, written)?;
     let finished_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -564,7 +564,7 @@ fn read_rna_sample(
         )));
     }
     let options = &cohort.config.transcriptome;
-    let (table, meta) = crate::output::parquet::read_table_with_metadata(&path).map_err(io_err(&path))?;
+    let (table, meta) = crate::io::parquet::read_table_with_metadata(&path).map_err(io_err(&path))?;
     let stale = |what: &str| {
         RunError::Usage(format!(
             "{}: {what} differ from this cohort's; quantify the sample again with this config",
@@ -740,7 +740,7 @@ fn import_layer(
             } else {
                 Arc::new(arrow_array::Float64Array::from(i.counts.clone())) as ArrayRef
             };
-            let batch = crate::output::parquet::batch(vec![
+            let batch = crate::io::parquet::batch(vec![
                 ("feature_id", Arc::new(arrow_array::StringArray::from(feature_ids.clone())) as ArrayRef),
                 ("count", counts),
             ])
@@ -752,7 +752,7 @@ fn import_layer(
             Some(l) => l.iter().map(|v| Some(*v)).collect(),
             None => vec![None; feature_ids.len()],
         };
-        let features = crate::output::parquet::batch(vec![
+        let features = crate::io::parquet::batch(vec![
             ("feature_id", Arc::new(arrow_array::StringArray::from(feature_ids.clone())) as ArrayRef),
             ("length", Arc::new(arrow_array::Float64Array::from(lengths_col)) as ArrayRef),
         ])
@@ -781,7 +781,7 @@ fn import_layer(
             columns.push((c.as_str(), Arc::new(arrow_array::Float64Array::from(values))));
         }
         let qc = dir.join("qc.parquet");
-        write_batch(&qc, crate::output::parquet::batch(columns).map_err(arrow_err(&qc))?, &meta(&[]))?;
+        write_batch(&qc, crate::io::parquet::batch(columns).map_err(arrow_err(&qc))?, &meta(&[]))?;
         written.push(qc);
         r.counts = json!({ "features": feature_ids.len(), "samples": sample_ids.len() });
         Ok::<_, RunError>(())
@@ -1226,7 +1226,7 @@ pub fn import_quantifications(job: &ImportJob) -> Result<Vec<String>, RunError> 
                 )
             })
             .collect();
-        let features = crate::output::parquet::batch(vec![
+        let features = crate::io::parquet::batch(vec![
             ("feature_id", Arc::new(arrow_array::StringArray::from(first.feature_ids.clone())) as ArrayRef),
             ("length", Arc::new(arrow_array::Float64Array::from(mean)) as ArrayRef),
         ])
@@ -1250,7 +1250,7 @@ pub fn import_quantifications(job: &ImportJob) -> Result<Vec<String>, RunError> 
             columns.push((c.as_str(), std::sync::Arc::new(arrow_array::Float64Array::from(values))));
         }
         let qc = job.out.join("qc.parquet");
-        write_batch(&qc, crate::output::parquet::batch(columns).map_err(arrow_err(&qc))?, &meta)?;
+        write_batch(&qc, crate::io::parquet::batch(columns).map_err(arrow_err(&qc))?, &meta)?;
     }
     Ok(warnings)
 }

@@ -11,21 +11,10 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::io::hash::hash_file;
-use crate::output::manifest::FileRecord;
-
-/// One unit of work as the manifest records it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Unit {
-    /// e.g. `quant transcriptome P01_day0`, `layer epigenome`, `harmonise`.
-    pub unit: String,
-    /// BLAKE3 (hex) of what the unit depends on.
-    pub fingerprint: String,
-    /// Its output files, relative to the output directory.
-    pub outputs: Vec<String>,
-}
+use crate::output::manifest::{FileRecord, Unit};
 
 /// Builds a fingerprint from labelled parts, each length-prefixed so no two part lists collide.
 pub fn fingerprint(parts: &[(&str, &str)]) -> String {

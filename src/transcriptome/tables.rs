@@ -7,7 +7,7 @@ use arrow_schema::ArrowError;
 
 use super::quant::{Category, SampleCounts};
 use crate::annotation::FeatureSet;
-use crate::output::parquet::batch;
+use crate::io::parquet::batch;
 
 /// `samples/<id>.parquet`: `feature_id`, `count`.
 pub fn sample_counts(features: &FeatureSet, counts: &SampleCounts) -> Result<RecordBatch, ArrowError> {

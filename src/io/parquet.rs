@@ -14,7 +14,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
-use super::OutputError;
+use crate::io::OutputError;
 use crate::io::atomic::write_atomic;
 use crate::matrix::FeatureMatrix;
 

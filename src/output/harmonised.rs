@@ -15,9 +15,9 @@ use arrow_array::{ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray
 use arrow_schema::{ArrowError, DataType, Field, Schema};
 
 use crate::cohort::{Cohort, Layer, Sample};
+use crate::io::OutputError;
+use crate::io::parquet::{Metadata, batch, write_parquet};
 use crate::matrix::FeatureMatrix;
-use crate::output::OutputError;
-use crate::output::parquet::{Metadata, batch, write_parquet};
 
 /// One layer's matrices, ready to be aligned.
 pub struct LayerData {
