@@ -14,6 +14,7 @@ pub mod cohort;
 pub mod epigenome;
 pub mod error;
 pub mod io;
+pub mod jobs;
 pub mod layer;
 pub mod matrix;
 pub mod metabolome;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use harmonomics::cli::{Cli, Command, normalise::NormaliseCommand, quant::QuantCommand, run::default_config};
 use harmonomics::pipeline::{self, RunError};
-use harmonomics::{cohort, error::ExitClass};
+use harmonomics::{cohort, error::ExitClass, jobs};
 
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
@@ -86,11 +86,11 @@ fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
         }
         Command::Quant(QuantCommand::Rna(args)) => {
             let command = std::env::args().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" ");
-            pipeline::quant_rna(&args.into_job(threads, command))?;
+            jobs::quant_rna::run(&args.into_job(threads, command))?;
         }
         Command::Quant(QuantCommand::Methylation(args)) => {
             let job = args.into_job(threads);
-            let source = pipeline::epigenome::quant_methylation(&job)?;
+            let source = jobs::quant_methylation::run(&job)?;
             if let Some(stats) = &source.stats
                 && !cli.quiet
             {
@@ -113,20 +113,22 @@ fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
             }
         }
         Command::Import(args) => {
-            for w in pipeline::import_quantifications(&args.into_job())? {
+            for w in jobs::import::run(&args.into_job())? {
                 eprintln!("harmonomics: warning: {w}");
             }
         }
-        Command::Normalise(NormaliseCommand::Transcriptome(args)) => pipeline::normalise_matrix(&args.into_job())?,
+        Command::Normalise(NormaliseCommand::Transcriptome(args)) => {
+            jobs::normalise_transcriptome::run(&args.into_job())?
+        }
         Command::Correct(args) => {
             let job = args.into_job();
-            let changed = pipeline::correct::correct_matrix(&job)?;
+            let changed = jobs::correct::correct_matrix(&job)?;
             if !cli.quiet {
                 eprintln!("harmonomics: {changed} values changed; written to {}", job.out.display());
             }
         }
         Command::Normalise(NormaliseCommand::Metabolome(args)) => {
-            let steps = pipeline::metabolome::normalise_metabolome(&args.into_job())?;
+            let steps = jobs::normalise_metabolome::run(&args.into_job())?;
             if !cli.quiet {
                 for s in steps {
                     eprintln!(

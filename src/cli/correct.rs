@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::batch::Prior;
-use crate::pipeline::correct::{CorrectJob, CorrectMethod};
+use crate::jobs::correct::{CorrectJob, CorrectMethod};
 
 /// Arguments of `correct`.
 #[derive(Debug, Args)]

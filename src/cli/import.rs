@@ -36,8 +36,8 @@ pub struct ImportArgs {
 
 impl ImportArgs {
     /// The library job.
-    pub fn into_job(self) -> crate::pipeline::ImportJob {
-        crate::pipeline::ImportJob {
+    pub fn into_job(self) -> crate::jobs::import::ImportJob {
+        crate::jobs::import::ImportJob {
             tool: self.tool,
             inputs: self.inputs,
             samples: self.samples,

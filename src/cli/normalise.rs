@@ -76,8 +76,8 @@ pub struct MetabolomeArgs {
 
 impl MetabolomeArgs {
     /// The library job.
-    pub fn into_job(self) -> crate::pipeline::metabolome::NormaliseMetabolomeJob {
-        crate::pipeline::metabolome::NormaliseMetabolomeJob {
+    pub fn into_job(self) -> crate::jobs::normalise_metabolome::NormaliseMetabolomeJob {
+        crate::jobs::normalise_metabolome::NormaliseMetabolomeJob {
             table: self.table,
             injections: self.injections,
             import: crate::metabolome::table::ImportOptions { measure: self.measure },
@@ -133,8 +133,8 @@ pub struct TranscriptomeArgs {
 
 impl TranscriptomeArgs {
     /// The library job.
-    pub fn into_job(self) -> crate::pipeline::NormaliseJob {
-        crate::pipeline::NormaliseJob {
+    pub fn into_job(self) -> crate::jobs::normalise_transcriptome::NormaliseJob {
+        crate::jobs::normalise_transcriptome::NormaliseJob {
             counts: self.counts,
             method: self.method,
             out: self.out,

@@ -56,12 +56,12 @@ pub struct MethylationArgs {
 
 impl MethylationArgs {
     /// The library job.
-    pub fn into_job(self, threads: usize) -> crate::pipeline::epigenome::QuantMethylationJob {
+    pub fn into_job(self, threads: usize) -> crate::jobs::quant_methylation::QuantMethylationJob {
         let sample = self.sample.unwrap_or_else(|| {
             let name = self.bam.file_name().and_then(|n| n.to_str()).unwrap_or("sample");
             name.split('.').next().unwrap_or(name).to_string()
         });
-        crate::pipeline::epigenome::QuantMethylationJob {
+        crate::jobs::quant_methylation::QuantMethylationJob {
             options: crate::epigenome::calls::CallOptions {
                 min_mapq: self.min_mapq,
                 min_base_quality: self.min_base_quality,
@@ -152,8 +152,8 @@ pub struct RnaArgs {
 
 impl RnaArgs {
     /// The library job (the only place that knows both clap and the pipeline).
-    pub fn into_job(self, threads: usize, command: String) -> crate::pipeline::QuantRnaJob {
-        crate::pipeline::QuantRnaJob {
+    pub fn into_job(self, threads: usize, command: String) -> crate::jobs::quant_rna::QuantRnaJob {
+        crate::jobs::quant_rna::QuantRnaJob {
             options: self.quant_options(),
             annotation: self.annotation_spec(),
             bam: self.bam,

@@ -13,7 +13,7 @@ pub mod normalise;
 pub mod regions;
 pub mod sites;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -76,4 +76,37 @@ pub enum EpigenomeError {
         /// What was expected.
         message: String,
     },
+}
+
+/// How one sample's calls were obtained (kept in the per-sample file's metadata).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct SampleSource {
+    /// `alignments` or the imported format's name.
+    pub source: String,
+    /// Record-level statistics (alignments only).
+    pub stats: Option<calls::CallStats>,
+    /// Whether both strands of each CpG were merged.
+    pub strands_merged: bool,
+    /// Sites with a call.
+    pub sites: usize,
+}
+
+/// Calls or imports one input file.
+pub fn sample_calls(
+    path: &Path,
+    options: &calls::CallOptions,
+    workers: usize,
+) -> Result<(SampleCalls, SampleSource), EpigenomeError> {
+    if import::is_alignment(path)? {
+        let (calls, stats) = calls::call(path, options, workers)?;
+        let sites = calls.sites();
+        Ok((calls, SampleSource { source: "alignments".into(), stats: Some(stats), strands_merged: true, sites }))
+    } else {
+        let format = import::detect(path)?;
+        let imported = import::read(path, format)?;
+        let sites = imported.calls.sites();
+        let source =
+            SampleSource { source: format.name().into(), stats: None, strands_merged: imported.strands_merged, sites };
+        Ok((imported.calls, source))
+    }
 }

@@ -9,7 +9,7 @@ pub mod mztab;
 pub mod process;
 pub mod table;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -60,4 +60,27 @@ impl MetabolomeError {
     pub fn at(location: Location, message: impl Into<String>) -> Self {
         MetabolomeError::At { location, message: message.into() }
     }
+}
+
+/// A processed table: what was read and what the chain made of it.
+pub struct ProcessedTable {
+    /// The table as read.
+    pub table: table::FeatureTable,
+    /// The injection list.
+    pub injections: Vec<injections::Injection>,
+    /// The chain's output.
+    pub processed: process::Processed,
+}
+
+/// Reads and processes one table.
+pub fn read_and_process(
+    table_path: &Path,
+    injections_path: &Path,
+    import: &table::ImportOptions,
+    options: &process::ProcessOptions,
+) -> Result<ProcessedTable, MetabolomeError> {
+    let injections = injections::read(injections_path)?;
+    let table = table::read(table_path, &injections, import)?;
+    let processed = process::process(&table.rows, &injections, options)?;
+    Ok(ProcessedTable { table, injections, processed })
 }

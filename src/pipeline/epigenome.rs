@@ -10,48 +10,14 @@ use serde_json::json;
 
 use super::{RunError, arrow_err, io_err, metadata, stage};
 use crate::cohort::{self, Cohort, Layer};
-use crate::epigenome::calls::{self, CallStats};
+use crate::epigenome::calls::CallStats;
 use crate::epigenome::cohort::{AssembleError, CPG_FILES, assemble, write_regions};
-use crate::epigenome::import;
 use crate::epigenome::regions::RegionSet;
 use crate::epigenome::sites::write_sample;
-use crate::epigenome::{EpigenomeError, SampleCalls};
-use crate::io::parquet::{Metadata, write_batch};
+use crate::epigenome::{SampleSource, sample_calls};
+use crate::io::parquet::write_batch;
 use crate::output::manifest::StageReport;
 use crate::pipeline::Progress;
-
-/// How one sample's calls were obtained (kept in the per-sample file's metadata).
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct SampleSource {
-    /// `alignments` or the imported format's name.
-    pub source: String,
-    /// Record-level statistics (alignments only).
-    pub stats: Option<CallStats>,
-    /// Whether both strands of each CpG were merged.
-    pub strands_merged: bool,
-    /// Sites with a call.
-    pub sites: usize,
-}
-
-/// Calls or imports one input file.
-pub fn sample_calls(
-    path: &Path,
-    options: &calls::CallOptions,
-    workers: usize,
-) -> Result<(SampleCalls, SampleSource), EpigenomeError> {
-    if import::is_alignment(path)? {
-        let (calls, stats) = calls::call(path, options, workers)?;
-        let sites = calls.sites();
-        Ok((calls, SampleSource { source: "alignments".into(), stats: Some(stats), strands_merged: true, sites }))
-    } else {
-        let format = import::detect(path)?;
-        let imported = import::read(path, format)?;
-        let sites = imported.calls.sites();
-        let source =
-            SampleSource { source: format.name().into(), stats: None, strands_merged: imported.strands_merged, sites };
-        Ok((imported.calls, source))
-    }
-}
 
 impl From<AssembleError> for RunError {
     fn from(e: AssembleError) -> Self {
@@ -256,55 +222,4 @@ fn qc_table(
         ("overlap_calls", stat(|s| s.overlap)),
         ("ambiguous_mod_calls", stat(|s| s.ambiguous)),
     ])
-}
-
-/// One `quant methylation` job.
-#[derive(Clone, Debug)]
-pub struct QuantMethylationJob {
-    /// Alignments or a per-CpG table.
-    pub input: PathBuf,
-    /// Sample name for the metadata.
-    pub sample: String,
-    /// Filters.
-    pub options: calls::CallOptions,
-    /// Per-sample Parquet.
-    pub out: PathBuf,
-    /// Optional MethylDackel-style merged-CpG bedGraph.
-    pub bedgraph: Option<PathBuf>,
-    /// BGZF threads.
-    pub threads: usize,
-}
-
-/// Runs one `quant methylation` job; returns what it read.
-pub fn quant_methylation(job: &QuantMethylationJob) -> Result<SampleSource, RunError> {
-    let (calls, source) = sample_calls(&job.input, &job.options, job.threads)?;
-    write_sample(&job.out, &calls, &standalone_metadata(&job.sample, &source.source, &job.options))?;
-    if let Some(path) = &job.bedgraph {
-        crate::io::atomic::write_atomic(path, |w| {
-            use std::io::Write;
-            writeln!(w, "track type=\"bedGraph\" description=\"{} CpG merged methylation levels\"", job.sample)?;
-            // Merged CpGs span 2 bp (MethylDackel --mergeContext); unmerged cytosines 1 bp.
-            let span = if source.strands_merged { 1 } else { 0 };
-            for (chrom, s) in calls.iter() {
-                // MethylDackel's percentage: truncated, as `(int) (100.0 * m / (m + u))`.
-                let pct = (100.0 * s.methylated as f64 / s.coverage() as f64) as u64;
-                let (start, end) = (s.pos - 1, s.pos + span);
-                writeln!(w, "{chrom}\t{start}\t{end}\t{pct}\t{}\t{}", s.methylated, s.unmethylated)?;
-            }
-            Ok(())
-        })
-        .map_err(|source| RunError::Output(crate::io::OutputError { path: path.clone(), source }))?;
-    }
-    Ok(source)
-}
-
-/// Per-sample metadata for a standalone `quant methylation` file.
-pub fn standalone_metadata(sample: &str, source: &str, options: &calls::CallOptions) -> Metadata {
-    vec![
-        ("harmonomics.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-        ("harmonomics.layer".to_string(), Layer::Epigenome.as_str().to_string()),
-        ("harmonomics.sample_id".to_string(), sample.to_string()),
-        ("harmonomics.source".to_string(), source.to_string()),
-        ("harmonomics.quant".to_string(), serde_json::to_string(options).unwrap_or_default()),
-    ]
 }

@@ -10,10 +10,9 @@ use serde_json::json;
 use super::{RunError, arrow_err, io_err, metadata, stage};
 use crate::cohort::{Cohort, Layer, Problem, Severity, ValidationError};
 use crate::io::parquet::{MatrixStream, MetadataFor, batch, write_batch};
-use crate::metabolome::injections::{self, Injection, Kind};
-use crate::metabolome::process::{ProcessOptions, Processed, process};
-use crate::metabolome::table::{self, FeatureTable, ImportOptions};
-use crate::metabolome::{MetabolomeError, MetabolomeOptions};
+use crate::metabolome::injections::{self, Kind};
+use crate::metabolome::process::ProcessOptions;
+use crate::metabolome::{MetabolomeError, MetabolomeOptions, ProcessedTable, read_and_process};
 use crate::output::manifest::StageReport;
 
 impl From<MetabolomeError> for RunError {
@@ -24,29 +23,6 @@ impl From<MetabolomeError> for RunError {
             other => RunError::Metabolome(other),
         }
     }
-}
-
-/// A processed table: what was read and what the chain made of it.
-pub struct ProcessedTable {
-    /// The table as read.
-    pub table: FeatureTable,
-    /// The injection list.
-    pub injections: Vec<Injection>,
-    /// The chain's output.
-    pub processed: Processed,
-}
-
-/// Reads and processes one table.
-pub fn read_and_process(
-    table_path: &Path,
-    injections_path: &Path,
-    import: &ImportOptions,
-    options: &ProcessOptions,
-) -> Result<ProcessedTable, RunError> {
-    let injections = injections::read(injections_path)?;
-    let table = table::read(table_path, &injections, import)?;
-    let processed = process(&table.rows, &injections, options)?;
-    Ok(ProcessedTable { table, injections, processed })
 }
 
 /// Writes the five tables; `study` lists (output column name, injection index) in output order.
@@ -188,38 +164,4 @@ pub fn run_layer(
     let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Metabolome), extra);
     written.extend(write_outputs(dir, &r, &study, &meta, &options.process)?);
     Ok(())
-}
-
-/// One `normalise metabolome` job.
-#[derive(Clone, Debug)]
-pub struct NormaliseMetabolomeJob {
-    /// The feature table.
-    pub table: PathBuf,
-    /// The injection list.
-    pub injections: PathBuf,
-    /// Import options.
-    pub import: ImportOptions,
-    /// The chain's options.
-    pub options: ProcessOptions,
-    /// Output directory.
-    pub out: PathBuf,
-}
-
-/// Runs one `normalise metabolome` job; returns the steps for the caller to print.
-pub fn normalise_metabolome(job: &NormaliseMetabolomeJob) -> Result<Vec<crate::metabolome::process::Step>, RunError> {
-    let r = read_and_process(&job.table, &job.injections, &job.import, &job.options)?;
-    let study: Vec<(String, usize)> = (0..r.injections.len())
-        .filter(|&j| r.injections[j].kind == Kind::Sample)
-        .map(|j| (r.injections[j].sample_id.clone().unwrap_or_else(|| r.injections[j].column.clone()), j))
-        .collect();
-    let meta = |extra: &[(&str, String)]| {
-        let mut kv = vec![
-            ("harmonomics.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-            ("harmonomics.layer".to_string(), Layer::Metabolome.as_str().to_string()),
-        ];
-        kv.extend(extra.iter().map(|(k, v)| (format!("harmonomics.{k}"), v.clone())));
-        kv
-    };
-    write_outputs(&job.out, &r, &study, &meta, &job.options)?;
-    Ok(r.processed.steps)
 }

@@ -6,7 +6,6 @@
 //! manifest comes last, so a directory with a `manifest.json` holds a finished run.
 
 pub mod batch;
-pub mod correct;
 pub mod epigenome;
 pub mod harmonise;
 pub mod metabolome;
@@ -32,6 +31,7 @@ use crate::io::hash::hash_file;
 use crate::io::parquet::{Metadata, write_batch, write_matrix};
 use crate::matrix::FeatureMatrix;
 use crate::output::manifest::{self, FileRecord, Manifest, StageReport, Tool};
+use crate::transcriptome::import::ImportError;
 use crate::transcriptome::quant::{Category, QuantError, SampleCounts, quantify};
 use crate::transcriptome::{normalise, tables};
 pub use progress::Progress;
@@ -77,7 +77,7 @@ pub enum RunError {
     Input(#[from] normalise::input::InputError),
     /// Another tool's output could not be imported.
     #[error(transparent)]
-    Import(crate::transcriptome::import::ImportError),
+    Import(ImportError),
     /// Methylation input could not be read.
     #[error(transparent)]
     Epigenome(#[from] crate::epigenome::EpigenomeError),
@@ -102,8 +102,19 @@ impl RunError {
     /// Exit code class: configuration problems are usage errors.
     pub fn exit_class(&self) -> ExitClass {
         match self {
-            RunError::Invalid(_) | RunError::Usage(_) => ExitClass::Usage,
+            RunError::Invalid(_) | RunError::Usage(_) | RunError::Import(ImportError::NoTranscriptMap) => {
+                ExitClass::Usage
+            }
             _ => ExitClass::Runtime,
+        }
+    }
+}
+
+impl From<ImportError> for RunError {
+    fn from(e: ImportError) -> Self {
+        match e {
+            ImportError::Io { path, source } => RunError::Io { path, source },
+            other => RunError::Import(other),
         }
     }
 }
@@ -119,7 +130,7 @@ pub struct RunSummary {
     pub warnings: usize,
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
     move |source| RunError::Io { path: path.to_path_buf(), source }
 }
 
@@ -451,7 +462,7 @@ fn run_layer_resumable(ctx: &mut RunContext, layer: Layer) -> Result<String, Run
     })
 }
 
-fn arrow_err(path: &Path) -> impl FnOnce(arrow_schema::ArrowError) -> RunError + '_ {
+pub(crate) fn arrow_err(path: &Path) -> impl FnOnce(arrow_schema::ArrowError) -> RunError + '_ {
     move |e| RunError::Output(OutputError { path: path.to_path_buf(), source: std::io::Error::other(e) })
 }
 
@@ -682,7 +693,7 @@ fn import_layer(
     let params = json!({ "tool": tool.name(), "import": options.import, "tx2gene": tx2gene });
     let imported = stage::stage(stages, "import", params, |r| {
         let inputs: Vec<(PathBuf, String)> = samples.iter().map(|s| (s.path.clone(), s.sample_id.clone())).collect();
-        let imported = read_imports(
+        let imported = crate::transcriptome::import::read_all(
             tool,
             &inputs,
             tx2gene.as_deref(),
@@ -931,326 +942,4 @@ fn hash_outputs(out: &Path, written: &[PathBuf]) -> Result<Vec<FileRecord>, RunE
             Ok(FileRecord { role: "output".into(), path: rel, size, blake3 })
         })
         .collect()
-}
-
-/// One `quant rna` job: a BAM in, a per-sample Parquet (and optionally featureCounts' tables) out.
-#[derive(Clone, Debug)]
-pub struct QuantRnaJob {
-    /// The alignments.
-    pub bam: PathBuf,
-    /// The annotation, its format and feature selection.
-    pub annotation: annotation::AnnotationSpec,
-    /// Counting options.
-    pub options: crate::transcriptome::quant::QuantOptions,
-    /// Per-sample Parquet output.
-    pub out: PathBuf,
-    /// featureCounts-layout counts table.
-    pub featurecounts_tsv: Option<PathBuf>,
-    /// featureCounts-layout summary.
-    pub summary: Option<PathBuf>,
-    /// The command line, for the table's header line.
-    pub command: String,
-    /// BGZF decompression threads.
-    pub threads: usize,
-}
-
-/// Runs one `quant rna` job.
-pub fn quant_rna(job: &QuantRnaJob) -> Result<SampleCounts, RunError> {
-    use crate::transcriptome::quant::featurecounts;
-    let features = job.annotation.read()?;
-    let index = FeatureIndex::new(&features);
-    let counts = quantify(&job.bam, &features, &index, &job.options, job.threads)?;
-    let name = job.bam.display().to_string();
-    let quant = serde_json::to_string(&job.options).unwrap_or_default();
-    let meta = vec![
-        ("harmonomics.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-        ("harmonomics.layer".to_string(), Layer::Transcriptome.as_str().to_string()),
-        ("harmonomics.quant".to_string(), quant),
-    ];
-    write_batch(&job.out, tables::sample_counts(&features, &counts).map_err(arrow_err(&job.out))?, &meta)?;
-    if let Some(w) = counts.strand.check(job.options.strandedness) {
-        eprintln!("harmonomics: warning: {}: {w}", job.bam.display());
-    }
-    let summary = job
-        .summary
-        .clone()
-        .or_else(|| job.featurecounts_tsv.as_ref().map(|p| PathBuf::from(format!("{}.summary", p.display()))));
-    let out_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| RunError::Output(OutputError { path, source })
-    };
-    if let Some(path) = &job.featurecounts_tsv {
-        crate::io::atomic::write_atomic(path, |w| {
-            featurecounts::write_table(w, &job.command, &features, &[&name], &[&counts])
-        })
-        .map_err(out_err(path))?;
-    }
-    if let Some(path) = &summary {
-        crate::io::atomic::write_atomic(path, |w| featurecounts::write_summary(w, &[&name], &[&counts]))
-            .map_err(out_err(path))?;
-    }
-    Ok(counts)
-}
-
-/// One `normalise transcriptome` job.
-#[derive(Clone, Debug)]
-pub struct NormaliseJob {
-    /// The count matrix.
-    pub counts: PathBuf,
-    /// The method.
-    pub method: normalise::Method,
-    /// Wide Parquet output.
-    pub out: PathBuf,
-    /// Optional factors table.
-    pub factors: Option<PathBuf>,
-    /// Annotation for gene lengths.
-    pub annotation: Option<annotation::AnnotationSpec>,
-    /// Method options.
-    pub options: normalise::NormaliseOptions,
-}
-
-/// Runs one `normalise transcriptome` job.
-pub fn normalise_matrix(job: &NormaliseJob) -> Result<(), RunError> {
-    let counts = normalise::input::read(&job.counts)?;
-    let lengths = match (&counts.lengths, &job.annotation) {
-        (_, Some(spec)) => spec.read()?.lengths_of(&counts.matrix.feature_ids),
-        (Some(l), None) => Some(l.clone()),
-        (None, None) => None,
-    };
-    let keep = if job.options.filter_by_expr {
-        normalise::filter::filter_by_expr(&counts.matrix, None, Default::default())
-    } else {
-        vec![true; counts.matrix.feature_ids.len()]
-    };
-    let matrix = normalise::apply_filtered(job.method, &counts.matrix, lengths.as_deref(), &keep, &job.options)?;
-    let params = json!({
-        "method": job.method.name(),
-        "prior_count": job.options.prior_count,
-        "filter_by_expr": job.options.filter_by_expr,
-        "kept_features": keep.iter().filter(|k| **k).count(),
-    })
-    .to_string();
-    let meta = vec![
-        ("harmonomics.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-        ("harmonomics.layer".to_string(), Layer::Transcriptome.as_str().to_string()),
-        ("harmonomics.method".to_string(), job.method.name().to_string()),
-        ("harmonomics.params".to_string(), params),
-    ];
-    write_matrix(&job.out, &matrix, &meta)?;
-    if let Some(path) = &job.factors {
-        let factors = normalise::factors(&counts.matrix);
-        let ids: Vec<&str> = counts.matrix.sample_ids.iter().map(String::as_str).collect();
-        if path.extension().is_some_and(|e| e == "parquet") {
-            write_batch(path, tables::factors(&ids, &factors).map_err(arrow_err(path))?, &meta)?;
-        } else {
-            let cell = |v: Option<f64>| v.map_or_else(|| "NA".to_string(), |v| format!("{v}"));
-            let mut text =
-                String::from("sample_id\tlibrary_size\tsize_factor\tsize_factor_poscounts\ttmm_factor\tuq_factor\n");
-            for (j, id) in ids.iter().enumerate() {
-                text.push_str(&format!(
-                    "{id}\t{}\t{}\t{}\t{}\t{}\n",
-                    cell(factors.library_size[j]),
-                    cell(factors.size_factor[j]),
-                    cell(factors.size_factor_poscounts[j]),
-                    cell(factors.tmm_factor[j]),
-                    cell(factors.uq_factor[j])
-                ));
-            }
-            crate::io::atomic::write_bytes_atomic(path, text.as_bytes())
-                .map_err(|source| RunError::Output(OutputError { path: path.clone(), source }))?;
-        }
-    }
-    Ok(())
-}
-
-/// One `import` job.
-#[derive(Clone, Debug)]
-pub struct ImportJob {
-    /// The tool that wrote the inputs.
-    pub tool: crate::transcriptome::import::Tool,
-    /// Input files.
-    pub inputs: Vec<PathBuf>,
-    /// Sample names (empty: derived from the paths).
-    pub samples: Vec<String>,
-    /// Transcript-to-gene map (Salmon/kallisto).
-    pub tx2gene: Option<PathBuf>,
-    /// tximport's countsFromAbundance.
-    pub counts_from_abundance: crate::transcriptome::import::tximport::CountsFromAbundance,
-    /// STAR column.
-    pub strandedness: crate::transcriptome::quant::Strandedness,
-    /// Output directory.
-    pub out: PathBuf,
-}
-
-/// A sample name for an input: the parent folder for `quant.sf`/`abundance.tsv`/STAR's fixed
-/// file names, else the file stem.
-fn default_sample_name(path: &Path) -> String {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("sample");
-    let fixed = ["quant.sf", "abundance.tsv", "abundance.h5", "ReadsPerGene.out.tab"];
-    if fixed.contains(&name)
-        && let Some(parent) = path.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str())
-    {
-        return parent.to_string();
-    }
-    let stem = name.split('.').next().unwrap_or(name);
-    stem.strip_suffix("ReadsPerGene").unwrap_or(stem).trim_end_matches(['_', '.']).to_string()
-}
-
-/// Reads other tools' outputs as gene counts: `inputs` are (file, sample name) pairs.
-fn read_imports(
-    tool: crate::transcriptome::import::Tool,
-    inputs: &[(PathBuf, String)],
-    tx2gene: Option<&Path>,
-    counts_from_abundance: crate::transcriptome::import::tximport::CountsFromAbundance,
-    strandedness: crate::transcriptome::quant::Strandedness,
-    warnings: &mut Vec<String>,
-) -> Result<Vec<crate::transcriptome::import::ImportedSample>, RunError> {
-    use crate::transcriptome::import::{ImportError, Tool, tables, tximport};
-    let import_err = |e: ImportError| match e {
-        ImportError::Io { path, source } => RunError::Io { path, source },
-        other => RunError::Import(other),
-    };
-    Ok(match tool {
-        Tool::Featurecounts => {
-            let mut all = Vec::new();
-            for (p, name) in inputs {
-                let mut table = tables::featurecounts(p).map_err(import_err)?;
-                // An empty name keeps the table's own column header.
-                if table.len() == 1 && !name.is_empty() {
-                    table[0].sample = name.clone();
-                }
-                all.extend(table);
-            }
-            all
-        }
-        Tool::Htseq => inputs.iter().map(|(p, n)| tables::htseq(p, n)).collect::<Result<_, _>>().map_err(import_err)?,
-        Tool::Star => inputs
-            .iter()
-            .map(|(p, n)| tables::star(p, n, strandedness))
-            .collect::<Result<_, _>>()
-            .map_err(import_err)?,
-        Tool::Salmon | Tool::Kallisto => {
-            let kind = if tool == Tool::Salmon { tximport::TxTool::Salmon } else { tximport::TxTool::Kallisto };
-            let Some(map_path) = tx2gene else {
-                return Err(RunError::Usage(
-                    "salmon and kallisto imports need a transcript-to-gene map: --tx2gene, or `tx2gene` in \
-                     [transcriptome.import], or a GTF/GFF [annotation]"
-                        .into(),
-                ));
-            };
-            let map = tximport::read_tx2gene(map_path).map_err(import_err)?;
-            let quants = inputs
-                .iter()
-                .map(|(p, n)| tximport::read(p, kind, n).map(|q| (q, p.as_path())))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(import_err)?;
-            tximport::summarise(&quants, &map, counts_from_abundance, warnings).map_err(import_err)?
-        }
-    })
-}
-
-/// Runs one `import` job; returns the warnings it recorded.
-pub fn import_quantifications(job: &ImportJob) -> Result<Vec<String>, RunError> {
-    use crate::transcriptome::import::Tool;
-    if !job.samples.is_empty() && job.samples.len() != job.inputs.len() {
-        return Err(RunError::Usage(format!(
-            "{} --sample names for {} --input files; give one per input or none",
-            job.samples.len(),
-            job.inputs.len()
-        )));
-    }
-    let inputs: Vec<(PathBuf, String)> = job
-        .inputs
-        .iter()
-        .enumerate()
-        .map(|(k, p)| {
-            let fallback = if job.tool == Tool::Featurecounts { String::new() } else { default_sample_name(p) };
-            (p.clone(), job.samples.get(k).cloned().unwrap_or(fallback))
-        })
-        .collect();
-    let mut warnings = Vec::new();
-    let mut samples = read_imports(
-        job.tool,
-        &inputs,
-        job.tx2gene.as_deref(),
-        job.counts_from_abundance,
-        job.strandedness,
-        &mut warnings,
-    )?;
-    if job.tool == Tool::Featurecounts && !job.samples.is_empty() {
-        for (s, n) in samples.iter_mut().zip(&job.samples) {
-            s.sample = n.clone();
-        }
-    }
-    let Some(first) = samples.first() else {
-        return Err(RunError::Usage("no samples to import".into()));
-    };
-    for s in &samples {
-        if s.feature_ids != first.feature_ids {
-            return Err(RunError::Usage(format!(
-                "sample {:?} has different genes from sample {:?}: import samples quantified against one annotation",
-                s.sample, first.sample
-            )));
-        }
-    }
-    std::fs::create_dir_all(&job.out).map_err(io_err(&job.out))?;
-    let ids: Vec<String> = samples.iter().map(|s| s.sample.clone()).collect();
-    let counts =
-        FeatureMatrix::new(first.feature_ids.clone(), ids.clone(), samples.iter().map(|s| s.counts.clone()).collect());
-    let meta = vec![
-        ("harmonomics.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-        ("harmonomics.layer".to_string(), Layer::Transcriptome.as_str().to_string()),
-        ("harmonomics.import".to_string(), format!("{:?}", job.tool).to_lowercase()),
-        ("harmonomics.counts_from_abundance".to_string(), format!("{:?}", job.counts_from_abundance)),
-    ];
-    let integral = counts.columns.iter().flatten().all(|c| c.iter().all(|v| v.fract() == 0.0));
-    let raw = job.out.join("raw.parquet");
-    if integral && !matches!(job.tool, Tool::Salmon | Tool::Kallisto) {
-        write_matrix(&raw, &counts.map_columns(|_, c| Some(c.iter().map(|&v| v as u64).collect())), &meta)?;
-    } else {
-        write_matrix(&raw, &counts, &meta)?;
-    }
-    if samples.iter().all(|s| s.lengths.is_some()) {
-        let lengths = FeatureMatrix::new(
-            first.feature_ids.clone(),
-            ids.clone(),
-            samples.iter().filter_map(|s| s.lengths.clone()).collect(),
-        );
-        write_matrix(&job.out.join("lengths.parquet"), &lengths, &meta)?;
-        // features.parquet beside raw.parquet gives `normalise --method tpm|fpkm` the lengths
-        // (for tximport: the mean over samples of the abundance-weighted lengths).
-        let mean: Vec<Option<f64>> = (0..first.feature_ids.len())
-            .map(|g| {
-                Some(
-                    samples.iter().filter_map(|s| s.lengths.as_ref()).map(|l| l[g]).sum::<f64>() / samples.len() as f64,
-                )
-            })
-            .collect();
-        let features = crate::io::parquet::batch(vec![
-            ("feature_id", Arc::new(arrow_array::StringArray::from(first.feature_ids.clone())) as ArrayRef),
-            ("length", Arc::new(arrow_array::Float64Array::from(mean)) as ArrayRef),
-        ])
-        .map_err(arrow_err(&job.out))?;
-        write_batch(&job.out.join("features.parquet"), features, &meta)?;
-    }
-    let mut categories: Vec<String> = Vec::new();
-    for s in &samples {
-        for (c, _) in &s.qc {
-            if !categories.contains(c) {
-                categories.push(c.clone());
-            }
-        }
-    }
-    if !categories.is_empty() {
-        let mut columns: Vec<(&str, arrow_array::ArrayRef)> =
-            vec![("sample_id", std::sync::Arc::new(arrow_array::StringArray::from(ids.clone())))];
-        for c in &categories {
-            let values: Vec<Option<f64>> =
-                samples.iter().map(|s| s.qc.iter().find(|(k, _)| k == c).map(|(_, v)| *v)).collect();
-            columns.push((c.as_str(), std::sync::Arc::new(arrow_array::Float64Array::from(values))));
-        }
-        let qc = job.out.join("qc.parquet");
-        write_batch(&qc, crate::io::parquet::batch(columns).map_err(arrow_err(&qc))?, &meta)?;
-    }
-    Ok(warnings)
 }

@@ -5,7 +5,7 @@
 pub mod tables;
 pub mod tximport;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +31,12 @@ pub enum ImportError {
         /// What was expected.
         message: String,
     },
+    /// Salmon or kallisto outputs without a transcript-to-gene map (a usage error).
+    #[error(
+        "salmon and kallisto imports need a transcript-to-gene map: --tx2gene, or `tx2gene` in \
+         [transcriptome.import], or a GTF/GFF [annotation]"
+    )]
+    NoTranscriptMap,
     /// Transcript ids that match no transcript of the tx2gene map.
     #[error(
         "none of the {n} transcripts of {} are in the transcript-to-gene map (e.g. {examples}; the map has e.g. {map_examples}); \
@@ -152,4 +158,43 @@ impl ImportedSample {
             qc: Vec::new(),
         }
     }
+}
+
+/// Reads other tools' outputs as gene counts: `inputs` are (file, sample name) pairs.
+pub fn read_all(
+    tool: Tool,
+    inputs: &[(PathBuf, String)],
+    tx2gene: Option<&Path>,
+    counts_from_abundance: tximport::CountsFromAbundance,
+    strandedness: crate::transcriptome::quant::Strandedness,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<ImportedSample>, ImportError> {
+    Ok(match tool {
+        Tool::Featurecounts => {
+            let mut all = Vec::new();
+            for (p, name) in inputs {
+                let mut table = tables::featurecounts(p)?;
+                // An empty name keeps the table's own column header.
+                if table.len() == 1 && !name.is_empty() {
+                    table[0].sample = name.clone();
+                }
+                all.extend(table);
+            }
+            all
+        }
+        Tool::Htseq => inputs.iter().map(|(p, n)| tables::htseq(p, n)).collect::<Result<_, _>>()?,
+        Tool::Star => inputs.iter().map(|(p, n)| tables::star(p, n, strandedness)).collect::<Result<_, _>>()?,
+        Tool::Salmon | Tool::Kallisto => {
+            let kind = if tool == Tool::Salmon { tximport::TxTool::Salmon } else { tximport::TxTool::Kallisto };
+            let Some(map_path) = tx2gene else {
+                return Err(ImportError::NoTranscriptMap);
+            };
+            let map = tximport::read_tx2gene(map_path)?;
+            let quants = inputs
+                .iter()
+                .map(|(p, n)| tximport::read(p, kind, n).map(|q| (q, p.as_path())))
+                .collect::<Result<Vec<_>, _>>()?;
+            tximport::summarise(&quants, &map, counts_from_abundance, warnings)?
+        }
+    })
 }

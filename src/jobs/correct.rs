@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::RunError;
 use crate::batch::{BatchError, Prior};
 use crate::io::parquet::write_matrix;
 use crate::matrix::FeatureMatrix;
+use crate::pipeline::RunError;
 use crate::transcriptome::normalise::input;
 
 /// Which correction.

@@ -1,0 +1,66 @@
+//! `harmonomics quant rna`: featureCounts on one alignment file, outside a cohort.
+
+use std::path::{Path, PathBuf};
+
+use crate::annotation::{self, FeatureIndex};
+use crate::io::OutputError;
+use crate::io::parquet::write_batch;
+use crate::layer::Layer;
+use crate::pipeline::{RunError, arrow_err};
+use crate::transcriptome::quant::{SampleCounts, quantify};
+use crate::transcriptome::tables;
+
+/// One `quant rna` job: a BAM in, a per-sample Parquet (and optionally featureCounts' tables) out.
+#[derive(Clone, Debug)]
+pub struct QuantRnaJob {
+    /// The alignments.
+    pub bam: PathBuf,
+    /// The annotation, its format and feature selection.
+    pub annotation: annotation::AnnotationSpec,
+    /// Counting options.
+    pub options: crate::transcriptome::quant::QuantOptions,
+    /// Per-sample Parquet output.
+    pub out: PathBuf,
+    /// featureCounts-layout counts table.
+    pub featurecounts_tsv: Option<PathBuf>,
+    /// featureCounts-layout summary.
+    pub summary: Option<PathBuf>,
+    /// The command line, for the table's header line.
+    pub command: String,
+    /// BGZF decompression threads.
+    pub threads: usize,
+}
+
+/// Runs one `quant rna` job.
+pub fn run(job: &QuantRnaJob) -> Result<SampleCounts, RunError> {
+    use crate::transcriptome::quant::featurecounts;
+    let features = job.annotation.read()?;
+    let index = FeatureIndex::new(&features);
+    let counts = quantify(&job.bam, &features, &index, &job.options, job.threads)?;
+    let name = job.bam.display().to_string();
+    let quant = serde_json::to_string(&job.options).unwrap_or_default();
+    let meta = super::metadata(Layer::Transcriptome, &[("quant", quant)]);
+    write_batch(&job.out, tables::sample_counts(&features, &counts).map_err(arrow_err(&job.out))?, &meta)?;
+    if let Some(w) = counts.strand.check(job.options.strandedness) {
+        eprintln!("harmonomics: warning: {}: {w}", job.bam.display());
+    }
+    let summary = job
+        .summary
+        .clone()
+        .or_else(|| job.featurecounts_tsv.as_ref().map(|p| PathBuf::from(format!("{}.summary", p.display()))));
+    let out_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RunError::Output(OutputError { path, source })
+    };
+    if let Some(path) = &job.featurecounts_tsv {
+        crate::io::atomic::write_atomic(path, |w| {
+            featurecounts::write_table(w, &job.command, &features, &[&name], &[&counts])
+        })
+        .map_err(out_err(path))?;
+    }
+    if let Some(path) = &summary {
+        crate::io::atomic::write_atomic(path, |w| featurecounts::write_summary(w, &[&name], &[&counts]))
+            .map_err(out_err(path))?;
+    }
+    Ok(counts)
+}
