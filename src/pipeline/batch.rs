@@ -303,7 +303,7 @@ fn combat_seq_layer(
         }
         _ => None,
     };
-    let keep = super::transcriptome_keep(cohort, &layer.raw, samples)?;
+    let keep = super::transcriptome::transcriptome_keep(cohort, &layer.raw, samples)?;
     let counts = layer.raw.map_columns(|_, c| Some(c.iter().map(|v| if v.is_finite() { *v } else { 0.0 }).collect()));
     layer.normalised =
         crate::transcriptome::normalise::apply_filtered(method, &counts, lengths.as_deref(), &keep, options)?;

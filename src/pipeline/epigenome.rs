@@ -8,6 +8,8 @@ use arrow_array::{ArrayRef, Float64Array, StringArray, UInt64Array};
 use rayon::prelude::*;
 use serde_json::json;
 
+use super::context::{RunContext, json_text};
+use super::layer::{LayerStep, QcTable};
 use super::{RunError, arrow_err, io_err, metadata, stage};
 use crate::cohort::{self, Cohort, Layer};
 use crate::epigenome::calls::CallStats;
@@ -16,8 +18,54 @@ use crate::epigenome::regions::RegionSet;
 use crate::epigenome::sites::write_sample;
 use crate::epigenome::{SampleSource, sample_calls};
 use crate::io::parquet::write_batch;
-use crate::output::manifest::StageReport;
-use crate::pipeline::Progress;
+
+/// The epigenome's [`LayerStep`].
+pub(crate) struct Epigenome;
+
+impl LayerStep for Epigenome {
+    fn options(&self, cohort: &Cohort) -> Result<String, RunError> {
+        json_text(&cohort.config.epigenome)
+    }
+
+    fn scatter(&self, cohort: &Cohort, _samples: &[&cohort::Sample]) -> Result<Option<String>, RunError> {
+        json_text(&cohort.config.epigenome.quant).map(Some)
+    }
+
+    fn whole(&self, _cohort: &Cohort, _samples: &[&cohort::Sample]) -> Result<String, RunError> {
+        Ok("every epigenome sample is quantified on its own".into())
+    }
+
+    fn step_inputs(&self, cohort: &Cohort) -> Vec<(&'static str, PathBuf)> {
+        cohort.config.epigenome.regions.iter().filter_map(|r| r.bed.clone()).map(|b| ("regions", b)).collect()
+    }
+
+    fn quantify(&self, ctx: &mut RunContext, samples: &[&cohort::Sample], dir: &Path) -> Result<(), RunError> {
+        quantify_samples(ctx, samples, dir)
+    }
+
+    fn assemble(&self, ctx: &mut RunContext, _samples: &[&cohort::Sample], dir: &Path) -> Result<(), RunError> {
+        assemble_layer(ctx, dir)
+    }
+
+    /// The first region set when one is configured, else the kept CpGs.
+    fn primary_files(&self, cohort: &Cohort) -> (PathBuf, PathBuf) {
+        match cohort.config.epigenome.regions.first() {
+            Some(set) => (
+                Path::new("regions").join(format!("{}.parquet", set.name)),
+                Path::new("regions").join(format!("{}.coverage.parquet", set.name)),
+            ),
+            None => ("normalised.parquet".into(), "raw.parquet".into()),
+        }
+    }
+
+    fn qc(&self) -> QcTable {
+        QcTable {
+            file: "qc.parquet",
+            keys: &["sample_id"],
+            description: "CpG sites and calls, depth, global methylation and bisulfite conversion per sample",
+        }
+    }
+}
 
 impl From<AssembleError> for RunError {
     fn from(e: AssembleError) -> Self {
@@ -59,22 +107,16 @@ fn sample_path(dir: &Path, sample: &cohort::Sample) -> PathBuf {
 
 /// The scatter step: calls (or imports) `samples` into `<dir>/samples/<id>.parquet`, with how
 /// they were obtained in the file's metadata so the layer step needs nothing else.
-pub fn quantify_samples(
-    cohort: &Cohort,
-    samples: &[&cohort::Sample],
-    threads: usize,
-    dir: &Path,
-    progress: &Progress,
-    stages: &mut Vec<StageReport>,
-    written: &mut Vec<PathBuf>,
-) -> Result<(), RunError> {
+fn quantify_samples(ctx: &mut RunContext, samples: &[&cohort::Sample], dir: &Path) -> Result<(), RunError> {
+    let (cohort, threads, progress) = (ctx.cohort, ctx.threads, ctx.progress);
+    let (stages, written) = (&mut ctx.stages, &mut ctx.written);
     let options = &cohort.config.epigenome;
     std::fs::create_dir_all(dir.join("samples")).map_err(io_err(dir))?;
     let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Epigenome), extra);
     stage::stage(stages, "quantify_epigenome", json!(options.quant), |r| {
         let bar = progress.bar(samples.len() as u64, "methylation");
         let workers = (threads / samples.len().max(1)).max(1);
-        let quant = serde_json::to_string(&options.quant).unwrap_or_default();
+        let quant = json_text(&options.quant)?;
         let results: Vec<Result<SampleSource, RunError>> = samples
             .par_iter()
             .map(|s| {
@@ -83,7 +125,7 @@ pub fn quantify_samples(
                     ("sample_id", s.sample_id.clone()),
                     ("source", source.source.clone()),
                     ("quant", quant.clone()),
-                    ("calls", serde_json::to_string(&source).unwrap_or_default()),
+                    ("calls", json_text(&source)?),
                 ]);
                 write_sample(&sample_path(dir, s), &calls, &m)?;
                 bar.inc(1);
@@ -137,19 +179,15 @@ fn read_source(cohort: &Cohort, sample: &cohort::Sample, dir: &Path) -> Result<S
             path.display()
         ))
     };
-    if get("harmonomics.quant") != Some(serde_json::to_string(&cohort.config.epigenome.quant).unwrap_or_default()) {
+    if get("harmonomics.quant") != Some(json_text(&cohort.config.epigenome.quant)?) {
         return Err(stale("its calling options ([epigenome.quant])"));
     }
     get("harmonomics.calls").and_then(|c| serde_json::from_str(&c).ok()).ok_or_else(|| stale("its call metadata"))
 }
 
 /// The layer step: the per-sample files → the streamed cohort merge, region sets and QC.
-pub fn assemble_layer(
-    cohort: &Cohort,
-    dir: &Path,
-    stages: &mut Vec<StageReport>,
-    written: &mut Vec<PathBuf>,
-) -> Result<(), RunError> {
+fn assemble_layer(ctx: &mut RunContext, dir: &Path) -> Result<(), RunError> {
+    let (cohort, stages, written) = (ctx.cohort, &mut ctx.stages, &mut ctx.written);
     let options = &cohort.config.epigenome;
     options.normalise.validate().map_err(|m| RunError::Usage(format!("[epigenome.normalise] {m}")))?;
     let samples = cohort.samples_of(Layer::Epigenome);

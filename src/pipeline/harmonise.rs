@@ -8,17 +8,18 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-use super::{Progress, Provenance, RunError, RunSummary, arrow_err, batch, finish, io_err, metadata, stage};
+use super::context::{self, RunContext};
+use super::layer::{QcTable, step};
+use super::{RunError, RunSummary, arrow_err, batch, io_err, metadata, stage};
 use crate::cohort::{self, Cohort, Layer};
 use crate::io::hash::hash_file;
 use crate::io::parquet::{read_table, write_batch};
 use crate::matrix::FeatureMatrix;
 use crate::output::harmonised::{self, LayerData};
-use crate::output::manifest::{FileRecord, StageReport};
+use crate::output::manifest::FileRecord;
 use crate::output::multiqc::{self, LayerQc};
 use crate::output::report::{self, LayerPca, ReportInput};
 use crate::stats::pca::{TOP_FEATURES, pca, silhouette, top_variable};
@@ -39,19 +40,6 @@ pub struct HarmoniseOptions {
     pub quiet: bool,
     /// argv, for the manifest.
     pub command_line: Vec<String>,
-}
-
-/// The matrices of `layer` that harmonisation reads, relative to its directory: the primary
-/// normalised matrix and the raw values beside it (for the epigenome, the first region set when
-/// one is configured, else the kept CpGs).
-pub fn primary_files(cohort: &Cohort, layer: Layer) -> (PathBuf, PathBuf) {
-    match (layer, cohort.config.epigenome.regions.first()) {
-        (Layer::Epigenome, Some(set)) => (
-            Path::new("regions").join(format!("{}.parquet", set.name)),
-            Path::new("regions").join(format!("{}.coverage.parquet", set.name)),
-        ),
-        _ => ("normalised.parquet".into(), "raw.parquet".into()),
-    }
 }
 
 /// Puts a matrix's columns in samplesheet order, refusing a file whose sample ids do not match
@@ -99,7 +87,7 @@ fn match_samples(
 /// Reads one layer's primary matrices from `dir` (`<root>/<layer>`), raw rows cut to the
 /// normalised matrix's features.
 pub fn load_layer(cohort: &Cohort, layer: Layer, dir: &Path) -> Result<(LayerData, Vec<PathBuf>), RunError> {
-    let (normalised_file, raw_file) = primary_files(cohort, layer);
+    let (normalised_file, raw_file) = step(layer).primary_files(cohort);
     let (normalised_path, raw_path) = (dir.join(normalised_file), dir.join(raw_file));
     let normalised = match_samples(cohort, layer, &normalised_path, read_wide(&normalised_path, None)?)?;
     let rows: HashMap<&str, usize> =
@@ -112,7 +100,7 @@ pub fn load_layer(cohort: &Cohort, layer: Layer, dir: &Path) -> Result<(LayerDat
 
 /// The first of `roots` that holds `<layer>/` with its primary matrix.
 fn layer_dir(cohort: &Cohort, layer: Layer, roots: &[PathBuf]) -> Result<PathBuf, RunError> {
-    let (normalised, _) = primary_files(cohort, layer);
+    let (normalised, _) = step(layer).primary_files(cohort);
     roots.iter().map(|r| r.join(layer.as_str())).find(|d| d.join(&normalised).is_file()).ok_or_else(|| {
         RunError::Usage(format!(
             "the samplesheet has {layer} samples but no {layer}/{} under {}; run `harmonomics run` (or the \
@@ -125,14 +113,10 @@ fn layer_dir(cohort: &Cohort, layer: Layer, roots: &[PathBuf]) -> Result<PathBuf
 
 /// The stage: loads every layer of the cohort from `roots`, corrects batches, writes the
 /// cohort-wide outputs under `out`. Returns the matrix files it read.
-pub fn harmonise_stage(
-    cohort: &Cohort,
-    roots: &[PathBuf],
-    out: &Path,
-    progress: &Progress,
-    stages: &mut Vec<StageReport>,
-    written: &mut Vec<PathBuf>,
-) -> Result<Vec<PathBuf>, RunError> {
+pub(crate) fn harmonise_stage(ctx: &mut RunContext, roots: &[PathBuf]) -> Result<Vec<PathBuf>, RunError> {
+    let (cohort, progress, out) = (ctx.cohort, ctx.progress, ctx.out.clone());
+    let out = out.as_path();
+    let (stages, written) = (&mut ctx.stages, &mut ctx.written);
     let mut layers = Vec::new();
     let mut read = Vec::new();
     let mut dirs = Vec::new();
@@ -231,23 +215,7 @@ fn layer_pca(cohort: &Cohort, layer: &LayerData, stage: &'static str) -> LayerPc
 fn layer_qc(cohort: &Cohort, dirs: &[PathBuf]) -> Result<Vec<LayerQc>, RunError> {
     let mut qcs = Vec::new();
     for (layer, dir) in cohort.layers().into_iter().zip(dirs) {
-        let (file, keys, description): (&str, &'static [&'static str], &'static str) = match layer {
-            Layer::Transcriptome => (
-                "qc.parquet",
-                &["sample_id"],
-                "featureCounts categories, assignment rate and strand check per RNA sample",
-            ),
-            Layer::Epigenome => (
-                "qc.parquet",
-                &["sample_id"],
-                "CpG sites and calls, depth, global methylation and bisulfite conversion per sample",
-            ),
-            Layer::Metabolome => (
-                "injections.parquet",
-                &["sample_id", "column"],
-                "LC-MS injections: order, batch, type and PQN dilution factor",
-            ),
-        };
+        let QcTable { file, keys, description } = step(layer).qc();
         let path = dir.join(file);
         if path.is_file() {
             let table = read_table(&path).map_err(io_err(&path))?;
@@ -260,25 +228,10 @@ fn layer_qc(cohort: &Cohort, dirs: &[PathBuf]) -> Result<Vec<LayerQc>, RunError>
 /// `harmonomics harmonise`: the harmonise stage alone, on the `<layer>/` outputs of earlier
 /// (scattered) runs, with its own manifest.
 pub fn gather(options: &HarmoniseOptions) -> Result<RunSummary, RunError> {
-    let started = Instant::now();
-    let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let progress = Progress::new(options.quiet);
-    let mut stages = Vec::new();
-    let cohort = stage::stage(&mut stages, "validate", json!({ "config": options.config }), |r| {
-        let cohort = cohort::load(&options.config)?;
-        r.warnings = cohort.warnings.iter().map(ToString::to_string).collect();
-        Ok::<_, RunError>(cohort)
-    })?;
-    let out = &options.out;
-    std::fs::create_dir_all(out).map_err(io_err(out))?;
-    let manifest_path = out.join("manifest.json");
-    match std::fs::remove_file(&manifest_path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_err(&manifest_path)(e)),
-        _ => {}
-    }
-    let roots = if options.inputs.is_empty() { vec![out.clone()] } else { options.inputs.clone() };
-    let mut written = Vec::new();
-    let read = harmonise_stage(&cohort, &roots, out, &progress, &mut stages, &mut written)?;
+    let (cohort, started) = context::start(&options.config, options.quiet)?;
+    let mut ctx = RunContext::new(&cohort, started, &options.out, options.threads, false)?;
+    let roots = if options.inputs.is_empty() { vec![options.out.clone()] } else { options.inputs.clone() };
+    let read = harmonise_stage(&mut ctx, &roots)?;
     let mut inputs = vec![
         ("config".to_string(), cohort.config_path.clone()),
         ("samplesheet".to_string(), cohort.config.samplesheet.clone()),
@@ -291,12 +244,5 @@ pub fn gather(options: &HarmoniseOptions) -> Result<RunSummary, RunError> {
             Ok(FileRecord { role, path: path.display().to_string(), size, blake3 })
         })
         .collect::<Result<Vec<_>, RunError>>()?;
-    let provenance = Provenance {
-        command_line: &options.command_line,
-        config: &options.config,
-        threads: options.threads,
-        started,
-        started_at,
-    };
-    finish(out, &cohort, &provenance, stages, inputs, &written, Vec::new())
+    ctx.finish(&options.command_line, &options.config, inputs)
 }

@@ -7,13 +7,58 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray};
 use serde_json::json;
 
+use super::context::{RunContext, json_text};
+use super::layer::{LayerStep, QcTable};
 use super::{RunError, arrow_err, io_err, metadata, stage};
 use crate::cohort::{Cohort, Layer, Problem, Severity, ValidationError};
 use crate::io::parquet::{MatrixStream, MetadataFor, batch, write_batch};
 use crate::metabolome::injections::{self, Kind};
 use crate::metabolome::process::ProcessOptions;
 use crate::metabolome::{MetabolomeError, MetabolomeOptions, ProcessedTable, read_and_process};
-use crate::output::manifest::StageReport;
+
+/// The metabolome's [`LayerStep`]: one feature table for the cohort, processed whole.
+pub(crate) struct Metabolome;
+
+impl LayerStep for Metabolome {
+    fn options(&self, cohort: &Cohort) -> Result<String, RunError> {
+        json_text(&cohort.config.metabolome)
+    }
+
+    fn scatter(&self, _cohort: &Cohort, _samples: &[&crate::cohort::Sample]) -> Result<Option<String>, RunError> {
+        Ok(None)
+    }
+
+    fn whole(&self, _cohort: &Cohort, _samples: &[&crate::cohort::Sample]) -> Result<String, RunError> {
+        Ok("the metabolome is one feature table, processed whole by `harmonomics normalise layer --layer \
+            metabolome`: there is nothing to quantify per sample"
+            .into())
+    }
+
+    fn step_inputs(&self, cohort: &Cohort) -> Vec<(&'static str, PathBuf)> {
+        cohort.config.metabolome.injections.iter().map(|p| ("injections", p.clone())).collect()
+    }
+
+    fn quantify(
+        &self,
+        _ctx: &mut RunContext,
+        _samples: &[&crate::cohort::Sample],
+        _dir: &Path,
+    ) -> Result<(), RunError> {
+        Ok(())
+    }
+
+    fn assemble(&self, ctx: &mut RunContext, _samples: &[&crate::cohort::Sample], dir: &Path) -> Result<(), RunError> {
+        run_layer(ctx, dir)
+    }
+
+    fn qc(&self) -> QcTable {
+        QcTable {
+            file: "injections.parquet",
+            keys: &["sample_id", "column"],
+            description: "LC-MS injections: order, batch, type and PQN dilution factor",
+        }
+    }
+}
 
 impl From<MetabolomeError> for RunError {
     fn from(e: MetabolomeError) -> Self {
@@ -76,7 +121,7 @@ pub fn write_outputs(
         raw_out.push(t.ids[i].clone(), &values)?;
     }
     raw_out.finish()?;
-    let params = serde_json::to_string(options).unwrap_or_default();
+    let params = serde_json::to_string(options).map_err(RunError::Serialise)?;
     let mut normalised_out = MatrixStream::<Option<f64>>::create(
         &paths[2],
         &ids,
@@ -122,12 +167,8 @@ pub fn write_outputs(
 }
 
 /// Runs the metabolome layer for `run`.
-pub fn run_layer(
-    cohort: &Cohort,
-    dir: &Path,
-    stages: &mut Vec<StageReport>,
-    written: &mut Vec<PathBuf>,
-) -> Result<(), RunError> {
+fn run_layer(ctx: &mut RunContext, dir: &Path) -> Result<(), RunError> {
+    let (cohort, stages, written) = (ctx.cohort, &mut ctx.stages, &mut ctx.written);
     let options: &MetabolomeOptions = &cohort.config.metabolome;
     let samples = cohort.samples_of(Layer::Metabolome);
     // `validate` has checked that the injection list is there and that the rows share one table.

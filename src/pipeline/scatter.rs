@@ -1,11 +1,13 @@
 //! `run`'s steps as separate commands, for workflow managers: `quant sample` (one job per
 //! sample: the scatter), `normalise layer` (one job per layer, from the per-sample files) and
-//! `harmonise` (the gather). They call the very functions `run` calls, on the same directory
-//! layout, so a cohort run in pieces gives the same bytes as one `run`.
+//! `harmonise` (the gather). They call the very [`LayerStep`] methods `run` calls, on the same
+//! directory layout, so a cohort run in pieces gives the same bytes as one `run`.
 
 use std::path::PathBuf;
 
-use super::{Progress, RunError, epigenome, import_layer, imported_tool, io_err, load_annotation, metabolome};
+use super::context::{self, RunContext};
+use super::layer::{LayerStep, step};
+use super::{RunError, io_err};
 use crate::cohort::{self, Cohort, Layer};
 
 /// What one step command works on.
@@ -45,83 +47,44 @@ fn selected<'a>(cohort: &'a Cohort, options: &StepOptions) -> Result<Vec<&'a coh
         .collect()
 }
 
+/// The step command's context: the cohort validated, `<out>/<layer>/` created. Step commands
+/// write no manifest (the gather does), so the output directory's own manifest stays.
+fn layer_context<'a>(
+    cohort: &'a Cohort,
+    started: context::Started,
+    options: &StepOptions,
+) -> Result<(RunContext<'a>, PathBuf, &'static dyn LayerStep), RunError> {
+    let dir = options.out.join(options.layer.as_str());
+    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    let ctx = RunContext::for_step(cohort, started, &options.out, options.threads);
+    Ok((ctx, dir, step(options.layer)))
+}
+
 /// `harmonomics quant sample`: quantifies the chosen samples of one layer into
 /// `<out>/<layer>/samples/<id>.parquet`. Returns how many.
 pub fn quant_samples(options: &StepOptions) -> Result<usize, RunError> {
-    let cohort = cohort::load(&options.config)?;
+    let (cohort, started) = context::start(&options.config, options.quiet)?;
     let samples = selected(&cohort, options)?;
-    let dir = options.out.join(options.layer.as_str());
-    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-    let progress = Progress::new(options.quiet);
-    let (mut stages, mut written) = (Vec::new(), Vec::new());
-    match options.layer {
-        Layer::Transcriptome => {
-            if let Some(tool) = imported_tool(&cohort.samples_of(Layer::Transcriptome))? {
-                return Err(RunError::Usage(format!(
-                    "the transcriptome rows are {} outputs, read together by `harmonomics normalise layer \
-                     --layer transcriptome`: there is nothing to quantify per sample",
-                    tool.name()
-                )));
-            }
-            let (features, index) = load_annotation(&cohort, &mut stages)?;
-            super::quantify_transcriptome(
-                &cohort,
-                &samples,
-                &features,
-                &index,
-                options.threads,
-                &dir,
-                &progress,
-                &mut stages,
-                &mut written,
-            )?;
-        }
-        Layer::Epigenome => {
-            epigenome::quantify_samples(&cohort, &samples, options.threads, &dir, &progress, &mut stages, &mut written)?
-        }
-        Layer::Metabolome => {
-            return Err(RunError::Usage(
-                "the metabolome is one feature table, processed whole by `harmonomics normalise layer --layer \
-                 metabolome`: there is nothing to quantify per sample"
-                    .into(),
-            ));
-        }
+    let (mut ctx, dir, step) = layer_context(&cohort, started, options)?;
+    let all = cohort.samples_of(options.layer);
+    if step.scatter(&cohort, &all)?.is_none() {
+        return Err(RunError::Usage(step.whole(&cohort, &all)?));
     }
-    for stage in &stages {
-        for w in &stage.warnings {
-            progress.note(format!("warning: {w}"));
-        }
-    }
+    step.quantify(&mut ctx, &samples, &dir)?;
+    ctx.note_warnings();
     Ok(samples.len())
 }
 
 /// `harmonomics normalise layer`: the layer step of `run` from `<out>/<layer>/samples/`
-/// (transcriptome, epigenome) or from the inputs themselves (imported tables, the metabolome).
+/// (per-sample layers) or from the inputs themselves (imported tables, the metabolome).
 pub fn layer_step(options: &StepOptions) -> Result<(), RunError> {
-    let cohort = cohort::load(&options.config)?;
+    let (cohort, started) = context::start(&options.config, options.quiet)?;
     let samples = cohort.samples_of(options.layer);
     if samples.is_empty() {
         return Err(RunError::Usage(format!("the samplesheet has no {} samples", options.layer)));
     }
-    let dir = options.out.join(options.layer.as_str());
-    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-    let progress = Progress::new(options.quiet);
-    let (mut stages, mut written) = (Vec::new(), Vec::new());
-    match options.layer {
-        Layer::Transcriptome => match imported_tool(&samples)? {
-            Some(tool) => import_layer(&cohort, tool, &dir, &samples, &mut stages, &mut written)?,
-            None => {
-                let (features, _) = load_annotation(&cohort, &mut stages)?;
-                super::assemble_transcriptome(&cohort, &samples, &features, &dir, &mut stages, &mut written)?
-            }
-        },
-        Layer::Epigenome => epigenome::assemble_layer(&cohort, &dir, &mut stages, &mut written)?,
-        Layer::Metabolome => metabolome::run_layer(&cohort, &dir, &mut stages, &mut written)?,
-    }
-    for stage in &stages {
-        for w in &stage.warnings {
-            progress.note(format!("warning: {w}"));
-        }
-    }
+    let (mut ctx, dir, step) = layer_context(&cohort, started, options)?;
+    step.assemble(&mut ctx, &samples, &dir)?;
+    ctx.note_warnings();
     Ok(())
 }

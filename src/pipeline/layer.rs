@@ -1,0 +1,70 @@
+//! The point of variation of the cohort engine: what a layer does at each step. `run`, the
+//! scatter steps (`quant sample`, `normalise layer`) and the gather (`harmonise`) are loops over
+//! [`LayerStep`]; [`step`] is the engine's one `match` on [`Layer`], so adding a layer is one
+//! file here plus its domain module.
+
+use std::path::{Path, PathBuf};
+
+use super::context::RunContext;
+use super::{RunError, epigenome, metabolome, transcriptome};
+use crate::cohort::{Cohort, Sample};
+use crate::layer::Layer;
+
+/// A layer's per-sample QC table, as MultiQC and the report read it.
+pub(crate) struct QcTable {
+    /// File name under `<out>/<layer>/`.
+    pub file: &'static str,
+    /// Columns that identify a row.
+    pub keys: &'static [&'static str],
+    /// One line on what it holds.
+    pub description: &'static str,
+}
+
+/// What one omics layer does at each step of a cohort run.
+pub(crate) trait LayerStep: Sync {
+    /// The `cohort.toml` section the layer step reads, as JSON (part of its fingerprint).
+    fn options(&self, cohort: &Cohort) -> Result<String, RunError>;
+
+    /// The options the per-sample files depend on (JSON) when the layer quantifies its samples
+    /// one by one into `<layer>/samples/<id>.parquet`; `None` when it reads its inputs whole.
+    fn scatter(&self, cohort: &Cohort, samples: &[&Sample]) -> Result<Option<String>, RunError>;
+
+    /// Why `quant sample` has nothing to do, for a layer that reads its inputs whole.
+    fn whole(&self, cohort: &Cohort, samples: &[&Sample]) -> Result<String, RunError>;
+
+    /// Files besides the sample's own that a per-sample quantification reads.
+    fn sample_inputs(&self, _cohort: &Cohort) -> Vec<PathBuf> {
+        Vec::new()
+    }
+
+    /// Files besides the samples' and the annotation that the layer step reads, with their role.
+    fn step_inputs(&self, _cohort: &Cohort) -> Vec<(&'static str, PathBuf)> {
+        Vec::new()
+    }
+
+    /// Quantifies `samples` into `<dir>/samples/<id>.parquet` (only when [`Self::scatter`] is
+    /// `Some`).
+    fn quantify(&self, ctx: &mut RunContext, samples: &[&Sample], dir: &Path) -> Result<(), RunError>;
+
+    /// The layer step: per-sample files (or the inputs themselves) → features, raw and
+    /// normalised matrices and QC under `dir`.
+    fn assemble(&self, ctx: &mut RunContext, samples: &[&Sample], dir: &Path) -> Result<(), RunError>;
+
+    /// The matrices harmonisation reads, relative to the layer's directory: the primary
+    /// normalised matrix and the raw values beside it.
+    fn primary_files(&self, _cohort: &Cohort) -> (PathBuf, PathBuf) {
+        ("normalised.parquet".into(), "raw.parquet".into())
+    }
+
+    /// The per-sample QC table for MultiQC and the report.
+    fn qc(&self) -> QcTable;
+}
+
+/// The step of `layer`: the one place the engine tells layers apart.
+pub(crate) fn step(layer: Layer) -> &'static dyn LayerStep {
+    match layer {
+        Layer::Transcriptome => &transcriptome::Transcriptome,
+        Layer::Epigenome => &epigenome::Epigenome,
+        Layer::Metabolome => &metabolome::Metabolome,
+    }
+}

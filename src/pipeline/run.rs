@@ -1,0 +1,122 @@
+//! `harmonomics run`: start → hash inputs → for each layer: quantify its samples (where it
+//! scatters) and run its step → harmonise → finish. Each piece is a resumable unit (see
+//! [`super::resume`]).
+
+use serde_json::json;
+
+use super::context::{self, RunContext, json_text};
+use super::layer::{LayerStep, step};
+use super::{RunError, RunOptions, RunSummary, harmonise, io_err, resume};
+use crate::cohort::Layer;
+use crate::output::manifest::StageReport;
+
+/// Runs the whole pipeline for one cohort.
+pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
+    let (cohort, started) = context::start(&options.config, options.quiet)?;
+    let mut ctx = RunContext::new(&cohort, started, &options.out, options.threads, options.resume)?;
+    ctx.announce();
+    let out = ctx.out.clone();
+    // Temporary files of a run killed earlier (SIGKILL skips their clean-up) go now.
+    let stale = crate::io::atomic::remove_stale_temporaries(&out).map_err(io_err(&out))?;
+    if stale > 0 {
+        ctx.progress.note(format!("removed {stale} temporary files left by an interrupted run in {}", out.display()));
+    }
+    let inputs = ctx.hash_inputs()?;
+
+    let mut layer_fingerprints = Vec::new();
+    for layer in cohort.layers() {
+        layer_fingerprints.push((layer.as_str(), run_layer(&mut ctx, layer, step(layer))?));
+    }
+    // Harmonisation reads the layers back from disk, as `harmonomics harmonise` does after a
+    // scattered run: one code path, byte-identical results.
+    let c = &cohort.config;
+    let mut parts = vec![
+        ("study", json_text(&c.study)?),
+        ("timepoints", json_text(&c.timepoints)?),
+        ("batch_correction", json_text(&c.batch_correction)?),
+        ("epigenome.regions", json_text(&c.epigenome.regions)?),
+        ("samplesheet", ctx.hash_of(&c.samplesheet)?),
+    ];
+    if let Some(p) = &c.patients {
+        parts.push(("patients", ctx.hash_of(p)?));
+    }
+    parts.extend(layer_fingerprints);
+    ctx.unit("harmonise".into(), &parts, |ctx| {
+        let roots = [ctx.out.clone()];
+        harmonise::harmonise_stage(ctx, &roots).map(|_| ())
+    })?;
+    if options.resume {
+        let (recorded, skipped) = (ctx.resume.recorded.len(), ctx.resume.skipped.clone());
+        ctx.stages.push(StageReport {
+            name: "resume".into(),
+            params: json!({ "units_recorded": recorded }),
+            counts: json!({ "skipped": skipped.len(), "skipped_units": skipped }),
+            ..StageReport::default()
+        });
+    }
+    ctx.finish(&options.command_line, &options.config, inputs)
+}
+
+/// One layer of `run`, unit by unit: each sample's quantification (where the layer scatters),
+/// then the layer step. Returns the layer step's fingerprint.
+fn run_layer(ctx: &mut RunContext, layer: Layer, step: &dyn LayerStep) -> Result<String, RunError> {
+    let cohort = ctx.cohort;
+    let c = &cohort.config;
+    let dir = ctx.out.join(layer.as_str());
+    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    let samples = cohort.samples_of(layer);
+    let study = json_text(&c.study)?;
+    let annotation = match &c.annotation {
+        Some(a) => ctx.hash_of(&a.path)?,
+        None => String::new(),
+    };
+    let mut sample_parts: Vec<(String, String)> = Vec::new();
+    if let Some(quant) = step.scatter(cohort, &samples)? {
+        let extra: Vec<String> = step.sample_inputs(cohort).iter().map(|p| ctx.hash_of(p)).collect::<Result<_, _>>()?;
+        let mut todo = Vec::new();
+        let mut fingerprints = Vec::new();
+        for s in &samples {
+            let mut parts = vec![
+                ("study", study.clone()),
+                ("sample", s.sample_id.clone()),
+                ("input", ctx.hash_of(&s.path)?),
+                ("options", quant.clone()),
+            ];
+            parts.extend(extra.iter().map(|h| ("annotation", h.clone())));
+            let p: Vec<(&str, &str)> = parts.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let fingerprint = resume::fingerprint(&p);
+            let name = format!("quant {} {}", layer.as_str(), s.sample_id);
+            match ctx.resume.reusable(&ctx.out, &name, &fingerprint) {
+                Some(outputs) => {
+                    ctx.resume.skipped.push(name.clone());
+                    ctx.resume.record(&ctx.out, name, fingerprint.clone(), &outputs);
+                    ctx.written.extend(outputs);
+                }
+                None => todo.push((*s, name, fingerprint.clone())),
+            }
+            fingerprints.push(fingerprint);
+        }
+        if !todo.is_empty() {
+            let chosen: Vec<&crate::cohort::Sample> = todo.iter().map(|t| t.0).collect();
+            step.quantify(ctx, &chosen, &dir)?;
+            for (s, name, fingerprint) in todo {
+                let path = dir.join("samples").join(format!("{}.parquet", s.sample_id));
+                ctx.resume.record(&ctx.out, name, fingerprint, std::slice::from_ref(&path));
+            }
+        } else if !samples.is_empty() {
+            ctx.progress.note(format!("resume: every {layer} sample unchanged, none quantified"));
+        }
+        sample_parts = samples.iter().map(|s| s.sample_id.clone()).zip(fingerprints).collect();
+    } else {
+        for s in &samples {
+            sample_parts.push((s.sample_id.clone(), ctx.hash_of(&s.path)?));
+        }
+    }
+    // The layer step: its options, the files it reads, its samples in samplesheet order.
+    let mut parts = vec![("study", study), ("options", step.options(cohort)?), ("annotation", annotation)];
+    for (role, path) in step.step_inputs(cohort) {
+        parts.push((role, ctx.hash_of(&path)?));
+    }
+    parts.extend(sample_parts.iter().map(|(id, f)| ("sample", format!("{id}={f}"))));
+    ctx.unit(format!("layer {}", layer.as_str()), &parts, |ctx| step.assemble(ctx, &samples, &dir))
+}
