@@ -70,7 +70,23 @@ fn resume_skips_exactly_what_did_not_change() {
     // Nothing changed: every unit is skipped, and no quantification stage ran.
     let skipped = resume(&config, &out);
     assert_eq!(skipped.len(), units, "{skipped:?}");
-    assert!(!manifest(&out)["stages"].as_array().expect("stages").iter().any(|s| s["name"] == "quantify"));
+    let (resumed, fresh_manifest) = (manifest(&out), manifest(&fresh));
+    let stages = |m: &serde_json::Value, name: &str| -> Vec<serde_json::Value> {
+        m["stages"].as_array().expect("stages").iter().filter(|s| s["name"] == name).cloned().collect()
+    };
+    assert!(stages(&resumed, "quantify").iter().all(|s| s["resumed"] == true), "no quantification stage ran");
+    // The provenance of a resumed directory is as complete as a fresh run's: every stage that
+    // made the outputs is carried over with its parameters, counts and warnings.
+    for name in ["annotation", "quantify", "normalise", "quantify_epigenome", "normalise_epigenome", "harmonise"] {
+        let (was, now) = (stages(&fresh_manifest, name), stages(&resumed, name));
+        assert_eq!(was.len(), 1, "{name}");
+        assert_eq!(now.len(), 1, "{name} appears once in the resumed manifest: {now:?}");
+        assert_eq!(now[0]["resumed"], true, "{name}");
+        for field in ["params", "counts", "warnings"] {
+            let strip = |v: &serde_json::Value, dir: &Path| v.to_string().replace(dir.to_str().expect("utf-8"), "OUT");
+            assert_eq!(strip(&now[0][field], &out), strip(&was[0][field], &fresh), "{name} {field}");
+        }
+    }
     assert_same_outputs(&out, &fresh);
 
     // One sample's input changes (P01 day 0 now holds another library): that sample, its layer

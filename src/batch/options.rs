@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::layer::Layer;
 
 /// `[batch_correction]` in `cohort.toml`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BatchCorrectionOptions {
     /// `none` (default) or `combat`.
@@ -27,6 +27,21 @@ pub struct BatchCorrectionOptions {
     /// Layers to correct (default: transcriptome and metabolome, whose primary scales are logs).
     #[serde(default = "default_layers")]
     pub layers: Vec<Layer>,
+}
+
+/// The serde defaults, also when `[batch_correction]` is absent: the report's PCA is coloured by
+/// the `batch` column whether or not a correction is configured.
+impl Default for BatchCorrectionOptions {
+    fn default() -> Self {
+        Self {
+            method: BatchMethod::default(),
+            prior: super::Prior::default(),
+            batch: default_batch(),
+            protect: Vec::new(),
+            force: false,
+            layers: default_layers(),
+        }
+    }
 }
 
 fn default_batch() -> String {

@@ -361,6 +361,7 @@ fn read_samples(
     let mut ids: HashMap<(Layer, String), u64> = HashMap::new();
     let mut slots: HashMap<(Layer, String, usize), u64> = HashMap::new();
     let mut checked_files: HashMap<PathBuf, bool> = HashMap::new();
+    let mut late: Vec<LateDraw> = Vec::new();
     for row in &table.rows {
         let before = c.problems.len();
         let loc = || Location::line(path, row.line);
@@ -494,17 +495,17 @@ fn read_samples(
             if let Some(dev) = window::deviation(tpd, d, patient.and_then(|p| p.discharge_day)) {
                 let ok = window::within(tpd, dev);
                 within_window = Some(ok);
-                if !ok {
-                    c.warning(
-                        loc(),
-                        format!(
-                            "sample {:?} ({}) was collected {dev:+} days from its nominal day; the window is -{}..+{} days",
-                            sample_id.as_deref().unwrap_or(""),
-                            tpd.name,
-                            tpd.window_before_days,
-                            tpd.window_after_days
-                        ),
-                    );
+                if !ok && let (Some(pid), Some(layer)) = (&patient_id, layer) {
+                    let key = (pid.clone(), tp, dev.to_bits());
+                    let k = match late.iter().position(|d| d.key == key) {
+                        Some(k) => k,
+                        None => {
+                            late.push(LateDraw { key, location: loc(), lines: Vec::new(), samples: Vec::new() });
+                            late.len() - 1
+                        }
+                    };
+                    late[k].lines.push(row.line);
+                    late[k].samples.push(format!("{:?} ({layer})", sample_id.as_deref().unwrap_or("")));
                 }
             }
         }
@@ -531,7 +532,38 @@ fn read_samples(
             });
         }
     }
+    // One warning per blood draw, however many layers were measured on it.
+    for d in late {
+        let (pid, tp, dev) = d.key;
+        let tpd = &timepoints[tp];
+        let others = if d.lines.len() > 1 {
+            format!(" (also lines {})", d.lines[1..].iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+        } else {
+            String::new()
+        };
+        c.warning(
+            d.location,
+            format!(
+                "patient {pid:?}'s {} draw was collected {:+} days from its nominal day; the window is -{}..+{} days; \
+                 it affects {}{others}",
+                tpd.name,
+                f64::from_bits(dev),
+                tpd.window_before_days,
+                tpd.window_after_days,
+                d.samples.join(", ")
+            ),
+        );
+    }
     (samples, extra_columns, patient_order)
+}
+
+/// A blood draw outside its protocol window: (patient, timepoint, deviation) and the samplesheet
+/// rows measured on it, warned about once.
+struct LateDraw {
+    key: (String, usize, u64),
+    location: Location,
+    lines: Vec<u64>,
+    samples: Vec<String>,
 }
 
 /// Sample ids become file names (`samples/<id>.parquet`): no separators, no `..`, no spaces.

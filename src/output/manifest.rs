@@ -71,7 +71,7 @@ pub struct FileRecord {
 }
 
 /// What one stage did.
-#[derive(Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
 pub struct StageReport {
     /// Stage name.
     pub name: String,
@@ -83,6 +83,9 @@ pub struct StageReport {
     pub counts: serde_json::Value,
     /// Anything worth a human's attention.
     pub warnings: Vec<String>,
+    /// Carried over from the run that made the outputs, whose unit `--resume` skipped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resumed: bool,
 }
 
 /// One unit of work as the manifest records it (see `pipeline::resume`, which reads it back).
@@ -94,6 +97,10 @@ pub struct Unit {
     pub fingerprint: String,
     /// Its output files, relative to the output directory.
     pub outputs: Vec<String>,
+    /// The stages (indices into the manifest's `stages`) that made its outputs, so a resumed
+    /// run can carry their parameters, counts and warnings over.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<usize>,
 }
 
 /// Writes the manifest atomically as pretty JSON.

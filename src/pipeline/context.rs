@@ -163,15 +163,33 @@ impl<'a> RunContext<'a> {
         if let Some(outputs) = self.resume.reusable(&self.out, &name, &fingerprint) {
             self.progress.note(format!("resume: {name} unchanged, skipped"));
             self.resume.skipped.push(name.clone());
-            self.resume.record(&self.out, name, fingerprint.clone(), &outputs);
+            let stages = self.carry(&[name.as_str()]);
+            self.resume.record(&self.out, name, fingerprint.clone(), &outputs, stages);
             self.written.extend(outputs);
             return Ok(fingerprint);
         }
-        let mark = self.written.len();
+        let (mark, first_stage) = (self.written.len(), self.stages.len());
         work(self)?;
         let outputs = self.written[mark..].to_vec();
-        self.resume.record(&self.out, name, fingerprint.clone(), &outputs);
+        let stages = (first_stage..self.stages.len()).collect();
+        self.resume.record(&self.out, name, fingerprint.clone(), &outputs, stages);
         Ok(fingerprint)
+    }
+
+    /// Appends the previous run's reports of the stages behind `units` (each once, in their
+    /// order) and returns their indices in this run's stage list.
+    pub(crate) fn carry(&mut self, units: &[&str]) -> Vec<usize> {
+        let mut previous: Vec<(usize, StageReport)> =
+            units.iter().flat_map(|u| self.resume.previous_stages(u)).collect();
+        previous.sort_by_key(|(k, _)| *k);
+        previous.dedup_by_key(|(k, _)| *k);
+        previous
+            .into_iter()
+            .map(|(_, report)| {
+                self.stages.push(report);
+                self.stages.len() - 1
+            })
+            .collect()
     }
 
     /// The layer's annotation, read and indexed on first use (the `annotation` stage).

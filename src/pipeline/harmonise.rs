@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde_json::json;
 
 use super::context::{self, RunContext};
@@ -117,24 +118,36 @@ pub(crate) fn harmonise_stage(ctx: &mut RunContext, roots: &[PathBuf]) -> Result
     let (cohort, progress, out) = (ctx.cohort, ctx.progress, ctx.out.clone());
     let out = out.as_path();
     let (stages, written) = (&mut ctx.stages, &mut ctx.written);
-    let mut layers = Vec::new();
-    let mut read = Vec::new();
-    let mut dirs = Vec::new();
-    for layer in cohort.layers() {
-        let dir = layer_dir(cohort, layer, roots)?;
-        let (data, files) = load_layer(cohort, layer, &dir)?;
-        layers.push(data);
-        read.extend(files);
-        dirs.push(dir);
-    }
+    // Loading the layers back and their PCA before correction are a stage of their own, so every
+    // second of a run belongs to a named stage.
+    let (mut layers, read, dirs, mut pcas) = stage::stage(stages, "load_layers", json!({ "roots": roots }), |r| {
+        let (mut layers, mut read, mut dirs) = (Vec::new(), Vec::new(), Vec::new());
+        for layer in cohort.layers() {
+            let dir = layer_dir(cohort, layer, roots)?;
+            let (data, files) = load_layer(cohort, layer, &dir)?;
+            layers.push(data);
+            read.extend(files);
+            dirs.push(dir);
+        }
+        let pcas: Vec<LayerPca> = layers.par_iter().map(|l| layer_pca(cohort, l, "normalised")).collect();
+        r.counts = json!({ "layers": layers.len(), "matrices": read.len() });
+        Ok::<_, RunError>((layers, read, dirs, pcas))
+    })?;
     let batch_options = &cohort.config.batch_correction;
-    let mut pcas: Vec<LayerPca> = layers.iter().map(|l| layer_pca(cohort, l, "normalised")).collect();
     batch::correct(cohort, out, &mut layers, &dirs, stages, written)?;
     if batch_options.method != batch::BatchMethod::None {
-        for layer in layers.iter().filter(|l| batch_options.layers.contains(&l.layer)) {
-            let k = pcas.iter().rposition(|p| p.layer == layer.layer).map_or(pcas.len(), |k| k + 1);
-            pcas.insert(k, layer_pca(cohort, layer, "batch-corrected"));
-        }
+        stage::stage(stages, "pca_corrected", json!({}), |_| {
+            let corrected: Vec<LayerPca> = layers
+                .par_iter()
+                .filter(|l| batch_options.layers.contains(&l.layer))
+                .map(|l| layer_pca(cohort, l, "batch-corrected"))
+                .collect();
+            for pca in corrected {
+                let k = pcas.iter().rposition(|p| p.layer == pca.layer).map_or(pcas.len(), |k| k + 1);
+                pcas.insert(k, pca);
+            }
+            Ok::<_, RunError>(())
+        })?;
     }
     progress.note(format!("harmonising {} layers on the patient × timepoint grid", layers.len()));
 

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::io::hash::hash_file;
-use crate::output::manifest::{FileRecord, Unit};
+use crate::output::manifest::{FileRecord, StageReport, Unit};
 
 /// Builds a fingerprint from labelled parts, each length-prefixed so no two part lists collide.
 pub fn fingerprint(parts: &[(&str, &str)]) -> String {
@@ -32,8 +32,9 @@ pub fn fingerprint(parts: &[(&str, &str)]) -> String {
 /// What the previous finished run recorded, and which units this run reused.
 #[derive(Debug, Default)]
 pub struct Resume {
-    units: HashMap<String, (String, Vec<String>)>,
+    units: HashMap<String, Unit>,
     outputs: HashMap<String, (u64, String)>,
+    stages: Vec<StageReport>,
     /// Units recorded by this run, in order.
     pub recorded: Vec<Unit>,
     /// Units this run skipped.
@@ -44,6 +45,8 @@ pub struct Resume {
 struct PreviousManifest {
     #[serde(default)]
     units: Vec<Unit>,
+    #[serde(default)]
+    stages: Vec<StageReport>,
     #[serde(default)]
     outputs: Vec<PreviousFile>,
 }
@@ -62,8 +65,9 @@ impl Resume {
         let Ok(bytes) = std::fs::read(out.join("manifest.json")) else { return Self::default() };
         let Ok(previous) = serde_json::from_slice::<PreviousManifest>(&bytes) else { return Self::default() };
         Self {
-            units: previous.units.into_iter().map(|u| (u.unit, (u.fingerprint, u.outputs))).collect(),
+            units: previous.units.into_iter().map(|u| (u.unit.clone(), u)).collect(),
             outputs: previous.outputs.into_iter().map(|f| (f.path, (f.size, f.blake3))).collect(),
+            stages: previous.stages,
             recorded: Vec::new(),
             skipped: Vec::new(),
         }
@@ -73,11 +77,12 @@ impl Resume {
     /// fingerprint and every output is still on disk with its recorded size and hash. Returns
     /// the outputs (absolute) when it can.
     pub fn reusable(&self, out: &Path, unit: &str, fingerprint: &str) -> Option<Vec<PathBuf>> {
-        let (previous, outputs) = self.units.get(unit)?;
-        if previous != fingerprint || outputs.is_empty() {
+        let previous = self.units.get(unit)?;
+        if previous.fingerprint != fingerprint || previous.outputs.is_empty() {
             return None;
         }
-        outputs
+        previous
+            .outputs
             .iter()
             .map(|rel| {
                 let (size, blake3) = self.outputs.get(rel)?;
@@ -88,13 +93,24 @@ impl Resume {
             .collect()
     }
 
-    /// Records a unit that ran (or was reused) with the files it wrote.
-    pub fn record(&mut self, out: &Path, unit: String, fingerprint: String, outputs: &[PathBuf]) {
+    /// The previous run's reports of the stages that made `unit`'s outputs, marked as resumed.
+    pub fn previous_stages(&self, unit: &str) -> Vec<(usize, StageReport)> {
+        let Some(previous) = self.units.get(unit) else { return Vec::new() };
+        previous
+            .stages
+            .iter()
+            .filter_map(|&k| self.stages.get(k).map(|s| (k, StageReport { resumed: true, ..s.clone() })))
+            .collect()
+    }
+
+    /// Records a unit that ran (or was reused) with the files it wrote and the stages (indices
+    /// into this run's manifest) that made them.
+    pub fn record(&mut self, out: &Path, unit: String, fingerprint: String, outputs: &[PathBuf], stages: Vec<usize>) {
         let mut rel: Vec<String> =
             outputs.iter().map(|p| p.strip_prefix(out).unwrap_or(p).display().to_string()).collect();
         rel.sort();
         rel.dedup();
-        self.recorded.push(Unit { unit, fingerprint, outputs: rel });
+        self.recorded.push(Unit { unit, fingerprint, outputs: rel, stages });
     }
 }
 

@@ -73,8 +73,8 @@ fn run_layer(ctx: &mut RunContext, layer: Layer, step: &dyn LayerStep) -> Result
     let mut sample_parts: Vec<(String, String)> = Vec::new();
     if let Some(quant) = step.scatter(cohort, &samples)? {
         let extra: Vec<String> = step.sample_inputs(cohort).iter().map(|p| ctx.hash_of(p)).collect::<Result<_, _>>()?;
-        let mut todo = Vec::new();
-        let mut fingerprints = Vec::new();
+        // (sample, unit name, fingerprint, the outputs when the last run's can be reused)
+        let mut units = Vec::new();
         for s in &samples {
             let mut parts = vec![
                 ("study", study.clone()),
@@ -86,25 +86,38 @@ fn run_layer(ctx: &mut RunContext, layer: Layer, step: &dyn LayerStep) -> Result
             let p: Vec<(&str, &str)> = parts.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let fingerprint = resume::fingerprint(&p);
             let name = format!("quant {} {}", layer.as_str(), s.sample_id);
-            match ctx.resume.reusable(&ctx.out, &name, &fingerprint) {
+            let reusable = ctx.resume.reusable(&ctx.out, &name, &fingerprint);
+            units.push((*s, name, fingerprint, reusable));
+        }
+        let todo: Vec<&crate::cohort::Sample> = units.iter().filter(|u| u.3.is_none()).map(|u| u.0).collect();
+        // The quantification stage belongs to every sample it counted; when no sample needs
+        // counting, the last run's stage report is carried over with them.
+        let stages: Vec<usize> = if todo.is_empty() {
+            if !samples.is_empty() {
+                ctx.progress.note(format!("resume: every {layer} sample unchanged, none quantified"));
+            }
+            let names: Vec<&str> = units.iter().map(|u| u.1.as_str()).collect();
+            ctx.carry(&names)
+        } else {
+            let first = ctx.stages.len();
+            step.quantify(ctx, &todo, &dir)?;
+            (first..ctx.stages.len()).collect()
+        };
+        let mut fingerprints = Vec::new();
+        for (s, name, fingerprint, reusable) in units {
+            fingerprints.push(fingerprint.clone());
+            match reusable {
                 Some(outputs) => {
                     ctx.resume.skipped.push(name.clone());
-                    ctx.resume.record(&ctx.out, name, fingerprint.clone(), &outputs);
+                    let carried = if todo.is_empty() { stages.clone() } else { Vec::new() };
+                    ctx.resume.record(&ctx.out, name, fingerprint, &outputs, carried);
                     ctx.written.extend(outputs);
                 }
-                None => todo.push((*s, name, fingerprint.clone())),
+                None => {
+                    let path = dir.join("samples").join(format!("{}.parquet", s.sample_id));
+                    ctx.resume.record(&ctx.out, name, fingerprint, std::slice::from_ref(&path), stages.clone());
+                }
             }
-            fingerprints.push(fingerprint);
-        }
-        if !todo.is_empty() {
-            let chosen: Vec<&crate::cohort::Sample> = todo.iter().map(|t| t.0).collect();
-            step.quantify(ctx, &chosen, &dir)?;
-            for (s, name, fingerprint) in todo {
-                let path = dir.join("samples").join(format!("{}.parquet", s.sample_id));
-                ctx.resume.record(&ctx.out, name, fingerprint, std::slice::from_ref(&path));
-            }
-        } else if !samples.is_empty() {
-            ctx.progress.note(format!("resume: every {layer} sample unchanged, none quantified"));
         }
         sample_parts = samples.iter().map(|s| s.sample_id.clone()).zip(fingerprints).collect();
     } else {

@@ -1,8 +1,11 @@
 //! The one helper every pipeline step goes through: it times the step and records its
-//! parameters, counts and warnings for the manifest.
+//! parameters, counts and warnings for the manifest; in a log it also says when the step
+//! starts and ends, and keeps a heartbeat going while it runs.
 
+use std::sync::mpsc;
 use std::time::Instant;
 
+use super::progress;
 use crate::output::manifest::StageReport;
 
 /// Runs `f` as stage `name`, appending its report (also when it fails, for the message).
@@ -14,8 +17,39 @@ pub fn stage<T, E>(
 ) -> Result<T, E> {
     let started = Instant::now();
     let mut report = StageReport { name: name.to_string(), params, ..StageReport::default() };
-    let result = f(&mut report);
+    let result = if progress::logging() {
+        eprintln!("harmonomics: {name}: started");
+        let interval = progress::heartbeat_interval();
+        std::thread::scope(|scope| {
+            let (stop, stopped) = mpsc::channel::<()>();
+            scope.spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                    progress::heartbeat(name, started.elapsed().as_secs_f64());
+                }
+            });
+            let result = f(&mut report);
+            drop(stop);
+            result
+        })
+    } else {
+        f(&mut report)
+    };
     report.seconds = started.elapsed().as_secs_f64();
+    if progress::logging() {
+        let outcome = if result.is_ok() { "done" } else { "failed" };
+        eprintln!("harmonomics: {name}: {outcome} in {:.1} s{}", report.seconds, summary(&report.counts));
+    }
     reports.push(report);
     result
+}
+
+/// A stage's scalar counts as `(samples 39, alignments 276927)` for its log line.
+fn summary(counts: &serde_json::Value) -> String {
+    let Some(map) = counts.as_object() else { return String::new() };
+    let parts: Vec<String> = map
+        .iter()
+        .filter(|(_, v)| v.is_number() || v.is_string() || v.is_boolean())
+        .map(|(k, v)| format!("{} {}", k.replace('_', " "), v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+        .collect();
+    if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) }
 }
