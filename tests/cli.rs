@@ -235,6 +235,31 @@ fn runs_are_quiet_when_asked_and_say_where_outputs_are_otherwise() {
 }
 
 #[test]
+fn a_run_in_a_log_says_when_each_stage_starts_and_ends_and_keeps_a_heartbeat() {
+    let dir = Workdir::new();
+    let out = dir.join("o");
+    let (config, out_text) = (fixture_config(), out.to_str().expect("utf-8").to_string());
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_harmonomics"))
+        .args(["run", "--config", config.to_str().expect("utf-8"), "--out", &out_text])
+        .env("HARMONOMICS_HEARTBEAT_SECONDS", "0.001")
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).expect("manifest")).expect("json");
+    // Every stage of the manifest started and ended in the log, the end with its counts.
+    for stage in manifest["stages"].as_array().expect("stages") {
+        let name = stage["name"].as_str().expect("name");
+        assert!(stderr.contains(&format!("harmonomics: {name}: started\n")), "{name}: {stderr}");
+        assert!(stderr.contains(&format!("harmonomics: {name}: done in ")), "{name}: {stderr}");
+    }
+    assert!(stderr.contains("quantify: done in") && stderr.contains("(alignments 276927, assigned"), "{stderr}");
+    // Inside the per-sample stages, the heartbeat carries how many of the 39 samples are done.
+    assert!(stderr.lines().any(|l| l.contains("/39 done, ")), "{stderr}");
+}
+
+#[test]
 fn a_failed_rerun_leaves_no_manifest_vouching_for_the_directory() {
     let dir = Workdir::new();
     let out = dir.join("out");

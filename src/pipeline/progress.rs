@@ -2,7 +2,7 @@
 //! - a terminal: indicatif bars;
 //! - a log (SLURM, a workflow manager, a pipe): one line when each stage starts and ends, with
 //!   its counts and elapsed time, and a heartbeat at least every 30 s inside a stage, carrying
-//!   the item count of its bar when it has one (`quantify: samples 412/858, 60 s`);
+//!   the item count of its bar when it has one (`quantify: 412/858 done, 60 s`);
 //! - `--quiet`: nothing.
 
 use std::io::IsTerminal;
@@ -105,6 +105,6 @@ pub(crate) fn heartbeat_interval() -> Duration {
 
 /// The heartbeat line of stage `name`, `elapsed` seconds in.
 pub(crate) fn heartbeat(name: &str, elapsed: f64) {
-    let count = CURRENT.lock().ok().and_then(|c| c.as_ref().map(|(what, done, of)| format!("{what} {done}/{of}, ")));
+    let count = CURRENT.lock().ok().and_then(|c| c.as_ref().map(|(_, done, of)| format!("{done}/{of} done, ")));
     eprintln!("harmonomics: {name}: {}{elapsed:.0} s", count.unwrap_or_default());
 }
