@@ -86,7 +86,7 @@ fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
         }
         Command::Quant(QuantCommand::Rna(args)) => {
             let command = std::env::args().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" ");
-            jobs::quant_rna::run(&args.into_job(threads, command))?;
+            jobs::quant_rna::run(&args.into_job(threads, command), &pipeline::Progress::new(cli.quiet))?;
         }
         Command::Quant(QuantCommand::Methylation(args)) => {
             let job = args.into_job(threads);
@@ -122,7 +122,7 @@ fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
         }
         Command::Correct(args) => {
             let job = args.into_job();
-            let changed = jobs::correct::correct_matrix(&job)?;
+            let changed = jobs::correct::correct_matrix(&job, &pipeline::Progress::new(cli.quiet))?;
             if !cli.quiet {
                 eprintln!("harmonomics: {changed} values changed; written to {}", job.out.display());
             }

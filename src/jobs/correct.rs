@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::batch::{BatchError, Prior};
 use crate::io::parquet::write_matrix;
 use crate::matrix::FeatureMatrix;
-use crate::pipeline::RunError;
+use crate::pipeline::{Progress, RunError};
 use crate::transcriptome::normalise::input;
 
 /// Which correction.
@@ -99,7 +99,7 @@ fn read_samples(path: &Path, layer: Option<&str>) -> Result<SampleTable, RunErro
 }
 
 /// Runs one job; returns the number of values the correction changed.
-pub fn correct_matrix(job: &CorrectJob) -> Result<usize, RunError> {
+pub fn correct_matrix(job: &CorrectJob, progress: &Progress) -> Result<usize, RunError> {
     let (ids, columns) = read_samples(&job.samples, job.layer.as_deref())?;
     // Parquet may hold nulls (a normalised matrix); text and featureCounts tables do not.
     let matrix: FeatureMatrix<Option<f64>> = if input::is_parquet(&job.input)? {
@@ -135,9 +135,7 @@ pub fn correct_matrix(job: &CorrectJob) -> Result<usize, RunError> {
     let corrected = match crate::batch::protecting(&protected, job.force, run) {
         Ok((corrected, forced)) => {
             if forced {
-                eprintln!(
-                    "harmonomics: warning: batch and a protected covariate are confounded; --force: nothing protected"
-                );
+                progress.note("warning: batch and a protected covariate are confounded; --force: nothing protected");
             }
             corrected
         }

@@ -9,7 +9,7 @@ use crate::epigenome::{SampleSource, sample_calls};
 use crate::io::OutputError;
 use crate::io::parquet::Metadata;
 use crate::layer::Layer;
-use crate::pipeline::RunError;
+use crate::pipeline::{RunError, json_text};
 
 /// One `quant methylation` job.
 #[derive(Clone, Debug)]
@@ -31,7 +31,7 @@ pub struct QuantMethylationJob {
 /// Runs one `quant methylation` job; returns what it read.
 pub fn run(job: &QuantMethylationJob) -> Result<SampleSource, RunError> {
     let (calls, source) = sample_calls(&job.input, &job.options, job.threads)?;
-    write_sample(&job.out, &calls, &standalone_metadata(&job.sample, &source.source, &job.options))?;
+    write_sample(&job.out, &calls, &standalone_metadata(&job.sample, &source.source, &job.options)?)?;
     if let Some(path) = &job.bedgraph {
         crate::io::atomic::write_atomic(path, |w| {
             use std::io::Write;
@@ -52,13 +52,9 @@ pub fn run(job: &QuantMethylationJob) -> Result<SampleSource, RunError> {
 }
 
 /// Per-sample metadata for a standalone `quant methylation` file.
-pub fn standalone_metadata(sample: &str, source: &str, options: &calls::CallOptions) -> Metadata {
-    super::metadata(
+pub fn standalone_metadata(sample: &str, source: &str, options: &calls::CallOptions) -> Result<Metadata, RunError> {
+    Ok(super::metadata(
         Layer::Epigenome,
-        &[
-            ("sample_id", sample.to_string()),
-            ("source", source.to_string()),
-            ("quant", serde_json::to_string(options).unwrap_or_default()),
-        ],
-    )
+        &[("sample_id", sample.to_string()), ("source", source.to_string()), ("quant", json_text(options)?)],
+    ))
 }

@@ -6,7 +6,7 @@ use crate::annotation::{self, FeatureIndex};
 use crate::io::OutputError;
 use crate::io::parquet::write_batch;
 use crate::layer::Layer;
-use crate::pipeline::{RunError, arrow_err};
+use crate::pipeline::{Progress, RunError, arrow_err, json_text};
 use crate::transcriptome::quant::{SampleCounts, quantify};
 use crate::transcriptome::tables;
 
@@ -32,17 +32,17 @@ pub struct QuantRnaJob {
 }
 
 /// Runs one `quant rna` job.
-pub fn run(job: &QuantRnaJob) -> Result<SampleCounts, RunError> {
+pub fn run(job: &QuantRnaJob, progress: &Progress) -> Result<SampleCounts, RunError> {
     use crate::transcriptome::quant::featurecounts;
     let features = job.annotation.read()?;
     let index = FeatureIndex::new(&features);
     let counts = quantify(&job.bam, &features, &index, &job.options, job.threads)?;
     let name = job.bam.display().to_string();
-    let quant = serde_json::to_string(&job.options).unwrap_or_default();
+    let quant = json_text(&job.options)?;
     let meta = super::metadata(Layer::Transcriptome, &[("quant", quant)]);
     write_batch(&job.out, tables::sample_counts(&features, &counts).map_err(arrow_err(&job.out))?, &meta)?;
     if let Some(w) = counts.strand.check(job.options.strandedness) {
-        eprintln!("harmonomics: warning: {}: {w}", job.bam.display());
+        progress.note(format!("warning: {}: {w}", job.bam.display()));
     }
     let summary = job
         .summary

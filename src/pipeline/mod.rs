@@ -30,6 +30,7 @@ use crate::io::parquet::Metadata;
 use crate::transcriptome::import::ImportError;
 use crate::transcriptome::normalise;
 use crate::transcriptome::quant::QuantError;
+pub(crate) use context::json_text;
 pub use progress::Progress;
 pub use run::run;
 
