@@ -31,6 +31,20 @@ impl<T> FeatureMatrix<T> {
         }
     }
 
+    /// [`Self::map_columns`] with the columns transformed in parallel (each column is independent,
+    /// so the result does not depend on the thread count).
+    pub fn par_map_columns<U: Send>(&self, f: impl Fn(usize, &[T]) -> Option<Vec<U>> + Sync) -> FeatureMatrix<U>
+    where
+        T: Sync,
+    {
+        use rayon::prelude::*;
+        FeatureMatrix {
+            feature_ids: self.feature_ids.clone(),
+            sample_ids: self.sample_ids.clone(),
+            columns: self.columns.par_iter().enumerate().map(|(j, c)| c.as_deref().and_then(|c| f(j, c))).collect(),
+        }
+    }
+
     /// Value at (feature `i`, sample `j`), `None` when missing.
     pub fn get(&self, i: usize, j: usize) -> Option<&T> {
         self.columns.get(j)?.as_ref()?.get(i)

@@ -77,6 +77,13 @@ pub struct StageReport {
     pub name: String,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// CPU seconds of the whole process during the stage (user + system, every thread), where
+    /// the platform reports them: `cpu_seconds / seconds` is the cores the stage kept busy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_seconds: Option<f64>,
+    /// The process's peak resident memory so far, in bytes, at the end of the stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
     /// The parameters it ran with.
     pub params: serde_json::Value,
     /// What it counted (samples, features, reads...).

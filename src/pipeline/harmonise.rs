@@ -153,24 +153,57 @@ pub(crate) fn harmonise_stage(ctx: &mut RunContext, roots: &[PathBuf]) -> Result
 
     stage::stage(stages, "harmonise", json!({ "layers_from": dirs }), |r| {
         let meta = metadata(cohort, None, &[]);
-        write_batch(&out.join("samples.parquet"), harmonised::samples_table(cohort).map_err(arrow_err(out))?, &meta)?;
-        harmonised::write_harmonised(&out.join("harmonised.parquet"), cohort, &layers, &meta)?;
-        harmonised::write_mofa(&out.join("mofa.parquet"), cohort, &layers, &meta)?;
-        write_batch(
-            &out.join("completeness.parquet"),
-            harmonised::completeness_table(cohort).map_err(arrow_err(out))?,
-            &meta,
-        )?;
+        let wide_dir = out.join("wide");
+        std::fs::create_dir_all(&wide_dir).map_err(io_err(&wide_dir))?;
+        // The cohort-wide files are independent: the long tables, the wide exports and the small
+        // tables with the report are written at once (each file's bytes do not depend on it).
+        let long_tables = || -> Result<(), RunError> {
+            let (harmonised, mofa) = rayon::join(
+                || harmonised::write_harmonised(&out.join("harmonised.parquet"), cohort, &layers, &meta),
+                || harmonised::write_mofa(&out.join("mofa.parquet"), cohort, &layers, &meta),
+            );
+            harmonised?;
+            mofa?;
+            Ok(())
+        };
+        let wide = || -> Vec<Result<(PathBuf, bool), RunError>> {
+            layers
+                .par_iter()
+                .map(|layer| {
+                    let path = wide_dir.join(format!("{}.parquet", layer.layer.as_str()));
+                    let meta = metadata(cohort, Some(layer.layer), &[]);
+                    Ok((path.clone(), harmonised::write_wide(&path, cohort, layer, &meta)?))
+                })
+                .collect()
+        };
+        let small = || -> Result<Vec<PathBuf>, RunError> {
+            write_batch(
+                &out.join("samples.parquet"),
+                harmonised::samples_table(cohort).map_err(arrow_err(out))?,
+                &meta,
+            )?;
+            write_batch(
+                &out.join("completeness.parquet"),
+                harmonised::completeness_table(cohort).map_err(arrow_err(out))?,
+                &meta,
+            )?;
+            let qcs = layer_qc(cohort, &dirs)?;
+            let grid = harmonised::grid(cohort);
+            let mut files = multiqc::write_all(&out.join("multiqc"), &qcs, &grid)?;
+            let input = ReportInput { cohort, grid: &grid, qcs: &qcs, pcas: &pcas, batch_column: &batch_options.batch };
+            report::write(&out.join("report.html"), &input)?;
+            files.push(out.join("report.html"));
+            Ok(files)
+        };
+        let (long, (wide, small)) = rayon::join(long_tables, || rayon::join(wide, small));
+        long?;
         written.extend(
             ["samples.parquet", "harmonised.parquet", "completeness.parquet", "mofa.parquet"].map(|f| out.join(f)),
         );
-        let wide_dir = out.join("wide");
-        std::fs::create_dir_all(&wide_dir).map_err(io_err(&wide_dir))?;
-        for layer in &layers {
-            let path = wide_dir.join(format!("{}.parquet", layer.layer.as_str()));
-            match harmonised::write_wide(&path, cohort, layer, &metadata(cohort, Some(layer.layer), &[]))? {
-                true => written.push(path),
-                false => r.warnings.push(format!(
+        for (layer, result) in layers.iter().zip(wide) {
+            match result? {
+                (path, true) => written.push(path),
+                (_, false) => r.warnings.push(format!(
                     "{}: {} features are too many columns for a samples × features export; \
                      wide/{}.parquet not written (use harmonised.parquet or {}/normalised.parquet)",
                     layer.layer,
@@ -180,12 +213,7 @@ pub(crate) fn harmonise_stage(ctx: &mut RunContext, roots: &[PathBuf]) -> Result
                 )),
             }
         }
-        let qcs = layer_qc(cohort, &dirs)?;
-        let grid = harmonised::grid(cohort);
-        written.extend(multiqc::write_all(&out.join("multiqc"), &qcs, &grid)?);
-        let input = ReportInput { cohort, grid: &grid, qcs: &qcs, pcas: &pcas, batch_column: &batch_options.batch };
-        report::write(&out.join("report.html"), &input)?;
-        written.push(out.join("report.html"));
+        written.extend(small?);
         r.counts = json!({ "layers": layers.len(), "samples": cohort.samples.len() });
         Ok::<_, RunError>(())
     })?;

@@ -16,6 +16,7 @@ pub fn stage<T, E>(
     f: impl FnOnce(&mut StageReport) -> Result<T, E>,
 ) -> Result<T, E> {
     let started = Instant::now();
+    let cpu_before = cpu_seconds();
     let mut report = StageReport { name: name.to_string(), params, ..StageReport::default() };
     let result = if progress::logging() {
         eprintln!("harmonomics: {name}: started");
@@ -35,9 +36,15 @@ pub fn stage<T, E>(
         f(&mut report)
     };
     report.seconds = started.elapsed().as_secs_f64();
+    report.cpu_seconds = cpu_before.zip(cpu_seconds()).map(|(a, b)| b - a);
+    report.peak_rss_bytes = peak_rss_bytes();
     if progress::logging() {
         let outcome = if result.is_ok() { "done" } else { "failed" };
-        eprintln!("harmonomics: {name}: {outcome} in {:.1} s{}", report.seconds, summary(&report.counts));
+        let cores = match report.cpu_seconds {
+            Some(cpu) if report.seconds >= 0.5 => format!(", {:.2} cores", cpu / report.seconds),
+            _ => String::new(),
+        };
+        eprintln!("harmonomics: {name}: {outcome} in {:.1} s{cores}{}", report.seconds, summary(&report.counts));
     }
     reports.push(report);
     result
@@ -52,4 +59,23 @@ fn summary(counts: &serde_json::Value) -> String {
         .map(|(k, v)| format!("{} {}", k.replace('_', " "), v.as_str().map_or_else(|| v.to_string(), str::to_string)))
         .collect();
     if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) }
+}
+
+/// User + system CPU seconds of this process (all threads), from `/proc/self/stat` (Linux; the
+/// kernel's clock tick is 100 Hz on every Linux ABI we build for).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name, which may itself hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
+    let (user, system): (u64, u64) = (fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?);
+    Some((user + system) as f64 / 100.0)
+}
+
+/// The process's peak resident set (`VmHWM` in `/proc/self/status`, Linux), in bytes.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_ascii_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }

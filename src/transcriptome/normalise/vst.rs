@@ -13,6 +13,7 @@
 //! The gene-wise optimiser stops where scipy's L-BFGS-B stops (see [`fit_dispersion`]); the trend
 //! is solved exactly by IRLS. On GTEx lung counts the result is within 1.2e-6 of pydeseq2's.
 
+use rayon::prelude::*;
 use statrs::function::gamma::ln_gamma;
 
 use super::NormaliseError;
@@ -49,34 +50,39 @@ pub fn vst(counts: &FeatureMatrix<f64>) -> Result<(FeatureMatrix<f64>, Trend), N
     let max_disp = (m as f64).max(10.0);
     let mean_inv_sf = sf.iter().map(|s| 1.0 / s).sum::<f64>() / m as f64;
 
-    let mut dispersions = Vec::new();
-    let mut means = Vec::new();
-    let mut y = vec![0.0; m];
-    let mut q = vec![0.0; m];
-    let mut mu = vec![0.0; m];
-    for i in 0..counts.feature_ids.len() {
-        for (j, column) in columns.iter().enumerate() {
-            y[j] = column[i];
-            q[j] = y[j] / sf[j];
-        }
-        if y.iter().all(|&v| v == 0.0) {
-            continue;
-        }
-        let mean = q.iter().sum::<f64>() / m as f64;
-        // Method-of-moments start (pydeseq2 `_fit_MoM_dispersions`).
-        let y_hat = mean.max(1.0);
-        let rde =
-            (q.iter().map(|&v| (v - y_hat).powi(2) - y_hat).sum::<f64>() / ((m - 1) as f64 * y_hat * y_hat)).max(0.0);
-        let var = q.iter().map(|&v| (v - mean).powi(2)).sum::<f64>() / (m - 1) as f64;
-        let mde = (var - mean_inv_sf * mean) / (mean * mean);
-        let start = rde.min(if mde.is_finite() { mde } else { 0.0 }).clamp(MIN_DISP, max_disp);
-        for j in 0..m {
-            mu[j] = (sf[j] * mean).max(MIN_MU);
-        }
-        let alpha = fit_dispersion(&y, &mu, start, max_disp).clamp(MIN_DISP, max_disp);
-        dispersions.push(alpha);
-        means.push(mean);
-    }
+    // Genes are fitted independently, in parallel; collecting in gene order keeps the trend
+    // fit's input, and so the output, the same at any thread count.
+    let fitted: Vec<(f64, f64)> = (0..counts.feature_ids.len())
+        .into_par_iter()
+        .map_init(
+            || (vec![0.0; m], vec![0.0; m], vec![0.0; m]),
+            |(y, q, mu), i| {
+                for (j, column) in columns.iter().enumerate() {
+                    y[j] = column[i];
+                    q[j] = y[j] / sf[j];
+                }
+                if y.iter().all(|&v| v == 0.0) {
+                    return None;
+                }
+                let mean = q.iter().sum::<f64>() / m as f64;
+                // Method-of-moments start (pydeseq2 `_fit_MoM_dispersions`).
+                let y_hat = mean.max(1.0);
+                let rde = (q.iter().map(|&v| (v - y_hat).powi(2) - y_hat).sum::<f64>()
+                    / ((m - 1) as f64 * y_hat * y_hat))
+                    .max(0.0);
+                let var = q.iter().map(|&v| (v - mean).powi(2)).sum::<f64>() / (m - 1) as f64;
+                let mde = (var - mean_inv_sf * mean) / (mean * mean);
+                let start = rde.min(if mde.is_finite() { mde } else { 0.0 }).clamp(MIN_DISP, max_disp);
+                for j in 0..m {
+                    mu[j] = (sf[j] * mean).max(MIN_MU);
+                }
+                let alpha = fit_dispersion(y, mu, start, max_disp).clamp(MIN_DISP, max_disp);
+                Some((mean, alpha))
+            },
+        )
+        .flatten()
+        .collect();
+    let (means, dispersions): (Vec<f64>, Vec<f64>) = fitted.into_iter().unzip();
     let trend = fit_trend(&means, &dispersions);
     let transform = |q: f64| match trend {
         Trend::Parametric { a0, a1 } => {
@@ -84,7 +90,7 @@ pub fn vst(counts: &FeatureMatrix<f64>) -> Result<(FeatureMatrix<f64>, Trend), N
         }
         Trend::Mean(d) => (2.0 * (d * q).sqrt().asinh() - d.ln() - 4f64.ln()) / 2f64.ln(),
     };
-    let out = counts.map_columns(|j, c| factors[j].map(|s| c.iter().map(|&v| transform(v / s)).collect()));
+    let out = counts.par_map_columns(|j, c| factors[j].map(|s| c.iter().map(|&v| transform(v / s)).collect()));
     Ok((out, trend))
 }
 
