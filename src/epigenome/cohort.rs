@@ -88,7 +88,7 @@ pub fn assemble(
     metadata: &MetadataFor<'_>,
 ) -> Result<Assembled, AssembleError> {
     let n = sample_ids.len();
-    let mut readers: Vec<SampleReader> = paths.iter().map(|p| SampleReader::open(p)).collect::<Result<_, _>>()?;
+    let readers: Vec<SampleReader> = paths.iter().map(|p| SampleReader::open(p)).collect::<Result<_, _>>()?;
     let mut chroms: Vec<String> = readers.iter().flat_map(|r| r.chroms.iter().cloned()).collect();
     chroms.sort_by(|a, b| chrom_cmp(a, b));
     chroms.dedup();
@@ -118,6 +118,125 @@ pub fn assemble(
     let mut features = FeatureStream::create(&dir.join(CPG_FILES[0]), &metadata(&[]))?;
     let mut accumulators: Vec<RegionAccumulator> = regions.into_iter().map(|s| RegionAccumulator::new(s, n)).collect();
 
+    // The merge (reading every sample file in site order) runs on its own thread and hands
+    // blocks of rows to this one, which writes the four matrices, the features and the region
+    // sums concurrently: each output still receives its rows in site order, so its bytes do not
+    // depend on the threads, and memory holds two blocks whatever the number of CpGs.
+    let block_rows = ((8usize << 20) / (16 * n.max(1))).max(64);
+    let (send, receive) = std::sync::mpsc::sync_channel::<Block>(2);
+    let chroms_ref = &chroms;
+    let (merged, written) = std::thread::scope(|scope| {
+        let producer = scope.spawn(move || merge(readers, &ranks, chroms_ref, paths, options, block_rows, send));
+        let mut write_block = |block: &Block| -> Result<(), OutputError> {
+            let ((cov, meth), (normalised, rest)) = rayon::join(
+                || {
+                    rayon::join(
+                        || push_rows(&mut coverage_out, block, n, |(_, c)| c),
+                        || push_rows(&mut methylated_out, block, n, |(m, _)| m),
+                    )
+                },
+                || {
+                    rayon::join(
+                        || push_normalised(&mut beta_out, &mut m_out, block, n, options),
+                        || {
+                            for r in 0..block.ids.len() {
+                                let chrom = &chroms_ref[block.chrom[r]];
+                                features.push(
+                                    &block.ids[r],
+                                    chrom,
+                                    block.pos[r],
+                                    block.covered[r],
+                                    block.passing[r],
+                                    block.keep[r],
+                                )?;
+                                if !block.sex[r] {
+                                    for acc in &mut accumulators {
+                                        acc.add(chrom, block.pos[r], &block.calls[r * n..(r + 1) * n]);
+                                    }
+                                }
+                            }
+                            Ok(())
+                        },
+                    )
+                },
+            );
+            cov?;
+            meth?;
+            normalised?;
+            rest
+        };
+        let mut written = Ok(());
+        for block in receive.iter() {
+            written = write_block(&block);
+            if written.is_err() {
+                break;
+            }
+        }
+        // Dropping the receiver stops a merge whose blocks can no longer be written.
+        drop(receive);
+        let merged = producer.join().unwrap_or_else(|_| {
+            Err(EpigenomeError::File { path: dir.to_path_buf(), message: "the merge thread panicked".into() })
+        });
+        (merged, written)
+    });
+    let Merged { qc, sites, kept, sex_dropped } = merged?;
+    written?;
+    coverage_out.finish()?;
+    methylated_out.finish()?;
+    beta_out.finish()?;
+    m_out.finish()?;
+    features.finish()?;
+    Ok(Assembled { sites, kept, sex_dropped, qc, regions: accumulators })
+}
+
+/// Rows of the merge on their way to the writers: per row its id, chromosome (rank), position,
+/// the filters' verdicts, and every sample's (methylated, coverage), row-major.
+struct Block {
+    ids: Vec<String>,
+    chrom: Vec<usize>,
+    pos: Vec<u64>,
+    covered: Vec<u64>,
+    passing: Vec<u64>,
+    keep: Vec<bool>,
+    sex: Vec<bool>,
+    calls: Vec<(u64, u64)>,
+}
+
+impl Block {
+    fn with_capacity(rows: usize, n: usize) -> Self {
+        Self {
+            ids: Vec::with_capacity(rows),
+            chrom: Vec::with_capacity(rows),
+            pos: Vec::with_capacity(rows),
+            covered: Vec::with_capacity(rows),
+            passing: Vec::with_capacity(rows),
+            keep: Vec::with_capacity(rows),
+            sex: Vec::with_capacity(rows),
+            calls: Vec::with_capacity(rows * n),
+        }
+    }
+}
+
+/// What the merge counted.
+struct Merged {
+    qc: Vec<SampleQc>,
+    sites: u64,
+    kept: u64,
+    sex_dropped: u64,
+}
+
+/// The k-way merge of the sample files in (chromosome rank, position) order, sent on in blocks
+/// of `block_rows`. Stops quietly when the writer has gone (its error is the one reported).
+fn merge(
+    mut readers: Vec<SampleReader>,
+    ranks: &[Vec<usize>],
+    chroms: &[String],
+    paths: &[PathBuf],
+    options: &NormaliseOptions,
+    block_rows: usize,
+    send: std::sync::mpsc::SyncSender<Block>,
+) -> Result<Merged, EpigenomeError> {
+    let n = readers.len();
     let mut heap: BinaryHeap<Reverse<(usize, u64, usize)>> = BinaryHeap::new();
     let mut current: Vec<Site> = vec![Site::default(); n];
     let advance = |j: usize,
@@ -144,28 +263,24 @@ pub fn assemble(
     }
     let min_samples = options.min_samples(n);
     let mut qc = vec![SampleQc::default(); n];
-    let mut row: Vec<(u64, u64)> = vec![(0, 0); n];
-    let (mut cov_row, mut m_row) = (vec![0u64; n], vec![0u64; n]);
-    let (mut beta_row, mut mv_row) = (vec![None; n], vec![None; n]);
     let (mut sites, mut kept, mut sex_dropped) = (0u64, 0u64, 0u64);
+    let mut block = Block::with_capacity(block_rows, n);
     while let Some(Reverse((rank, pos, _))) = heap.peek().copied() {
-        row.iter_mut().for_each(|r| *r = (0, 0));
+        let start = block.calls.len();
+        block.calls.resize(start + n, (0, 0));
         while let Some(Reverse((r, p, j))) = heap.peek().copied() {
             if (r, p) != (rank, pos) {
                 break;
             }
             heap.pop();
-            row[j] = (current[j].methylated, current[j].coverage());
+            block.calls[start + j] = (current[j].methylated, current[j].coverage());
             advance(j, &mut readers, &mut current, &mut heap, Some((r, p)))?;
         }
         sites += 1;
         let chrom = &chroms[rank];
-        let id = format!("{chrom}:{pos}");
         let mut covered = 0u64;
         let mut passing = 0usize;
-        for (j, &(m, c)) in row.iter().enumerate() {
-            cov_row[j] = c;
-            m_row[j] = m;
+        for (j, &(m, c)) in block.calls[start..].iter().enumerate() {
             if c > 0 {
                 covered += 1;
                 qc[j].sites_covered += 1;
@@ -177,33 +292,65 @@ pub fn assemble(
                 qc[j].sites_min_coverage += 1;
             }
         }
-        coverage_out.push(id.clone(), &cov_row)?;
-        methylated_out.push(id.clone(), &m_row)?;
         let sex = options.drop_sex_chromosomes && is_sex_chromosome(chrom);
         sex_dropped += u64::from(sex);
         let keep = passing >= min_samples && !sex;
-        features.push(&id, chrom, pos, covered, passing as u64, keep)?;
-        if !sex {
-            for acc in &mut accumulators {
-                acc.add(chrom, pos, &row);
+        kept += u64::from(keep);
+        block.ids.push(format!("{chrom}:{pos}"));
+        block.chrom.push(rank);
+        block.pos.push(pos);
+        block.covered.push(covered);
+        block.passing.push(passing as u64);
+        block.keep.push(keep);
+        block.sex.push(sex);
+        if block.ids.len() == block_rows {
+            let full = std::mem::replace(&mut block, Block::with_capacity(block_rows, n));
+            if send.send(full).is_err() {
+                break;
             }
-        }
-        if keep {
-            kept += 1;
-            for (j, &(m, c)) in row.iter().enumerate() {
-                beta_row[j] = options.beta(m, c);
-                mv_row[j] = options.m_value(m, c);
-            }
-            beta_out.push(id.clone(), &beta_row)?;
-            m_out.push(id.clone(), &mv_row)?;
         }
     }
-    coverage_out.finish()?;
-    methylated_out.finish()?;
-    beta_out.finish()?;
-    m_out.finish()?;
-    features.finish()?;
-    Ok(Assembled { sites, kept, sex_dropped, qc, regions: accumulators })
+    if !block.ids.is_empty() {
+        let _ = send.send(block);
+    }
+    Ok(Merged { qc, sites, kept, sex_dropped })
+}
+
+/// One value per sample of every row of `block` into `out`.
+fn push_rows(
+    out: &mut MatrixStream<u64>,
+    block: &Block,
+    n: usize,
+    value: impl Fn((u64, u64)) -> u64,
+) -> Result<(), OutputError> {
+    let mut row = vec![0u64; n];
+    for (r, id) in block.ids.iter().enumerate() {
+        for (v, &calls) in row.iter_mut().zip(&block.calls[r * n..(r + 1) * n]) {
+            *v = value(calls);
+        }
+        out.push(id.clone(), &row)?;
+    }
+    Ok(())
+}
+
+/// Beta and M-values of the kept rows of `block`.
+fn push_normalised(
+    beta_out: &mut MatrixStream<Option<f64>>,
+    m_out: &mut MatrixStream<Option<f64>>,
+    block: &Block,
+    n: usize,
+    options: &NormaliseOptions,
+) -> Result<(), OutputError> {
+    let (mut beta_row, mut mv_row) = (vec![None; n], vec![None; n]);
+    for (r, id) in block.ids.iter().enumerate().filter(|(r, _)| block.keep[*r]) {
+        for (j, &(m, c)) in block.calls[r * n..(r + 1) * n].iter().enumerate() {
+            beta_row[j] = options.beta(m, c);
+            mv_row[j] = options.m_value(m, c);
+        }
+        beta_out.push(id.clone(), &beta_row)?;
+        m_out.push(id.clone(), &mv_row)?;
+    }
+    Ok(())
 }
 
 /// `features.parquet` rows, streamed.

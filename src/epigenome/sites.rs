@@ -12,7 +12,7 @@ use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use crate::io::OutputError;
-use crate::io::parquet::{Metadata, ROW_GROUP_ROWS, write_parquet};
+use crate::io::parquet::{Metadata, ROW_GROUP_ROWS, write_parquet_streamable};
 
 /// Calls at one CpG (both strands merged).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -154,7 +154,8 @@ impl SiteCollector {
 /// Metadata key listing a sample file's chromosomes in order (lets the merge rank them up front).
 pub const CHROMS_KEY: &str = "harmonomics.chroms";
 
-/// Writes one sample's calls: `chrom, pos, methylated, unmethylated`.
+/// Writes one sample's calls: `chrom, pos, methylated, unmethylated`, in pages of 4,096 rows so
+/// the cohort merge can hold every sample's file open in little memory.
 pub fn write_sample(path: &Path, calls: &SampleCalls, metadata: &Metadata) -> Result<(), OutputError> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("chrom", DataType::Utf8, false),
@@ -165,7 +166,7 @@ pub fn write_sample(path: &Path, calls: &SampleCalls, metadata: &Metadata) -> Re
     let names: Vec<&str> = calls.chroms.iter().map(|c| c.name.as_str()).collect();
     let mut metadata = metadata.clone();
     metadata.push((CHROMS_KEY.to_string(), serde_json::to_string(&names).unwrap_or_default()));
-    write_parquet(path, schema.clone(), &metadata, |push| {
+    write_parquet_streamable(path, schema.clone(), &metadata, |push| {
         let rows: Vec<(&str, &Site)> = calls.iter().collect();
         for chunk in rows.chunks(ROW_GROUP_ROWS) {
             let columns: Vec<ArrayRef> = vec![
@@ -179,6 +180,10 @@ pub fn write_sample(path: &Path, calls: &SampleCalls, metadata: &Metadata) -> Re
         Ok(())
     })
 }
+
+/// Rows decoded at a time per open sample file: the cohort merge holds one such batch (and one
+/// page per column, see [`write_sample`]) per sample, so this bounds its memory per file.
+const READ_BATCH_ROWS: usize = crate::io::parquet::STREAM_PAGE_ROWS;
 
 /// Streams a sample file written by [`write_sample`] back, one site at a time, in file order.
 pub struct SampleReader {
@@ -211,7 +216,7 @@ impl SampleReader {
             .ok_or_else(|| {
                 read_err(path, format!("no {CHROMS_KEY} metadata: not a per-sample methylation file from harmonomics"))
             })?;
-        let reader = builder.with_batch_size(ROW_GROUP_ROWS).build().map_err(|e| read_err(path, e.to_string()))?;
+        let reader = builder.with_batch_size(READ_BATCH_ROWS).build().map_err(|e| read_err(path, e.to_string()))?;
         Ok(Self { path: path.to_path_buf(), reader, batch: None, row: 0, chroms, current: 0 })
     }
 

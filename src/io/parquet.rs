@@ -39,6 +39,10 @@ fn properties(metadata: &Metadata) -> WriterProperties {
 }
 
 fn properties_with(metadata: &Metadata, rows: usize) -> WriterProperties {
+    properties_builder(metadata, rows).build()
+}
+
+fn properties_builder(metadata: &Metadata, rows: usize) -> parquet::file::properties::WriterPropertiesBuilder {
     let level = ZstdLevel::try_new(3).unwrap_or_default();
     WriterProperties::builder()
         .set_created_by(format!("harmonomics {}", env!("CARGO_PKG_VERSION")))
@@ -49,7 +53,6 @@ fn properties_with(metadata: &Metadata, rows: usize) -> WriterProperties {
         .set_dictionary_enabled(false)
         .set_max_row_group_row_count(Some(rows))
         .set_key_value_metadata(Some(metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect()))
-        .build()
 }
 
 /// Writes `path` atomically; `fill` pushes record batches of `schema` into the writer.
@@ -57,9 +60,36 @@ pub fn write_parquet<F>(path: &Path, schema: SchemaRef, metadata: &Metadata, fil
 where
     F: FnOnce(&mut dyn FnMut(RecordBatch) -> std::io::Result<()>) -> std::io::Result<()>,
 {
+    write_with(path, schema, properties(metadata), fill)
+}
+
+/// Rows per data page of files that are read back many at a time ([`write_parquet_streamable`]).
+pub const STREAM_PAGE_ROWS: usize = 4096;
+
+/// [`write_parquet`] with data pages of at most [`STREAM_PAGE_ROWS`] rows, for files a cohort
+/// merge keeps open by the hundred: a reader holds one decompressed page per column, so small
+/// pages bound its memory (65,536-row pages cost ~2 MB per open file).
+pub fn write_parquet_streamable<F>(
+    path: &Path,
+    schema: SchemaRef,
+    metadata: &Metadata,
+    fill: F,
+) -> Result<(), OutputError>
+where
+    F: FnOnce(&mut dyn FnMut(RecordBatch) -> std::io::Result<()>) -> std::io::Result<()>,
+{
+    let properties =
+        properties_builder(metadata, ROW_GROUP_ROWS).set_data_page_row_count_limit(STREAM_PAGE_ROWS).build();
+    write_with(path, schema, properties, fill)
+}
+
+fn write_with<F>(path: &Path, schema: SchemaRef, properties: WriterProperties, fill: F) -> Result<(), OutputError>
+where
+    F: FnOnce(&mut dyn FnMut(RecordBatch) -> std::io::Result<()>) -> std::io::Result<()>,
+{
     let to_io = |e: parquet::errors::ParquetError| std::io::Error::other(e.to_string());
     write_atomic(path, |w| {
-        let mut writer = ArrowWriter::try_new(w, schema.clone(), Some(properties(metadata))).map_err(to_io)?;
+        let mut writer = ArrowWriter::try_new(w, schema.clone(), Some(properties)).map_err(to_io)?;
         fill(&mut |batch| writer.write(&batch).map_err(to_io))?;
         writer.close().map_err(to_io)?;
         Ok(())
