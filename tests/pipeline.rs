@@ -242,7 +242,8 @@ fn the_manifest_records_inputs_with_hashes_and_every_stage() {
             "normalise_epigenome",
             "process_metabolome",
             "load_layers",
-            "harmonise"
+            "harmonise",
+            "hash_outputs"
         ]
     );
     let outputs = manifest["outputs"].as_array().expect("outputs");

@@ -211,12 +211,17 @@ impl<'a> RunContext<'a> {
 
     /// Hashes the outputs and writes `manifest.json`, last, so its presence means a finished run.
     pub(crate) fn finish(
-        self,
+        mut self,
         command_line: &[String],
         config: &Path,
         inputs: Vec<FileRecord>,
     ) -> Result<RunSummary, RunError> {
-        let outputs = hash_outputs(&self.out, &self.written)?;
+        let (out, written) = (&self.out, &self.written);
+        let outputs = stage::stage(&mut self.stages, "hash_outputs", json!({ "algorithm": "BLAKE3" }), |r| {
+            let outputs = hash_outputs(out, written)?;
+            r.counts = json!({ "files": outputs.len(), "bytes": outputs.iter().map(|o| o.size).sum::<u64>() });
+            Ok::<_, RunError>(outputs)
+        })?;
         let cohort = self.cohort;
         let warnings: Vec<String> = cohort.warnings.iter().map(ToString::to_string).collect();
         let units: Vec<Unit> = self.resume.recorded;
