@@ -173,22 +173,47 @@ fn read_rna_sample(
         )));
     }
     let options = &cohort.config.transcriptome;
-    let (table, meta) = crate::io::parquet::read_table_with_metadata(&path).map_err(io_err(&path))?;
     let stale = |what: &str| {
         RunError::Usage(format!(
             "{}: {what} differ from this cohort's; quantify the sample again with this config",
             path.display()
         ))
     };
+    // Typed columns straight from the file: the cohort reads hundreds of these.
+    let file = std::fs::File::open(&path).map_err(io_err(&path))?;
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| io_err(&path)(std::io::Error::other(e.to_string())))?;
+    let meta: std::collections::HashMap<String, String> = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .map(|kv| kv.iter().filter_map(|k| Some((k.key.clone(), k.value.clone()?))).collect())
+        .unwrap_or_default();
     if meta.get("harmonomics.quant").map(String::as_str) != Some(&json_text(&options.quant)?) {
         return Err(stale("its counting options ([transcriptome.quant])"));
     }
-    let (Some(ids), Some(counts)) = (table.column("feature_id"), table.column("count")) else {
-        return Err(stale("its columns"));
-    };
-    if table.rows.len() != features.genes.len()
-        || table.rows.iter().zip(&features.genes).any(|(r, g)| r[ids].as_str() != Some(g.id.as_str()))
-    {
+    let mut counts: Vec<f64> = Vec::with_capacity(features.genes.len());
+    let mut genes = features.genes.iter();
+    for batch in builder.build().map_err(|e| io_err(&path)(std::io::Error::other(e.to_string())))? {
+        let batch = batch.map_err(|e| io_err(&path)(std::io::Error::other(e.to_string())))?;
+        let ids =
+            batch.column_by_name("feature_id").and_then(|c| c.as_any().downcast_ref::<arrow_array::StringArray>());
+        let Some(ids) = ids else { return Err(stale("its columns")) };
+        let Some(column) = batch.column_by_name("count") else { return Err(stale("its columns")) };
+        if ids.iter().any(|id| id != genes.next().map(|g| g.id.as_str())) {
+            return Err(stale("its genes (the annotation)"));
+        }
+        let start = counts.len();
+        if let Some(c) = column.as_any().downcast_ref::<arrow_array::UInt64Array>() {
+            counts.extend(c.iter().map(|v| v.map(|v| v as f64)).collect::<Option<Vec<f64>>>().unwrap_or_default());
+        } else if let Some(c) = column.as_any().downcast_ref::<arrow_array::Float64Array>() {
+            counts.extend(c.iter().collect::<Option<Vec<f64>>>().unwrap_or_default());
+        }
+        if counts.len() - start != batch.num_rows() {
+            return Err(stale("its counts (a null or non-numeric cell)"));
+        }
+    }
+    if genes.next().is_some() {
         return Err(stale("its genes (the annotation)"));
     }
     let parse = |key: &str| -> Result<serde_json::Value, RunError> {
@@ -200,16 +225,7 @@ fn read_rna_sample(
         summary.set(c, qc[c.name()].as_u64().ok_or_else(|| stale(&format!("its {} count (qc metadata)", c.name())))?);
     }
     let strand = serde_json::from_value(parse("harmonomics.strand")?).map_err(|_| stale("its strand metadata"))?;
-    Ok(SampleCounts {
-        counts: table
-            .rows
-            .iter()
-            .map(|r| r[counts].as_f64().ok_or_else(|| stale("its counts (a null or non-numeric cell)")))
-            .collect::<Result<_, _>>()?,
-        fractional: options.quant.fractional(),
-        summary,
-        strand,
-    })
+    Ok(SampleCounts { counts, fractional: options.quant.fractional(), summary, strand })
 }
 
 /// The layer step: the per-sample files → features, raw counts and QC, then normalisation.
@@ -221,11 +237,16 @@ fn assemble_counts(
 ) -> Result<(), RunError> {
     let cohort = ctx.cohort;
     let options = &cohort.config.transcriptome;
-    let counted: Vec<SampleCounts> =
+    let mut counted: Vec<SampleCounts> =
         samples.par_iter().map(|s| read_rna_sample(cohort, s, features, dir)).collect::<Result<_, _>>()?;
     let sample_ids: Vec<String> = samples.iter().map(|s| s.sample_id.clone()).collect();
     let feature_ids: Vec<String> = features.genes.iter().map(|g| g.id.clone()).collect();
-    let raw = FeatureMatrix::new(feature_ids, sample_ids, counted.iter().map(|c| c.counts.clone()).collect());
+    // The counts move into the matrix; the QC table reads only the summaries left behind.
+    let raw = FeatureMatrix::new(
+        feature_ids,
+        sample_ids,
+        counted.iter_mut().map(|c| std::mem::take(&mut c.counts)).collect(),
+    );
     let fractional = options.quant.fractional();
     let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Transcriptome), extra);
 
