@@ -97,6 +97,77 @@ where
     .map_err(|source| OutputError { path: path.to_path_buf(), source })
 }
 
+/// Columns [`write_batch_by_column`] has writers open for at once.
+const COLUMNS_AT_ONCE: usize = 256;
+
+/// Writes one record batch as one row group whose columns are encoded in parallel, each column
+/// writer closed as soon as its column is done. For tables with tens of thousands of columns
+/// (the samples × features exports): [`ArrowWriter`] keeps a writer, buffers and a zstd context
+/// open for every column of a row group at once, ~35 KB a column. The bytes equal
+/// [`write_batch`]'s: the same column writers, in the same order, behind the same file writer.
+pub fn write_batch_by_column(path: &Path, batch: RecordBatch, metadata: &Metadata) -> Result<(), OutputError> {
+    use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
+    use rayon::prelude::*;
+    if batch.num_rows() > ROW_GROUP_ROWS || batch.schema().fields().iter().any(|f| f.data_type().is_nested()) {
+        return write_batch(path, batch, metadata);
+    }
+    let to_io = |e: parquet::errors::ParquetError| std::io::Error::other(e.to_string());
+    write_atomic(path, |w| {
+        let schema = batch.schema();
+        let mut props = properties(metadata);
+        parquet::arrow::add_encoded_arrow_schema_to_metadata(&schema, &mut props);
+        let parquet_schema = parquet::arrow::ArrowSchemaConverter::new()
+            .with_coerce_types(props.coerce_types())
+            .convert(&schema)
+            .map_err(to_io)?;
+        let props = Arc::new(props);
+        let mut writer =
+            parquet::file::writer::SerializedFileWriter::new(w, parquet_schema.root_schema_ptr(), Arc::clone(&props))
+                .map_err(to_io)?;
+        // Column writers come a slice of columns at a time, from a throwaway writer of that slice's
+        // schema (flat columns have the same descriptors there): every parquet column writer holds
+        // its own zstd compression and decompression contexts, so creating them all at once costs
+        // ~35 KB a column before anything is written.
+        let mut chunks: Vec<ArrowColumnChunk> = Vec::with_capacity(schema.fields().len());
+        let fields: Vec<(&arrow_schema::FieldRef, &ArrayRef)> = schema.fields().iter().zip(batch.columns()).collect();
+        for slice in fields.chunks(COLUMNS_AT_ONCE) {
+            let sub_schema = Arc::new(Schema::new(slice.iter().map(|(f, _)| Arc::clone(f)).collect::<Vec<_>>()));
+            let sub_parquet = parquet::arrow::ArrowSchemaConverter::new()
+                .with_coerce_types(props.coerce_types())
+                .convert(&sub_schema)
+                .map_err(to_io)?;
+            let scratch = parquet::file::writer::SerializedFileWriter::new(
+                std::io::sink(),
+                sub_parquet.root_schema_ptr(),
+                Arc::clone(&props),
+            )
+            .map_err(to_io)?;
+            let writers =
+                ArrowRowGroupWriterFactory::new(&scratch, sub_schema).create_column_writers(0).map_err(to_io)?;
+            let encoded: Vec<ArrowColumnChunk> = writers
+                .into_par_iter()
+                .zip(slice.par_iter())
+                .map(|(mut column, (field, array))| {
+                    for leaf in compute_leaves(field, array)? {
+                        column.write(&leaf)?;
+                    }
+                    column.close()
+                })
+                .collect::<Result<_, _>>()
+                .map_err(to_io)?;
+            chunks.extend(encoded);
+        }
+        let mut row_group = writer.next_row_group().map_err(to_io)?;
+        for chunk in chunks {
+            chunk.append_to_row_group(&mut row_group).map_err(to_io)?;
+        }
+        row_group.close().map_err(to_io)?;
+        writer.close().map_err(to_io)?;
+        Ok(())
+    })
+    .map_err(|source| OutputError { path: path.to_path_buf(), source })
+}
+
 /// Writes one record batch.
 pub fn write_batch(path: &Path, batch: RecordBatch, metadata: &Metadata) -> Result<(), OutputError> {
     write_parquet(path, batch.schema(), metadata, |push| push(batch))
@@ -356,4 +427,32 @@ pub fn read_table_with_metadata(path: &Path) -> std::io::Result<(Table, std::col
         rows.extend((0..batch.num_rows()).map(|k| cells.iter().map(|c| c[k].clone()).collect::<Vec<_>>()));
     }
     Ok((Table { columns, rows }, metadata))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The column-by-column writer gives [`write_batch`]'s bytes, across several slices of
+    /// columns, with nulls, strings and integers among them.
+    #[test]
+    fn writing_by_column_gives_the_same_bytes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rows = 37;
+        let mut columns: Vec<(String, ArrayRef)> = vec![
+            ("sample_id".into(), Arc::new(StringArray::from_iter_values((0..rows).map(|r| format!("S{r}"))))),
+            ("count".into(), Arc::new(UInt64Array::from_iter_values((0..rows).map(|r| r as u64 * 7)))),
+        ];
+        for c in 0..(2 * COLUMNS_AT_ONCE + 17) {
+            let values = (0..rows).map(|r| ((r + c) % 5 != 0).then(|| (r * c) as f64 / 3.0));
+            columns.push((format!("feature{c}"), Arc::new(Float64Array::from_iter(values))));
+        }
+        let named: Vec<(&str, ArrayRef)> = columns.iter().map(|(n, a)| (n.as_str(), Arc::clone(a))).collect();
+        let table = batch(named).expect("batch");
+        let meta = vec![("harmonomics.test".to_string(), "1".to_string())];
+        let (a, b) = (dir.path().join("a.parquet"), dir.path().join("b.parquet"));
+        write_batch(&a, table.clone(), &meta).expect("write_batch");
+        write_batch_by_column(&b, table, &meta).expect("write_batch_by_column");
+        assert_eq!(std::fs::read(&a).expect("a"), std::fs::read(&b).expect("b"));
+    }
 }

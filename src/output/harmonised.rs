@@ -16,7 +16,7 @@ use arrow_schema::{ArrowError, DataType, Field, Schema};
 
 use crate::cohort::{Cohort, Layer, Sample};
 use crate::io::OutputError;
-use crate::io::parquet::{Metadata, batch, write_parquet};
+use crate::io::parquet::{Metadata, batch, write_batch_by_column, write_parquet};
 use crate::matrix::FeatureMatrix;
 
 /// One layer's matrices, ready to be aligned.
@@ -286,8 +286,8 @@ pub fn write_wide(path: &Path, cohort: &Cohort, layer: &LayerData, metadata: &Me
         arrays.push(Arc::new(Float64Array::from_iter(rows.iter().map(|(j, _)| m.get(i, *j).copied().flatten()))));
     }
     let schema = Arc::new(Schema::new(fields));
-    write_parquet(path, schema.clone(), metadata, |push| {
-        push(RecordBatch::try_new(schema, arrays).map_err(std::io::Error::other)?)
-    })?;
+    let batch = RecordBatch::try_new(schema, arrays)
+        .map_err(|e| OutputError { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
+    write_batch_by_column(path, batch, metadata)?;
     Ok(true)
 }
