@@ -97,33 +97,16 @@ fn main() -> Result<(), Error> {
     write_metabolome(&out, &samples)?;
 
     let mut sheet = String::from("sample_id,patient_id,timepoint,layer,path,batch,site,collection_date\n");
-    for (layer, dir, chosen) in [("transcriptome", "rna", &rna), ("epigenome", "methylation", &methylation)] {
-        let ext = if layer == "transcriptome" { "bam" } else { "cov.gz" };
-        for s in chosen.iter() {
-            let _ = writeln!(
-                sheet,
-                "{},{},{},{layer},{dir}/{}.{ext},{},{},{}",
-                s.id,
-                s.patient,
-                TIMEPOINTS[s.timepoint].0,
-                s.id,
-                s.site,
-                s.site,
-                date(s.collected)
-            );
-        }
-    }
-    for s in &samples {
-        let _ = writeln!(
-            sheet,
-            "{},{},{},metabolome,metabolome/features_mzmine.csv,{},{},{}",
-            s.id,
-            s.patient,
-            TIMEPOINTS[s.timepoint].0,
-            lc_batch(s),
-            s.site,
-            date(s.collected)
-        );
+    // (sample, layer, input, batch): RNA and methylation batches are the site, LC-MS its own.
+    let mut rows: Vec<(&Sample, &str, String, String)> = Vec::new();
+    rows.extend(rna.iter().map(|s| (*s, "transcriptome", format!("rna/{}.bam", s.id), s.site.to_string())));
+    rows.extend(
+        methylation.iter().map(|s| (*s, "epigenome", format!("methylation/{}.cov.gz", s.id), s.site.to_string())),
+    );
+    rows.extend(samples.iter().map(|s| (s, "metabolome", "metabolome/features_mzmine.csv".to_string(), lc_batch(s))));
+    for (s, layer, path, batch) in rows {
+        let (id, patient, timepoint) = (&s.id, &s.patient, TIMEPOINTS[s.timepoint].0);
+        let _ = writeln!(sheet, "{id},{patient},{timepoint},{layer},{path},{batch},{},{}", s.site, date(s.collected));
     }
     std::fs::write(out.join("samplesheet.csv"), sheet)?;
     std::fs::write(out.join("cohort.toml"), config(patients, &saf))?;
