@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use serde_json::json;
 
 use super::context::{RunContext, json_text};
-use super::layer::{LayerStep, QcTable};
+use super::layer::{LayerStep, QcTable, open_sample_file, sample_file};
 use super::{RunError, arrow_err, io_err, metadata, stage};
 use crate::cohort::{self, Cohort, Layer};
 use crate::epigenome::calls::CallStats;
@@ -101,10 +101,6 @@ pub fn region_sets(cohort: &Cohort) -> Result<Vec<RegionSet>, RunError> {
     Ok(sets)
 }
 
-fn sample_path(dir: &Path, sample: &cohort::Sample) -> PathBuf {
-    dir.join("samples").join(format!("{}.parquet", sample.sample_id))
-}
-
 /// The scatter step: calls (or imports) `samples` into `<dir>/samples/<id>.parquet`, with how
 /// they were obtained in the file's metadata so the layer step needs nothing else.
 fn quantify_samples(ctx: &mut RunContext, samples: &[&cohort::Sample], dir: &Path) -> Result<(), RunError> {
@@ -127,7 +123,7 @@ fn quantify_samples(ctx: &mut RunContext, samples: &[&cohort::Sample], dir: &Pat
                     ("quant", quant.clone()),
                     ("calls", json_text(&source)?),
                 ]);
-                write_sample(&sample_path(dir, s), &calls, &m)?;
+                write_sample(&sample_file(dir, s), &calls, &m)?;
                 bar.inc(1);
                 Ok(source)
             })
@@ -152,7 +148,7 @@ fn quantify_samples(ctx: &mut RunContext, samples: &[&cohort::Sample], dir: &Pat
         });
         Ok::<_, RunError>(())
     })?;
-    written.extend(samples.iter().map(|s| sample_path(dir, s)));
+    written.extend(samples.iter().map(|s| sample_file(dir, s)));
     progress.note(format!("called methylation in {} epigenome samples", samples.len()));
     Ok(())
 }
@@ -160,19 +156,8 @@ fn quantify_samples(ctx: &mut RunContext, samples: &[&cohort::Sample], dir: &Pat
 /// How a per-sample file's calls were obtained, from its metadata; refuses a file called with
 /// other options than this cohort's.
 fn read_source(cohort: &Cohort, sample: &cohort::Sample, dir: &Path) -> Result<SampleSource, RunError> {
-    let path = sample_path(dir, sample);
-    if !path.is_file() {
-        return Err(RunError::Usage(format!(
-            "{}: missing; quantify the sample first (harmonomics quant sample --layer epigenome --sample {})",
-            path.display(),
-            sample.sample_id
-        )));
-    }
-    let file = std::fs::File::open(&path).map_err(io_err(&path))?;
-    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| io_err(&path)(std::io::Error::other(e.to_string())))?;
-    let kv = builder.metadata().file_metadata().key_value_metadata();
-    let get = |key: &str| kv.and_then(|kv| kv.iter().find(|k| k.key == key)).and_then(|k| k.value.clone());
+    let (path, _, kv) = open_sample_file(dir, Layer::Epigenome, sample)?;
+    let get = |key: &str| kv.get(key).cloned();
     let stale = |what: &str| {
         RunError::Usage(format!(
             "{}: {what} differ from this cohort's; call the sample again with this config",
@@ -195,7 +180,7 @@ fn assemble_layer(ctx: &mut RunContext, dir: &Path) -> Result<(), RunError> {
     let sources: Vec<SampleSource> = samples.iter().map(|s| read_source(cohort, s, dir)).collect::<Result<_, _>>()?;
     let sets = region_sets(cohort)?;
     let sample_ids: Vec<String> = samples.iter().map(|s| s.sample_id.clone()).collect();
-    let paths: Vec<PathBuf> = samples.iter().map(|s| sample_path(dir, s)).collect();
+    let paths: Vec<PathBuf> = samples.iter().map(|s| sample_file(dir, s)).collect();
     let params = json!({ "normalise": options.normalise, "regions": options.regions });
     let assembled = stage::stage(stages, "normalise_epigenome", params, |r| {
         let a = assemble(&sample_ids, &paths, dir, &options.normalise, sets, &meta)?;

@@ -3,10 +3,11 @@
 //! [`LayerStep`]; [`step`] is the engine's one `match` on [`Layer`], so adding a layer is one
 //! file here plus its domain module.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::context::RunContext;
-use super::{RunError, epigenome, metabolome, transcriptome};
+use super::{RunError, epigenome, io_err, metabolome, transcriptome};
 use crate::cohort::{Cohort, Sample};
 use crate::layer::Layer;
 
@@ -59,6 +60,40 @@ pub(crate) trait LayerStep: Sync {
     /// The per-sample QC table for MultiQC and the report.
     fn qc(&self) -> QcTable;
 }
+
+/// A sample's per-sample file under its layer's directory (`<dir>/samples/<id>.parquet`).
+pub(crate) fn sample_file(dir: &Path, sample: &Sample) -> PathBuf {
+    dir.join("samples").join(format!("{}.parquet", sample.sample_id))
+}
+
+/// A per-sample file opened for the layer step, with its key-value metadata. A missing file is
+/// refused with the command that makes it.
+pub(crate) fn open_sample_file(
+    dir: &Path,
+    layer: Layer,
+    sample: &Sample,
+) -> Result<(PathBuf, SampleFileReader, HashMap<String, String>), RunError> {
+    let path = sample_file(dir, sample);
+    if !path.is_file() {
+        return Err(RunError::Usage(format!(
+            "{}: missing; quantify the sample first (harmonomics quant sample --layer {layer} --sample {})",
+            path.display(),
+            sample.sample_id
+        )));
+    }
+    let file = std::fs::File::open(&path).map_err(io_err(&path))?;
+    let builder = SampleFileReader::try_new(file).map_err(|e| io_err(&path)(std::io::Error::other(e.to_string())))?;
+    let metadata = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .map(|kv| kv.iter().filter_map(|k| Some((k.key.clone(), k.value.clone()?))).collect())
+        .unwrap_or_default();
+    Ok((path, builder, metadata))
+}
+
+/// The reader [`open_sample_file`] returns.
+pub(crate) type SampleFileReader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<std::fs::File>;
 
 /// The step of `layer`: the one place the engine tells layers apart.
 pub(crate) fn step(layer: Layer) -> &'static dyn LayerStep {

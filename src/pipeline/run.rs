@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::context::{self, RunContext, json_text};
-use super::layer::{LayerStep, step};
+use super::layer::{LayerStep, sample_file, step};
 use super::{RunError, RunOptions, RunSummary, harmonise, io_err, resume};
 use crate::cohort::Layer;
 use crate::output::manifest::StageReport;
@@ -114,7 +114,7 @@ fn run_layer(ctx: &mut RunContext, layer: Layer, step: &dyn LayerStep) -> Result
                     ctx.written.extend(outputs);
                 }
                 None => {
-                    let path = dir.join("samples").join(format!("{}.parquet", s.sample_id));
+                    let path = sample_file(&dir, s);
                     ctx.resume.record(&ctx.out, name, fingerprint, std::slice::from_ref(&path), stages.clone());
                 }
             }

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use serde_json::json;
 
 use super::context::{RunContext, json_text};
-use super::layer::{LayerStep, QcTable};
+use super::layer::{LayerStep, QcTable, open_sample_file, sample_file};
 use super::{RunError, arrow_err, io_err, metadata, sample_attribute, stage};
 use crate::annotation::{self, FeatureIndex};
 use crate::cohort::{self, Cohort, Layer, ValidationError};
@@ -94,11 +94,6 @@ pub(crate) fn load_annotation(
     })
 }
 
-/// The per-sample file of an RNA sample.
-fn rna_sample_path(dir: &Path, sample: &cohort::Sample) -> PathBuf {
-    dir.join("samples").join(format!("{}.parquet", sample.sample_id))
-}
-
 /// Counts `samples` (the scatter step) into `<dir>/samples/<id>.parquet`, with the whole
 /// featureCounts summary and the strand tally in the file's metadata, so the layer step can be
 /// run later, elsewhere, from the files alone.
@@ -118,7 +113,7 @@ fn quantify_samples(ctx: &mut RunContext, samples: &[&cohort::Sample], dir: &Pat
             .par_iter()
             .map(|s| {
                 let counts = quantify(&s.path, features, index, &options.quant, workers)?;
-                let path = rna_sample_path(dir, s);
+                let path = sample_file(dir, s);
                 let qc: serde_json::Map<String, serde_json::Value> =
                     Category::ALL.iter().map(|c| (c.name().to_string(), json!(counts.summary.get(*c)))).collect();
                 let meta = metadata(
@@ -152,7 +147,7 @@ fn quantify_samples(ctx: &mut RunContext, samples: &[&cohort::Sample], dir: &Pat
         Ok::<_, RunError>(())
     })?;
     progress.note(format!("quantified {} transcriptome samples", samples.len()));
-    written.extend(samples.iter().map(|s| rna_sample_path(dir, s)));
+    written.extend(samples.iter().map(|s| sample_file(dir, s)));
     Ok(())
 }
 
@@ -164,31 +159,14 @@ fn read_rna_sample(
     features: &annotation::FeatureSet,
     dir: &Path,
 ) -> Result<SampleCounts, RunError> {
-    let path = rna_sample_path(dir, sample);
-    if !path.is_file() {
-        return Err(RunError::Usage(format!(
-            "{}: missing; quantify the sample first (harmonomics quant sample --layer transcriptome --sample {})",
-            path.display(),
-            sample.sample_id
-        )));
-    }
     let options = &cohort.config.transcriptome;
+    let (path, builder, meta) = open_sample_file(dir, Layer::Transcriptome, sample)?;
     let stale = |what: &str| {
         RunError::Usage(format!(
             "{}: {what} differ from this cohort's; quantify the sample again with this config",
             path.display()
         ))
     };
-    // Typed columns straight from the file: the cohort reads hundreds of these.
-    let file = std::fs::File::open(&path).map_err(io_err(&path))?;
-    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| io_err(&path)(std::io::Error::other(e.to_string())))?;
-    let meta: std::collections::HashMap<String, String> = builder
-        .metadata()
-        .file_metadata()
-        .key_value_metadata()
-        .map(|kv| kv.iter().filter_map(|k| Some((k.key.clone(), k.value.clone()?))).collect())
-        .unwrap_or_default();
     if meta.get("harmonomics.quant").map(String::as_str) != Some(&json_text(&options.quant)?) {
         return Err(stale("its counting options ([transcriptome.quant])"));
     }
@@ -364,7 +342,7 @@ fn import_layer(
     let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Transcriptome), extra);
     stage::stage(&mut ctx.stages, "assemble", json!({}), |r| {
         for (s, i) in samples.iter().zip(&imported) {
-            let path = dir.join("samples").join(format!("{}.parquet", s.sample_id));
+            let path = sample_file(dir, s);
             let counts = if integral {
                 Arc::new(arrow_array::UInt64Array::from_iter_values(i.counts.iter().map(|&v| v as u64))) as ArrayRef
             } else {
