@@ -407,18 +407,26 @@ pub fn read_table(path: &Path) -> std::io::Result<Table> {
     Ok(read_table_with_metadata(path)?.0)
 }
 
-/// [`read_table`], with the file's key-value metadata.
-pub fn read_table_with_metadata(path: &Path) -> std::io::Result<(Table, std::collections::HashMap<String, String>)> {
-    let err = std::io::Error::other;
+/// A Parquet file's Arrow reader, with the file's key-value metadata (keys without a value left out).
+pub fn open_reader(path: &Path) -> std::io::Result<(FileReader, std::collections::HashMap<String, String>)> {
     let file = std::fs::File::open(path)?;
-    let reader =
-        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| err(e.to_string()))?;
+    let reader = FileReader::try_new(file).map_err(|e| std::io::Error::other(e.to_string()))?;
     let metadata = reader
         .metadata()
         .file_metadata()
         .key_value_metadata()
         .map(|kv| kv.iter().filter_map(|k| Some((k.key.clone(), k.value.clone()?))).collect())
         .unwrap_or_default();
+    Ok((reader, metadata))
+}
+
+/// The reader [`open_reader`] returns.
+pub type FileReader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<std::fs::File>;
+
+/// [`read_table`], with the file's key-value metadata.
+pub fn read_table_with_metadata(path: &Path) -> std::io::Result<(Table, std::collections::HashMap<String, String>)> {
+    let err = std::io::Error::other;
+    let (reader, metadata) = open_reader(path)?;
     let columns: Vec<String> = reader.schema().fields().iter().map(|f| f.name().clone()).collect();
     let mut rows = Vec::new();
     for batch in reader.build().map_err(|e| err(e.to_string()))? {

@@ -72,7 +72,7 @@ pub(crate) fn open_sample_file(
     dir: &Path,
     layer: Layer,
     sample: &Sample,
-) -> Result<(PathBuf, SampleFileReader, HashMap<String, String>), RunError> {
+) -> Result<(PathBuf, crate::io::parquet::FileReader, HashMap<String, String>), RunError> {
     let path = sample_file(dir, sample);
     if !path.is_file() {
         return Err(RunError::Usage(format!(
@@ -81,19 +81,9 @@ pub(crate) fn open_sample_file(
             sample.sample_id
         )));
     }
-    let file = std::fs::File::open(&path).map_err(io_err(&path))?;
-    let builder = SampleFileReader::try_new(file).map_err(|e| io_err(&path)(std::io::Error::other(e.to_string())))?;
-    let metadata = builder
-        .metadata()
-        .file_metadata()
-        .key_value_metadata()
-        .map(|kv| kv.iter().filter_map(|k| Some((k.key.clone(), k.value.clone()?))).collect())
-        .unwrap_or_default();
+    let (builder, metadata) = crate::io::parquet::open_reader(&path).map_err(io_err(&path))?;
     Ok((path, builder, metadata))
 }
-
-/// The reader [`open_sample_file`] returns.
-pub(crate) type SampleFileReader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<std::fs::File>;
 
 /// The step of `layer`: the one place the engine tells layers apart.
 pub(crate) fn step(layer: Layer) -> &'static dyn LayerStep {
