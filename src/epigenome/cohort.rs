@@ -1,9 +1,7 @@
-//! The cohort-wide methylation matrices, built by a k-way merge of the per-sample files: one CpG
-//! (row) at a time across every sample, so memory holds one row per sample file, the region sums
-//! and nothing that grows with the number of CpGs (unless the caller asks for the CpG matrix).
+//! The cohort-wide methylation matrices, built by a merge of the per-sample files in blocks of
+//! CpGs (rows) across every sample: memory holds a block, a few thousand decoded sites per sample
+//! file and the regions the merge is inside, nothing that grows with the number of CpGs.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -12,13 +10,12 @@ use arrow_schema::{DataType, Field, Schema};
 
 use super::EpigenomeError;
 use super::normalise::{NormaliseOptions, is_sex_chromosome};
-use super::regions::{RegionAccumulator, RegionSet};
-use super::sites::{SampleReader, Site, chrom_cmp};
+use rayon::prelude::*;
+
+use super::regions::{RegionAccumulator, RegionSet, Segment};
+use super::sites::{SampleReader, chrom_cmp, split_key};
 use crate::io::OutputError;
-use crate::io::parquet::{
-    MatrixStream, Metadata, MetadataFor, ParquetStream, ROW_GROUP_ROWS, write_batch, write_matrix,
-};
-use crate::matrix::FeatureMatrix;
+use crate::io::parquet::{MatrixStream, Metadata, MetadataFor, ParquetStream, ROW_GROUP_ROWS, write_batch};
 
 /// Why the cohort matrices could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -67,8 +64,8 @@ pub struct Assembled {
     pub sex_dropped: u64,
     /// Per-sample QC, in sample order.
     pub qc: Vec<SampleQc>,
-    /// Region sums, one per configured set.
-    pub regions: Vec<RegionAccumulator>,
+    /// The region sets' files, three per set (beta, coverage, features).
+    pub region_files: Vec<PathBuf>,
 }
 
 /// The output files of [`assemble`], relative to the layer directory.
@@ -78,7 +75,8 @@ pub const CPG_FILES: [&str; 5] =
 /// Streams the per-sample files into the cohort matrices under `dir`:
 /// `raw.parquet` (coverage), `raw.methylated.parquet`, `features.parquet` (every CpG, with how
 /// many samples cover it and whether it was kept), `normalised.parquet` (beta) and
-/// `normalised.mvalue.parquet` (kept CpGs only).
+/// `normalised.mvalue.parquet` (kept CpGs only), and each region set's matrices
+/// ([`RegionFiles`]).
 pub fn assemble(
     sample_ids: &[String],
     paths: &[PathBuf],
@@ -87,15 +85,30 @@ pub fn assemble(
     regions: Vec<RegionSet>,
     metadata: &MetadataFor<'_>,
 ) -> Result<Assembled, AssembleError> {
+    // Blocks of about 8 MB of calls, whatever the number of samples.
+    let block_rows = ((8usize << 20) / (16 * sample_ids.len().max(1))).max(64);
+    assemble_in_blocks(sample_ids, paths, dir, options, regions, metadata, block_rows)
+}
+
+/// [`assemble`] with `block_rows` rows per block (the bytes written do not depend on it).
+fn assemble_in_blocks(
+    sample_ids: &[String],
+    paths: &[PathBuf],
+    dir: &Path,
+    options: &NormaliseOptions,
+    regions: Vec<RegionSet>,
+    metadata: &MetadataFor<'_>,
+    block_rows: usize,
+) -> Result<Assembled, AssembleError> {
     let n = sample_ids.len();
-    let readers: Vec<SampleReader> = paths.iter().map(|p| SampleReader::open(p)).collect::<Result<_, _>>()?;
+    let mut readers: Vec<SampleReader> = paths.iter().map(|p| SampleReader::open(p)).collect::<Result<_, _>>()?;
     let mut chroms: Vec<String> = readers.iter().flat_map(|r| r.chroms.iter().cloned()).collect();
     chroms.sort_by(|a, b| chrom_cmp(a, b));
     chroms.dedup();
-    let ranks: Vec<Vec<usize>> = readers
-        .iter()
-        .map(|r| r.chroms.iter().map(|c| chroms.binary_search_by(|x| chrom_cmp(x, c)).unwrap_or(0)).collect())
-        .collect();
+    for r in &mut readers {
+        let ranks = r.chroms.iter().map(|c| chroms.binary_search_by(|x| chrom_cmp(x, c)).unwrap_or(0)).collect();
+        r.set_ranks(ranks);
+    }
 
     let params = serde_json::to_string(options).unwrap_or_default();
     let mut coverage_out =
@@ -116,23 +129,26 @@ pub fn assemble(
         &metadata(&[("method", "mvalue".into()), ("params", params)]),
     )?;
     let mut features = FeatureStream::create(&dir.join(CPG_FILES[0]), &metadata(&[]))?;
-    let mut accumulators: Vec<RegionAccumulator> = regions.into_iter().map(|s| RegionAccumulator::new(s, n)).collect();
+    let mut region_outs: Vec<RegionFiles> = regions
+        .into_iter()
+        .map(|set| RegionFiles::create(dir, set, sample_ids, options, metadata))
+        .collect::<Result<_, _>>()?;
 
-    // The merge (reading every sample file in site order) runs on its own thread and hands
-    // blocks of rows to this one, which writes the four matrices, the features and the region
-    // sums concurrently: each output still receives its rows in site order, so its bytes do not
-    // depend on the threads, and memory holds two blocks whatever the number of CpGs.
-    let block_rows = ((8usize << 20) / (16 * n.max(1))).max(64);
+    // The merge (reading every sample file in site order, decoding them in parallel) runs on its
+    // own thread and hands blocks of rows to this one, which writes the four matrices, the
+    // features and the region sets concurrently: each output still receives its rows in site
+    // order, so its bytes do not depend on the threads, and memory holds two blocks whatever the
+    // number of CpGs.
     let (send, receive) = std::sync::mpsc::sync_channel::<Block>(2);
     let chroms_ref = &chroms;
     let (merged, written) = std::thread::scope(|scope| {
-        let producer = scope.spawn(move || merge(readers, &ranks, chroms_ref, paths, options, block_rows, send));
+        let producer = scope.spawn(move || merge(readers, chroms_ref, options, block_rows, send));
         let mut write_block = |block: &Block| -> Result<(), OutputError> {
             let ((cov, meth), (normalised, rest)) = rayon::join(
                 || {
                     rayon::join(
-                        || push_rows(&mut coverage_out, block, n, |(_, c)| c),
-                        || push_rows(&mut methylated_out, block, n, |(m, _)| m),
+                        || coverage_out.push_columns(&block.ids, &block.coverage),
+                        || methylated_out.push_columns(&block.ids, &block.methylated),
                     )
                 },
                 || {
@@ -140,22 +156,17 @@ pub fn assemble(
                         || push_normalised(&mut beta_out, &mut m_out, block, n, options),
                         || {
                             for r in 0..block.ids.len() {
-                                let chrom = &chroms_ref[block.chrom[r]];
+                                let (rank, pos) = split_key(block.keys[r]);
                                 features.push(
                                     &block.ids[r],
-                                    chrom,
-                                    block.pos[r],
+                                    &chroms_ref[rank],
+                                    pos,
                                     block.covered[r],
                                     block.passing[r],
                                     block.keep[r],
                                 )?;
-                                if !block.sex[r] {
-                                    for acc in &mut accumulators {
-                                        acc.add(chrom, block.pos[r], &block.calls[r * n..(r + 1) * n]);
-                                    }
-                                }
                             }
-                            Ok(())
+                            region_outs.iter_mut().try_for_each(|out| out.add(block, chroms_ref))
                         },
                     )
                 },
@@ -186,35 +197,24 @@ pub fn assemble(
     beta_out.finish()?;
     m_out.finish()?;
     features.finish()?;
-    Ok(Assembled { sites, kept, sex_dropped, qc, regions: accumulators })
+    let mut region_files = Vec::new();
+    for out in region_outs {
+        region_files.extend(out.finish()?);
+    }
+    Ok(Assembled { sites, kept, sex_dropped, qc, region_files })
 }
 
-/// Rows of the merge on their way to the writers: per row its id, chromosome (rank), position,
-/// the filters' verdicts, and every sample's (methylated, coverage), row-major.
+/// Rows of the merge on their way to the writers: per row its key ([`site_key`]), id and the
+/// filters' verdicts, and every sample's calls column by column (`rows` values per sample).
 struct Block {
+    keys: Vec<u64>,
     ids: Vec<String>,
-    chrom: Vec<usize>,
-    pos: Vec<u64>,
     covered: Vec<u64>,
     passing: Vec<u64>,
     keep: Vec<bool>,
     sex: Vec<bool>,
-    calls: Vec<(u64, u64)>,
-}
-
-impl Block {
-    fn with_capacity(rows: usize, n: usize) -> Self {
-        Self {
-            ids: Vec::with_capacity(rows),
-            chrom: Vec::with_capacity(rows),
-            pos: Vec::with_capacity(rows),
-            covered: Vec::with_capacity(rows),
-            passing: Vec::with_capacity(rows),
-            keep: Vec::with_capacity(rows),
-            sex: Vec::with_capacity(rows),
-            calls: Vec::with_capacity(rows * n),
-        }
-    }
+    methylated: Vec<u64>,
+    coverage: Vec<u64>,
 }
 
 /// What the merge counted.
@@ -225,112 +225,107 @@ struct Merged {
     sex_dropped: u64,
 }
 
-/// The k-way merge of the sample files in (chromosome rank, position) order, sent on in blocks
-/// of `block_rows`. Stops quietly when the writer has gone (its error is the one reported).
+/// The merge of the sample files in (chromosome rank, position) order, sent on in blocks of at
+/// most `block_rows` rows. Each block's rows are the `block_rows` smallest keys among the next
+/// `block_rows` keys of every file: a file's keys below that bound are all among its next
+/// `block_rows`, so nothing is skipped, and the block never grows with the number of samples.
+/// Files are decoded and their columns filled in parallel. Stops quietly when the writer has
+/// gone (its error is the one reported).
 fn merge(
     mut readers: Vec<SampleReader>,
-    ranks: &[Vec<usize>],
     chroms: &[String],
-    paths: &[PathBuf],
     options: &NormaliseOptions,
     block_rows: usize,
     send: std::sync::mpsc::SyncSender<Block>,
 ) -> Result<Merged, EpigenomeError> {
     let n = readers.len();
-    let mut heap: BinaryHeap<Reverse<(usize, u64, usize)>> = BinaryHeap::new();
-    let mut current: Vec<Site> = vec![Site::default(); n];
-    let advance = |j: usize,
-                   readers: &mut [SampleReader],
-                   current: &mut [Site],
-                   heap: &mut BinaryHeap<Reverse<(usize, u64, usize)>>,
-                   last: Option<(usize, u64)>|
-     -> Result<(), EpigenomeError> {
-        if let Some((k, site)) = readers[j].next_site()? {
-            let key = (ranks[j][k], site.pos);
-            if last.is_some_and(|l| key <= l) {
-                return Err(EpigenomeError::File {
-                    path: paths[j].clone(),
-                    message: format!("sites out of order at {}:{}", chroms[key.0], site.pos),
-                });
-            }
-            current[j] = site;
-            heap.push(Reverse((key.0, key.1, j)));
-        }
-        Ok(())
-    };
-    for j in 0..n {
-        advance(j, &mut readers, &mut current, &mut heap, None)?;
-    }
     let min_samples = options.min_samples(n);
+    let min_coverage = options.min_coverage.max(1);
     let mut qc = vec![SampleQc::default(); n];
     let (mut sites, mut kept, mut sex_dropped) = (0u64, 0u64, 0u64);
-    let mut block = Block::with_capacity(block_rows, n);
-    while let Some(Reverse((rank, pos, _))) = heap.peek().copied() {
-        let start = block.calls.len();
-        block.calls.resize(start + n, (0, 0));
-        while let Some(Reverse((r, p, j))) = heap.peek().copied() {
-            if (r, p) != (rank, pos) {
-                break;
-            }
-            heap.pop();
-            block.calls[start + j] = (current[j].methylated, current[j].coverage());
-            advance(j, &mut readers, &mut current, &mut heap, Some((r, p)))?;
+    let mut candidates: Vec<u64> = Vec::with_capacity(block_rows * n);
+    loop {
+        // The first failing file in sample order, whatever the threads.
+        let filled: Vec<Result<(), EpigenomeError>> = readers.par_iter_mut().map(|r| r.fill(block_rows)).collect();
+        filled.into_iter().collect::<Result<(), _>>()?;
+        candidates.clear();
+        for r in &readers {
+            let pending = r.pending();
+            candidates.extend_from_slice(&pending[..pending.len().min(block_rows)]);
         }
-        sites += 1;
-        let chrom = &chroms[rank];
-        let mut covered = 0u64;
-        let mut passing = 0usize;
-        for (j, &(m, c)) in block.calls[start..].iter().enumerate() {
-            if c > 0 {
-                covered += 1;
-                qc[j].sites_covered += 1;
-                qc[j].calls += c;
-                qc[j].methylated += m;
-            }
-            if c >= options.min_coverage.max(1) {
-                passing += 1;
-                qc[j].sites_min_coverage += 1;
+        if candidates.is_empty() {
+            break;
+        }
+        // Each file's run is sorted: the stable sort merges runs.
+        candidates.sort();
+        candidates.dedup();
+        candidates.truncate(block_rows);
+        let rows = candidates.len();
+        let bound = candidates[rows - 1];
+        let mut methylated = vec![0u64; rows * n];
+        let mut coverage = vec![0u64; rows * n];
+        let keys = &candidates;
+        methylated
+            .par_chunks_mut(rows)
+            .zip(coverage.par_chunks_mut(rows))
+            .zip(readers.par_iter_mut())
+            .zip(qc.par_iter_mut())
+            .for_each(|(((m_col, c_col), reader), q)| {
+                let (taken, m, u) = reader.take(bound);
+                let mut row = 0;
+                for ((&key, &m), &u) in taken.iter().zip(m).zip(u) {
+                    // Every taken key is among the block's keys, which are sorted.
+                    while keys[row] != key {
+                        row += 1;
+                    }
+                    let c = m + u;
+                    m_col[row] = m;
+                    c_col[row] = c;
+                    if c > 0 {
+                        q.sites_covered += 1;
+                        q.calls += c;
+                        q.methylated += m;
+                    }
+                    if c >= min_coverage {
+                        q.sites_min_coverage += 1;
+                    }
+                }
+            });
+        let mut covered = vec![0u64; rows];
+        let mut passing = vec![0u64; rows];
+        for column in coverage.chunks(rows) {
+            for ((cov, pass), &c) in covered.iter_mut().zip(passing.iter_mut()).zip(column) {
+                *cov += u64::from(c > 0);
+                *pass += u64::from(c >= min_coverage);
             }
         }
-        let sex = options.drop_sex_chromosomes && is_sex_chromosome(chrom);
-        sex_dropped += u64::from(sex);
-        let keep = passing >= min_samples && !sex;
-        kept += u64::from(keep);
-        block.ids.push(format!("{chrom}:{pos}"));
-        block.chrom.push(rank);
-        block.pos.push(pos);
-        block.covered.push(covered);
-        block.passing.push(passing as u64);
-        block.keep.push(keep);
-        block.sex.push(sex);
-        if block.ids.len() == block_rows {
-            let full = std::mem::replace(&mut block, Block::with_capacity(block_rows, n));
-            if send.send(full).is_err() {
-                break;
-            }
+        let mut block = Block {
+            keys: candidates.clone(),
+            ids: Vec::with_capacity(rows),
+            covered,
+            passing,
+            keep: Vec::with_capacity(rows),
+            sex: Vec::with_capacity(rows),
+            methylated,
+            coverage,
+        };
+        for r in 0..rows {
+            let (rank, pos) = split_key(block.keys[r]);
+            let chrom = &chroms[rank];
+            let sex = options.drop_sex_chromosomes && is_sex_chromosome(chrom);
+            let keep = block.passing[r] as usize >= min_samples && !sex;
+            sex_dropped += u64::from(sex);
+            kept += u64::from(keep);
+            block.ids.push(format!("{chrom}:{pos}"));
+            block.keep.push(keep);
+            block.sex.push(sex);
         }
-    }
-    if !block.ids.is_empty() {
-        let _ = send.send(block);
+        sites += rows as u64;
+        if send.send(block).is_err() {
+            break;
+        }
     }
     Ok(Merged { qc, sites, kept, sex_dropped })
-}
-
-/// One value per sample of every row of `block` into `out`.
-fn push_rows(
-    out: &mut MatrixStream<u64>,
-    block: &Block,
-    n: usize,
-    value: impl Fn((u64, u64)) -> u64,
-) -> Result<(), OutputError> {
-    let mut row = vec![0u64; n];
-    for (r, id) in block.ids.iter().enumerate() {
-        for (v, &calls) in row.iter_mut().zip(&block.calls[r * n..(r + 1) * n]) {
-            *v = value(calls);
-        }
-        out.push(id.clone(), &row)?;
-    }
-    Ok(())
 }
 
 /// Beta and M-values of the kept rows of `block`.
@@ -341,16 +336,23 @@ fn push_normalised(
     n: usize,
     options: &NormaliseOptions,
 ) -> Result<(), OutputError> {
-    let (mut beta_row, mut mv_row) = (vec![None; n], vec![None; n]);
-    for (r, id) in block.ids.iter().enumerate().filter(|(r, _)| block.keep[*r]) {
-        for (j, &(m, c)) in block.calls[r * n..(r + 1) * n].iter().enumerate() {
-            beta_row[j] = options.beta(m, c);
-            mv_row[j] = options.m_value(m, c);
-        }
-        beta_out.push(id.clone(), &beta_row)?;
-        m_out.push(id.clone(), &mv_row)?;
+    let kept: Vec<usize> = (0..block.ids.len()).filter(|&r| block.keep[r]).collect();
+    if kept.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let rows = block.ids.len();
+    let ids: Vec<String> = kept.iter().map(|&r| block.ids[r].clone()).collect();
+    let mut beta = vec![None; kept.len() * n];
+    let mut mvalue = vec![None; kept.len() * n];
+    beta.par_chunks_mut(kept.len()).zip(mvalue.par_chunks_mut(kept.len())).enumerate().for_each(|(j, (b, mv))| {
+        let (m_col, c_col) = (&block.methylated[j * rows..(j + 1) * rows], &block.coverage[j * rows..(j + 1) * rows]);
+        for (k, &r) in kept.iter().enumerate() {
+            b[k] = options.beta(m_col[r], c_col[r]);
+            mv[k] = options.m_value(m_col[r], c_col[r]);
+        }
+    });
+    let (b, m) = rayon::join(|| beta_out.push_columns(&ids, &beta), || m_out.push_columns(&ids, &mvalue));
+    b.and(m)
 }
 
 /// `features.parquet` rows, streamed.
@@ -426,55 +428,208 @@ impl FeatureStream {
     }
 }
 
-/// Region matrices of one set: `regions/<name>.parquet` (beta; null below `min_coverage`),
-/// `regions/<name>.coverage.parquet` and `regions/<name>.features.parquet`. Returns the paths
-/// written.
-pub fn write_regions(
-    dir: &Path,
-    acc: &RegionAccumulator,
-    sample_ids: &[String],
-    options: &NormaliseOptions,
-    metadata: &MetadataFor<'_>,
-) -> Result<Vec<PathBuf>, OutputError> {
-    let n = sample_ids.len();
-    let regions = &acc.set.regions;
-    let ids: Vec<String> = regions.iter().map(|r| r.id.clone()).collect();
-    let column = |j: usize| -> Vec<u64> { (0..regions.len()).map(|r| acc.coverage[r * n + j]).collect() };
-    let coverage = FeatureMatrix::new(ids.clone(), sample_ids.to_vec(), (0..n).map(column).collect::<Vec<_>>());
-    let beta = FeatureMatrix::new(
-        ids.clone(),
-        sample_ids.to_vec(),
-        (0..n)
-            .map(|j| {
-                (0..regions.len()).map(|r| options.beta(acc.methylated[r * n + j], acc.coverage[r * n + j])).collect()
-            })
-            .collect(),
-    );
-    let base = dir.join("regions");
-    std::fs::create_dir_all(&base).map_err(|source| OutputError { path: base.clone(), source })?;
-    let name = &acc.set.name;
-    let paths = [
-        base.join(format!("{name}.parquet")),
-        base.join(format!("{name}.coverage.parquet")),
-        base.join(format!("{name}.features.parquet")),
-    ];
-    let set_meta = |extra: &[(&str, String)]| {
-        let mut all: Vec<(&str, String)> = vec![("region_set", name.clone())];
-        all.extend(extra.iter().cloned());
-        metadata(&all)
-    };
-    write_matrix(&paths[0], &beta, &set_meta(&[("method", "region beta = sum methylated / sum coverage".into())]))?;
-    write_matrix(&paths[1], &coverage, &set_meta(&[("values", "coverage".into())]))?;
-    let table = crate::io::parquet::batch(vec![
-        ("feature_id", Arc::new(StringArray::from(ids)) as ArrayRef),
-        ("name", Arc::new(StringArray::from(regions.iter().map(|r| r.name.clone()).collect::<Vec<_>>()))),
-        ("chrom", Arc::new(StringArray::from_iter_values(regions.iter().map(|r| r.chrom.as_str())))),
-        ("start", Arc::new(UInt64Array::from_iter_values(regions.iter().map(|r| r.start)))),
-        ("end", Arc::new(UInt64Array::from_iter_values(regions.iter().map(|r| r.end)))),
-        ("strand", Arc::new(StringArray::from(regions.iter().map(|r| r.strand.map(String::from)).collect::<Vec<_>>()))),
-        ("cpgs", Arc::new(UInt64Array::from(acc.sites.clone()))),
-    ])
-    .map_err(|e| OutputError { path: paths[2].clone(), source: std::io::Error::other(e) })?;
-    write_batch(&paths[2], table, &set_meta(&[]))?;
-    Ok(paths.to_vec())
+/// One region set's files, written as the merge passes its regions:
+/// `regions/<name>.parquet` (beta; null below `min_coverage`), `regions/<name>.coverage.parquet`
+/// and, at the end, `regions/<name>.features.parquet`.
+struct RegionFiles {
+    acc: RegionAccumulator,
+    beta: MatrixStream<Option<f64>>,
+    coverage: MatrixStream<u64>,
+    features: PathBuf,
+    features_metadata: Metadata,
+    sites: Vec<u64>,
+    options: NormaliseOptions,
+}
+
+impl RegionFiles {
+    fn create(
+        dir: &Path,
+        set: RegionSet,
+        sample_ids: &[String],
+        options: &NormaliseOptions,
+        metadata: &MetadataFor<'_>,
+    ) -> Result<Self, OutputError> {
+        let base = dir.join("regions");
+        std::fs::create_dir_all(&base).map_err(|source| OutputError { path: base.clone(), source })?;
+        let name = set.name.clone();
+        let set_meta = |extra: &[(&str, String)]| {
+            let mut all: Vec<(&str, String)> = vec![("region_set", name.clone())];
+            all.extend(extra.iter().cloned());
+            metadata(&all)
+        };
+        let beta = MatrixStream::create(
+            &base.join(format!("{name}.parquet")),
+            sample_ids,
+            &set_meta(&[("method", "region beta = sum methylated / sum coverage".into())]),
+        )?;
+        let coverage = MatrixStream::create(
+            &base.join(format!("{name}.coverage.parquet")),
+            sample_ids,
+            &set_meta(&[("values", "coverage".into())]),
+        )?;
+        let sites = Vec::with_capacity(set.regions.len());
+        Ok(Self {
+            acc: RegionAccumulator::new(set, sample_ids.len()),
+            beta,
+            coverage,
+            features: base.join(format!("{name}.features.parquet")),
+            features_metadata: set_meta(&[]),
+            sites,
+            options: options.clone(),
+        })
+    }
+
+    /// Adds a block's rows, chromosome by chromosome (rows on dropped sex chromosomes count in
+    /// no region), and writes the regions the merge has passed.
+    fn add(&mut self, block: &Block, chroms: &[String]) -> Result<(), OutputError> {
+        let rows = block.keys.len();
+        let positions: Vec<u64> = block.keys.iter().map(|&k| split_key(k).1).collect();
+        let mut first = 0;
+        while first < rows {
+            let rank = split_key(block.keys[first]).0;
+            let end = first + block.keys[first..].partition_point(|&k| split_key(k).0 == rank);
+            if !block.sex[first] {
+                self.acc.add(&Segment {
+                    chrom: &chroms[rank],
+                    pos: &positions[first..end],
+                    methylated: &block.methylated,
+                    coverage: &block.coverage,
+                    stride: rows,
+                    first,
+                });
+            }
+            first = end;
+        }
+        self.write_finished()
+    }
+
+    fn write_finished(&mut self) -> Result<(), OutputError> {
+        let n = self.coverage.width();
+        while let Some((r, sums)) = self.acc.finished() {
+            let id = self.acc.set.regions[r].id.clone();
+            self.sites.push(sums.sites);
+            if sums.coverage.is_empty() {
+                self.beta.push(id.clone(), &vec![None; n])?;
+                self.coverage.push(id, &vec![0; n])?;
+            } else {
+                let beta: Vec<Option<f64>> =
+                    sums.methylated.iter().zip(&sums.coverage).map(|(&m, &c)| self.options.beta(m, c)).collect();
+                self.beta.push(id.clone(), &beta)?;
+                self.coverage.push(id, &sums.coverage)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the remaining regions and the set's features table; returns the paths written.
+    fn finish(mut self) -> Result<Vec<PathBuf>, OutputError> {
+        self.acc.close();
+        self.write_finished()?;
+        let paths = vec![self.beta.path().to_path_buf(), self.coverage.path().to_path_buf(), self.features.clone()];
+        self.beta.finish()?;
+        self.coverage.finish()?;
+        let regions = &self.acc.set.regions;
+        let table = crate::io::parquet::batch(vec![
+            ("feature_id", Arc::new(StringArray::from_iter_values(regions.iter().map(|r| r.id.as_str()))) as ArrayRef),
+            ("name", Arc::new(StringArray::from(regions.iter().map(|r| r.name.clone()).collect::<Vec<_>>()))),
+            ("chrom", Arc::new(StringArray::from_iter_values(regions.iter().map(|r| r.chrom.as_str())))),
+            ("start", Arc::new(UInt64Array::from_iter_values(regions.iter().map(|r| r.start)))),
+            ("end", Arc::new(UInt64Array::from_iter_values(regions.iter().map(|r| r.end)))),
+            (
+                "strand",
+                Arc::new(StringArray::from(regions.iter().map(|r| r.strand.map(String::from)).collect::<Vec<_>>())),
+            ),
+            ("cpgs", Arc::new(UInt64Array::from(std::mem::take(&mut self.sites)))),
+        ])
+        .map_err(|e| OutputError { path: self.features.clone(), source: std::io::Error::other(e) })?;
+        write_batch(&self.features, table, &self.features_metadata)?;
+        Ok(paths)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::epigenome::regions::Region;
+    use crate::epigenome::sites::{SiteCollector, write_sample};
+
+    /// Every output file of `dir`, relative path → bytes.
+    fn files(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+        let mut out = std::collections::BTreeMap::new();
+        for entry in walk(dir) {
+            let bytes = std::fs::read(&entry).expect("read");
+            out.insert(entry.strip_prefix(dir).expect("prefix").to_path_buf(), bytes);
+        }
+        out
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut paths = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() { paths.extend(walk(&path)) } else { paths.push(path) }
+        }
+        paths
+    }
+
+    #[test]
+    fn blocks_of_any_size_write_the_same_bytes() {
+        // Seven samples over three chromosomes with partly shared, partly private sites (so blocks
+        // end inside one file's run and not another's), regions that span many blocks, overlap,
+        // and lie where no sample has a site.
+        let input = tempfile::tempdir().expect("tempdir");
+        let (mut ids, mut paths) = (Vec::new(), Vec::new());
+        for j in 0..7u64 {
+            let mut c = SiteCollector::default();
+            for (chrom, sites) in [("chr1", 900u64), ("chr2", 300), ("chrX", 200)] {
+                for k in 0..sites {
+                    if (k * 7 + j * 3) % 5 != 0 {
+                        c.add(chrom, 10 + k * 4 + (j % 2) * (k % 3), (k * j) % 9, (k + j) % 4);
+                    }
+                }
+            }
+            let path = input.path().join(format!("s{j}.parquet"));
+            write_sample(&path, &c.finish(), &Vec::new()).expect("write");
+            ids.push(format!("s{j}"));
+            paths.push(path);
+        }
+        let region = |id: &str, chrom: &str, start: u64, end: u64| Region {
+            id: id.into(),
+            name: None,
+            chrom: chrom.into(),
+            start,
+            end,
+            strand: None,
+        };
+        let set = RegionSet {
+            name: "r".into(),
+            regions: vec![
+                region("a", "chr1", 1, 3000),
+                region("b", "chr1", 100, 140),
+                region("c", "chr1", 2990, 9000),
+                region("d", "chr1", 9000, 9100),
+                region("e", "chr2", 50, 700),
+                region("f", "chr3", 1, 100),
+                region("g", "chrX", 1, 500),
+            ],
+        };
+        let options = NormaliseOptions { min_coverage: 3, min_sample_fraction: 0.5, ..Default::default() };
+        let metadata = |_: &[(&str, String)]| Vec::new();
+        let run = |block_rows: usize| {
+            let out = tempfile::tempdir().expect("tempdir");
+            let a = assemble_in_blocks(&ids, &paths, out.path(), &options, vec![set.clone()], &metadata, block_rows)
+                .expect("assemble");
+            (files(out.path()), a.sites, a.kept, a.qc)
+        };
+        let whole = run(100_000);
+        assert!(whole.1 > 1000 && whole.2 > 0, "sites {} kept {}", whole.1, whole.2);
+        for block_rows in [1, 7, 64, 333] {
+            let blocks = run(block_rows);
+            assert_eq!(blocks.0.keys().collect::<Vec<_>>(), whole.0.keys().collect::<Vec<_>>());
+            for (name, bytes) in &blocks.0 {
+                assert!(bytes == &whole.0[name], "{} differs with {block_rows}-row blocks", name.display());
+            }
+            assert_eq!((blocks.1, blocks.2, &blocks.3), (whole.1, whole.2, &whole.3));
+        }
+    }
 }

@@ -134,6 +134,30 @@ pub fn detect(path: &Path) -> Result<Format, EpigenomeError> {
     }
 }
 
+/// Columns of a line kept for reading (bedMethyl has 18; more are counted, not kept).
+const MAX_FIELDS: usize = 24;
+
+/// A line's fields: the first [`MAX_FIELDS`], and how many there were.
+struct Fields<'a> {
+    fields: &'a [&'a str],
+    count: usize,
+}
+
+impl<'a> Fields<'a> {
+    fn get(&self, k: usize) -> Option<&'a str> {
+        self.fields.get(k).copied()
+    }
+
+    fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Field `k`, which the caller has checked exists.
+    fn at(&self, k: usize) -> &'a str {
+        self.fields[k]
+    }
+}
+
 /// Reads one per-CpG table.
 pub fn read(path: &Path, format: Format) -> Result<Imported, EpigenomeError> {
     let mut reader = open(path)?;
@@ -158,7 +182,17 @@ pub fn read(path: &Path, format: Format) -> Result<Imported, EpigenomeError> {
         if line.is_empty() || line.starts_with('#') || line.starts_with("track") {
             continue;
         }
-        let f: Vec<&str> = line.split_ascii_whitespace().collect();
+        // Fields on the stack: a table has millions of lines and at most 18 columns we read.
+        let mut fields = [""; MAX_FIELDS];
+        let mut count = 0;
+        for (slot, field) in fields.iter_mut().zip(line.split_ascii_whitespace()) {
+            *slot = field;
+            count += 1;
+        }
+        if count == MAX_FIELDS {
+            count += line.split_ascii_whitespace().skip(MAX_FIELDS).count();
+        }
+        let f = Fields { fields: &fields[..count.min(MAX_FIELDS)], count };
         let int = |k: usize, what: &str| -> Result<u64, EpigenomeError> {
             let field = f.get(k).ok_or_else(|| {
                 line_err(path, number, format!("expected at least {} columns, found {}", k + 1, f.len()))
@@ -191,17 +225,17 @@ pub fn read(path: &Path, format: Format) -> Result<Imported, EpigenomeError> {
                 } else if merged != site_merged {
                     return Err(line_err(path, number, "mixes per-cytosine and merged-CpG rows"));
                 }
-                collector.add(f[0], pos, m, u);
+                collector.add(f.at(0), pos, m, u);
             }
             Format::CpgReport => {
                 if f.len() != 7 {
                     return Err(line_err(path, number, format!("expected 7 columns, found {}", f.len())));
                 }
-                if f[5] != "CG" {
+                if f.at(5) != "CG" {
                     continue;
                 }
                 let (pos, m, u) = (int(1, "position")?, int(3, "methylated")?, int(4, "unmethylated")?);
-                let pos = match f[2] {
+                let pos = match f.at(2) {
                     "+" => pos,
                     "-" if pos >= 2 => pos - 1,
                     s => {
@@ -209,19 +243,19 @@ pub fn read(path: &Path, format: Format) -> Result<Imported, EpigenomeError> {
                     }
                 };
                 if m + u > 0 {
-                    collector.add(f[0], pos, m, u);
+                    collector.add(f.at(0), pos, m, u);
                 }
             }
             Format::Modkit => {
                 if f.len() < 18 {
                     return Err(line_err(path, number, format!("expected 18 bedMethyl columns, found {}", f.len())));
                 }
-                if f[3] != "m" {
+                if f.at(3) != "m" {
                     continue;
                 }
                 let start = int(1, "start")?;
                 let (m, u) = (int(11, "Nmod")?, int(12, "Ncanonical")?);
-                let pos = match f[5] {
+                let pos = match f.at(5) {
                     "+" | "." => start + 1,
                     "-" if start >= 1 => start,
                     s => {
@@ -234,7 +268,7 @@ pub fn read(path: &Path, format: Format) -> Result<Imported, EpigenomeError> {
                 };
                 modkit_m += 1;
                 if m + u > 0 {
-                    collector.add(f[0], pos, m, u);
+                    collector.add(f.at(0), pos, m, u);
                 }
             }
         }

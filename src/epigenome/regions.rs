@@ -139,64 +139,146 @@ impl RegionSet {
     }
 }
 
-/// Sums calls per region and sample while sites stream by in (chromosome, position) order.
+/// Rows of the cohort merge on one chromosome, as [`RegionAccumulator::add`] reads them:
+/// positions, and each sample's calls as a column (sample `j`'s value at row `i` sits at
+/// `j * stride + first + i`).
+pub struct Segment<'a> {
+    /// The chromosome of every row.
+    pub chrom: &'a str,
+    /// Row positions, ascending.
+    pub pos: &'a [u64],
+    /// Methylated calls, column by column.
+    pub methylated: &'a [u64],
+    /// Calls (coverage), column by column.
+    pub coverage: &'a [u64],
+    /// Distance between two samples' columns.
+    pub stride: usize,
+    /// Row of `pos[0]` within each column.
+    pub first: usize,
+}
+
+/// A region's sums over every sample (empty when no CpG fell in it).
+#[derive(Debug, Default)]
+pub struct RegionSums {
+    /// Methylated calls per sample.
+    pub methylated: Vec<u64>,
+    /// Calls per sample.
+    pub coverage: Vec<u64>,
+    /// CpGs in the region.
+    pub sites: u64,
+    done: bool,
+}
+
+/// Sums calls per region and sample as the cohort merge passes, in site order, and hands each
+/// region on ([`RegionAccumulator::finished`]) in set order once the merge has passed it: memory
+/// holds the regions between the first unfinished one and the merge, not the whole set.
 #[derive(Debug)]
 pub struct RegionAccumulator {
-    /// The regions.
+    /// The regions, in order.
     pub set: RegionSet,
     samples: usize,
-    /// Methylated calls, region-major (`region * samples + sample`).
-    pub methylated: Vec<u64>,
-    /// Coverage, region-major.
-    pub coverage: Vec<u64>,
-    /// Sites with any call, per region.
-    pub sites: Vec<u64>,
+    /// Sums of regions `emitted..next`.
+    pending: std::collections::VecDeque<RegionSums>,
+    emitted: usize,
     next: usize,
-    active: Vec<usize>,
+    /// Regions overlapping the merge's position, with the segment row each started at.
+    active: Vec<(usize, usize)>,
     chrom: Option<String>,
 }
 
 impl RegionAccumulator {
-    /// Empty sums for `samples` columns.
+    /// An accumulator for `samples` samples.
     pub fn new(set: RegionSet, samples: usize) -> Self {
-        let n = set.regions.len();
-        Self {
-            set,
-            samples,
-            methylated: vec![0; n * samples],
-            coverage: vec![0; n * samples],
-            sites: vec![0; n],
-            next: 0,
-            active: Vec::new(),
-            chrom: None,
-        }
+        Self { set, samples, pending: Default::default(), emitted: 0, next: 0, active: Vec::new(), chrom: None }
     }
 
-    /// Adds one site's calls (`(methylated, coverage)` per sample). Sites must arrive sorted.
-    pub fn add(&mut self, chrom: &str, pos: u64, calls: &[(u64, u64)]) {
+    /// Adds a segment of merged rows (which must come in site order).
+    pub fn add(&mut self, segment: &Segment<'_>) {
+        let chrom = segment.chrom;
         if self.chrom.as_deref() != Some(chrom) {
-            self.active.clear();
+            // The regions open on the last chromosome are complete (their rows were summed at the
+            // end of its last segment).
+            for (r, _) in std::mem::take(&mut self.active) {
+                self.pending[r - self.emitted].done = true;
+            }
             // Skip regions on chromosomes before this one (none of their sites came).
             while self.next < self.set.regions.len()
                 && chrom_cmp(&self.set.regions[self.next].chrom, chrom) == Ordering::Less
             {
-                self.next += 1;
+                self.open(true);
             }
             self.chrom = Some(chrom.to_string());
         }
-        let regions = &self.set.regions;
-        while self.next < regions.len() && regions[self.next].chrom == chrom && regions[self.next].start <= pos {
-            self.active.push(self.next);
-            self.next += 1;
-        }
-        self.active.retain(|&r| regions[r].end >= pos);
-        for &r in &self.active {
-            self.sites[r] += 1;
-            let row = r * self.samples;
-            for (j, (m, c)) in calls.iter().enumerate() {
-                self.methylated[row + j] += m;
-                self.coverage[row + j] += c;
+        for (i, &pos) in segment.pos.iter().enumerate() {
+            while self.next < self.set.regions.len()
+                && self.set.regions[self.next].chrom == chrom
+                && self.set.regions[self.next].start <= pos
+            {
+                self.active.push((self.next, i));
+                self.open(false);
             }
+            let mut k = 0;
+            while k < self.active.len() {
+                let (r, from) = self.active[k];
+                if self.set.regions[r].end < pos {
+                    self.sum(r, segment, from, i);
+                    self.pending[r - self.emitted].done = true;
+                    self.active.swap_remove(k);
+                } else {
+                    k += 1;
+                }
+            }
+        }
+        let rows = segment.pos.len();
+        for k in 0..self.active.len() {
+            let (r, from) = self.active[k];
+            self.sum(r, segment, from, rows);
+            self.active[k].1 = 0;
+        }
+    }
+
+    /// The next region in set order, with its sums, once the merge has passed it.
+    pub fn finished(&mut self) -> Option<(usize, RegionSums)> {
+        if !self.pending.front().is_some_and(|p| p.done) {
+            return None;
+        }
+        let sums = self.pending.pop_front()?;
+        self.emitted += 1;
+        Some((self.emitted - 1, sums))
+    }
+
+    /// Marks every region finished: the merge is over.
+    pub fn close(&mut self) {
+        while self.next < self.set.regions.len() {
+            self.open(true);
+        }
+        self.active.clear();
+        for p in &mut self.pending {
+            p.done = true;
+        }
+    }
+
+    fn open(&mut self, done: bool) {
+        self.pending.push_back(RegionSums { done, ..Default::default() });
+        self.next += 1;
+    }
+
+    /// Adds rows `from..to` of `segment` to region `r`.
+    fn sum(&mut self, r: usize, segment: &Segment<'_>, from: usize, to: usize) {
+        if to <= from {
+            return;
+        }
+        let n = self.samples;
+        let sums = &mut self.pending[r - self.emitted];
+        if sums.coverage.is_empty() {
+            sums.methylated = vec![0; n];
+            sums.coverage = vec![0; n];
+        }
+        sums.sites += (to - from) as u64;
+        for j in 0..n {
+            let range = j * segment.stride + segment.first + from..j * segment.stride + segment.first + to;
+            sums.methylated[j] += segment.methylated[range.clone()].iter().sum::<u64>();
+            sums.coverage[j] += segment.coverage[range].iter().sum::<u64>();
         }
     }
 }
@@ -241,13 +323,26 @@ mod tests {
                 Region { id: "c".into(), name: None, chrom: "chr2".into(), start: 1, end: 5, strand: None },
             ],
         };
-        let mut acc = RegionAccumulator::new(set, 1);
-        acc.add("chr1", 12, &[(9, 10)]);
-        acc.add("chr1", 18, &[(0, 2)]);
-        acc.add("chr1", 25, &[(1, 1)]);
-        acc.add("chr2", 3, &[(2, 4)]);
-        assert_eq!(acc.methylated, [9, 1, 2]);
-        assert_eq!(acc.coverage, [12, 3, 4]);
-        assert_eq!(acc.sites, [2, 2, 1]);
+        let mut acc = RegionAccumulator::new(set, 2);
+        // Two samples; the second's calls are the first's doubled. One segment per chromosome,
+        // the first split in two so a region spans segments.
+        let add = |acc: &mut RegionAccumulator, chrom: &str, pos: &[u64], calls: &[(u64, u64)]| {
+            let m: Vec<u64> = calls.iter().map(|c| c.0).chain(calls.iter().map(|c| 2 * c.0)).collect();
+            let c: Vec<u64> = calls.iter().map(|c| c.1).chain(calls.iter().map(|c| 2 * c.1)).collect();
+            acc.add(&Segment { chrom, pos, methylated: &m, coverage: &c, stride: pos.len(), first: 0 });
+        };
+        add(&mut acc, "chr1", &[12, 18], &[(9, 10), (0, 2)]);
+        assert!(acc.finished().is_none(), "region a is still open");
+        add(&mut acc, "chr1", &[25], &[(1, 1)]);
+        let (r, a) = acc.finished().expect("a is passed");
+        assert_eq!((r, a.methylated, a.coverage, a.sites), (0, vec![9, 18], vec![12, 24], 2));
+        assert!(acc.finished().is_none(), "region b is still open");
+        add(&mut acc, "chr2", &[3], &[(2, 4)]);
+        let (r, b) = acc.finished().expect("b is passed");
+        assert_eq!((r, b.methylated, b.coverage, b.sites), (1, vec![1, 2], vec![3, 6], 2));
+        acc.close();
+        let (r, c) = acc.finished().expect("c is closed");
+        assert_eq!((r, c.methylated, c.coverage, c.sites), (2, vec![2, 4], vec![4, 8], 1));
+        assert!(acc.finished().is_none());
     }
 }

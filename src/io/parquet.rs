@@ -68,19 +68,36 @@ pub const STREAM_PAGE_ROWS: usize = 4096;
 
 /// [`write_parquet`] with data pages of at most [`STREAM_PAGE_ROWS`] rows, for files a cohort
 /// merge keeps open by the hundred: a reader holds one decompressed page per column, so small
-/// pages bound its memory (65,536-row pages cost ~2 MB per open file).
+/// pages bound its memory (65,536-row pages cost ~2 MB per open file), and so does leaving the
+/// pages uncompressed. Columns named in
+/// `dictionary` are dictionary-encoded (a chromosome per row), the other integer columns
+/// delta-encoded (sorted positions, small counts): both decode fast and leave zstd little to do.
 pub fn write_parquet_streamable<F>(
     path: &Path,
     schema: SchemaRef,
     metadata: &Metadata,
+    dictionary: &[&str],
     fill: F,
 ) -> Result<(), OutputError>
 where
     F: FnOnce(&mut dyn FnMut(RecordBatch) -> std::io::Result<()>) -> std::io::Result<()>,
 {
-    let properties =
-        properties_builder(metadata, ROW_GROUP_ROWS).set_data_page_row_count_limit(STREAM_PAGE_ROWS).build();
-    write_with(path, schema, properties, fill)
+    use parquet::basic::Encoding;
+    use parquet::schema::types::ColumnPath;
+    // No zstd: a reader holds a decompression context per column (~150 KB), which for a merge of
+    // 2,000 files is over a gigabyte; the encodings below already make the file small.
+    let mut builder = properties_builder(metadata, ROW_GROUP_ROWS)
+        .set_data_page_row_count_limit(STREAM_PAGE_ROWS)
+        .set_compression(Compression::UNCOMPRESSED);
+    for field in schema.fields() {
+        let column = ColumnPath::from(field.name().as_str());
+        if dictionary.contains(&field.name().as_str()) {
+            builder = builder.set_column_dictionary_enabled(column, true);
+        } else if field.data_type().is_integer() {
+            builder = builder.set_column_encoding(column, Encoding::DELTA_BINARY_PACKED);
+        }
+    }
+    write_with(path, schema, builder.build(), fill)
 }
 
 fn write_with<F>(path: &Path, schema: SchemaRef, properties: WriterProperties, fill: F) -> Result<(), OutputError>
@@ -180,50 +197,52 @@ pub fn batch(columns: Vec<(&str, ArrayRef)>) -> Result<RecordBatch, ArrowError> 
 }
 
 /// A value type that can fill a wide-matrix column.
-pub trait MatrixValue: Copy {
+pub trait MatrixValue: Copy + Send {
     /// Arrow type of the column.
     const DATA_TYPE: DataType;
-    /// A column of these values, or an all-null column of `len` rows.
-    fn array(values: Option<&[Self]>, len: usize) -> ArrayRef;
+    /// A column of these values (taking the vector, without a copy where the layout allows).
+    fn array(values: Vec<Self>) -> ArrayRef;
+    /// An all-null column of `len` rows.
+    fn nulls(len: usize) -> ArrayRef;
 }
 
 impl MatrixValue for u64 {
     const DATA_TYPE: DataType = DataType::UInt64;
-    fn array(values: Option<&[u64]>, len: usize) -> ArrayRef {
-        match values {
-            Some(v) => Arc::new(UInt64Array::from(v.to_vec())),
-            None => Arc::new(UInt64Array::new_null(len)),
-        }
+    fn array(values: Vec<u64>) -> ArrayRef {
+        Arc::new(UInt64Array::from(values))
+    }
+    fn nulls(len: usize) -> ArrayRef {
+        Arc::new(UInt64Array::new_null(len))
     }
 }
 
 impl MatrixValue for Option<u64> {
     const DATA_TYPE: DataType = DataType::UInt64;
-    fn array(values: Option<&[Option<u64>]>, len: usize) -> ArrayRef {
-        match values {
-            Some(v) => Arc::new(UInt64Array::from(v.to_vec())),
-            None => Arc::new(UInt64Array::new_null(len)),
-        }
+    fn array(values: Vec<Option<u64>>) -> ArrayRef {
+        Arc::new(UInt64Array::from(values))
+    }
+    fn nulls(len: usize) -> ArrayRef {
+        Arc::new(UInt64Array::new_null(len))
     }
 }
 
 impl MatrixValue for f64 {
     const DATA_TYPE: DataType = DataType::Float64;
-    fn array(values: Option<&[f64]>, len: usize) -> ArrayRef {
-        match values {
-            Some(v) => Arc::new(Float64Array::from(v.to_vec())),
-            None => Arc::new(Float64Array::new_null(len)),
-        }
+    fn array(values: Vec<f64>) -> ArrayRef {
+        Arc::new(Float64Array::from(values))
+    }
+    fn nulls(len: usize) -> ArrayRef {
+        Arc::new(Float64Array::new_null(len))
     }
 }
 
 impl MatrixValue for Option<f64> {
     const DATA_TYPE: DataType = DataType::Float64;
-    fn array(values: Option<&[Option<f64>]>, len: usize) -> ArrayRef {
-        match values {
-            Some(v) => Arc::new(Float64Array::from(v.to_vec())),
-            None => Arc::new(Float64Array::new_null(len)),
-        }
+    fn array(values: Vec<Option<f64>>) -> ArrayRef {
+        Arc::new(Float64Array::from(values))
+    }
+    fn nulls(len: usize) -> ArrayRef {
+        Arc::new(Float64Array::new_null(len))
     }
 }
 
@@ -242,7 +261,10 @@ pub fn write_matrix<T: MatrixValue>(
             let end = (start + ROW_GROUP_ROWS).min(n);
             let ids: ArrayRef = Arc::new(StringArray::from_iter_values(matrix.feature_ids[start..end].iter()));
             let mut arrays = vec![ids];
-            arrays.extend(matrix.columns.iter().map(|c| T::array(c.as_deref().map(|c| &c[start..end]), end - start)));
+            arrays.extend(matrix.columns.iter().map(|c| match c {
+                Some(c) => T::array(c[start..end].to_vec()),
+                None => T::nulls(end - start),
+            }));
             let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?;
             push(batch)?;
         }
@@ -325,17 +347,43 @@ impl<T: MatrixValue> MatrixStream<T> {
         if self.ids.len() == self.group { self.flush() } else { Ok(()) }
     }
 
+    /// The number of sample columns.
+    pub fn width(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// The file this stream becomes.
+    pub fn path(&self) -> &Path {
+        &self.stream.path
+    }
+
+    /// Appends `ids.len()` rows given column by column: `values` holds one run of `ids.len()`
+    /// values per sample column, in column order. Same bytes as pushing the rows one by one.
+    pub fn push_columns(&mut self, ids: &[String], values: &[T]) -> Result<(), OutputError> {
+        let rows = ids.len();
+        let mut done = 0;
+        while done < rows {
+            let take = (self.group - self.ids.len()).min(rows - done);
+            self.ids.extend_from_slice(&ids[done..done + take]);
+            for (j, c) in self.columns.iter_mut().enumerate() {
+                let run = &values[j * rows..(j + 1) * rows];
+                c.extend_from_slice(&run[done..done + take]);
+            }
+            done += take;
+            if self.ids.len() == self.group {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
     fn flush(&mut self) -> Result<(), OutputError> {
         if self.ids.is_empty() {
             return Ok(());
         }
-        let n = self.ids.len();
         let mut arrays: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(self.ids.drain(..)))];
-        arrays.extend(self.columns.iter_mut().map(|c| {
-            let a = T::array(Some(c), n);
-            c.clear();
-            a
-        }));
+        // The buffered columns move into the arrays: no second copy of a row group.
+        arrays.extend(self.columns.iter_mut().map(|c| T::array(std::mem::take(c))));
         let batch = RecordBatch::try_new(self.stream.schema(), arrays)
             .map_err(|e| OutputError { path: self.stream.path.clone(), source: std::io::Error::other(e) })?;
         self.stream.write(&batch)

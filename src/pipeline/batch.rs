@@ -93,7 +93,12 @@ pub fn correct(
                 protected: &protected,
                 options,
             };
-            let before = complete_rows(&layer.normalised);
+            // The 500 most variable complete features before and after, for the silhouettes.
+            let top = |m: &crate::matrix::FeatureMatrix<Option<f64>>| {
+                use crate::stats::pca::{TOP_FEATURES, complete_row, top_variable_of};
+                top_variable_of(m.feature_ids.len(), |i, buffer| complete_row(m, i, buffer), TOP_FEATURES).0
+            };
+            let before = top(&layer.normalised);
             let counts_layer = options.method == BatchMethod::CombatSeq && layer.layer == Layer::Transcriptome;
             let (method, corrected) = if counts_layer {
                 let c = combat_seq_layer(cohort, layer, source, &samples, &labels, r)?;
@@ -107,13 +112,8 @@ pub fn correct(
                 std::iter::once("timepoint").chain(options.protect.iter().map(String::as_str)).collect();
             // How strongly samples group by batch and by timepoint, before and after, among the
             // 500 most variable complete features (silhouette width; see stats::pca).
-            let after = complete_rows(&layer.normalised);
-            let grouping = |m: &[Vec<f64>], labels: &[String]| {
-                crate::stats::pca::silhouette(
-                    &crate::stats::pca::top_variable(m, crate::stats::pca::TOP_FEATURES),
-                    labels,
-                )
-            };
+            let after = top(&layer.normalised);
+            let grouping = |m: &[Vec<f64>], labels: &[String]| crate::stats::pca::silhouette(m, labels);
             let mut params = json!({
                 "method": method,
                 "silhouette_batch_before": grouping(&before, &batches),
@@ -155,13 +155,6 @@ pub fn correct(
         r.counts = serde_json::Value::Object(counts);
         Ok::<_, RunError>(())
     })
-}
-
-/// The rows of a matrix with a value in every sample.
-fn complete_rows(m: &crate::matrix::FeatureMatrix<Option<f64>>) -> Vec<Vec<f64>> {
-    (0..m.feature_ids.len())
-        .filter_map(|i| (0..m.sample_ids.len()).map(|j| m.get(i, j).copied().flatten()).collect())
-        .collect()
 }
 
 /// A layer's samples as the correction sees them: ids, batch labels and protected covariates.

@@ -13,7 +13,7 @@ use super::layer::{LayerStep, QcTable, open_sample_file, sample_file};
 use super::{RunError, arrow_err, io_err, metadata, stage};
 use crate::cohort::{self, Cohort, Layer};
 use crate::epigenome::calls::CallStats;
-use crate::epigenome::cohort::{AssembleError, CPG_FILES, assemble, write_regions};
+use crate::epigenome::cohort::{AssembleError, CPG_FILES, assemble};
 use crate::epigenome::regions::RegionSet;
 use crate::epigenome::sites::write_sample;
 use crate::epigenome::{SampleSource, sample_calls};
@@ -197,9 +197,7 @@ fn assemble_layer(ctx: &mut RunContext, dir: &Path) -> Result<(), RunError> {
     })?;
     written.extend(CPG_FILES.iter().map(|f| dir.join(f)));
 
-    for acc in &assembled.regions {
-        written.extend(write_regions(dir, acc, &sample_ids, &options.normalise, &meta)?);
-    }
+    written.extend(assembled.region_files.iter().cloned());
     let qc_path = dir.join("qc.parquet");
     write_batch(&qc_path, qc_table(&sample_ids, &sources, &assembled.qc).map_err(arrow_err(&qc_path))?, &meta(&[]))?;
     written.push(qc_path);

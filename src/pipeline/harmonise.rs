@@ -23,7 +23,7 @@ use crate::output::harmonised::{self, LayerData};
 use crate::output::manifest::FileRecord;
 use crate::output::multiqc::{self, LayerQc};
 use crate::output::report::{self, LayerPca, ReportInput};
-use crate::stats::pca::{TOP_FEATURES, pca, silhouette, top_variable};
+use crate::stats::pca::{TOP_FEATURES, complete_row, pca, silhouette, top_variable_of};
 use crate::transcriptome::normalise::input::read_wide;
 
 /// Options of `harmonomics harmonise`.
@@ -223,10 +223,8 @@ pub(crate) fn harmonise_stage(ctx: &mut RunContext, roots: &[PathBuf]) -> Result
 /// PCA and silhouette widths of a layer's primary matrix (features complete in every sample).
 fn layer_pca(cohort: &Cohort, layer: &LayerData, stage: &'static str) -> LayerPca {
     let m = &layer.normalised;
-    let n = m.sample_ids.len();
-    let rows: Vec<Vec<f64>> = (0..m.feature_ids.len())
-        .filter_map(|i| (0..n).map(|j| m.get(i, j).copied().flatten().filter(|v| v.is_finite())).collect())
-        .collect();
+    let (top, complete_features) =
+        top_variable_of(m.feature_ids.len(), |i, buffer| complete_row(m, i, buffer), TOP_FEATURES);
     let samples: Vec<Option<&cohort::Sample>> = m
         .sample_ids
         .iter()
@@ -239,13 +237,12 @@ fn layer_pca(cohort: &Cohort, layer: &LayerData, stage: &'static str) -> LayerPc
         .iter()
         .map(|s| s.and_then(|s| super::sample_attribute(cohort, s, batch_column)).unwrap_or_default())
         .collect();
-    let top = top_variable(&rows, TOP_FEATURES);
     LayerPca {
         layer: layer.layer,
         stage,
         sample_ids: m.sample_ids.clone(),
         pca: pca(&top),
-        complete_features: rows.len(),
+        complete_features,
         silhouette: (silhouette(&top, &batches), silhouette(&top, &timepoints)),
         timepoints,
         batches,

@@ -20,21 +20,60 @@ pub struct Pca {
 /// The `ntop` rows of `rows` (features × samples, complete) with the largest variance, centred.
 /// Ties keep input order, so the selection is deterministic.
 pub fn top_variable(rows: &[Vec<f64>], ntop: usize) -> Vec<Vec<f64>> {
+    top_variable_of(
+        rows.len(),
+        |i, buffer| {
+            buffer.clone_from(&rows[i]);
+            true
+        },
+        ntop,
+    )
+    .0
+}
+
+/// [`top_variable`] over rows made on demand: `row(i, buffer)` fills `buffer` with row `i` and
+/// says whether it is complete (incomplete rows are left out). Holds the selection, not a copy
+/// of the matrix; also returns the number of complete rows.
+pub fn top_variable_of(
+    rows: usize,
+    row: impl Fn(usize, &mut Vec<f64>) -> bool + Sync,
+    ntop: usize,
+) -> (Vec<Vec<f64>>, usize) {
+    use rayon::prelude::*;
     let variance = |r: &[f64]| {
         let m = r.iter().sum::<f64>() / r.len() as f64;
         r.iter().map(|x| (x - m).powi(2)).sum::<f64>()
     };
-    let mut order: Vec<(usize, f64)> = rows.iter().enumerate().map(|(i, r)| (i, variance(r))).collect();
+    let mut order: Vec<(usize, f64)> = (0..rows)
+        .into_par_iter()
+        .map_init(Vec::new, |buffer, i| row(i, buffer).then(|| (i, variance(buffer))))
+        .flatten()
+        .collect();
+    let complete = order.len();
     order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    order
+    let mut buffer = Vec::new();
+    let top = order
         .iter()
         .take(ntop)
         .map(|&(i, _)| {
-            let r = &rows[i];
-            let m = r.iter().sum::<f64>() / r.len() as f64;
-            r.iter().map(|x| x - m).collect()
+            row(i, &mut buffer);
+            let m = buffer.iter().sum::<f64>() / buffer.len() as f64;
+            buffer.iter().map(|x| x - m).collect()
         })
-        .collect()
+        .collect();
+    (top, complete)
+}
+
+/// Row `i` of `m` into `buffer` when every sample has a finite value there.
+pub fn complete_row(m: &crate::matrix::FeatureMatrix<Option<f64>>, i: usize, buffer: &mut Vec<f64>) -> bool {
+    buffer.clear();
+    for j in 0..m.sample_ids.len() {
+        match m.get(i, j).copied().flatten() {
+            Some(v) if v.is_finite() => buffer.push(v),
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// PCA of centred feature rows (the selection [`top_variable`] makes); `None` with fewer than 3

@@ -115,9 +115,13 @@ pub fn read_parquet(path: &Path) -> (RecordBatch, BTreeMap<String, String>) {
     (arrow_select::concat::concat_batches(&schema, &batches).expect("concat"), kv)
 }
 
-/// A column as strings.
+/// A column as strings (plain or dictionary-encoded).
 pub fn strings(batch: &RecordBatch, name: &str) -> Vec<Option<String>> {
     let col = batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
+    if let Some(dict) = col.as_any().downcast_ref::<arrow_array::DictionaryArray<arrow_array::types::Int32Type>>() {
+        let values = dict.values().as_any().downcast_ref::<arrow_array::StringArray>().expect("string dictionary");
+        return dict.keys().iter().map(|k| k.map(|k| values.value(k as usize).to_string())).collect();
+    }
     col.as_any()
         .downcast_ref::<arrow_array::StringArray>()
         .unwrap_or_else(|| panic!("{name} is not Utf8"))

@@ -55,8 +55,8 @@ pub fn vst(counts: &FeatureMatrix<f64>) -> Result<(FeatureMatrix<f64>, Trend), N
     let fitted: Vec<(f64, f64)> = (0..counts.feature_ids.len())
         .into_par_iter()
         .map_init(
-            || (vec![0.0; m], vec![0.0; m], vec![0.0; m]),
-            |(y, q, mu), i| {
+            || (vec![0.0; m], vec![0.0; m], vec![0.0; m], vec![0.0; m], vec![0.0; m]),
+            |(y, q, mu, ln_gamma_y1, ln_mu), i| {
                 for (j, column) in columns.iter().enumerate() {
                     y[j] = column[i];
                     q[j] = y[j] / sf[j];
@@ -75,8 +75,11 @@ pub fn vst(counts: &FeatureMatrix<f64>) -> Result<(FeatureMatrix<f64>, Trend), N
                 let start = rde.min(if mde.is_finite() { mde } else { 0.0 }).clamp(MIN_DISP, max_disp);
                 for j in 0..m {
                     mu[j] = (sf[j] * mean).max(MIN_MU);
+                    ln_gamma_y1[j] = ln_gamma(y[j] + 1.0);
+                    ln_mu[j] = mu[j].ln();
                 }
-                let alpha = fit_dispersion(y, mu, start, max_disp).clamp(MIN_DISP, max_disp);
+                let gene = Gene { y, mu, ln_gamma_y1, ln_mu };
+                let alpha = fit_dispersion(&gene, start, max_disp).clamp(MIN_DISP, max_disp);
                 Some((mean, alpha))
             },
         )
@@ -94,19 +97,33 @@ pub fn vst(counts: &FeatureMatrix<f64>) -> Result<(FeatureMatrix<f64>, Trend), N
     Ok((out, trend))
 }
 
+/// One gene's counts and means with the terms of [`loss`] that do not depend on the dispersion,
+/// computed once per gene instead of once per evaluation (the same values, so the same sums).
+struct Gene<'a> {
+    y: &'a [f64],
+    mu: &'a [f64],
+    /// ln Γ(y + 1) per sample.
+    ln_gamma_y1: &'a [f64],
+    /// ln μ per sample.
+    ln_mu: &'a [f64],
+}
+
 /// Cox–Reid-adjusted negative log-likelihood of one gene at log dispersion `la`
 /// (intercept-only design: the CR term is ½ log Σ μ/(1 + μα)).
-fn loss(y: &[f64], mu: &[f64], la: f64) -> f64 {
+fn loss(gene: &Gene<'_>, la: f64) -> f64 {
     let alpha = la.exp();
     let r = 1.0 / alpha;
+    let ln_gamma_r = ln_gamma(r);
     let mut nll = 0.0;
     let mut w = 0.0;
-    for (&y, &mu) in y.iter().zip(mu) {
-        nll += -ln_gamma(y + r) + ln_gamma(y + 1.0) + ln_gamma(r) + (r + y) * (r + mu).ln() - y * mu.ln();
+    for (((&y, &mu), &ln_gamma_y1), &ln_mu) in gene.y.iter().zip(gene.mu).zip(gene.ln_gamma_y1).zip(gene.ln_mu) {
+        // y + r is r when y is 0: the same value as ln Γ(r), without evaluating it again.
+        let ln_gamma_yr = if y == 0.0 { ln_gamma_r } else { ln_gamma(y + r) };
+        nll += -ln_gamma_yr + ln_gamma_y1 + ln_gamma_r + (r + y) * (r + mu).ln() - y * ln_mu;
         w += mu / (1.0 + mu * alpha);
     }
     // pydeseq2's nb_nll: + n (1/α) log α.
-    nll += -(y.len() as f64) * r * r.ln();
+    nll += -(gene.y.len() as f64) * r * r.ln();
     nll + 0.5 * w.ln()
 }
 
@@ -115,9 +132,9 @@ fn loss(y: &[f64], mu: &[f64], la: f64) -> f64 {
 /// scipy's L-BFGS-B does (projected gradient ≤ 1e-5, or relative decrease ≤ 2.2e-9), which is
 /// what pydeseq2 reports. In flat likelihoods (genes with a read or two) that stop is not the
 /// exact optimum, and mimicking it keeps us next to pydeseq2.
-fn fit_dispersion(y: &[f64], mu: &[f64], start: f64, max_disp: f64) -> f64 {
+fn fit_dispersion(gene: &Gene<'_>, start: f64, max_disp: f64) -> f64 {
     let (lo, hi) = (MIN_DISP.ln(), max_disp.ln());
-    let f = |la: f64| loss(y, mu, la);
+    let f = |la: f64| loss(gene, la);
     let grad = |la: f64| {
         let h = 1e-6;
         (f((la + h).min(hi)) - f((la - h).max(lo))) / ((la + h).min(hi) - (la - h).max(lo))
