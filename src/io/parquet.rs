@@ -256,9 +256,12 @@ pub fn write_matrix<T: MatrixValue>(
     let mut fields = vec![Field::new("feature_id", DataType::Utf8, false)];
     fields.extend(matrix.sample_ids.iter().map(|s| Field::new(s, T::DATA_TYPE, true)));
     let schema = Arc::new(Schema::new(fields));
-    write_parquet(path, schema.clone(), metadata, |push| {
-        for start in (0..n.max(1)).step_by(ROW_GROUP_ROWS) {
-            let end = (start + ROW_GROUP_ROWS).min(n);
+    // Row groups of ~4 M cells, built and encoded one at a time: a wide matrix is never copied
+    // whole into Arrow arrays or encoder buffers (the same layout as [`MatrixStream`]).
+    let group = row_group_rows(matrix.sample_ids.len() + 1).min(ROW_GROUP_ROWS);
+    write_with(path, schema.clone(), properties_with(metadata, group), |push| {
+        for start in (0..n.max(1)).step_by(group) {
+            let end = (start + group).min(n);
             let ids: ArrayRef = Arc::new(StringArray::from_iter_values(matrix.feature_ids[start..end].iter()));
             let mut arrays = vec![ids];
             arrays.extend(matrix.columns.iter().map(|c| match c {

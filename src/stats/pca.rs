@@ -86,13 +86,23 @@ pub fn pca(x: &[Vec<f64>]) -> Option<Pca> {
     if n < 3 || x.len() < 2 {
         return None;
     }
-    let gram: Vec<Vec<f64>> = (0..n).map(|a| (0..n).map(|b| x.iter().map(|r| r[a] * r[b]).sum()).collect()).collect();
+    use rayon::prelude::*;
+    // Samples as contiguous columns; every sum below runs over features in the same order as
+    // before, so the result has the same bits at any thread count.
+    let columns = transpose(x, n);
+    let gram: Vec<Vec<f64>> = (0..n)
+        .into_par_iter()
+        .map(|a| (0..n).map(|b| columns[a].iter().zip(&columns[b]).map(|(p, q)| p * q).sum()).collect())
+        .collect();
     let trace: f64 = (0..n).map(|a| gram[a][a]).sum();
     if trace <= 0.0 {
         return None;
     }
-    let multiply =
-        |v: &[f64]| -> Vec<f64> { gram.iter().map(|row| row.iter().zip(v).map(|(g, x)| g * x).sum()).collect() };
+    let multiply = |v: &[f64]| -> Vec<f64> {
+        let row = |row: &Vec<f64>| row.iter().zip(v).map(|(g, x)| g * x).sum();
+        // Small cohorts are not worth a thread hand-off per multiplication.
+        if n < 256 { gram.iter().map(row).collect() } else { gram.par_iter().map(row).collect() }
+    };
     let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
     // Start vectors that are not orthogonal to any structured signal.
     let mut v1: Vec<f64> = (0..n).map(|j| 1.0 + (j as f64 * 0.618_033_988_75).fract()).collect();
@@ -148,6 +158,11 @@ pub fn pca(x: &[Vec<f64>]) -> Option<Pca> {
     })
 }
 
+/// Rows (features × `n` samples) as `n` sample columns.
+fn transpose(rows: &[Vec<f64>], n: usize) -> Vec<Vec<f64>> {
+    (0..n).map(|j| rows.iter().map(|r| r[j]).collect()).collect()
+}
+
 /// Mean silhouette width of `labels` for samples given as columns of `rows` (features ×
 /// samples), Euclidean (scikit-learn's `silhouette_score`: a sample alone in its label scores 0).
 /// Near 1: samples sit with their label; near 0 or below: the label does not group them.
@@ -161,16 +176,19 @@ pub fn silhouette(rows: &[Vec<f64>], labels: &[String]) -> Option<f64> {
         return None;
     }
     let code: Vec<usize> = labels.iter().map(|l| names.binary_search(&l).unwrap_or(0)).collect();
-    let mut dist = vec![vec![0.0; n]; n];
-    for a in 0..n {
-        for b in a + 1..n {
-            let d = rows.iter().map(|r| (r[a] - r[b]).powi(2)).sum::<f64>().sqrt();
-            dist[a][b] = d;
-            dist[b][a] = d;
-        }
-    }
+    use rayon::prelude::*;
+    // Distances from contiguous sample columns, in parallel; each sum runs over features in
+    // order, so the bits do not depend on the threads.
+    let columns = transpose(rows, n);
+    let distance =
+        |a: usize, b: usize| columns[a].iter().zip(&columns[b]).map(|(p, q)| (p - q).powi(2)).sum::<f64>().sqrt();
+    let dist: Vec<Vec<f64>> = (0..n)
+        .into_par_iter()
+        .map(|a| (0..n).map(|b| if a == b { 0.0 } else { distance(a.min(b), a.max(b)) }).collect())
+        .collect();
     let size: Vec<usize> = (0..names.len()).map(|k| code.iter().filter(|&&c| c == k).count()).collect();
-    let total: f64 = (0..n)
+    let widths: Vec<f64> = (0..n)
+        .into_par_iter()
         .map(|i| {
             if size[code[i]] == 1 {
                 return 0.0;
@@ -186,7 +204,8 @@ pub fn silhouette(rows: &[Vec<f64>], labels: &[String]) -> Option<f64> {
                 .fold(f64::INFINITY, f64::min);
             if a.max(b) > 0.0 { (b - a) / a.max(b) } else { 0.0 }
         })
-        .sum();
+        .collect();
+    let total: f64 = widths.iter().sum();
     Some(total / n as f64)
 }
 
