@@ -89,11 +89,15 @@ pub fn protecting<T>(
 
 /// The rows ComBat (`varying`) or ComBat-seq can correct: a value in every sample and, for
 /// ComBat, not constant. The others are left as they are.
-pub fn correctable_rows(m: &crate::matrix::FeatureMatrix<Option<f64>>, varying: bool) -> Vec<usize> {
+pub fn correctable_rows<T>(
+    m: &crate::matrix::FeatureMatrix<T>,
+    value: impl Fn(&T) -> Option<f64>,
+    varying: bool,
+) -> Vec<usize> {
     let n = m.sample_ids.len();
     (0..m.feature_ids.len())
         .filter(|&i| {
-            let v: Vec<f64> = (0..n).filter_map(|j| m.get(i, j).copied().flatten()).collect();
+            let v: Vec<f64> = (0..n).filter_map(|j| m.get(i, j).and_then(&value)).collect();
             v.len() == n && (!varying || v.iter().any(|x| (x - v[0]).abs() > 1e-12))
         })
         .collect()

@@ -246,15 +246,38 @@ impl MatrixValue for Option<f64> {
     }
 }
 
+/// [`write_matrix`] of a matrix whose missing cells are NaN, written as nulls (the same bytes as
+/// the `Option<f64>` matrix with `None` there).
+pub fn write_matrix_nan_as_null(
+    path: &Path,
+    matrix: &FeatureMatrix<f64>,
+    metadata: &Metadata,
+) -> Result<(), OutputError> {
+    write_matrix_with(path, matrix, metadata, DataType::Float64, |values| {
+        Arc::new(Float64Array::from_iter(values.iter().map(|v| (!v.is_nan()).then_some(*v))))
+    })
+}
+
 /// Writes a wide matrix: `feature_id`, then one column per sample, in sample order.
 pub fn write_matrix<T: MatrixValue>(
     path: &Path,
     matrix: &FeatureMatrix<T>,
     metadata: &Metadata,
 ) -> Result<(), OutputError> {
+    write_matrix_with(path, matrix, metadata, T::DATA_TYPE, |values| T::array(values.to_vec()))
+}
+
+/// [`write_matrix`] with `array` turning a run of a column's values into an Arrow column.
+fn write_matrix_with<T>(
+    path: &Path,
+    matrix: &FeatureMatrix<T>,
+    metadata: &Metadata,
+    data_type: DataType,
+    array: impl Fn(&[T]) -> ArrayRef,
+) -> Result<(), OutputError> {
     let n = matrix.feature_ids.len();
     let mut fields = vec![Field::new("feature_id", DataType::Utf8, false)];
-    fields.extend(matrix.sample_ids.iter().map(|s| Field::new(s, T::DATA_TYPE, true)));
+    fields.extend(matrix.sample_ids.iter().map(|s| Field::new(s, data_type.clone(), true)));
     let schema = Arc::new(Schema::new(fields));
     // Row groups of ~4 M cells, built and encoded one at a time: a wide matrix is never copied
     // whole into Arrow arrays or encoder buffers (the same layout as [`MatrixStream`]).
@@ -265,8 +288,8 @@ pub fn write_matrix<T: MatrixValue>(
             let ids: ArrayRef = Arc::new(StringArray::from_iter_values(matrix.feature_ids[start..end].iter()));
             let mut arrays = vec![ids];
             arrays.extend(matrix.columns.iter().map(|c| match c {
-                Some(c) => T::array(c[start..end].to_vec()),
-                None => T::nulls(end - start),
+                Some(c) => array(&c[start..end]),
+                None => arrow_array::new_null_array(&data_type, end - start),
             }));
             let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?;
             push(batch)?;

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{RunError, metadata, sample_attribute, stage};
 pub use crate::batch::{BatchCorrectionOptions, BatchMethod};
 use crate::cohort::{Cohort, Layer};
-use crate::io::parquet::write_matrix;
+use crate::io::parquet::{write_matrix, write_matrix_nan_as_null};
 use crate::output::harmonised::LayerData;
 use crate::output::manifest::StageReport;
 use crate::transcriptome::normalise::Method;
@@ -94,7 +94,7 @@ pub fn correct(
                 options,
             };
             // The 500 most variable complete features before and after, for the silhouettes.
-            let top = |m: &crate::matrix::FeatureMatrix<Option<f64>>| {
+            let top = |m: &crate::matrix::FeatureMatrix<f64>| {
                 use crate::stats::pca::{TOP_FEATURES, complete_row, top_variable_of};
                 top_variable_of(m.feature_ids.len(), |i, buffer| complete_row(m, i, buffer), TOP_FEATURES).0
             };
@@ -144,7 +144,7 @@ pub fn correct(
                 written.push(path);
             }
             let path = dir.join(format!("normalised.{suffix}.parquet"));
-            write_matrix(
+            write_matrix_nan_as_null(
                 &path,
                 &layer.normalised,
                 &metadata(cohort, Some(layer.layer), &[("method", method.into()), ("params", params.to_string())]),
@@ -214,17 +214,19 @@ fn combat_layer(
     r: &mut StageReport,
 ) -> Result<Corrected, RunError> {
     let m = &layer.normalised;
-    let rows = crate::batch::correctable_rows(m, true);
+    let rows = crate::batch::correctable_rows(m, |v| Some(*v).filter(|v| !v.is_nan()), true);
     let data: Vec<Vec<f64>> = rows
         .iter()
-        .map(|&i| (0..m.sample_ids.len()).map(|j| m.get(i, j).copied().flatten().unwrap_or(0.0)).collect())
+        .map(|&i| {
+            (0..m.sample_ids.len()).map(|j| m.get(i, j).copied().filter(|v| !v.is_nan()).unwrap_or(0.0)).collect()
+        })
         .collect();
     let corrected =
         labels.correct("ComBat", &mut r.warnings, |p| crate::batch::combat(&data, labels.batches, p, prior))?;
     for (k, &i) in rows.iter().enumerate() {
         for (j, column) in layer.normalised.columns.iter_mut().enumerate() {
             if let Some(c) = column.as_mut() {
-                c[i] = Some(corrected[k][j]);
+                c[i] = corrected[k][j];
             }
         }
     }
@@ -299,7 +301,8 @@ fn combat_seq_layer(
     let keep = super::transcriptome::transcriptome_keep(cohort, &layer.raw, samples)?;
     let counts = layer.raw.map_columns(|_, c| Some(c.iter().map(|v| if v.is_finite() { *v } else { 0.0 }).collect()));
     layer.normalised =
-        crate::transcriptome::normalise::apply_filtered(method, &counts, lengths.as_deref(), &keep, options)?;
+        crate::transcriptome::normalise::apply_filtered(method, &counts, lengths.as_deref(), &keep, options)?
+            .map_columns(|_, c| Some(c.iter().map(|v| v.unwrap_or(f64::NAN)).collect()));
     let mut params = serde_json::Map::new();
     params.insert("normalisation".into(), json!(method.name()));
     params.insert("counts_moved".into(), json!(moved));

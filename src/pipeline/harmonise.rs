@@ -24,7 +24,7 @@ use crate::output::manifest::FileRecord;
 use crate::output::multiqc::{self, LayerQc};
 use crate::output::report::{self, LayerPca, ReportInput};
 use crate::stats::pca::{TOP_FEATURES, complete_row, pca, silhouette, top_variable_of};
-use crate::transcriptome::normalise::input::read_wide;
+use crate::transcriptome::normalise::input::read_wide_nan;
 
 /// Options of `harmonomics harmonise`.
 #[derive(Clone, Debug)]
@@ -45,12 +45,12 @@ pub struct HarmoniseOptions {
 
 /// Puts a matrix's columns in samplesheet order, refusing a file whose sample ids do not match
 /// the samplesheet's samples of that layer.
-fn match_samples(
+fn match_samples<T>(
     cohort: &Cohort,
     layer: Layer,
     path: &Path,
-    m: FeatureMatrix<Option<f64>>,
-) -> Result<FeatureMatrix<Option<f64>>, RunError> {
+    m: FeatureMatrix<T>,
+) -> Result<FeatureMatrix<T>, RunError> {
     let expected: Vec<&str> = cohort.samples_of(layer).iter().map(|s| s.sample_id.as_str()).collect();
     let found: HashMap<&str, usize> = m.sample_ids.iter().enumerate().map(|(j, s)| (s.as_str(), j)).collect();
     let unknown: Vec<&str> = m.sample_ids.iter().map(String::as_str).filter(|s| !expected.contains(s)).collect();
@@ -90,12 +90,11 @@ fn match_samples(
 pub fn load_layer(cohort: &Cohort, layer: Layer, dir: &Path) -> Result<(LayerData, Vec<PathBuf>), RunError> {
     let (normalised_file, raw_file) = step(layer).primary_files(cohort);
     let (normalised_path, raw_path) = (dir.join(normalised_file), dir.join(raw_file));
-    let normalised = match_samples(cohort, layer, &normalised_path, read_wide(&normalised_path, None)?)?;
+    let normalised = match_samples(cohort, layer, &normalised_path, read_wide_nan(&normalised_path, None)?)?;
     let rows: HashMap<&str, usize> =
         normalised.feature_ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
-    let raw = match_samples(cohort, layer, &raw_path, read_wide(&raw_path, Some(&rows))?)?;
     // Raw values carry NaN for missing (written as null by the long table).
-    let raw = raw.map_columns(|_, c| Some(c.iter().map(|v| v.unwrap_or(f64::NAN)).collect()));
+    let raw = match_samples(cohort, layer, &raw_path, read_wide_nan(&raw_path, Some(&rows))?)?;
     Ok((LayerData { layer, raw, normalised }, vec![normalised_path, raw_path]))
 }
 

@@ -64,11 +64,11 @@ pub fn top_variable_of(
     (top, complete)
 }
 
-/// Row `i` of `m` into `buffer` when every sample has a finite value there.
-pub fn complete_row(m: &crate::matrix::FeatureMatrix<Option<f64>>, i: usize, buffer: &mut Vec<f64>) -> bool {
+/// Row `i` of `m` into `buffer` when every sample has a finite value there (NaN: missing).
+pub fn complete_row(m: &crate::matrix::FeatureMatrix<f64>, i: usize, buffer: &mut Vec<f64>) -> bool {
     buffer.clear();
     for j in 0..m.sample_ids.len() {
-        match m.get(i, j).copied().flatten() {
+        match m.get(i, j).copied() {
             Some(v) if v.is_finite() => buffer.push(v),
             _ => return false,
         }

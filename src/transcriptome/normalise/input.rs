@@ -92,6 +92,26 @@ pub fn read_wide(
     path: &Path,
     keep: Option<&std::collections::HashMap<&str, usize>>,
 ) -> Result<FeatureMatrix<Option<f64>>, InputError> {
+    read_wide_as(path, keep, None, |v| v)
+}
+
+/// [`read_wide`] with null cells as NaN: half the memory of `Option<f64>` for the cohort-wide
+/// matrices harmonise holds.
+pub fn read_wide_nan(
+    path: &Path,
+    keep: Option<&std::collections::HashMap<&str, usize>>,
+) -> Result<FeatureMatrix<f64>, InputError> {
+    read_wide_as(path, keep, f64::NAN, |v| v.unwrap_or(f64::NAN))
+}
+
+/// [`read_wide`] with each cell converted by `cell` as it is read (`missing` fills rows not yet
+/// found).
+fn read_wide_as<T: Clone>(
+    path: &Path,
+    keep: Option<&std::collections::HashMap<&str, usize>>,
+    missing: T,
+    cell: impl Fn(Option<f64>) -> T,
+) -> Result<FeatureMatrix<T>, InputError> {
     let io_err = |e: String| InputError::Io { path: path.to_path_buf(), source: std::io::Error::other(e) };
     let file = File::open(path).map_err(|e| io_err(e.to_string()))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| io_err(e.to_string()))?;
@@ -102,7 +122,7 @@ pub fn read_wide(
     let samples: Vec<String> = schema.fields().iter().skip(1).map(|f| f.name().clone()).collect();
     let rows = keep.map(|k| k.len());
     let mut ids = Vec::new();
-    let mut columns: Vec<Vec<Option<f64>>> = vec![rows.map_or_else(Vec::new, |n| vec![None; n]); samples.len()];
+    let mut columns: Vec<Vec<T>> = vec![rows.map_or_else(Vec::new, |n| vec![missing; n]); samples.len()];
     let mut found = vec![false; rows.unwrap_or(0)];
     for batch in reader.build().map_err(|e| io_err(e.to_string()))? {
         let batch = batch.map_err(|e| io_err(e.to_string()))?;
@@ -122,14 +142,14 @@ pub fn read_wide(
                 None => {
                     ids.push(feature.to_string());
                     for (column, v) in columns.iter_mut().zip(&values) {
-                        column.push(v[k]);
+                        column.push(cell(v[k]));
                     }
                 }
                 Some(keep) => {
                     let Some(&i) = keep.get(feature) else { continue };
                     found[i] = true;
                     for (column, v) in columns.iter_mut().zip(&values) {
-                        column[i] = v[k];
+                        column[i] = cell(v[k]);
                     }
                 }
             }
