@@ -1,6 +1,7 @@
 //! Command-line definitions (clap derive only; no logic beyond turning flags into options).
 
 pub mod correct;
+pub mod dispatch;
 pub mod harmonise;
 pub mod import;
 pub mod normalise;
