@@ -205,21 +205,37 @@ pub fn combat(
     let xtx: Vec<Vec<f64>> =
         (0..p).map(|a| (0..p).map(|b| (0..n).map(|j| design[a][j] * design[b][j]).sum()).collect()).collect();
     let batch_sizes: Vec<f64> = (0..n_batch).map(|b| batch_of.iter().filter(|&&x| x == b).count() as f64).collect();
-    let g = data.len();
-    let mut stand_mean = vec![vec![0.0; n]; g];
-    let mut s_data = vec![vec![0.0; n]; g];
-    let mut var_pooled = vec![0.0; g];
-    for (i, y) in data.iter().enumerate() {
-        let xty: Vec<f64> = (0..p).map(|a| (0..n).map(|j| design[a][j] * y[j]).sum()).collect();
-        let b_hat = solve_spd(&xtx, &xty).ok_or(BatchError::Confounded)?;
-        let grand_mean: f64 = (0..n_batch).map(|b| batch_sizes[b] / n as f64 * b_hat[b]).sum();
-        let fitted = |j: usize| (0..p).map(|a| design[a][j] * b_hat[a]).sum::<f64>();
-        var_pooled[i] = (0..n).map(|j| (y[j] - fitted(j)).powi(2)).sum::<f64>() / n as f64;
-        for j in 0..n {
-            stand_mean[i][j] = grand_mean + (n_batch..p).map(|a| design[a][j] * b_hat[a]).sum::<f64>();
-            s_data[i][j] = (y[j] - stand_mean[i][j]) / var_pooled[i].sqrt();
-        }
+    // Per gene, in parallel: the fit (its grand mean and covariate effects, so the standardising
+    // mean is recomputed where it is needed instead of stored as another genes × samples
+    // matrix), the pooled variance and the standardised values. The same expressions as a
+    // sequential loop, so the same bits; the first failing gene in order is the one reported.
+    type GeneFit = (f64, Vec<f64>, f64, Vec<f64>);
+    let fits: Vec<Result<GeneFit, BatchError>> = data
+        .par_iter()
+        .map(|y| {
+            let xty: Vec<f64> = (0..p).map(|a| (0..n).map(|j| design[a][j] * y[j]).sum()).collect();
+            let b_hat = solve_spd(&xtx, &xty).ok_or(BatchError::Confounded)?;
+            let grand_mean: f64 = (0..n_batch).map(|b| batch_sizes[b] / n as f64 * b_hat[b]).sum();
+            let fitted = |j: usize| (0..p).map(|a| design[a][j] * b_hat[a]).sum::<f64>();
+            let var = (0..n).map(|j| (y[j] - fitted(j)).powi(2)).sum::<f64>() / n as f64;
+            let stand = |j: usize| grand_mean + (n_batch..p).map(|a| design[a][j] * b_hat[a]).sum::<f64>();
+            let standardised = (0..n).map(|j| (y[j] - stand(j)) / var.sqrt()).collect();
+            Ok((grand_mean, b_hat, var, standardised))
+        })
+        .collect();
+    let mut fit = Vec::with_capacity(data.len());
+    let mut var_pooled = Vec::with_capacity(data.len());
+    let mut s_data = Vec::with_capacity(data.len());
+    for f in fits {
+        let (grand_mean, b_hat, var, standardised) = f?;
+        fit.push((grand_mean, b_hat));
+        var_pooled.push(var);
+        s_data.push(standardised);
     }
+    let stand_mean = |i: usize, j: usize| {
+        let (grand_mean, b_hat) = &fit[i];
+        grand_mean + (n_batch..p).map(|a| design[a][j] * b_hat[a]).sum::<f64>()
+    };
     // Batch location/scale estimates per gene, and their priors across genes.
     let members: Vec<Vec<usize>> = (0..n_batch).map(|b| (0..n).filter(|&j| batch_of[j] == b).collect()).collect();
     let gamma_hat: Vec<Vec<f64>> = members
@@ -241,17 +257,14 @@ pub fn combat(
         gamma_star.push(gs);
         delta_star.push(ds);
     }
-    Ok((0..g)
-        .map(|i| {
-            (0..n)
-                .map(|j| {
-                    let b = batch_of[j];
-                    (s_data[i][j] - gamma_star[b][i]) / delta_star[b][i].sqrt() * var_pooled[i].sqrt()
-                        + stand_mean[i][j]
-                })
-                .collect()
-        })
-        .collect())
+    // The corrected values replace the standardised ones in place: no further copy.
+    s_data.par_iter_mut().enumerate().for_each(|(i, row)| {
+        for (j, value) in row.iter_mut().enumerate() {
+            let b = batch_of[j];
+            *value = (*value - gamma_star[b][i]) / delta_star[b][i].sqrt() * var_pooled[i].sqrt() + stand_mean(i, j);
+        }
+    });
+    Ok(s_data)
 }
 
 /// Parametric empirical Bayes for one batch: `x[gene]` holds the gene's standardised values in
