@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::batch::{BatchError, Prior};
 use crate::io::parquet::write_matrix;
 use crate::matrix::FeatureMatrix;
+use crate::pipeline::At;
 use crate::pipeline::{Progress, RunError};
 use crate::transcriptome::normalise::input;
 
@@ -55,8 +56,9 @@ fn read_samples(path: &Path, layer: Option<&str>) -> Result<SampleTable, RunErro
     let text = std::fs::read_to_string(path).map_err(|source| RunError::Io { path: path.to_path_buf(), source })?;
     let delimiter = if text.lines().next().is_some_and(|l| l.contains('\t')) { b'\t' } else { b',' };
     let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).from_reader(text.as_bytes());
-    let bad = |line: Option<u64>, m: String| {
-        RunError::Usage(format!("{}{}: {m}", path.display(), line.map_or(String::new(), |l| format!(":{l}"))))
+    let bad = |line: Option<u64>, m: String| RunError::Samples {
+        at: At::File(crate::error::Location { path: path.to_path_buf(), line, column: None }),
+        message: m,
     };
     let header: Vec<String> =
         reader.headers().map_err(|e| bad(Some(1), e.to_string()))?.iter().map(str::to_string).collect();
@@ -110,16 +112,16 @@ pub fn correct_matrix(job: &CorrectJob, progress: &Progress) -> Result<usize, Ru
     let row_of: HashMap<&str, usize> = ids.iter().enumerate().map(|(k, id)| (id.as_str(), k)).collect();
     let missing: Vec<&String> = matrix.sample_ids.iter().filter(|s| !row_of.contains_key(s.as_str())).collect();
     if !missing.is_empty() {
-        return Err(RunError::Usage(format!(
-            "{}: samples {missing:?} of {} are not in the sample table",
-            job.samples.display(),
-            job.input.display()
-        )));
+        return Err(RunError::Samples {
+            at: At::file(&job.samples),
+            message: format!("samples {missing:?} of {} are not in the sample table", job.input.display()),
+        });
     }
     let labels = |column: &str| -> Result<Vec<String>, RunError> {
-        let values = columns
-            .get(column)
-            .ok_or_else(|| RunError::Usage(format!("{}: no column {column:?}", job.samples.display())))?;
+        let values = columns.get(column).ok_or_else(|| RunError::Samples {
+            at: At::file(&job.samples),
+            message: format!("no column {column:?}"),
+        })?;
         Ok(matrix.sample_ids.iter().map(|s| values[row_of[s.as_str()]].clone()).collect())
     };
     let batches = labels(&job.batch)?;
@@ -148,7 +150,7 @@ pub fn correct_matrix(job: &CorrectJob, progress: &Progress) -> Result<usize, Ru
                 _ => "",
             };
             let named = e.named(|k| matrix.feature_ids[rows[k]].as_str(), |j| matrix.sample_ids[j].as_str());
-            return Err(RunError::Usage(format!("{}: {named}{hint}", job.input.display())));
+            return Err(RunError::Design { at: At::file(&job.input), message: format!("{named}{hint}") });
         }
     };
     let features = matrix.feature_ids.len();

@@ -10,6 +10,7 @@ use arrow_array::ArrayRef;
 use crate::io::parquet::{write_batch, write_matrix};
 use crate::layer::Layer;
 use crate::matrix::FeatureMatrix;
+use crate::pipeline::At;
 use crate::pipeline::{RunError, arrow_err, io_err};
 use crate::transcriptome::import::read_all;
 
@@ -50,11 +51,14 @@ fn default_sample_name(path: &Path) -> String {
 pub fn run(job: &ImportJob) -> Result<Vec<String>, RunError> {
     use crate::transcriptome::import::Tool;
     if !job.samples.is_empty() && job.samples.len() != job.inputs.len() {
-        return Err(RunError::Usage(format!(
-            "{} --sample names for {} --input files; give one per input or none",
-            job.samples.len(),
-            job.inputs.len()
-        )));
+        return Err(RunError::Samples {
+            at: At::CommandLine,
+            message: format!(
+                "{} --sample names for {} --input files; give one per input or none",
+                job.samples.len(),
+                job.inputs.len()
+            ),
+        });
     }
     let inputs: Vec<(PathBuf, String)> = job
         .inputs
@@ -80,14 +84,18 @@ pub fn run(job: &ImportJob) -> Result<Vec<String>, RunError> {
         }
     }
     let Some(first) = samples.first() else {
-        return Err(RunError::Usage("no samples to import".into()));
+        return Err(RunError::Samples { at: At::CommandLine, message: "no samples to import".into() });
     };
     for s in &samples {
         if s.feature_ids != first.feature_ids {
-            return Err(RunError::Usage(format!(
-                "sample {:?} has different genes from sample {:?}: import samples quantified against one annotation",
-                s.sample, first.sample
-            )));
+            return Err(RunError::Samples {
+                at: At::CommandLine,
+                message: format!(
+                    "sample {:?} has different genes from sample {:?}: import samples quantified against one \
+                     annotation",
+                    s.sample, first.sample
+                ),
+            });
         }
     }
     std::fs::create_dir_all(&job.out).map_err(io_err(&job.out))?;

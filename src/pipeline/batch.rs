@@ -13,6 +13,7 @@ use crate::cohort::{Cohort, Layer};
 use crate::io::parquet::{write_matrix, write_matrix_nan_as_null};
 use crate::output::harmonised::LayerData;
 use crate::output::manifest::StageReport;
+use crate::pipeline::At;
 use crate::transcriptome::normalise::Method;
 
 /// A protected covariate × batch table, for the refusal message.
@@ -72,11 +73,12 @@ pub fn correct(
                 .filter_map(|id| cohort.samples.iter().find(|s| s.layer == layer.layer && &s.sample_id == id))
                 .collect();
             let label = |s: &crate::cohort::Sample, column: &str| {
-                sample_attribute(cohort, s, column).ok_or_else(|| {
-                    RunError::Usage(format!(
+                sample_attribute(cohort, s, column).ok_or_else(|| RunError::Samples {
+                    at: At::file(&cohort.config.samplesheet),
+                    message: format!(
                         "[batch_correction]: {} sample {:?} has no value in samplesheet column {column:?}",
                         layer.layer, s.sample_id
-                    ))
+                    ),
                 })
             };
             let batches: Vec<String> = samples.iter().map(|s| label(s, &options.batch)).collect::<Result<_, _>>()?;
@@ -87,6 +89,7 @@ pub fn correct(
             }
             let sample_ids = layer.normalised.sample_ids.clone();
             let labels = Labels {
+                at: At::config(cohort, "[batch_correction]"),
                 layer: layer.layer,
                 sample_ids: &sample_ids,
                 batches: &batches,
@@ -159,6 +162,8 @@ pub fn correct(
 
 /// A layer's samples as the correction sees them: ids, batch labels and protected covariates.
 struct Labels<'a> {
+    /// Where a refusal points: the `[batch_correction]` section.
+    at: At,
     layer: Layer,
     sample_ids: &'a [String],
     batches: &'a [String],
@@ -192,15 +197,18 @@ impl Labels<'_> {
                     .zip(self.protected)
                     .map(|(name, labels)| format!("{name} × {}: {}", options.batch, crosstab(labels, self.batches)))
                     .collect();
-                Err(RunError::Usage(format!(
-                    "{layer} batch correction refused: {e}. Counts: {}. Correcting anyway would erase that \
-                     covariate's effect; set force = true in [batch_correction] to do it regardless",
-                    tables.join(" | ")
-                )))
+                Err(RunError::Design {
+                    at: self.at.clone(),
+                    message: format!(
+                        "{layer} batch correction refused: {e}. Counts: {}. Correcting anyway would erase that \
+                         covariate's effect; set force = true in [batch_correction] to do it regardless",
+                        tables.join(" | ")
+                    ),
+                })
             }
             Err(e) => {
                 let named = e.named(|_| "", |j| self.sample_ids[j].as_str());
-                Err(RunError::Usage(format!("{layer} {method}: {named}")))
+                Err(RunError::Design { at: self.at.clone(), message: format!("{layer} {method}: {named}") })
             }
         }
     }
@@ -285,11 +293,12 @@ fn combat_seq_layer(
     // Normalise the corrected counts as the layer step normalised the originals.
     let options = &cohort.config.transcriptome.normalise;
     let Some(&method) = options.methods.first() else {
-        return Err(RunError::Usage(
-            "[batch_correction] method = \"combat-seq\" needs a normalisation method in [transcriptome.normalise] \
-             to turn the corrected counts into the harmonised values"
+        return Err(RunError::Config {
+            at: At::config(cohort, "[batch_correction]"),
+            message: "method = \"combat-seq\" needs a normalisation method in [transcriptome.normalise] to turn \
+                      the corrected counts into the harmonised values"
                 .into(),
-        ));
+        });
     };
     // TPM and FPKM need the gene lengths the layer step wrote beside raw.parquet.
     let lengths = match method {

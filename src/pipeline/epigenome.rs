@@ -18,6 +18,7 @@ use crate::epigenome::regions::RegionSet;
 use crate::epigenome::sites::write_sample;
 use crate::epigenome::{SampleSource, sample_calls};
 use crate::io::parquet::write_batch;
+use crate::pipeline::At;
 
 /// The epigenome's [`LayerStep`].
 pub(crate) struct Epigenome;
@@ -86,10 +87,10 @@ pub fn region_sets(cohort: &Cohort) -> Result<Vec<RegionSet>, RunError> {
             continue;
         }
         let Some(spec) = &cohort.config.annotation else {
-            return Err(RunError::Usage(format!(
-                "[[epigenome.regions]] {:?} has no `bed`, so it means promoters, which need an [annotation]",
-                r.name
-            )));
+            return Err(RunError::Config {
+                at: At::config(cohort, "[[epigenome.regions]]"),
+                message: format!("{:?} has no `bed`, so it means promoters, which need an [annotation]", r.name),
+            });
         };
         if features.is_none() {
             features = Some(spec.read()?);
@@ -158,11 +159,9 @@ fn quantify_samples(ctx: &mut RunContext, samples: &[&cohort::Sample], dir: &Pat
 fn read_source(cohort: &Cohort, sample: &cohort::Sample, dir: &Path) -> Result<SampleSource, RunError> {
     let (path, _, kv) = open_sample_file(dir, Layer::Epigenome, sample)?;
     let get = |key: &str| kv.get(key).cloned();
-    let stale = |what: &str| {
-        RunError::Usage(format!(
-            "{}: {what} differ from this cohort's; call the sample again with this config",
-            path.display()
-        ))
+    let stale = |what: &str| RunError::Stale {
+        at: At::file(&path),
+        message: format!("{what} differ from this cohort's; call the sample again with this config"),
     };
     if get("harmonomics.quant") != Some(json_text(&cohort.config.epigenome.quant)?) {
         return Err(stale("its calling options ([epigenome.quant])"));
@@ -174,7 +173,10 @@ fn read_source(cohort: &Cohort, sample: &cohort::Sample, dir: &Path) -> Result<S
 fn assemble_layer(ctx: &mut RunContext, dir: &Path) -> Result<(), RunError> {
     let (cohort, stages, written) = (ctx.cohort, &mut ctx.stages, &mut ctx.written);
     let options = &cohort.config.epigenome;
-    options.normalise.validate().map_err(|m| RunError::Usage(format!("[epigenome.normalise] {m}")))?;
+    options
+        .normalise
+        .validate()
+        .map_err(|message| RunError::Config { at: At::config(cohort, "[epigenome.normalise]"), message })?;
     let samples = cohort.samples_of(Layer::Epigenome);
     let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Epigenome), extra);
     let sources: Vec<SampleSource> = samples.iter().map(|s| read_source(cohort, s, dir)).collect::<Result<_, _>>()?;

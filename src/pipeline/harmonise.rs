@@ -23,6 +23,7 @@ use crate::output::harmonised::{self, LayerData};
 use crate::output::manifest::FileRecord;
 use crate::output::multiqc::{self, LayerQc};
 use crate::output::report::{self, LayerPca, ReportInput};
+use crate::pipeline::At;
 use crate::stats::pca::{TOP_FEATURES, complete_row, pca, silhouette, top_variable_of};
 use crate::transcriptome::normalise::input::read_wide_nan;
 
@@ -68,13 +69,15 @@ fn match_samples<T>(
         if !absent.is_empty() {
             problems.push(format!("samplesheet {} samples with no column: {}", layer, list(&absent)));
         }
-        return Err(RunError::Usage(format!(
-            "{}: sample ids do not match the samplesheet ({}): {}; harmonise the outputs of runs made \
-             with this samplesheet",
-            path.display(),
-            cohort.config.samplesheet.display(),
-            problems.join("; ")
-        )));
+        return Err(RunError::Samples {
+            at: At::file(path),
+            message: format!(
+                "sample ids do not match the samplesheet ({}): {}; harmonise the outputs of runs made with this \
+                 samplesheet",
+                cohort.config.samplesheet.display(),
+                problems.join("; ")
+            ),
+        });
     }
     let mut columns = m.columns;
     let ordered = expected.iter().map(|s| columns[found[s]].take()).collect();
@@ -102,12 +105,15 @@ pub fn load_layer(cohort: &Cohort, layer: Layer, dir: &Path) -> Result<(LayerDat
 fn layer_dir(cohort: &Cohort, layer: Layer, roots: &[PathBuf]) -> Result<PathBuf, RunError> {
     let (normalised, _) = step(layer).primary_files(cohort);
     roots.iter().map(|r| r.join(layer.as_str())).find(|d| d.join(&normalised).is_file()).ok_or_else(|| {
-        RunError::Usage(format!(
-            "the samplesheet has {layer} samples but no {layer}/{} under {}; run `harmonomics run` (or the \
-             layer's quant and normalise steps) first, or pass the directory with --input",
-            normalised.display(),
-            roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ")
-        ))
+        RunError::Stale {
+            at: At::file(&cohort.config.samplesheet),
+            message: format!(
+                "the samplesheet has {layer} samples but no {layer}/{} under {}; run `harmonomics run` (or the \
+                 layer's quant and normalise steps) first, or pass the directory with --input",
+                normalised.display(),
+                roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ")
+            ),
+        }
     })
 }
 

@@ -10,6 +10,7 @@ use super::context::RunContext;
 use super::{RunError, epigenome, io_err, metabolome, transcriptome};
 use crate::cohort::{Cohort, Sample};
 use crate::layer::Layer;
+use crate::pipeline::At;
 
 /// A layer's per-sample QC table, as MultiQC and the report read it.
 pub(crate) struct QcTable {
@@ -75,11 +76,13 @@ pub(crate) fn open_sample_file(
 ) -> Result<(PathBuf, crate::io::parquet::FileReader, HashMap<String, String>), RunError> {
     let path = sample_file(dir, sample);
     if !path.is_file() {
-        return Err(RunError::Usage(format!(
-            "{}: missing; quantify the sample first (harmonomics quant sample --layer {layer} --sample {})",
-            path.display(),
-            sample.sample_id
-        )));
+        return Err(RunError::Stale {
+            at: At::file(&path),
+            message: format!(
+                "missing; quantify the sample first (harmonomics quant sample --layer {layer} --sample {})",
+                sample.sample_id
+            ),
+        });
     }
     let (builder, metadata) = crate::io::parquet::open_reader(&path).map_err(io_err(&path))?;
     Ok((path, builder, metadata))

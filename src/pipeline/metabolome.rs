@@ -15,6 +15,7 @@ use crate::io::parquet::{MatrixStream, MetadataFor, batch, write_batch};
 use crate::metabolome::injections::{self, Kind};
 use crate::metabolome::process::ProcessOptions;
 use crate::metabolome::{MetabolomeError, MetabolomeOptions, ProcessedTable, read_and_process};
+use crate::pipeline::At;
 
 /// The metabolome's [`LayerStep`]: one feature table for the cohort, processed whole.
 pub(crate) struct Metabolome;
@@ -64,7 +65,8 @@ impl From<MetabolomeError> for RunError {
     fn from(e: MetabolomeError) -> Self {
         match e {
             MetabolomeError::Io { path, source } => RunError::Io { path, source },
-            MetabolomeError::Design(m) => RunError::Usage(m),
+            // A design refused where no better place is known; the layer maps it to its config.
+            MetabolomeError::Design(message) => RunError::Design { at: At::CommandLine, message },
             other => RunError::Metabolome(other),
         }
     }
@@ -173,12 +175,21 @@ fn run_layer(ctx: &mut RunContext, dir: &Path) -> Result<(), RunError> {
     let samples = cohort.samples_of(Layer::Metabolome);
     // `validate` has checked that the injection list is there and that the rows share one table.
     let Some(injections_path) = &options.injections else {
-        return Err(RunError::Usage("metabolome samples need `injections` in [metabolome]".into()));
+        return Err(RunError::Config {
+            at: At::config(cohort, "[metabolome]"),
+            message: "metabolome samples need `injections` in [metabolome]".into(),
+        });
     };
     let table_path = samples[0].path.clone();
     let params = json!({ "table": table_path, "injections": injections_path, "import": options.import, "process": options.process });
     let r = stage::stage(stages, "process_metabolome", params, |report| {
-        let r = read_and_process(&table_path, injections_path, &options.import, &options.process)?;
+        let r =
+            read_and_process(&table_path, injections_path, &options.import, &options.process).map_err(|e| match e {
+                MetabolomeError::Design(message) => {
+                    RunError::Design { at: At::config(cohort, "[metabolome.process]"), message }
+                }
+                other => other.into(),
+            })?;
         report.counts = json!({
             "features": r.table.ids.len(),
             "kept": r.processed.kept.len(),

@@ -81,9 +81,38 @@ pub enum RunError {
     /// A metabolomics table or injection list is wrong.
     #[error(transparent)]
     Metabolome(crate::metabolome::MetabolomeError),
-    /// The command line asks for something inconsistent (exit code 2).
-    #[error("{0}")]
-    Usage(String),
+    /// The configuration asks for something it cannot have (exit code 2).
+    #[error("{at}: {message}")]
+    Config {
+        /// The config section or file at fault.
+        at: At,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// The samples of a layer and what was found for them do not match (exit code 2).
+    #[error("{at}: {message}")]
+    Samples {
+        /// The samplesheet, sample table or matrix at fault.
+        at: At,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// A file an earlier step writes is missing, or was made with other options (exit code 2).
+    #[error("{at}: {message}")]
+    Stale {
+        /// The file.
+        at: At,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// Batch correction refused the design (exit code 2).
+    #[error("{at}: {message}")]
+    Design {
+        /// The layer's config section or the matrix corrected.
+        at: At,
+        /// Why, with the counts that show it.
+        message: String,
+    },
     /// Options could not be rendered as JSON for a fingerprint or a file's metadata.
     #[error("cannot render options as JSON: {0}")]
     Serialise(#[source] serde_json::Error),
@@ -101,13 +130,55 @@ pub enum RunError {
     },
 }
 
+/// Where a usage error points (its message starts with it, so it names what to fix): a place in
+/// a file, a section of `cohort.toml`, or the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum At {
+    /// A file (samplesheet, sample table, matrix, per-sample output), at a line where known.
+    File(crate::error::Location),
+    /// A section of `cohort.toml`.
+    Config {
+        /// The config file.
+        path: PathBuf,
+        /// The section, as written in the file (e.g. `[batch_correction]`).
+        section: String,
+    },
+    /// The command line's arguments.
+    CommandLine,
+}
+
+impl At {
+    /// A section of the cohort's config file.
+    pub fn config(cohort: &crate::cohort::Cohort, section: impl Into<String>) -> Self {
+        At::Config { path: cohort.config_path.clone(), section: section.into() }
+    }
+
+    /// A whole file.
+    pub fn file(path: &Path) -> Self {
+        At::File(crate::error::Location::file(path))
+    }
+}
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            At::File(location) => write!(f, "{location}"),
+            At::Config { path, section } => write!(f, "{} {section}", path.display()),
+            At::CommandLine => write!(f, "command line"),
+        }
+    }
+}
+
 impl RunError {
     /// Exit code class: configuration problems are usage errors.
     pub fn exit_class(&self) -> ExitClass {
         match self {
-            RunError::Invalid(_) | RunError::Usage(_) | RunError::Import(ImportError::NoTranscriptMap) => {
-                ExitClass::Usage
-            }
+            RunError::Invalid(_)
+            | RunError::Config { .. }
+            | RunError::Samples { .. }
+            | RunError::Stale { .. }
+            | RunError::Design { .. }
+            | RunError::Import(ImportError::NoTranscriptMap) => ExitClass::Usage,
             _ => ExitClass::Runtime,
         }
     }
@@ -164,5 +235,33 @@ pub(crate) fn sample_attribute(cohort: &Cohort, sample: &cohort::Sample, column:
             let k = cohort.extra_columns.iter().position(|c| c == other)?;
             sample.extra[k].clone()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_start_with_where_to_look_and_exit_2() {
+        let config = RunError::Config {
+            at: At::Config { path: "cohort.toml".into(), section: "[metabolome]".into() },
+            message: "metabolome samples need `injections`".into(),
+        };
+        assert_eq!(config.to_string(), "cohort.toml [metabolome]: metabolome samples need `injections`");
+        let line = RunError::Samples {
+            at: At::File(crate::error::Location::line("samples.csv", 4)),
+            message: "no column \"batch\"".into(),
+        };
+        assert_eq!(line.to_string(), "samples.csv:4: no column \"batch\"");
+        let stale = RunError::Stale { at: At::file(Path::new("x.parquet")), message: "missing".into() };
+        assert_eq!(stale.to_string(), "x.parquet: missing");
+        let design = RunError::Design { at: At::CommandLine, message: "refused".into() };
+        assert_eq!(design.to_string(), "command line: refused");
+        for e in [config, line, stale, design] {
+            assert_eq!(e.exit_class(), ExitClass::Usage, "{e}");
+        }
+        let io = RunError::Io { path: "y".into(), source: std::io::Error::other("disk full") };
+        assert_eq!(io.exit_class(), ExitClass::Runtime);
     }
 }

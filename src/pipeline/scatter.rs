@@ -9,6 +9,7 @@ use super::context::{self, RunContext};
 use super::layer::{LayerStep, step};
 use super::{RunError, io_err};
 use crate::cohort::{self, Cohort, Layer};
+use crate::pipeline::At;
 
 /// What one step command works on.
 #[derive(Clone, Debug)]
@@ -36,12 +37,9 @@ fn selected<'a>(cohort: &'a Cohort, options: &StepOptions) -> Result<Vec<&'a coh
         .samples
         .iter()
         .map(|id| {
-            all.iter().copied().find(|s| &s.sample_id == id).ok_or_else(|| {
-                RunError::Usage(format!(
-                    "no {} sample {id:?} in {}",
-                    options.layer,
-                    cohort.config.samplesheet.display()
-                ))
+            all.iter().copied().find(|s| &s.sample_id == id).ok_or_else(|| RunError::Samples {
+                at: At::file(&cohort.config.samplesheet),
+                message: format!("no {} sample {id:?}", options.layer),
             })
         })
         .collect()
@@ -68,7 +66,10 @@ pub fn quant_samples(options: &StepOptions) -> Result<usize, RunError> {
     let (mut ctx, dir, step) = layer_context(&cohort, started, options)?;
     let all = cohort.samples_of(options.layer);
     if step.scatter(&cohort, &all)?.is_none() {
-        return Err(RunError::Usage(step.whole(&cohort, &all)?));
+        return Err(RunError::Samples {
+            at: At::file(&cohort.config.samplesheet),
+            message: step.whole(&cohort, &all)?,
+        });
     }
     step.quantify(&mut ctx, &samples, &dir)?;
     ctx.note_warnings();
@@ -81,7 +82,10 @@ pub fn layer_step(options: &StepOptions) -> Result<(), RunError> {
     let (cohort, started) = context::start(&options.config, options.quiet)?;
     let samples = cohort.samples_of(options.layer);
     if samples.is_empty() {
-        return Err(RunError::Usage(format!("the samplesheet has no {} samples", options.layer)));
+        return Err(RunError::Samples {
+            at: At::file(&cohort.config.samplesheet),
+            message: format!("the samplesheet has no {} samples", options.layer),
+        });
     }
     let (mut ctx, dir, step) = layer_context(&cohort, started, options)?;
     step.assemble(&mut ctx, &samples, &dir)?;

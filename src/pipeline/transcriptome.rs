@@ -17,6 +17,7 @@ use crate::cohort::{self, Cohort, Layer, ValidationError};
 use crate::io::parquet::{write_batch, write_matrix};
 use crate::matrix::FeatureMatrix;
 use crate::output::manifest::StageReport;
+use crate::pipeline::At;
 use crate::transcriptome::quant::{Category, SampleCounts, quantify};
 use crate::transcriptome::{normalise, tables};
 
@@ -29,14 +30,14 @@ impl LayerStep for Transcriptome {
     }
 
     fn scatter(&self, cohort: &Cohort, samples: &[&cohort::Sample]) -> Result<Option<String>, RunError> {
-        match imported_tool(samples)? {
+        match imported_tool(cohort, samples)? {
             Some(_) => Ok(None),
             None => json_text(&cohort.config.transcriptome.quant).map(Some),
         }
     }
 
-    fn whole(&self, _cohort: &Cohort, samples: &[&cohort::Sample]) -> Result<String, RunError> {
-        let tool = imported_tool(samples)?.map_or("imported", |t| t.name());
+    fn whole(&self, cohort: &Cohort, samples: &[&cohort::Sample]) -> Result<String, RunError> {
+        let tool = imported_tool(cohort, samples)?.map_or("imported", |t| t.name());
         Ok(format!(
             "the transcriptome rows are {tool} outputs, read together by `harmonomics normalise layer \
              --layer transcriptome`: there is nothing to quantify per sample"
@@ -52,7 +53,7 @@ impl LayerStep for Transcriptome {
     }
 
     fn assemble(&self, ctx: &mut RunContext, samples: &[&cohort::Sample], dir: &Path) -> Result<(), RunError> {
-        match imported_tool(samples)? {
+        match imported_tool(ctx.cohort, samples)? {
             Some(tool) => import_layer(ctx, tool, dir, samples),
             None => {
                 ctx.load_annotation()?;
@@ -161,11 +162,9 @@ fn read_rna_sample(
 ) -> Result<SampleCounts, RunError> {
     let options = &cohort.config.transcriptome;
     let (path, builder, meta) = open_sample_file(dir, Layer::Transcriptome, sample)?;
-    let stale = |what: &str| {
-        RunError::Usage(format!(
-            "{}: {what} differ from this cohort's; quantify the sample again with this config",
-            path.display()
-        ))
+    let stale = |what: &str| RunError::Stale {
+        at: At::file(&path),
+        message: format!("{what} differ from this cohort's; quantify the sample again with this config"),
     };
     if meta.get("harmonomics.quant").map(String::as_str) != Some(&json_text(&options.quant)?) {
         return Err(stale("its counting options ([transcriptome.quant])"));
@@ -249,7 +248,10 @@ fn assemble_counts(
 }
 
 /// The tool that wrote every transcriptome input, or `None` when they are all alignments.
-fn imported_tool(samples: &[&cohort::Sample]) -> Result<Option<crate::transcriptome::import::Tool>, RunError> {
+fn imported_tool(
+    cohort: &Cohort,
+    samples: &[&cohort::Sample],
+) -> Result<Option<crate::transcriptome::import::Tool>, RunError> {
     let mut kinds = Vec::new();
     for s in samples {
         let kind = crate::transcriptome::import::detect(&s.path).map_err(io_err(&s.path))?;
@@ -258,13 +260,16 @@ fn imported_tool(samples: &[&cohort::Sample]) -> Result<Option<crate::transcript
     let first = kinds.first().map(|k| k.0);
     if let Some((kind, s)) = kinds.iter().find(|k| Some(k.0) != first) {
         let name = |k: Option<crate::transcriptome::import::Tool>| k.map_or("alignments", |t| t.name());
-        return Err(RunError::Usage(format!(
-            "the transcriptome layer mixes inputs: {:?} is {} but {:?} is {}; quantify every sample the same way",
-            kinds[0].1.sample_id,
-            name(first.flatten()),
-            s.sample_id,
-            name(*kind)
-        )));
+        return Err(RunError::Samples {
+            at: At::file(&cohort.config.samplesheet),
+            message: format!(
+                "the transcriptome layer mixes inputs: {:?} is {} but {:?} is {}; quantify every sample the same way",
+                kinds[0].1.sample_id,
+                name(first.flatten()),
+                s.sample_id,
+                name(*kind)
+            ),
+        });
     }
     Ok(first.flatten())
 }
@@ -288,6 +293,7 @@ fn import_layer(
         .map(|a| a.path.clone());
     let tx2gene = options.import.tx2gene.clone().or(annotation_map);
     let params = json!({ "tool": tool.name(), "import": options.import, "tx2gene": tx2gene });
+    let ctx_samplesheet = ctx.cohort.config.samplesheet.clone();
     let imported = stage::stage(&mut ctx.stages, "import", params, |r| {
         let inputs: Vec<(PathBuf, String)> = samples.iter().map(|s| (s.path.clone(), s.sample_id.clone())).collect();
         let imported = crate::transcriptome::import::read_all(
@@ -299,18 +305,25 @@ fn import_layer(
             &mut r.warnings,
         )?;
         if imported.len() != samples.len() {
-            return Err(RunError::Usage(format!(
-                "{} samples in the samplesheet but {} in the imported files (one sample per file)",
-                samples.len(),
-                imported.len()
-            )));
+            return Err(RunError::Samples {
+                at: At::file(&ctx_samplesheet),
+                message: format!(
+                    "{} samples in the samplesheet but {} in the imported files (one sample per file)",
+                    samples.len(),
+                    imported.len()
+                ),
+            });
         }
         for (s, i) in samples.iter().zip(&imported) {
             if i.feature_ids != imported[0].feature_ids {
-                return Err(RunError::Usage(format!(
-                    "sample {:?} has different genes from sample {:?}: import samples quantified against one annotation",
-                    s.sample_id, samples[0].sample_id
-                )));
+                return Err(RunError::Samples {
+                    at: At::file(&ctx_samplesheet),
+                    message: format!(
+                        "sample {:?} has different genes from sample {:?}: import samples quantified against one \
+                         annotation",
+                        s.sample_id, samples[0].sample_id
+                    ),
+                });
             }
         }
         r.counts = json!({ "samples": imported.len(), "genes": imported[0].feature_ids.len() });
@@ -465,10 +478,12 @@ pub(crate) fn transcriptome_keep(
         None => None,
         Some(column) => Some(
             samples.iter().map(|s| sample_attribute(cohort, s, column)).collect::<Option<Vec<String>>>().ok_or_else(
-                || {
-                    RunError::Usage(format!(
-                        "filter_group = {column:?}: every transcriptome sample needs a value in that samplesheet column"
-                    ))
+                || RunError::Samples {
+                    at: At::file(&cohort.config.samplesheet),
+                    message: format!(
+                        "filter_group = {column:?}: every transcriptome sample needs a value in that samplesheet \
+                             column"
+                    ),
                 },
             )?,
         ),
