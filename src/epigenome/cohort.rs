@@ -76,7 +76,8 @@ pub const CPG_FILES: [&str; 5] =
 /// `raw.parquet` (coverage), `raw.methylated.parquet`, `features.parquet` (every CpG, with how
 /// many samples cover it and whether it was kept), `normalised.parquet` (beta) and
 /// `normalised.mvalue.parquet` (kept CpGs only), and each region set's matrices
-/// ([`RegionFiles`]).
+/// ([`RegionFiles`]). `block_rows` sets the rows merged at a time (default: about 8 MB of calls,
+/// whatever the number of samples); the bytes written do not depend on it.
 pub fn assemble(
     sample_ids: &[String],
     paths: &[PathBuf],
@@ -84,22 +85,9 @@ pub fn assemble(
     options: &NormaliseOptions,
     regions: Vec<RegionSet>,
     metadata: &MetadataFor<'_>,
+    block_rows: Option<usize>,
 ) -> Result<Assembled, AssembleError> {
-    // Blocks of about 8 MB of calls, whatever the number of samples.
-    let block_rows = ((8usize << 20) / (16 * sample_ids.len().max(1))).max(64);
-    assemble_in_blocks(sample_ids, paths, dir, options, regions, metadata, block_rows)
-}
-
-/// [`assemble`] with `block_rows` rows per block (the bytes written do not depend on it).
-fn assemble_in_blocks(
-    sample_ids: &[String],
-    paths: &[PathBuf],
-    dir: &Path,
-    options: &NormaliseOptions,
-    regions: Vec<RegionSet>,
-    metadata: &MetadataFor<'_>,
-    block_rows: usize,
-) -> Result<Assembled, AssembleError> {
+    let block_rows = block_rows.unwrap_or_else(|| ((8usize << 20) / (16 * sample_ids.len().max(1))).max(64)).max(1);
     let n = sample_ids.len();
     let mut readers: Vec<SampleReader> = paths.iter().map(|p| SampleReader::open(p)).collect::<Result<_, _>>()?;
     let mut chroms: Vec<String> = readers.iter().flat_map(|r| r.chroms.iter().cloned()).collect();
@@ -617,7 +605,7 @@ mod tests {
         let metadata = |_: &[(&str, String)]| Vec::new();
         let run = |block_rows: usize| {
             let out = tempfile::tempdir().expect("tempdir");
-            let a = assemble_in_blocks(&ids, &paths, out.path(), &options, vec![set.clone()], &metadata, block_rows)
+            let a = assemble(&ids, &paths, out.path(), &options, vec![set.clone()], &metadata, Some(block_rows))
                 .expect("assemble");
             (files(out.path()), a.sites, a.kept, a.qc)
         };

@@ -185,7 +185,7 @@ fn assemble_layer(ctx: &mut RunContext, dir: &Path) -> Result<(), RunError> {
     let paths: Vec<PathBuf> = samples.iter().map(|s| sample_file(dir, s)).collect();
     let params = json!({ "normalise": options.normalise, "regions": options.regions });
     let assembled = stage::stage(stages, "normalise_epigenome", params, |r| {
-        let a = assemble(&sample_ids, &paths, dir, &options.normalise, sets, &meta)?;
+        let a = assemble(&sample_ids, &paths, dir, &options.normalise, sets, &meta, None)?;
         r.counts = json!({ "cpgs": a.sites, "kept": a.kept, "sex_chromosome_dropped": a.sex_dropped });
         if a.kept == 0 {
             r.warnings.push(format!(
