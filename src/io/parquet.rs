@@ -69,9 +69,9 @@ pub const STREAM_PAGE_ROWS: usize = 4096;
 /// [`write_parquet`] with data pages of at most [`STREAM_PAGE_ROWS`] rows, for files a cohort
 /// merge keeps open by the hundred: a reader holds one decompressed page per column, so small
 /// pages bound its memory (65,536-row pages cost ~2 MB per open file), and so does leaving the
-/// pages uncompressed. Columns named in
-/// `dictionary` are dictionary-encoded (a chromosome per row), the other integer columns
-/// delta-encoded (sorted positions, small counts): both decode fast and leave zstd little to do.
+/// pages uncompressed. Columns named in `dictionary` are dictionary-encoded (a chromosome per
+/// row), the other integer columns delta-encoded (sorted positions, small counts): both decode
+/// fast and keep the file small without compression.
 pub fn write_parquet_streamable<F>(
     path: &Path,
     schema: SchemaRef,
@@ -202,17 +202,12 @@ pub trait MatrixValue: Copy + Send {
     const DATA_TYPE: DataType;
     /// A column of these values (taking the vector, without a copy where the layout allows).
     fn array(values: Vec<Self>) -> ArrayRef;
-    /// An all-null column of `len` rows.
-    fn nulls(len: usize) -> ArrayRef;
 }
 
 impl MatrixValue for u64 {
     const DATA_TYPE: DataType = DataType::UInt64;
     fn array(values: Vec<u64>) -> ArrayRef {
         Arc::new(UInt64Array::from(values))
-    }
-    fn nulls(len: usize) -> ArrayRef {
-        Arc::new(UInt64Array::new_null(len))
     }
 }
 
@@ -221,9 +216,6 @@ impl MatrixValue for Option<u64> {
     fn array(values: Vec<Option<u64>>) -> ArrayRef {
         Arc::new(UInt64Array::from(values))
     }
-    fn nulls(len: usize) -> ArrayRef {
-        Arc::new(UInt64Array::new_null(len))
-    }
 }
 
 impl MatrixValue for f64 {
@@ -231,18 +223,12 @@ impl MatrixValue for f64 {
     fn array(values: Vec<f64>) -> ArrayRef {
         Arc::new(Float64Array::from(values))
     }
-    fn nulls(len: usize) -> ArrayRef {
-        Arc::new(Float64Array::new_null(len))
-    }
 }
 
 impl MatrixValue for Option<f64> {
     const DATA_TYPE: DataType = DataType::Float64;
     fn array(values: Vec<Option<f64>>) -> ArrayRef {
         Arc::new(Float64Array::from(values))
-    }
-    fn nulls(len: usize) -> ArrayRef {
-        Arc::new(Float64Array::new_null(len))
     }
 }
 

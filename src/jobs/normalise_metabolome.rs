@@ -28,13 +28,9 @@ pub struct NormaliseMetabolomeJob {
 
 /// Runs one `normalise metabolome` job; returns the steps for the caller to print.
 pub fn run(job: &NormaliseMetabolomeJob) -> Result<Vec<crate::metabolome::process::Step>, RunError> {
-    let r = read_and_process(&job.table, &job.injections, &job.import, &job.options).map_err(|e| match e {
-        // The design comes from the injection list (and the options on the command line).
-        crate::metabolome::MetabolomeError::Design(message) => {
-            RunError::Design { at: crate::pipeline::At::file(&job.injections), message }
-        }
-        other => other.into(),
-    })?;
+    // A refused design comes from the injection list (and the options on the command line).
+    let r = read_and_process(&job.table, &job.injections, &job.import, &job.options)
+        .map_err(|e| crate::pipeline::metabolome::metabolome_error(e, crate::pipeline::At::file(&job.injections)))?;
     let study: Vec<(String, usize)> = (0..r.injections.len())
         .filter(|&j| r.injections[j].kind == Kind::Sample)
         .map(|j| (r.injections[j].sample_id.clone().unwrap_or_else(|| r.injections[j].column.clone()), j))

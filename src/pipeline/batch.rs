@@ -98,8 +98,7 @@ pub fn correct(
             };
             // The 500 most variable complete features before and after, for the silhouettes.
             let top = |m: &crate::matrix::FeatureMatrix<f64>| {
-                use crate::stats::pca::{TOP_FEATURES, complete_row, top_variable_of};
-                top_variable_of(m.feature_ids.len(), |i, buffer| complete_row(m, i, buffer), TOP_FEATURES).0
+                crate::stats::pca::top_variable_complete(m, crate::stats::pca::TOP_FEATURES).0
             };
             let before = top(&layer.normalised);
             let counts_layer = options.method == BatchMethod::CombatSeq && layer.layer == Layer::Transcriptome;
@@ -116,7 +115,7 @@ pub fn correct(
             // How strongly samples group by batch and by timepoint, before and after, among the
             // 500 most variable complete features (silhouette width; see stats::pca).
             let after = top(&layer.normalised);
-            let grouping = |m: &[Vec<f64>], labels: &[String]| crate::stats::pca::silhouette(m, labels);
+            let grouping = crate::stats::pca::silhouette;
             let mut params = json!({
                 "method": method,
                 "silhouette_batch_before": grouping(&before, &batches),

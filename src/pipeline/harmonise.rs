@@ -24,7 +24,7 @@ use crate::output::manifest::FileRecord;
 use crate::output::multiqc::{self, LayerQc};
 use crate::output::report::{self, LayerPca, ReportInput};
 use crate::pipeline::At;
-use crate::stats::pca::{TOP_FEATURES, complete_row, pca, silhouette, top_variable_of};
+use crate::stats::pca::{TOP_FEATURES, pca, silhouette, top_variable_complete};
 use crate::transcriptome::normalise::input::read_wide_nan;
 
 /// Options of `harmonomics harmonise`.
@@ -228,8 +228,7 @@ pub(crate) fn harmonise_stage(ctx: &mut RunContext, roots: &[PathBuf]) -> Result
 /// PCA and silhouette widths of a layer's primary matrix (features complete in every sample).
 fn layer_pca(cohort: &Cohort, layer: &LayerData, stage: &'static str) -> LayerPca {
     let m = &layer.normalised;
-    let (top, complete_features) =
-        top_variable_of(m.feature_ids.len(), |i, buffer| complete_row(m, i, buffer), TOP_FEATURES);
+    let (top, complete_features) = top_variable_complete(m, TOP_FEATURES);
     let samples: Vec<Option<&cohort::Sample>> = m
         .sample_ids
         .iter()

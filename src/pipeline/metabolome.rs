@@ -63,12 +63,17 @@ impl LayerStep for Metabolome {
 
 impl From<MetabolomeError> for RunError {
     fn from(e: MetabolomeError) -> Self {
-        match e {
-            MetabolomeError::Io { path, source } => RunError::Io { path, source },
-            // A design refused where no better place is known; the layer maps it to its config.
-            MetabolomeError::Design(message) => RunError::Design { at: At::CommandLine, message },
-            other => RunError::Metabolome(other),
-        }
+        metabolome_error(e, At::CommandLine)
+    }
+}
+
+/// A metabolome error as a run error, a refused design pointing `at` what defines it (the
+/// layer's config section, or the injection list of a single-table job).
+pub(crate) fn metabolome_error(e: MetabolomeError, design_at: At) -> RunError {
+    match e {
+        MetabolomeError::Io { path, source } => RunError::Io { path, source },
+        MetabolomeError::Design(message) => RunError::Design { at: design_at, message },
+        other => RunError::Metabolome(other),
     }
 }
 
@@ -183,13 +188,8 @@ fn run_layer(ctx: &mut RunContext, dir: &Path) -> Result<(), RunError> {
     let table_path = samples[0].path.clone();
     let params = json!({ "table": table_path, "injections": injections_path, "import": options.import, "process": options.process });
     let r = stage::stage(stages, "process_metabolome", params, |report| {
-        let r =
-            read_and_process(&table_path, injections_path, &options.import, &options.process).map_err(|e| match e {
-                MetabolomeError::Design(message) => {
-                    RunError::Design { at: At::config(cohort, "[metabolome.process]"), message }
-                }
-                other => other.into(),
-            })?;
+        let r = read_and_process(&table_path, injections_path, &options.import, &options.process)
+            .map_err(|e| metabolome_error(e, At::config(cohort, "[metabolome.process]")))?;
         report.counts = json!({
             "features": r.table.ids.len(),
             "kept": r.processed.kept.len(),

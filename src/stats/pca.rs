@@ -64,8 +64,14 @@ pub fn top_variable_of(
     (top, complete)
 }
 
-/// Row `i` of `m` into `buffer` when every sample has a finite value there (NaN: missing).
-pub fn complete_row(m: &crate::matrix::FeatureMatrix<f64>, i: usize, buffer: &mut Vec<f64>) -> bool {
+/// [`top_variable_of`] the rows of `m` with a finite value in every sample (NaN: missing): the
+/// selection the report's PCA and the batch silhouettes use, and the number of complete rows.
+pub fn top_variable_complete(m: &crate::matrix::FeatureMatrix<f64>, ntop: usize) -> (Vec<Vec<f64>>, usize) {
+    top_variable_of(m.feature_ids.len(), |i, buffer| complete_row(m, i, buffer), ntop)
+}
+
+/// Row `i` of `m` into `buffer` when every sample has a finite value there.
+fn complete_row(m: &crate::matrix::FeatureMatrix<f64>, i: usize, buffer: &mut Vec<f64>) -> bool {
     buffer.clear();
     for j in 0..m.sample_ids.len() {
         match m.get(i, j).copied() {
@@ -90,10 +96,7 @@ pub fn pca(x: &[Vec<f64>]) -> Option<Pca> {
     // Samples as contiguous columns; every sum below runs over features in the same order as
     // before, so the result has the same bits at any thread count.
     let columns = transpose(x, n);
-    let gram: Vec<Vec<f64>> = (0..n)
-        .into_par_iter()
-        .map(|a| (0..n).map(|b| columns[a].iter().zip(&columns[b]).map(|(p, q)| p * q).sum()).collect())
-        .collect();
+    let gram = symmetric(n, |a, b| columns[a].iter().zip(&columns[b]).map(|(p, q)| p * q).sum());
     let trace: f64 = (0..n).map(|a| gram[a][a]).sum();
     if trace <= 0.0 {
         return None;
@@ -158,6 +161,14 @@ pub fn pca(x: &[Vec<f64>]) -> Option<Pca> {
     })
 }
 
+/// The symmetric `n` × `n` matrix of `f(a, b)`, each pair computed once (`a ≤ b`, rows in
+/// parallel) and mirrored: `f` must be symmetric, as products and distances are bit for bit.
+fn symmetric(n: usize, f: impl Fn(usize, usize) -> f64 + Sync) -> Vec<Vec<f64>> {
+    use rayon::prelude::*;
+    let upper: Vec<Vec<f64>> = (0..n).into_par_iter().map(|a| (a..n).map(|b| f(a, b)).collect()).collect();
+    (0..n).map(|a| (0..n).map(|b| if a <= b { upper[a][b - a] } else { upper[b][a - b] }).collect()).collect()
+}
+
 /// Rows (features × `n` samples) as `n` sample columns.
 fn transpose(rows: &[Vec<f64>], n: usize) -> Vec<Vec<f64>> {
     (0..n).map(|j| rows.iter().map(|r| r[j]).collect()).collect()
@@ -180,12 +191,8 @@ pub fn silhouette(rows: &[Vec<f64>], labels: &[String]) -> Option<f64> {
     // Distances from contiguous sample columns, in parallel; each sum runs over features in
     // order, so the bits do not depend on the threads.
     let columns = transpose(rows, n);
-    let distance =
-        |a: usize, b: usize| columns[a].iter().zip(&columns[b]).map(|(p, q)| (p - q).powi(2)).sum::<f64>().sqrt();
-    let dist: Vec<Vec<f64>> = (0..n)
-        .into_par_iter()
-        .map(|a| (0..n).map(|b| if a == b { 0.0 } else { distance(a.min(b), a.max(b)) }).collect())
-        .collect();
+    let dist =
+        symmetric(n, |a, b| columns[a].iter().zip(&columns[b]).map(|(p, q)| (p - q).powi(2)).sum::<f64>().sqrt());
     let size: Vec<usize> = (0..names.len()).map(|k| code.iter().filter(|&&c| c == k).count()).collect();
     let widths: Vec<f64> = (0..n)
         .into_par_iter()
