@@ -9,12 +9,13 @@
 
 pub mod annotation;
 pub mod batch;
+pub mod choice;
 pub mod cli;
 pub mod cohort;
 pub mod epigenome;
 pub mod error;
 pub mod io;
-pub mod jobs;
+pub(crate) mod jobs;
 pub mod layer;
 pub mod matrix;
 pub mod metabolome;

@@ -124,6 +124,23 @@ fn tpm_from_raw_parquet_takes_lengths_from_features_parquet() {
     for (i, v) in f64s(&t, "P02_day3").iter().enumerate() {
         assert!((v.expect("tpm") - rate[i] / total * 1e6).abs() < 1e-9);
     }
+
+    // An unreadable features.parquet beside the matrix is an error naming it, not a silent loss
+    // of the lengths.
+    let features = out.join("transcriptome/features.parquet");
+    std::fs::write(&features, b"PAR1 not really").expect("write");
+    let o = normalise(&[
+        "--counts",
+        raw.to_str().expect("utf-8"),
+        "--method",
+        "tpm",
+        "--out",
+        dir.join("tpm2.parquet").to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("features.parquet"), "{e}");
+    assert!(!dir.join("tpm2.parquet").exists());
 }
 
 #[test]

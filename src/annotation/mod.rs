@@ -16,17 +16,19 @@ use serde::{Deserialize, Serialize};
 pub use feature::{Exon, FeatureSet, Gene, Strand};
 pub use index::{FeatureIndex, OverlapQuery};
 
-/// Annotation file formats.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum AnnotationFormat {
-    /// featureCounts' Simplified Annotation Format (GeneID, Chr, Start, End, Strand; 1-based).
-    #[default]
-    Saf,
-    /// GTF (GFF2): `-t` features grouped by the `-g` attribute.
-    Gtf,
-    /// GFF3: `-t` features grouped by the `-g` attribute.
-    Gff,
+crate::choice::named_enum! {
+    /// Annotation file formats.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum AnnotationFormat {
+        /// featureCounts' Simplified Annotation Format (GeneID, Chr, Start, End, Strand; 1-based).
+        Saf = "saf",
+        /// GTF (GFF2): `-t` features grouped by the `-g` attribute.
+        Gtf = "gtf",
+        /// GFF3: `-t` features grouped by the `-g` attribute.
+        Gff = "gff",
+    }
+    default Saf
 }
 
 /// Errors reading an annotation.

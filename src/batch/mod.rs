@@ -178,16 +178,18 @@ fn var0(v: &[f64]) -> f64 {
     v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64
 }
 
-/// How ComBat pools the batch effects of all features into its priors.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Prior {
-    /// Normal prior on the location, inverse gamma on the scale (sva's `par.prior = TRUE`).
-    #[default]
-    Parametric,
-    /// The empirical distribution of the other features' estimates (`par.prior = FALSE`): slower
-    /// (quadratic in features) but free of distributional assumptions.
-    Nonparametric,
+crate::choice::named_enum! {
+    /// How ComBat pools the batch effects of all features into its priors.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Prior {
+        /// Normal prior on the location, inverse gamma on the scale (sva's `par.prior = TRUE`).
+        Parametric = "parametric",
+        /// The empirical distribution of the other features' estimates (`par.prior = FALSE`): slower
+        /// (quadratic in features) but free of distributional assumptions.
+        Nonparametric = "nonparametric",
+    }
+    default Parametric
 }
 
 /// ComBat. `data[gene][sample]` (log scale, no missing values), one batch label per sample, and

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::choice::choice;
+
 use crate::batch::Prior;
 use crate::jobs::correct::{CorrectJob, CorrectMethod};
 
@@ -19,7 +21,7 @@ pub struct CorrectArgs {
     #[arg(long, short = 's', value_name = "FILE")]
     pub samples: PathBuf,
     /// `combat` for log-scale values, `combat-seq` for raw counts.
-    #[arg(long, short = 'm', value_enum)]
+    #[arg(long, short = 'm', value_parser = choice::<CorrectMethod>())]
     pub method: CorrectMethod,
     /// Column of the sample table holding the batch.
     #[arg(long, default_value = "batch", value_name = "COLUMN")]
@@ -28,7 +30,7 @@ pub struct CorrectArgs {
     #[arg(long, value_name = "COLUMN")]
     pub protect: Vec<String>,
     /// ComBat's empirical Bayes prior.
-    #[arg(long, value_enum, default_value_t = Prior::Parametric)]
+    #[arg(long, value_parser = choice::<Prior>(), default_value_t = Prior::Parametric)]
     pub prior: Prior,
     /// Correct even when batch and a protected column are confounded (nothing is protected).
     #[arg(long)]

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::choice::choice;
+
 use crate::transcriptome::import::Tool;
 use crate::transcriptome::import::tximport::CountsFromAbundance;
 
@@ -11,7 +13,7 @@ use crate::transcriptome::import::tximport::CountsFromAbundance;
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The tool.
-    #[arg(value_enum)]
+    #[arg(value_parser = choice::<Tool>())]
     pub tool: Tool,
     /// Input files (one per sample, except a multi-sample featureCounts table).
     #[arg(long = "input", short = 'i', value_name = "FILE", required = true, num_args = 1..)]
@@ -23,7 +25,7 @@ pub struct ImportArgs {
     #[arg(long, value_name = "FILE")]
     pub tx2gene: Option<PathBuf>,
     /// tximport's countsFromAbundance.
-    #[arg(long, value_enum, default_value_t = CountsFromAbundance::No)]
+    #[arg(long, value_parser = choice::<CountsFromAbundance>(), default_value_t = CountsFromAbundance::No)]
     pub counts_from_abundance: CountsFromAbundance,
     /// STAR column: 0 unstranded, 1 forward, 2 reverse.
     #[arg(long, short = 's', default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]

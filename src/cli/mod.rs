@@ -1,5 +1,6 @@
 //! Command-line definitions (clap derive only; no logic beyond turning flags into options).
 
+pub mod choice;
 pub mod correct;
 pub mod dispatch;
 pub mod harmonise;

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use super::choice::choice;
+
 use crate::annotation::AnnotationFormat;
 use crate::transcriptome::normalise::Method;
 
@@ -31,13 +33,13 @@ pub struct MetabolomeArgs {
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: PathBuf,
     /// MZmine measure to read.
-    #[arg(long, value_enum, default_value_t = crate::metabolome::table::Measure::Area)]
+    #[arg(long, value_parser = choice::<crate::metabolome::table::Measure>(), default_value_t = crate::metabolome::table::Measure::Area)]
     pub measure: crate::metabolome::table::Measure,
     /// Keep features whose study-sample mean is at least this many times their blank mean (0: off).
     #[arg(long, default_value_t = 3.0, value_name = "X")]
     pub blank_ratio: f64,
     /// QC-based drift and batch correction.
-    #[arg(long, value_enum, default_value_t = crate::metabolome::process::Drift::Loess)]
+    #[arg(long, value_parser = choice::<crate::metabolome::process::Drift>(), default_value_t = crate::metabolome::process::Drift::Loess)]
     pub drift: crate::metabolome::process::Drift,
     /// LOESS span (statsmodels' frac).
     #[arg(long, default_value_t = 0.75, value_name = "F")]
@@ -55,7 +57,7 @@ pub struct MetabolomeArgs {
     #[arg(long, default_value_t = 0.5, value_name = "F")]
     pub min_detection: f64,
     /// Missing-value imputation.
-    #[arg(long, value_enum, default_value_t = crate::metabolome::process::Impute::HalfMin)]
+    #[arg(long, value_parser = choice::<crate::metabolome::process::Impute>(), default_value_t = crate::metabolome::process::Impute::HalfMin)]
     pub impute: crate::metabolome::process::Impute,
     /// Neighbours for --impute knn.
     #[arg(long, default_value_t = 5, value_name = "K")]
@@ -64,13 +66,13 @@ pub struct MetabolomeArgs {
     #[arg(long)]
     pub no_pqn: bool,
     /// Transformation.
-    #[arg(long, value_enum, default_value_t = crate::metabolome::process::Transform::Log2)]
+    #[arg(long, value_parser = choice::<crate::metabolome::process::Transform>(), default_value_t = crate::metabolome::process::Transform::Log2)]
     pub transform: crate::metabolome::process::Transform,
     /// λ of the generalised log.
     #[arg(long, default_value_t = 1.0, value_name = "L")]
     pub glog_lambda: f64,
     /// Scaling across study samples.
-    #[arg(long, value_enum, default_value_t = crate::metabolome::process::Scaling::None)]
+    #[arg(long, value_parser = choice::<crate::metabolome::process::Scaling>(), default_value_t = crate::metabolome::process::Scaling::None)]
     pub scaling: crate::metabolome::process::Scaling,
 }
 
@@ -108,7 +110,7 @@ pub struct TranscriptomeArgs {
     #[arg(long, value_name = "FILE")]
     pub counts: PathBuf,
     /// Method.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<Method>())]
     pub method: Method,
     /// Output: wide Parquet matrix (method and parameters in its metadata).
     #[arg(long, short = 'o', value_name = "FILE.parquet")]
@@ -120,7 +122,7 @@ pub struct TranscriptomeArgs {
     #[arg(long, short = 'a', value_name = "FILE")]
     pub annotation: Option<PathBuf>,
     /// Format of --annotation.
-    #[arg(long, short = 'F', value_enum, default_value_t = AnnotationFormat::Saf, ignore_case = true)]
+    #[arg(long, short = 'F', value_parser = choice::<AnnotationFormat>(), default_value_t = AnnotationFormat::Saf, ignore_case = true)]
     pub format: AnnotationFormat,
     /// Drop lowly expressed genes first with edgeR's filterByExpr (all samples one group);
     /// filtered genes become null rows.

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use super::choice::choice;
+
 use crate::annotation::{AnnotationFormat, AnnotationSpec};
 use crate::transcriptome::quant::{QuantOptions, Strandedness};
 
@@ -92,7 +94,7 @@ pub struct RnaArgs {
     #[arg(long, short = 'a', value_name = "FILE", help_heading = "Input")]
     pub annotation: PathBuf,
     /// Annotation format (featureCounts -F; GFF3 is also read).
-    #[arg(long, short = 'F', value_enum, default_value_t = AnnotationFormat::Saf, ignore_case = true, help_heading = "Input")]
+    #[arg(long, short = 'F', value_parser = choice::<AnnotationFormat>(), default_value_t = AnnotationFormat::Saf, ignore_case = true, help_heading = "Input")]
     pub format: AnnotationFormat,
     /// GTF/GFF feature type to count (featureCounts -t).
     #[arg(long, short = 't', default_value = "exon", value_name = "TYPE", help_heading = "Input")]

@@ -5,6 +5,7 @@ pub mod hash;
 pub mod open;
 pub mod parquet;
 pub mod time;
+pub mod wide;
 
 use std::path::PathBuf;
 

@@ -14,14 +14,15 @@ use crate::pipeline::At;
 use crate::pipeline::{Progress, RunError};
 use crate::transcriptome::normalise::input;
 
-/// Which correction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum CorrectMethod {
-    /// ComBat on log-scale values (VST, log-CPM, M-values, log intensities).
-    Combat,
-    /// ComBat-seq on raw counts; the output is counts.
-    #[value(name = "combat-seq")]
-    CombatSeq,
+crate::choice::named_enum! {
+    /// Which correction.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum CorrectMethod {
+        /// ComBat on log-scale values (VST, log-CPM, M-values, log intensities).
+        Combat = "combat",
+        /// ComBat-seq on raw counts; the output is counts.
+        CombatSeq = "combat-seq",
+    }
 }
 
 /// One `correct` job.
@@ -105,7 +106,7 @@ pub fn correct_matrix(job: &CorrectJob, progress: &Progress) -> Result<usize, Ru
     let (ids, columns) = read_samples(&job.samples, job.layer.as_deref())?;
     // Parquet may hold nulls (a normalised matrix); text and featureCounts tables do not.
     let matrix: FeatureMatrix<Option<f64>> = if input::is_parquet(&job.input)? {
-        input::read_wide(&job.input, None)?
+        crate::io::wide::read_wide(&job.input, None)?
     } else {
         input::read(&job.input)?.matrix.map_columns(|_, c| Some(c.iter().map(|v| Some(*v)).collect()))
     };

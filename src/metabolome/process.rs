@@ -76,52 +76,59 @@ impl Default for ProcessOptions {
     }
 }
 
-/// Drift correction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Drift {
-    /// QC-RSC with LOESS.
-    Loess,
-    /// No correction.
-    None,
+crate::choice::named_enum! {
+    /// Drift correction.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Drift {
+        /// QC-RSC with LOESS.
+        Loess = "loess",
+        /// No correction.
+        None = "none",
+    }
 }
 
-/// Imputation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum Impute {
-    /// Half the feature's minimum.
-    #[value(name = "half_min")]
-    HalfMin,
-    /// The mean of the `knn_neighbours` nearest injections that have the feature (scikit-learn's
-    /// `KNNImputer`: nan-Euclidean distance over the features both have, uniform weights).
-    Knn,
-    /// Leave missing.
-    None,
+crate::choice::named_enum! {
+    /// Imputation.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Impute {
+        /// Half the feature's minimum.
+        HalfMin = "half_min",
+        /// The mean of the `knn_neighbours` nearest injections that have the feature (scikit-learn's
+        /// `KNNImputer`: nan-Euclidean distance over the features both have, uniform weights).
+        Knn = "knn",
+        /// Leave missing.
+        None = "none",
+    }
 }
 
-/// Transformation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Transform {
-    /// log2.
-    Log2,
-    /// Generalised log.
-    Glog,
-    /// None.
-    None,
+crate::choice::named_enum! {
+    /// Transformation.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Transform {
+        /// log2.
+        Log2 = "log2",
+        /// Generalised log.
+        Glog = "glog",
+        /// None.
+        None = "none",
+    }
 }
 
-/// Scaling.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Scaling {
-    /// None.
-    None,
-    /// Pareto.
-    Pareto,
-    /// Unit variance.
-    Auto,
+crate::choice::named_enum! {
+    /// Scaling.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Scaling {
+        /// None.
+        None = "none",
+        /// Pareto.
+        Pareto = "pareto",
+        /// Unit variance.
+        Auto = "auto",
+    }
 }
 
 /// One step's report (a row of `metabolome/qc.parquet`).

@@ -32,15 +32,17 @@ pub struct ImportOptions {
     pub measure: Measure,
 }
 
-/// MZmine's per-injection measure.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Measure {
-    /// Peak area.
-    #[default]
-    Area,
-    /// Peak height.
-    Height,
+crate::choice::named_enum! {
+    /// MZmine's per-injection measure.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Measure {
+        /// Peak area.
+        Area = "area",
+        /// Peak height.
+        Height = "height",
+    }
+    default Area
 }
 
 /// A feature table, injections as columns in injection-list order.

@@ -18,6 +18,7 @@ use super::{RunError, RunSummary, arrow_err, batch, io_err, metadata, stage};
 use crate::cohort::{self, Cohort, Layer};
 use crate::io::hash::hash_file;
 use crate::io::parquet::{read_table, write_batch};
+use crate::io::wide::read_wide_nan;
 use crate::matrix::FeatureMatrix;
 use crate::output::harmonised::{self, LayerData};
 use crate::output::manifest::FileRecord;
@@ -25,7 +26,6 @@ use crate::output::multiqc::{self, LayerQc};
 use crate::output::report::{self, LayerPca, ReportInput};
 use crate::pipeline::At;
 use crate::stats::pca::{TOP_FEATURES, pca, silhouette, top_variable_complete};
-use crate::transcriptome::normalise::input::read_wide_nan;
 
 /// Options of `harmonomics harmonise`.
 #[derive(Clone, Debug)]

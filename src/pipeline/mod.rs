@@ -7,17 +7,17 @@
 //! passes, every file is written atomically, and the manifest comes last, so a directory with a
 //! `manifest.json` holds a finished run.
 
-pub mod batch;
+pub(crate) mod batch;
 mod context;
-pub mod epigenome;
-pub mod harmonise;
+pub(crate) mod epigenome;
+pub(crate) mod harmonise;
 mod layer;
-pub mod metabolome;
+pub(crate) mod metabolome;
 pub mod progress;
-pub mod resume;
+pub(crate) mod resume;
 mod run;
-pub mod scatter;
-pub mod stage;
+pub(crate) mod scatter;
+pub(crate) mod stage;
 mod transcriptome;
 
 use std::path::{Path, PathBuf};
@@ -72,6 +72,9 @@ pub enum RunError {
     /// A count matrix could not be read.
     #[error(transparent)]
     Input(#[from] normalise::input::InputError),
+    /// A layer's matrix could not be read back.
+    #[error(transparent)]
+    Matrix(#[from] crate::io::wide::WideError),
     /// Another tool's output could not be imported.
     #[error(transparent)]
     Import(ImportError),

@@ -54,32 +54,21 @@ pub enum ImportError {
     },
 }
 
-/// Which tool wrote the files.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Tool {
-    /// Salmon `quant.sf` (transcripts; summarised to genes).
-    Salmon,
-    /// kallisto `abundance.tsv` (transcripts; summarised to genes).
-    Kallisto,
-    /// featureCounts table (one or many samples; `.summary` beside it goes to QC).
-    Featurecounts,
-    /// htseq-count output (`__` rows go to QC).
-    Htseq,
-    /// STAR `ReadsPerGene.out.tab` (column chosen by --strandedness).
-    Star,
-}
-
-impl Tool {
-    /// Name as on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Tool::Salmon => "salmon",
-            Tool::Kallisto => "kallisto",
-            Tool::Featurecounts => "featurecounts",
-            Tool::Htseq => "htseq",
-            Tool::Star => "star",
-        }
+crate::choice::named_enum! {
+    /// Which tool wrote the files.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Tool {
+        /// Salmon `quant.sf` (transcripts; summarised to genes).
+        Salmon = "salmon",
+        /// kallisto `abundance.tsv` (transcripts; summarised to genes).
+        Kallisto = "kallisto",
+        /// featureCounts table (one or many samples; `.summary` beside it goes to QC).
+        Featurecounts = "featurecounts",
+        /// htseq-count output (`__` rows go to QC).
+        Htseq = "htseq",
+        /// STAR `ReadsPerGene.out.tab` (column chosen by --strandedness).
+        Star = "star",
     }
 }
 

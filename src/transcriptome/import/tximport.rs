@@ -21,17 +21,19 @@ use serde::{Deserialize, Serialize};
 use super::{ImportError, ImportedSample};
 use crate::error::Location;
 
-/// tximport's `countsFromAbundance`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum CountsFromAbundance {
-    /// Summed estimated counts.
-    #[default]
-    No,
-    /// Gene TPM scaled to the library size.
-    ScaledTpm,
-    /// Gene TPM × average gene length, scaled to the library size.
-    LengthScaledTpm,
+crate::choice::named_enum! {
+    /// tximport's `countsFromAbundance`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum CountsFromAbundance {
+        /// Summed estimated counts.
+        No = "no",
+        /// Gene TPM scaled to the library size.
+        ScaledTpm = "scaled-tpm",
+        /// Gene TPM × average gene length, scaled to the library size.
+        LengthScaledTpm = "length-scaled-tpm",
+    }
+    default No
 }
 
 /// One sample's transcript-level quantification.

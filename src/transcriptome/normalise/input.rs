@@ -7,10 +7,11 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use arrow_array::{Array, Float64Array, Int64Array, StringArray, UInt32Array, UInt64Array};
+use arrow_array::StringArray;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::Location;
+use crate::io::wide::{WideError, column_values, read_wide};
 use crate::matrix::FeatureMatrix;
 
 /// A count matrix and, when its source has them, gene lengths.
@@ -34,6 +35,9 @@ pub enum InputError {
         #[source]
         source: std::io::Error,
     },
+    /// A wide Parquet matrix could not be read.
+    #[error(transparent)]
+    Wide(#[from] WideError),
     /// Malformed content.
     #[error("{location}: {message}")]
     Malformed {
@@ -64,129 +68,47 @@ pub fn read(path: &Path) -> Result<Counts, InputError> {
     if is_parquet(path)? { read_parquet(path) } else { read_text(path) }
 }
 
-fn column_values(path: &Path, name: &str, array: &dyn Array) -> Result<Vec<Option<f64>>, InputError> {
-    let any = array.as_any();
-    if let Some(a) = any.downcast_ref::<UInt64Array>() {
-        return Ok(a.iter().map(|v| v.map(|v| v as f64)).collect());
-    }
-    if let Some(a) = any.downcast_ref::<Int64Array>() {
-        return Ok(a.iter().map(|v| v.map(|v| v as f64)).collect());
-    }
-    if let Some(a) = any.downcast_ref::<UInt32Array>() {
-        return Ok(a.iter().map(|v| v.map(f64::from)).collect());
-    }
-    if let Some(a) = any.downcast_ref::<Float64Array>() {
-        return Ok(a.iter().collect());
-    }
-    Err(malformed(
-        path,
-        None,
-        format!("column {name:?} is {}, expected counts (integers or floats)", array.data_type()),
-    ))
-}
-
-/// A wide matrix as we write them (`feature_id`, then one column per sample, integers or
-/// floats), null cells as `None`. `keep` selects rows by feature id while reading, so a matrix
-/// can be cut down to the rows of another without holding the whole file.
-pub fn read_wide(
-    path: &Path,
-    keep: Option<&std::collections::HashMap<&str, usize>>,
-) -> Result<FeatureMatrix<Option<f64>>, InputError> {
-    read_wide_as(path, keep, None, |v| v)
-}
-
-/// [`read_wide`] with null cells as NaN: half the memory of `Option<f64>` for the cohort-wide
-/// matrices harmonise holds.
-pub fn read_wide_nan(
-    path: &Path,
-    keep: Option<&std::collections::HashMap<&str, usize>>,
-) -> Result<FeatureMatrix<f64>, InputError> {
-    read_wide_as(path, keep, f64::NAN, |v| v.unwrap_or(f64::NAN))
-}
-
-/// [`read_wide`] with each cell converted by `cell` as it is read (`missing` fills rows not yet
-/// found).
-fn read_wide_as<T: Clone>(
-    path: &Path,
-    keep: Option<&std::collections::HashMap<&str, usize>>,
-    missing: T,
-    cell: impl Fn(Option<f64>) -> T,
-) -> Result<FeatureMatrix<T>, InputError> {
-    let io_err = |e: String| InputError::Io { path: path.to_path_buf(), source: std::io::Error::other(e) };
-    let file = File::open(path).map_err(|e| io_err(e.to_string()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| io_err(e.to_string()))?;
-    let schema = reader.schema().clone();
-    if schema.fields().first().map(|f| f.name().as_str()) != Some("feature_id") {
-        return Err(malformed(path, None, "expected a wide matrix whose first column is `feature_id`"));
-    }
-    let samples: Vec<String> = schema.fields().iter().skip(1).map(|f| f.name().clone()).collect();
-    let rows = keep.map(|k| k.len());
-    let mut ids = Vec::new();
-    let mut columns: Vec<Vec<T>> = vec![rows.map_or_else(Vec::new, |n| vec![missing; n]); samples.len()];
-    let mut found = vec![false; rows.unwrap_or(0)];
-    for batch in reader.build().map_err(|e| io_err(e.to_string()))? {
-        let batch = batch.map_err(|e| io_err(e.to_string()))?;
-        let id = batch
-            .column(0)
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or_else(|| malformed(path, None, "`feature_id` is not a string column"))?;
-        let values: Vec<Vec<Option<f64>>> = samples
-            .iter()
-            .enumerate()
-            .map(|(j, name)| column_values(path, name, batch.column(j + 1).as_ref()))
-            .collect::<Result<_, _>>()?;
-        for (k, feature) in id.iter().enumerate() {
-            let feature = feature.unwrap_or_default();
-            match keep {
-                None => {
-                    ids.push(feature.to_string());
-                    for (column, v) in columns.iter_mut().zip(&values) {
-                        column.push(cell(v[k]));
-                    }
-                }
-                Some(keep) => {
-                    let Some(&i) = keep.get(feature) else { continue };
-                    found[i] = true;
-                    for (column, v) in columns.iter_mut().zip(&values) {
-                        column[i] = cell(v[k]);
-                    }
-                }
-            }
-        }
-    }
-    if let Some(keep) = keep {
-        let mut by_row: Vec<(&str, usize)> = keep.iter().map(|(id, &i)| (*id, i)).collect();
-        by_row.sort_by_key(|&(_, i)| i);
-        if let Some((missing, _)) = by_row.iter().find(|&&(_, i)| !found[i]) {
-            return Err(malformed(path, None, format!("feature {missing:?} is not in this matrix")));
-        }
-        ids = by_row.into_iter().map(|(id, _)| id.to_string()).collect();
-    }
-    Ok(FeatureMatrix::new(ids, samples, columns))
-}
-
 fn read_parquet(path: &Path) -> Result<Counts, InputError> {
     let wide = read_wide(path, None)?;
     let (ids, samples) = (wide.feature_ids, wide.sample_ids);
     let columns: Vec<Vec<Option<f64>>> = wide.columns.into_iter().map(Option::unwrap_or_default).collect();
     let matrix = to_matrix(path, ids, samples, columns)?;
-    // Lengths from our features.parquet beside raw.parquet, matched by feature id.
-    let lengths = path.parent().map(|d| d.join("features.parquet")).filter(|p| p.exists()).and_then(|p| {
-        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&p).ok()?).ok()?.build().ok()?;
-        let mut by_id = std::collections::HashMap::new();
-        for batch in reader {
-            let batch = batch.ok()?;
-            let id = batch.column_by_name("feature_id")?.as_any().downcast_ref::<StringArray>()?.clone();
-            // Our features.parquet: UInt64 (union of exons) or Float64 (imported effective lengths).
-            let len = column_values(&p, "length", batch.column_by_name("length")?.as_ref()).ok()?;
-            for (k, l) in len.into_iter().enumerate() {
-                by_id.insert(id.value(k).to_string(), l?);
+    // Lengths from our features.parquet beside raw.parquet, matched by feature id. A file there
+    // that cannot be read is an error, not a silent loss of lengths (TPM and FPKM need them).
+    let features = path.parent().map(|d| d.join("features.parquet")).filter(|p| p.exists());
+    let lengths = match features {
+        Some(p) => feature_lengths(&p)?
+            .and_then(|by_id| matrix.feature_ids.iter().map(|f| by_id.get(f).copied()).collect::<Option<Vec<f64>>>()),
+        None => None,
+    };
+    Ok(Counts { matrix, lengths })
+}
+
+/// The `length` column of our `features.parquet` by feature id (`UInt64`: union of exons;
+/// `Float64`: imported effective lengths); `None` when it has no such column (as for layers
+/// without lengths).
+fn feature_lengths(path: &Path) -> Result<Option<std::collections::HashMap<String, f64>>, InputError> {
+    let io_err = |e: String| InputError::Io { path: path.to_path_buf(), source: std::io::Error::other(e) };
+    let file = File::open(path).map_err(|e| io_err(e.to_string()))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| io_err(e.to_string()))?;
+    if reader.schema().column_with_name("length").is_none() {
+        return Ok(None);
+    }
+    let mut by_id = std::collections::HashMap::new();
+    for batch in reader.build().map_err(|e| io_err(e.to_string()))? {
+        let batch = batch.map_err(|e| io_err(e.to_string()))?;
+        let ids = batch
+            .column_by_name("feature_id")
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+            .ok_or_else(|| malformed(path, None, "expected a string `feature_id` column"))?;
+        let Some(length) = batch.column_by_name("length") else { return Ok(None) };
+        for (id, l) in ids.iter().zip(column_values(path, "length", length.as_ref())?) {
+            if let (Some(id), Some(l)) = (id, l) {
+                by_id.insert(id.to_string(), l);
             }
         }
-        matrix.feature_ids.iter().map(|f| by_id.get(f).copied()).collect::<Option<Vec<f64>>>()
-    });
-    Ok(Counts { matrix, lengths })
+    }
+    Ok(Some(by_id))
 }
 
 fn to_matrix(

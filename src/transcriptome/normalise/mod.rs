@@ -15,45 +15,29 @@ use serde::{Deserialize, Serialize};
 use crate::matrix::FeatureMatrix;
 use deseq2::SizeFactorType;
 
-/// A normalisation method.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    /// Counts per million of the sample's counted reads.
-    Cpm,
-    /// edgeR's `cpm(log = TRUE, prior.count = p)`: log2 of CPM with a library-size-scaled prior.
-    Log2cpm,
-    /// Transcripts per million (needs gene lengths).
-    Tpm,
-    /// Fragments per kilobase per million (needs gene lengths).
-    Fpkm,
-    /// DESeq2 normalised counts: counts / median-of-ratios size factor.
-    Deseq2,
-    /// DESeq2 normalised counts with `poscounts` size factors.
-    #[value(name = "deseq2_poscounts")]
-    Deseq2Poscounts,
-    /// edgeR TMM: CPM on library size × TMM factor.
-    Tmm,
-    /// edgeR upper-quartile: CPM on library size × upper-quartile factor.
-    Uq,
-    /// DESeq2's variance-stabilising transformation (blind, parametric trend).
-    Vst,
-}
-
-impl Method {
-    /// Name used in file names and metadata.
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Cpm => "cpm",
-            Method::Log2cpm => "log2cpm",
-            Method::Tpm => "tpm",
-            Method::Fpkm => "fpkm",
-            Method::Deseq2 => "deseq2",
-            Method::Deseq2Poscounts => "deseq2_poscounts",
-            Method::Tmm => "tmm",
-            Method::Uq => "uq",
-            Method::Vst => "vst",
-        }
+crate::choice::named_enum! {
+    /// A normalisation method.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Method {
+        /// Counts per million of the sample's counted reads.
+        Cpm = "cpm",
+        /// edgeR's `cpm(log = TRUE, prior.count = p)`: log2 of CPM with a library-size-scaled prior.
+        Log2cpm = "log2cpm",
+        /// Transcripts per million (needs gene lengths).
+        Tpm = "tpm",
+        /// Fragments per kilobase per million (needs gene lengths).
+        Fpkm = "fpkm",
+        /// DESeq2 normalised counts: counts / median-of-ratios size factor.
+        Deseq2 = "deseq2",
+        /// DESeq2 normalised counts with `poscounts` size factors.
+        Deseq2Poscounts = "deseq2_poscounts",
+        /// edgeR TMM: CPM on library size × TMM factor.
+        Tmm = "tmm",
+        /// edgeR upper-quartile: CPM on library size × upper-quartile factor.
+        Uq = "uq",
+        /// DESeq2's variance-stabilising transformation (blind, parametric trend).
+        Vst = "vst",
     }
 }
 

@@ -1,0 +1,137 @@
+//! Wide matrices as every layer writes them (`feature_id`, then one column per sample, integers
+//! or floats), read back: by `normalise` and `correct` for their input, and by harmonise for
+//! each layer's primary matrices.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow_array::{Array, Float64Array, Int64Array, StringArray, UInt32Array, UInt64Array};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::error::Location;
+use crate::matrix::FeatureMatrix;
+
+/// Errors reading a wide matrix.
+#[derive(Debug, thiserror::Error)]
+pub enum WideError {
+    /// Unreadable file.
+    #[error("{}: cannot read the matrix", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not a matrix as we write them.
+    #[error("{location}: {message}")]
+    Malformed {
+        /// The file.
+        location: Location,
+        /// What was expected.
+        message: String,
+    },
+}
+
+fn malformed(path: &Path, message: impl Into<String>) -> WideError {
+    WideError::Malformed { location: Location::file(path), message: message.into() }
+}
+
+/// One column's cells as `f64` (unsigned and signed integers, floats); `name` for the message.
+pub fn column_values(path: &Path, name: &str, array: &dyn Array) -> Result<Vec<Option<f64>>, WideError> {
+    let any = array.as_any();
+    if let Some(a) = any.downcast_ref::<UInt64Array>() {
+        return Ok(a.iter().map(|v| v.map(|v| v as f64)).collect());
+    }
+    if let Some(a) = any.downcast_ref::<Int64Array>() {
+        return Ok(a.iter().map(|v| v.map(|v| v as f64)).collect());
+    }
+    if let Some(a) = any.downcast_ref::<UInt32Array>() {
+        return Ok(a.iter().map(|v| v.map(f64::from)).collect());
+    }
+    if let Some(a) = any.downcast_ref::<Float64Array>() {
+        return Ok(a.iter().collect());
+    }
+    Err(malformed(path, format!("column {name:?} is {}, expected counts (integers or floats)", array.data_type())))
+}
+
+/// A wide matrix as we write them (`feature_id`, then one column per sample, integers or
+/// floats), null cells as `None`. `keep` selects rows by feature id while reading, so a matrix
+/// can be cut down to the rows of another without holding the whole file.
+pub fn read_wide(
+    path: &Path,
+    keep: Option<&std::collections::HashMap<&str, usize>>,
+) -> Result<FeatureMatrix<Option<f64>>, WideError> {
+    read_wide_as(path, keep, None, |v| v)
+}
+
+/// [`read_wide`] with null cells as NaN: half the memory of `Option<f64>` for the cohort-wide
+/// matrices harmonise holds.
+pub fn read_wide_nan(
+    path: &Path,
+    keep: Option<&std::collections::HashMap<&str, usize>>,
+) -> Result<FeatureMatrix<f64>, WideError> {
+    read_wide_as(path, keep, f64::NAN, |v| v.unwrap_or(f64::NAN))
+}
+
+/// [`read_wide`] with each cell converted by `cell` as it is read (`missing` fills rows not yet
+/// found).
+fn read_wide_as<T: Clone>(
+    path: &Path,
+    keep: Option<&std::collections::HashMap<&str, usize>>,
+    missing: T,
+    cell: impl Fn(Option<f64>) -> T,
+) -> Result<FeatureMatrix<T>, WideError> {
+    let io_err = |e: String| WideError::Io { path: path.to_path_buf(), source: std::io::Error::other(e) };
+    let file = File::open(path).map_err(|e| io_err(e.to_string()))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| io_err(e.to_string()))?;
+    let schema = reader.schema().clone();
+    if schema.fields().first().map(|f| f.name().as_str()) != Some("feature_id") {
+        return Err(malformed(path, "expected a wide matrix whose first column is `feature_id`"));
+    }
+    let samples: Vec<String> = schema.fields().iter().skip(1).map(|f| f.name().clone()).collect();
+    let rows = keep.map(|k| k.len());
+    let mut ids = Vec::new();
+    let mut columns: Vec<Vec<T>> = vec![rows.map_or_else(Vec::new, |n| vec![missing; n]); samples.len()];
+    let mut found = vec![false; rows.unwrap_or(0)];
+    for batch in reader.build().map_err(|e| io_err(e.to_string()))? {
+        let batch = batch.map_err(|e| io_err(e.to_string()))?;
+        let id = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| malformed(path, "`feature_id` is not a string column"))?;
+        let values: Vec<Vec<Option<f64>>> = samples
+            .iter()
+            .enumerate()
+            .map(|(j, name)| column_values(path, name, batch.column(j + 1).as_ref()))
+            .collect::<Result<_, _>>()?;
+        for (k, feature) in id.iter().enumerate() {
+            let feature = feature.unwrap_or_default();
+            match keep {
+                None => {
+                    ids.push(feature.to_string());
+                    for (column, v) in columns.iter_mut().zip(&values) {
+                        column.push(cell(v[k]));
+                    }
+                }
+                Some(keep) => {
+                    let Some(&i) = keep.get(feature) else { continue };
+                    found[i] = true;
+                    for (column, v) in columns.iter_mut().zip(&values) {
+                        column[i] = cell(v[k]);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(keep) = keep {
+        let mut by_row: Vec<(&str, usize)> = keep.iter().map(|(id, &i)| (*id, i)).collect();
+        by_row.sort_by_key(|&(_, i)| i);
+        if let Some((missing, _)) = by_row.iter().find(|&&(_, i)| !found[i]) {
+            return Err(malformed(path, format!("feature {missing:?} is not in this matrix")));
+        }
+        ids = by_row.into_iter().map(|(id, _)| id.to_string()).collect();
+    }
+    Ok(FeatureMatrix::new(ids, samples, columns))
+}
