@@ -7,13 +7,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::{RunError, metadata, sample_attribute, stage};
+use super::{At, RunError, metadata, sample_attribute, stage};
 pub use crate::batch::{BatchCorrectionOptions, BatchMethod};
 use crate::cohort::{Cohort, Layer};
 use crate::io::parquet::{write_matrix, write_matrix_nan_as_null};
 use crate::output::harmonised::LayerData;
 use crate::output::manifest::StageReport;
-use crate::pipeline::At;
 use crate::transcriptome::normalise::Method;
 
 /// A protected covariate × batch table, for the refusal message.

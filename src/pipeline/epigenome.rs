@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::context::{RunContext, json_text};
 use super::layer::{LayerStep, QcTable, open_sample_file, sample_file};
-use super::{RunError, arrow_err, io_err, metadata, stage};
+use super::{At, RunError, arrow_err, io_err, metadata, stage};
 use crate::cohort::{self, Cohort, Layer};
 use crate::epigenome::calls::CallStats;
 use crate::epigenome::cohort::{AssembleError, CPG_FILES, assemble};
@@ -18,7 +18,6 @@ use crate::epigenome::regions::RegionSet;
 use crate::epigenome::sites::write_sample;
 use crate::epigenome::{SampleSource, sample_calls};
 use crate::io::parquet::write_batch;
-use crate::pipeline::At;
 
 /// The epigenome's [`LayerStep`].
 pub(crate) struct Epigenome;

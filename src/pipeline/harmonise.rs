@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::context::{self, RunContext};
 use super::layer::{QcTable, step};
-use super::{RunError, RunSummary, arrow_err, batch, io_err, metadata, stage};
+use super::{At, RunError, RunSummary, arrow_err, batch, io_err, metadata, stage};
 use crate::cohort::{self, Cohort, Layer};
 use crate::io::hash::hash_file;
 use crate::io::parquet::{read_table, write_batch};
@@ -24,7 +24,6 @@ use crate::output::harmonised::{self, LayerData};
 use crate::output::manifest::FileRecord;
 use crate::output::multiqc::{self, LayerQc};
 use crate::output::report::{self, LayerPca, ReportInput};
-use crate::pipeline::At;
 use crate::stats::pca::{TOP_FEATURES, pca, silhouette, top_variable_complete};
 
 /// Options of `harmonomics harmonise`.

@@ -7,10 +7,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::context::RunContext;
-use super::{RunError, epigenome, io_err, metabolome, transcriptome};
+use super::{At, RunError, epigenome, io_err, metabolome, transcriptome};
 use crate::cohort::{Cohort, Sample};
 use crate::layer::Layer;
-use crate::pipeline::At;
 
 /// A layer's per-sample QC table, as MultiQC and the report read it.
 pub(crate) struct QcTable {

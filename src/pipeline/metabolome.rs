@@ -9,13 +9,12 @@ use serde_json::json;
 
 use super::context::{RunContext, json_text};
 use super::layer::{LayerStep, QcTable};
-use super::{RunError, arrow_err, io_err, metadata, stage};
+use super::{At, RunError, arrow_err, io_err, metadata, stage};
 use crate::cohort::{Cohort, Layer, Problem, Severity, ValidationError};
 use crate::io::parquet::{MatrixStream, MetadataFor, batch, write_batch};
 use crate::metabolome::injections::{self, Kind};
 use crate::metabolome::process::ProcessOptions;
 use crate::metabolome::{MetabolomeError, MetabolomeOptions, ProcessedTable, read_and_process};
-use crate::pipeline::At;
 
 /// The metabolome's [`LayerStep`]: one feature table for the cohort, processed whole.
 pub(crate) struct Metabolome;

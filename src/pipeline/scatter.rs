@@ -7,9 +7,8 @@ use std::path::PathBuf;
 
 use super::context::{self, RunContext};
 use super::layer::{LayerStep, step};
-use super::{RunError, io_err};
+use super::{At, RunError, io_err};
 use crate::cohort::{self, Cohort, Layer};
-use crate::pipeline::At;
 
 /// What one step command works on.
 #[derive(Clone, Debug)]

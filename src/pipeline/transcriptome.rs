@@ -11,13 +11,12 @@ use serde_json::json;
 
 use super::context::{RunContext, json_text};
 use super::layer::{LayerStep, QcTable, open_sample_file, sample_file};
-use super::{RunError, arrow_err, io_err, metadata, sample_attribute, stage};
+use super::{At, RunError, arrow_err, io_err, metadata, sample_attribute, stage};
 use crate::annotation::{self, FeatureIndex};
 use crate::cohort::{self, Cohort, Layer, ValidationError};
 use crate::io::parquet::{write_batch, write_matrix};
 use crate::matrix::FeatureMatrix;
 use crate::output::manifest::StageReport;
-use crate::pipeline::At;
 use crate::transcriptome::quant::{Category, SampleCounts, quantify};
 use crate::transcriptome::{normalise, tables};
 
