@@ -83,24 +83,61 @@ fn complete_row(m: &crate::matrix::FeatureMatrix<f64>, i: usize, buffer: &mut Ve
 }
 
 /// PCA of centred feature rows (the selection [`top_variable`] makes); `None` with fewer than 3
-/// samples or 2 features, or no variance. The two leading eigenvectors of the samples' Gram
-/// matrix come from a deterministic subspace iteration (the Gram matrix is n × n, so this stays
-/// cheap for a cohort of a thousand samples where a full eigensolver would not); each is signed so
-/// its largest component is positive.
+/// samples or 2 features, or no variance. The two leading eigenpairs come from a deterministic
+/// subspace iteration on the smaller of the samples' Gram matrix (n × n) and the features'
+/// scatter matrix (p × p, for cohorts with more samples than selected features), so the cost per
+/// step stays bounded by the 500 features however large the cohort; the two matrices share their
+/// non-zero eigenvalues, and the sample scores are the Gram eigenvectors or Xᵀ times the scatter
+/// eigenvectors. Each score vector is signed so its largest component is positive.
 pub fn pca(x: &[Vec<f64>]) -> Option<Pca> {
+    pca_on(x, x.first().is_some_and(|r| r.len() <= x.len()))
+}
+
+/// [`pca`] on the Gram matrix (`by_samples`) or on the scatter matrix.
+fn pca_on(x: &[Vec<f64>], by_samples: bool) -> Option<Pca> {
     let n = x.first()?.len();
     if n < 3 || x.len() < 2 {
         return None;
     }
-    use rayon::prelude::*;
-    // Samples as contiguous columns; every sum below runs over features in the same order as
-    // before, so the result has the same bits at any thread count.
-    let columns = transpose(x, n);
-    let gram = symmetric(n, |a, b| columns[a].iter().zip(&columns[b]).map(|(p, q)| p * q).sum());
-    let trace: f64 = (0..n).map(|a| gram[a][a]).sum();
+    let sign = |mut v: Vec<f64>| {
+        let top = v.iter().copied().fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
+        if top < 0.0 {
+            v.iter_mut().for_each(|x| *x = -*x);
+        }
+        v
+    };
+    // Samples as contiguous columns; every sum below runs over features (or samples) in the same
+    // order whatever the threads, so the result has the same bits at any thread count.
+    type Scores<'a> = Box<dyn Fn(Vec<f64>, f64) -> Vec<f64> + 'a>;
+    let (operator, scores_of): (Vec<Vec<f64>>, Scores) = if by_samples {
+        let columns = transpose(x, n);
+        let gram = symmetric(n, |a, b| columns[a].iter().zip(&columns[b]).map(|(p, q)| p * q).sum());
+        // The eigenvector scaled by the singular value.
+        (gram, Box::new(|v, l| sign(v).into_iter().map(|x| x * l.max(0.0).sqrt()).collect()))
+    } else {
+        let scatter = symmetric(x.len(), |a, b| x[a].iter().zip(&x[b]).map(|(p, q)| p * q).sum());
+        // Xᵀu: the score vector itself (its norm is the singular value).
+        (scatter, Box::new(|u, _| sign((0..n).map(|j| x.iter().zip(&u).map(|(r, w)| r[j] * w).sum()).collect())))
+    };
+    let trace: f64 = (0..operator.len()).map(|a| operator[a][a]).sum();
     if trace <= 0.0 {
         return None;
     }
+    let (u1, u2, l1, l2) = leading_two(&operator)?;
+    let (p1, p2) = (scores_of(u1, l1), scores_of(u2, l2));
+    Some(Pca {
+        scores: (0..n).map(|j| [p1[j], p2[j]]).collect(),
+        explained: [l1.max(0.0) / trace, l2.max(0.0) / trace],
+        features: x.len(),
+    })
+}
+
+/// The two leading eigenpairs of a symmetric positive semi-definite matrix: subspace iteration
+/// from fixed start vectors with a 2 × 2 Rayleigh–Ritz step, until both eigenvalues settle to
+/// 1e-15 (or 2,000 steps); `None` when the matrix maps the start to zero.
+fn leading_two(gram: &[Vec<f64>]) -> Option<(Vec<f64>, Vec<f64>, f64, f64)> {
+    use rayon::prelude::*;
+    let n = gram.len();
     let multiply = |v: &[f64]| -> Vec<f64> {
         let row = |row: &Vec<f64>| row.iter().zip(v).map(|(g, x)| g * x).sum();
         // Small cohorts are not worth a thread hand-off per multiplication.
@@ -145,20 +182,7 @@ pub fn pca(x: &[Vec<f64>]) -> Option<Pca> {
             break;
         }
     }
-    let sign = |v: &mut Vec<f64>| {
-        let top = v.iter().copied().fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
-        if top < 0.0 {
-            v.iter_mut().for_each(|x| *x = -*x);
-        }
-    };
-    sign(&mut v1);
-    sign(&mut v2);
-    let (s1, s2) = (l1.max(0.0).sqrt(), l2.max(0.0).sqrt());
-    Some(Pca {
-        scores: (0..n).map(|j| [v1[j] * s1, v2[j] * s2]).collect(),
-        explained: [l1.max(0.0) / trace, l2.max(0.0) / trace],
-        features: x.len(),
-    })
+    Some((v1, v2, l1, l2))
 }
 
 /// The symmetric `n` × `n` matrix of `f(a, b)`, each pair computed once (`a ≤ b`, rows in
@@ -240,6 +264,34 @@ mod tests {
             assert!((p.scores[j][1] - weak[j] * 3f64.sqrt()).abs() < 1e-6, "{:?}", p.scores);
         }
         assert!((p.explained[0] - 162.0 / 198.0).abs() < 1e-12 && (p.explained[1] - 36.0 / 198.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_gram_and_scatter_routes_agree() {
+        // 7 features × 40 samples of deterministic pseudo-random values with two planted axes:
+        // the scatter route (p < n, what large cohorts take) must give the Gram route's answer.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut noise = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let rows: Vec<Vec<f64>> = (0..7)
+            .map(|i| {
+                (0..40).map(|j| if j % 2 == 0 { 4.0 } else { -4.0 } * (i < 3) as u8 as f64 + (j % 5) as f64 * (i >= 5) as u8 as f64 + noise()).collect()
+            })
+            .collect();
+        let x = top_variable(&rows, 500);
+        let (gram, scatter) = (pca_on(&x, true).expect("gram"), pca_on(&x, false).expect("scatter"));
+        assert_eq!(pca(&x), Some(scatter.clone()));
+        for (g, s) in gram.scores.iter().zip(&scatter.scores) {
+            assert!((g[0] - s[0]).abs() < 1e-9 && (g[1] - s[1]).abs() < 1e-9, "{g:?} {s:?}");
+        }
+        for k in 0..2 {
+            assert!((gram.explained[k] - scatter.explained[k]).abs() < 1e-12);
+        }
+        assert!(scatter.explained[0] > 0.5);
     }
 
     #[test]
