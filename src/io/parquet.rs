@@ -114,53 +114,54 @@ where
     .map_err(|source| OutputError { path: path.to_path_buf(), source })
 }
 
-/// Columns [`write_batch_by_column`] has writers open for at once.
-const COLUMNS_AT_ONCE: usize = 256;
+/// Columns whose writers are open at once while a row group is encoded column by column.
+const COLUMNS_AT_ONCE: usize = 64;
 
-/// Writes one record batch as one row group whose columns are encoded in parallel, each column
-/// writer closed as soon as its column is done. For tables with tens of thousands of columns
-/// (the samples × features exports): [`ArrowWriter`] keeps a writer, buffers and a zstd context
-/// open for every column of a row group at once, ~35 KB a column. The bytes equal
-/// [`write_batch`]'s: the same column writers, in the same order, behind the same file writer.
-pub fn write_batch_by_column(path: &Path, batch: RecordBatch, metadata: &Metadata) -> Result<(), OutputError> {
-    use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
-    use rayon::prelude::*;
-    if batch.num_rows() > ROW_GROUP_ROWS || batch.schema().fields().iter().any(|f| f.data_type().is_nested()) {
-        return write_batch(path, batch, metadata);
-    }
-    let to_io = |e: parquet::errors::ParquetError| std::io::Error::other(e.to_string());
-    write_atomic(path, |w| {
-        let schema = batch.schema();
-        let mut props = properties(metadata);
-        parquet::arrow::add_encoded_arrow_schema_to_metadata(&schema, &mut props);
-        let parquet_schema = parquet::arrow::ArrowSchemaConverter::new()
-            .with_coerce_types(props.coerce_types())
-            .convert(&schema)
-            .map_err(to_io)?;
+type FileWriter<W> = parquet::file::writer::SerializedFileWriter<W>;
+
+/// A Parquet file writer that takes whole row groups and encodes each a slice of
+/// [`COLUMNS_AT_ONCE`] columns at a time (in parallel within a slice), closing every column
+/// writer as soon as its column is done. For the wide matrices (a column per sample):
+/// [`ArrowWriter`] opens a writer for every column of a row group at once, and every parquet
+/// column writer holds its own zstd compression and decompression contexts (~100 KB before
+/// anything is written), so a 2,000-sample matrix costs ~200 MB per open row group that way.
+/// The bytes equal [`ArrowWriter`]'s for batches of one row group each: the same column writers,
+/// in the same order, behind the same file writer.
+struct RowGroupWriter<W: std::io::Write + Send> {
+    writer: FileWriter<W>,
+    props: Arc<WriterProperties>,
+}
+
+impl<W: std::io::Write + Send> RowGroupWriter<W> {
+    fn new(w: W, schema: &SchemaRef, mut props: WriterProperties) -> parquet::errors::Result<Self> {
+        parquet::arrow::add_encoded_arrow_schema_to_metadata(schema, &mut props);
+        let parquet_schema =
+            parquet::arrow::ArrowSchemaConverter::new().with_coerce_types(props.coerce_types()).convert(schema)?;
         let props = Arc::new(props);
-        let mut writer =
-            parquet::file::writer::SerializedFileWriter::new(w, parquet_schema.root_schema_ptr(), Arc::clone(&props))
-                .map_err(to_io)?;
-        // Column writers come a slice of columns at a time, from a throwaway writer of that slice's
-        // schema (flat columns have the same descriptors there): every parquet column writer holds
-        // its own zstd compression and decompression contexts, so creating them all at once costs
-        // ~35 KB a column before anything is written.
+        let writer = FileWriter::new(w, parquet_schema.root_schema_ptr(), Arc::clone(&props))?;
+        Ok(Self { writer, props })
+    }
+
+    /// Appends `batch` (flat columns only) as one row group; an empty batch writes nothing, as
+    /// with [`ArrowWriter`].
+    fn write(&mut self, batch: &RecordBatch) -> parquet::errors::Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
+        use rayon::prelude::*;
+        let schema = batch.schema();
         let mut chunks: Vec<ArrowColumnChunk> = Vec::with_capacity(schema.fields().len());
         let fields: Vec<(&arrow_schema::FieldRef, &ArrayRef)> = schema.fields().iter().zip(batch.columns()).collect();
         for slice in fields.chunks(COLUMNS_AT_ONCE) {
+            // Column writers of a slice come from a throwaway writer of that slice's schema (flat
+            // columns have the same descriptors there).
             let sub_schema = Arc::new(Schema::new(slice.iter().map(|(f, _)| Arc::clone(f)).collect::<Vec<_>>()));
             let sub_parquet = parquet::arrow::ArrowSchemaConverter::new()
-                .with_coerce_types(props.coerce_types())
-                .convert(&sub_schema)
-                .map_err(to_io)?;
-            let scratch = parquet::file::writer::SerializedFileWriter::new(
-                std::io::sink(),
-                sub_parquet.root_schema_ptr(),
-                Arc::clone(&props),
-            )
-            .map_err(to_io)?;
-            let writers =
-                ArrowRowGroupWriterFactory::new(&scratch, sub_schema).create_column_writers(0).map_err(to_io)?;
+                .with_coerce_types(self.props.coerce_types())
+                .convert(&sub_schema)?;
+            let scratch = FileWriter::new(std::io::sink(), sub_parquet.root_schema_ptr(), Arc::clone(&self.props))?;
+            let writers = ArrowRowGroupWriterFactory::new(&scratch, sub_schema).create_column_writers(0)?;
             let encoded: Vec<ArrowColumnChunk> = writers
                 .into_par_iter()
                 .zip(slice.par_iter())
@@ -170,19 +171,47 @@ pub fn write_batch_by_column(path: &Path, batch: RecordBatch, metadata: &Metadat
                     }
                     column.close()
                 })
-                .collect::<Result<_, _>>()
-                .map_err(to_io)?;
+                .collect::<Result<_, _>>()?;
             chunks.extend(encoded);
         }
-        let mut row_group = writer.next_row_group().map_err(to_io)?;
+        let mut row_group = self.writer.next_row_group()?;
         for chunk in chunks {
-            chunk.append_to_row_group(&mut row_group).map_err(to_io)?;
+            chunk.append_to_row_group(&mut row_group)?;
         }
-        row_group.close().map_err(to_io)?;
-        writer.close().map_err(to_io)?;
+        row_group.close()?;
+        Ok(())
+    }
+
+    /// Writes the footer and returns the underlying writer.
+    fn into_inner(self) -> parquet::errors::Result<W> {
+        self.writer.into_inner()
+    }
+}
+
+/// Writes `path` atomically as row groups of flat columns, each encoded column by column
+/// ([`RowGroupWriter`]); every batch `fill` pushes becomes one row group.
+fn write_row_groups<F>(path: &Path, schema: SchemaRef, properties: WriterProperties, fill: F) -> Result<(), OutputError>
+where
+    F: FnOnce(&mut dyn FnMut(RecordBatch) -> std::io::Result<()>) -> std::io::Result<()>,
+{
+    let to_io = |e: parquet::errors::ParquetError| std::io::Error::other(e.to_string());
+    write_atomic(path, |w| {
+        let mut writer = RowGroupWriter::new(w, &schema, properties).map_err(to_io)?;
+        fill(&mut |batch| writer.write(&batch).map_err(to_io))?;
+        writer.into_inner().map_err(to_io)?;
         Ok(())
     })
     .map_err(|source| OutputError { path: path.to_path_buf(), source })
+}
+
+/// Writes one record batch as one row group whose columns are encoded column by column
+/// ([`RowGroupWriter`]): for the samples × features exports, with tens of thousands of columns.
+/// The bytes equal [`write_batch`]'s.
+pub fn write_batch_by_column(path: &Path, batch: RecordBatch, metadata: &Metadata) -> Result<(), OutputError> {
+    if batch.num_rows() > ROW_GROUP_ROWS || batch.schema().fields().iter().any(|f| f.data_type().is_nested()) {
+        return write_batch(path, batch, metadata);
+    }
+    write_row_groups(path, batch.schema(), properties(metadata), |push| push(batch))
 }
 
 /// Writes one record batch.
@@ -268,7 +297,7 @@ fn write_matrix_with<T>(
     // Row groups of ~4 M cells, built and encoded one at a time: a wide matrix is never copied
     // whole into Arrow arrays or encoder buffers (the same layout as [`MatrixStream`]).
     let group = row_group_rows(matrix.sample_ids.len() + 1).min(ROW_GROUP_ROWS);
-    write_with(path, schema.clone(), properties_with(metadata, group), |push| {
+    write_row_groups(path, schema.clone(), properties_with(metadata, group), |push| {
         for start in (0..n.max(1)).step_by(group) {
             let end = (start + group).min(n);
             let ids: ArrayRef = Arc::new(StringArray::from_iter_values(matrix.feature_ids[start..end].iter()));
@@ -288,9 +317,16 @@ fn write_matrix_with<T>(
 /// dropping it (an error, a panic) deletes the temporary file, so nothing half-written remains.
 pub struct ParquetStream {
     path: std::path::PathBuf,
-    writer: ArrowWriter<std::io::BufWriter<std::fs::File>>,
+    writer: StreamWriter,
     tmp: tempfile::TempPath,
     schema: SchemaRef,
+}
+
+/// Batches gathered into row groups by [`ArrowWriter`], or each batch a row group of its own
+/// encoded column by column ([`RowGroupWriter`], for wide matrices).
+enum StreamWriter {
+    Rows(ArrowWriter<std::io::BufWriter<std::fs::File>>),
+    RowGroups(RowGroupWriter<std::io::BufWriter<std::fs::File>>),
 }
 
 impl ParquetStream {
@@ -301,11 +337,33 @@ impl ParquetStream {
 
     /// [`ParquetStream::create`] with `rows` per row group.
     pub fn create_with(path: &Path, schema: SchemaRef, metadata: &Metadata, rows: usize) -> Result<Self, OutputError> {
+        Self::open(path, schema, |file, schema| {
+            ArrowWriter::try_new(file, schema, Some(properties_with(metadata, rows))).map(StreamWriter::Rows)
+        })
+    }
+
+    /// A stream whose every [`ParquetStream::write`] is one row group of flat columns, encoded
+    /// column by column ([`RowGroupWriter`]).
+    fn create_row_groups(
+        path: &Path,
+        schema: SchemaRef,
+        metadata: &Metadata,
+        rows: usize,
+    ) -> Result<Self, OutputError> {
+        Self::open(path, schema, |file, schema| {
+            RowGroupWriter::new(file, &schema, properties_with(metadata, rows)).map(StreamWriter::RowGroups)
+        })
+    }
+
+    fn open(
+        path: &Path,
+        schema: SchemaRef,
+        writer: impl FnOnce(std::io::BufWriter<std::fs::File>, SchemaRef) -> parquet::errors::Result<StreamWriter>,
+    ) -> Result<Self, OutputError> {
         let err = |source| OutputError { path: path.to_path_buf(), source };
         let (file, tmp) = crate::io::atomic::temporary_beside(path).map_err(err)?.into_parts();
-        let writer =
-            ArrowWriter::try_new(std::io::BufWriter::new(file), schema.clone(), Some(properties_with(metadata, rows)))
-                .map_err(|e| err(std::io::Error::other(e.to_string())))?;
+        let writer = writer(std::io::BufWriter::new(file), schema.clone())
+            .map_err(|e| err(std::io::Error::other(e.to_string())))?;
         Ok(Self { path: path.to_path_buf(), writer, tmp, schema })
     }
 
@@ -316,15 +374,21 @@ impl ParquetStream {
 
     /// Appends one batch.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), OutputError> {
-        self.writer
-            .write(batch)
-            .map_err(|e| OutputError { path: self.path.clone(), source: std::io::Error::other(e.to_string()) })
+        match &mut self.writer {
+            StreamWriter::Rows(w) => w.write(batch),
+            StreamWriter::RowGroups(w) => w.write(batch),
+        }
+        .map_err(|e| OutputError { path: self.path.clone(), source: std::io::Error::other(e.to_string()) })
     }
 
     /// Closes, syncs and renames the file into place.
     pub fn finish(self) -> Result<(), OutputError> {
         let err = |source| OutputError { path: self.path.clone(), source };
-        let buffered = self.writer.into_inner().map_err(|e| err(std::io::Error::other(e.to_string())))?;
+        let buffered = match self.writer {
+            StreamWriter::Rows(w) => w.into_inner(),
+            StreamWriter::RowGroups(w) => w.into_inner(),
+        }
+        .map_err(|e| err(std::io::Error::other(e.to_string())))?;
         let file = buffered.into_inner().map_err(|e| err(e.into_error()))?;
         file.sync_all().map_err(err)?;
         self.tmp.persist(&self.path).map_err(|e| err(e.error))?;
@@ -346,7 +410,7 @@ impl<T: MatrixValue> MatrixStream<T> {
         let mut fields = vec![Field::new("feature_id", DataType::Utf8, false)];
         fields.extend(sample_ids.iter().map(|s| Field::new(s, T::DATA_TYPE, true)));
         let group = row_group_rows(sample_ids.len() + 1).min(ROW_GROUP_ROWS);
-        let stream = ParquetStream::create_with(path, Arc::new(Schema::new(fields)), metadata, group)?;
+        let stream = ParquetStream::create_row_groups(path, Arc::new(Schema::new(fields)), metadata, group)?;
         Ok(Self { stream, ids: Vec::new(), columns: vec![Vec::new(); sample_ids.len()], group })
     }
 
@@ -522,5 +586,62 @@ mod tests {
         write_batch(&a, table.clone(), &meta).expect("write_batch");
         write_batch_by_column(&b, table, &meta).expect("write_batch_by_column");
         assert_eq!(std::fs::read(&a).expect("a"), std::fs::read(&b).expect("b"));
+    }
+
+    #[test]
+    fn wide_matrices_written_by_row_group_equal_arrow_writers_bytes() {
+        // 150 samples (three column slices) × 70,000 features: two row groups of 27,582 rows
+        // and a short third, as `write_matrix` and `MatrixStream` lay them out.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (features, samples) = (70_000usize, 2 * COLUMNS_AT_ONCE + 22);
+        let ids: Vec<String> = (0..features).map(|i| format!("cg{i}")).collect();
+        let names: Vec<String> = (0..samples).map(|j| format!("S{j}")).collect();
+        let columns: Vec<Option<Vec<Option<f64>>>> = (0..samples)
+            .map(|j| {
+                (j != 3).then(|| (0..features).map(|i| ((i + j) % 7 != 0).then(|| (i * j) as f64 / 9.0)).collect())
+            })
+            .collect();
+        let matrix = FeatureMatrix { feature_ids: ids.clone(), sample_ids: names.clone(), columns };
+        let meta = vec![("harmonomics.test".to_string(), "1".to_string())];
+        let group = row_group_rows(samples + 1).min(ROW_GROUP_ROWS);
+        assert!(features > 2 * group);
+        // The reference: the same row groups through ArrowWriter.
+        let mut fields = vec![Field::new("feature_id", DataType::Utf8, false)];
+        fields.extend(names.iter().map(|s| Field::new(s, DataType::Float64, true)));
+        let schema = Arc::new(Schema::new(fields));
+        let reference = dir.path().join("arrow.parquet");
+        write_with(&reference, schema.clone(), properties_with(&meta, group), |push| {
+            for start in (0..features).step_by(group) {
+                let end = (start + group).min(features);
+                let mut arrays: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(ids[start..end].iter()))];
+                arrays.extend(matrix.columns.iter().map(|c| match c {
+                    Some(c) => Arc::new(Float64Array::from(c[start..end].to_vec())) as ArrayRef,
+                    None => arrow_array::new_null_array(&DataType::Float64, end - start),
+                }));
+                push(RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?)?;
+            }
+            Ok(())
+        })
+        .expect("arrow writer");
+        let expected = std::fs::read(&reference).expect("reference");
+        let written = dir.path().join("matrix.parquet");
+        write_matrix(&written, &matrix, &meta).expect("write_matrix");
+        assert!(std::fs::read(&written).expect("matrix") == expected, "write_matrix differs");
+        // MatrixStream, fed in uneven runs of rows (a missing column as nulls).
+        let streamed = dir.path().join("stream.parquet");
+        let mut stream = MatrixStream::<Option<f64>>::create(&streamed, &names, &meta).expect("stream");
+        let mut start = 0;
+        for run in [1usize, 999, 30_000, 39_000].iter().cycle() {
+            let end = (start + run).min(features);
+            let values: Vec<Option<f64>> =
+                matrix.columns.iter().flat_map(|c| (start..end).map(move |i| c.as_ref().and_then(|c| c[i]))).collect();
+            stream.push_columns(&ids[start..end], &values).expect("push");
+            start = end;
+            if start == features {
+                break;
+            }
+        }
+        stream.finish().expect("finish");
+        assert!(std::fs::read(&streamed).expect("stream") == expected, "MatrixStream differs");
     }
 }
