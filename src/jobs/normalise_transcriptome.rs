@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::annotation;
 use crate::io::OutputError;
-use crate::io::parquet::{write_batch, write_matrix};
+use crate::io::parquet::{write_batch, write_matrix_nan_as_null};
 use crate::layer::Layer;
 use crate::pipeline::{RunError, arrow_err};
 use crate::transcriptome::{normalise, tables};
@@ -50,7 +50,7 @@ pub fn run(job: &NormaliseJob) -> Result<(), RunError> {
     })
     .to_string();
     let meta = super::metadata(Layer::Transcriptome, &[("method", job.method.name().to_string()), ("params", params)]);
-    write_matrix(&job.out, &matrix, &meta)?;
+    write_matrix_nan_as_null(&job.out, &matrix, &meta)?;
     if let Some(path) = &job.factors {
         let factors = normalise::factors(&counts.matrix);
         let ids: Vec<&str> = counts.matrix.sample_ids.iter().map(String::as_str).collect();

@@ -308,8 +308,7 @@ fn combat_seq_layer(
     let keep = super::transcriptome::transcriptome_keep(cohort, &layer.raw, samples)?;
     let counts = layer.raw.map_columns(|_, c| Some(c.iter().map(|v| if v.is_finite() { *v } else { 0.0 }).collect()));
     layer.normalised =
-        crate::transcriptome::normalise::apply_filtered(method, &counts, lengths.as_deref(), &keep, options)?
-            .map_columns(|_, c| Some(c.iter().map(|v| v.unwrap_or(f64::NAN)).collect()));
+        crate::transcriptome::normalise::apply_filtered(method, &counts, lengths.as_deref(), &keep, options)?;
     let mut params = serde_json::Map::new();
     params.insert("normalisation".into(), json!(method.name()));
     params.insert("counts_moved".into(), json!(moved));

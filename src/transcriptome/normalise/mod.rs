@@ -69,14 +69,19 @@ impl Default for NormaliseOptions {
 }
 
 /// Normalises only the kept genes and spreads the result back to the full shape, filtered genes
-/// becoming null rows (so every matrix keeps the annotation's rows).
+/// becoming NaN rows (written as nulls, so every matrix keeps the annotation's rows). With every
+/// gene kept the counts are normalised as they are, without a copy: at cohort size each copy of
+/// the matrix is hundreds of megabytes.
 pub fn apply_filtered(
     method: Method,
     counts: &FeatureMatrix<f64>,
     lengths: Option<&[f64]>,
     keep: &[bool],
     options: &NormaliseOptions,
-) -> Result<FeatureMatrix<Option<f64>>, NormaliseError> {
+) -> Result<FeatureMatrix<f64>, NormaliseError> {
+    if keep.iter().all(|&k| k) {
+        return apply(method, counts, lengths, options);
+    }
     let rows: Vec<usize> = (0..keep.len()).filter(|&i| keep[i]).collect();
     let sub = FeatureMatrix {
         feature_ids: rows.iter().map(|&i| counts.feature_ids[i].clone()).collect(),
@@ -85,14 +90,20 @@ pub fn apply_filtered(
     };
     let sub_lengths: Option<Vec<f64>> = lengths.map(|l| rows.iter().map(|&i| l[i]).collect());
     let out = apply(method, &sub, sub_lengths.as_deref(), options)?;
-    Ok(counts.map_columns(|j, _| {
-        let c = out.columns[j].as_ref()?;
-        let mut full = vec![None; keep.len()];
-        for (k, &i) in rows.iter().enumerate() {
-            full[i] = Some(c[k]);
-        }
-        Some(full)
-    }))
+    drop(sub);
+    let columns = out
+        .columns
+        .into_iter()
+        .map(|c| {
+            let c = c?;
+            let mut full = vec![f64::NAN; keep.len()];
+            for (k, &i) in rows.iter().enumerate() {
+                full[i] = c[k];
+            }
+            Some(full)
+        })
+        .collect();
+    Ok(FeatureMatrix { feature_ids: counts.feature_ids.clone(), sample_ids: counts.sample_ids.clone(), columns })
 }
 
 /// A method that cannot be applied to this matrix.
