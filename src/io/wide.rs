@@ -135,3 +135,92 @@ fn read_wide_as<T: Clone>(
     }
     Ok(FeatureMatrix::new(ids, samples, columns))
 }
+
+/// A wide matrix left on disk and read one sample column at a time, its rows put in the order of
+/// another matrix's features: the long table needs each sample's raw values once, so a cohort's
+/// raw matrices need not be held while it is written.
+#[derive(Debug)]
+pub struct ColumnReader {
+    path: PathBuf,
+    /// Sample ids in file order (the file's columns after `feature_id`).
+    samples: Vec<String>,
+    /// For each row of the file, its row in the output (`None`: not wanted).
+    rows: Vec<Option<usize>>,
+    out_rows: usize,
+}
+
+impl ColumnReader {
+    /// Opens `path` (reading its `feature_id` column only) to give the rows `keep` names, in
+    /// `keep`'s order; every one of them must be in the file.
+    pub fn open(path: &Path, keep: &std::collections::HashMap<&str, usize>) -> Result<Self, WideError> {
+        use parquet::arrow::ProjectionMask;
+        let io_err = |e: String| WideError::Io { path: path.to_path_buf(), source: std::io::Error::other(e) };
+        let file = File::open(path).map_err(|e| io_err(e.to_string()))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| io_err(e.to_string()))?;
+        let schema = builder.schema().clone();
+        if schema.fields().first().map(|f| f.name().as_str()) != Some("feature_id") {
+            return Err(malformed(path, "expected a wide matrix whose first column is `feature_id`"));
+        }
+        let samples = schema.fields().iter().skip(1).map(|f| f.name().clone()).collect();
+        let mask = ProjectionMask::roots(builder.parquet_schema(), [0]);
+        let mut rows = Vec::new();
+        let mut found = vec![false; keep.len()];
+        for batch in builder.with_projection(mask).build().map_err(|e| io_err(e.to_string()))? {
+            let batch = batch.map_err(|e| io_err(e.to_string()))?;
+            let ids = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| malformed(path, "`feature_id` is not a string column"))?;
+            for id in ids.iter() {
+                let row = id.and_then(|id| keep.get(id)).copied();
+                if let Some(i) = row {
+                    found[i] = true;
+                }
+                rows.push(row);
+            }
+        }
+        if let Some(i) = found.iter().position(|f| !f) {
+            let missing = keep.iter().find(|&(_, &k)| k == i).map_or("", |(id, _)| *id);
+            return Err(malformed(path, format!("feature {missing:?} is not in this matrix")));
+        }
+        Ok(Self { path: path.to_path_buf(), samples, rows, out_rows: keep.len() })
+    }
+
+    /// The file's sample columns, in file order.
+    pub fn sample_ids(&self) -> &[String] {
+        &self.samples
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// One sample's values in output row order, null cells as NaN. Each call opens the file
+    /// afresh, so calls from several threads do not share a file offset.
+    pub fn column(&self, sample: &str) -> Result<Vec<f64>, WideError> {
+        use parquet::arrow::ProjectionMask;
+        let j = self
+            .samples
+            .iter()
+            .position(|s| s == sample)
+            .ok_or_else(|| malformed(&self.path, format!("no column for sample {sample:?}")))?;
+        let io_err = |e: String| WideError::Io { path: self.path.clone(), source: std::io::Error::other(e) };
+        let file = File::open(&self.path).map_err(|e| io_err(e.to_string()))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| io_err(e.to_string()))?;
+        let mask = ProjectionMask::roots(builder.parquet_schema(), [j + 1]);
+        let mut out = vec![f64::NAN; self.out_rows];
+        let mut row = 0;
+        for batch in builder.with_projection(mask).build().map_err(|e| io_err(e.to_string()))? {
+            let batch = batch.map_err(|e| io_err(e.to_string()))?;
+            for v in column_values(&self.path, sample, batch.column(0).as_ref())? {
+                if let Some(Some(i)) = self.rows.get(row) {
+                    out[*i] = v.unwrap_or(f64::NAN);
+                }
+                row += 1;
+            }
+        }
+        Ok(out)
+    }
+}

@@ -17,17 +17,63 @@ use arrow_schema::{ArrowError, DataType, Field, Schema};
 use crate::cohort::{Cohort, Layer, Sample};
 use crate::io::OutputError;
 use crate::io::parquet::{Metadata, batch, write_batch_by_column, write_parquet};
+use crate::io::wide::{ColumnReader, WideError};
 use crate::matrix::FeatureMatrix;
 
 /// One layer's matrices, ready to be aligned.
 pub struct LayerData {
     /// Which layer.
     pub layer: Layer,
-    /// Raw values (counts as f64 for the long table; NaN marks a missing value, written as null).
-    pub raw: FeatureMatrix<f64>,
+    /// Raw values (counts as f64 for the long table; NaN marks a missing value, written as null),
+    /// rows as `normalised`'s.
+    pub raw: RawValues,
     /// The primary normalisation (NaN: filtered out or undefined, written as null; 8 bytes a
     /// cell instead of `Option`'s 16, for matrices of tens of millions of cells).
     pub normalised: FeatureMatrix<f64>,
+}
+
+/// A layer's raw values: left on disk and read a sample at a time (only the long table needs
+/// them), or in memory where batch correction changed them (ComBat-seq's corrected counts).
+pub enum RawValues {
+    /// The layer's raw matrix file.
+    OnDisk(ColumnReader),
+    /// Corrected values, columns in the layer's sample order.
+    InMemory(FeatureMatrix<f64>),
+}
+
+impl RawValues {
+    /// The values of sample `j` (of `sample_ids`, the layer's sample order).
+    pub fn column(&self, j: usize, sample_ids: &[String]) -> Result<Vec<f64>, WideError> {
+        match self {
+            RawValues::OnDisk(reader) => reader.column(&sample_ids[j]),
+            RawValues::InMemory(m) => Ok(m
+                .columns
+                .get(j)
+                .and_then(Option::as_ref)
+                .cloned()
+                .unwrap_or_else(|| vec![f64::NAN; m.feature_ids.len()])),
+        }
+    }
+
+    /// The whole matrix in memory (read now if it is on disk), rows and columns as `like`'s.
+    pub fn load(&mut self, like: &FeatureMatrix<f64>) -> Result<&mut FeatureMatrix<f64>, WideError> {
+        use rayon::prelude::*;
+        if let RawValues::OnDisk(reader) = self {
+            let columns = (0..like.sample_ids.len())
+                .into_par_iter()
+                .map(|j| reader.column(&like.sample_ids[j]).map(Some))
+                .collect::<Result<_, _>>()?;
+            *self = RawValues::InMemory(FeatureMatrix {
+                feature_ids: like.feature_ids.clone(),
+                sample_ids: like.sample_ids.clone(),
+                columns,
+            });
+        }
+        match self {
+            RawValues::InMemory(m) => Ok(m),
+            RawValues::OnDisk(_) => unreachable!("loaded above"),
+        }
+    }
 }
 
 /// Input path as the samplesheet wrote it (relative to the samplesheet where possible), so the
@@ -136,8 +182,10 @@ pub fn write_harmonised(
     order.sort_by_key(|s| {
         (patient_rank.get(s.patient_id.as_str()).copied(), cohort.timepoints[s.timepoint].order, s.layer)
     });
-    let columns: Vec<HashMap<&str, usize>> =
-        layers.iter().map(|l| l.raw.sample_ids.iter().enumerate().map(|(j, id)| (id.as_str(), j)).collect()).collect();
+    let columns: Vec<HashMap<&str, usize>> = layers
+        .iter()
+        .map(|l| l.normalised.sample_ids.iter().enumerate().map(|(j, id)| (id.as_str(), j)).collect())
+        .collect();
     // Each patient's baseline sample per layer: the first timepoint of the protocol (day 0).
     let baseline_timepoint = cohort.timepoints.iter().map(|t| t.order).min();
     let baseline: HashMap<(&str, Layer), &str> = cohort
@@ -152,12 +200,12 @@ pub fn write_harmonised(
             let Some(li) = layers.iter().position(|l| l.layer == sample.layer) else { continue };
             let layer = &layers[li];
             let Some(&j) = columns[li].get(sample.sample_id.as_str()) else { continue };
-            let n = layer.raw.feature_ids.len();
+            let n = layer.normalised.feature_ids.len();
             let tp = &cohort.timepoints[sample.timepoint];
             let repeat = |v: &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, n))) };
+            let raw = layer.raw.column(j, &layer.normalised.sample_ids).map_err(std::io::Error::other)?;
             let raw =
-                Arc::new(Float64Array::from_iter((0..n).map(|i| layer.raw.get(i, j).copied().filter(|v| !v.is_nan()))))
-                    as ArrayRef;
+                Arc::new(Float64Array::from_iter(raw.into_iter().map(|v| (!v.is_nan()).then_some(v)))) as ArrayRef;
             let value = |i: usize, j: usize| layer.normalised.get(i, j).copied().filter(|v| !v.is_nan());
             let normalised = Arc::new(Float64Array::from_iter((0..n).map(|i| value(i, j)))) as ArrayRef;
             // Change from the patient's baseline on the normalised scale; null without a baseline.
@@ -172,7 +220,7 @@ pub fn write_harmonised(
                 Arc::new(UInt32Array::from_iter_values(std::iter::repeat_n(tp.order, n))),
                 Arc::new(Float64Array::from_iter(std::iter::repeat_n(sample.days_from_admission, n))),
                 repeat(layer.layer.as_str()),
-                Arc::new(StringArray::from_iter_values(layer.raw.feature_ids.iter())),
+                Arc::new(StringArray::from_iter_values(layer.normalised.feature_ids.iter())),
                 repeat(&sample.sample_id),
                 raw,
                 normalised,

@@ -132,7 +132,8 @@ pub fn correct(
             let suffix = if counts_layer { "combat_seq" } else { "combat" };
             if counts_layer {
                 let path = dir.join("raw.combat_seq.parquet");
-                let integer = layer.raw.map_columns(|_, c| Some(c.iter().map(|&v| v as u64).collect()));
+                let integer =
+                    layer.raw.load(&layer.normalised)?.map_columns(|_, c| Some(c.iter().map(|&v| v as u64).collect()));
                 write_matrix(
                     &path,
                     &integer,
@@ -251,7 +252,7 @@ fn combat_seq_layer(
     labels: &Labels,
     r: &mut StageReport,
 ) -> Result<Corrected, RunError> {
-    let raw = &layer.raw;
+    let raw = &*layer.raw.load(&layer.normalised)?;
     let n = raw.sample_ids.len();
     // Rows with a missing value are left as they are; fractional estimated counts (Salmon,
     // kallisto) are rounded, as DESeq2's tximport import does.
@@ -281,8 +282,9 @@ fn combat_seq_layer(
     let corrected = labels
         .correct("ComBat-seq", &mut r.warnings, |p| crate::batch::combat_seq::combat_seq(&data, labels.batches, p))?;
     let moved = data.iter().zip(&corrected).flat_map(|(a, b)| a.iter().zip(b)).filter(|(a, b)| a != b).count();
+    let raw = layer.raw.load(&layer.normalised)?;
     for (k, &i) in rows.iter().enumerate() {
-        for (j, column) in layer.raw.columns.iter_mut().enumerate() {
+        for (j, column) in raw.columns.iter_mut().enumerate() {
             if let Some(c) = column.as_mut() {
                 c[i] = corrected[k][j];
             }
@@ -305,8 +307,8 @@ fn combat_seq_layer(
         }
         _ => None,
     };
-    let keep = super::transcriptome::transcriptome_keep(cohort, &layer.raw, samples)?;
-    let counts = layer.raw.map_columns(|_, c| Some(c.iter().map(|v| if v.is_finite() { *v } else { 0.0 }).collect()));
+    let keep = super::transcriptome::transcriptome_keep(cohort, raw, samples)?;
+    let counts = raw.map_columns(|_, c| Some(c.iter().map(|v| if v.is_finite() { *v } else { 0.0 }).collect()));
     layer.normalised =
         crate::transcriptome::normalise::apply_filtered(method, &counts, lengths.as_deref(), &keep, options)?;
     let mut params = serde_json::Map::new();

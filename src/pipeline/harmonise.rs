@@ -18,9 +18,9 @@ use super::{At, RunError, RunSummary, arrow_err, batch, io_err, metadata, stage}
 use crate::cohort::{self, Cohort, Layer};
 use crate::io::hash::hash_file;
 use crate::io::parquet::{read_table, write_batch};
-use crate::io::wide::read_wide_nan;
+use crate::io::wide::{ColumnReader, read_wide_nan};
 use crate::matrix::FeatureMatrix;
-use crate::output::harmonised::{self, LayerData};
+use crate::output::harmonised::{self, LayerData, RawValues};
 use crate::output::manifest::FileRecord;
 use crate::output::multiqc::{self, LayerQc};
 use crate::output::report::{self, LayerPca, ReportInput};
@@ -43,6 +43,37 @@ pub struct HarmoniseOptions {
     pub command_line: Vec<String>,
 }
 
+/// Refuses a file whose sample ids (`found`) do not match the samplesheet's samples of `layer`.
+fn check_samples(cohort: &Cohort, layer: Layer, path: &Path, found: &[String]) -> Result<(), RunError> {
+    let expected: Vec<&str> = cohort.samples_of(layer).iter().map(|s| s.sample_id.as_str()).collect();
+    let unknown: Vec<&str> = found.iter().map(String::as_str).filter(|s| !expected.contains(s)).collect();
+    let absent: Vec<&str> = expected.iter().copied().filter(|s| !found.iter().any(|f| f == s)).collect();
+    if unknown.is_empty() && absent.is_empty() {
+        return Ok(());
+    }
+    let list = |v: &[&str]| {
+        let shown: Vec<String> = v.iter().take(5).map(|s| format!("{s:?}")).collect();
+        let more = if v.len() > 5 { format!(" and {} more", v.len() - 5) } else { String::new() };
+        format!("{}{more}", shown.join(", "))
+    };
+    let mut problems = Vec::new();
+    if !unknown.is_empty() {
+        problems.push(format!("columns not among the samplesheet's {} samples: {}", layer, list(&unknown)));
+    }
+    if !absent.is_empty() {
+        problems.push(format!("samplesheet {} samples with no column: {}", layer, list(&absent)));
+    }
+    Err(RunError::Samples {
+        at: At::file(path),
+        message: format!(
+            "sample ids do not match the samplesheet ({}): {}; harmonise the outputs of runs made with this \
+             samplesheet",
+            cohort.config.samplesheet.display(),
+            problems.join("; ")
+        ),
+    })
+}
+
 /// Puts a matrix's columns in samplesheet order, refusing a file whose sample ids do not match
 /// the samplesheet's samples of that layer.
 fn match_samples<T>(
@@ -51,33 +82,9 @@ fn match_samples<T>(
     path: &Path,
     m: FeatureMatrix<T>,
 ) -> Result<FeatureMatrix<T>, RunError> {
+    check_samples(cohort, layer, path, &m.sample_ids)?;
     let expected: Vec<&str> = cohort.samples_of(layer).iter().map(|s| s.sample_id.as_str()).collect();
     let found: HashMap<&str, usize> = m.sample_ids.iter().enumerate().map(|(j, s)| (s.as_str(), j)).collect();
-    let unknown: Vec<&str> = m.sample_ids.iter().map(String::as_str).filter(|s| !expected.contains(s)).collect();
-    let absent: Vec<&str> = expected.iter().copied().filter(|s| !found.contains_key(s)).collect();
-    if !unknown.is_empty() || !absent.is_empty() {
-        let list = |v: &[&str]| {
-            let shown: Vec<String> = v.iter().take(5).map(|s| format!("{s:?}")).collect();
-            let more = if v.len() > 5 { format!(" and {} more", v.len() - 5) } else { String::new() };
-            format!("{}{more}", shown.join(", "))
-        };
-        let mut problems = Vec::new();
-        if !unknown.is_empty() {
-            problems.push(format!("columns not among the samplesheet's {} samples: {}", layer, list(&unknown)));
-        }
-        if !absent.is_empty() {
-            problems.push(format!("samplesheet {} samples with no column: {}", layer, list(&absent)));
-        }
-        return Err(RunError::Samples {
-            at: At::file(path),
-            message: format!(
-                "sample ids do not match the samplesheet ({}): {}; harmonise the outputs of runs made with this \
-                 samplesheet",
-                cohort.config.samplesheet.display(),
-                problems.join("; ")
-            ),
-        });
-    }
     let mut columns = m.columns;
     let ordered = expected.iter().map(|s| columns[found[s]].take()).collect();
     Ok(FeatureMatrix {
@@ -87,17 +94,18 @@ fn match_samples<T>(
     })
 }
 
-/// Reads one layer's primary matrices from `dir` (`<root>/<layer>`), raw rows cut to the
-/// normalised matrix's features.
+/// Reads one layer's primary matrices from `dir` (`<root>/<layer>`): the normalised matrix
+/// whole, the raw one left on disk (read a sample at a time by the long table) with its rows
+/// matched to the normalised matrix's features.
 pub fn load_layer(cohort: &Cohort, layer: Layer, dir: &Path) -> Result<(LayerData, Vec<PathBuf>), RunError> {
     let (normalised_file, raw_file) = step(layer).primary_files(cohort);
     let (normalised_path, raw_path) = (dir.join(normalised_file), dir.join(raw_file));
     let normalised = match_samples(cohort, layer, &normalised_path, read_wide_nan(&normalised_path, None)?)?;
     let rows: HashMap<&str, usize> =
         normalised.feature_ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
-    // Raw values carry NaN for missing (written as null by the long table).
-    let raw = match_samples(cohort, layer, &raw_path, read_wide_nan(&raw_path, Some(&rows))?)?;
-    Ok((LayerData { layer, raw, normalised }, vec![normalised_path, raw_path]))
+    let raw = ColumnReader::open(&raw_path, &rows)?;
+    check_samples(cohort, layer, &raw_path, raw.sample_ids())?;
+    Ok((LayerData { layer, raw: RawValues::OnDisk(raw), normalised }, vec![normalised_path, raw_path]))
 }
 
 /// The first of `roots` that holds `<layer>/` with its primary matrix.
