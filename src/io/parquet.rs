@@ -148,15 +148,23 @@ impl<W: std::io::Write + Send> RowGroupWriter<W> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
+        self.write_columns(&batch.schema(), &|k| Arc::clone(batch.column(k)))
+    }
+
+    /// Appends one row group of `schema`'s flat columns, column `k` made by `column(k)` when its
+    /// slice is encoded: a table of tens of thousands of columns is never held as arrays whole.
+    fn write_columns(
+        &mut self,
+        schema: &SchemaRef,
+        column: &(dyn Fn(usize) -> ArrayRef + Sync),
+    ) -> parquet::errors::Result<()> {
         use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
         use rayon::prelude::*;
-        let schema = batch.schema();
         let mut chunks: Vec<ArrowColumnChunk> = Vec::with_capacity(schema.fields().len());
-        let fields: Vec<(&arrow_schema::FieldRef, &ArrayRef)> = schema.fields().iter().zip(batch.columns()).collect();
-        for slice in fields.chunks(COLUMNS_AT_ONCE) {
+        for (s, slice) in schema.fields().chunks(COLUMNS_AT_ONCE).enumerate() {
             // Column writers of a slice come from a throwaway writer of that slice's schema (flat
             // columns have the same descriptors there).
-            let sub_schema = Arc::new(Schema::new(slice.iter().map(|(f, _)| Arc::clone(f)).collect::<Vec<_>>()));
+            let sub_schema = Arc::new(Schema::new(slice.to_vec()));
             let sub_parquet = parquet::arrow::ArrowSchemaConverter::new()
                 .with_coerce_types(self.props.coerce_types())
                 .convert(&sub_schema)?;
@@ -165,11 +173,13 @@ impl<W: std::io::Write + Send> RowGroupWriter<W> {
             let encoded: Vec<ArrowColumnChunk> = writers
                 .into_par_iter()
                 .zip(slice.par_iter())
-                .map(|(mut column, (field, array))| {
-                    for leaf in compute_leaves(field, array)? {
-                        column.write(&leaf)?;
+                .enumerate()
+                .map(|(k, (mut writer, field))| {
+                    let array = column(s * COLUMNS_AT_ONCE + k);
+                    for leaf in compute_leaves(field, &array)? {
+                        writer.write(&leaf)?;
                     }
-                    column.close()
+                    writer.close()
                 })
                 .collect::<Result<_, _>>()?;
             chunks.extend(encoded);
@@ -204,14 +214,29 @@ where
     .map_err(|source| OutputError { path: path.to_path_buf(), source })
 }
 
-/// Writes one record batch as one row group whose columns are encoded column by column
-/// ([`RowGroupWriter`]): for the samples × features exports, with tens of thousands of columns.
-/// The bytes equal [`write_batch`]'s.
-pub fn write_batch_by_column(path: &Path, batch: RecordBatch, metadata: &Metadata) -> Result<(), OutputError> {
-    if batch.num_rows() > ROW_GROUP_ROWS || batch.schema().fields().iter().any(|f| f.data_type().is_nested()) {
+/// Writes one row group of `rows` rows whose columns are made one slice at a time by
+/// `column(k)` (for the samples × features exports: the arrays of tens of thousands of feature
+/// columns are never all held). The bytes equal [`write_batch`]'s of the same columns.
+pub fn write_columns_by_slice(
+    path: &Path,
+    schema: SchemaRef,
+    rows: usize,
+    column: &(dyn Fn(usize) -> ArrayRef + Sync),
+    metadata: &Metadata,
+) -> Result<(), OutputError> {
+    let to_io = |e: parquet::errors::ParquetError| std::io::Error::other(e.to_string());
+    if rows > ROW_GROUP_ROWS || rows == 0 || schema.fields().iter().any(|f| f.data_type().is_nested()) {
+        let batch = RecordBatch::try_new(schema.clone(), (0..schema.fields().len()).map(column).collect())
+            .map_err(|e| OutputError { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
         return write_batch(path, batch, metadata);
     }
-    write_row_groups(path, batch.schema(), properties(metadata), |push| push(batch))
+    write_atomic(path, |w| {
+        let mut writer = RowGroupWriter::new(w, &schema, properties(metadata)).map_err(to_io)?;
+        writer.write_columns(&schema, column).map_err(to_io)?;
+        writer.into_inner().map_err(to_io)?;
+        Ok(())
+    })
+    .map_err(|source| OutputError { path: path.to_path_buf(), source })
 }
 
 /// Writes one record batch.
@@ -568,7 +593,7 @@ mod tests {
     /// The column-by-column writer gives [`write_batch`]'s bytes, across several slices of
     /// columns, with nulls, strings and integers among them.
     #[test]
-    fn writing_by_column_gives_the_same_bytes() {
+    fn writing_by_slice_of_columns_gives_the_same_bytes() {
         let dir = tempfile::tempdir().expect("tempdir");
         let rows = 37;
         let mut columns: Vec<(String, ArrayRef)> = vec![
@@ -584,7 +609,8 @@ mod tests {
         let meta = vec![("harmonomics.test".to_string(), "1".to_string())];
         let (a, b) = (dir.path().join("a.parquet"), dir.path().join("b.parquet"));
         write_batch(&a, table.clone(), &meta).expect("write_batch");
-        write_batch_by_column(&b, table, &meta).expect("write_batch_by_column");
+        let column = |k: usize| Arc::clone(table.column(k));
+        write_columns_by_slice(&b, table.schema(), rows, &column, &meta).expect("write_columns_by_slice");
         assert_eq!(std::fs::read(&a).expect("a"), std::fs::read(&b).expect("b"));
     }
 

@@ -147,6 +147,8 @@ pub struct ColumnReader {
     /// For each row of the file, its row in the output (`None`: not wanted).
     rows: Vec<Option<usize>>,
     out_rows: usize,
+    /// The footer, parsed once (a wide matrix's footer describes every column chunk).
+    metadata: parquet::arrow::arrow_reader::ArrowReaderMetadata,
 }
 
 impl ColumnReader {
@@ -157,6 +159,9 @@ impl ColumnReader {
         let io_err = |e: String| WideError::Io { path: path.to_path_buf(), source: std::io::Error::other(e) };
         let file = File::open(path).map_err(|e| io_err(e.to_string()))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| io_err(e.to_string()))?;
+        let metadata = builder.metadata().clone();
+        let metadata = parquet::arrow::arrow_reader::ArrowReaderMetadata::try_new(metadata, Default::default())
+            .map_err(|e| io_err(e.to_string()))?;
         let schema = builder.schema().clone();
         if schema.fields().first().map(|f| f.name().as_str()) != Some("feature_id") {
             return Err(malformed(path, "expected a wide matrix whose first column is `feature_id`"));
@@ -184,7 +189,7 @@ impl ColumnReader {
             let missing = keep.iter().find(|&(_, &k)| k == i).map_or("", |(id, _)| *id);
             return Err(malformed(path, format!("feature {missing:?} is not in this matrix")));
         }
-        Ok(Self { path: path.to_path_buf(), samples, rows, out_rows: keep.len() })
+        Ok(Self { path: path.to_path_buf(), samples, rows, out_rows: keep.len(), metadata })
     }
 
     /// The file's sample columns, in file order.
@@ -208,7 +213,7 @@ impl ColumnReader {
             .ok_or_else(|| malformed(&self.path, format!("no column for sample {sample:?}")))?;
         let io_err = |e: String| WideError::Io { path: self.path.clone(), source: std::io::Error::other(e) };
         let file = File::open(&self.path).map_err(|e| io_err(e.to_string()))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| io_err(e.to_string()))?;
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone());
         let mask = ProjectionMask::roots(builder.parquet_schema(), [j + 1]);
         let mut out = vec![f64::NAN; self.out_rows];
         let mut row = 0;

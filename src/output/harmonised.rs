@@ -16,7 +16,7 @@ use arrow_schema::{ArrowError, DataType, Field, Schema};
 
 use crate::cohort::{Cohort, Layer, Sample};
 use crate::io::OutputError;
-use crate::io::parquet::{Metadata, batch, write_batch_by_column, write_parquet};
+use crate::io::parquet::{Metadata, batch, write_columns_by_slice, write_parquet};
 use crate::io::wide::{ColumnReader, WideError};
 use crate::matrix::FeatureMatrix;
 
@@ -314,7 +314,7 @@ pub fn write_wide(path: &Path, cohort: &Cohort, layer: &LayerData, metadata: &Me
         Field::new("batch", DataType::Utf8, true),
         Field::new("site", DataType::Utf8, true),
     ];
-    let mut arrays: Vec<ArrayRef> = vec![
+    let arrays: Vec<ArrayRef> = vec![
         strings(&|s| Some(s.sample_id.clone())),
         strings(&|s| Some(s.patient_id.clone())),
         strings(&|s| Some(tp(s).name.clone())),
@@ -324,7 +324,7 @@ pub fn write_wide(path: &Path, cohort: &Cohort, layer: &LayerData, metadata: &Me
         strings(&|s| s.site.clone()),
     ];
     let fixed = fields.len();
-    for (i, feature) in m.feature_ids.iter().enumerate() {
+    for feature in &m.feature_ids {
         // A feature id that repeats a fixed column's name gets its layer as prefix.
         let name = if fields[..fixed].iter().any(|f| f.name() == feature) {
             format!("{}:{feature}", layer.layer.as_str())
@@ -332,13 +332,16 @@ pub fn write_wide(path: &Path, cohort: &Cohort, layer: &LayerData, metadata: &Me
             feature.clone()
         };
         fields.push(Field::new(name, DataType::Float64, true));
-        arrays.push(Arc::new(Float64Array::from_iter(
-            rows.iter().map(|(j, _)| m.get(i, *j).copied().filter(|v| !v.is_nan())),
-        )));
     }
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema, arrays)
-        .map_err(|e| OutputError { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
-    write_batch_by_column(path, batch, metadata)?;
+    // Feature columns are made as the writer reaches them, not held all at once.
+    let column = |k: usize| -> ArrayRef {
+        match k.checked_sub(fixed) {
+            None => Arc::clone(&arrays[k]),
+            Some(i) => Arc::new(Float64Array::from_iter(
+                rows.iter().map(|(j, _)| m.get(i, *j).copied().filter(|v| !v.is_nan())),
+            )),
+        }
+    };
+    write_columns_by_slice(path, Arc::new(Schema::new(fields)), rows.len(), &column, metadata)?;
     Ok(true)
 }
