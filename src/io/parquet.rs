@@ -254,35 +254,70 @@ pub fn batch(columns: Vec<(&str, ArrayRef)>) -> Result<RecordBatch, ArrowError> 
 pub trait MatrixValue: Copy + Send {
     /// Arrow type of the column.
     const DATA_TYPE: DataType;
+    /// How [`MatrixStream`] buffers a value: `Option<f64>` as `f64` with NaN for `None` (half
+    /// the memory of a row group; the values streamed, betas and M-values, are never NaN).
+    type Stored: Copy + Send;
     /// A column of these values (taking the vector, without a copy where the layout allows).
     fn array(values: Vec<Self>) -> ArrayRef;
+    /// The buffered form of a value.
+    fn store(self) -> Self::Stored;
+    /// A column of buffered values.
+    fn stored_array(values: Vec<Self::Stored>) -> ArrayRef;
 }
 
 impl MatrixValue for u64 {
     const DATA_TYPE: DataType = DataType::UInt64;
+    type Stored = u64;
     fn array(values: Vec<u64>) -> ArrayRef {
         Arc::new(UInt64Array::from(values))
+    }
+    fn store(self) -> u64 {
+        self
+    }
+    fn stored_array(values: Vec<u64>) -> ArrayRef {
+        Self::array(values)
     }
 }
 
 impl MatrixValue for Option<u64> {
     const DATA_TYPE: DataType = DataType::UInt64;
+    type Stored = Option<u64>;
     fn array(values: Vec<Option<u64>>) -> ArrayRef {
         Arc::new(UInt64Array::from(values))
+    }
+    fn store(self) -> Option<u64> {
+        self
+    }
+    fn stored_array(values: Vec<Option<u64>>) -> ArrayRef {
+        Self::array(values)
     }
 }
 
 impl MatrixValue for f64 {
     const DATA_TYPE: DataType = DataType::Float64;
+    type Stored = f64;
     fn array(values: Vec<f64>) -> ArrayRef {
         Arc::new(Float64Array::from(values))
+    }
+    fn store(self) -> f64 {
+        self
+    }
+    fn stored_array(values: Vec<f64>) -> ArrayRef {
+        Self::array(values)
     }
 }
 
 impl MatrixValue for Option<f64> {
     const DATA_TYPE: DataType = DataType::Float64;
+    type Stored = f64;
     fn array(values: Vec<Option<f64>>) -> ArrayRef {
         Arc::new(Float64Array::from(values))
+    }
+    fn store(self) -> f64 {
+        self.unwrap_or(f64::NAN)
+    }
+    fn stored_array(values: Vec<f64>) -> ArrayRef {
+        Arc::new(Float64Array::from_iter(values.into_iter().map(|v| (!v.is_nan()).then_some(v))))
     }
 }
 
@@ -425,7 +460,7 @@ impl ParquetStream {
 pub struct MatrixStream<T: MatrixValue> {
     stream: ParquetStream,
     ids: Vec<String>,
-    columns: Vec<Vec<T>>,
+    columns: Vec<Vec<T::Stored>>,
     group: usize,
 }
 
@@ -439,12 +474,25 @@ impl<T: MatrixValue> MatrixStream<T> {
         Ok(Self { stream, ids: Vec::new(), columns: vec![Vec::new(); sample_ids.len()], group })
     }
 
+    /// Room for `more` values in a column buffer: doubling, but never past a row group, so a
+    /// buffer holds at most one row group (growth by doubling alone overshoots by up to 2×).
+    fn reserve(&self, column: &mut Vec<T::Stored>, more: usize) {
+        let needed = column.len() + more;
+        if needed > column.capacity() {
+            let target = (2 * column.capacity()).max(needed).min(self.group.max(needed));
+            column.reserve_exact(target - column.len());
+        }
+    }
+
     /// Appends one row (one value per sample, in column order).
     pub fn push(&mut self, feature_id: String, values: &[T]) -> Result<(), OutputError> {
         self.ids.push(feature_id);
-        for (c, v) in self.columns.iter_mut().zip(values) {
-            c.push(*v);
+        let mut columns = std::mem::take(&mut self.columns);
+        for (c, v) in columns.iter_mut().zip(values) {
+            self.reserve(c, 1);
+            c.push(v.store());
         }
+        self.columns = columns;
         if self.ids.len() == self.group { self.flush() } else { Ok(()) }
     }
 
@@ -466,10 +514,13 @@ impl<T: MatrixValue> MatrixStream<T> {
         while done < rows {
             let take = (self.group - self.ids.len()).min(rows - done);
             self.ids.extend_from_slice(&ids[done..done + take]);
-            for (j, c) in self.columns.iter_mut().enumerate() {
+            let mut columns = std::mem::take(&mut self.columns);
+            for (j, c) in columns.iter_mut().enumerate() {
                 let run = &values[j * rows..(j + 1) * rows];
-                c.extend_from_slice(&run[done..done + take]);
+                self.reserve(c, take);
+                c.extend(run[done..done + take].iter().map(|v| v.store()));
             }
+            self.columns = columns;
             done += take;
             if self.ids.len() == self.group {
                 self.flush()?;
@@ -484,7 +535,7 @@ impl<T: MatrixValue> MatrixStream<T> {
         }
         let mut arrays: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(self.ids.drain(..)))];
         // The buffered columns move into the arrays: no second copy of a row group.
-        arrays.extend(self.columns.iter_mut().map(|c| T::array(std::mem::take(c))));
+        arrays.extend(self.columns.iter_mut().map(|c| T::stored_array(std::mem::take(c))));
         let batch = RecordBatch::try_new(self.stream.schema(), arrays)
             .map_err(|e| OutputError { path: self.stream.path.clone(), source: std::io::Error::other(e) })?;
         self.stream.write(&batch)
