@@ -200,6 +200,23 @@ pub fn combat(
     protected: &[Vec<String>],
     prior: Prior,
 ) -> Result<Vec<Vec<f64>>, BatchError> {
+    let mut corrected = data.to_vec();
+    combat_in_place(&mut corrected, batch, protected, prior)?;
+    Ok(corrected)
+}
+
+/// [`combat`] writing the corrected values over `data`. Nothing is written unless it succeeds
+/// (every refusal comes from the design or the per-gene fits, before any value changes). It
+/// holds no standardised copy of the matrix: a standardised value is recomputed from the
+/// original one where it is needed, by the same expression, so the result has the same bits
+/// with one genes × samples matrix less; each batch's standardised values are gathered once,
+/// for its priors.
+pub fn combat_in_place(
+    data: &mut [Vec<f64>],
+    batch: &[String],
+    protected: &[Vec<String>],
+    prior: Prior,
+) -> Result<(), BatchError> {
     let n = batch.len();
     let Design { batch_names, batch_of, columns: design } = Design::new(batch, protected)?;
     let n_batch = batch_names.len();
@@ -209,9 +226,9 @@ pub fn combat(
     let batch_sizes: Vec<f64> = (0..n_batch).map(|b| batch_of.iter().filter(|&&x| x == b).count() as f64).collect();
     // Per gene, in parallel: the fit (its grand mean and covariate effects, so the standardising
     // mean is recomputed where it is needed instead of stored as another genes × samples
-    // matrix), the pooled variance and the standardised values. The same expressions as a
-    // sequential loop, so the same bits; the first failing gene in order is the one reported.
-    type GeneFit = (f64, Vec<f64>, f64, Vec<f64>);
+    // matrix) and the pooled variance. The same expressions as a sequential loop, so the same
+    // bits; the first failing gene in order is the one reported.
+    type GeneFit = (f64, Vec<f64>, f64);
     let fits: Vec<Result<GeneFit, BatchError>> = data
         .par_iter()
         .map(|y| {
@@ -220,53 +237,50 @@ pub fn combat(
             let grand_mean: f64 = (0..n_batch).map(|b| batch_sizes[b] / n as f64 * b_hat[b]).sum();
             let fitted = |j: usize| (0..p).map(|a| design[a][j] * b_hat[a]).sum::<f64>();
             let var = (0..n).map(|j| (y[j] - fitted(j)).powi(2)).sum::<f64>() / n as f64;
-            let stand = |j: usize| grand_mean + (n_batch..p).map(|a| design[a][j] * b_hat[a]).sum::<f64>();
-            let standardised = (0..n).map(|j| (y[j] - stand(j)) / var.sqrt()).collect();
-            Ok((grand_mean, b_hat, var, standardised))
+            Ok((grand_mean, b_hat, var))
         })
         .collect();
     let mut fit = Vec::with_capacity(data.len());
     let mut var_pooled = Vec::with_capacity(data.len());
-    let mut s_data = Vec::with_capacity(data.len());
     for f in fits {
-        let (grand_mean, b_hat, var, standardised) = f?;
+        let (grand_mean, b_hat, var) = f?;
         fit.push((grand_mean, b_hat));
         var_pooled.push(var);
-        s_data.push(standardised);
     }
     let stand_mean = |i: usize, j: usize| {
         let (grand_mean, b_hat) = &fit[i];
         grand_mean + (n_batch..p).map(|a| design[a][j] * b_hat[a]).sum::<f64>()
     };
-    // Batch location/scale estimates per gene, and their priors across genes.
+    let standardised = |i: usize, y: f64, j: usize| (y - stand_mean(i, j)) / var_pooled[i].sqrt();
+    // Per batch: its standardised values, their location/scale estimates per gene, and the
+    // empirical Bayes estimates from the priors across genes.
     let members: Vec<Vec<usize>> = (0..n_batch).map(|b| (0..n).filter(|&j| batch_of[j] == b).collect()).collect();
-    let gamma_hat: Vec<Vec<f64>> = members
-        .iter()
-        .map(|m| s_data.iter().map(|row| mean(&m.iter().map(|&j| row[j]).collect::<Vec<_>>())).collect())
-        .collect();
-    let delta_hat: Vec<Vec<f64>> = members
-        .iter()
-        .map(|m| s_data.iter().map(|row| var0(&m.iter().map(|&j| row[j]).collect::<Vec<_>>())).collect())
-        .collect();
     let mut gamma_star = Vec::with_capacity(n_batch);
     let mut delta_star = Vec::with_capacity(n_batch);
-    for b in 0..n_batch {
-        let batch_data: Vec<Vec<f64>> = s_data.iter().map(|row| members[b].iter().map(|&j| row[j]).collect()).collect();
+    for m in &members {
+        let batch_data: Vec<Vec<f64>> = data
+            .par_iter()
+            .enumerate()
+            .map(|(i, row)| m.iter().map(|&j| standardised(i, row[j], j)).collect())
+            .collect();
+        let gamma_hat: Vec<f64> = batch_data.iter().map(|x| mean(x)).collect();
+        let delta_hat: Vec<f64> = batch_data.iter().map(|x| var0(x)).collect();
         let (gs, ds) = match prior {
-            Prior::Parametric => parametric(&batch_data, &gamma_hat[b], &delta_hat[b]),
-            Prior::Nonparametric => nonparametric(&batch_data, &gamma_hat[b], &delta_hat[b]),
+            Prior::Parametric => parametric(&batch_data, &gamma_hat, &delta_hat),
+            Prior::Nonparametric => nonparametric(&batch_data, &gamma_hat, &delta_hat),
         };
         gamma_star.push(gs);
         delta_star.push(ds);
     }
-    // The corrected values replace the standardised ones in place: no further copy.
-    s_data.par_iter_mut().enumerate().for_each(|(i, row)| {
+    // The corrected values replace the original ones in place.
+    data.par_iter_mut().enumerate().for_each(|(i, row)| {
         for (j, value) in row.iter_mut().enumerate() {
             let b = batch_of[j];
-            *value = (*value - gamma_star[b][i]) / delta_star[b][i].sqrt() * var_pooled[i].sqrt() + stand_mean(i, j);
+            *value = (standardised(i, *value, j) - gamma_star[b][i]) / delta_star[b][i].sqrt() * var_pooled[i].sqrt()
+                + stand_mean(i, j);
         }
     });
-    Ok(s_data)
+    Ok(())
 }
 
 /// Parametric empirical Bayes for one batch: `x[gene]` holds the gene's standardised values in

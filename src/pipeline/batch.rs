@@ -228,8 +228,12 @@ fn combat_layer(
             (0..m.sample_ids.len()).map(|j| m.get(i, j).copied().filter(|v| !v.is_nan()).unwrap_or(0.0)).collect()
         })
         .collect();
-    let corrected =
-        labels.correct("ComBat", &mut r.warnings, |p| crate::batch::combat(&data, labels.batches, p, prior))?;
+    // Corrected in place: a refused attempt changes nothing, so a forced retry starts afresh.
+    let data = std::cell::RefCell::new(data);
+    labels.correct("ComBat", &mut r.warnings, |p| {
+        crate::batch::combat_in_place(&mut data.borrow_mut(), labels.batches, p, prior)
+    })?;
+    let corrected = data.into_inner();
     for (k, &i) in rows.iter().enumerate() {
         for (j, column) in layer.normalised.columns.iter_mut().enumerate() {
             if let Some(c) = column.as_mut() {
