@@ -333,6 +333,18 @@ pub fn write_matrix_nan_as_null(
     })
 }
 
+/// [`write_matrix`] of whole-number counts held as `f64`, written as `UInt64` (the same bytes as
+/// the `u64` matrix), converting one row group at a time instead of copying the matrix.
+pub fn write_matrix_as_counts(
+    path: &Path,
+    matrix: &FeatureMatrix<f64>,
+    metadata: &Metadata,
+) -> Result<(), OutputError> {
+    write_matrix_with(path, matrix, metadata, DataType::UInt64, |values| {
+        Arc::new(UInt64Array::from_iter_values(values.iter().map(|&v| v as u64)))
+    })
+}
+
 /// Writes a wide matrix: `feature_id`, then one column per sample, in sample order.
 pub fn write_matrix<T: MatrixValue>(
     path: &Path,

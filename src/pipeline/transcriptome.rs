@@ -14,7 +14,7 @@ use super::layer::{LayerStep, QcTable, open_sample_file, sample_file};
 use super::{At, RunError, arrow_err, io_err, metadata, sample_attribute, stage};
 use crate::annotation::{self, FeatureIndex};
 use crate::cohort::{self, Cohort, Layer, ValidationError};
-use crate::io::parquet::{write_batch, write_matrix, write_matrix_nan_as_null};
+use crate::io::parquet::{write_batch, write_matrix, write_matrix_as_counts, write_matrix_nan_as_null};
 use crate::matrix::FeatureMatrix;
 use crate::output::manifest::StageReport;
 use crate::transcriptome::quant::{Category, SampleCounts, quantify};
@@ -231,8 +231,7 @@ fn assemble_counts(
         if fractional {
             write_matrix(&dir.join("raw.parquet"), &raw, &meta(&[("values", "fractional counts".into())]))?;
         } else {
-            let integer = raw.map_columns(|_, c| Some(c.iter().map(|&v| v as u64).collect()));
-            write_matrix(&dir.join("raw.parquet"), &integer, &meta(&[("values", "counts".into())]))?;
+            write_matrix_as_counts(&dir.join("raw.parquet"), &raw, &meta(&[("values", "counts".into())]))?;
         }
         let ids: Vec<&str> = samples.iter().map(|s| s.sample_id.as_str()).collect();
         let refs: Vec<&SampleCounts> = counted.iter().collect();
@@ -379,8 +378,7 @@ fn import_layer(
         .map_err(arrow_err(dir))?;
         write_batch(&dir.join("features.parquet"), features, &meta(&[("import", tool.name().into())]))?;
         if integral {
-            let integer = raw.map_columns(|_, c| Some(c.iter().map(|&v| v as u64).collect()));
-            write_matrix(&dir.join("raw.parquet"), &integer, &meta(&[("values", "counts".into())]))?;
+            write_matrix_as_counts(&dir.join("raw.parquet"), &raw, &meta(&[("values", "counts".into())]))?;
         } else {
             write_matrix(&dir.join("raw.parquet"), &raw, &meta(&[("values", "estimated counts".into())]))?;
         }
