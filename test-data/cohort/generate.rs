@@ -62,7 +62,7 @@ struct Record {
 }
 
 fn iso(days: i64) -> String {
-    let (y, m, d) = harmonomics::cohort::window::civil_from_days(days);
+    let (y, m, d) = harmonomics::io::time::civil_from_days(days);
     format!("{y:04}-{m:02}-{d:02}")
 }
 
@@ -95,7 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             immunotype: if i < 4 { "hyperinflammatory" } else { "immunosuppressed" },
             site: if i % 4 < 2 { "nijmegen" } else { "athens" },
             sex: if i % 3 == 0 { "F" } else { "M" },
-            admission: harmonomics::cohort::window::days_from_civil(2024, 1, 8) + 17 * i as i64 + rng.below(9) as i64,
+            admission: harmonomics::io::time::days_from_civil(2024, 1, 8) + 17 * i as i64 + rng.below(9) as i64,
             discharge_day: 9 + rng.below(20) as i64,
         })
         .collect();
