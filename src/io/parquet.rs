@@ -488,10 +488,10 @@ impl<T: MatrixValue> MatrixStream<T> {
 
     /// Room for `more` values in a column buffer: doubling, but never past a row group, so a
     /// buffer holds at most one row group (growth by doubling alone overshoots by up to 2×).
-    fn reserve(&self, column: &mut Vec<T::Stored>, more: usize) {
+    fn reserve(group: usize, column: &mut Vec<T::Stored>, more: usize) {
         let needed = column.len() + more;
         if needed > column.capacity() {
-            let target = (2 * column.capacity()).max(needed).min(self.group.max(needed));
+            let target = (2 * column.capacity()).max(needed).min(group.max(needed));
             column.reserve_exact(target - column.len());
         }
     }
@@ -499,12 +499,10 @@ impl<T: MatrixValue> MatrixStream<T> {
     /// Appends one row (one value per sample, in column order).
     pub fn push(&mut self, feature_id: String, values: &[T]) -> Result<(), OutputError> {
         self.ids.push(feature_id);
-        let mut columns = std::mem::take(&mut self.columns);
-        for (c, v) in columns.iter_mut().zip(values) {
-            self.reserve(c, 1);
+        for (c, v) in self.columns.iter_mut().zip(values) {
+            Self::reserve(self.group, c, 1);
             c.push(v.store());
         }
-        self.columns = columns;
         if self.ids.len() == self.group { self.flush() } else { Ok(()) }
     }
 
@@ -526,13 +524,11 @@ impl<T: MatrixValue> MatrixStream<T> {
         while done < rows {
             let take = (self.group - self.ids.len()).min(rows - done);
             self.ids.extend_from_slice(&ids[done..done + take]);
-            let mut columns = std::mem::take(&mut self.columns);
-            for (j, c) in columns.iter_mut().enumerate() {
+            for (j, c) in self.columns.iter_mut().enumerate() {
                 let run = &values[j * rows..(j + 1) * rows];
-                self.reserve(c, take);
+                Self::reserve(self.group, c, take);
                 c.extend(run[done..done + take].iter().map(|v| v.store()));
             }
-            self.columns = columns;
             done += take;
             if self.ids.len() == self.group {
                 self.flush()?;

@@ -37,6 +37,17 @@ fn malformed(path: &Path, message: impl Into<String>) -> WideError {
     WideError::Malformed { location: Location::file(path), message: message.into() }
 }
 
+/// A failed open or decode of `path`.
+fn unreadable(path: &Path, e: impl std::fmt::Display) -> WideError {
+    WideError::Io { path: path.to_path_buf(), source: std::io::Error::other(e.to_string()) }
+}
+
+/// `path` opened for reading, its footer parsed.
+fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, WideError> {
+    let file = File::open(path).map_err(|e| unreadable(path, e))?;
+    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| unreadable(path, e))
+}
+
 /// One column's cells as `f64` (unsigned and signed integers, floats); `name` for the message.
 pub fn column_values(path: &Path, name: &str, array: &dyn Array) -> Result<Vec<Option<f64>>, WideError> {
     let any = array.as_any();
@@ -82,9 +93,7 @@ fn read_wide_as<T: Clone>(
     missing: T,
     cell: impl Fn(Option<f64>) -> T,
 ) -> Result<FeatureMatrix<T>, WideError> {
-    let io_err = |e: String| WideError::Io { path: path.to_path_buf(), source: std::io::Error::other(e) };
-    let file = File::open(path).map_err(|e| io_err(e.to_string()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| io_err(e.to_string()))?;
+    let reader = open(path)?;
     let schema = reader.schema().clone();
     if schema.fields().first().map(|f| f.name().as_str()) != Some("feature_id") {
         return Err(malformed(path, "expected a wide matrix whose first column is `feature_id`"));
@@ -94,8 +103,8 @@ fn read_wide_as<T: Clone>(
     let mut ids = Vec::new();
     let mut columns: Vec<Vec<T>> = vec![rows.map_or_else(Vec::new, |n| vec![missing; n]); samples.len()];
     let mut found = vec![false; rows.unwrap_or(0)];
-    for batch in reader.build().map_err(|e| io_err(e.to_string()))? {
-        let batch = batch.map_err(|e| io_err(e.to_string()))?;
+    for batch in reader.build().map_err(|e| unreadable(path, e))? {
+        let batch = batch.map_err(|e| unreadable(path, e))?;
         let id = batch
             .column(0)
             .as_any()
@@ -156,12 +165,10 @@ impl ColumnReader {
     /// `keep`'s order; every one of them must be in the file.
     pub fn open(path: &Path, keep: &std::collections::HashMap<&str, usize>) -> Result<Self, WideError> {
         use parquet::arrow::ProjectionMask;
-        let io_err = |e: String| WideError::Io { path: path.to_path_buf(), source: std::io::Error::other(e) };
-        let file = File::open(path).map_err(|e| io_err(e.to_string()))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| io_err(e.to_string()))?;
+        let builder = open(path)?;
         let metadata = builder.metadata().clone();
         let metadata = parquet::arrow::arrow_reader::ArrowReaderMetadata::try_new(metadata, Default::default())
-            .map_err(|e| io_err(e.to_string()))?;
+            .map_err(|e| unreadable(path, e))?;
         let schema = builder.schema().clone();
         if schema.fields().first().map(|f| f.name().as_str()) != Some("feature_id") {
             return Err(malformed(path, "expected a wide matrix whose first column is `feature_id`"));
@@ -170,8 +177,8 @@ impl ColumnReader {
         let mask = ProjectionMask::roots(builder.parquet_schema(), [0]);
         let mut rows = Vec::new();
         let mut found = vec![false; keep.len()];
-        for batch in builder.with_projection(mask).build().map_err(|e| io_err(e.to_string()))? {
-            let batch = batch.map_err(|e| io_err(e.to_string()))?;
+        for batch in builder.with_projection(mask).build().map_err(|e| unreadable(path, e))? {
+            let batch = batch.map_err(|e| unreadable(path, e))?;
             let ids = batch
                 .column(0)
                 .as_any()
@@ -211,14 +218,14 @@ impl ColumnReader {
             .iter()
             .position(|s| s == sample)
             .ok_or_else(|| malformed(&self.path, format!("no column for sample {sample:?}")))?;
-        let io_err = |e: String| WideError::Io { path: self.path.clone(), source: std::io::Error::other(e) };
-        let file = File::open(&self.path).map_err(|e| io_err(e.to_string()))?;
+        let path = self.path.as_path();
+        let file = File::open(path).map_err(|e| unreadable(path, e))?;
         let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone());
         let mask = ProjectionMask::roots(builder.parquet_schema(), [j + 1]);
         let mut out = vec![f64::NAN; self.out_rows];
         let mut row = 0;
-        for batch in builder.with_projection(mask).build().map_err(|e| io_err(e.to_string()))? {
-            let batch = batch.map_err(|e| io_err(e.to_string()))?;
+        for batch in builder.with_projection(mask).build().map_err(|e| unreadable(path, e))? {
+            let batch = batch.map_err(|e| unreadable(path, e))?;
             for v in column_values(&self.path, sample, batch.column(0).as_ref())? {
                 if let Some(Some(i)) = self.rows.get(row) {
                     out[*i] = v.unwrap_or(f64::NAN);
