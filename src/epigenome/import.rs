@@ -67,20 +67,23 @@ fn open(path: &Path) -> Result<Box<dyn BufRead>, EpigenomeError> {
     Ok(Box::new(std::io::BufReader::new(crate::io::open::decompress(file).map_err(io_err)?)))
 }
 
-/// Whether `path` holds alignments (BAM, CRAM, or SAM: an `@` header or 11+ columns) rather
+/// Whether `path` holds alignments (BAM, CRAM, or SAM: an `@` header or a record line) rather
 /// than a per-CpG table.
 pub fn is_alignment(path: &Path) -> Result<bool, EpigenomeError> {
     use crate::io::open::{AlignmentFile, SniffError, sniff_alignments};
     match sniff_alignments(path) {
         Ok(AlignmentFile::Bam | AlignmentFile::Cram) => return Ok(true),
         Err(SniffError::Io(source)) => return Err(EpigenomeError::Io { path: path.to_path_buf(), source }),
-        Err(SniffError::Truncated) => {
+        Err(SniffError::Empty) => {
             return Err(EpigenomeError::File {
                 path: path.to_path_buf(),
-                message: "BGZF end-of-file marker missing: the file is truncated".into(),
+                message: "empty file (0 bytes): neither alignments nor a methylation table".into(),
             });
         }
-        _ => {}
+        Err(e @ (SniffError::Truncated | SniffError::NotAFile)) => {
+            return Err(EpigenomeError::File { path: path.to_path_buf(), message: e.to_string() });
+        }
+        Ok(AlignmentFile::BgzfSam | AlignmentFile::GzipSam | AlignmentFile::Sam) | Err(SniffError::Unknown) => {}
     }
     let mut reader = open(path)?;
     let mut line = String::new();
@@ -90,9 +93,30 @@ pub fn is_alignment(path: &Path) -> Result<bool, EpigenomeError> {
             return Ok(false);
         }
         if !line.trim().is_empty() {
-            return Ok(line.starts_with('@') || line.split('\t').count() >= 11);
+            return Ok(line.starts_with('@') || is_sam_record(line.trim_end_matches(['\n', '\r'])));
         }
     }
+}
+
+/// A SAM record line: 11 or more tab-separated fields with FLAG, POS and MAPQ whole numbers and a
+/// CIGAR of `*` or operations. A bedMethyl line (18 tab-separated fields as `modkit pileup`
+/// writes them) has the modification code, a letter, where SAM has POS, so it is not one.
+fn is_sam_record(line: &str) -> bool {
+    let fields: Vec<&str> = line.split('\t').collect();
+    let cigar = |c: &str| {
+        c == "*"
+            || (!c.is_empty()
+                && c.split_inclusive(|ch: char| "MIDNSHP=X".contains(ch)).all(|op| {
+                    op.len() >= 2
+                        && op.ends_with(|ch: char| "MIDNSHP=X".contains(ch))
+                        && op[..op.len() - 1].bytes().all(|b| b.is_ascii_digit())
+                }))
+    };
+    fields.len() >= 11
+        && fields[1].parse::<u16>().is_ok()
+        && fields[3].parse::<u64>().is_ok()
+        && fields[4].parse::<u8>().is_ok()
+        && cigar(fields[5])
 }
 
 /// Guesses the format from the first data line (column count, strand and context columns, a
@@ -139,12 +163,12 @@ const MAX_FIELDS: usize = 24;
 
 /// A line's fields: the first [`MAX_FIELDS`], and how many there were.
 struct Fields<'a> {
-    fields: &'a [&'a str],
+    fields: &'a [&'a [u8]],
     count: usize,
 }
 
 impl<'a> Fields<'a> {
-    fn get(&self, k: usize) -> Option<&'a str> {
+    fn get(&self, k: usize) -> Option<&'a [u8]> {
         self.fields.get(k).copied()
     }
 
@@ -153,9 +177,30 @@ impl<'a> Fields<'a> {
     }
 
     /// Field `k`, which the caller has checked exists.
-    fn at(&self, k: usize) -> &'a str {
+    fn at(&self, k: usize) -> &'a [u8] {
         self.fields[k]
     }
+}
+
+/// A whole number as `str::parse::<u64>` reads it (an optional `+`, then ASCII digits), from bytes:
+/// the tables are read as bytes so that millions of lines skip UTF-8 validation.
+fn parse_u64(field: &[u8]) -> Option<u64> {
+    let digits = field.strip_prefix(b"+").unwrap_or(field);
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &b| {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(d))
+    })
+}
+
+/// Column 1, the chromosome name, as text.
+fn chrom<'a>(path: &Path, line: u64, field: &'a [u8]) -> Result<&'a str, EpigenomeError> {
+    std::str::from_utf8(field).map_err(|_| line_err(path, line, "column 1 (chromosome): not valid UTF-8 text"))
 }
 
 /// Reads one per-CpG table.
@@ -168,37 +213,43 @@ pub fn read(path: &Path, format: Format) -> Result<Imported, EpigenomeError> {
     };
     let mut first = true;
     let mut modkit_m = 0u64;
-    let mut text = String::new();
+    let mut text = Vec::new();
     let mut number = 0u64;
+    let mut data_lines = 0u64;
     loop {
         text.clear();
         number += 1;
-        let n =
-            reader.read_line(&mut text).map_err(|source| EpigenomeError::Io { path: path.to_path_buf(), source })?;
+        let n = reader
+            .read_until(b'\n', &mut text)
+            .map_err(|source| EpigenomeError::Io { path: path.to_path_buf(), source })?;
         if n == 0 {
             break;
         }
-        let line = text.trim_end_matches(['\n', '\r']);
-        if line.is_empty() || line.starts_with('#') || line.starts_with("track") {
+        let mut line = text.as_slice();
+        while let [rest @ .., b'\n' | b'\r'] = line {
+            line = rest;
+        }
+        if line.is_empty() || line.starts_with(b"#") || line.starts_with(b"track") {
             continue;
         }
         // Fields on the stack: a table has millions of lines and at most 18 columns we read.
-        let mut fields = [""; MAX_FIELDS];
+        let mut fields: [&[u8]; MAX_FIELDS] = [b""; MAX_FIELDS];
         let mut count = 0;
-        for (slot, field) in fields.iter_mut().zip(line.split_ascii_whitespace()) {
-            *slot = field;
+        for field in line.split(u8::is_ascii_whitespace).filter(|f| !f.is_empty()) {
+            if let Some(slot) = fields.get_mut(count) {
+                *slot = field;
+            }
             count += 1;
         }
-        if count == MAX_FIELDS {
-            count += line.split_ascii_whitespace().skip(MAX_FIELDS).count();
-        }
         let f = Fields { fields: &fields[..count.min(MAX_FIELDS)], count };
+        data_lines += 1;
         let int = |k: usize, what: &str| -> Result<u64, EpigenomeError> {
             let field = f.get(k).ok_or_else(|| {
                 line_err(path, number, format!("expected at least {} columns, found {}", k + 1, f.len()))
             })?;
-            field.parse::<u64>().map_err(|_| {
-                line_err(path, number, format!("column {} ({what}): expected a whole number, found {field:?}", k + 1))
+            parse_u64(field).ok_or_else(|| {
+                let found = String::from_utf8_lossy(field);
+                line_err(path, number, format!("column {} ({what}): expected a whole number, found {found:?}", k + 1))
             })
         };
         match format {
@@ -225,40 +276,42 @@ pub fn read(path: &Path, format: Format) -> Result<Imported, EpigenomeError> {
                 } else if merged != site_merged {
                     return Err(line_err(path, number, "mixes per-cytosine and merged-CpG rows"));
                 }
-                collector.add(f.at(0), pos, m, u);
+                collector.add(chrom(path, number, f.at(0))?, pos, m, u);
             }
             Format::CpgReport => {
                 if f.len() != 7 {
                     return Err(line_err(path, number, format!("expected 7 columns, found {}", f.len())));
                 }
-                if f.at(5) != "CG" {
+                if f.at(5) != b"CG" {
                     continue;
                 }
                 let (pos, m, u) = (int(1, "position")?, int(3, "methylated")?, int(4, "unmethylated")?);
                 let pos = match f.at(2) {
-                    "+" => pos,
-                    "-" if pos >= 2 => pos - 1,
+                    b"+" => pos,
+                    b"-" if pos >= 2 => pos - 1,
                     s => {
+                        let s = String::from_utf8_lossy(s);
                         return Err(line_err(path, number, format!("column 3 (strand): expected + or -, found {s:?}")));
                     }
                 };
                 if m + u > 0 {
-                    collector.add(f.at(0), pos, m, u);
+                    collector.add(chrom(path, number, f.at(0))?, pos, m, u);
                 }
             }
             Format::Modkit => {
                 if f.len() < 18 {
                     return Err(line_err(path, number, format!("expected 18 bedMethyl columns, found {}", f.len())));
                 }
-                if f.at(3) != "m" {
+                if f.at(3) != b"m" {
                     continue;
                 }
                 let start = int(1, "start")?;
                 let (m, u) = (int(11, "Nmod")?, int(12, "Ncanonical")?);
                 let pos = match f.at(5) {
-                    "+" | "." => start + 1,
-                    "-" if start >= 1 => start,
+                    b"+" | b"." => start + 1,
+                    b"-" if start >= 1 => start,
                     s => {
+                        let s = String::from_utf8_lossy(s);
                         return Err(line_err(
                             path,
                             number,
@@ -268,10 +321,16 @@ pub fn read(path: &Path, format: Format) -> Result<Imported, EpigenomeError> {
                 };
                 modkit_m += 1;
                 if m + u > 0 {
-                    collector.add(f.at(0), pos, m, u);
+                    collector.add(chrom(path, number, f.at(0))?, pos, m, u);
                 }
             }
         }
+    }
+    if data_lines == 0 {
+        return Err(EpigenomeError::File {
+            path: path.to_path_buf(),
+            message: format!("no data lines: an empty {} table", format.name()),
+        });
     }
     if format == Format::Modkit && modkit_m == 0 {
         return Err(EpigenomeError::File {
@@ -336,6 +395,45 @@ mod tests {
         assert_eq!(rows(&i), [("chr1".into(), 101, 3, 1), ("chr1".into(), 102, 2, 0)]);
         let bg = write(dir.path(), "a.bedGraph", "chr1\t100\t101\t75\t3\t1\n");
         assert_eq!(rows(&read(&bg, Format::Methyldackel).expect("read")), [("chr1".into(), 101, 3, 1)]);
+    }
+
+    #[test]
+    fn tab_separated_bedmethyl_is_a_table_and_sam_records_are_alignments() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // `modkit pileup` without --mixed-delim: 18 tab-separated columns.
+        let bed = write(
+            dir.path(),
+            "pileup.bed",
+            "chr1\t100\t101\tm\t4\t+\t100\t101\t255,0,0\t4\t75.00\t3\t1\t0\t0\t0\t0\t0\n",
+        );
+        assert!(!is_alignment(&bed).expect("sniff"));
+        let sam = write(dir.path(), "r.sam", "r1\t0\tchr1\t100\t60\t10M5S\t*\t0\t0\tACGTACGTACGTACG\t*\n");
+        assert!(is_alignment(&sam).expect("sniff"));
+        for cigar in ["10", "M", "10M5", "1.5M"] {
+            assert!(!is_sam_record(&format!("r\t0\tchr1\t100\t60\t{cigar}\t*\t0\t0\tA\t*")), "{cigar}");
+        }
+        let empty = write(dir.path(), "empty.cov", "");
+        let e = is_alignment(&empty).expect_err("empty").to_string();
+        assert!(e.contains("empty.cov") && e.contains("0 bytes"), "{e}");
+        let header_only = write(dir.path(), "h.bedGraph", "track type=bedGraph\n");
+        let e = read(&header_only, Format::Methyldackel).expect_err("no data").to_string();
+        assert!(e.contains("h.bedGraph") && e.contains("no data lines"), "{e}");
+    }
+
+    #[test]
+    fn whole_numbers_read_as_str_parse_reads_them() {
+        for text in ["0", "7", "+12", "18446744073709551615", "", "+", "-1", "1.5", "12a", "18446744073709551616"] {
+            assert_eq!(parse_u64(text.as_bytes()), text.parse::<u64>().ok(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_chromosome_that_is_not_text_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("bin.cov");
+        std::fs::write(&p, b"chr1\t101\t101\t75\t3\t1\nchr\xff\t105\t105\t75\t3\t1\n").expect("write");
+        let e = read(&p, Format::BismarkCov).expect_err("not UTF-8").to_string();
+        assert!(e.contains("bin.cov:2") && e.contains("column 1"), "{e}");
     }
 
     #[test]

@@ -28,15 +28,30 @@ pub enum AlignmentFile {
     Sam,
 }
 
-/// Why [`sniff_alignments`] could not tell.
-#[derive(Debug)]
+/// Why [`sniff_alignments`] could not tell (the messages follow the file's name).
+#[derive(Debug, thiserror::Error)]
 pub enum SniffError {
     /// Reading failed.
+    #[error(transparent)]
     Io(io::Error),
     /// BGZF without its end-of-file marker: the file was cut short.
+    #[error("truncated BAM: the BGZF end-of-file marker is missing (was the file completely written?)")]
     Truncated,
     /// Neither BAM, CRAM nor SAM.
+    #[error(
+        "not a BAM, CRAM or SAM file (expected BGZF-compressed BAM, CRAM, or SAM text starting with '@' or a record)"
+    )]
     Unknown,
+    /// A 0-byte file: a failed copy or an aligner that died, never an empty library (a BAM with
+    /// no reads still has its header and end-of-file marker).
+    #[error("empty file (0 bytes): not a BAM, CRAM or SAM file (was it completely written?)")]
+    Empty,
+    /// A pipe, a process substitution or a device: the file is read twice (sniffed, then decoded).
+    #[error(
+        "not a regular file (a pipe or process substitution?): alignments are read from a file on disk; \
+         write the stream to a file first (e.g. `samtools view -b -o reads.bam ...`)"
+    )]
+    NotAFile,
 }
 
 /// BGZF's 28-byte end-of-file marker (SAM spec §4.1.2).
@@ -49,6 +64,10 @@ const BGZF_EOF: [u8; 28] = [
 /// marker, so a BAM cut short by a failed copy is refused up front rather than half-counted.
 pub fn sniff_alignments(path: &std::path::Path) -> Result<AlignmentFile, SniffError> {
     use std::io::{Seek, SeekFrom};
+    // Before opening: opening a FIFO for reading blocks until something writes to it.
+    if !std::fs::metadata(path).map_err(SniffError::Io)?.is_file() {
+        return Err(SniffError::NotAFile);
+    }
     let mut file = std::fs::File::open(path).map_err(SniffError::Io)?;
     let mut head = [0u8; 18];
     let got = read_up_to(&mut file, &mut head).map_err(SniffError::Io)?;
@@ -74,7 +93,9 @@ pub fn sniff_alignments(path: &std::path::Path) -> Result<AlignmentFile, SniffEr
         Ok(if n == 4 && magic == *b"BAM\x01" { AlignmentFile::Bam } else { AlignmentFile::BgzfSam })
     } else if gzip {
         Ok(AlignmentFile::GzipSam)
-    } else if got == 0 || head[0] == b'@' || head[..got].iter().all(|b| b.is_ascii_graphic() || *b == b'\t') {
+    } else if got == 0 {
+        Err(SniffError::Empty)
+    } else if head[0] == b'@' || head[..got].iter().all(|b| b.is_ascii_graphic() || *b == b'\t') {
         Ok(AlignmentFile::Sam)
     } else {
         Err(SniffError::Unknown)

@@ -169,8 +169,7 @@ pub fn call(path: &Path, options: &CallOptions, workers: usize) -> Result<(Sampl
     let file_err = |message: &str| EpigenomeError::File { path: path.to_path_buf(), message: message.into() };
     let kind = sniff_alignments(path).map_err(|e| match e {
         SniffError::Io(source) => io_err(source),
-        SniffError::Truncated => file_err("BGZF end-of-file marker missing: the file is truncated"),
-        SniffError::Unknown => file_err("not a BAM or SAM file"),
+        other => file_err(&other.to_string()),
     })?;
     let file = File::open(path).map_err(io_err)?;
     let caller = Caller::new(path, options);

@@ -225,17 +225,13 @@ pub enum QuantError {
         #[source]
         source: io::Error,
     },
-    /// The input is neither BAM, CRAM nor SAM.
-    #[error("{}: not a BAM, CRAM or SAM file (expected BGZF-compressed BAM, CRAM, or SAM text starting with '@' or a record)", path.display())]
-    UnknownFormat {
+    /// The input is not an alignment file that can be read: unknown, empty, truncated, a pipe.
+    #[error("{}: {source}", path.display())]
+    Unreadable {
         /// The file.
         path: PathBuf,
-    },
-    /// A BAM ends without BGZF's end-of-file marker: it was truncated (e.g. a killed writer).
-    #[error("{}: truncated BAM: the BGZF end-of-file marker is missing (was the file completely written?)", path.display())]
-    Truncated {
-        /// The file.
-        path: PathBuf,
+        /// Why.
+        source: crate::io::open::SniffError,
     },
     /// One record could not be decoded.
     #[error("{}: {}", path.display(), where_.describe())]
@@ -347,8 +343,7 @@ pub fn quantify(
     let io_err = |source| QuantError::Io { path: path.to_path_buf(), source };
     let kind = sniff_alignments(path).map_err(|e| match e {
         SniffError::Io(source) => io_err(source),
-        SniffError::Truncated => QuantError::Truncated { path: path.to_path_buf() },
-        SniffError::Unknown => QuantError::UnknownFormat { path: path.to_path_buf() },
+        source => QuantError::Unreadable { path: path.to_path_buf(), source },
     })?;
     let counter = Counter::new(path, features, index, options);
     let file = File::open(path).map_err(io_err)?;
@@ -532,6 +527,18 @@ impl<'a> Engine<'a, ()> {
 impl<'a, Q: OverlapQuery> Engine<'a, Q> {
     fn step(&mut self, c: &mut Counter<'_>, at: RecordPosition) -> Result<(), QuantError> {
         let a = &self.alignment;
+        // samtools refuses such a record; counting it would move its read to NoFeatures silently.
+        let refs = self.contigs.len();
+        for (what, id) in [("reference sequence id", a.ref_id), ("mate reference sequence id", a.mate_ref_id)] {
+            if let Some(id) = id.filter(|&id| id >= refs) {
+                let message = format!("{what} {id} is beyond the header's {refs} @SQ lines (ids count from 0)");
+                return Err(QuantError::Record {
+                    path: c.path.to_path_buf(),
+                    where_: at,
+                    source: io::Error::new(io::ErrorKind::InvalidData, message),
+                });
+            }
+        }
         if a.has(flag::PAIRED) && !c.options.paired {
             return Err(QuantError::UnexpectedPaired { path: c.path.to_path_buf(), where_: at });
         }

@@ -87,7 +87,8 @@ impl Alignment {
         }
         self.pos = record.alignment_start().transpose()?.map_or(0, |p| p.get() as i64);
         let ops = record.cigar();
-        self.fill_blocks(ops.iter().map(|op| op.map(|op| (op.kind(), op.len() as u64))))
+        let query = self.fill_blocks(ops.iter().map(|op| op.map(|op| (op.kind(), op.len() as u64))))?;
+        check_query_length(query, record.sequence().len(), None)
     }
 
     /// Fills from a lazily parsed SAM record.
@@ -114,9 +115,10 @@ impl Alignment {
         self.pos = record.alignment_start().transpose()?.map_or(0, |p| p.get() as i64);
         self.mate_pos = record.mate_alignment_start().transpose()?.map_or(0, |p| p.get() as i64);
         let cigar = record.cigar();
-        self.fill_blocks(
+        let query = self.fill_blocks(
             cigar.iter().map(|op| op.map(|op| (op.kind(), op.len() as u64)).map_err(|e| invalid(&e.to_string()))),
-        )
+        )?;
+        check_query_length(query, record.sequence().len(), Some(record.quality_scores().len()))
     }
 }
 
@@ -135,7 +137,8 @@ impl Alignment {
         }
         self.pos = record.alignment_start().map_or(0, |p| p.get() as i64);
         self.mate_pos = record.mate_alignment_start().map_or(0, |p| p.get() as i64);
-        self.fill_blocks(record.cigar().as_ref().iter().map(|op| Ok((op.kind(), op.len() as u64))))
+        let query = self.fill_blocks(record.cigar().as_ref().iter().map(|op| Ok((op.kind(), op.len() as u64))))?;
+        check_query_length(query, record.sequence().len(), Some(record.quality_scores().len()))
     }
 
     fn set_name(&mut self, name: Option<&[u8]>) {
@@ -144,10 +147,11 @@ impl Alignment {
     }
 
     /// Aligned blocks from the CIGAR, once flags and position are set (none when unmapped).
-    fn fill_blocks(&mut self, ops: impl Iterator<Item = io::Result<(Kind, u64)>>) -> io::Result<()> {
+    /// Returns the read bases the CIGAR covers (`None` when unmapped or without a CIGAR).
+    fn fill_blocks(&mut self, ops: impl Iterator<Item = io::Result<(Kind, u64)>>) -> io::Result<Option<u64>> {
         self.blocks.clear();
         if self.has(flag::UNMAPPED) {
-            return Ok(());
+            return Ok(None);
         }
         if self.pos == 0 {
             return Err(invalid("mapped record without a position"));
@@ -160,6 +164,24 @@ fn invalid(message: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message.to_string())
 }
 
+/// The checks samtools makes before it counts a record (htslib's `sam_parse1`): a CIGAR must
+/// cover as many read bases as SEQ has, and QUAL, when given, must be as long as SEQ. `query`
+/// is what the CIGAR covers (`None`: unmapped or no CIGAR); SEQ `*` has length 0 and is not
+/// checked, nor is QUAL `*` (length 0, or `None` where the format cannot tell).
+fn check_query_length(query: Option<u64>, sequence: usize, quality: Option<usize>) -> io::Result<()> {
+    if let Some(query) = query.filter(|_| sequence > 0)
+        && query != sequence as u64
+    {
+        return Err(invalid(&format!("the CIGAR covers {query} read bases but SEQ has {sequence}")));
+    }
+    if let Some(quality) = quality.filter(|&q| q > 0 && sequence > 0)
+        && quality != sequence
+    {
+        return Err(invalid(&format!("QUAL has {quality} values but SEQ has {sequence} bases")));
+    }
+    Ok(())
+}
+
 /// Turns CIGAR operations into aligned reference blocks.
 ///
 /// featureCounts counts only bases aligned with `M`, `=` or `X`: a deletion (`D`) is skipped like
@@ -170,11 +192,17 @@ fn push_blocks(
     blocks: &mut Vec<(u64, u64)>,
     start: u64,
     ops: impl Iterator<Item = io::Result<(Kind, u64)>>,
-) -> io::Result<()> {
+) -> io::Result<Option<u64>> {
     let mut pos = start - 1;
     let mut block_start = pos;
+    let (mut query, mut any) = (0u64, false);
     for op in ops {
         let (kind, len) = op?;
+        any = true;
+        if matches!(kind, Kind::Match | Kind::SequenceMatch | Kind::SequenceMismatch | Kind::Insertion | Kind::SoftClip)
+        {
+            query += len;
+        }
         match kind {
             Kind::Match | Kind::SequenceMatch | Kind::SequenceMismatch => pos += len,
             Kind::Skip | Kind::Deletion => {
@@ -190,7 +218,7 @@ fn push_blocks(
     if pos > block_start {
         blocks.push((block_start, pos));
     }
-    Ok(())
+    Ok(any.then_some(query))
 }
 
 #[cfg(test)]

@@ -1,0 +1,163 @@
+//! Bad inputs that once gave a wrong result with exit 0 or refused a valid file (issue 15): each
+//! case here failed on the `main` of its day. The rule: a wrong matrix is never written; an
+//! error names the file and, where there is one, the line or record.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use common::{Workdir, harmonomics, repo, sam_to_bam};
+
+fn arg(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+const SAF: &str = "GeneID\tChr\tStart\tEnd\tStrand\ng1\tchr1\t1\t1000\t+\n";
+const HEADER: &str = "@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:chr1\tLN:5000\n";
+
+/// `quant rna` on `bam` against [`SAF`]: the exit code and stderr; asserts that a failure leaves
+/// no output behind.
+fn quant_rna(dir: &Workdir, bam: &Path) -> (Option<i32>, String) {
+    let saf = dir.write("genes.saf", SAF);
+    let out = dir.join("counts.parquet");
+    let _ = std::fs::remove_file(&out);
+    let o = harmonomics(&["quant", "rna", "--bam", arg(bam), "-a", arg(&saf), "--out", arg(&out)]);
+    if !o.status.success() {
+        assert!(!out.exists(), "a failed run must leave no output");
+    }
+    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn a_zero_byte_alignment_file_is_refused_not_counted_as_an_empty_library() {
+    let dir = Workdir::new();
+    let empty = dir.write("empty.bam", "");
+    let (code, e) = quant_rna(&dir, &empty);
+    assert_eq!(code, Some(1), "{e}");
+    assert!(e.contains("empty.bam") && e.contains("empty file (0 bytes)"), "{e}");
+    let out = dir.join("m.parquet");
+    let o = harmonomics(&["quant", "methylation", "--bam", arg(&empty), "-o", arg(&out)]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("empty.bam") && e.contains("0 bytes") && !out.exists(), "{e}");
+}
+
+/// Rewrites the first record's reference id (and its mate's) in the BAM at `path`.
+fn set_first_reference_id(path: &Path, id: i32) {
+    let mut raw = Vec::new();
+    noodles::bgzf::io::Reader::new(std::fs::File::open(path).expect("open")).read_to_end(&mut raw).expect("inflate");
+    let int = |at: usize| i32::from_le_bytes(raw[at..at + 4].try_into().expect("4 bytes")) as usize;
+    // magic, l_text, text, n_ref, then each reference's l_name, name, l_ref.
+    let mut at = 8 + int(4);
+    let n_ref = int(at);
+    at += 4;
+    for _ in 0..n_ref {
+        at += 4 + int(at) + 4;
+    }
+    // block_size, then refID; next_refID sits 20 bytes after refID.
+    raw[at + 4..at + 8].copy_from_slice(&id.to_le_bytes());
+    raw[at + 24..at + 28].copy_from_slice(&id.to_le_bytes());
+    let mut writer = noodles::bgzf::io::Writer::new(std::fs::File::create(path).expect("create"));
+    writer.write_all(&raw).expect("deflate");
+    writer.finish().expect("finish");
+}
+
+#[test]
+fn a_record_on_a_reference_the_header_does_not_list_is_an_error_naming_the_record() {
+    let dir = Workdir::new();
+    let bam = dir.join("badref.bam");
+    let mut sam = String::from(HEADER);
+    for (name, pos) in [("r1", 100), ("r2", 200)] {
+        sam.push_str(&format!("{name}\t0\tchr1\t{pos}\t60\t10M\t*\t0\t0\tACGTACGTAC\tIIIIIIIIII\n"));
+    }
+    sam_to_bam(&sam, &bam);
+    let (code, e) = quant_rna(&dir, &bam);
+    assert_eq!(code, Some(0), "the untouched BAM counts: {e}");
+    set_first_reference_id(&bam, 3);
+    let (code, e) = quant_rna(&dir, &bam);
+    assert_eq!(code, Some(1), "{e}");
+    assert!(
+        e.contains("badref.bam") && e.contains("alignment record 1") && e.contains("reference sequence id 3"),
+        "{e}"
+    );
+}
+
+#[test]
+fn sam_records_samtools_refuses_are_errors_with_their_line() {
+    let dir = Workdir::new();
+    for (name, record, expected) in [
+        (
+            "cigar.sam",
+            "r1\t0\tchr1\t100\t60\t8M\t*\t0\t0\tACGTACGTAC\tIIIIIIIIII",
+            "the CIGAR covers 8 read bases but SEQ has 10",
+        ),
+        ("qual.sam", "r1\t0\tchr1\t100\t60\t10M\t*\t0\t0\tACGTACGTAC\tIIIII", "QUAL has 5 values but SEQ has 10"),
+    ] {
+        let good = "r0\t0\tchr1\t50\t60\t4M2S\t*\t0\t0\tACGTAC\t*\n";
+        let sam = dir.write(name, &format!("{HEADER}{good}{record}\n"));
+        let (code, e) = quant_rna(&dir, &sam);
+        assert_eq!(code, Some(1), "{name}: {e}");
+        assert!(e.contains(name) && e.contains("line 4") && e.contains(expected), "{name}: {e}");
+    }
+    // SEQ `*` and QUAL `*` are not lengths to compare; an unmapped read's CIGAR is not checked.
+    let fine = dir.write(
+        "fine.sam",
+        &format!("{HEADER}r1\t0\tchr1\t100\t60\t10M\t*\t0\t0\t*\t*\nr2\t4\t*\t0\t0\t*\t*\t0\t0\tACGT\tIIII\n"),
+    );
+    let (code, e) = quant_rna(&dir, &fine);
+    assert_eq!(code, Some(0), "{e}");
+}
+
+#[test]
+fn a_pipe_is_refused_with_what_to_do_instead() {
+    let dir = Workdir::new();
+    let fifo = dir.join("reads.bam");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let (code, e) = quant_rna(&dir, &fifo);
+    assert_eq!(code, Some(1), "{e}");
+    assert!(e.contains("reads.bam") && e.contains("not a regular file"), "{e}");
+}
+
+/// A Bismark coverage table (real: Bismark's own test data), as modkit would write the same calls: 18
+/// tab-separated columns (`modkit pileup` without `--mixed-delim`).
+fn modkit_from_cov(cov: &Path, out: &Path) -> PathBuf {
+    let text = common::gunzip_text(cov);
+    let mut bed = String::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (start, m, u): (u64, u64, u64) =
+            (f[1].parse().expect("start"), f[4].parse().expect("m"), f[5].parse().expect("u"));
+        let n = m + u;
+        let pct = 100.0 * m as f64 / n.max(1) as f64;
+        bed.push_str(&format!(
+            "{}\t{}\t{}\tm\t{n}\t.\t{}\t{}\t255,0,0\t{n}\t{pct:.2}\t{m}\t{u}\t0\t0\t0\t0\t0\n",
+            f[0],
+            start - 1,
+            start,
+            start - 1,
+            start
+        ));
+    }
+    std::fs::write(out, bed).expect("write bedMethyl");
+    out.to_path_buf()
+}
+
+#[test]
+fn a_tab_separated_modkit_bedmethyl_is_imported_like_the_bismark_table_it_equals() {
+    let dir = Workdir::new();
+    let cov = repo().join("test-data/real/bismark/test_data.fastq_bismark.bismark.cov.gz");
+    let bed = modkit_from_cov(&cov, &dir.join("pileup.bed"));
+    let from_bed = dir.join("bed.parquet");
+    let from_cov = dir.join("cov.parquet");
+    common::quant_methylation(&bed, &from_bed, &["--sample", "s"]);
+    common::quant_methylation(&cov, &from_cov, &["--sample", "s"]);
+    let (a, _) = common::read_parquet(&from_bed);
+    let (b, _) = common::read_parquet(&from_cov);
+    assert!(a.num_rows() > 1000, "{} rows", a.num_rows());
+    for column in ["pos", "methylated", "unmethylated"] {
+        assert_eq!(common::u64s(&a, column), common::u64s(&b, column), "{column}");
+    }
+    assert_eq!(common::strings(&a, "chrom"), common::strings(&b, "chrom"));
+}
