@@ -4,6 +4,20 @@
 //! Parquet writes per column. A column that is `None` is entirely missing (e.g. a sample whose
 //! library is empty has no defined CPM): missing is null, never 0 or NaN.
 
+/// The first id that repeats an earlier one: (earlier index, repeat index). Every matrix row must
+/// be one feature: two rows of one gene would be normalised as two genes and summed or picked
+/// arbitrarily downstream.
+pub fn first_repeat<'a>(ids: impl IntoIterator<Item = &'a str>) -> Option<(usize, usize)> {
+    let mut seen = std::collections::HashMap::new();
+    for (i, id) in ids.into_iter().enumerate() {
+        if let Some(&earlier) = seen.get(id) {
+            return Some((earlier, i));
+        }
+        seen.insert(id, i);
+    }
+    None
+}
+
 /// A features × samples matrix of `T`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FeatureMatrix<T> {

@@ -161,3 +161,155 @@ fn a_tab_separated_modkit_bedmethyl_is_imported_like_the_bismark_table_it_equals
     }
     assert_eq!(common::strings(&a, "chrom"), common::strings(&b, "chrom"));
 }
+
+/// `harmonomics import TOOL -i INPUT... --out DIR [extra]`: exit code and stderr; a failure
+/// leaves no output directory contents behind.
+fn import(dir: &Workdir, tool: &str, inputs: &[&Path], extra: &[&str]) -> (Option<i32>, String) {
+    let out = dir.join(&format!("import-{tool}"));
+    let _ = std::fs::remove_dir_all(&out);
+    let mut args = vec!["import", tool, "--out", arg(&out), "-q"];
+    for i in inputs {
+        args.extend(["-i", arg(i)]);
+    }
+    args.extend(extra);
+    let o = harmonomics(&args);
+    if !o.status.success() {
+        let left = std::fs::read_dir(&out).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(left, 0, "a failed import must leave nothing in {}", out.display());
+    }
+    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn a_gene_listed_twice_in_a_count_table_is_refused_with_both_lines() {
+    let dir = Workdir::new();
+    let htseq = dir.write("a.htseq.txt", "g1\t5\ng2\t7\ng1\t3\n__no_feature\t2\n");
+    let (code, e) = import(&dir, "htseq", &[&htseq], &[]);
+    assert_eq!(code, Some(1), "{e}");
+    assert!(e.contains("a.htseq.txt:3") && e.contains("\"g1\" again (first on line 1)"), "{e}");
+
+    let star = dir.write(
+        "ReadsPerGene.out.tab",
+        "N_unmapped\t1\t1\t1\nN_multimapping\t0\t0\t0\nN_noFeature\t0\t0\t0\nN_ambiguous\t0\t0\t0\ng1\t5\t0\t5\ng1\t2\t0\t2\n",
+    );
+    let (code, e) = import(&dir, "star", &[&star], &[]);
+    assert_eq!(code, Some(1), "{e}");
+    assert!(e.contains("ReadsPerGene.out.tab:6") && e.contains("first on line 5"), "{e}");
+
+    let table = dir.write("counts.tsv", "gene\ts1\ts2\ng1\t5\t6\ng2\t1\t2\ng1\t3\t4\n");
+    let out = dir.join("n.parquet");
+    let o =
+        harmonomics(&["normalise", "transcriptome", "--counts", arg(&table), "--method", "cpm", "--out", arg(&out)]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("counts.tsv:4") && e.contains("\"g1\" again (first on line 2)") && !out.exists(), "{e}");
+}
+
+#[test]
+fn count_values_that_are_not_counts_name_their_line_and_say_why() {
+    let dir = Workdir::new();
+    let huge = dir.write("huge.htseq.txt", "g1\t5\ng2\t18446744073709551616\n");
+    let (code, e) = import(&dir, "htseq", &[&huge], &[]);
+    assert_eq!(code, Some(1), "{e}");
+    assert!(e.contains("huge.htseq.txt:2") && e.contains("over 2^53"), "{e}");
+    for (value, why) in [("NaN", "not a finite number"), ("inf", "not a finite number"), ("-3", "is negative")] {
+        let table = dir.write("m.tsv", &format!("gene\ts1\ts2\ng1\t5\t6\ng2\t{value}\t2\n"));
+        let out = dir.join("n.parquet");
+        let o = harmonomics(&[
+            "normalise",
+            "transcriptome",
+            "--counts",
+            arg(&table),
+            "--method",
+            "cpm",
+            "--out",
+            arg(&out),
+        ]);
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{value}: {e}");
+        assert!(e.contains("m.tsv:3") && e.contains(why) && e.contains("\"g2\""), "{value}: {e}");
+    }
+}
+
+#[test]
+fn salmon_transcripts_twice_or_mapped_to_two_genes_are_refused() {
+    let dir = Workdir::new();
+    let header = "Name\tLength\tEffectiveLength\tTPM\tNumReads\n";
+    let quant = dir.write("quant.sf", &format!("{header}t1\t1000\t800\t10\t50\nt2\t500\t300\t5\t10\n"));
+    let twice = dir.write("twice.sf", &format!("{header}t1\t1000\t800\t10\t50\nt1\t1000\t800\t10\t50\n"));
+    let map = dir.write("tx2gene.tsv", "t1\tgA\nt2\tgB\n");
+    let (code, e) = import(&dir, "salmon", &[&quant], &["--tx2gene", arg(&map)]);
+    assert_eq!(code, Some(0), "{e}");
+    let (code, e) = import(&dir, "salmon", &[&twice], &["--tx2gene", arg(&map)]);
+    assert_eq!(code, Some(1), "{e}");
+    assert!(e.contains("twice.sf:3") && e.contains("transcript \"t1\" again (first on line 2)"), "{e}");
+    let conflict = dir.write("conflict.tsv", "t1\tgA\nt2\tgB\nt1\tgC\n");
+    let (code, e) = import(&dir, "salmon", &[&quant], &["--tx2gene", arg(&conflict)]);
+    assert_eq!(code, Some(1), "{e}");
+    assert!(e.contains("conflict.tsv:3") && e.contains("\"gC\" here and to \"gA\" on line 1"), "{e}");
+    // A GTF repeats a transcript on every exon line with the same gene: that is not a conflict.
+    let gtf = dir.write(
+        "genes.gtf",
+        "c1\tx\texon\t1\t10\t.\t+\t.\tgene_id \"gA\"; transcript_id \"t1\";\n\
+         c1\tx\texon\t20\t30\t.\t+\t.\tgene_id \"gA\"; transcript_id \"t1\";\n\
+         c1\tx\texon\t40\t50\t.\t+\t.\tgene_id \"gB\"; transcript_id \"t2\";\n",
+    );
+    let (code, e) = import(&dir, "salmon", &[&quant], &["--tx2gene", arg(&gtf)]);
+    assert_eq!(code, Some(0), "{e}");
+}
+
+/// `normalise metabolome` on a wide table of three features × (four study samples, two QCs, two
+/// blanks); `extra` sets the steps.
+fn normalise_metabolome(dir: &Workdir, extra: &[&str]) -> (Option<i32>, String, PathBuf) {
+    let table = dir.write(
+        "table.csv",
+        "name,B1,Q1,S1,S2,Q2,S3,S4,B2\n\
+         lactate,2,150,120,0,160,140,200,2\n\
+         citrate,0,80,90,70,85,0,95,0\n\
+         glucose,1,500,400,450,480,0,520,1\n",
+    );
+    let injections = dir.write(
+        "injections.csv",
+        "column,injection_order,batch,sample_type,sample_id\nB1,1,1,blank,\nQ1,2,1,qc,\nS1,3,1,sample,S1\n\
+         S2,4,1,sample,S2\nQ2,5,1,qc,\nS3,6,1,sample,S3\nS4,7,1,sample,S4\nB2,8,1,blank,\n",
+    );
+    let out = dir.join("metabolome");
+    let _ = std::fs::remove_dir_all(&out);
+    let args = ["normalise", "metabolome", "--table", arg(&table), "--injections", arg(&injections), "-o", arg(&out)];
+    let o = harmonomics(&[&args[..], &["--drift", "none", "--no-pqn", "--transform", "none"], extra].concat());
+    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned(), out)
+}
+
+#[test]
+fn metabolome_imputation_never_takes_values_from_blanks() {
+    let dir = Workdir::new();
+    let off = ["--blank-ratio", "0", "--max-qc-rsd", "0", "--min-detection", "0"];
+    let (code, e, out) = normalise_metabolome(&dir, &[&off[..], &["--impute", "half_min"]].concat());
+    assert_eq!(code, Some(0), "{e}");
+    let (m, _) = common::read_parquet(&out.join("normalised.parquet"));
+    let ids = common::strings(&m, "feature_id");
+    let row = |f: &str| ids.iter().position(|i| i.as_deref() == Some(f)).expect("feature");
+    // lactate's study and QC minimum is 120 (the blanks read 2): S2 is filled with 60, not 1.
+    assert_eq!(common::f64s(&m, "S2")[row("lactate")], Some(60.0));
+    assert_eq!(common::f64s(&m, "S3")[row("citrate")], Some(35.0));
+    assert_eq!(common::f64s(&m, "S3")[row("glucose")], Some(200.0));
+    // KNN: the donors are study samples and QCs; a blank (1 or 2) would pull the mean far down.
+    let (code, e, out) =
+        normalise_metabolome(&dir, &[&off[..], &["--impute", "knn", "--knn-neighbours", "2"]].concat());
+    assert_eq!(code, Some(0), "{e}");
+    let (m, _) = common::read_parquet(&out.join("normalised.parquet"));
+    let s2 = common::f64s(&m, "S2")[row("lactate")].expect("imputed");
+    assert!(s2 >= 120.0, "lactate in S2 imputed from blanks: {s2}");
+}
+
+#[test]
+fn filters_that_remove_every_metabolite_are_an_error_naming_them() {
+    let dir = Workdir::new();
+    let (code, e, out) =
+        normalise_metabolome(&dir, &["--blank-ratio", "0", "--max-qc-rsd", "0", "--min-detection", "1"]);
+    // Exit 2: the thresholds are configuration, as for the other design errors.
+    assert_eq!(code, Some(2), "{e}");
+    assert!(e.contains("removed all 3 features") && e.contains("detection_filter removed 3"), "{e}");
+    assert!(e.contains("\"min_detection\":1.0"), "{e}");
+    assert!(!out.join("normalised.parquet").exists());
+}

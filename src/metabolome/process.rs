@@ -10,7 +10,9 @@
 //!    A batch with fewer than `min_qc_per_batch` QC values for a feature is left as it is;
 //! 4. filters: QC RSD (sample standard deviation / mean, after correction) above `max_qc_rsd`,
 //!    and detection in fewer than `min_detection` of the study samples;
-//! 5. imputation: half of the feature's smallest observed value (`half_min`), or none;
+//! 5. imputation, over study samples and QCs only (blanks neither give nor receive values: a
+//!    blank's near-zero reading would sit far below the study range): half of the feature's
+//!    smallest observed value (`half_min`), KNN, or none;
 //! 6. PQN: each injection divided by the median of its quotients to a reference profile (the
 //!    median of the QCs, else of the study samples) over the features with a positive reference;
 //! 7. `log2`, `glog` (log2((x + √(x² + λ)) / 2), pmp's form) or none;
@@ -232,8 +234,9 @@ fn correct_drift(
 /// (√(n_features / n_shared · Σ over shared features of the squared difference)) among those that
 /// have it; distances come from the data before imputation; an injection sharing no feature is no
 /// neighbour; with no neighbour at all, the feature's mean. Returns how many values it filled.
-fn knn_impute(rows: &mut [Vec<Option<f64>>], k: usize) -> usize {
-    let (n_features, n) = (rows.len(), rows.first().map_or(0, Vec::len));
+/// Only the injections in `cols` give or receive values.
+fn knn_impute(rows: &mut [Vec<Option<f64>>], k: usize, cols: &[usize]) -> usize {
+    let n_features = rows.len();
     if n_features == 0 || k == 0 {
         return 0;
     }
@@ -249,20 +252,23 @@ fn knn_impute(rows: &mut [Vec<Option<f64>>], k: usize) -> usize {
         (shared > 0).then(|| (n_features as f64 / shared as f64 * sum).sqrt())
     };
     let mut filled = 0;
-    for receiver in 0..n {
+    for &receiver in cols {
         if original.iter().all(|row| row[receiver].is_some()) {
             continue;
         }
-        let distances: Vec<Option<f64>> =
-            (0..n).map(|j| if j == receiver { None } else { distance(receiver, j) }).collect();
+        let distances: Vec<(usize, Option<f64>)> =
+            cols.iter().map(|&j| (j, if j == receiver { None } else { distance(receiver, j) })).collect();
         for (f, row) in rows.iter_mut().enumerate() {
             if original[f][receiver].is_some() {
                 continue;
             }
-            let mut donors: Vec<(f64, usize)> =
-                (0..n).filter_map(|j| Some((distances[j]?, j))).filter(|(_, j)| original[f][*j].is_some()).collect();
+            let mut donors: Vec<(f64, usize)> = distances
+                .iter()
+                .filter_map(|&(j, d)| Some((d?, j)))
+                .filter(|(_, j)| original[f][*j].is_some())
+                .collect();
             if donors.is_empty() {
-                let present: Vec<f64> = original[f].iter().flatten().copied().collect();
+                let present: Vec<f64> = cols.iter().filter_map(|&j| original[f][j]).collect();
                 row[receiver] = mean(&present);
             } else {
                 donors.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -421,20 +427,36 @@ pub fn process(
         values_changed: 0,
     });
     let kept: Vec<usize> = (0..n_features).filter(|&i| alive[i]).collect();
+    if kept.is_empty() && n_features > 0 {
+        // An empty matrix is never a result: say which filters emptied it, with their thresholds.
+        let removals: Vec<String> = steps
+            .iter()
+            .filter(|s| s.removed > 0)
+            .map(|s| format!("{} removed {} ({})", s.name, s.removed, s.params))
+            .collect();
+        return Err(MetabolomeError::Design(format!(
+            "the filters removed all {n_features} features: {}; loosen these options ([metabolome] in \
+             cohort.toml, or the flags of `normalise metabolome`) or check the injection list's sample types",
+            removals.join("; ")
+        )));
+    }
     let mut values: Vec<Vec<Option<f64>>> = kept.iter().map(|&i| std::mem::take(&mut rows[i])).collect();
 
-    // 5. imputation.
+    // 5. imputation, blanks left out.
     let mut imputed = 0;
+    let study: Vec<usize> = (0..injections.len()).filter(|&j| injections[j].kind != Kind::Blank).collect();
     if options.impute == Impute::Knn {
-        imputed = knn_impute(&mut values, options.knn_neighbours);
+        imputed = knn_impute(&mut values, options.knn_neighbours, &study);
     }
     if options.impute == Impute::HalfMin {
         for row in &mut values {
-            let min = row.iter().flatten().copied().fold(f64::INFINITY, f64::min);
+            let min = study.iter().filter_map(|&j| row[j]).fold(f64::INFINITY, f64::min);
             if min.is_finite() {
-                for v in row.iter_mut().filter(|v| v.is_none()) {
-                    *v = Some(min / 2.0);
-                    imputed += 1;
+                for &j in &study {
+                    if row[j].is_none() {
+                        row[j] = Some(min / 2.0);
+                        imputed += 1;
+                    }
                 }
             }
         }

@@ -40,7 +40,7 @@ for i in range(x.shape[0]):
     # A fit at or below zero cannot scale an intensity: the value becomes missing.
     fit = np.where(fit > 0, fit, np.nan)
     corrected[i] = row / fit * target
-# half-minimum imputation per feature, over all injections
+# half-minimum imputation per feature, over the non-blank injections (this table has no blanks)
 for i in range(corrected.shape[0]):
     row = corrected[i]
     row[np.isnan(row)] = np.nanmin(row) / 2

@@ -18,12 +18,42 @@ fn bad(path: &Path, line: u64, message: impl Into<String>) -> ImportError {
     ImportError::Malformed { location: Location::line(path, line), message: message.into() }
 }
 
+/// Counts above this are not exact in a 64-bit float, and no library has that many reads.
+pub(super) const MAX_COUNT: f64 = 9_007_199_254_740_992.0;
+
+/// A count: a finite, non-negative number up to 2^53 (fractional counts allowed: featureCounts
+/// `--fraction`, Salmon's estimates).
+pub(super) fn count_value(text: &str) -> Result<f64, String> {
+    let v: f64 = text.trim().parse().map_err(|_| format!("{text:?} is not a number"))?;
+    if !v.is_finite() {
+        Err(format!("{text:?} is not a finite number"))
+    } else if v < 0.0 {
+        Err(format!("{text:?} is negative"))
+    } else if v > MAX_COUNT {
+        Err(format!("{text:?} is larger than any read count (over 2^53)"))
+    } else {
+        Ok(v)
+    }
+}
+
 fn number(path: &Path, line: u64, text: &str, what: &str) -> Result<f64, ImportError> {
-    text.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite() && *v >= 0.0)
-        .ok_or_else(|| bad(path, line, format!("{what} {text:?} is not a count")))
+    count_value(text).map_err(|e| bad(path, line, format!("{what}: {e}")))
+}
+
+/// Refuses a gene listed twice: the tools write each gene once, so a repeat is a concatenated or
+/// corrupted file. `lines[i]` is the line of row `i`.
+fn unique_genes(path: &Path, s: &ImportedSample, lines: &[u64]) -> Result<(), ImportError> {
+    match crate::matrix::first_repeat(s.feature_ids.iter().map(String::as_str)) {
+        Some((first, again)) => Err(bad(
+            path,
+            lines[again],
+            format!(
+                "gene {:?} again (first on line {}): each gene must appear once",
+                s.feature_ids[again], lines[first]
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// featureCounts' table: `# Program...` line, `Geneid Chr Start End Strand Length <samples...>`.
@@ -36,7 +66,9 @@ pub fn featurecounts(path: &Path) -> Result<Vec<ImportedSample>, ImportError> {
     }
     let mut samples: Vec<ImportedSample> =
         header[6..].iter().map(|s| ImportedSample::new(&sample_name(s), true)).collect();
+    let mut row_lines = Vec::new();
     for (n, line) in rows {
+        row_lines.push(n);
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() != header.len() {
             return Err(bad(path, n, format!("expected {} fields, found {}", header.len(), f.len())));
@@ -49,6 +81,9 @@ pub fn featurecounts(path: &Path) -> Result<Vec<ImportedSample>, ImportError> {
                 l.push(length);
             }
         }
+    }
+    if let Some(first) = samples.first() {
+        unique_genes(path, first, &row_lines)?;
     }
     // The .summary beside it goes to QC when present.
     let summary = std::path::PathBuf::from(format!("{}.summary", path.display()));
@@ -76,6 +111,7 @@ fn sample_name(column: &str) -> String {
 /// htseq-count: `gene<TAB>count`, with `__no_feature`, `__ambiguous`, ... rows for QC.
 pub fn htseq(path: &Path, sample: &str) -> Result<ImportedSample, ImportError> {
     let mut s = ImportedSample::new(sample, false);
+    let mut row_lines = Vec::new();
     for (n, line) in lines(path)? {
         if line.trim().is_empty() {
             continue;
@@ -90,8 +126,10 @@ pub fn htseq(path: &Path, sample: &str) -> Result<ImportedSample, ImportError> {
         } else {
             s.feature_ids.push(f[0].to_string());
             s.counts.push(v);
+            row_lines.push(n);
         }
     }
+    unique_genes(path, &s, &row_lines)?;
     Ok(s)
 }
 
@@ -104,6 +142,7 @@ pub fn star(path: &Path, sample: &str, strandedness: Strandedness) -> Result<Imp
         Strandedness::Reverse => 3,
     };
     let mut s = ImportedSample::new(sample, false);
+    let mut row_lines = Vec::new();
     for (n, line) in lines(path)? {
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() != 4 {
@@ -119,7 +158,9 @@ pub fn star(path: &Path, sample: &str, strandedness: Strandedness) -> Result<Imp
         } else {
             s.feature_ids.push(f[0].to_string());
             s.counts.push(v);
+            row_lines.push(n);
         }
     }
+    unique_genes(path, &s, &row_lines)?;
     Ok(s)
 }

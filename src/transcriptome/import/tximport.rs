@@ -98,26 +98,35 @@ pub fn read(path: &Path, tool: TxTool, sample: &str) -> Result<TxQuant, ImportEr
         counts: Vec::new(),
         tpm: Vec::new(),
     };
+    let mut row_lines = Vec::new();
     for (k, line) in lines.enumerate() {
         let n = k as u64 + 2;
         let line = line.map_err(io_err)?;
         if line.trim().is_empty() {
             continue;
         }
+        row_lines.push(n);
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() != header.len() {
             return Err(bad(path, n, format!("expected {} fields, found {}", header.len(), f.len())));
         }
-        let num = |i: usize, what: &str| {
-            f[i].parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite() && *v >= 0.0)
-                .ok_or_else(|| bad(path, n, format!("{what} {:?} is not a non-negative number", f[i])))
-        };
+        let num =
+            |i: usize, what: &str| super::tables::count_value(f[i]).map_err(|e| bad(path, n, format!("{what}: {e}")));
         q.ids.push(f[id].to_string());
         q.lengths.push(num(len, names[0])?);
         q.counts.push(num(cnt, names[1])?);
         q.tpm.push(num(tpm, names[2])?);
+    }
+    // A transcript twice would be summed into its gene twice.
+    if let Some((first, again)) = crate::matrix::first_repeat(q.ids.iter().map(String::as_str)) {
+        return Err(bad(
+            path,
+            row_lines[again],
+            format!(
+                "transcript {:?} again (first on line {}): each transcript must appear once",
+                q.ids[again], row_lines[first]
+            ),
+        ));
     }
     Ok(q)
 }
@@ -135,7 +144,23 @@ fn clean(id: &str) -> &str {
 pub fn read_tx2gene(path: &Path) -> Result<HashMap<String, String>, ImportError> {
     let io_err = |source| ImportError::Io { path: path.to_path_buf(), source };
     let file = std::fs::File::open(path).map_err(io_err)?;
-    let mut map = HashMap::new();
+    // transcript → (gene, line that gave it): a transcript given two genes is an error, as
+    // tximport would put its reads in whichever gene came first.
+    let mut map: HashMap<String, (String, u64)> = HashMap::new();
+    let mut add = |transcript: &str, gene: String, line: u64| -> Result<(), ImportError> {
+        match map.get(transcript) {
+            Some((known, _)) if *known == gene => Ok(()),
+            Some((known, first)) => Err(bad(
+                path,
+                line,
+                format!("transcript {transcript:?} is mapped to gene {gene:?} here and to {known:?} on line {first}"),
+            )),
+            None => {
+                map.insert(transcript.to_string(), (gene, line));
+                Ok(())
+            }
+        }
+    };
     for (k, line) in BufReader::new(crate::io::open::decompress(file).map_err(io_err)?).lines().enumerate() {
         let line = line.map_err(io_err)?;
         if line.starts_with('#') || line.trim().is_empty() {
@@ -150,7 +175,7 @@ pub fn read_tx2gene(path: &Path) -> Result<HashMap<String, String>, ImportError>
                 })
             };
             if let (Some(t), Some(g)) = (attr("transcript_id"), attr("gene_id")) {
-                map.entry(clean(&t).to_string()).or_insert(g);
+                add(clean(&t), g, k as u64 + 1)?;
             }
             continue;
         }
@@ -161,9 +186,9 @@ pub fn read_tx2gene(path: &Path) -> Result<HashMap<String, String>, ImportError>
         if k == 0 && f[0].eq_ignore_ascii_case("transcript_id") || f[0].eq_ignore_ascii_case("tx") {
             continue;
         }
-        map.entry(clean(f[0]).to_string()).or_insert_with(|| f[1].trim().to_string());
+        add(clean(f[0]), f[1].trim().to_string(), k as u64 + 1)?;
     }
-    Ok(map)
+    Ok(map.into_iter().map(|(t, (g, _))| (t, g)).collect())
 }
 
 /// Gene-level summary of several samples (genes sorted by id, as tximport's `rowsum`).

@@ -72,7 +72,7 @@ fn read_parquet(path: &Path) -> Result<Counts, InputError> {
     let wide = read_wide(path, None)?;
     let (ids, samples) = (wide.feature_ids, wide.sample_ids);
     let columns: Vec<Vec<Option<f64>>> = wide.columns.into_iter().map(Option::unwrap_or_default).collect();
-    let matrix = to_matrix(path, ids, samples, columns)?;
+    let matrix = to_matrix(path, ids, samples, columns, None)?;
     // Lengths from our features.parquet beside raw.parquet, matched by feature id. A file there
     // that cannot be read is an error, not a silent loss of lengths (TPM and FPKM need them).
     let features = path.parent().map(|d| d.join("features.parquet")).filter(|p| p.exists());
@@ -111,12 +111,27 @@ fn feature_lengths(path: &Path) -> Result<Option<std::collections::HashMap<Strin
     Ok(Some(by_id))
 }
 
+/// The matrix, once every row is a distinct feature and every count a count. `lines[i]` is the
+/// text line of row `i` (`None` for Parquet, where the row is named instead).
 fn to_matrix(
     path: &Path,
     ids: Vec<String>,
     samples: Vec<String>,
     columns: Vec<Vec<Option<f64>>>,
+    lines: Option<&[u64]>,
 ) -> Result<FeatureMatrix<f64>, InputError> {
+    let line = |i: usize| lines.map(|l| l[i]);
+    if let Some((first, again)) = crate::matrix::first_repeat(ids.iter().map(String::as_str)) {
+        let earlier = match line(first) {
+            Some(l) => format!("line {l}"),
+            None => format!("row {}", first + 1),
+        };
+        return Err(malformed(
+            path,
+            line(again),
+            format!("feature {:?} again (first on {earlier}): each feature must be one row", ids[again]),
+        ));
+    }
     let mut out = Vec::with_capacity(columns.len());
     for (j, c) in columns.into_iter().enumerate() {
         if c.iter().all(Option::is_none) {
@@ -128,10 +143,11 @@ fn to_matrix(
             malformed(path, None, format!("sample {:?} has missing counts for some features", samples[j]))
         })?;
         if let Some(i) = values.iter().position(|v| !v.is_finite() || *v < 0.0) {
+            let what = if values[i].is_finite() { "is negative" } else { "is not a finite number" };
             return Err(malformed(
                 path,
-                None,
-                format!("sample {:?}, feature {:?}: counts must be ≥ 0", samples[j], ids[i]),
+                line(i),
+                format!("sample {:?}, feature {:?}: the count {} {what}", samples[j], ids[i], values[i]),
             ));
         }
         out.push(Some(values));
@@ -146,6 +162,7 @@ fn read_text(path: &Path) -> Result<Counts, InputError> {
     let mut first_sample = 1;
     let mut length_column = None;
     let mut ids = Vec::new();
+    let mut row_lines = Vec::new();
     let mut lengths = Vec::new();
     let mut columns: Vec<Vec<Option<f64>>> = Vec::new();
     for (k, line) in reader.lines().enumerate() {
@@ -177,6 +194,7 @@ fn read_text(path: &Path) -> Result<Counts, InputError> {
             ));
         }
         ids.push(fields[0].to_string());
+        row_lines.push(n);
         if let Some(c) = length_column {
             lengths.push(
                 fields[c]
@@ -199,6 +217,6 @@ fn read_text(path: &Path) -> Result<Counts, InputError> {
         return Err(malformed(path, None, "the file is empty"));
     };
     let samples = h[first_sample..].to_vec();
-    let matrix = to_matrix(path, ids, samples, columns)?;
+    let matrix = to_matrix(path, ids, samples, columns, Some(&row_lines))?;
     Ok(Counts { matrix, lengths: length_column.map(|_| lengths) })
 }
