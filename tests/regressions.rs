@@ -313,3 +313,43 @@ fn filters_that_remove_every_metabolite_are_an_error_naming_them() {
     assert!(e.contains("\"min_detection\":1.0"), "{e}");
     assert!(!out.join("normalised.parquet").exists());
 }
+
+#[test]
+fn a_command_whose_last_output_fails_leaves_none_of_its_outputs() {
+    let dir = Workdir::new();
+    let bam = repo().join("test-data/transcriptome/bam/P01_day0.bam");
+    let saf = repo().join("test-data/annotation/hg38_refseq_fixture.saf");
+    let (out, table) = (dir.join("x.parquet"), dir.join("t.tsv"));
+    // A directory (not empty) where featureCounts' summary goes.
+    std::fs::create_dir(dir.join("t.tsv.summary")).expect("dir");
+    dir.write("t.tsv.summary/keep", "x");
+    let args = ["quant", "rna", "--bam", arg(&bam), "-a", arg(&saf), "-s", "2", "--out", arg(&out)];
+    let o = harmonomics(&[&args[..], &["--featurecounts-tsv", arg(&table)]].concat());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("t.tsv.summary"), "{e}");
+    assert!(!out.exists() && !table.exists(), "no output may be left when one of them failed");
+    let hidden = std::fs::read_dir(dir.path()).expect("dir").filter_map(|e| e.ok()).any(|e| {
+        let name = e.file_name();
+        name.to_string_lossy().starts_with('.')
+    });
+    assert!(!hidden, "no temporary file either");
+    // The same for quant methylation's Parquet file and bedGraph.
+    let cov = repo().join("test-data/real/bismark/test_data.fastq_bismark.bismark.cov.gz");
+    std::fs::create_dir(dir.join("m.bedGraph")).expect("dir");
+    dir.write("m.bedGraph/keep", "x");
+    let m = dir.join("m.parquet");
+    let o = harmonomics(&[
+        "quant",
+        "methylation",
+        "--bam",
+        arg(&cov),
+        "-o",
+        arg(&m),
+        "--bedgraph",
+        arg(&dir.join("m.bedGraph")),
+    ]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(!m.exists(), "{e}");
+}

@@ -13,7 +13,8 @@ use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use crate::io::OutputError;
-use crate::io::parquet::{Metadata, ROW_GROUP_ROWS, write_parquet_streamable};
+use crate::io::atomic::Staged;
+use crate::io::parquet::{Metadata, ROW_GROUP_ROWS, stage_parquet_streamable};
 
 /// Calls at one CpG (both strands merged).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -169,6 +170,18 @@ pub const CHROMS_KEY: &str = "harmonomics.chroms";
 /// dictionary-encoded and the integers delta-encoded: the merge decodes them cheaply, hundreds of
 /// files at a time.
 pub fn write_sample(path: &Path, calls: &SampleCalls, metadata: &Metadata) -> Result<(), OutputError> {
+    let mut staged = Staged::default();
+    stage_sample(&mut staged, path, calls, metadata)?;
+    staged.commit().map_err(|(path, source)| OutputError { path, source })
+}
+
+/// [`write_sample`] as one of a command's outputs that appear together.
+pub fn stage_sample(
+    staged: &mut Staged,
+    path: &Path,
+    calls: &SampleCalls,
+    metadata: &Metadata,
+) -> Result<(), OutputError> {
     let chrom_type = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
     let schema = Arc::new(Schema::new(vec![
         Field::new("chrom", chrom_type, false),
@@ -180,7 +193,7 @@ pub fn write_sample(path: &Path, calls: &SampleCalls, metadata: &Metadata) -> Re
     let mut metadata = metadata.clone();
     metadata.push((CHROMS_KEY.to_string(), serde_json::to_string(&names).unwrap_or_default()));
     let dictionary: ArrayRef = Arc::new(StringArray::from_iter_values(names.iter()));
-    write_parquet_streamable(path, schema.clone(), &metadata, &["chrom"], |push| {
+    stage_parquet_streamable(staged, path, schema.clone(), &metadata, &["chrom"], |push| {
         let rows: Vec<(i32, &Site)> =
             calls.chroms.iter().enumerate().flat_map(|(k, c)| c.sites.iter().map(move |s| (k as i32, s))).collect();
         for chunk in rows.chunks(ROW_GROUP_ROWS) {

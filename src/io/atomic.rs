@@ -14,6 +14,15 @@ pub fn write_atomic<F>(path: &Path, write: F) -> io::Result<()>
 where
     F: FnOnce(&mut BufWriter<&File>) -> io::Result<()>,
 {
+    filled_temporary(path, write)?.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// The temporary file for `path`, written by `write`, flushed and synced.
+fn filled_temporary<F>(path: &Path, write: F) -> io::Result<tempfile::NamedTempFile>
+where
+    F: FnOnce(&mut BufWriter<&File>) -> io::Result<()>,
+{
     let tmp = temporary_beside(path)?;
     {
         let mut writer = BufWriter::new(tmp.as_file());
@@ -21,8 +30,44 @@ where
         writer.flush()?;
     }
     tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    Ok(tmp)
+}
+
+/// The outputs of one command, all or none: each is written to its temporary file, and only
+/// [`Staged::commit`], once every one is complete, renames them into place. Dropped without a
+/// commit (an error in a later output), it deletes them all, so a failed command never leaves
+/// one output that looks complete beside a missing other.
+#[derive(Default)]
+pub struct Staged {
+    files: Vec<(std::path::PathBuf, tempfile::NamedTempFile)>,
+}
+
+impl Staged {
+    /// Writes `path`'s content to its temporary file.
+    pub fn write<F>(&mut self, path: &Path, write: F) -> io::Result<()>
+    where
+        F: FnOnce(&mut BufWriter<&File>) -> io::Result<()>,
+    {
+        let tmp = filled_temporary(path, write)?;
+        self.files.push((path.to_path_buf(), tmp));
+        Ok(())
+    }
+
+    /// Renames every output into place, in the order written. Should a rename fail (the
+    /// destination became a directory), the outputs already renamed are removed again.
+    pub fn commit(self) -> Result<(), (std::path::PathBuf, io::Error)> {
+        let mut done: Vec<std::path::PathBuf> = Vec::new();
+        for (path, tmp) in self.files {
+            if let Err(e) = tmp.persist(&path) {
+                for p in &done {
+                    let _ = std::fs::remove_file(p);
+                }
+                return Err((path, e.error));
+            }
+            done.push(path);
+        }
+        Ok(())
+    }
 }
 
 /// A hidden temporary file in `path`'s directory, named after it, created with mode 0666 less
@@ -76,6 +121,33 @@ pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn staged_outputs_appear_together_or_not_at_all() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+        let mut staged = Staged::default();
+        staged.write(&a, |w| w.write_all(b"a")).expect("a");
+        assert!(staged.write(&b, |_| Err(io::Error::other("disk on fire"))).is_err());
+        drop(staged);
+        assert_eq!(std::fs::read_dir(dir.path()).expect("read_dir").count(), 0, "nothing, not even a");
+        // A rename that fails (a directory in the way) takes back the ones before it.
+        std::fs::create_dir(&b).expect("dir");
+        std::fs::write(b.join("x"), "x").expect("file in dir");
+        let mut staged = Staged::default();
+        staged.write(&a, |w| w.write_all(b"a")).expect("a");
+        staged.write(&b, |w| w.write_all(b"b")).expect("b");
+        let (failed, _) = staged.commit().expect_err("b is a directory");
+        assert_eq!(failed, b);
+        assert!(!a.exists());
+        staged = Staged::default();
+        let c = dir.path().join("c.txt");
+        staged.write(&a, |w| w.write_all(b"a")).expect("a");
+        staged.write(&c, |w| w.write_all(b"c")).expect("c");
+        staged.commit().expect("commit");
+        assert_eq!(std::fs::read(&a).expect("a"), b"a");
+        assert_eq!(std::fs::read(&c).expect("c"), b"c");
+    }
 
     #[test]
     fn failed_write_leaves_nothing_behind() {

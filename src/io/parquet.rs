@@ -68,13 +68,14 @@ where
 /// Rows per data page of files that are read back many at a time ([`write_parquet_streamable`]).
 pub const STREAM_PAGE_ROWS: usize = 4096;
 
-/// [`write_parquet`] with data pages of at most [`STREAM_PAGE_ROWS`] rows, for files a cohort
+/// [`write_parquet`], as one of `staged`'s outputs, with data pages of at most [`STREAM_PAGE_ROWS`] rows, for files a cohort
 /// merge keeps open by the hundred: a reader holds one decompressed page per column, so small
 /// pages bound its memory (65,536-row pages cost ~2 MB per open file), and so does leaving the
 /// pages uncompressed. Columns named in `dictionary` are dictionary-encoded (a chromosome per
 /// row), the other integer columns delta-encoded (sorted positions, small counts): both decode
 /// fast and keep the file small without compression.
-pub fn write_parquet_streamable<F>(
+pub fn stage_parquet_streamable<F>(
+    staged: &mut crate::io::atomic::Staged,
     path: &Path,
     schema: SchemaRef,
     metadata: &Metadata,
@@ -99,21 +100,43 @@ where
             builder = builder.set_column_encoding(column, Encoding::DELTA_BINARY_PACKED);
         }
     }
-    write_with(path, schema, builder.build(), fill)
+    let properties = builder.build();
+    staged
+        .write(path, |w| encode(w, schema, properties, fill))
+        .map_err(|source| OutputError { path: path.to_path_buf(), source })
 }
 
 fn write_with<F>(path: &Path, schema: SchemaRef, properties: WriterProperties, fill: F) -> Result<(), OutputError>
 where
     F: FnOnce(&mut dyn FnMut(RecordBatch) -> std::io::Result<()>) -> std::io::Result<()>,
 {
+    write_atomic(path, |w| encode(w, schema, properties, fill))
+        .map_err(|source| OutputError { path: path.to_path_buf(), source })
+}
+
+/// The Parquet bytes of the batches `fill` pushes, onto `w`.
+fn encode<W, F>(w: W, schema: SchemaRef, properties: WriterProperties, fill: F) -> std::io::Result<()>
+where
+    W: std::io::Write + Send,
+    F: FnOnce(&mut dyn FnMut(RecordBatch) -> std::io::Result<()>) -> std::io::Result<()>,
+{
     let to_io = |e: parquet::errors::ParquetError| std::io::Error::other(e.to_string());
-    write_atomic(path, |w| {
-        let mut writer = ArrowWriter::try_new(w, schema.clone(), Some(properties)).map_err(to_io)?;
-        fill(&mut |batch| writer.write(&batch).map_err(to_io))?;
-        writer.close().map_err(to_io)?;
-        Ok(())
-    })
-    .map_err(|source| OutputError { path: path.to_path_buf(), source })
+    let mut writer = ArrowWriter::try_new(w, schema, Some(properties)).map_err(to_io)?;
+    fill(&mut |batch| writer.write(&batch).map_err(to_io))?;
+    writer.close().map_err(to_io)?;
+    Ok(())
+}
+
+/// [`write_batch`] as one of a command's [`crate::io::atomic::Staged`] outputs.
+pub fn stage_batch(
+    staged: &mut crate::io::atomic::Staged,
+    path: &Path,
+    batch: RecordBatch,
+    metadata: &Metadata,
+) -> Result<(), OutputError> {
+    staged
+        .write(path, |w| encode(w, batch.schema(), properties(metadata), |push| push(batch)))
+        .map_err(|source| OutputError { path: path.to_path_buf(), source })
 }
 
 /// Columns whose writers are open at once while a row group is encoded column by column.

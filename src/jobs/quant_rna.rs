@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::annotation::{self, FeatureIndex};
 use crate::io::OutputError;
-use crate::io::parquet::write_batch;
+use crate::io::parquet::stage_batch;
 use crate::layer::Layer;
 use crate::pipeline::{Progress, RunError, arrow_err, json_text};
 use crate::transcriptome::quant::{SampleCounts, quantify};
@@ -40,7 +40,9 @@ pub fn run(job: &QuantRnaJob, progress: &Progress) -> Result<SampleCounts, RunEr
     let name = job.bam.display().to_string();
     let quant = json_text(&job.options)?;
     let meta = super::metadata(Layer::Transcriptome, &[("quant", quant)]);
-    write_batch(&job.out, tables::sample_counts(&features, &counts).map_err(arrow_err(&job.out))?, &meta)?;
+    // The Parquet file and featureCounts' table and summary appear together or not at all.
+    let mut staged = crate::io::atomic::Staged::default();
+    stage_batch(&mut staged, &job.out, tables::sample_counts(&features, &counts).map_err(arrow_err(&job.out))?, &meta)?;
     if let Some(w) = counts.strand.check(job.options.strandedness) {
         progress.note(format!("warning: {}: {w}", job.bam.display()));
     }
@@ -53,14 +55,13 @@ pub fn run(job: &QuantRnaJob, progress: &Progress) -> Result<SampleCounts, RunEr
         move |source| RunError::Output(OutputError { path, source })
     };
     if let Some(path) = &job.featurecounts_tsv {
-        crate::io::atomic::write_atomic(path, |w| {
-            featurecounts::write_table(w, &job.command, &features, &[&name], &[&counts])
-        })
-        .map_err(out_err(path))?;
-    }
-    if let Some(path) = &summary {
-        crate::io::atomic::write_atomic(path, |w| featurecounts::write_summary(w, &[&name], &[&counts]))
+        staged
+            .write(path, |w| featurecounts::write_table(w, &job.command, &features, &[&name], &[&counts]))
             .map_err(out_err(path))?;
     }
+    if let Some(path) = &summary {
+        staged.write(path, |w| featurecounts::write_summary(w, &[&name], &[&counts])).map_err(out_err(path))?;
+    }
+    staged.commit().map_err(|(path, source)| out_err(&path)(source))?;
     Ok(counts)
 }
