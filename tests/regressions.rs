@@ -353,3 +353,56 @@ fn a_command_whose_last_output_fails_leaves_none_of_its_outputs() {
     assert_eq!(o.status.code(), Some(1), "{e}");
     assert!(!m.exists(), "{e}");
 }
+
+#[test]
+fn a_bad_sam_header_line_is_named_by_its_line() {
+    let dir = Workdir::new();
+    let sam = dir.write(
+        "badheader.sam",
+        "@HD\tVN:1.6\n@SQ\tSN:chr1\tLN:5000\n@SQ\tSN:chr2\nr1\t0\tchr1\t100\t60\t4M\t*\t0\t0\tACGT\t*\n",
+    );
+    let (code, e) = quant_rna(&dir, &sam);
+    assert_eq!(code, Some(1), "{e}");
+    assert!(e.contains("badheader.sam:3: SAM header") && e.contains("LN"), "{e}");
+    let out = dir.join("m.parquet");
+    let o = harmonomics(&["quant", "methylation", "--bam", arg(&sam), "-o", arg(&out)]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("badheader.sam:3: SAM header"), "{e}");
+}
+
+#[test]
+fn count_matrices_without_genes_or_reads_are_named_or_normalised_never_a_panic() {
+    let dir = Workdir::new();
+    let out = dir.join("n.parquet");
+    let normalise = |table: &Path, method: &str| {
+        let _ = std::fs::remove_file(&out);
+        let o = harmonomics(&[
+            "normalise",
+            "transcriptome",
+            "--counts",
+            arg(table),
+            "--method",
+            method,
+            "--out",
+            arg(&out),
+        ]);
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let no_genes = dir.write("nogenes.tsv", "gene\ts1\ts2\n");
+    for method in ["tmm", "deseq2", "cpm", "vst"] {
+        let (code, e) = normalise(&no_genes, method);
+        assert_eq!(code, Some(1), "{method}: {e}");
+        assert!(e.contains("nogenes.tsv") && e.contains("no features"), "{method}: {e}");
+    }
+    // No read at all: edgeR's calcNormFactors falls back to factors of 1 (method "none").
+    let zeros = dir.write("zeros.tsv", "gene\ts1\ts2\ng1\t0\t0\ng2\t0\t0\n");
+    let (code, e) = normalise(&zeros, "tmm");
+    assert_eq!(code, Some(0), "{e}");
+    // A method that cannot run on this matrix names the file.
+    let one = dir.write("one.tsv", "gene\ts1\ng1\t5\ng2\t6\n");
+    let (code, e) = normalise(&one, "vst");
+    assert_eq!(code, Some(1), "{e}");
+    assert!(e.contains("one.tsv: vst: needs at least two samples"), "{e}");
+    let (_, e) = normalise(&one, "tpm");
+    assert!(e.contains("one.tsv: tpm: needs gene lengths"), "{e}");
+}

@@ -38,7 +38,7 @@ pub struct EpigenomeOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum EpigenomeError {
     /// The file could not be opened or read.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The file.
         path: PathBuf,

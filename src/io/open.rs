@@ -112,3 +112,58 @@ fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     }
     Ok(n)
 }
+
+/// A SAM header line that noodles refuses: its 1-based line and why.
+#[derive(Debug, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct SamHeaderError {
+    /// 1-based line.
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Reads a SAM text header line by line (noodles' own reader says what is wrong but not where),
+/// leaving `reader` at the first record. Returns the header and its number of lines.
+pub fn read_sam_header<R: BufRead>(reader: &mut R) -> io::Result<Result<(noodles::sam::Header, u64), SamHeaderError>> {
+    let mut parser = noodles::sam::header::Parser::default();
+    let mut line = Vec::new();
+    let mut n = 0u64;
+    while reader.fill_buf()?.first() == Some(&b'@') {
+        line.clear();
+        reader.read_until(b'\n', &mut line)?;
+        n += 1;
+        while let [rest @ .., b'\n' | b'\r'] = line.as_slice() {
+            line.truncate(rest.len());
+        }
+        if let Err(e) = parser.parse_partial(&line) {
+            // The cause chain says which field; noodles' top message alone is "invalid record".
+            let mut message = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                message.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            return Ok(Err(SamHeaderError { line: n, message }));
+        }
+    }
+    Ok(Ok((parser.finish(), n)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_sam_header_line_is_named_and_the_reader_stops_at_the_first_record() {
+        let text = b"@HD\tVN:1.6\n@SQ\tSN:chr1\tLN:100\n@SQ\tSN:chr2\n@CO\tx\nr1\t4\t*\t0\t0\t*\t*\t0\t0\t*\t*\n";
+        let e = read_sam_header(&mut &text[..]).expect("io").expect_err("no LN");
+        assert_eq!(e.line, 3);
+        assert!(e.message.contains("LN"), "{e}");
+        let good = b"@HD\tVN:1.6\n@SQ\tSN:chr1\tLN:100\nr1\t4\t*\t0\t0\t*\t*\t0\t0\t*\t*\n";
+        let mut reader = &good[..];
+        let (header, lines) = read_sam_header(&mut reader).expect("io").expect("header");
+        assert_eq!((header.reference_sequences().len(), lines), (1, 2));
+        assert!(reader.starts_with(b"r1\t"));
+    }
+}

@@ -41,7 +41,8 @@ pub fn run(job: &NormaliseJob) -> Result<(), RunError> {
     } else {
         vec![true; counts.matrix.feature_ids.len()]
     };
-    let matrix = normalise::apply_filtered(job.method, &counts.matrix, lengths.as_deref(), &keep, &job.options)?;
+    let matrix = normalise::apply_filtered(job.method, &counts.matrix, lengths.as_deref(), &keep, &job.options)
+        .map_err(|reason| RunError::NormaliseFile { path: job.counts.clone(), reason })?;
     let params = json!({
         "method": job.method.name(),
         "prior_count": job.options.prior_count,

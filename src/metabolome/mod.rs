@@ -34,7 +34,7 @@ pub struct MetabolomeOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum MetabolomeError {
     /// The file could not be opened or read.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The file.
         path: PathBuf,

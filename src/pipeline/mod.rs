@@ -69,6 +69,14 @@ pub enum RunError {
     /// A normalisation method does not apply to these data.
     #[error(transparent)]
     Normalise(#[from] normalise::NormaliseError),
+    /// A normalisation method is undefined for the matrix in this file.
+    #[error("{}: {reason}", path.display())]
+    NormaliseFile {
+        /// The count matrix.
+        path: PathBuf,
+        /// Why (in the message, not a separate cause).
+        reason: normalise::NormaliseError,
+    },
     /// A count matrix could not be read.
     #[error(transparent)]
     Input(#[from] normalise::input::InputError),

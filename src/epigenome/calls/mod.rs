@@ -219,9 +219,15 @@ impl<'a> Caller<'a> {
         self.finish()
     }
 
-    fn run_sam<R: BufRead>(mut self, inner: R) -> Result<(SampleCalls, CallStats), EpigenomeError> {
+    fn run_sam<R: BufRead>(mut self, mut inner: R) -> Result<(SampleCalls, CallStats), EpigenomeError> {
+        let (header, _) = crate::io::open::read_sam_header(&mut inner)
+            .map_err(|source| EpigenomeError::Io { path: self.path.into(), source })?
+            .map_err(|e| EpigenomeError::Line {
+                path: self.path.into(),
+                line: e.line,
+                message: format!("SAM header: {}", e.message),
+            })?;
         let mut reader = sam::io::Reader::new(inner);
-        let header = reader.read_header().map_err(|source| EpigenomeError::Io { path: self.path.into(), source })?;
         let mut record = RecordBuf::default();
         let mut view = View::default();
         loop {

@@ -121,6 +121,9 @@ fn to_matrix(
     lines: Option<&[u64]>,
 ) -> Result<FeatureMatrix<f64>, InputError> {
     let line = |i: usize| lines.map(|l| l[i]);
+    if ids.is_empty() {
+        return Err(malformed(path, None, "no features: the matrix has a header but no rows"));
+    }
     if let Some((first, again)) = crate::matrix::first_repeat(ids.iter().map(String::as_str)) {
         let earlier = match line(first) {
             Some(l) => format!("line {l}"),

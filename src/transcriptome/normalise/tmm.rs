@@ -14,6 +14,12 @@ fn nonzero_columns(counts: &FeatureMatrix<f64>) -> (Vec<usize>, Vec<Vec<f64>>) {
     (present, columns.iter().map(|c| keep.iter().map(|&i| c[i]).collect()).collect())
 }
 
+/// No present sample, or no gene with a read in any: edgeR then falls back to `method = "none"`
+/// (every factor 1), where the trimmed means and quartiles are undefined.
+fn no_genes_left(columns: &[Vec<f64>]) -> bool {
+    columns.first().is_none_or(Vec::is_empty)
+}
+
 fn upper_quartile_raw(columns: &[Vec<f64>]) -> Vec<f64> {
     columns
         .iter()
@@ -37,12 +43,18 @@ fn spread(present: &[usize], total: usize, factors: Vec<f64>) -> Vec<Option<f64>
 /// Upper-quartile normalisation factors.
 pub fn upper_quartile_factors(counts: &FeatureMatrix<f64>) -> Vec<Option<f64>> {
     let (present, columns) = nonzero_columns(counts);
+    if no_genes_left(&columns) {
+        return spread(&present, counts.columns.len(), vec![1.0; present.len()]);
+    }
     spread(&present, counts.columns.len(), upper_quartile_raw(&columns))
 }
 
 /// TMM normalisation factors.
 pub fn tmm_factors(counts: &FeatureMatrix<f64>) -> Vec<Option<f64>> {
     let (present, columns) = nonzero_columns(counts);
+    if no_genes_left(&columns) {
+        return spread(&present, counts.columns.len(), vec![1.0; present.len()]);
+    }
     let f75 = upper_quartile_raw(&columns);
     let mean = f75.iter().sum::<f64>() / f75.len() as f64;
     let mut sorted = f75.clone();
@@ -111,4 +123,21 @@ pub fn effective_cpm(counts: &FeatureMatrix<f64>, factors: &[Option<f64>]) -> Fe
         let lib: f64 = c.iter().sum();
         factors[j].filter(|_| lib > 0.0).map(|f| c.iter().map(|&v| v / (lib * f) * 1e6).collect())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_gene_with_reads_factors_are_one_as_edger_falls_back_to_none() {
+        let zeros = FeatureMatrix::new(vec!["g1".into()], vec!["a".into(), "b".into()], vec![vec![0.0], vec![0.0]]);
+        assert_eq!(tmm_factors(&zeros), vec![Some(1.0), Some(1.0)]);
+        assert_eq!(upper_quartile_factors(&zeros), vec![Some(1.0), Some(1.0)]);
+        let empty = FeatureMatrix::<f64>::new(Vec::new(), vec!["a".into()], vec![Vec::new()]);
+        assert_eq!(tmm_factors(&empty), vec![Some(1.0)]);
+        let missing =
+            FeatureMatrix::<f64> { feature_ids: Vec::new(), sample_ids: vec!["a".into()], columns: vec![None] };
+        assert_eq!(tmm_factors(&missing), vec![None]);
+    }
 }

@@ -226,12 +226,22 @@ pub enum QuantError {
         source: io::Error,
     },
     /// The input is not an alignment file that can be read: unknown, empty, truncated, a pipe.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {reason}", path.display())]
     Unreadable {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: crate::io::open::SniffError,
+        /// Why (in the message, not a separate cause: it says what is wrong with this file).
+        reason: crate::io::open::SniffError,
+    },
+    /// A SAM header line is malformed.
+    #[error("{}:{line}: SAM header: {message}", path.display())]
+    Header {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// What is wrong.
+        message: String,
     },
     /// One record could not be decoded.
     #[error("{}: {}", path.display(), where_.describe())]
@@ -343,7 +353,7 @@ pub fn quantify(
     let io_err = |source| QuantError::Io { path: path.to_path_buf(), source };
     let kind = sniff_alignments(path).map_err(|e| match e {
         SniffError::Io(source) => io_err(source),
-        source => QuantError::Unreadable { path: path.to_path_buf(), source },
+        reason => QuantError::Unreadable { path: path.to_path_buf(), reason },
     })?;
     let counter = Counter::new(path, features, index, options);
     let file = File::open(path).map_err(io_err)?;
@@ -411,10 +421,12 @@ impl<'a> Counter<'a> {
         self.done(&header)
     }
 
-    fn run_sam<R: BufRead>(mut self, inner: R) -> Result<SampleCounts, QuantError> {
+    fn run_sam<R: BufRead>(mut self, mut inner: R) -> Result<SampleCounts, QuantError> {
+        let io_err = |source| QuantError::Io { path: self.path.to_path_buf(), source };
+        let (header, header_lines) = crate::io::open::read_sam_header(&mut inner)
+            .map_err(io_err)?
+            .map_err(|e| QuantError::Header { path: self.path.to_path_buf(), line: e.line, message: e.message })?;
         let mut reader = sam::io::Reader::new(inner);
-        let header = reader.read_header().map_err(|source| QuantError::Io { path: self.path.to_path_buf(), source })?;
-        let header_lines = count_header_lines(&header);
         let mut record = sam::Record::default();
         let mut engine = Engine::new(&header, self.features, self.index, self.options);
         let mut n = 0u64;
@@ -484,15 +496,6 @@ impl<'a> Counter<'a> {
             strand: self.strand,
         })
     }
-}
-
-fn count_header_lines(header: &sam::Header) -> u64 {
-    let mut text = Vec::new();
-    let mut writer = sam::io::Writer::new(&mut text);
-    if writer.write_header(header).is_err() {
-        return 0;
-    }
-    text.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 /// The record-at-a-time state machine shared by every input format.
