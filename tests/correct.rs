@@ -105,6 +105,13 @@ fn bad_tables_are_refused_with_what_is_wrong() {
     let o = run(&integer, &confounded, &["-m", "combat-seq", "--protect", "group"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("confounded") && stderr(&o).contains("--force"), "{}", stderr(&o));
+    // The refusal points at the sample table and its columns, with the counts that confound them.
+    assert!(
+        stderr(&o).contains("conf.tsv: column \"batch\" (batch) and protected column(s) [\"group\"]"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("group × batch: x (A: 2, B: 0); y (A: 0, B: 2)"), "{}", stderr(&o));
     let o = run(&integer, &confounded, &["-m", "combat-seq", "--protect", "group", "--force"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(out.exists());

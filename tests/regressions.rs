@@ -406,3 +406,20 @@ fn count_matrices_without_genes_or_reads_are_named_or_normalised_never_a_panic()
     let (_, e) = normalise(&one, "tpm");
     assert!(e.contains("one.tsv: tpm: needs gene lengths"), "{e}");
 }
+
+#[test]
+fn a_timepoint_defined_twice_in_cohort_toml_names_both_lines() {
+    let dir = Workdir::new();
+    let config = common::portable_fixture_config(true).replacen("name = \"day3\"", "name = \"day0\"", 1);
+    let path = dir.write("cohort.toml", &config);
+    let line_of = |needle: &str, nth: usize| {
+        config.lines().enumerate().filter(|(_, l)| l.trim() == needle).nth(nth).expect("line").0 + 1
+    };
+    let (first, again) = (line_of("name = \"day0\"", 0), line_of("name = \"day0\"", 1));
+    let o = harmonomics(&["validate", "--config", arg(&path)]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    let expected =
+        format!("cohort.toml:{again}: timepoint \"day0\" is defined twice (orders 1 and 2, first on line {first})");
+    assert!(e.contains(&expected), "{expected}\n{e}");
+}

@@ -347,6 +347,30 @@ fn nonparametric(x: &[Vec<f64>], gamma_hat: &[f64], delta_hat: &[f64]) -> (Vec<f
         .unzip()
 }
 
+/// A protected covariate × batch table (`level: batch: n, ...`), for a confounded design's refusal.
+pub fn crosstab(labels: &[String], batches: &[String]) -> String {
+    let mut levels: Vec<&String> = labels.iter().collect();
+    levels.sort();
+    levels.dedup();
+    let mut names: Vec<&String> = batches.iter().collect();
+    names.sort();
+    names.dedup();
+    levels
+        .iter()
+        .map(|l| {
+            let counts: Vec<String> = names
+                .iter()
+                .map(|b| {
+                    let n = labels.iter().zip(batches).filter(|(x, y)| x == l && y == b).count();
+                    format!("{b}: {n}")
+                })
+                .collect();
+            format!("{l} ({})", counts.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

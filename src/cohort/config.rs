@@ -60,6 +60,9 @@ pub struct StudyConfig {
 pub struct TimepointConfig {
     /// Name used in the samplesheet.
     pub name: String,
+    /// The line of `name` in cohort.toml, for errors (set when read from a file).
+    #[serde(skip)]
+    pub line: Option<u64>,
     /// Position in the time course.
     pub order: u32,
     /// Nominal day after the anchor.

@@ -222,6 +222,22 @@ fn read_config(path: &Path) -> Result<CohortConfig, Problem> {
         let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() as u64 + 1);
         problem(line, format!("invalid cohort config: {}", e.message().trim_end()))
     })?;
+    // Where each timepoint's name is, so that errors about it name the line. Serde's structs
+    // carry no positions; a second read of the same text takes only the names, with their spans.
+    #[derive(serde::Deserialize)]
+    struct Names {
+        #[serde(default)]
+        timepoints: Vec<Name>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Name {
+        name: toml::Spanned<String>,
+    }
+    if let Ok(names) = toml::from_str::<Names>(&text) {
+        for (tp, name) in config.timepoints.iter_mut().zip(names.timepoints) {
+            tp.line = Some(text[..name.name.span().start.min(text.len())].matches('\n').count() as u64 + 1);
+        }
+    }
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     config.resolve_paths(&base);
     Ok(config)
@@ -235,22 +251,24 @@ fn check_timepoints(config: &CohortConfig, path: &Path, c: &mut Collector) -> Ve
     let mut names = HashMap::new();
     let mut orders = HashMap::new();
     for tp in &config.timepoints {
+        let at = || Location { path: path.to_path_buf(), line: tp.line, column: None };
         if tp.name.trim().is_empty() {
-            c.error(loc(), "a timepoint has an empty name");
+            c.error(at(), "a timepoint has an empty name");
         }
-        if let Some(prev) = names.insert(tp.name.as_str(), tp.order) {
-            c.error(loc(), format!("timepoint {:?} is defined twice (orders {prev} and {})", tp.name, tp.order));
+        if let Some((prev, prev_line)) = names.insert(tp.name.as_str(), (tp.order, tp.line)) {
+            let first = prev_line.map(|l| format!(", first on line {l}")).unwrap_or_default();
+            c.error(at(), format!("timepoint {:?} is defined twice (orders {prev} and {}{first})", tp.name, tp.order));
         }
         if let Some(prev) = orders.insert(tp.order, tp.name.as_str()) {
-            c.error(loc(), format!("timepoints {prev:?} and {:?} share order {}", tp.name, tp.order));
+            c.error(at(), format!("timepoints {prev:?} and {:?} share order {}", tp.name, tp.order));
         }
         for (what, v) in [("window_before_days", tp.window_before_days), ("window_after_days", tp.window_after_days)] {
             if !v.is_finite() || v < 0.0 {
-                c.error(loc(), format!("timepoint {:?}: {what} must be a non-negative number, found {v}", tp.name));
+                c.error(at(), format!("timepoint {:?}: {what} must be a non-negative number, found {v}", tp.name));
             }
         }
         if !tp.nominal_day.is_finite() {
-            c.error(loc(), format!("timepoint {:?}: nominal_day must be a finite number", tp.name));
+            c.error(at(), format!("timepoint {:?}: nominal_day must be a finite number", tp.name));
         }
     }
     let mut timepoints: Vec<Timepoint> = config

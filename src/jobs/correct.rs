@@ -142,9 +142,27 @@ pub fn correct_matrix(job: &CorrectJob, progress: &Progress) -> Result<usize, Ru
             }
             corrected
         }
+        Err(e @ BatchError::Confounded) => {
+            // The place to fix is the sample table: name it, its columns and their counts.
+            let tables: Vec<String> = job
+                .protect
+                .iter()
+                .zip(&protected)
+                .map(|(name, labels)| format!("{name} × {}: {}", job.batch, crate::batch::crosstab(labels, &batches)))
+                .collect();
+            return Err(RunError::Design {
+                at: At::file(&job.samples),
+                message: format!(
+                    "column {:?} (batch) and protected column(s) {:?}: {e}. Counts: {}; --force corrects with \
+                     nothing protected",
+                    job.batch,
+                    job.protect,
+                    tables.join(" | ")
+                ),
+            });
+        }
         Err(e) => {
             let hint = match e {
-                BatchError::Confounded => "; --force corrects with nothing protected",
                 BatchError::NotACount { .. } => {
                     " (round estimated counts first, or use --method combat on log-scale values)"
                 }

@@ -15,30 +15,6 @@ use crate::output::harmonised::LayerData;
 use crate::output::manifest::StageReport;
 use crate::transcriptome::normalise::Method;
 
-/// A protected covariate × batch table, for the refusal message.
-fn crosstab(labels: &[String], batches: &[String]) -> String {
-    let mut levels: Vec<&String> = labels.iter().collect();
-    levels.sort();
-    levels.dedup();
-    let mut names: Vec<&String> = batches.iter().collect();
-    names.sort();
-    names.dedup();
-    levels
-        .iter()
-        .map(|l| {
-            let counts: Vec<String> = names
-                .iter()
-                .map(|b| {
-                    let n = labels.iter().zip(batches).filter(|(x, y)| x == l && y == b).count();
-                    format!("{b}: {n}")
-                })
-                .collect();
-            format!("{l} ({})", counts.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 /// What one layer's correction did, for the manifest.
 struct Corrected {
     /// The corrected rows (the others were left as they are).
@@ -194,7 +170,9 @@ impl Labels<'_> {
                 let tables: Vec<String> = std::iter::once("timepoint".to_string())
                     .chain(options.protect.iter().cloned())
                     .zip(self.protected)
-                    .map(|(name, labels)| format!("{name} × {}: {}", options.batch, crosstab(labels, self.batches)))
+                    .map(|(name, labels)| {
+                        format!("{name} × {}: {}", options.batch, crate::batch::crosstab(labels, self.batches))
+                    })
                     .collect();
                 Err(RunError::Design {
                     at: self.at.clone(),
