@@ -423,3 +423,35 @@ fn a_timepoint_defined_twice_in_cohort_toml_names_both_lines() {
         format!("cohort.toml:{again}: timepoint \"day0\" is defined twice (orders 1 and 2, first on line {first})");
     assert!(e.contains(&expected), "{expected}\n{e}");
 }
+
+#[test]
+fn gtf_ids_that_are_not_text_are_refused_not_mangled() {
+    let dir = Workdir::new();
+    let sam = dir.write("r.sam", &format!("{HEADER}r1\t0\tchr1\t100\t60\t10M\t*\t0\t0\tACGTACGTAC\tIIIIIIIIII\n"));
+    let gtf = dir.join("latin1.gtf");
+    std::fs::write(&gtf, b"chr1\tx\texon\t1\t500\t.\t+\t.\tgene_id \"g\xe9ne\";\n").expect("write");
+    let out = dir.join("c.parquet");
+    let o = harmonomics(&["quant", "rna", "--bam", arg(&sam), "-a", arg(&gtf), "-F", "gtf", "--out", arg(&out)]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("latin1.gtf:1") && e.contains("not UTF-8"), "{e}");
+}
+
+#[test]
+fn two_injections_of_one_batch_at_one_order_are_refused_orders_may_restart_per_batch() {
+    let dir = Workdir::new();
+    let (code, e, _) = normalise_metabolome(&dir, &["--blank-ratio", "0", "--max-qc-rsd", "0", "--min-detection", "0"]);
+    assert_eq!(code, Some(0), "{e}");
+    let table = dir.join("table.csv");
+    let injections = dir.write(
+        "dup.csv",
+        "column,injection_order,batch,sample_type,sample_id\nB1,1,1,blank,\nQ1,2,1,qc,\nS1,3,1,sample,S1\n\
+         S2,3,1,sample,S2\nQ2,5,1,qc,\nS3,1,2,sample,S3\nS4,2,2,sample,S4\nB2,3,2,blank,\n",
+    );
+    let out = dir.join("dup-out");
+    let args = ["normalise", "metabolome", "--table", arg(&table), "--injections", arg(&injections), "-o", arg(&out)];
+    let o = harmonomics(&[&args[..], &["--drift", "none"]].concat());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_ne!(o.status.code(), Some(0), "{e}");
+    assert!(e.contains("dup.csv:5") && e.contains("injection order 3 of batch \"1\"") && e.contains("(line 4)"), "{e}");
+}

@@ -70,19 +70,28 @@ pub fn read_gtf(path: &Path, selection: &Selection<'_>) -> Result<FeatureSet, An
                     return Ok(Some(v2.trim().trim_matches('"').to_string()));
                 }
             }
+            // Ids are compared and written as text: bytes that are not UTF-8 would become U+FFFD
+            // and silently stop matching, so they are refused.
+            let text = |s: &[u8]| {
+                std::str::from_utf8(s).map(str::to_string).map_err(|_| {
+                    malformed(path, n, format!("attribute {key:?} is not UTF-8 text: {:?}", String::from_utf8_lossy(s)))
+                })
+            };
             match found {
                 None => Ok(None),
                 Some(v) => Ok(Some(match v {
-                    gtf::record::attributes::field::Value::String(s) => s.to_string(),
+                    gtf::record::attributes::field::Value::String(s) => text(s.as_ref())?,
                     gtf::record::attributes::field::Value::Array(a) => {
-                        a.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(",")
+                        a.iter().map(|s| text(s.as_ref())).collect::<Result<Vec<_>, _>>()?.join(",")
                     }
                 })),
             }
         };
         let name = value("gene_name")?;
         let feature = Feature { gene: value(selection.attribute)?, name, start, end, strand };
-        add(&mut set, path, n, selection, &record.reference_sequence_name().to_string(), feature)?;
+        let contig = std::str::from_utf8(record.reference_sequence_name().as_ref())
+            .map_err(|_| malformed(path, n, "column 1 (sequence name) is not UTF-8 text".into()))?;
+        add(&mut set, path, n, selection, contig, feature)?;
     }
     if set.exons.is_empty() {
         return Err(AnnotationError::Empty { path: path.display().to_string() });

@@ -117,6 +117,18 @@ pub fn read(path: &Path) -> Result<Vec<Injection>, MetabolomeError> {
             Kind::Sample => Some(c_sample.map(get).filter(|s| !s.is_empty()).unwrap_or(bare(column)).to_string()),
             _ => None,
         };
+        // Two injections of one batch at one order: a copied row or a typo, and the drift fit
+        // would not know which came first. Orders may restart in each batch.
+        if let Some(first) = out.iter().find(|i| i.batch == batch && i.order == order) {
+            return Err(MetabolomeError::at(
+                at("injection_order"),
+                format!(
+                    "injection order {order} of batch {batch:?} is also that of {:?} (line {}); each injection of a \
+                     batch needs its own order",
+                    first.column, first.line
+                ),
+            ));
+        }
         out.push(Injection { column: column.to_string(), order, batch, kind, sample_id, line });
     }
     if out.is_empty() {
