@@ -180,6 +180,17 @@ fn import(dir: &Workdir, tool: &str, inputs: &[&Path], extra: &[&str]) -> (Optio
     (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
+/// `normalise transcriptome --counts TABLE --method METHOD --out OUT`: exit code and stderr; a
+/// failure leaves no output.
+fn normalise_counts(table: &Path, method: &str, out: &Path) -> (Option<i32>, String) {
+    let _ = std::fs::remove_file(out);
+    let o = harmonomics(&["normalise", "transcriptome", "--counts", arg(table), "--method", method, "--out", arg(out)]);
+    if !o.status.success() {
+        assert!(!out.exists(), "a failed run must leave no output");
+    }
+    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
 #[test]
 fn a_gene_listed_twice_in_a_count_table_is_refused_with_both_lines() {
     let dir = Workdir::new();
@@ -197,12 +208,9 @@ fn a_gene_listed_twice_in_a_count_table_is_refused_with_both_lines() {
     assert!(e.contains("ReadsPerGene.out.tab:6") && e.contains("first on line 5"), "{e}");
 
     let table = dir.write("counts.tsv", "gene\ts1\ts2\ng1\t5\t6\ng2\t1\t2\ng1\t3\t4\n");
-    let out = dir.join("n.parquet");
-    let o =
-        harmonomics(&["normalise", "transcriptome", "--counts", arg(&table), "--method", "cpm", "--out", arg(&out)]);
-    let e = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{e}");
-    assert!(e.contains("counts.tsv:4") && e.contains("\"g1\" again (first on line 2)") && !out.exists(), "{e}");
+    let (code, e) = normalise_counts(&table, "cpm", &dir.join("n.parquet"));
+    assert_eq!(code, Some(1), "{e}");
+    assert!(e.contains("counts.tsv:4") && e.contains("\"g1\" again (first on line 2)"), "{e}");
 }
 
 #[test]
@@ -214,19 +222,8 @@ fn count_values_that_are_not_counts_name_their_line_and_say_why() {
     assert!(e.contains("huge.htseq.txt:2") && e.contains("over 2^53"), "{e}");
     for (value, why) in [("NaN", "not a finite number"), ("inf", "not a finite number"), ("-3", "is negative")] {
         let table = dir.write("m.tsv", &format!("gene\ts1\ts2\ng1\t5\t6\ng2\t{value}\t2\n"));
-        let out = dir.join("n.parquet");
-        let o = harmonomics(&[
-            "normalise",
-            "transcriptome",
-            "--counts",
-            arg(&table),
-            "--method",
-            "cpm",
-            "--out",
-            arg(&out),
-        ]);
-        let e = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(1), "{value}: {e}");
+        let (code, e) = normalise_counts(&table, "cpm", &dir.join("n.parquet"));
+        assert_eq!(code, Some(1), "{value}: {e}");
         assert!(e.contains("m.tsv:3") && e.contains(why) && e.contains("\"g2\""), "{value}: {e}");
     }
 }
@@ -374,20 +371,7 @@ fn a_bad_sam_header_line_is_named_by_its_line() {
 fn count_matrices_without_genes_or_reads_are_named_or_normalised_never_a_panic() {
     let dir = Workdir::new();
     let out = dir.join("n.parquet");
-    let normalise = |table: &Path, method: &str| {
-        let _ = std::fs::remove_file(&out);
-        let o = harmonomics(&[
-            "normalise",
-            "transcriptome",
-            "--counts",
-            arg(table),
-            "--method",
-            method,
-            "--out",
-            arg(&out),
-        ]);
-        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
-    };
+    let normalise = |table: &Path, method: &str| normalise_counts(table, method, &out);
     let no_genes = dir.write("nogenes.tsv", "gene\ts1\ts2\n");
     for method in ["tmm", "deseq2", "cpm", "vst"] {
         let (code, e) = normalise(&no_genes, method);
