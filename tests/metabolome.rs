@@ -145,7 +145,7 @@ fn bad_tables_and_injection_lists_name_file_line_and_column() {
         (
             "name,a,b\nF1,1,2\n",
             list,
-            vec!["table.csv", "injection \"qc\" (injection list line 4) has no column in the feature table"],
+            vec!["table.csv", "injection \"qc\" (", "injections.csv:4) has no column in the feature table"],
         ),
         (
             "name,a,b,qc\nF1,1,2,3\n",

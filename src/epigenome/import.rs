@@ -182,6 +182,13 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// Largest position read: the cohort merge keys a site by chromosome rank above 40 bits of
+/// position (`sites::site_key`), and the longest chromosome known is under 2^33.
+const MAX_POSITION: u64 = (1 << 40) - 2;
+
+/// Largest count read at one site: no library reaches 2^32 reads at one CpG.
+const MAX_DEPTH: u64 = u32::MAX as u64;
+
 /// A whole number as `str::parse::<u64>` reads it (an optional `+`, then ASCII digits), from bytes:
 /// the tables are read as bytes so that millions of lines skip UTF-8 validation.
 fn parse_u64(field: &[u8]) -> Option<u64> {
@@ -243,26 +250,41 @@ pub fn read(path: &Path, format: Format) -> Result<Imported, EpigenomeError> {
         }
         let f = Fields { fields: &fields[..count.min(MAX_FIELDS)], count };
         data_lines += 1;
-        let int = |k: usize, what: &str| -> Result<u64, EpigenomeError> {
+        // Positions fit the merge's key (2^40) and counts a read depth (2^32): sums and `+ 1`
+        // can then never overflow, and a corrupted number is named instead.
+        let bounded = |k: usize, what: &str, max: u64, beyond: &str| -> Result<u64, EpigenomeError> {
             let field = f.get(k).ok_or_else(|| {
                 line_err(path, number, format!("expected at least {} columns, found {}", k + 1, f.len()))
             })?;
-            parse_u64(field).ok_or_else(|| {
-                let found = String::from_utf8_lossy(field);
-                line_err(path, number, format!("column {} ({what}): expected a whole number, found {found:?}", k + 1))
-            })
+            let found = || String::from_utf8_lossy(field).into_owned();
+            let v = parse_u64(field).ok_or_else(|| {
+                line_err(
+                    path,
+                    number,
+                    format!("column {} ({what}): expected a whole number, found {:?}", k + 1, found()),
+                )
+            })?;
+            if v > max {
+                return Err(line_err(path, number, format!("column {} ({what}): {v} is {beyond}", k + 1)));
+            }
+            Ok(v)
         };
+        let int = |k: usize, what: &str| bounded(k, what, MAX_POSITION, "beyond any chromosome (over 2^40)");
+        let count = |k: usize, what: &str| bounded(k, what, MAX_DEPTH, "larger than any read depth (over 2^32)");
         match format {
             Format::BismarkCov | Format::Methyldackel => {
                 if f.len() != 6 {
                     return Err(line_err(path, number, format!("expected 6 columns, found {}", f.len())));
                 }
                 let (start, end) = (int(1, "start")?, int(2, "end")?);
-                let (m, u) = (int(4, "methylated")?, int(5, "unmethylated")?);
+                let (m, u) = (count(4, "methylated")?, count(5, "unmethylated")?);
                 // Bismark: 1-based inclusive; MethylDackel: 0-based half-open.
-                let (pos, span) =
-                    if format == Format::BismarkCov { (start, end + 1 - start) } else { (start + 1, end - start) };
-                if end < start || !(1..=2).contains(&span) || pos == 0 {
+                let (pos, span) = match format {
+                    _ if end < start => (0, 0),
+                    Format::BismarkCov => (start, end + 1 - start),
+                    _ => (start + 1, end - start),
+                };
+                if !(1..=2).contains(&span) || pos == 0 {
                     return Err(line_err(
                         path,
                         number,
@@ -285,7 +307,7 @@ pub fn read(path: &Path, format: Format) -> Result<Imported, EpigenomeError> {
                 if f.at(5) != b"CG" {
                     continue;
                 }
-                let (pos, m, u) = (int(1, "position")?, int(3, "methylated")?, int(4, "unmethylated")?);
+                let (pos, m, u) = (int(1, "position")?, count(3, "methylated")?, count(4, "unmethylated")?);
                 let pos = match f.at(2) {
                     b"+" => pos,
                     b"-" if pos >= 2 => pos - 1,
@@ -306,7 +328,7 @@ pub fn read(path: &Path, format: Format) -> Result<Imported, EpigenomeError> {
                     continue;
                 }
                 let start = int(1, "start")?;
-                let (m, u) = (int(11, "Nmod")?, int(12, "Ncanonical")?);
+                let (m, u) = (count(11, "Nmod")?, count(12, "Ncanonical")?);
                 let pos = match f.at(5) {
                     b"+" | b"." => start + 1,
                     b"-" if start >= 1 => start,
@@ -418,6 +440,22 @@ mod tests {
         let header_only = write(dir.path(), "h.bedGraph", "track type=bedGraph\n");
         let e = read(&header_only, Format::Methyldackel).expect_err("no data").to_string();
         assert!(e.contains("h.bedGraph") && e.contains("no data lines"), "{e}");
+    }
+
+    #[test]
+    fn positions_and_counts_out_of_range_are_named_not_overflowed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (text, expected) in [
+            ("chr1\t10\t3\t75\t3\t1\n", "start 10 and end 3 do not describe"),
+            ("chr1\t18446744073709551615\t18446744073709551615\t75\t3\t1\n", "beyond any chromosome"),
+            ("chr1\t10\t10\t75\t18446744073709551615\t1\n", "larger than any read depth"),
+        ] {
+            let p = write(dir.path(), "x.cov", text);
+            let e = read(&p, Format::BismarkCov).expect_err(expected).to_string();
+            assert!(e.contains("x.cov:1") && e.contains(expected), "{e}");
+            let bg = write(dir.path(), "x.bedGraph", text);
+            assert!(read(&bg, Format::Methyldackel).is_err(), "{text}");
+        }
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub fn read_and_process(
     options: &process::ProcessOptions,
 ) -> Result<ProcessedTable, MetabolomeError> {
     let injections = injections::read(injections_path)?;
-    let table = table::read(table_path, &injections, import)?;
+    let table = table::read(table_path, &injections, injections_path, import)?;
     let processed = process::process(&table.rows, &injections, options)?;
     Ok(ProcessedTable { table, injections, processed })
 }

@@ -26,7 +26,12 @@ struct Section {
 }
 
 /// Reads an mzTab-M file whose first bytes are already buffered in `input`.
-pub fn read(path: &Path, input: impl BufRead, injections: &[Injection]) -> Result<FeatureTable, MetabolomeError> {
+pub fn read(
+    path: &Path,
+    input: impl BufRead,
+    injections: &[Injection],
+    list: &Path,
+) -> Result<FeatureTable, MetabolomeError> {
     let at = |line: u64| Location::line(path, line);
     let mut mtd: HashMap<String, String> = HashMap::new();
     let (mut sml, mut smf) = (Section::default(), Section::default());
@@ -135,8 +140,10 @@ pub fn read(path: &Path, input: impl BufRead, injections: &[Injection]) -> Resul
         return Err(MetabolomeError::at(
             Location::file(path),
             format!(
-                "injection {:?} (injection list line {}) is no assay of this mzTab-M",
-                injections[k].column, injections[k].line
+                "injection {:?} ({}:{}) is no assay of this mzTab-M",
+                injections[k].column,
+                list.display(),
+                injections[k].line
             ),
         ));
     }

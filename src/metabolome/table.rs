@@ -96,14 +96,19 @@ fn mzmine_injection(header: &str, measure: Measure) -> Option<Option<&str>> {
 }
 
 /// Reads a feature table against the injection list.
-pub fn read(path: &Path, injections: &[Injection], options: &ImportOptions) -> Result<FeatureTable, MetabolomeError> {
+pub fn read(
+    path: &Path,
+    injections: &[Injection],
+    list: &Path,
+    options: &ImportOptions,
+) -> Result<FeatureTable, MetabolomeError> {
     let io_err = |source| MetabolomeError::Io { path: path.to_path_buf(), source };
     let file = std::fs::File::open(path).map_err(io_err)?;
     let mut input = std::io::BufReader::with_capacity(1 << 20, crate::io::open::decompress(file).map_err(io_err)?);
     // The format and delimiter from the first line; the table itself streams.
     let head = std::io::BufRead::fill_buf(&mut input).map_err(io_err)?;
     if head.starts_with(b"MTD") || head.starts_with(b"COM") {
-        return super::mztab::read(path, input, injections);
+        return super::mztab::read(path, input, injections, list);
     }
     let first_line = head.split(|b| *b == b'\n').next().unwrap_or_default();
     let delimiter = if first_line.contains(&b'\t') { b'\t' } else { b',' };
@@ -174,8 +179,10 @@ pub fn read(path: &Path, injections: &[Injection], options: &ImportOptions) -> R
         return Err(MetabolomeError::at(
             Location::file(path),
             format!(
-                "injection {:?} (injection list line {}) has no column in the feature table",
-                injections[k].column, injections[k].line
+                "injection {:?} ({}:{}) has no column in the feature table",
+                injections[k].column,
+                list.display(),
+                injections[k].line
             ),
         ));
     }
