@@ -16,17 +16,22 @@ fn arg(p: &Path) -> &str {
 const SAF: &str = "GeneID\tChr\tStart\tEnd\tStrand\ng1\tchr1\t1\t1000\t+\n";
 const HEADER: &str = "@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:chr1\tLN:5000\n";
 
-/// `quant rna` on `bam` against [`SAF`]: the exit code and stderr; asserts that a failure leaves
-/// no output behind.
-fn quant_rna(dir: &Workdir, bam: &Path) -> (Option<i32>, String) {
-    let saf = dir.write("genes.saf", SAF);
-    let out = dir.join("counts.parquet");
-    let _ = std::fs::remove_file(&out);
-    let o = harmonomics(&["quant", "rna", "--bam", arg(bam), "-a", arg(&saf), "--out", arg(&out)]);
+/// Runs `args`, which write the file `out` (removed first): the exit code and stderr; asserts
+/// that a failure leaves no output behind.
+fn run_writing(args: &[&str], out: &Path) -> (Option<i32>, String) {
+    let _ = std::fs::remove_file(out);
+    let o = harmonomics(args);
     if !o.status.success() {
         assert!(!out.exists(), "a failed run must leave no output");
     }
     (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+/// `quant rna` on `bam` against [`SAF`], through [`run_writing`].
+fn quant_rna(dir: &Workdir, bam: &Path) -> (Option<i32>, String) {
+    let saf = dir.write("genes.saf", SAF);
+    let out = dir.join("counts.parquet");
+    run_writing(&["quant", "rna", "--bam", arg(bam), "-a", arg(&saf), "--out", arg(&out)], &out)
 }
 
 #[test]
@@ -180,15 +185,9 @@ fn import(dir: &Workdir, tool: &str, inputs: &[&Path], extra: &[&str]) -> (Optio
     (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
-/// `normalise transcriptome --counts TABLE --method METHOD --out OUT`: exit code and stderr; a
-/// failure leaves no output.
+/// `normalise transcriptome --counts TABLE --method METHOD --out OUT`, through [`run_writing`].
 fn normalise_counts(table: &Path, method: &str, out: &Path) -> (Option<i32>, String) {
-    let _ = std::fs::remove_file(out);
-    let o = harmonomics(&["normalise", "transcriptome", "--counts", arg(table), "--method", method, "--out", arg(out)]);
-    if !o.status.success() {
-        assert!(!out.exists(), "a failed run must leave no output");
-    }
-    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+    run_writing(&["normalise", "transcriptome", "--counts", arg(table), "--method", method, "--out", arg(out)], out)
 }
 
 #[test]

@@ -218,8 +218,10 @@ fn read_config(path: &Path) -> Result<CohortConfig, Problem> {
     };
     let text =
         std::fs::read_to_string(path).map_err(|e| problem(None, format!("cannot read the cohort config: {e}")))?;
+    // The 1-based line of a byte offset into the text (TOML parsers give spans, not lines).
+    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() as u64 + 1;
     let mut config: CohortConfig = toml::from_str(&text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() as u64 + 1);
+        let line = e.span().map(|s| line_of(s.start));
         problem(line, format!("invalid cohort config: {}", e.message().trim_end()))
     })?;
     // Where each timepoint's name is, so that errors about it name the line. Serde's structs
@@ -235,7 +237,7 @@ fn read_config(path: &Path) -> Result<CohortConfig, Problem> {
     }
     if let Ok(names) = toml::from_str::<Names>(&text) {
         for (tp, name) in config.timepoints.iter_mut().zip(names.timepoints) {
-            tp.line = Some(text[..name.name.span().start.min(text.len())].matches('\n').count() as u64 + 1);
+            tp.line = Some(line_of(name.name.span().start));
         }
     }
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();

@@ -103,13 +103,12 @@ pub fn is_alignment(path: &Path) -> Result<bool, EpigenomeError> {
 /// writes them) has the modification code, a letter, where SAM has POS, so it is not one.
 fn is_sam_record(line: &str) -> bool {
     let fields: Vec<&str> = line.split('\t').collect();
+    let operation = |ch: char| "MIDNSHP=X".contains(ch);
     let cigar = |c: &str| {
         c == "*"
             || (!c.is_empty()
-                && c.split_inclusive(|ch: char| "MIDNSHP=X".contains(ch)).all(|op| {
-                    op.len() >= 2
-                        && op.ends_with(|ch: char| "MIDNSHP=X".contains(ch))
-                        && op[..op.len() - 1].bytes().all(|b| b.is_ascii_digit())
+                && c.split_inclusive(operation).all(|op| {
+                    op.len() >= 2 && op.ends_with(operation) && op[..op.len() - 1].bytes().all(|b| b.is_ascii_digit())
                 }))
     };
     fields.len() >= 11
@@ -256,13 +255,9 @@ pub fn read(path: &Path, format: Format) -> Result<Imported, EpigenomeError> {
             let field = f.get(k).ok_or_else(|| {
                 line_err(path, number, format!("expected at least {} columns, found {}", k + 1, f.len()))
             })?;
-            let found = || String::from_utf8_lossy(field).into_owned();
             let v = parse_u64(field).ok_or_else(|| {
-                line_err(
-                    path,
-                    number,
-                    format!("column {} ({what}): expected a whole number, found {:?}", k + 1, found()),
-                )
+                let found = String::from_utf8_lossy(field);
+                line_err(path, number, format!("column {} ({what}): expected a whole number, found {found:?}", k + 1))
             })?;
             if v > max {
                 return Err(line_err(path, number, format!("column {} ({what}): {v} is {beyond}", k + 1)));

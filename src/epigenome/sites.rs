@@ -172,7 +172,7 @@ pub const CHROMS_KEY: &str = "harmonomics.chroms";
 pub fn write_sample(path: &Path, calls: &SampleCalls, metadata: &Metadata) -> Result<(), OutputError> {
     let mut staged = Staged::default();
     stage_sample(&mut staged, path, calls, metadata)?;
-    staged.commit().map_err(|(path, source)| OutputError { path, source })
+    staged.commit()
 }
 
 /// [`write_sample`] as one of a command's outputs that appear together.

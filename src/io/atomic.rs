@@ -44,25 +44,26 @@ pub struct Staged {
 
 impl Staged {
     /// Writes `path`'s content to its temporary file.
-    pub fn write<F>(&mut self, path: &Path, write: F) -> io::Result<()>
+    pub fn write<F>(&mut self, path: &Path, write: F) -> Result<(), super::OutputError>
     where
         F: FnOnce(&mut BufWriter<&File>) -> io::Result<()>,
     {
-        let tmp = filled_temporary(path, write)?;
+        let tmp =
+            filled_temporary(path, write).map_err(|source| super::OutputError { path: path.to_path_buf(), source })?;
         self.files.push((path.to_path_buf(), tmp));
         Ok(())
     }
 
     /// Renames every output into place, in the order written. Should a rename fail (the
     /// destination became a directory), the outputs already renamed are removed again.
-    pub fn commit(self) -> Result<(), (std::path::PathBuf, io::Error)> {
+    pub fn commit(self) -> Result<(), super::OutputError> {
         let mut done: Vec<std::path::PathBuf> = Vec::new();
         for (path, tmp) in self.files {
             if let Err(e) = tmp.persist(&path) {
                 for p in &done {
                     let _ = std::fs::remove_file(p);
                 }
-                return Err((path, e.error));
+                return Err(super::OutputError { path, source: e.error });
             }
             done.push(path);
         }
@@ -137,8 +138,8 @@ mod tests {
         let mut staged = Staged::default();
         staged.write(&a, |w| w.write_all(b"a")).expect("a");
         staged.write(&b, |w| w.write_all(b"b")).expect("b");
-        let (failed, _) = staged.commit().expect_err("b is a directory");
-        assert_eq!(failed, b);
+        let failed = staged.commit().expect_err("b is a directory");
+        assert_eq!(failed.path, b);
         assert!(!a.exists());
         staged = Staged::default();
         let c = dir.path().join("c.txt");

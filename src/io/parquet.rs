@@ -101,9 +101,7 @@ where
         }
     }
     let properties = builder.build();
-    staged
-        .write(path, |w| encode(w, schema, properties, fill))
-        .map_err(|source| OutputError { path: path.to_path_buf(), source })
+    staged.write(path, |w| encode(w, schema, properties, fill))
 }
 
 fn write_with<F>(path: &Path, schema: SchemaRef, properties: WriterProperties, fill: F) -> Result<(), OutputError>
@@ -134,9 +132,7 @@ pub fn stage_batch(
     batch: RecordBatch,
     metadata: &Metadata,
 ) -> Result<(), OutputError> {
-    staged
-        .write(path, |w| encode(w, batch.schema(), properties(metadata), |push| push(batch)))
-        .map_err(|source| OutputError { path: path.to_path_buf(), source })
+    staged.write(path, |w| encode(w, batch.schema(), properties(metadata), |push| push(batch)))
 }
 
 /// Columns whose writers are open at once while a row group is encoded column by column.

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use crate::epigenome::calls;
 use crate::epigenome::sites::stage_sample;
 use crate::epigenome::{SampleSource, sample_calls};
-use crate::io::OutputError;
 use crate::io::parquet::Metadata;
 use crate::layer::Layer;
 use crate::pipeline::{RunError, json_text};
@@ -35,23 +34,21 @@ pub fn run(job: &QuantMethylationJob) -> Result<SampleSource, RunError> {
     let mut staged = crate::io::atomic::Staged::default();
     stage_sample(&mut staged, &job.out, &calls, &standalone_metadata(&job.sample, &source.source, &job.options)?)?;
     if let Some(path) = &job.bedgraph {
-        staged
-            .write(path, |w| {
-                use std::io::Write;
-                writeln!(w, "track type=\"bedGraph\" description=\"{} CpG merged methylation levels\"", job.sample)?;
-                // Merged CpGs span 2 bp (MethylDackel --mergeContext); unmerged cytosines 1 bp.
-                let span = if source.strands_merged { 1 } else { 0 };
-                for (chrom, s) in calls.iter() {
-                    // MethylDackel's percentage: truncated, as `(int) (100.0 * m / (m + u))`.
-                    let pct = (100.0 * s.methylated as f64 / s.coverage() as f64) as u64;
-                    let (start, end) = (s.pos - 1, s.pos + span);
-                    writeln!(w, "{chrom}\t{start}\t{end}\t{pct}\t{}\t{}", s.methylated, s.unmethylated)?;
-                }
-                Ok(())
-            })
-            .map_err(|source| RunError::Output(OutputError { path: path.clone(), source }))?;
+        staged.write(path, |w| {
+            use std::io::Write;
+            writeln!(w, "track type=\"bedGraph\" description=\"{} CpG merged methylation levels\"", job.sample)?;
+            // Merged CpGs span 2 bp (MethylDackel --mergeContext); unmerged cytosines 1 bp.
+            let span = if source.strands_merged { 1 } else { 0 };
+            for (chrom, s) in calls.iter() {
+                // MethylDackel's percentage: truncated, as `(int) (100.0 * m / (m + u))`.
+                let pct = (100.0 * s.methylated as f64 / s.coverage() as f64) as u64;
+                let (start, end) = (s.pos - 1, s.pos + span);
+                writeln!(w, "{chrom}\t{start}\t{end}\t{pct}\t{}\t{}", s.methylated, s.unmethylated)?;
+            }
+            Ok(())
+        })?;
     }
-    staged.commit().map_err(|(path, source)| RunError::Output(OutputError { path, source }))?;
+    staged.commit()?;
     Ok(source)
 }
 

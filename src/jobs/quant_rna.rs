@@ -1,9 +1,8 @@
 //! `harmonomics quant rna`: featureCounts on one alignment file, outside a cohort.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::annotation::{self, FeatureIndex};
-use crate::io::OutputError;
 use crate::io::parquet::stage_batch;
 use crate::layer::Layer;
 use crate::pipeline::{Progress, RunError, arrow_err, json_text};
@@ -50,18 +49,12 @@ pub fn run(job: &QuantRnaJob, progress: &Progress) -> Result<SampleCounts, RunEr
         .summary
         .clone()
         .or_else(|| job.featurecounts_tsv.as_ref().map(|p| PathBuf::from(format!("{}.summary", p.display()))));
-    let out_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| RunError::Output(OutputError { path, source })
-    };
     if let Some(path) = &job.featurecounts_tsv {
-        staged
-            .write(path, |w| featurecounts::write_table(w, &job.command, &features, &[&name], &[&counts]))
-            .map_err(out_err(path))?;
+        staged.write(path, |w| featurecounts::write_table(w, &job.command, &features, &[&name], &[&counts]))?;
     }
     if let Some(path) = &summary {
-        staged.write(path, |w| featurecounts::write_summary(w, &[&name], &[&counts])).map_err(out_err(path))?;
+        staged.write(path, |w| featurecounts::write_summary(w, &[&name], &[&counts]))?;
     }
-    staged.commit().map_err(|(path, source)| out_err(&path)(source))?;
+    staged.commit()?;
     Ok(counts)
 }

@@ -14,7 +14,7 @@ fn lines(path: &Path) -> Result<Vec<(u64, String)>, ImportError> {
     reader.lines().enumerate().map(|(i, l)| l.map(|l| (i as u64 + 1, l)).map_err(io_err)).collect()
 }
 
-fn bad(path: &Path, line: u64, message: impl Into<String>) -> ImportError {
+pub(super) fn bad(path: &Path, line: u64, message: impl Into<String>) -> ImportError {
     ImportError::Malformed { location: Location::line(path, line), message: message.into() }
 }
 
@@ -40,17 +40,15 @@ fn number(path: &Path, line: u64, text: &str, what: &str) -> Result<f64, ImportE
     count_value(text).map_err(|e| bad(path, line, format!("{what}: {e}")))
 }
 
-/// Refuses a gene listed twice: the tools write each gene once, so a repeat is a concatenated or
-/// corrupted file. `lines[i]` is the line of row `i`.
-fn unique_genes(path: &Path, s: &ImportedSample, lines: &[u64]) -> Result<(), ImportError> {
-    match crate::matrix::first_repeat(s.feature_ids.iter().map(String::as_str)) {
+/// Refuses an id (`what`: gene, transcript) listed twice: the tools write each once, so a repeat
+/// is a concatenated or corrupted file, and would be counted twice. `lines[i]` is the line of
+/// row `i`.
+pub(super) fn unique_rows(path: &Path, what: &str, ids: &[String], lines: &[u64]) -> Result<(), ImportError> {
+    match crate::matrix::first_repeat(ids.iter().map(String::as_str)) {
         Some((first, again)) => Err(bad(
             path,
             lines[again],
-            format!(
-                "gene {:?} again (first on line {}): each gene must appear once",
-                s.feature_ids[again], lines[first]
-            ),
+            format!("{what} {:?} again (first on line {}): each {what} must appear once", ids[again], lines[first]),
         )),
         None => Ok(()),
     }
@@ -83,7 +81,7 @@ pub fn featurecounts(path: &Path) -> Result<Vec<ImportedSample>, ImportError> {
         }
     }
     if let Some(first) = samples.first() {
-        unique_genes(path, first, &row_lines)?;
+        unique_rows(path, "gene", &first.feature_ids, &row_lines)?;
     }
     // The .summary beside it goes to QC when present.
     let summary = std::path::PathBuf::from(format!("{}.summary", path.display()));
@@ -129,7 +127,7 @@ pub fn htseq(path: &Path, sample: &str) -> Result<ImportedSample, ImportError> {
             row_lines.push(n);
         }
     }
-    unique_genes(path, &s, &row_lines)?;
+    unique_rows(path, "gene", &s.feature_ids, &row_lines)?;
     Ok(s)
 }
 
@@ -161,6 +159,6 @@ pub fn star(path: &Path, sample: &str, strandedness: Strandedness) -> Result<Imp
             row_lines.push(n);
         }
     }
-    unique_genes(path, &s, &row_lines)?;
+    unique_rows(path, "gene", &s.feature_ids, &row_lines)?;
     Ok(s)
 }

@@ -18,8 +18,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::tables::bad;
 use super::{ImportError, ImportedSample};
-use crate::error::Location;
 
 crate::choice::named_enum! {
     /// tximport's `countsFromAbundance`.
@@ -58,10 +58,6 @@ pub enum TxTool {
     Salmon,
     /// `target_id length eff_length est_counts tpm`.
     Kallisto,
-}
-
-fn bad(path: &Path, line: u64, message: impl Into<String>) -> ImportError {
-    ImportError::Malformed { location: Location::line(path, line), message: message.into() }
 }
 
 /// Reads one transcript-level file.
@@ -118,16 +114,7 @@ pub fn read(path: &Path, tool: TxTool, sample: &str) -> Result<TxQuant, ImportEr
         q.tpm.push(num(tpm, names[2])?);
     }
     // A transcript twice would be summed into its gene twice.
-    if let Some((first, again)) = crate::matrix::first_repeat(q.ids.iter().map(String::as_str)) {
-        return Err(bad(
-            path,
-            row_lines[again],
-            format!(
-                "transcript {:?} again (first on line {}): each transcript must appear once",
-                q.ids[again], row_lines[first]
-            ),
-        ));
-    }
+    super::tables::unique_rows(path, "transcript", &q.ids, &row_lines)?;
     Ok(q)
 }
 
