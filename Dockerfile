@@ -16,7 +16,8 @@ COPY src ./src
 COPY benches ./benches
 COPY test-data ./test-data
 RUN cargo build --locked --profile ${CARGO_PROFILE} --bin harmonomics \
- && cp target/${CARGO_PROFILE}/harmonomics /usr/local/bin/harmonomics
+ && cp target/${CARGO_PROFILE}/harmonomics /usr/local/bin/harmonomics \
+ && rm -rf target
 
 FROM ${BASE_RUNTIME}
 ARG VERSION=0.1.0

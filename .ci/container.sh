@@ -9,7 +9,18 @@ set -euo pipefail
 BIN=$(realpath "$1")
 W=$(mktemp -d /tmp/harmonomics-container.XXXXXX)
 STARTED=""
-cleanup() { [[ -n $STARTED ]] && kill "$STARTED" 2>/dev/null; rm -rf "$W"; }
+# vfs keeps every layer as a full copy of the root (~1 GB each for the build stage), and this
+# machine's dockerd state outlives the run: remove the image and its layers whatever happens, or
+# repeated runs fill the disk (a CI run failed with "no space left on device" that way).
+prune() {
+  docker rmi harmonomics:ci >/dev/null 2>&1 || true
+  docker image prune --force >/dev/null 2>&1 || true
+}
+cleanup() {
+  prune
+  [[ -n $STARTED ]] && kill "$STARTED" 2>/dev/null
+  rm -rf "$W"
+}
 trap cleanup EXIT
 
 if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then
@@ -23,6 +34,7 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null || { cat "$W/dockerd.log"; exit 1; }
 fi
 docker version --format 'docker {{.Server.Version}}'
+prune
 
 # Bases: a minimal Debian 12 root for the runtime; the same plus gcc and the Rust toolchain that
 # built this checkout for the build stage.
@@ -46,7 +58,7 @@ fi
 
 # The image, from the Dockerfile users build (host networking for crates.io and Debian's apt).
 # CARGO_PROFILE=release saves the fat-LTO link of the default `dist` profile.
-DOCKER_BUILDKIT=0 docker build --quiet --network host \
+DOCKER_BUILDKIT=0 docker build --quiet --force-rm --network host \
   --build-arg BASE_BUILD=harmonomics-ci/build:bookworm \
   --build-arg BASE_RUNTIME=harmonomics-ci/runtime:bookworm \
   --build-arg CARGO_PROFILE=release \
