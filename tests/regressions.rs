@@ -438,3 +438,66 @@ fn two_injections_of_one_batch_at_one_order_are_refused_orders_may_restart_per_b
     assert_ne!(o.status.code(), Some(0), "{e}");
     assert!(e.contains("dup.csv:5") && e.contains("injection order 3 of batch \"1\"") && e.contains("(line 4)"), "{e}");
 }
+
+/// A non-empty directory where one output of a command goes: the command fails naming it.
+fn block(path: &Path) {
+    std::fs::create_dir_all(path).expect("dir");
+    std::fs::write(path.join("keep"), "x").expect("file in dir");
+}
+
+/// Names in `dir`, sorted (hidden ones too: a staging directory or temporary file left behind
+/// would show here).
+fn names(dir: &Path) -> Vec<String> {
+    let mut n: Vec<String> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    n.sort();
+    n
+}
+
+#[test]
+fn import_and_normalise_write_all_their_outputs_or_none() {
+    let dir = Workdir::new();
+    // import salmon writes raw, lengths and features.parquet; they are renamed in name order,
+    // so features.parquet, renamed before lengths.parquet fails, must be taken back.
+    let header = "Name\tLength\tEffectiveLength\tTPM\tNumReads\n";
+    let quant = dir.write("quant.sf", &format!("{header}t1\t1000\t800\t10\t50\nt2\t500\t300\t5\t10\n"));
+    let map = dir.write("tx2gene.tsv", "t1\tgA\nt2\tgB\n");
+    let out = dir.join("imported");
+    block(&out.join("lengths.parquet"));
+    let o = harmonomics(&["import", "salmon", "-i", arg(&quant), "--tx2gene", arg(&map), "--out", arg(&out)]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("lengths.parquet"), "{e}");
+    assert_eq!(names(&out), ["lengths.parquet"], "only the blocking directory: {e}");
+    std::fs::remove_dir_all(out.join("lengths.parquet")).expect("unblock");
+    let o = harmonomics(&["import", "salmon", "-i", arg(&quant), "--tx2gene", arg(&map), "--out", arg(&out)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(names(&out), ["features.parquet", "lengths.parquet", "raw.parquet"]);
+
+    // normalise transcriptome: the matrix and --factors.
+    let counts = dir.write("counts.tsv", "gene\ts1\ts2\ng1\t10\t3\ng2\t5\t4\ng3\t7\t9\n");
+    let (matrix, factors) = (dir.join("n.parquet"), dir.join("f.tsv"));
+    block(&factors);
+    let args = ["normalise", "transcriptome", "--counts", arg(&counts), "--method", "cpm", "--out", arg(&matrix)];
+    let o = harmonomics(&[&args[..], &["--factors", arg(&factors)]].concat());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("f.tsv") && !matrix.exists(), "{e}");
+    assert!(!names(dir.path()).iter().any(|n| n.starts_with('.')), "no temporary file left: {:?}", names(dir.path()));
+
+    // normalise metabolome: five tables in a directory.
+    let (code, e, out) = normalise_metabolome(&dir, &[]);
+    assert_eq!(code, Some(0), "{e}");
+    assert_eq!(names(&out).len(), 5, "{:?}", names(&out));
+    let blocked = dir.join("blocked");
+    block(&blocked.join("qc.parquet"));
+    let (table, injections) = (dir.join("table.csv"), dir.join("injections.csv"));
+    let args = ["normalise", "metabolome", "--table", arg(&table), "--injections", arg(&injections)];
+    let o = harmonomics(&[&args[..], &["-o", arg(&blocked), "--drift", "none"]].concat());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("qc.parquet"), "{e}");
+    assert_eq!(names(&blocked), ["qc.parquet"], "{e}");
+}

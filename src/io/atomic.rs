@@ -39,7 +39,7 @@ where
 /// one output that looks complete beside a missing other.
 #[derive(Default)]
 pub struct Staged {
-    files: Vec<(std::path::PathBuf, tempfile::NamedTempFile)>,
+    files: Vec<(std::path::PathBuf, tempfile::TempPath)>,
 }
 
 impl Staged {
@@ -50,6 +50,21 @@ impl Staged {
     {
         let tmp =
             filled_temporary(path, write).map_err(|source| super::OutputError { path: path.to_path_buf(), source })?;
+        self.files.push((path.to_path_buf(), tmp.into_temp_path()));
+        Ok(())
+    }
+
+    /// Stages `path` for a writer that takes a path (and writes it atomically itself): `write`
+    /// gets a hidden temporary path beside `path`, renamed to `path` at [`Staged::commit`].
+    pub fn write_path<E, F>(&mut self, path: &Path, write: F) -> Result<(), E>
+    where
+        F: FnOnce(&Path) -> Result<(), E>,
+        E: From<super::OutputError>,
+    {
+        let tmp = temporary_beside(path)
+            .map_err(|source| super::OutputError { path: path.to_path_buf(), source })?
+            .into_temp_path();
+        write(&tmp)?;
         self.files.push((path.to_path_buf(), tmp));
         Ok(())
     }
@@ -68,6 +83,59 @@ impl Staged {
             done.push(path);
         }
         Ok(())
+    }
+}
+
+/// The outputs of a command that writes a directory: written into a hidden staging directory
+/// inside it by the usual writers, then moved into place together by [`StagedDir::commit`]. A
+/// failure before the commit removes the staging directory and everything in it, so the
+/// directory holds either all of the command's outputs or none of them (files from earlier runs
+/// are left as they were until replaced).
+pub struct StagedDir {
+    dir: std::path::PathBuf,
+    staging: tempfile::TempDir,
+}
+
+impl StagedDir {
+    /// Creates `dir` (and its parents) and a staging directory inside it.
+    pub fn new(dir: &Path) -> Result<Self, super::OutputError> {
+        let err = |source| super::OutputError { path: dir.to_path_buf(), source };
+        std::fs::create_dir_all(dir).map_err(err)?;
+        let staging = tempfile::Builder::new().prefix(".staging.tmp-").tempdir_in(dir).map_err(err)?;
+        Ok(Self { dir: dir.to_path_buf(), staging })
+    }
+
+    /// Where the outputs are written before the commit.
+    pub fn path(&self) -> &Path {
+        self.staging.path()
+    }
+
+    /// Moves every file written into the staging directory to the same name in the directory
+    /// (sorted by name); should one rename fail, those already moved are removed again. Returns
+    /// the final paths.
+    pub fn commit(self) -> Result<Vec<std::path::PathBuf>, super::OutputError> {
+        let err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| super::OutputError { path, source }
+        };
+        let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(self.staging.path())
+            .map_err(err(&self.dir))?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<io::Result<_>>()
+            .map_err(err(&self.dir))?;
+        names.sort();
+        let mut done: Vec<std::path::PathBuf> = Vec::new();
+        for name in names {
+            let target = self.dir.join(&name);
+            if let Err(source) = std::fs::rename(self.staging.path().join(&name), &target) {
+                for p in &done {
+                    let _ = std::fs::remove_file(p);
+                }
+                return Err(super::OutputError { path: target, source });
+            }
+            done.push(target);
+        }
+        Ok(done)
     }
 }
 
@@ -103,9 +171,15 @@ pub fn remove_stale_temporaries(dir: &Path) -> io::Result<usize> {
         for entry in entries {
             let entry = entry?;
             let path = entry.path();
+            let stale = entry.file_name().to_str().is_some_and(|n| n.starts_with('.') && n.contains(".tmp-"));
             if entry.file_type()?.is_dir() {
-                stack.push(path);
-            } else if entry.file_name().to_str().is_some_and(|n| n.starts_with('.') && n.contains(".tmp-")) {
+                if stale {
+                    std::fs::remove_dir_all(&path)?;
+                    removed += 1;
+                } else {
+                    stack.push(path);
+                }
+            } else if stale {
                 std::fs::remove_file(&path)?;
                 removed += 1;
             }
@@ -148,6 +222,46 @@ mod tests {
         staged.commit().expect("commit");
         assert_eq!(std::fs::read(&a).expect("a"), b"a");
         assert_eq!(std::fs::read(&c).expect("c"), b"c");
+    }
+
+    #[test]
+    fn path_writers_are_staged_too() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+        let mut staged = Staged::default();
+        staged
+            .write_path(&a, |tmp| {
+                write_bytes_atomic(tmp, b"a")
+                    .map_err(|source| crate::io::OutputError { path: tmp.to_path_buf(), source })
+            })
+            .expect("a");
+        assert!(!a.exists(), "not before the commit");
+        staged.write(&b, |w| w.write_all(b"b")).expect("b");
+        staged.commit().expect("commit");
+        assert_eq!(std::fs::read(&a).expect("a"), b"a");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("read_dir").count(), 2, "no temporaries left");
+    }
+
+    #[test]
+    fn staged_directory_moves_in_at_commit_or_vanishes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        let staged = StagedDir::new(&out).expect("staged");
+        std::fs::write(staged.path().join("x.parquet"), "x").expect("x");
+        drop(staged);
+        assert_eq!(std::fs::read_dir(&out).expect("read_dir").count(), 0, "a failure leaves nothing");
+        std::fs::write(out.join("old.txt"), "old").expect("old");
+        let staged = StagedDir::new(&out).expect("staged");
+        std::fs::write(staged.path().join("x.parquet"), "x").expect("x");
+        std::fs::write(staged.path().join("y.parquet"), "y").expect("y");
+        let done = staged.commit().expect("commit");
+        assert_eq!(done, vec![out.join("x.parquet"), out.join("y.parquet")]);
+        let mut names: Vec<String> = std::fs::read_dir(&out)
+            .expect("read_dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["old.txt", "x.parquet", "y.parquet"]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::io::parquet::{write_batch, write_matrix};
 use crate::layer::Layer;
 use crate::matrix::FeatureMatrix;
 use crate::pipeline::At;
-use crate::pipeline::{RunError, arrow_err, io_err};
+use crate::pipeline::{RunError, arrow_err};
 use crate::transcriptome::import::read_all;
 
 /// One `import` job.
@@ -98,7 +98,9 @@ pub fn run(job: &ImportJob) -> Result<Vec<String>, RunError> {
             });
         }
     }
-    std::fs::create_dir_all(&job.out).map_err(io_err(&job.out))?;
+    // raw.parquet, lengths.parquet, features.parquet and qc.parquet appear together or not at all.
+    let staged = crate::io::atomic::StagedDir::new(&job.out)?;
+    let dir = staged.path();
     let ids: Vec<String> = samples.iter().map(|s| s.sample.clone()).collect();
     let counts =
         FeatureMatrix::new(first.feature_ids.clone(), ids.clone(), samples.iter().map(|s| s.counts.clone()).collect());
@@ -110,7 +112,7 @@ pub fn run(job: &ImportJob) -> Result<Vec<String>, RunError> {
         ],
     );
     let integral = counts.columns.iter().flatten().all(|c| c.iter().all(|v| v.fract() == 0.0));
-    let raw = job.out.join("raw.parquet");
+    let raw = dir.join("raw.parquet");
     if integral && !matches!(job.tool, Tool::Salmon | Tool::Kallisto) {
         write_matrix(&raw, &counts.map_columns(|_, c| Some(c.iter().map(|&v| v as u64).collect())), &meta)?;
     } else {
@@ -122,7 +124,7 @@ pub fn run(job: &ImportJob) -> Result<Vec<String>, RunError> {
             ids.clone(),
             samples.iter().filter_map(|s| s.lengths.clone()).collect(),
         );
-        write_matrix(&job.out.join("lengths.parquet"), &lengths, &meta)?;
+        write_matrix(&dir.join("lengths.parquet"), &lengths, &meta)?;
         // features.parquet beside raw.parquet gives `normalise --method tpm|fpkm` the lengths
         // (for tximport: the mean over samples of the abundance-weighted lengths).
         let mean: Vec<Option<f64>> = (0..first.feature_ids.len())
@@ -137,7 +139,7 @@ pub fn run(job: &ImportJob) -> Result<Vec<String>, RunError> {
             ("length", Arc::new(arrow_array::Float64Array::from(mean)) as ArrayRef),
         ])
         .map_err(arrow_err(&job.out))?;
-        write_batch(&job.out.join("features.parquet"), features, &meta)?;
+        write_batch(&dir.join("features.parquet"), features, &meta)?;
     }
     let mut categories: Vec<String> = Vec::new();
     for s in &samples {
@@ -155,8 +157,9 @@ pub fn run(job: &ImportJob) -> Result<Vec<String>, RunError> {
                 samples.iter().map(|s| s.qc.iter().find(|(k, _)| k == c).map(|(_, v)| *v)).collect();
             columns.push((c.as_str(), std::sync::Arc::new(arrow_array::Float64Array::from(values))));
         }
-        let qc = job.out.join("qc.parquet");
-        write_batch(&qc, crate::io::parquet::batch(columns).map_err(arrow_err(&qc))?, &meta)?;
+        let qc = dir.join("qc.parquet");
+        write_batch(&qc, crate::io::parquet::batch(columns).map_err(arrow_err(&job.out))?, &meta)?;
     }
+    staged.commit()?;
     Ok(warnings)
 }

@@ -36,6 +36,9 @@ pub fn run(job: &NormaliseMetabolomeJob) -> Result<Vec<crate::metabolome::proces
         .map(|j| (r.injections[j].sample_id.clone().unwrap_or_else(|| r.injections[j].column.clone()), j))
         .collect();
     let meta = |extra: &[(&str, String)]| super::metadata(Layer::Metabolome, extra);
-    write_outputs(&job.out, &r, &study, &meta, &job.options)?;
+    // The five tables appear together or not at all.
+    let staged = crate::io::atomic::StagedDir::new(&job.out)?;
+    write_outputs(staged.path(), &r, &study, &meta, &job.options)?;
+    staged.commit()?;
     Ok(r.processed.steps)
 }

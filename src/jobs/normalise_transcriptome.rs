@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use crate::annotation;
-use crate::io::OutputError;
-use crate::io::parquet::{write_batch, write_matrix_nan_as_null};
+use crate::io::parquet::write_matrix_nan_as_null;
 use crate::layer::Layer;
 use crate::pipeline::{RunError, arrow_err};
 use crate::transcriptome::{normalise, tables};
@@ -51,12 +50,15 @@ pub fn run(job: &NormaliseJob) -> Result<(), RunError> {
     })
     .to_string();
     let meta = super::metadata(Layer::Transcriptome, &[("method", job.method.name().to_string()), ("params", params)]);
-    write_matrix_nan_as_null(&job.out, &matrix, &meta)?;
+    // The matrix and the factors table appear together or not at all.
+    let mut staged = crate::io::atomic::Staged::default();
+    staged.write_path(&job.out, |tmp| write_matrix_nan_as_null(tmp, &matrix, &meta))?;
     if let Some(path) = &job.factors {
         let factors = normalise::factors(&counts.matrix);
         let ids: Vec<&str> = counts.matrix.sample_ids.iter().map(String::as_str).collect();
         if path.extension().is_some_and(|e| e == "parquet") {
-            write_batch(path, tables::factors(&ids, &factors).map_err(arrow_err(path))?, &meta)?;
+            let batch = tables::factors(&ids, &factors).map_err(arrow_err(path))?;
+            crate::io::parquet::stage_batch(&mut staged, path, batch, &meta)?;
         } else {
             let cell = |v: Option<f64>| v.map_or_else(|| "NA".to_string(), |v| format!("{v}"));
             let mut text =
@@ -71,9 +73,9 @@ pub fn run(job: &NormaliseJob) -> Result<(), RunError> {
                     cell(factors.uq_factor[j])
                 ));
             }
-            crate::io::atomic::write_bytes_atomic(path, text.as_bytes())
-                .map_err(|source| RunError::Output(OutputError { path: path.clone(), source }))?;
+            staged.write(path, |w| std::io::Write::write_all(w, text.as_bytes()))?;
         }
     }
+    staged.commit()?;
     Ok(())
 }
