@@ -72,3 +72,14 @@ impl ExitClass {
         }
     }
 }
+
+/// An error and its causes, `: `-joined (the top message alone often says only which file).
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    message
+}

@@ -90,7 +90,7 @@ fn a_samplesheet_with_many_mistakes_reports_each_with_its_line_and_writes_nothin
         (10, "expected a number of days"),
         (11, "empty patient_id"),
         (12, "expected 10 fields"),
-        (13, "not in the patients table"),
+        (13, "patient \"P99\" is not in"),
         (14, "unknown layer \"lipidome\""),
         (15, "must use only letters, digits"),
     ];
@@ -126,10 +126,13 @@ fn missing_required_columns_and_empty_samplesheets_are_usage_errors() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("has a header but no samples"));
 
+    // An empty samplesheet is one error, at the config that names it.
     let config = cohort_in(&dir, "");
     let o = harmonomics(&["validate", "--config", config.to_str().expect("utf-8")]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("file is empty"));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("cohort.toml: samplesheet file") && e.contains("samplesheet.csv is empty"), "{e}");
+    assert!(e.contains("(1 problem)"), "{e}");
 }
 
 #[test]

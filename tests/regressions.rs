@@ -49,7 +49,9 @@ fn a_zero_byte_alignment_file_is_refused_not_counted_as_an_empty_library() {
 }
 
 /// Rewrites the first record's reference id (and its mate's) in the BAM at `path`.
-fn set_first_reference_id(path: &Path, id: i32) {
+/// Rewrites a BAM's decompressed bytes with `patch`, given the offset of its first record's
+/// block_size, and compresses them again.
+fn patch_first_record(path: &Path, patch: impl FnOnce(&mut [u8], usize)) {
     let mut raw = Vec::new();
     noodles::bgzf::io::Reader::new(std::fs::File::open(path).expect("open")).read_to_end(&mut raw).expect("inflate");
     let int = |at: usize| i32::from_le_bytes(raw[at..at + 4].try_into().expect("4 bytes")) as usize;
@@ -60,12 +62,37 @@ fn set_first_reference_id(path: &Path, id: i32) {
     for _ in 0..n_ref {
         at += 4 + int(at) + 4;
     }
-    // block_size, then refID; next_refID sits 20 bytes after refID.
-    raw[at + 4..at + 8].copy_from_slice(&id.to_le_bytes());
-    raw[at + 24..at + 28].copy_from_slice(&id.to_le_bytes());
+    patch(&mut raw, at);
     let mut writer = noodles::bgzf::io::Writer::new(std::fs::File::create(path).expect("create"));
     writer.write_all(&raw).expect("deflate");
     writer.finish().expect("finish");
+}
+
+fn set_first_reference_id(path: &Path, id: i32) {
+    // block_size, then refID; next_refID sits 20 bytes after refID.
+    patch_first_record(path, |raw, at| {
+        raw[at + 4..at + 8].copy_from_slice(&id.to_le_bytes());
+        raw[at + 24..at + 28].copy_from_slice(&id.to_le_bytes());
+    });
+}
+
+#[test]
+fn a_record_length_no_record_can_have_is_refused_before_it_is_allocated() {
+    // noodles would allocate (and zero) the claimed length before the read fails: ~1 GiB here.
+    let dir = Workdir::new();
+    let bam = dir.join("huge.bam");
+    let mut sam = String::from(HEADER);
+    sam.push_str("r1\t0\tchr1\t100\t60\t10M\t*\t0\t0\tACGTACGTAC\tIIIIIIIIII\n");
+    sam_to_bam(&sam, &bam);
+    patch_first_record(&bam, |raw, at| raw[at..at + 4].copy_from_slice(&0x3C00_0000u32.to_le_bytes()));
+    let (code, e) = quant_rna(&dir, &bam);
+    assert_eq!(code, Some(1), "{e}");
+    assert!(e.contains("huge.bam") && e.contains("alignment record 1") && e.contains("block_size 1006632960"), "{e}");
+    // The same for methylation calls, which read BAMs through the same guard.
+    let o = harmonomics(&["quant", "methylation", "--bam", arg(&bam), "-o", arg(&dir.join("m.parquet"))]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("block_size 1006632960"), "{e}");
 }
 
 #[test]

@@ -116,11 +116,22 @@ pub fn load(config_path: &Path) -> Result<Cohort, ValidationError> {
         Err(problem) => return Err(ValidationError { problems: vec![problem] }),
     };
     let timepoints = check_timepoints(&config, config_path, &mut c);
+    // The tables the config names must exist before their rows are checked: a mistyped path is
+    // one error naming the config, not one per samplesheet row that then finds no patient.
+    let mut seen = HashMap::new();
+    let config_location = Location::file(config_path);
+    check_input_file(&config.samplesheet, &config_location, "samplesheet", &mut seen, &mut c);
+    if let Some(path) = &config.patients {
+        check_input_file(path, &config_location, "patients", &mut seen, &mut c);
+    }
+    if c.has_errors() {
+        return Err(ValidationError { problems: c.problems });
+    }
     let patients = match &config.patients {
         Some(path) => read_patients(path, &mut c),
         None => BTreeMap::new(),
     };
-    let (samples, extra_columns, patient_order) = read_samples(&config, &timepoints, &patients, &mut c);
+    let (samples, extra_columns, patient_order) = read_samples(&config, config_path, &timepoints, &patients, &mut c);
 
     // The annotation is needed to count alignments (imported gene counts need none); when it is
     // named, it must exist.
@@ -199,10 +210,15 @@ fn check_metabolome(config: &CohortConfig, config_path: &Path, samples: &[Sample
         );
         return;
     };
+    let mut seen = HashMap::new();
+    check_input_file(list, &Location::file(config_path), "injection list", &mut seen, c);
+    if seen.get(list.as_path()) == Some(&false) {
+        return;
+    }
     let injections = match crate::metabolome::injections::read(list) {
         Ok(i) => i,
         Err(crate::metabolome::MetabolomeError::At { location, message }) => return c.error(location, message),
-        Err(e) => return c.error(Location::file(list), e.to_string()),
+        Err(e) => return c.error(Location::file(list), crate::error::chain(&e)),
     };
     let keys: Vec<(&str, u64)> = rows.iter().map(|s| (s.sample_id.as_str(), s.line)).collect();
     if let Err(problems) = crate::metabolome::injections::match_samples(&injections, list, &keys, &config.samplesheet) {
@@ -346,6 +362,7 @@ fn read_patients(path: &Path, c: &mut Collector) -> BTreeMap<String, Patient> {
 /// Returns the samples, the names of extra columns and the patients in first-seen order.
 fn read_samples(
     config: &CohortConfig,
+    config_path: &Path,
     timepoints: &[Timepoint],
     patients: &BTreeMap<String, Patient>,
     c: &mut Collector,
@@ -382,6 +399,7 @@ fn read_samples(
     let mut slots: HashMap<(Layer, String, usize), u64> = HashMap::new();
     let mut checked_files: HashMap<PathBuf, bool> = HashMap::new();
     let mut late: Vec<LateDraw> = Vec::new();
+    let mut dated_without_patients: Vec<u64> = Vec::new();
     for row in &table.rows {
         let before = c.problems.len();
         let loc = || Location::line(path, row.line);
@@ -433,10 +451,10 @@ fn read_samples(
             }
             i
         });
-        if let (Some(pid), Some(_)) = (&patient_id, &config.patients)
+        if let (Some(pid), Some(table)) = (&patient_id, &config.patients)
             && !patients.contains_key(pid)
         {
-            c.error(loc().with_column("patient_id"), format!("patient {pid:?} is not in the patients table"));
+            c.error(loc().with_column("patient_id"), format!("patient {pid:?} is not in {}", table.display()));
         }
         let resolve = |p: &str| {
             let p = PathBuf::from(p);
@@ -464,10 +482,23 @@ fn read_samples(
                 None => c.error(loc().with_column("collection_date"), format!("bad date {d:?}; expected YYYY-MM-DD")),
                 Some(day) => {
                     match patient.and_then(|p| p.admission_day) {
+                        // Without a patients table every dated row would fail alike: one error,
+                        // at the config, after the rows.
+                        None if config.patients.is_none() => dated_without_patients.push(row.line),
+                        // A patient missing from the table has its error above.
+                        None if patient.is_none() => {}
                         None => c.error(
                             loc().with_column("collection_date"),
-                            "collection_date needs the patient's admission_date in the patients table \
-                         (or give days_from_admission instead)",
+                            format!(
+                                "collection_date needs the patient's admission_date in {} (or give \
+                                 days_from_admission instead)",
+                                config
+                                    .patients
+                                    .as_deref()
+                                    .map(Path::display)
+                                    .map(|d| d.to_string())
+                                    .unwrap_or_default()
+                            ),
                         ),
                         Some(adm) => {
                             let from_date = (day - adm) as f64;
@@ -551,6 +582,18 @@ fn read_samples(
                 line: row.line,
             });
         }
+    }
+    if let Some(first) = dated_without_patients.first() {
+        c.error(
+            Location::file(config_path),
+            format!(
+                "{} has collection_date on {} rows (first on line {first}), but this config names no patients \
+                 table to date them from: add `patients = \"patients.csv\"` (patient_id, admission_date, \
+                 discharge_date) or give days_from_admission instead",
+                path.display(),
+                dated_without_patients.len()
+            ),
+        );
     }
     // One warning per blood draw, however many layers were measured on it.
     for d in late {

@@ -138,16 +138,97 @@ pub fn read_sam_header<R: BufRead>(reader: &mut R) -> io::Result<Result<(noodles
         }
         if let Err(e) = parser.parse_partial(&line) {
             // The cause chain says which field; noodles' top message alone is "invalid record".
-            let mut message = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                message.push_str(&format!(": {s}"));
-                source = s.source();
-            }
-            return Ok(Err(SamHeaderError { line: n, message }));
+            return Ok(Err(SamHeaderError { line: n, message: crate::error::chain(&e) }));
         }
     }
     Ok(Ok((parser.finish(), n)))
+}
+
+/// Largest BAM record accepted (block_size): far above the longest reads (a 4 Mb nanopore read
+/// with qualities and MM/ML tags is ~20 MB).
+pub const MAX_BAM_RECORD: usize = 256 << 20;
+
+/// Smallest BAM record: its fixed fields (htslib's `bam_read1` refuses fewer).
+const MIN_BAM_RECORD: usize = 32;
+
+/// The decompressed BAM stream between noodles' record reader and the BGZF reader, checking each
+/// record's block_size before noodles allocates and zeroes a buffer of that size: a corrupt
+/// length would otherwise cost up to 4 GiB of memory (an out-of-memory kill on a cluster node,
+/// not an error) before the read fails. Passes the header through untouched; call
+/// [`RecordGuard::records_follow`] once it is read.
+pub struct RecordGuard<R> {
+    inner: R,
+    framing: bool,
+    /// Bytes of the current record body not yet read.
+    remaining: usize,
+    /// A validated block_size being handed to noodles, and how much of it is handed over.
+    length: [u8; 4],
+    length_len: usize,
+    length_pos: usize,
+    body: usize,
+}
+
+impl<R: Read> RecordGuard<R> {
+    /// Wraps a decompressed BAM stream positioned at its start.
+    pub fn new(inner: R) -> Self {
+        Self { inner, framing: false, remaining: 0, length: [0; 4], length_len: 0, length_pos: 0, body: 0 }
+    }
+
+    /// From here on the stream is records (the header has been read).
+    pub fn records_follow(&mut self) {
+        self.framing = true;
+    }
+}
+
+impl<R: Read> Read for RecordGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if !self.framing || buf.is_empty() {
+            return self.inner.read(buf);
+        }
+        if self.length_pos == self.length_len && self.remaining == 0 {
+            // A record boundary: take the next block_size whole before handing any of it out.
+            let mut got = 0;
+            while got < 4 {
+                match self.inner.read(&mut self.length[got..]) {
+                    Ok(0) => break,
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if got == 0 {
+                return Ok(0);
+            }
+            (self.length_len, self.length_pos, self.body) = (got, 0, 0);
+            if got == 4 {
+                let n = u32::from_le_bytes(self.length) as usize;
+                if !(MIN_BAM_RECORD..=MAX_BAM_RECORD).contains(&n) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "block_size {n} is not a record's length (at least {MIN_BAM_RECORD} bytes, at most \
+                             {} MiB): the file is corrupt",
+                            MAX_BAM_RECORD >> 20
+                        ),
+                    ));
+                }
+                self.body = n;
+            }
+        }
+        if self.length_pos < self.length_len {
+            let n = buf.len().min(self.length_len - self.length_pos);
+            buf[..n].copy_from_slice(&self.length[self.length_pos..self.length_pos + n]);
+            self.length_pos += n;
+            if self.length_pos == self.length_len {
+                self.remaining = self.body;
+            }
+            return Ok(n);
+        }
+        let want = buf.len().min(self.remaining);
+        let n = self.inner.read(&mut buf[..want])?;
+        self.remaining -= n;
+        Ok(n)
+    }
 }
 
 #[cfg(test)]

@@ -169,9 +169,10 @@ pub fn match_samples(
             problems.push((
                 Location::line(list_path, i.line).with_column("column"),
                 format!(
-                    "study injection {:?} (sample {:?}) is not a metabolome sample in the samplesheet",
+                    "study injection {:?} (sample {:?}) is not a metabolome sample in {}",
                     i.column,
-                    i.sample_id.as_deref().unwrap_or("")
+                    i.sample_id.as_deref().unwrap_or(""),
+                    samplesheet.display()
                 ),
             ));
         }

@@ -291,3 +291,27 @@ pub fn assert_same_files(a: &Path, b: &Path, what: &str) -> usize {
     }
     names.len()
 }
+
+/// A small mzTab-M 2.0 file: three assays (two study samples and a pooled QC), small molecules
+/// with their features.
+pub const MZTAB: &str = "COM\tharmonomics test file\n\
+MTD\tmzTab-version\t2.0.0-M\n\
+MTD\tmzTab-ID\tHX-1\n\
+MTD\tms_run[1]-location\tfile:///data/a.mzML\n\
+MTD\tms_run[2]-location\tfile:///data/b.mzML\n\
+MTD\tms_run[3]-location\tfile:///data/pool.mzML\n\
+MTD\tassay[1]\tassay_a\n\
+MTD\tassay[1]-ms_run_ref\tms_run[1]\n\
+MTD\tassay[2]\tassay_b\n\
+MTD\tassay[2]-ms_run_ref\tms_run[2]\n\
+MTD\tassay[3]\tqc\n\
+MTD\tassay[3]-ms_run_ref\tms_run[3]\n\
+\n\
+SMH\tSML_ID\tSMF_ID_REFS\tchemical_name\tdatabase_identifier\tabundance_assay[1]\tabundance_assay[2]\tabundance_assay[3]\n\
+SML\t1\t1|2\tlactate\tHMDB:HMDB0000190\t100\t200\t150\n\
+SML\t2\t3\ttryptophan\tHMDB:HMDB0000929\t50\tnull\t40\n\
+\n\
+SFH\tSMF_ID\tSME_ID_REFS\tadduct_ion\texp_mass_to_charge\tcharge\tretention_time_in_seconds\tabundance_assay[1]\tabundance_assay[2]\tabundance_assay[3]\n\
+SMF\t1\t1\t[M-H]1-\t89.0244\t-1\t72.6\t60\t120\t90\n\
+SMF\t2\t2\t[M+Cl]1-\t125.0011\t-1\t72.9\t40\t80\t60\n\
+SMF\t3\t3\t[M-H]1-\t203.0826\t-1\t246.6\t50\tnull\t40\n";

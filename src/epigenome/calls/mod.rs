@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use super::EpigenomeError;
 use super::sites::{ChromCalls, SampleCalls, Site, chrom_cmp};
-use crate::io::open::{AlignmentFile, SniffError, sniff_alignments};
+use crate::io::open::{AlignmentFile, RecordGuard, SniffError, sniff_alignments};
 use record::View;
 
 /// `[epigenome.quant]` / `quant methylation` flags.
@@ -176,8 +176,10 @@ pub fn call(path: &Path, options: &CallOptions, workers: usize) -> Result<(Sampl
     match kind {
         AlignmentFile::Cram => Err(file_err("CRAM input is not supported for methylation calls; convert to BAM")),
         AlignmentFile::Bam => match NonZeroUsize::new(workers).filter(|w| w.get() > 1) {
-            Some(w) => caller.run_bam(bam::io::Reader::from(bgzf::io::MultithreadedReader::with_worker_count(w, file))),
-            None => caller.run_bam(bam::io::Reader::new(file)),
+            Some(w) => caller.run_bam(bam::io::Reader::from(RecordGuard::new(
+                bgzf::io::MultithreadedReader::with_worker_count(w, file),
+            ))),
+            None => caller.run_bam(bam::io::Reader::from(RecordGuard::new(bgzf::io::Reader::new(file)))),
         },
         AlignmentFile::BgzfSam => caller.run_sam(BufReader::new(bgzf::io::Reader::new(file))),
         AlignmentFile::GzipSam => caller.run_sam(BufReader::new(flate2::read::MultiGzDecoder::new(file))),
@@ -203,8 +205,12 @@ impl<'a> Caller<'a> {
         }
     }
 
-    fn run_bam<R: Read>(mut self, mut reader: bam::io::Reader<R>) -> Result<(SampleCalls, CallStats), EpigenomeError> {
+    fn run_bam<R: Read>(
+        mut self,
+        mut reader: bam::io::Reader<RecordGuard<R>>,
+    ) -> Result<(SampleCalls, CallStats), EpigenomeError> {
         let header = reader.read_header().map_err(|source| EpigenomeError::Io { path: self.path.into(), source })?;
+        reader.get_mut().records_follow();
         let mut record = bam::Record::default();
         let mut view = View::default();
         loop {

@@ -14,6 +14,7 @@ pub mod outcome;
 pub mod pairing;
 pub mod record;
 
+use crate::io::open::RecordGuard;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::num::NonZeroUsize;
@@ -360,10 +361,10 @@ pub fn quantify(
     match kind {
         AlignmentFile::Cram => counter.run_cram(options.reference.as_deref()),
         AlignmentFile::Bam => match NonZeroUsize::new(workers).filter(|w| w.get() > 1) {
-            Some(w) => {
-                counter.run_bam(bam::io::Reader::from(bgzf::io::MultithreadedReader::with_worker_count(w, file)))
-            }
-            None => counter.run_bam(bam::io::Reader::new(file)),
+            Some(w) => counter.run_bam(bam::io::Reader::from(RecordGuard::new(
+                bgzf::io::MultithreadedReader::with_worker_count(w, file),
+            ))),
+            None => counter.run_bam(bam::io::Reader::from(RecordGuard::new(bgzf::io::Reader::new(file)))),
         },
         AlignmentFile::BgzfSam => counter.run_sam(BufReader::new(bgzf::io::Reader::new(file))),
         AlignmentFile::GzipSam => counter.run_sam(BufReader::new(flate2::read::MultiGzDecoder::new(file))),
@@ -403,8 +404,9 @@ impl<'a> Counter<'a> {
         }
     }
 
-    fn run_bam<R: Read>(mut self, mut reader: bam::io::Reader<R>) -> Result<SampleCounts, QuantError> {
+    fn run_bam<R: Read>(mut self, mut reader: bam::io::Reader<RecordGuard<R>>) -> Result<SampleCounts, QuantError> {
         let header = reader.read_header().map_err(|source| QuantError::Io { path: self.path.to_path_buf(), source })?;
+        reader.get_mut().records_follow();
         let mut record = bam::Record::default();
         let mut engine = Engine::new(&header, self.features, self.index, self.options);
         let mut n = 0u64;
