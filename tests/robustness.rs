@@ -398,7 +398,42 @@ fn transcriptome_kinds(dir: &Workdir) -> Vec<Kind> {
     let import = |tool: &'static str| -> Arguments {
         Box::new(move |input, out| v(&["import", tool, "-q", "-i", &s(input), "--out", &s(out)]))
     };
+    // A count matrix as our own Parquet (htseq-count's table imported), and a STAR
+    // ReadsPerGene.out.tab made from the same counts (unstranded, forward, reverse columns).
+    let htseq_text = std::fs::read_to_string(quantifiers.join("htseq-count_yeast.tsv")).expect("htseq");
+    let imported = dir.join("imported");
+    let htseq_path = s(&quantifiers.join("htseq-count_yeast.tsv"));
+    let o = common::harmonomics(&["import", "htseq", "-q", "-i", &htseq_path, "--out", &s(&imported)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let parquet_counts = read(imported.join("raw.parquet"));
+    let mut star =
+        String::from("N_unmapped\t10\t10\t10\nN_multimapping\t5\t5\t5\nN_noFeature\t7\t9\t11\nN_ambiguous\t1\t2\t3\n");
+    for line in htseq_text.lines().filter(|l| !l.starts_with("__")) {
+        let (gene, count) = line.split_once('\t').expect("two columns");
+        star.push_str(&format!("{gene}\t{count}\t0\t{count}\n"));
+    }
     vec![
+        Kind {
+            mutate: mutate_bytes,
+            ..Kind::text(
+                "parquet_counts",
+                "counts.parquet",
+                parquet_counts,
+                Some(""),
+                Box::new(|i, o| {
+                    v(&["normalise", "transcriptome", "--counts", &s(i), "--method", "cpm", "--out", &s(o)])
+                }),
+            )
+        },
+        Kind::text(
+            "star",
+            "ReadsPerGene.out.tab",
+            star.into_bytes(),
+            Some("raw.parquet"),
+            Box::new(|i, o| v(&["import", "star", "-q", "-i", &s(i), "--strandedness", "2", "--out", &s(o)])),
+        )
+        .local(2)
+        .row_per_line(),
         Kind::text(
             "sam",
             "mutated.sam",
@@ -567,7 +602,30 @@ fn metabolome_kinds(dir: &Workdir) -> Vec<Kind> {
     let chain = |table: &str, list: &str, out: &Path| {
         v(&["normalise", "metabolome", "--table", table, "--injections", list, "--drift", "none", "-q", "-o", &s(out)])
     };
+    // MS-DIAL 4's alignment export: metadata rows above the header.
+    let msdial = "\t\t\t\tClass\tcase\tcase\tQC\tcase\n\
+                  \t\t\t\tFile type\tSample\tSample\tQC\tSample\n\
+                  \t\t\t\tInjection order\t1\t2\t3\t4\n\
+                  \t\t\t\tBatch ID\t1\t1\t1\t1\n\
+                  Alignment ID\tAverage Rt(min)\tAverage Mz\tMetabolite name\tFill %\ta\tb\tqc\tc\n\
+                  0\t1.21\t89.0244\tLactate\t1\t100\t200\t150\t120\n\
+                  1\t4.11\t205.0972\tTryptophan\t1\t50\t60\t40\t55\n\
+                  2\t2.50\t147.0764\tGlutamate\t1\t500\t450\t480\t510\n";
+    let msdial_list = dir.write(
+        "msdial_list.csv",
+        "column,injection_order,batch,sample_type\na,1,1,sample\nb,2,1,sample\nqc,3,1,qc\nc,4,1,sample\n",
+    );
+    let msdial_list = s(&msdial_list);
     vec![
+        Kind::text(
+            "msdial",
+            "alignment.txt",
+            msdial.as_bytes().to_vec(),
+            Some("normalised.parquet"),
+            Box::new(move |i, o| {
+                [chain(&s(i), &msdial_list, o), v(&["--blank-ratio", "0", "--min-detection", "0"])].concat()
+            }),
+        ),
         Kind::text(
             "injections",
             "injections.csv",

@@ -470,6 +470,7 @@ fn read_samples(
         }
 
         let patient = patient_id.as_ref().and_then(|p| patients.get(p));
+        let mut dated_from_patients = false;
         let mut days = table.get(row, "days_from_admission").and_then(|d| {
             let v = d.parse::<f64>().ok().filter(|v| v.is_finite());
             if v.is_none() {
@@ -507,7 +508,10 @@ fn read_samples(
                                 loc(),
                                 format!("days_from_admission {given} disagrees with collection_date {d} (day {from_date})"),
                             ),
-                            _ => days = Some(from_date),
+                            _ => {
+                                days = Some(from_date);
+                                dated_from_patients = true;
+                            }
                         }
                         }
                     }
@@ -517,7 +521,14 @@ fn read_samples(
         if let Some(d) = days
             && d < -2.0
         {
-            c.error(loc(), format!("sample collected {} days before ICU admission", -d));
+            // Dated from the patients table, the mistake may be the admission date there.
+            let source = match (&patient_id, &config.patients) {
+                (Some(pid), Some(table)) if dated_from_patients => {
+                    format!(" (its collection_date against patient {pid:?}'s admission_date in {})", table.display())
+                }
+                _ => String::new(),
+            };
+            c.error(loc(), format!("sample collected {} days before ICU admission{source}", -d));
         }
 
         if let (Some(layer), Some(id)) = (layer, &sample_id)
