@@ -739,3 +739,60 @@ fn combat_matches_inmoose_on_real_pasilla_counts_and_the_fixture_both_priors() {
         assert!((ours - theirs).abs() < 1e-9, "{name}: silhouette {ours} vs {theirs}");
     }
 }
+
+#[test]
+#[ignore = "needs featureCounts (Debian subread); .ci/run installs it"]
+fn without_a_format_flag_annotations_are_read_as_featurecounts_reads_them() {
+    // SAF first lines featureCounts skips (its header, a line of under five fields) or reads as
+    // data (anything else with numeric Start and End, "GeneID" as a gene name included), and a
+    // GTF given without -F (featureCounts' default): the same table as `featureCounts`, with our
+    // format told from the content.
+    let dir = Workdir::new();
+    let sam = dir.write("reads.sam", &common::edge::single_end_sam());
+    let body = common::edge::SAF.lines().skip(1).map(|l| format!("{l}\n")).collect::<String>();
+    let safs = [
+        ("header.saf", common::edge::SAF.to_string()),
+        ("no_header.saf", body.clone()),
+        ("lowercase_header.saf", format!("geneid\tchr\tstart\tend\tstrand\n{body}")),
+        ("three_fields.saf", format!("annotation\tfrom\tsomewhere\n{body}")),
+        ("geneid_gene.saf", format!("GeneID\tc1\t2001\t2100\t+\n{body}")),
+        ("comment.saf", format!("# made by hand\nGeneID\tChr\tStart\tEnd\tStrand\n{body}")),
+    ];
+    let mut gtf = String::new();
+    for line in body.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        gtf.push_str(&format!(
+            "{}\tsim\texon\t{}\t{}\t.\t{}\t.\tgene_id \"{}\"; transcript_id \"t{}\";\n",
+            f[1], f[2], f[3], f[4], f[0], f[0]
+        ));
+    }
+    let gtf = dir.write("genes.GTF", &gtf);
+    let mut cases: Vec<(std::path::PathBuf, &str)> =
+        safs.iter().map(|(name, text)| (dir.write(name, text), "SAF")).collect();
+    cases.push((gtf, "GTF"));
+    for (annotation, format) in &cases {
+        let fc_out = dir.join("fc.txt");
+        let mut cmd = Command::new("featureCounts");
+        if *format == "SAF" {
+            cmd.args(["-F", "SAF"]);
+        }
+        let o = cmd
+            .arg("-a")
+            .arg(annotation)
+            .arg("-o")
+            .arg(&fc_out)
+            .arg(&sam)
+            .output()
+            .expect("featureCounts must be installed (apt-get install subread)");
+        assert!(
+            o.status.success(),
+            "featureCounts on {}: {}",
+            annotation.display(),
+            String::from_utf8_lossy(&o.stdout)
+        );
+        let (fc_counts, fc_summary) = featurecounts_tables(&fc_out);
+        let (ours, summary) = quant_tables(&dir, &sam, annotation, &[]);
+        assert_eq!(ours, fc_counts, "{}", annotation.display());
+        assert_eq!(summary, fc_summary, "{}", annotation.display());
+    }
+}

@@ -438,3 +438,21 @@ fn cram_with_its_reference_counts_like_bam() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("ref.fa.fai is missing") && stderr.contains("samtools faidx"), "{stderr}");
 }
+
+#[test]
+fn a_flag_given_twice_is_accepted_and_the_last_one_counts() {
+    // featureCounts takes `--primary --primary` and `-Q 0 -Q 61`; scripts that build command
+    // lines from pieces do both.
+    let dir = Workdir::new();
+    let sam = dir.write("reads.sam", &common::edge::single_end_sam());
+    let saf = dir.write("genes.saf", common::edge::SAF);
+    let (strict, strict_summary) = quant_tables(&dir, &sam, &saf, &["-Q", "61"]);
+    let (last_strict, last_strict_summary) = quant_tables(&dir, &sam, &saf, &["-Q", "0", "-Q", "61"]);
+    let (last_lenient, _) =
+        quant_tables(&dir, &sam, &saf, &["-Q", "61", "-Q", "0", "--primary-only", "--primary-only"]);
+    let (lenient, _) = quant_tables(&dir, &sam, &saf, &["--primary-only"]);
+    assert_eq!((strict, strict_summary.clone()), (last_strict, last_strict_summary));
+    assert_eq!(last_lenient, lenient);
+    assert_eq!(strict_summary.get("Assigned"), Some(&0), "no read has MAPQ 61: {strict_summary:?}");
+    assert_ne!(lenient.values().filter(|c| *c != "0").count(), 0);
+}

@@ -20,6 +20,7 @@ pub fn read(path: &Path) -> Result<FeatureSet, AnnotationError> {
         .from_reader(reader);
     let mut set = FeatureSet::default();
     let mut record = csv::ByteRecord::new();
+    let mut seen_line = false;
     loop {
         let more = csv.read_byte_record(&mut record).map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
@@ -35,6 +36,14 @@ pub fn read(path: &Path) -> Result<FeatureSet, AnnotationError> {
         }
         let line = record.position().map_or(0, |p| p.line());
         let malformed = |message: String| AnnotationError::Malformed { location: Location::line(path, line), message };
+        // featureCounts 2.0.3 (`is_comment_line`) skips a line that starts "GeneID<TAB>Chr<TAB>Start"
+        // (any case) and any line of fewer than five fields; we skip such a line only where it is the
+        // first, as a header, and refuse a short line later rather than drop a gene silently.
+        let first = !seen_line;
+        seen_line = true;
+        if is_header(&record) || (first && record.len() < 5) {
+            continue;
+        }
         if record.len() < 5 {
             return Err(malformed(format!(
                 "expected 5 tab-separated fields (GeneID, Chr, Start, End, Strand), found {}",
@@ -47,9 +56,6 @@ pub fn read(path: &Path) -> Result<FeatureSet, AnnotationError> {
                 .map_err(|_| malformed(format!("field {} is not UTF-8", i + 1)))
         };
         let (gene, chrom, start, end, strand) = (field(0)?, field(1)?, field(2)?, field(3)?, field(4)?);
-        if set.exons.is_empty() && gene.eq_ignore_ascii_case("GeneID") {
-            continue;
-        }
         let coord = |name: &str, v: &str| {
             v.parse::<u64>()
                 .ok()
@@ -75,4 +81,13 @@ pub fn read(path: &Path) -> Result<FeatureSet, AnnotationError> {
         return Err(AnnotationError::Empty { path: path.display().to_string() });
     }
     Ok(set)
+}
+
+/// featureCounts' SAF header test: the line starts `GeneID<TAB>Chr<TAB>Start`, case aside.
+fn is_header(record: &csv::ByteRecord) -> bool {
+    record.len() >= 3
+        && record[0].eq_ignore_ascii_case(b"GeneID")
+        && record[1].eq_ignore_ascii_case(b"Chr")
+        && record[2].len() >= 5
+        && record[2][..5].eq_ignore_ascii_case(b"Start")
 }

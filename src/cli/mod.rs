@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 
 /// Harmonise the omics layers of a longitudinal clinical cohort into analysis-ready Parquet.
 #[derive(Debug, Parser)]
-#[command(name = "harmonomics", version, about, propagate_version = true)]
+#[command(name = "harmonomics", version, about, propagate_version = true, args_override_self = true)]
 pub struct Cli {
     /// Worker threads (default: all cores).
     #[arg(long, short = 'T', global = true, value_name = "N", env = "HARMONOMICS_THREADS")]

@@ -121,9 +121,9 @@ pub struct TranscriptomeArgs {
     /// Annotation giving gene lengths for TPM/FPKM when the counts carry none.
     #[arg(long, short = 'a', value_name = "FILE")]
     pub annotation: Option<PathBuf>,
-    /// Format of --annotation.
-    #[arg(long, short = 'F', value_parser = choice::<AnnotationFormat>(), default_value_t = AnnotationFormat::Saf, ignore_case = true)]
-    pub format: AnnotationFormat,
+    /// Format of --annotation (default: told from the content).
+    #[arg(long, short = 'F', value_parser = choice::<AnnotationFormat>(), ignore_case = true)]
+    pub format: Option<AnnotationFormat>,
     /// Drop lowly expressed genes first with edgeR's filterByExpr (all samples one group);
     /// filtered genes become null rows.
     #[arg(long)]

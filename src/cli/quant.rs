@@ -93,9 +93,10 @@ pub struct RnaArgs {
     /// Annotation (featureCounts -a).
     #[arg(long, short = 'a', value_name = "FILE", help_heading = "Input")]
     pub annotation: PathBuf,
-    /// Annotation format (featureCounts -F; GFF3 is also read).
-    #[arg(long, short = 'F', value_parser = choice::<AnnotationFormat>(), default_value_t = AnnotationFormat::Saf, ignore_case = true, help_heading = "Input")]
-    pub format: AnnotationFormat,
+    /// Annotation format (featureCounts -F; GFF3 is also read). Default: told from the content
+    /// (featureCounts assumes GTF).
+    #[arg(long, short = 'F', value_parser = choice::<AnnotationFormat>(), ignore_case = true, help_heading = "Input")]
+    pub format: Option<AnnotationFormat>,
     /// GTF/GFF feature type to count (featureCounts -t).
     #[arg(long, short = 't', default_value = "exon", value_name = "TYPE", help_heading = "Input")]
     pub feature_type: String,

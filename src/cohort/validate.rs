@@ -111,7 +111,7 @@ impl Collector {
 /// Loads and validates a cohort; on failure every problem is in the error.
 pub fn load(config_path: &Path) -> Result<Cohort, ValidationError> {
     let mut c = Collector { problems: Vec::new() };
-    let config = match read_config(config_path) {
+    let mut config = match read_config(config_path) {
         Ok(config) => config,
         Err(problem) => return Err(ValidationError { problems: vec![problem] }),
     };
@@ -135,8 +135,16 @@ pub fn load(config_path: &Path) -> Result<Cohort, ValidationError> {
 
     // The annotation is needed to count alignments (imported gene counts need none); when it is
     // named, it must exist.
-    if let Some(a) = &config.annotation {
-        check_input_file(&a.path, &Location::file(config_path), "annotation", &mut HashMap::new(), &mut c);
+    if let Some(a) = config.annotation.as_mut() {
+        let mut seen = HashMap::new();
+        check_input_file(&a.path, &Location::file(config_path), "annotation", &mut seen, &mut c);
+        // A format left out is told from the content here, once, so the manifest records it.
+        if a.format.is_none() && seen.get(a.path.as_path()) == Some(&true) {
+            match crate::annotation::sniff_format(&a.path) {
+                Ok(format) => a.format = Some(format),
+                Err(e) => c.error(Location::file(config_path), format!("[annotation]: {}", crate::error::chain(&e))),
+            }
+        }
     }
     check_metabolome(&config, config_path, &samples, &mut c);
     // An empty timepoint is an empty column of every grid table and, for the first one, a

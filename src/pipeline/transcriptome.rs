@@ -287,7 +287,9 @@ fn import_layer(
         .config
         .annotation
         .as_ref()
-        .filter(|a| matches!(a.format, annotation::AnnotationFormat::Gtf | annotation::AnnotationFormat::Gff))
+        .filter(|a| {
+            matches!(a.resolved_format(), Ok(annotation::AnnotationFormat::Gtf | annotation::AnnotationFormat::Gff))
+        })
         .map(|a| a.path.clone());
     let tx2gene = options.import.tx2gene.clone().or(annotation_map);
     let params = json!({ "tool": tool.name(), "import": options.import, "tx2gene": tx2gene });
