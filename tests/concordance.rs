@@ -796,3 +796,65 @@ fn without_a_format_flag_annotations_are_read_as_featurecounts_reads_them() {
         assert_eq!(summary, fc_summary, "{}", annotation.display());
     }
 }
+
+/// One row of a featureCounts table: Geneid, its exons sorted, then Length and the counts.
+type TableRow = (String, Vec<String>, Vec<String>);
+
+/// A featureCounts-layout table as (header, rows).
+fn multi_sample_table(path: &std::path::Path) -> (Vec<String>, Vec<TableRow>) {
+    let (header, rows) = read_tsv(path);
+    let rows = rows
+        .iter()
+        .map(|r| {
+            let split = |i: usize| r[i].split(';').collect::<Vec<_>>();
+            let (c, s, e, st) = (split(1), split(2), split(3), split(4));
+            let mut exons: Vec<String> =
+                (0..c.len()).map(|k| format!("{}:{}-{}:{}", c[k], s[k], e[k], st[k])).collect();
+            exons.sort();
+            (r[0].clone(), exons, r[5..].to_vec())
+        })
+        .collect();
+    (header, rows)
+}
+
+#[test]
+#[ignore = "needs featureCounts (Debian subread); .ci/run installs it"]
+fn many_alignment_files_in_one_call_give_featurecounts_table_and_summary() {
+    // `featureCounts -a A -o T b1 b2 b3`: one table with a column per file (named by its path as
+    // given) and one summary with a column per file.
+    let dir = Workdir::new();
+    let saf = repo().join("test-data/annotation/hg38_refseq_fixture.saf");
+    let bams: Vec<String> = ["P01_day0", "P02_day3", "P05_month12"]
+        .iter()
+        .map(|s| repo().join(format!("test-data/transcriptome/bam/{s}.bam")).to_str().expect("utf-8").to_string())
+        .collect();
+    let fc_out = dir.join("fc.txt");
+    let o = Command::new("featureCounts")
+        .args(["-T", "2", "-F", "SAF", "-s", "2", "-a"])
+        .arg(&saf)
+        .arg("-o")
+        .arg(&fc_out)
+        .args(&bams)
+        .output()
+        .expect("featureCounts must be installed (apt-get install subread)");
+    assert!(o.status.success(), "featureCounts: {}", String::from_utf8_lossy(&o.stdout));
+    let (ours, parquet) = (dir.join("ours.txt"), dir.join("ours.parquet"));
+    let mut args = vec!["-q", "quant", "rna", "-a", saf.to_str().expect("utf-8"), "-s", "2"];
+    args.extend(["-o", parquet.to_str().expect("utf-8"), "--featurecounts-tsv", ours.to_str().expect("utf-8")]);
+    // The first file with --bam, the others as featureCounts takes them.
+    args.extend(["--bam", &bams[0]]);
+    args.extend(bams[1..].iter().map(String::as_str));
+    let o = harmonomics(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(multi_sample_table(&ours), multi_sample_table(&fc_out));
+    let summary = |p: &std::path::Path| read_tsv(&std::path::PathBuf::from(format!("{}.summary", p.display())));
+    assert_eq!(summary(&ours), summary(&fc_out));
+    // The Parquet matrix: a column per file, the table's counts.
+    let (m, _) = read_parquet(&parquet);
+    let (_, rows) = multi_sample_table(&ours);
+    for (k, bam) in bams.iter().enumerate() {
+        let column: Vec<String> = u64s(&m, bam).iter().map(|v| v.expect("count").to_string()).collect();
+        let table: Vec<String> = rows.iter().map(|r| r.2[1 + k].clone()).collect();
+        assert_eq!(column, table, "{bam}");
+    }
+}

@@ -456,3 +456,33 @@ fn a_flag_given_twice_is_accepted_and_the_last_one_counts() {
     assert_eq!(strict_summary.get("Assigned"), Some(&0), "no read has MAPQ 61: {strict_summary:?}");
     assert_ne!(lenient.values().filter(|c| *c != "0").count(), 0);
 }
+
+#[test]
+fn several_alignment_files_share_one_call_and_a_file_given_twice_is_refused() {
+    let dir = Workdir::new();
+    let saf = dir.write("genes.saf", common::edge::SAF);
+    let a = dir.write("a.sam", &common::edge::single_end_sam());
+    let b = dir.write("b.sam", &common::edge::single_end_sam().replace("\t60\t", "\t5\t"));
+    let out = dir.join("both.parquet");
+    let (sa, sb, ss, so) = (
+        a.to_str().expect("utf-8"),
+        b.to_str().expect("utf-8"),
+        saf.to_str().expect("utf-8"),
+        out.to_str().expect("utf-8"),
+    );
+    let o = harmonomics(&["-q", "quant", "rna", "-a", ss, "-Q", "10", "-o", so, sa, sb]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (m, _) = read_parquet(&out);
+    let (one, _) = quant_tables(&dir, &a, &saf, &["-Q", "10"]);
+    let column: BTreeMap<String, String> = strings(&m, "feature_id")
+        .into_iter()
+        .zip(u64s(&m, sa))
+        .map(|(g, c)| (g.expect("id"), c.expect("count").to_string()))
+        .collect();
+    assert_eq!(column, one, "a file's column equals its count alone");
+    assert!(u64s(&m, sb).iter().all(|c| *c == Some(0)) || u64s(&m, sb) != u64s(&m, sa), "MAPQ 5 reads are filtered");
+    let o = harmonomics(&["-q", "quant", "rna", "-a", ss, "-o", so, "--bam", sa, sa]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("given twice") && e.contains("a.sam"), "{e}");
+}

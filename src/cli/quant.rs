@@ -85,8 +85,13 @@ impl MethylationArgs {
 #[derive(Debug, Args)]
 pub struct RnaArgs {
     /// Alignments: BAM, CRAM or SAM, coordinate- or name-sorted (format sniffed from the bytes).
-    #[arg(long, value_name = "FILE", help_heading = "Input")]
-    pub bam: PathBuf,
+    /// Repeat it, or list the files after the options as featureCounts takes them: one table
+    /// with a column per file, counted side by side.
+    #[arg(long, value_name = "FILE", required_unless_present = "alignments", help_heading = "Input")]
+    pub bam: Vec<PathBuf>,
+    /// Alignment files, as featureCounts takes them (`... -a genes.gtf -o out.parquet *.bam`).
+    #[arg(value_name = "ALIGNMENTS", help_heading = "Input")]
+    pub alignments: Vec<PathBuf>,
     /// Reference FASTA (indexed with samtools faidx) for CRAM input.
     #[arg(long, short = 'R', value_name = "FASTA", help_heading = "Input")]
     pub reference: Option<PathBuf>,
@@ -142,7 +147,8 @@ pub struct RnaArgs {
     /// Skip reads flagged as duplicates (featureCounts --ignoreDup).
     #[arg(long, visible_alias = "ignoreDup", help_heading = "Filtering")]
     pub ignore_duplicates: bool,
-    /// Per-sample Parquet output (feature_id, count).
+    /// Parquet output: feature_id and count for one file; feature_id and a column per file for
+    /// several.
     #[arg(long, short = 'o', value_name = "FILE.parquet", help_heading = "Output")]
     pub out: PathBuf,
     /// Also write featureCounts' own counts table here.
@@ -159,7 +165,7 @@ impl RnaArgs {
         crate::jobs::quant_rna::QuantRnaJob {
             options: self.quant_options(),
             annotation: self.annotation_spec(),
-            bam: self.bam,
+            bams: self.bam.into_iter().chain(self.alignments).collect(),
             out: self.out,
             featurecounts_tsv: self.featurecounts_tsv,
             summary: self.summary,

@@ -1,19 +1,22 @@
-//! `harmonomics quant rna`: featureCounts on one alignment file, outside a cohort.
+//! `harmonomics quant rna`: featureCounts on one or many alignment files, outside a cohort.
 
 use std::path::PathBuf;
 
 use crate::annotation::{self, FeatureIndex};
-use crate::io::parquet::stage_batch;
+use crate::io::parquet::{stage_batch, write_matrix};
 use crate::layer::Layer;
-use crate::pipeline::{Progress, RunError, arrow_err, json_text};
+use crate::matrix::FeatureMatrix;
+use crate::pipeline::{At, Progress, RunError, arrow_err, json_text};
 use crate::transcriptome::quant::{SampleCounts, quantify};
 use crate::transcriptome::tables;
 
-/// One `quant rna` job: a BAM in, a per-sample Parquet (and optionally featureCounts' tables) out.
+/// One `quant rna` job: alignment files in, a Parquet file (and optionally featureCounts' tables)
+/// out. One file gives the per-sample layout (`feature_id`, `count`); several give one wide
+/// matrix with a column per file, named by its path as given, as featureCounts names them.
 #[derive(Clone, Debug)]
 pub struct QuantRnaJob {
-    /// The alignments.
-    pub bam: PathBuf,
+    /// The alignment files, in the order given.
+    pub bams: Vec<PathBuf>,
     /// The annotation, its format and feature selection.
     pub annotation: annotation::AnnotationSpec,
     /// Counting options.
@@ -30,31 +33,68 @@ pub struct QuantRnaJob {
     pub threads: usize,
 }
 
-/// Runs one `quant rna` job.
-pub fn run(job: &QuantRnaJob, progress: &Progress) -> Result<SampleCounts, RunError> {
+/// Runs one `quant rna` job; returns each file's counts, in the order given.
+pub fn run(job: &QuantRnaJob, progress: &Progress) -> Result<Vec<SampleCounts>, RunError> {
     use crate::transcriptome::quant::featurecounts;
+    use rayon::prelude::*;
+    let names: Vec<String> = job.bams.iter().map(|b| b.display().to_string()).collect();
+    if names.is_empty() {
+        return Err(RunError::Samples { at: At::CommandLine, message: "no alignment files given".into() });
+    }
+    if let Some((first, again)) = crate::matrix::first_repeat(names.iter().map(String::as_str)) {
+        return Err(RunError::Samples {
+            at: At::CommandLine,
+            message: format!(
+                "alignment file {:?} is given twice (arguments {} and {})",
+                names[again],
+                first + 1,
+                again + 1
+            ),
+        });
+    }
     let features = job.annotation.read()?;
     let index = FeatureIndex::new(&features);
-    let counts = quantify(&job.bam, &features, &index, &job.options, job.threads)?;
-    let name = job.bam.display().to_string();
+    // Files side by side, each decoded by its own worker when there are more files than
+    // threads; a lone file gets every thread for decompression. Results keep the input order,
+    // and the first failing file (in that order) is the one reported.
+    let workers = (job.threads / job.bams.len()).max(1);
+    let results: Vec<Result<SampleCounts, _>> =
+        job.bams.par_iter().map(|bam| quantify(bam, &features, &index, &job.options, workers)).collect();
+    let all = results.into_iter().collect::<Result<Vec<_>, _>>()?;
     let quant = json_text(&job.options)?;
     let meta = super::metadata(Layer::Transcriptome, &[("quant", quant)]);
     // The Parquet file and featureCounts' table and summary appear together or not at all.
     let mut staged = crate::io::atomic::Staged::default();
-    stage_batch(&mut staged, &job.out, tables::sample_counts(&features, &counts).map_err(arrow_err(&job.out))?, &meta)?;
-    if let Some(w) = counts.strand.check(job.options.strandedness) {
-        progress.note(format!("warning: {}: {w}", job.bam.display()));
+    if let [counts] = all.as_slice() {
+        let batch = tables::sample_counts(&features, counts).map_err(arrow_err(&job.out))?;
+        stage_batch(&mut staged, &job.out, batch, &meta)?;
+    } else {
+        let ids: Vec<String> = features.genes.iter().map(|g| g.id.clone()).collect();
+        if all.iter().any(|c| c.fractional) {
+            let matrix = FeatureMatrix::new(ids, names.clone(), all.iter().map(|c| c.counts.clone()).collect());
+            staged.write_path(&job.out, |tmp| write_matrix(tmp, &matrix, &meta))?;
+        } else {
+            let matrix = FeatureMatrix::new(ids, names.clone(), all.iter().map(SampleCounts::integer_counts).collect());
+            staged.write_path(&job.out, |tmp| write_matrix(tmp, &matrix, &meta))?;
+        }
+    }
+    for (counts, bam) in all.iter().zip(&job.bams) {
+        if let Some(w) = counts.strand.check(job.options.strandedness) {
+            progress.note(format!("warning: {}: {w}", bam.display()));
+        }
     }
     let summary = job
         .summary
         .clone()
         .or_else(|| job.featurecounts_tsv.as_ref().map(|p| PathBuf::from(format!("{}.summary", p.display()))));
+    let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let count_refs: Vec<&SampleCounts> = all.iter().collect();
     if let Some(path) = &job.featurecounts_tsv {
-        staged.write(path, |w| featurecounts::write_table(w, &job.command, &features, &[&name], &[&counts]))?;
+        staged.write(path, |w| featurecounts::write_table(w, &job.command, &features, &name_refs, &count_refs))?;
     }
     if let Some(path) = &summary {
-        staged.write(path, |w| featurecounts::write_summary(w, &[&name], &[&counts]))?;
+        staged.write(path, |w| featurecounts::write_summary(w, &name_refs, &count_refs))?;
     }
     staged.commit()?;
-    Ok(counts)
+    Ok(all)
 }
