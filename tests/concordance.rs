@@ -803,18 +803,7 @@ type TableRow = (String, Vec<String>, Vec<String>);
 /// A featureCounts-layout table as (header, rows).
 fn multi_sample_table(path: &std::path::Path) -> (Vec<String>, Vec<TableRow>) {
     let (header, rows) = read_tsv(path);
-    let rows = rows
-        .iter()
-        .map(|r| {
-            let split = |i: usize| r[i].split(';').collect::<Vec<_>>();
-            let (c, s, e, st) = (split(1), split(2), split(3), split(4));
-            let mut exons: Vec<String> =
-                (0..c.len()).map(|k| format!("{}:{}-{}:{}", c[k], s[k], e[k], st[k])).collect();
-            exons.sort();
-            (r[0].clone(), exons, r[5..].to_vec())
-        })
-        .collect();
-    (header, rows)
+    (header, rows.iter().map(|r| (r[0].clone(), sorted_exons(r), r[5..].to_vec())).collect())
 }
 
 #[test]

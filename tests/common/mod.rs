@@ -216,16 +216,17 @@ pub fn featurecounts_tables(table: &Path) -> (BTreeMap<String, String>, BTreeMap
 /// the exon lists are compared as sets.
 pub fn featurecounts_rows(table: &Path) -> Vec<(String, Vec<String>, String, String)> {
     let (_, rows) = read_tsv(table);
-    rows.iter()
-        .map(|r| {
-            let split = |i: usize| r[i].split(';').collect::<Vec<_>>();
-            let (c, s, e, st) = (split(1), split(2), split(3), split(4));
-            let mut exons: Vec<String> =
-                (0..c.len()).map(|k| format!("{}:{}-{}:{}", c[k], s[k], e[k], st[k])).collect();
-            exons.sort();
-            (r[0].clone(), exons, r[5].clone(), r[6].clone())
-        })
-        .collect()
+    rows.iter().map(|r| (r[0].clone(), sorted_exons(r), r[5].clone(), r[6].clone())).collect()
+}
+
+/// A featureCounts table row's exons (columns 2-5, `;`-separated) as sorted
+/// `chr:start-end:strand` strings.
+pub fn sorted_exons(row: &[String]) -> Vec<String> {
+    let split = |i: usize| row[i].split(';').collect::<Vec<_>>();
+    let (c, s, e, st) = (split(1), split(2), split(3), split(4));
+    let mut exons: Vec<String> = (0..c.len()).map(|k| format!("{}:{}-{}:{}", c[k], s[k], e[k], st[k])).collect();
+    exons.sort();
+    exons
 }
 
 /// Writes a FASTA (one line per sequence) of `length` × `A` for each contig, with its `.fai`.
