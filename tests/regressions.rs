@@ -432,6 +432,9 @@ fn a_timepoint_defined_twice_in_cohort_toml_names_both_lines() {
     let expected =
         format!("cohort.toml:{again}: timepoint \"day0\" is defined twice (orders 1 and 2, first on line {first})");
     assert!(e.contains(&expected), "{expected}\n{e}");
+    // Every problem at once: the samplesheet's rows (now at an unknown timepoint "day3") are
+    // still checked after the config's error.
+    assert!(e.contains("samplesheet.csv:"), "{e}");
 }
 
 #[test]

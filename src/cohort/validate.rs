@@ -120,11 +120,10 @@ pub fn load(config_path: &Path) -> Result<Cohort, ValidationError> {
     // one error naming the config, not one per samplesheet row that then finds no patient.
     let mut seen = HashMap::new();
     let config_location = Location::file(config_path);
-    check_input_file(&config.samplesheet, &config_location, "samplesheet", &mut seen, &mut c);
-    if let Some(path) = &config.patients {
-        check_input_file(path, &config_location, "patients", &mut seen, &mut c);
-    }
-    if c.has_errors() {
+    let sheet_ok = check_input_file(&config.samplesheet, &config_location, "samplesheet", &mut seen, &mut c);
+    let patients_ok =
+        config.patients.as_ref().is_none_or(|p| check_input_file(p, &config_location, "patients", &mut seen, &mut c));
+    if !(sheet_ok && patients_ok) {
         return Err(ValidationError { problems: c.problems });
     }
     let patients = match &config.patients {
@@ -136,10 +135,9 @@ pub fn load(config_path: &Path) -> Result<Cohort, ValidationError> {
     // The annotation is needed to count alignments (imported gene counts need none); when it is
     // named, it must exist.
     if let Some(a) = config.annotation.as_mut() {
-        let mut seen = HashMap::new();
-        check_input_file(&a.path, &Location::file(config_path), "annotation", &mut seen, &mut c);
+        let exists = check_input_file(&a.path, &Location::file(config_path), "annotation", &mut HashMap::new(), &mut c);
         // A format left out is told from the content here, once, so the manifest records it.
-        if a.format.is_none() && seen.get(a.path.as_path()) == Some(&true) {
+        if exists && a.format.is_none() {
             match crate::annotation::sniff_format(&a.path) {
                 Ok(format) => a.format = Some(format),
                 Err(e) => c.error(Location::file(config_path), format!("[annotation]: {}", crate::error::chain(&e))),
@@ -218,9 +216,7 @@ fn check_metabolome(config: &CohortConfig, config_path: &Path, samples: &[Sample
         );
         return;
     };
-    let mut seen = HashMap::new();
-    check_input_file(list, &Location::file(config_path), "injection list", &mut seen, c);
-    if seen.get(list.as_path()) == Some(&false) {
+    if !check_input_file(list, &Location::file(config_path), "injection list", &mut HashMap::new(), c) {
         return;
     }
     let injections = match crate::metabolome::injections::read(list) {
@@ -490,26 +486,21 @@ fn read_samples(
             match window::parse_iso_date(d) {
                 None => c.error(loc().with_column("collection_date"), format!("bad date {d:?}; expected YYYY-MM-DD")),
                 Some(day) => {
-                    match patient.and_then(|p| p.admission_day) {
+                    match (patient.and_then(|p| p.admission_day), &config.patients) {
                         // Without a patients table every dated row would fail alike: one error,
                         // at the config, after the rows.
-                        None if config.patients.is_none() => dated_without_patients.push(row.line),
+                        (None, None) => dated_without_patients.push(row.line),
                         // A patient missing from the table has its error above.
-                        None if patient.is_none() => {}
-                        None => c.error(
+                        (None, Some(_)) if patient.is_none() => {}
+                        (None, Some(table)) => c.error(
                             loc().with_column("collection_date"),
                             format!(
                                 "collection_date needs the patient's admission_date in {} (or give \
                                  days_from_admission instead)",
-                                config
-                                    .patients
-                                    .as_deref()
-                                    .map(Path::display)
-                                    .map(|d| d.to_string())
-                                    .unwrap_or_default()
+                                table.display()
                             ),
                         ),
-                        Some(adm) => {
+                        (Some(adm), _) => {
                             let from_date = (day - adm) as f64;
                             match days {
                             Some(given) if given != from_date => c.error(
@@ -653,10 +644,17 @@ fn is_safe_id(id: &str) -> bool {
     !id.starts_with('.') && id.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '.' | '_' | '-' | '+'))
 }
 
-/// Checks that an input exists, is a readable regular file and is not empty (once per path).
-fn check_input_file(path: &Path, loc: &Location, what: &str, seen: &mut HashMap<PathBuf, bool>, c: &mut Collector) {
-    if seen.contains_key(path) {
-        return;
+/// Checks that an input exists, is a readable regular file and is not empty (once per path);
+/// returns whether it is.
+fn check_input_file(
+    path: &Path,
+    loc: &Location,
+    what: &str,
+    seen: &mut HashMap<PathBuf, bool>,
+    c: &mut Collector,
+) -> bool {
+    if let Some(&ok) = seen.get(path) {
+        return ok;
     }
     let message = match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -668,7 +666,11 @@ fn check_input_file(path: &Path, loc: &Location, what: &str, seen: &mut HashMap<
         Ok(_) => std::fs::File::open(path).err().map(|e| format!("cannot open {what} file {}: {e}", path.display())),
     };
     seen.insert(path.to_path_buf(), message.is_none());
-    if let Some(m) = message {
-        c.error(loc.clone(), m);
+    match message {
+        Some(m) => {
+            c.error(loc.clone(), m);
+            false
+        }
+        None => true,
     }
 }
