@@ -145,11 +145,9 @@ pub fn sniff_format(path: &Path) -> Result<AnnotationFormat, AnnotationError> {
                 _ => {}
             }
         }
-        let header = fields.len() >= 3
-            && fields[0].eq_ignore_ascii_case("GeneID")
-            && fields[1].eq_ignore_ascii_case("Chr")
-            && fields[2].to_ascii_lowercase().starts_with("start");
-        if header || (fields.len() >= 5 && fields.len() < 9 && whole(fields[2]) && whole(fields[3])) {
+        if saf::is_header(fields.iter().map(|f| f.as_bytes()))
+            || (fields.len() >= 5 && fields.len() < 9 && whole(fields[2]) && whole(fields[3]))
+        {
             return Ok(AnnotationFormat::Saf);
         }
         // featureCounts skips a first SAF line of fewer than five fields (a header of sorts).

@@ -41,7 +41,7 @@ pub fn read(path: &Path) -> Result<FeatureSet, AnnotationError> {
         // first, as a header, and refuse a short line later rather than drop a gene silently.
         let first = !seen_line;
         seen_line = true;
-        if is_header(&record) || (first && record.len() < 5) {
+        if is_header(record.iter()) || (first && record.len() < 5) {
             continue;
         }
         if record.len() < 5 {
@@ -83,11 +83,13 @@ pub fn read(path: &Path) -> Result<FeatureSet, AnnotationError> {
     Ok(set)
 }
 
-/// featureCounts' SAF header test: the line starts `GeneID<TAB>Chr<TAB>Start`, case aside.
-fn is_header(record: &csv::ByteRecord) -> bool {
-    record.len() >= 3
-        && record[0].eq_ignore_ascii_case(b"GeneID")
-        && record[1].eq_ignore_ascii_case(b"Chr")
-        && record[2].len() >= 5
-        && record[2][..5].eq_ignore_ascii_case(b"Start")
+/// featureCounts' SAF header test on a line's fields: it starts `GeneID<TAB>Chr<TAB>Start`,
+/// case aside.
+pub(super) fn is_header<'a>(mut fields: impl Iterator<Item = &'a [u8]>) -> bool {
+    let mut next = || fields.next().unwrap_or_default();
+    let (gene, chrom, start) = (next(), next(), next());
+    gene.eq_ignore_ascii_case(b"GeneID")
+        && chrom.eq_ignore_ascii_case(b"Chr")
+        && start.len() >= 5
+        && start[..5].eq_ignore_ascii_case(b"Start")
 }

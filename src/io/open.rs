@@ -159,19 +159,18 @@ const MIN_BAM_RECORD: usize = 32;
 pub struct RecordGuard<R> {
     inner: R,
     framing: bool,
-    /// Bytes of the current record body not yet read.
+    /// Bytes of the current record body not yet read (counted once its block_size is handed over).
     remaining: usize,
     /// A validated block_size being handed to noodles, and how much of it is handed over.
     length: [u8; 4],
     length_len: usize,
     length_pos: usize,
-    body: usize,
 }
 
 impl<R: Read> RecordGuard<R> {
     /// Wraps a decompressed BAM stream positioned at its start.
     pub fn new(inner: R) -> Self {
-        Self { inner, framing: false, remaining: 0, length: [0; 4], length_len: 0, length_pos: 0, body: 0 }
+        Self { inner, framing: false, remaining: 0, length: [0; 4], length_len: 0, length_pos: 0 }
     }
 
     /// From here on the stream is records (the header has been read).
@@ -199,7 +198,7 @@ impl<R: Read> Read for RecordGuard<R> {
             if got == 0 {
                 return Ok(0);
             }
-            (self.length_len, self.length_pos, self.body) = (got, 0, 0);
+            (self.length_len, self.length_pos) = (got, 0);
             if got == 4 {
                 let n = u32::from_le_bytes(self.length) as usize;
                 if !(MIN_BAM_RECORD..=MAX_BAM_RECORD).contains(&n) {
@@ -212,16 +211,13 @@ impl<R: Read> Read for RecordGuard<R> {
                         ),
                     ));
                 }
-                self.body = n;
+                self.remaining = n;
             }
         }
         if self.length_pos < self.length_len {
             let n = buf.len().min(self.length_len - self.length_pos);
             buf[..n].copy_from_slice(&self.length[self.length_pos..self.length_pos + n]);
             self.length_pos += n;
-            if self.length_pos == self.length_len {
-                self.remaining = self.body;
-            }
             return Ok(n);
         }
         let want = buf.len().min(self.remaining);

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::annotation::{self, FeatureIndex};
-use crate::io::parquet::{stage_batch, write_matrix};
+use crate::io::parquet::{stage_batch, write_matrix, write_matrix_as_counts};
 use crate::layer::Layer;
 use crate::matrix::FeatureMatrix;
 use crate::pipeline::{At, Progress, RunError, arrow_err, json_text};
@@ -70,13 +70,12 @@ pub fn run(job: &QuantRnaJob, progress: &Progress) -> Result<Vec<SampleCounts>, 
         stage_batch(&mut staged, &job.out, batch, &meta)?;
     } else {
         let ids: Vec<String> = features.genes.iter().map(|g| g.id.clone()).collect();
-        if all.iter().any(|c| c.fractional) {
-            let matrix = FeatureMatrix::new(ids, names.clone(), all.iter().map(|c| c.counts.clone()).collect());
-            staged.write_path(&job.out, |tmp| write_matrix(tmp, &matrix, &meta))?;
-        } else {
-            let matrix = FeatureMatrix::new(ids, names.clone(), all.iter().map(SampleCounts::integer_counts).collect());
-            staged.write_path(&job.out, |tmp| write_matrix(tmp, &matrix, &meta))?;
-        }
+        let matrix = FeatureMatrix::new(ids, names.clone(), all.iter().map(|c| c.counts.clone()).collect());
+        // Whole-number counts as UInt64, as the one-file layout writes them.
+        let fractional = all.iter().any(|c| c.fractional);
+        staged.write_path(&job.out, |tmp| {
+            if fractional { write_matrix(tmp, &matrix, &meta) } else { write_matrix_as_counts(tmp, &matrix, &meta) }
+        })?;
     }
     for (counts, bam) in all.iter().zip(&job.bams) {
         if let Some(w) = counts.strand.check(job.options.strandedness) {
