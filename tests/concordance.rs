@@ -847,3 +847,130 @@ fn many_alignment_files_in_one_call_give_featurecounts_table_and_summary() {
         assert_eq!(column, table, "{bam}");
     }
 }
+
+/// Runs featureCounts and `quant rna` with the same flags (ours accept featureCounts'
+/// spellings) and returns the differences: table rows (a gene's exons as a set; with `-f`
+/// one row per feature, in order) and summary rows.
+fn option_differences(dir: &Workdir, input: &std::path::Path, saf: &std::path::Path, flags: &[&str]) -> Vec<String> {
+    let fc_out = dir.join("fc.txt");
+    let o = Command::new("featureCounts")
+        .args(["-F", "SAF", "-a"])
+        .arg(saf)
+        .args(flags)
+        .arg("-o")
+        .arg(&fc_out)
+        .arg(input)
+        .output()
+        .expect("featureCounts must be installed (apt-get install subread)");
+    assert!(o.status.success(), "featureCounts {flags:?}: {}", String::from_utf8_lossy(&o.stdout));
+    let ours = dir.join("ours.txt");
+    let parquet = dir.join("ours.parquet");
+    let args = [
+        &["--quiet", "quant", "rna", "-F", "SAF", "-a", saf.to_str().expect("utf-8")][..],
+        flags,
+        &["-o", parquet.to_str().expect("utf-8"), "--featurecounts-tsv", ours.to_str().expect("utf-8")],
+        &[input.to_str().expect("utf-8")],
+    ]
+    .concat();
+    let o = harmonomics(&args);
+    assert!(o.status.success(), "quant rna {flags:?}: {}", String::from_utf8_lossy(&o.stderr));
+    let (a, b) = (featurecounts_rows(&fc_out), featurecounts_rows(&ours));
+    let mut differences: Vec<String> =
+        a.iter().zip(&b).filter(|(x, y)| x != y).map(|(x, y)| format!("featureCounts {x:?} / ours {y:?}")).collect();
+    if a.len() != b.len() {
+        differences.push(format!("{} rows / {} rows", a.len(), b.len()));
+    }
+    let (x, y) = (featurecounts_tables(&fc_out).1, featurecounts_tables(&ours).1);
+    differences
+        .extend(x.iter().filter(|(k, v)| y.get(*k) != Some(v)).map(|(k, v)| format!("{k}: {v} / {:?}", y.get(k))));
+    differences
+}
+
+#[test]
+#[ignore = "needs featureCounts (Debian subread); .ci/run installs it"]
+fn every_counting_option_matches_featurecounts_on_a_random_battery() {
+    use common::edge::*;
+    let dir = Workdir::new();
+    let single: &[&[&str]] = &[
+        &[],
+        &["-O"],
+        &["--largestOverlap"],
+        &["--minOverlap", "20"],
+        &["--fracOverlap", "0.5"],
+        &["--fracOverlap", "0.9", "-O"],
+        &["--fracOverlap", "0.33", "--minOverlap", "10", "-s", "1"],
+        &["--fracOverlapFeature", "0.3"],
+        &["--fracOverlapFeature", "1"],
+        &["--nonOverlap", "10"],
+        &["--nonOverlap", "0", "-O"],
+        &["--nonOverlapFeature", "50"],
+        &["--nonOverlapFeature", "100", "--fracOverlap", "0.2", "--largestOverlap"],
+        &["-f"],
+        &["-f", "-O"],
+        &["-f", "-O", "--fraction", "-M"],
+        &["-f", "--largestOverlap", "-s", "2"],
+        &["--read2pos", "5"],
+        &["--read2pos", "3", "-s", "1"],
+        &["--readExtension5", "100"],
+        &["--readExtension3", "60", "-O"],
+        &["--readExtension5", "30", "--readExtension3", "30", "--read2pos", "3"],
+        &["--splitOnly"],
+        &["--nonSplitOnly", "-O"],
+        &["--maxMOp", "3"],
+        &["--maxMOp", "1", "--largestOverlap"],
+        &["-M", "--fraction"],
+        &["-M", "--fraction", "--primary"],
+        &["-M", "--fraction", "-O", "--primary"],
+    ];
+    let paired: &[&[&str]] = &[
+        &["-p", "--countReadPairs"],
+        &["-p", "--countReadPairs", "-O"],
+        &["-p", "--countReadPairs", "--fracOverlap", "0.5"],
+        &["-p", "--countReadPairs", "--fracOverlap", "0.25", "-O"],
+        &["-p", "--countReadPairs", "--nonOverlap", "40"],
+        &["-p", "--countReadPairs", "--fracOverlapFeature", "0.2"],
+        &["-p", "--countReadPairs", "--nonOverlapFeature", "80", "-s", "2"],
+        &["-p", "--countReadPairs", "-P", "-B"],
+        &["-p", "--countReadPairs", "-P", "-B", "-d", "100", "-D", "300"],
+        &["-p", "--countReadPairs", "-P", "-B", "-C"],
+        &["-p", "--countReadPairs", "-C"],
+        &["-p", "--countReadPairs", "--splitOnly"],
+        &["-p", "--countReadPairs", "--nonSplitOnly"],
+        &["-p", "--countReadPairs", "--read2pos", "5"],
+        &["-p", "--countReadPairs", "--readExtension3", "40", "-s", "1"],
+        &["-p", "--countReadPairs", "-f"],
+        &["-p", "--countReadPairs", "--maxMOp", "2"],
+        &["-p", "--countReadPairs", "-M", "--fraction", "--primary"],
+        &["-p", "--fracOverlap", "0.5"],
+        &["-p", "--read2pos", "3"],
+        &["-p", "--splitOnly"],
+    ];
+    let mut failures = Vec::new();
+    for seed in 1..=5 {
+        let mut rng = Rng::new(seed);
+        let (saf_text, targets) = random_saf(&mut rng);
+        let saf = dir.write("random.saf", &saf_text);
+        let se = dir.write("se.sam", &random_single_end_sam(&mut rng, &targets, 1_500));
+        let pe = dir.write("pe.sam", &random_paired_end_sam(&mut rng, &targets, 1_000));
+        // To look into a difference with featureCounts -R CORE: BATTERY_DIR=/some/dir keeps the inputs.
+        if let Some(keep) = std::env::var_os("BATTERY_DIR") {
+            for f in [&saf, &se, &pe] {
+                let name = format!("seed{seed}.{}", f.file_name().and_then(|n| n.to_str()).unwrap_or("x"));
+                std::fs::copy(f, std::path::Path::new(&keep).join(name)).expect("copy battery input");
+            }
+        }
+        for (input, sets) in [(&se, single), (&pe, paired)] {
+            for flags in sets {
+                let d = option_differences(&dir, input, &saf, flags);
+                if !d.is_empty() {
+                    failures.push(format!(
+                        "seed {seed} {flags:?}: {} differences, first: {}",
+                        d.len(),
+                        d[..d.len().min(3)].join(" | ")
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -438,6 +438,23 @@ fn a_timepoint_defined_twice_in_cohort_toml_names_both_lines() {
 }
 
 #[test]
+fn counting_options_a_cohort_cannot_use_are_refused_by_validate() {
+    let dir = Workdir::new();
+    let config = common::portable_fixture_config(true).replacen(
+        "[transcriptome.quant]\n",
+        "[transcriptome.quant]\nfeature_level = true\nsplit_only = true\nnon_split_only = true\n",
+        1,
+    );
+    assert!(config.contains("feature_level"), "the fixture config has a [transcriptome.quant] table");
+    let path = dir.write("cohort.toml", &config);
+    let o = harmonomics(&["validate", "--config", arg(&path)]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("feature_level = true counts annotation rows"), "{e}");
+    assert!(e.contains("--splitOnly and --nonSplitOnly exclude each other"), "{e}");
+}
+
+#[test]
 fn gtf_ids_that_are_not_text_are_refused_not_mangled() {
     let dir = Workdir::new();
     let sam = dir.write("r.sam", &format!("{HEADER}r1\t0\tchr1\t100\t60\t10M\t*\t0\t0\tACGTACGTAC\tIIIIIIIIII\n"));

@@ -13,7 +13,7 @@ use crate::transcriptome::quant::{QuantOptions, Strandedness};
 #[derive(Debug, Subcommand)]
 pub enum QuantCommand {
     /// Count reads per gene in one BAM (featureCounts semantics and defaults).
-    Rna(RnaArgs),
+    Rna(Box<RnaArgs>),
     /// Methylated/unmethylated calls per CpG from one BAM (Bismark XM or MM/ML tags) or table.
     Methylation(MethylationArgs),
     /// A cohort's samples as `run` quantifies them, one job per sample (the scatter step).
@@ -138,6 +138,52 @@ pub struct RnaArgs {
     /// Minimum number of overlapping bases (featureCounts --minOverlap).
     #[arg(long, visible_alias = "minOverlap", default_value_t = 1, value_name = "N", help_heading = "Counting")]
     pub min_overlap: u32,
+    /// Minimum fraction of the read's (fragment's) bases overlapping the gene, in [0, 1]
+    /// (featureCounts --fracOverlap; soft clips and insertions count towards the read).
+    #[arg(long, visible_alias = "fracOverlap", default_value_t = 0.0, value_name = "F", help_heading = "Counting")]
+    pub frac_overlap: f32,
+    /// Minimum fraction of a feature's bases the read overlaps, in [0, 1] (featureCounts
+    /// --fracOverlapFeature).
+    #[arg(
+        long,
+        visible_alias = "fracOverlapFeature",
+        default_value_t = 0.0,
+        value_name = "F",
+        help_heading = "Counting"
+    )]
+    pub frac_overlap_feature: f32,
+    /// Most read (fragment) bases allowed outside the gene (featureCounts --nonOverlap).
+    #[arg(long, visible_alias = "nonOverlap", value_name = "N", help_heading = "Counting")]
+    pub non_overlap: Option<u32>,
+    /// Most feature bases allowed outside the read (featureCounts --nonOverlapFeature).
+    #[arg(long, visible_alias = "nonOverlapFeature", value_name = "N", help_heading = "Counting")]
+    pub non_overlap_feature: Option<u32>,
+    /// Count features (annotation rows, e.g. exons) instead of genes (featureCounts -f).
+    #[arg(long, short = 'f', help_heading = "Counting")]
+    pub feature_level: bool,
+    /// Extend reads upstream of their 5' end by N bases (featureCounts --readExtension5).
+    #[arg(long, visible_alias = "readExtension5", default_value_t = 0, value_name = "N", help_heading = "Counting")]
+    pub read_extension5: u32,
+    /// Extend reads downstream of their 3' end by N bases (featureCounts --readExtension3).
+    #[arg(long, visible_alias = "readExtension3", default_value_t = 0, value_name = "N", help_heading = "Counting")]
+    pub read_extension3: u32,
+    /// Reduce each read to its 5' (5) or 3' (3) most base (featureCounts --read2pos).
+    #[arg(long, value_parser = ["5", "3"], value_name = "5|3", help_heading = "Counting")]
+    pub read2pos: Option<String>,
+    /// CIGAR sections (split at I, D and N) used per read; the rest hit nothing (featureCounts
+    /// --maxMOp).
+    #[arg(long, visible_alias = "maxMOp", default_value_t = 10, value_name = "N", help_heading = "Counting")]
+    pub max_m_op: u32,
+    /// Check the template length of fragments against -d and -D (featureCounts -P; as there,
+    /// it needs -B).
+    #[arg(long, short = 'P', requires_all = ["count_pairs", "require_both_aligned"], help_heading = "Counting")]
+    pub check_fragment_length: bool,
+    /// Shortest template length with -P (featureCounts -d).
+    #[arg(long, short = 'd', default_value_t = 50, value_name = "N", help_heading = "Counting")]
+    pub min_fragment_length: u32,
+    /// Longest template length with -P (featureCounts -D).
+    #[arg(long, short = 'D', default_value_t = 600, value_name = "N", help_heading = "Counting")]
+    pub max_fragment_length: u32,
     /// Minimum mapping quality (featureCounts -Q).
     #[arg(long, short = 'Q', default_value_t = 0, value_name = "N", help_heading = "Filtering")]
     pub min_mapq: u8,
@@ -147,6 +193,23 @@ pub struct RnaArgs {
     /// Skip reads flagged as duplicates (featureCounts --ignoreDup).
     #[arg(long, visible_alias = "ignoreDup", help_heading = "Filtering")]
     pub ignore_duplicates: bool,
+    /// Count only split alignments, with an N in the CIGAR (featureCounts --splitOnly).
+    #[arg(long, visible_alias = "splitOnly", conflicts_with = "non_split_only", help_heading = "Filtering")]
+    pub split_only: bool,
+    /// Count only alignments without an N in the CIGAR (featureCounts --nonSplitOnly).
+    #[arg(long, visible_alias = "nonSplitOnly", help_heading = "Filtering")]
+    pub non_split_only: bool,
+    /// Accepted for featureCounts scripts and ignored: mates pair up in any order here, so
+    /// nothing is sorted (featureCounts --donotsort).
+    #[arg(long = "donotsort", hide_short_help = true, help_heading = "featureCounts compatibility")]
+    pub donotsort: bool,
+    /// Accepted for featureCounts scripts and ignored: nothing is written to a temporary
+    /// directory (featureCounts --tmpDir).
+    #[arg(long = "tmpDir", value_name = "DIR", hide_short_help = true, help_heading = "featureCounts compatibility")]
+    pub tmp_dir: Option<PathBuf>,
+    /// Accepted for featureCounts scripts and ignored (featureCounts --verbose).
+    #[arg(long = "verbose", hide_short_help = true, help_heading = "featureCounts compatibility")]
+    pub verbose: bool,
     /// Parquet output: feature_id and count for one file; feature_id and a column per file for
     /// several.
     #[arg(long, short = 'o', value_name = "FILE.parquet", help_heading = "Output")]
@@ -200,6 +263,20 @@ impl RnaArgs {
             allow_multi_overlap: self.allow_multi_overlap,
             largest_overlap: self.largest_overlap,
             min_overlap: self.min_overlap,
+            frac_overlap: self.frac_overlap,
+            frac_overlap_feature: self.frac_overlap_feature,
+            non_overlap: self.non_overlap,
+            non_overlap_feature: self.non_overlap_feature,
+            feature_level: self.feature_level,
+            read_extension5: self.read_extension5,
+            read_extension3: self.read_extension3,
+            read2pos: self.read2pos.as_deref().and_then(|p| p.parse().ok()),
+            split_only: self.split_only,
+            non_split_only: self.non_split_only,
+            check_fragment_length: self.check_fragment_length,
+            min_fragment_length: self.min_fragment_length,
+            max_fragment_length: self.max_fragment_length,
+            max_m_op: self.max_m_op,
             reference: self.reference.clone(),
         }
     }

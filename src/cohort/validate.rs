@@ -116,6 +116,18 @@ pub fn load(config_path: &Path) -> Result<Cohort, ValidationError> {
         Err(problem) => return Err(ValidationError { problems: vec![problem] }),
     };
     let timepoints = check_timepoints(&config, config_path, &mut c);
+    // Counting options featureCounts would refuse, before any alignment is read.
+    let quant = &config.transcriptome.quant;
+    if let Err(message) = quant.validate() {
+        c.error(Location::file(config_path), format!("[transcriptome.quant]: {message}"));
+    }
+    if quant.feature_level {
+        c.error(
+            Location::file(config_path),
+            "[transcriptome.quant]: feature_level = true counts annotation rows, but the cohort's matrices \
+             are per gene; count exons with `harmonomics quant rna -f` instead",
+        );
+    }
     // The tables the config names must exist before their rows are checked: a mistyped path is
     // one error naming the config, not one per samplesheet row that then finds no patient.
     let mut seen = HashMap::new();

@@ -13,6 +13,7 @@ use crate::transcriptome::tables;
 /// One `quant rna` job: alignment files in, a Parquet file (and optionally featureCounts' tables)
 /// out. One file gives the per-sample layout (`feature_id`, `count`); several give one wide
 /// matrix with a column per file, named by its path as given, as featureCounts names them.
+/// With `-f` the rows are the annotation's rows, located by `chrom`/`start`/`end`/`strand`.
 #[derive(Clone, Debug)]
 pub struct QuantRnaJob {
     /// The alignment files, in the order given.
@@ -65,7 +66,10 @@ pub fn run(job: &QuantRnaJob, progress: &Progress) -> Result<Vec<SampleCounts>, 
     let meta = super::metadata(Layer::Transcriptome, &[("quant", quant)]);
     // The Parquet file and featureCounts' table and summary appear together or not at all.
     let mut staged = crate::io::atomic::Staged::default();
-    if let [counts] = all.as_slice() {
+    if job.options.feature_level {
+        let batch = tables::feature_level_counts(&features, &names, &all).map_err(arrow_err(&job.out))?;
+        stage_batch(&mut staged, &job.out, batch, &meta)?;
+    } else if let [counts] = all.as_slice() {
         let batch = tables::sample_counts(&features, counts).map_err(arrow_err(&job.out))?;
         stage_batch(&mut staged, &job.out, batch, &meta)?;
     } else {
@@ -89,10 +93,12 @@ pub fn run(job: &QuantRnaJob, progress: &Progress) -> Result<Vec<SampleCounts>, 
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let count_refs: Vec<&SampleCounts> = all.iter().collect();
     if let Some(path) = &job.featurecounts_tsv {
-        staged.write(path, |w| featurecounts::write_table(w, &job.command, &features, &name_refs, &count_refs))?;
+        staged.write(path, |w| {
+            featurecounts::write_table(w, &job.command, &features, job.options.feature_level, &name_refs, &count_refs)
+        })?;
     }
     if let Some(path) = &summary {
-        staged.write(path, |w| featurecounts::write_summary(w, &name_refs, &count_refs))?;
+        staged.write(path, |w| featurecounts::write_summary(w, &name_refs, &count_refs, job.options.non_split_only))?;
     }
     staged.commit()?;
     Ok(all)

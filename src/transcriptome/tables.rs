@@ -27,6 +27,40 @@ pub fn sample_counts(features: &FeatureSet, counts: &SampleCounts) -> Result<Rec
     ])
 }
 
+/// `quant rna -f`: one row per annotation row (feature), in annotation order: `feature_id` (its
+/// gene, as featureCounts names the row), `chrom`, `start`, `end`, `strand`, then a count
+/// column per file (`count` for one file).
+pub fn feature_level_counts(
+    features: &FeatureSet,
+    names: &[String],
+    samples: &[SampleCounts],
+) -> Result<RecordBatch, ArrowError> {
+    let exons = &features.exons;
+    let mut columns: Vec<(&str, ArrayRef)> = vec![
+        (
+            "feature_id",
+            Arc::new(StringArray::from_iter_values(exons.iter().map(|e| features.genes[e.gene as usize].id.as_str()))),
+        ),
+        (
+            "chrom",
+            Arc::new(StringArray::from_iter_values(exons.iter().map(|e| features.contigs[e.contig as usize].as_str()))),
+        ),
+        ("start", Arc::new(UInt64Array::from_iter_values(exons.iter().map(|e| e.start)))),
+        ("end", Arc::new(UInt64Array::from_iter_values(exons.iter().map(|e| e.end)))),
+        ("strand", Arc::new(StringArray::from_iter_values(exons.iter().map(|e| e.strand.as_char().to_string())))),
+    ];
+    for (name, counts) in names.iter().zip(samples) {
+        let name = if samples.len() == 1 { "count" } else { name.as_str() };
+        let column: ArrayRef = if counts.fractional {
+            Arc::new(Float64Array::from(counts.counts.clone()))
+        } else {
+            Arc::new(UInt64Array::from(counts.integer_counts()))
+        };
+        columns.push((name, column));
+    }
+    batch(columns)
+}
+
 /// `features.parquet`: one row per gene, in annotation order.
 ///
 /// `chrom`/`strand` are the gene's (distinct values joined by `;` in the rare gene that spans

@@ -109,3 +109,253 @@ pub fn paired_end_sam() -> String {
     s.push_str(&r("both_unmapped", 141, "*", 0, "*", "*", 0));
     s
 }
+
+/// A small deterministic generator (xorshift64*): the random battery is the same on every run.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+    /// True with probability `percent`/100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+/// Contig length of the random battery's two annotated contigs (`c3` is unannotated).
+pub const RANDOM_CONTIG: u64 = 30_000;
+
+/// A random SAF over c1 and c2: 60 genes of 1-4 exons, `+`, `-` and `.` strands, overlapping
+/// genes, and a few exon lines written twice. Returns the SAF and exon starts to aim reads at.
+pub fn random_saf(rng: &mut Rng) -> (String, Vec<(&'static str, u64)>) {
+    let mut saf = String::from("GeneID\tChr\tStart\tEnd\tStrand\n");
+    let mut targets = Vec::new();
+    for g in 0..60 {
+        let contig = if g % 2 == 0 { "c1" } else { "c2" };
+        let strand = *rng.pick(&["+", "+", "-", "-", "."]);
+        let mut start = rng.range(100, RANDOM_CONTIG - 3_000);
+        for _ in 0..rng.range(1, 4) {
+            let end = start + rng.range(30, 300);
+            saf.push_str(&format!("g{g}\t{contig}\t{start}\t{end}\t{strand}\n"));
+            if rng.chance(5) {
+                saf.push_str(&format!("g{g}\t{contig}\t{start}\t{end}\t{strand}\n"));
+            }
+            targets.push((contig, start));
+            start = end + rng.range(50, 600);
+        }
+    }
+    (saf, targets)
+}
+
+/// A random CIGAR as aligners write them: optional soft clips, 1-4 matched runs joined by
+/// introns, deletions or insertions; sometimes a run of many short sections (past --maxMOp).
+pub fn random_cigar(rng: &mut Rng) -> String {
+    let mut ops: Vec<(u64, char)> = Vec::new();
+    if rng.chance(20) {
+        ops.push((rng.range(1, 12), 'S'));
+    }
+    let (runs, short) = if rng.chance(6) { (rng.range(11, 16), true) } else { (rng.range(1, 4), false) };
+    for k in 0..runs {
+        if k > 0 {
+            let gap = if short {
+                (rng.range(1, 3), 'D')
+            } else {
+                match rng.range(0, 9) {
+                    0..=3 => (rng.range(40, 1_500), 'N'),
+                    4..=6 => (rng.range(1, 6), 'D'),
+                    _ => (rng.range(1, 6), 'I'),
+                }
+            };
+            ops.push(gap);
+        }
+        ops.push((if short { rng.range(2, 6) } else { rng.range(5, 70) }, 'M'));
+    }
+    if rng.chance(20) {
+        ops.push((rng.range(1, 12), 'S'));
+    }
+    ops.iter().map(|(n, op)| format!("{n}{op}")).collect()
+}
+
+/// Reference bases a CIGAR spans.
+pub fn reference_span(cigar: &str) -> u64 {
+    cigar
+        .split(|c: char| c.is_ascii_alphabetic())
+        .zip(cigar.matches(|c: char| c.is_ascii_alphabetic()))
+        .filter(|(_, op)| matches!(*op, "M" | "D" | "N" | "=" | "X"))
+        .map(|(n, _)| n.parse::<u64>().expect("cigar length"))
+        .sum()
+}
+
+fn random_position(rng: &mut Rng, targets: &[(&'static str, u64)], span: u64) -> (&'static str, u64) {
+    let (contig, pos) = if rng.chance(75) {
+        let (c, s) = *rng.pick(targets);
+        (c, (s + rng.range(0, 400)).saturating_sub(200).max(1))
+    } else {
+        (*rng.pick(&["c1", "c2", "c3"]), rng.range(1, RANDOM_CONTIG))
+    };
+    (contig, pos.min(RANDOM_CONTIG - span - 1).max(1))
+}
+
+/// The battery's SAM header: c1, c2 annotated, c3 not.
+pub fn random_header() -> String {
+    format!(
+        "@HD\tVN:1.6\tSO:unsorted\n@SQ\tSN:c1\tLN:{RANDOM_CONTIG}\n@SQ\tSN:c2\tLN:{RANDOM_CONTIG}\n@SQ\tSN:c3\tLN:{RANDOM_CONTIG}\n"
+    )
+}
+
+/// `n` random single-end records: both strands, unmapped, duplicates, multi-mappers with
+/// secondary alignments, a spread of MAPQ.
+pub fn random_single_end_sam(rng: &mut Rng, targets: &[(&'static str, u64)], n: usize) -> String {
+    let mut s = random_header();
+    for i in 0..n {
+        let name = format!("r{i}");
+        if rng.chance(4) {
+            s.push_str(&read(&name, 4, "*", 0, 0, "*", ""));
+            continue;
+        }
+        let cigar = random_cigar(rng);
+        let (contig, pos) = random_position(rng, targets, reference_span(&cigar));
+        let mut flag = if rng.chance(50) { 16 } else { 0 };
+        if rng.chance(5) {
+            flag |= 1024;
+        }
+        let tags = if rng.chance(15) {
+            let nh = rng.range(2, 3);
+            if rng.chance(40) {
+                flag |= 256;
+            }
+            format!("NH:i:{nh}")
+        } else {
+            String::new()
+        };
+        let mapq = *rng.pick(&[0u8, 1, 3, 10, 30, 60, 255]);
+        s.push_str(&read(&name, flag, contig, pos, mapq, &cigar, &tags));
+    }
+    s
+}
+
+/// `n` random fragments, mates written next to each other: proper pairs on either strand with
+/// their TLEN, same-strand and cross-contig (chimeric) pairs, one mate or both unmapped,
+/// duplicates, multi-mapping pairs (NH/HI) and a spread of MAPQ.
+pub fn random_paired_end_sam(rng: &mut Rng, targets: &[(&'static str, u64)], n: usize) -> String {
+    let mut s = random_header();
+    for i in 0..n {
+        let name = format!("f{i}");
+        let (c1, c2) = (random_cigar(rng), random_cigar(rng));
+        let (contig, p1) = random_position(rng, targets, reference_span(&c1) + 1_000);
+        let p2 = (p1 + rng.range(0, 700)).saturating_sub(100).max(1);
+        let kind = rng.range(0, 99);
+        let first_reverse = rng.chance(50);
+        let (mut f1, mut f2) = (1 | 64, 1 | 128);
+        let (mut contig2, mut mapped1, mut mapped2) = (contig, true, true);
+        match kind {
+            0..=7 => {
+                // same strand
+                if first_reverse {
+                    f1 |= 16 | 32;
+                    f2 |= 16 | 32;
+                }
+            }
+            8..=13 => {
+                contig2 = if contig == "c1" { "c2" } else { "c1" };
+                f1 |= if first_reverse { 16 } else { 32 };
+                f2 |= if first_reverse { 32 } else { 16 };
+            }
+            14..=20 => mapped2 = false,
+            21..=24 => mapped1 = false,
+            25..=27 => {
+                mapped1 = false;
+                mapped2 = false;
+            }
+            _ => {
+                f1 |= if first_reverse { 16 } else { 32 };
+                f2 |= if first_reverse { 32 } else { 16 };
+                f1 |= 2;
+                f2 |= 2;
+            }
+        }
+        if !mapped1 {
+            f1 |= 4;
+            f2 |= 8;
+        }
+        if !mapped2 {
+            f2 |= 4;
+            f1 |= 8;
+        }
+        let (q1, q2) = (*rng.pick(&[0u8, 3, 10, 30, 60]), *rng.pick(&[0u8, 3, 10, 30, 60]));
+        let multi = rng.chance(10);
+        // Both mates of one alignment share its HI. (A lone record whose mate is missing makes
+        // featureCounts --read2pos reuse the previous record's position: not modelled.)
+        let tags = |_second: bool| if multi { "NH:i:2\tHI:i:1".to_string() } else { String::new() };
+        if rng.chance(4) {
+            if rng.chance(50) {
+                f1 |= 1024;
+            } else {
+                f2 |= 1024;
+            }
+        }
+        let e1 = p1 + reference_span(&c1) - 1;
+        let e2 = p2 + reference_span(&c2) - 1;
+        let tlen = if mapped1 && mapped2 && contig == contig2 { (e1.max(e2) - p1.min(p2) + 1) as i64 } else { 0 };
+        // Unmapped mates sit at their partner's position, as aligners place them.
+        let (pos1, pos2) = match (mapped1, mapped2) {
+            (true, false) => (p1, p1),
+            (false, true) => (p2, p2),
+            (false, false) => (0, 0),
+            _ => (p1, p2),
+        };
+        let (r1, r2) = match (mapped1, mapped2) {
+            (false, false) => ("*", "*"),
+            _ => (contig, contig2),
+        };
+        let line = |flag: u16,
+                    rname: &str,
+                    pos: u64,
+                    mapped: bool,
+                    cigar: &str,
+                    rnext: &str,
+                    pnext: u64,
+                    t: i64,
+                    q: u8,
+                    tags: String| {
+            let cigar = if mapped { cigar } else { "*" };
+            let len = if mapped {
+                cigar
+                    .split(|c: char| c.is_ascii_alphabetic())
+                    .zip(cigar.matches(|c: char| c.is_ascii_alphabetic()))
+                    .filter(|(_, op)| matches!(*op, "M" | "I" | "S"))
+                    .map(|(n, _)| n.parse::<usize>().expect("len"))
+                    .sum()
+            } else {
+                10
+            };
+            let rnext = if rnext == rname && rname != "*" { "=" } else { rnext };
+            let tags = if tags.is_empty() { String::new() } else { format!("\t{tags}") };
+            let q = if mapped { q } else { 0 };
+            format!(
+                "{name}\t{flag}\t{rname}\t{pos}\t{q}\t{cigar}\t{rnext}\t{pnext}\t{t}\t{}\t{}{tags}\n",
+                "A".repeat(len),
+                "I".repeat(len)
+            )
+        };
+        let left_first = p1 <= p2;
+        let t1 = if left_first { tlen } else { -tlen };
+        s.push_str(&line(f1, r1, pos1, mapped1, &c1, r2, pos2, t1, q1, tags(false)));
+        s.push_str(&line(f2, r2, pos2, mapped2, &c2, r1, pos1, -t1, q2, tags(true)));
+    }
+    s
+}

@@ -6,6 +6,12 @@
 //! `--min-overlap` bases drop out (Unassigned_Overlapping_Length when none is left). The highest
 //! score wins; a tie is Unassigned_Ambiguity unless `-O`, which counts every gene at the top
 //! score (each 1/k with `--fraction`).
+//!
+//! With `-f` the vote is among features (annotation rows) instead of genes. The overlap filters
+//! follow featureCounts too: `--fracOverlapFeature`/`--nonOverlapFeature` drop each feature the
+//! fragment covers too little of (a fragment left with none is Unassigned_NoFeatures), then
+//! `--minOverlap`, `--fracOverlap` and `--nonOverlap` drop each gene (feature) the fragment
+//! overlaps by fewer bases than the strictest of them asks.
 
 use super::outcome::Category;
 use super::{QuantOptions, Strandedness};
@@ -14,7 +20,9 @@ use crate::annotation::{FeatureSet, OverlapQuery, Strand};
 /// One exon overlapped by one aligned block of one end.
 #[derive(Clone, Copy, Debug)]
 struct Hit {
-    gene: u32,
+    /// What the vote is among: the gene, or the exon with `-f`.
+    key: u32,
+    exon: u32,
     contig: u32,
     start: u64,
     end: u64,
@@ -36,9 +44,22 @@ pub struct Assigner<'a, Q> {
     allow_multi_overlap: bool,
     largest_overlap: bool,
     min_overlap: u64,
+    frac_overlap: f32,
+    frac_overlap_feature: f32,
+    non_overlap: Option<u64>,
+    non_overlap_feature: Option<u64>,
+    feature_level: bool,
+    need_overlap: bool,
     fraction: bool,
     hits: Vec<Hit>,
     genes: Vec<(u32, u64)>,
+}
+
+/// featureCounts 2.0.3's threshold for a fraction of `n` bases: the single-precision fraction
+/// times `n`, rounded up (0.3 of 100 bases asks for 31: 0.3 is 0.30000001 in single precision;
+/// verified on the binary. Later releases forgive a remainder under 0.001).
+pub fn fraction_threshold(fraction: f32, n: u64) -> u64 {
+    (f64::from(fraction) * n as f64).ceil() as u64
 }
 
 impl<'a, Q: OverlapQuery> Assigner<'a, Q> {
@@ -51,6 +72,12 @@ impl<'a, Q: OverlapQuery> Assigner<'a, Q> {
             allow_multi_overlap: options.allow_multi_overlap,
             largest_overlap: options.largest_overlap,
             min_overlap: u64::from(options.min_overlap),
+            frac_overlap: options.frac_overlap,
+            frac_overlap_feature: options.frac_overlap_feature,
+            non_overlap: options.non_overlap.map(u64::from),
+            non_overlap_feature: options.non_overlap_feature.map(u64::from),
+            feature_level: options.feature_level,
+            need_overlap: options.needs_overlap_lengths(),
             fraction: options.fraction,
             hits: Vec::new(),
             genes: Vec::new(),
@@ -65,19 +92,24 @@ impl<'a, Q: OverlapQuery> Assigner<'a, Q> {
     /// Collects the exons hit by one end's aligned blocks (0-based half-open) on `contig`.
     /// `negative` is the fragment strand this end implies.
     pub fn add_end(&mut self, end_bit: u8, contig: u32, blocks: &[(u64, u64)], negative: bool) {
-        let (features, strandedness, hits) = (self.features, self.strandedness, &mut self.hits);
+        let (features, strandedness, hits, feature_level) =
+            (self.features, self.strandedness, &mut self.hits, self.feature_level);
         for &(start, end) in blocks {
             (self.query)(contig, start, end, &mut |e| {
                 let exon = &features.exons[e as usize];
-                // featureCounts stores '.' as '+'.
+                // A '.' feature is read as '+' for the strand tally; featureCounts' strand test
+                // stores it as -1, which `-s 1` never matches and `-s 2` always passes.
                 let sense = (exon.strand == Strand::Reverse) == negative;
-                let strand_ok = match strandedness {
-                    Strandedness::Unstranded => true,
-                    Strandedness::Forward => sense,
-                    Strandedness::Reverse => !sense,
+                let strand_ok = match (strandedness, exon.strand) {
+                    (Strandedness::Unstranded, _) => true,
+                    (Strandedness::Forward, Strand::Unknown) => false,
+                    (Strandedness::Reverse, Strand::Unknown) => true,
+                    (Strandedness::Forward, _) => sense,
+                    (Strandedness::Reverse, _) => !sense,
                 };
                 hits.push(Hit {
-                    gene: exon.gene,
+                    key: if feature_level { e } else { exon.gene },
+                    exon: e,
                     contig,
                     start: start.max(exon.start - 1),
                     end: end.min(exon.end),
@@ -96,74 +128,141 @@ impl<'a, Q: OverlapQuery> Assigner<'a, Q> {
         self.hits.iter().all(|h| h.sense == first).then_some(first)
     }
 
-    /// Decides the collected hits, adding `weight` (1, or 1/NH with `--fraction`) to `counts`.
-    pub fn decide(&mut self, weight: f64, counts: &mut [f64]) -> Category {
+    /// Decides the collected hits, adding `units` (of 1/65536: a whole read, or 1/NH with
+    /// `--fraction`) to `counts` (per gene, or per feature with `-f`); with `-O --fraction` each
+    /// of k winners gets `units / k`, rounded down as featureCounts does. `fragment_length` is
+    /// the read's (fragment's) length as featureCounts measures it, for `--fracOverlap` and
+    /// `--nonOverlap`.
+    pub fn decide(&mut self, units: u32, fragment_length: u64, counts: &mut [f64]) -> Category {
+        let weight = f64::from(units) / f64::from(super::UNIT);
         self.hits.retain(|h| h.strand_ok);
+        if self.frac_overlap_feature > 0.0 || self.non_overlap_feature.is_some() {
+            self.drop_little_covered_features();
+        }
         let Some(first) = self.hits.first() else {
             return Category::NoFeatures;
         };
         // The common case: every hit is one gene and no overlap length matters.
-        let need_overlap = self.largest_overlap || self.min_overlap > 1;
-        if !need_overlap {
-            let gene = first.gene;
-            if self.hits.iter().all(|h| h.gene == gene) {
-                counts[gene as usize] += weight;
+        if !self.need_overlap {
+            let key = first.key;
+            if self.hits.iter().all(|h| h.key == key) {
+                counts[key as usize] += weight;
                 return Category::Assigned;
             }
         }
-        self.hits.sort_unstable_by_key(|h| (h.gene, h.contig, h.start, h.end));
-        // Per gene: (gene, score), score = ends hitting it or overlapping bases.
+        let threshold = if self.need_overlap {
+            let missing = match self.non_overlap {
+                Some(n) if fragment_length <= n => 0,
+                Some(n) => fragment_length - n,
+                None => 1,
+            };
+            self.min_overlap.max(fraction_threshold(self.frac_overlap, fragment_length)).max(missing)
+        } else {
+            0
+        };
+        self.hits.sort_unstable_by_key(|h| (h.key, h.contig, h.start, h.end));
+        // Per gene (feature): (key, score), score = ends hitting it or overlapping bases.
         self.genes.clear();
         let mut i = 0;
         while i < self.hits.len() {
-            let gene = self.hits[i].gene;
+            let key = self.hits[i].key;
             let mut ends = 0u8;
             let mut overlap = 0u64;
             let mut current: Option<(u32, u64, u64)> = None;
-            while i < self.hits.len() && self.hits[i].gene == gene {
+            while i < self.hits.len() && self.hits[i].key == key {
                 let h = self.hits[i];
                 ends |= h.end_bit;
-                if need_overlap {
-                    match current {
-                        Some((c, s, e)) if c == h.contig && h.start <= e => current = Some((c, s, e.max(h.end))),
-                        _ => {
-                            if let Some((_, s, e)) = current {
-                                overlap += e - s;
-                            }
-                            current = Some((h.contig, h.start, h.end));
-                        }
-                    }
+                if self.need_overlap {
+                    overlap += union_step(&mut current, h);
                 }
                 i += 1;
             }
             if let Some((_, s, e)) = current {
                 overlap += e - s;
             }
-            if self.min_overlap > 1 && overlap < self.min_overlap {
+            if self.need_overlap && overlap < threshold {
                 continue;
             }
-            let score = if self.largest_overlap { overlap } else { u64::from(ends.count_ones()) };
-            self.genes.push((gene, score));
+            // -O counts every gene hit, by one end or both: no preference for two-end hits.
+            let score = if self.largest_overlap {
+                overlap
+            } else if self.allow_multi_overlap {
+                1
+            } else {
+                u64::from(ends.count_ones())
+            };
+            self.genes.push((key, score));
         }
         let Some(best) = self.genes.iter().map(|g| g.1).max() else {
             return Category::OverlappingLength;
         };
         let top = self.genes.iter().filter(|g| g.1 == best).count();
         if top == 1 && !self.allow_multi_overlap {
-            if let Some(&(gene, _)) = self.genes.iter().find(|g| g.1 == best) {
-                counts[gene as usize] += weight;
+            if let Some(&(key, _)) = self.genes.iter().find(|g| g.1 == best) {
+                counts[key as usize] += weight;
             }
             Category::Assigned
         } else if self.allow_multi_overlap {
-            let share = if self.fraction { weight / top as f64 } else { weight };
-            for &(gene, score) in &self.genes {
+            let share = if self.fraction { f64::from(units / top as u32) / f64::from(super::UNIT) } else { weight };
+            for &(key, score) in &self.genes {
                 if score == best {
-                    counts[gene as usize] += share;
+                    counts[key as usize] += share;
                 }
             }
             Category::Assigned
         } else {
             Category::Ambiguity
+        }
+    }
+
+    /// `--fracOverlapFeature` / `--nonOverlapFeature`: drops the hits of every feature the
+    /// fragment (both ends, every block) covers fewer bases of than asked.
+    fn drop_little_covered_features(&mut self) {
+        self.hits.sort_unstable_by_key(|h| (h.exon, h.start, h.end));
+        let (features, fraction, most_missing) = (self.features, self.frac_overlap_feature, self.non_overlap_feature);
+        let mut kept = 0;
+        let mut i = 0;
+        while i < self.hits.len() {
+            let exon = self.hits[i].exon;
+            let mut j = i;
+            let mut current = None;
+            let mut covered = 0;
+            while j < self.hits.len() && self.hits[j].exon == exon {
+                covered += union_step(&mut current, self.hits[j]);
+                j += 1;
+            }
+            if let Some((_, s, e)) = current {
+                covered += e - s;
+            }
+            let e = &features.exons[exon as usize];
+            let span = e.end + 1 - e.start;
+            let missing = match most_missing {
+                Some(n) if span > n => span - n,
+                _ => 0,
+            };
+            if fraction_threshold(fraction, span).max(missing) <= covered {
+                for k in i..j {
+                    self.hits[kept] = self.hits[k];
+                    kept += 1;
+                }
+            }
+            i = j;
+        }
+        self.hits.truncate(kept);
+    }
+}
+
+/// Extends a running union of sorted hit spans by one hit; returns the bases of a span it
+/// closes.
+fn union_step(current: &mut Option<(u32, u64, u64)>, h: Hit) -> u64 {
+    match *current {
+        Some((c, s, e)) if c == h.contig && h.start <= e => {
+            *current = Some((c, s, e.max(h.end)));
+            0
+        }
+        previous => {
+            *current = Some((h.contig, h.start, h.end));
+            previous.map_or(0, |(_, s, e)| e - s)
         }
     }
 }

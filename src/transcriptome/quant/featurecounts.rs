@@ -9,11 +9,13 @@ use std::io::{self, Write};
 use super::{Category, SampleCounts};
 use crate::annotation::FeatureSet;
 
-/// Writes the counts table for one or more samples (columns named by `sample_names`).
+/// Writes the counts table for one or more samples (columns named by `sample_names`): a row per
+/// gene, or with `feature_level` (`-f`) a row per feature.
 pub fn write_table<W: Write>(
     w: &mut W,
     command: &str,
     features: &FeatureSet,
+    feature_level: bool,
     sample_names: &[&str],
     samples: &[&SampleCounts],
 ) -> io::Result<()> {
@@ -23,6 +25,26 @@ pub fn write_table<W: Write>(
         write!(w, "\t{name}")?;
     }
     writeln!(w)?;
+    if feature_level {
+        // -f: one row per annotation row, in annotation order, named by its gene.
+        for (i, e) in features.exons.iter().enumerate() {
+            write!(
+                w,
+                "{}\t{}\t{}\t{}\t{}\t{}",
+                features.genes[e.gene as usize].id,
+                features.contigs[e.contig as usize],
+                e.start,
+                e.end,
+                e.strand.as_char(),
+                e.end + 1 - e.start
+            )?;
+            for s in samples {
+                write!(w, "\t{}", Count(s.counts[i]))?;
+            }
+            writeln!(w)?;
+        }
+        return Ok(());
+    }
     for (i, gene) in features.genes.iter().enumerate() {
         // featureCounts lists a gene's exons sorted by position.
         let mut exons: Vec<_> = gene.exons.iter().map(|&e| &features.exons[e as usize]).collect();
@@ -56,15 +78,22 @@ impl std::fmt::Display for Count {
     }
 }
 
-/// Writes the `.summary` table.
-pub fn write_summary<W: Write>(w: &mut W, sample_names: &[&str], samples: &[&SampleCounts]) -> io::Result<()> {
+/// Writes the `.summary` table. With `--nonSplitOnly` featureCounts names the split-alignment
+/// row `Unassigned_Split` (`non_split_only`).
+pub fn write_summary<W: Write>(
+    w: &mut W,
+    sample_names: &[&str],
+    samples: &[&SampleCounts],
+    non_split_only: bool,
+) -> io::Result<()> {
     write!(w, "Status")?;
     for name in sample_names {
         write!(w, "\t{name}")?;
     }
     writeln!(w)?;
     for category in Category::ALL {
-        write!(w, "{}", category.name())?;
+        let name = if non_split_only && category == Category::NonSplit { "Unassigned_Split" } else { category.name() };
+        write!(w, "{name}")?;
         for s in samples {
             write!(w, "\t{}", s.summary.get(category))?;
         }

@@ -3,10 +3,11 @@
 //! The record loop streams: one reused record per format, one reused [`record::Alignment`], reused
 //! hit buffers, so nothing is allocated per record once buffers have grown. Every alignment
 //! record (or fragment, with `--paired --count-pairs`) gets exactly one [`Category`], checked in
-//! featureCounts' order (unmapped, singleton, MAPQ, chimera, duplicate, multi-mapping, secondary,
-//! then the overlap vote in [`assign`]), so the summary matches featureCounts' `.summary` row for
-//! row. Input is BAM, CRAM (with `--reference`), SAM, or SAM compressed with gzip or bgzip
-//! (sniffed from the bytes, never the extension).
+//! featureCounts' order (unmapped, singleton, MAPQ, fragment length, chimera, duplicate,
+//! multi-mapping, secondary, split, then the overlap vote in [`assign`]), so the summary matches
+//! featureCounts' `.summary` row for row. Read extension and `--read2pos` reshape a read's blocks
+//! just before its overlaps are looked up. Input is BAM, CRAM (with `--reference`), SAM, or SAM
+//! compressed with gzip or bgzip (sniffed from the bytes, never the extension).
 
 pub mod assign;
 pub mod featurecounts;
@@ -25,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 pub use assign::Assigner;
 pub use outcome::{Category, Summary};
-use record::{Alignment, flag};
+use record::{Alignment, Interval, Layout, flag};
 
 use crate::annotation::{FeatureIndex, FeatureSet, OverlapQuery};
 
@@ -64,8 +65,14 @@ impl From<Strandedness> for u8 {
     }
 }
 
+/// featureCounts' fixed-point count unit: one read is 65536 (`NH_FRACTION_INT`).
+pub const UNIT: u32 = 65536;
+
 /// Counting options: one field per featureCounts flag, with featureCounts' defaults.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Options added after the first release are left out of the serialised form while they hold
+/// their default, so recorded parameters (and `--resume`'s comparison) stay as they were.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct QuantOptions {
     /// `-s`.
@@ -94,6 +101,48 @@ pub struct QuantOptions {
     pub largest_overlap: bool,
     /// `--minOverlap`: minimum overlapping bases (default 1).
     pub min_overlap: u32,
+    /// `--fracOverlap`: minimum fraction of the read's (fragment's) bases that overlap.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub frac_overlap: f32,
+    /// `--fracOverlapFeature`: minimum fraction of a feature's bases the read overlaps.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub frac_overlap_feature: f32,
+    /// `--nonOverlap`: most read (fragment) bases allowed outside the feature.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub non_overlap: Option<u32>,
+    /// `--nonOverlapFeature`: most feature bases allowed outside the read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub non_overlap_feature: Option<u32>,
+    /// `-f`: count features (annotation rows) instead of meta-features (genes).
+    #[serde(skip_serializing_if = "is_false")]
+    pub feature_level: bool,
+    /// `--readExtension5`: extend each read this many bases upstream of its 5' end.
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    pub read_extension5: u32,
+    /// `--readExtension3`: extend each read this many bases downstream of its 3' end.
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    pub read_extension3: u32,
+    /// `--read2pos`: reduce each read to its 5' (5) or 3' (3) most base.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read2pos: Option<u8>,
+    /// `--splitOnly`: count only split alignments (an `N` in the CIGAR).
+    #[serde(skip_serializing_if = "is_false")]
+    pub split_only: bool,
+    /// `--nonSplitOnly`: count only alignments without an `N`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub non_split_only: bool,
+    /// `-P`: fragments must have a template length (|TLEN|) within `-d`..`-D`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub check_fragment_length: bool,
+    /// `-d`: shortest template length with `-P` (50).
+    #[serde(skip_serializing_if = "is_default_min_fragment")]
+    pub min_fragment_length: u32,
+    /// `-D`: longest template length with `-P` (600).
+    #[serde(skip_serializing_if = "is_default_max_fragment")]
+    pub max_fragment_length: u32,
+    /// `--maxMOp`: CIGAR sections beyond this many are not used (10).
+    #[serde(skip_serializing_if = "is_default_max_m_op")]
+    pub max_m_op: u32,
     /// Reference FASTA (with its `.fai`) for CRAM input.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference: Option<PathBuf>,
@@ -115,9 +164,42 @@ impl Default for QuantOptions {
             allow_multi_overlap: false,
             largest_overlap: false,
             min_overlap: 1,
+            frac_overlap: 0.0,
+            frac_overlap_feature: 0.0,
+            non_overlap: None,
+            non_overlap_feature: None,
+            feature_level: false,
+            read_extension5: 0,
+            read_extension3: 0,
+            read2pos: None,
+            split_only: false,
+            non_split_only: false,
+            check_fragment_length: false,
+            min_fragment_length: 50,
+            max_fragment_length: 600,
+            max_m_op: 10,
             reference: None,
         }
     }
+}
+
+fn is_zero(v: &f32) -> bool {
+    *v == 0.0
+}
+fn is_zero_u32(v: &u32) -> bool {
+    *v == 0
+}
+fn is_false(v: &bool) -> bool {
+    !*v
+}
+fn is_default_min_fragment(v: &u32) -> bool {
+    *v == 50
+}
+fn is_default_max_fragment(v: &u32) -> bool {
+    *v == 600
+}
+fn is_default_max_m_op(v: &u32) -> bool {
+    *v == 10
 }
 
 impl QuantOptions {
@@ -131,12 +213,58 @@ impl QuantOptions {
         if self.count_pairs && !self.paired {
             return Err("--count-pairs needs --paired (featureCounts: --countReadPairs needs -p)".into());
         }
-        if (self.require_both_aligned || self.no_chimeric) && !self.count_pairs {
-            return Err(
-                "--require-both-aligned and --no-chimeric apply to fragments: add --paired --count-pairs".into()
-            );
+        if (self.require_both_aligned || self.no_chimeric || self.check_fragment_length) && !self.count_pairs {
+            return Err("--require-both-aligned, --no-chimeric and --check-fragment-length apply to fragments: \
+                        add --paired --count-pairs"
+                .into());
+        }
+        if self.check_fragment_length && !self.require_both_aligned {
+            return Err("--check-fragment-length (-P) needs --require-both-aligned (-B), as in featureCounts".into());
+        }
+        for (name, v) in [("--fracOverlap", self.frac_overlap), ("--fracOverlapFeature", self.frac_overlap_feature)] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("{name} must be within [0, 1], found {v}"));
+            }
+        }
+        if self.split_only && self.non_split_only {
+            return Err("--splitOnly and --nonSplitOnly exclude each other".into());
+        }
+        if let Some(p) = self.read2pos.filter(|p| !matches!(p, 3 | 5)) {
+            return Err(format!("--read2pos must be 5 or 3, found {p}"));
+        }
+        if self.max_m_op == 0 {
+            return Err("--maxMOp must be at least 1".into());
+        }
+        if self.min_fragment_length > self.max_fragment_length {
+            return Err(format!(
+                "-d {} is above -D {}: no fragment length would pass",
+                self.min_fragment_length, self.max_fragment_length
+            ));
         }
         Ok(())
+    }
+
+    /// Whether overlap lengths decide anything (featureCounts' `need_calculate_overlap_len`).
+    pub fn needs_overlap_lengths(&self) -> bool {
+        self.largest_overlap
+            || self.min_overlap > 1
+            || self.frac_overlap > 0.0
+            || self.frac_overlap_feature > 0.0
+            || self.non_overlap.is_some()
+            || self.non_overlap_feature.is_some()
+    }
+
+    /// Whether the fragment's length is needed (`--fracOverlap`, `--nonOverlap`).
+    pub fn needs_fragment_length(&self) -> bool {
+        self.frac_overlap > 0.0 || self.non_overlap.is_some()
+    }
+
+    /// The weight of one alignment of a read reported `nh` times, in featureCounts' fixed-point
+    /// units of 1/65536 ([`UNIT`]): 65536/NH rounded down with `--fraction`, except with
+    /// `--primary`, where featureCounts counts each alignment whole. Counts summed from such
+    /// weights are exact in `f64` and equal featureCounts' to the last bit.
+    pub fn weight(&self, nh: i64) -> u32 {
+        if self.fraction && !self.primary_only { UNIT / nh.clamp(1, i64::from(UNIT)) as u32 } else { UNIT }
     }
 }
 
@@ -390,7 +518,7 @@ impl<'a> Counter<'a> {
             features,
             index,
             options,
-            counts: vec![0.0; features.genes.len()],
+            counts: vec![0.0; if options.feature_level { features.exons.len() } else { features.genes.len() }],
             summary: Summary::default(),
             strand: StrandStats::default(),
         }
@@ -416,7 +544,7 @@ impl<'a> Counter<'a> {
                 break;
             }
             n += 1;
-            engine.alignment.fill_bam(&record, engine.with_names).map_err(self.record_err(n, None))?;
+            engine.alignment.fill_bam(&record, engine.layout).map_err(self.record_err(n, None))?;
             engine.step(&mut self, RecordPosition { record: n, line: None })?;
         }
         engine.finish(&mut self);
@@ -439,7 +567,7 @@ impl<'a> Counter<'a> {
                 break;
             }
             n += 1;
-            engine.alignment.fill_sam(&record, &header, engine.with_names).map_err(self.record_err(n, line))?;
+            engine.alignment.fill_sam(&record, &header, engine.layout).map_err(self.record_err(n, line))?;
             engine.step(&mut self, RecordPosition { record: n, line })?;
         }
         engine.finish(&mut self);
@@ -473,7 +601,7 @@ impl<'a> Counter<'a> {
                 let hint = if reference.is_none() { " (CRAM usually needs --reference FASTA)" } else { "" };
                 self.record_err(n, None)(io::Error::new(e.kind(), format!("{e}{hint}")))
             })?;
-            engine.alignment.fill_record_buf(&record, engine.with_names).map_err(self.record_err(n, None))?;
+            engine.alignment.fill_record_buf(&record, engine.layout).map_err(self.record_err(n, None))?;
             engine.step(&mut self, RecordPosition { record: n, line: None })?;
         }
         engine.finish(&mut self);
@@ -503,11 +631,15 @@ impl<'a> Counter<'a> {
 /// The record-at-a-time state machine shared by every input format.
 struct Engine<'a, Q> {
     contigs: Vec<Option<u32>>,
+    /// Each reference's length (`@SQ LN`), which read extension stops at.
+    lengths: Vec<u64>,
     assigner: Assigner<'a, Q>,
     alignment: Alignment,
-    with_names: bool,
+    layout: Layout,
     mates: pairing::MateBuffer,
     evicted: Vec<Alignment>,
+    shaped: Vec<(u64, u64)>,
+    scratch: (Vec<Interval>, Vec<Interval>),
 }
 
 impl<'a> Engine<'a, ()> {
@@ -520,11 +652,18 @@ impl<'a> Engine<'a, ()> {
     ) -> Engine<'a, impl OverlapQuery + 'a> {
         Engine {
             contigs: map_contigs(header, features),
+            lengths: header.reference_sequences().values().map(|r| r.length().get() as u64).collect(),
             assigner: Assigner::new(features, index.querier(), options),
             alignment: Alignment::default(),
-            with_names: options.count_pairs,
+            layout: Layout {
+                pairing: options.count_pairs,
+                max_sections: options.max_m_op as usize,
+                intervals: options.needs_fragment_length(),
+            },
             mates: pairing::MateBuffer::default(),
             evicted: Vec::new(),
+            shaped: Vec::new(),
+            scratch: Default::default(),
         }
     }
 }
@@ -553,13 +692,16 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
             return Ok(());
         }
         if let Some(mate) = self.mates.offer(&self.alignment, &mut self.evicted) {
-            let (r1, r2) = if mate.has(flag::FIRST) { (&mate, &self.alignment) } else { (&self.alignment, &mate) };
-            let category = fragment(c, &mut self.assigner, &self.contigs, r1, Some(r2));
+            // Lent out while `fragment` borrows the engine; its buffers come back with it.
+            let current = std::mem::take(&mut self.alignment);
+            let (r1, r2) = if mate.has(flag::FIRST) { (&mate, &current) } else { (&current, &mate) };
+            let category = self.fragment(c, r1, Some(r2));
             c.summary.add(category);
+            self.alignment = current;
             self.mates.recycle(mate);
         }
         for lone in std::mem::take(&mut self.evicted) {
-            let category = lone_fragment(c, &mut self.assigner, &self.contigs, &lone);
+            let category = self.fragment(c, &lone, None);
             c.summary.add(category);
             self.mates.recycle(lone);
         }
@@ -568,7 +710,7 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
 
     fn finish(&mut self, c: &mut Counter<'_>) {
         for lone in self.mates.drain_sorted() {
-            let category = lone_fragment(c, &mut self.assigner, &self.contigs, &lone);
+            let category = self.fragment(c, &lone, None);
             c.summary.add(category);
         }
     }
@@ -592,14 +734,131 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
         if o.primary_only && a.has(flag::SECONDARY) {
             return Category::Secondary;
         }
+        if (o.split_only && !a.junction) || (o.non_split_only && a.junction) {
+            return Category::NonSplit;
+        }
         self.assigner.clear();
-        if let Some(contig) = a.ref_id.and_then(|r| self.contigs.get(r).copied().flatten()) {
-            self.assigner.add_end(1, contig, &a.blocks, a.has(flag::REVERSE));
+        if let Some((r, contig)) = a.ref_id.and_then(|r| Some((r, self.contigs.get(r).copied().flatten()?))) {
+            let blocks = shape(o, a, self.lengths[r], &mut self.shaped);
+            self.assigner.add_end(1, contig, blocks, a.has(flag::REVERSE));
         }
         tally_orientation(&mut c.strand, self.assigner.orientation());
-        let weight = if o.fraction { 1.0 / a.nh.max(1) as f64 } else { 1.0 };
-        self.assigner.decide(weight, &mut c.counts)
+        let length = if o.needs_fragment_length() {
+            record::fragment_length((&a.intervals, a.ref_id), (&[], None), &mut self.scratch)
+        } else {
+            0
+        };
+        self.assigner.decide(o.weight(a.nh), length, &mut c.counts)
     }
+
+    /// featureCounts' fragment path (`-p --countReadPairs`), checks in its order. The fragment
+    /// is unmapped when the first end says both ends are; `-B` wants both ends aligned. Then per
+    /// end (first, then second): MAPQ (at the second end: the better of the two must pass),
+    /// template length and chimera (at the first end, unless half-mapped), duplicate,
+    /// multi-mapping, secondary, split, and the hits of the mapped ends; then the vote. A lone
+    /// end (its mate never appeared, or did not pair: featureCounts pairs by name and HI, so
+    /// STAR's `HI:i:0` unmapped mates stay alone) is the first end, its mate absent.
+    fn fragment(&mut self, c: &mut Counter<'_>, first: &Alignment, second: Option<&Alignment>) -> Category {
+        let o = c.options;
+        let half_mapped = first.has(flag::UNMAPPED) || first.has(flag::MATE_UNMAPPED);
+        if first.has(flag::UNMAPPED) && first.has(flag::MATE_UNMAPPED) {
+            return Category::Unmapped;
+        }
+        if o.require_both_aligned && half_mapped {
+            return Category::Singleton;
+        }
+        self.assigner.clear();
+        let mut max_nh = 1i64;
+        let mut unsplit = 0;
+        for (i, end) in [Some(first), second].into_iter().enumerate() {
+            if i == 1 && o.min_mapq > 0 && first.mapq.max(end.map_or(0, |a| a.mapq)) < o.min_mapq {
+                return Category::MappingQuality;
+            }
+            let Some(a) = end else { continue };
+            if i == 0 && (o.no_chimeric || o.check_fragment_length) && !half_mapped {
+                let proper = a.ref_id == a.mate_ref_id && a.has(flag::REVERSE) != a.has(flag::MATE_REVERSE);
+                if proper {
+                    let tlen = a.tlen.unsigned_abs();
+                    let (lo, hi) = (u64::from(o.min_fragment_length), u64::from(o.max_fragment_length));
+                    if o.check_fragment_length && (tlen < lo || tlen > hi) {
+                        return Category::FragmentLength;
+                    }
+                } else if o.no_chimeric {
+                    return Category::Chimera;
+                }
+            }
+            if o.ignore_duplicates && a.has(flag::DUPLICATE) {
+                return Category::Duplicate;
+            }
+            if a.has(flag::UNMAPPED) {
+                continue;
+            }
+            if a.nh > 1 && !o.multi_mapping {
+                return Category::MultiMapping;
+            }
+            max_nh = max_nh.max(a.nh);
+            if o.primary_only && a.has(flag::SECONDARY) {
+                return Category::Secondary;
+            }
+            // --splitOnly drops the fragment when its second mapped end is unsplit too (so a
+            // fragment with one mapped end counts whatever it is, as in featureCounts 2.0.3).
+            if o.split_only && !a.junction {
+                unsplit += 1;
+                if unsplit == 2 {
+                    return Category::NonSplit;
+                }
+            }
+            if o.non_split_only && a.junction {
+                return Category::NonSplit;
+            }
+            // The fragment's strand is the first read's; a second read's is flipped.
+            let negative = if a.has(flag::LAST) { !a.has(flag::REVERSE) } else { a.has(flag::REVERSE) };
+            if let Some((r, contig)) = a.ref_id.and_then(|r| Some((r, self.contigs.get(r).copied().flatten()?))) {
+                let blocks = shape(o, a, self.lengths[r], &mut self.shaped);
+                self.assigner.add_end(if i == 0 { 1 } else { 2 }, contig, blocks, negative);
+            }
+        }
+        tally_orientation(&mut c.strand, self.assigner.orientation());
+        let length = if o.needs_fragment_length() {
+            let second = second.map_or((&[][..], None), |s| (&s.intervals[..], s.ref_id));
+            record::fragment_length((&first.intervals, first.ref_id), second, &mut self.scratch)
+        } else {
+            0
+        };
+        self.assigner.decide(o.weight(max_nh), length, &mut c.counts)
+    }
+}
+
+/// One read's blocks as featureCounts counts them: `--readExtension5`/`3` widen the first or last
+/// block (by the read's own strand; never past the contig's start or its `@SQ` length), then
+/// `--read2pos` reduces the read to one base. Without those options, the blocks as aligned.
+fn shape<'b>(o: &QuantOptions, a: &'b Alignment, contig_length: u64, out: &'b mut Vec<(u64, u64)>) -> &'b [(u64, u64)] {
+    if (o.read_extension5 == 0 && o.read_extension3 == 0 && o.read2pos.is_none()) || a.blocks.is_empty() {
+        return &a.blocks;
+    }
+    out.clear();
+    out.extend_from_slice(&a.blocks);
+    let negative = a.has(flag::REVERSE);
+    let last = out.len() - 1;
+    let pos = a.pos.max(1) as u64;
+    let grow_left = |out: &mut Vec<(u64, u64)>, by: u64| out[0].0 -= if pos > by { by } else { pos - 1 };
+    let grow_right =
+        |out: &mut Vec<(u64, u64)>, by: u64| out[last].1 += by.min(contig_length.saturating_sub(out[last].1));
+    for (by, upstream) in [(u64::from(o.read_extension5), true), (u64::from(o.read_extension3), false)] {
+        if by > 0 {
+            if upstream != negative {
+                grow_left(out, by);
+            } else {
+                grow_right(out, by);
+            }
+        }
+    }
+    if let Some(end) = o.read2pos {
+        let base = if (end == 5) != negative { out[0].0 } else { out[last].1 - 1 };
+        out.clear();
+        out.push((base, base + 1));
+    }
+    out
 }
 
 fn tally_orientation(stats: &mut StrandStats, orientation: Option<bool>) {
@@ -608,72 +867,4 @@ fn tally_orientation(stats: &mut StrandStats, orientation: Option<bool>) {
         Some(false) => stats.antisense += 1,
         None => {}
     }
-}
-
-/// A paired record whose mate never appeared (or did not pair: featureCounts pairs by name and
-/// HI, so STAR's `HI:i:0` unmapped mates stay alone): it is the first end, its mate absent.
-fn lone_fragment<Q: OverlapQuery>(
-    c: &mut Counter<'_>,
-    assigner: &mut Assigner<'_, Q>,
-    contigs: &[Option<u32>],
-    a: &Alignment,
-) -> Category {
-    fragment(c, assigner, contigs, a, None)
-}
-
-/// featureCounts' fragment path (`-p --countReadPairs`), checks in its order. The fragment is
-/// unmapped when the first end says both ends are; `-B` wants both ends aligned. Then per end
-/// (first, then second): MAPQ (at the second end: the better of the two must pass), chimera (at
-/// the first end, unless half-mapped), duplicate, multi-mapping, secondary, and the hits of the
-/// mapped ends; then the vote.
-fn fragment<Q: OverlapQuery>(
-    c: &mut Counter<'_>,
-    assigner: &mut Assigner<'_, Q>,
-    contigs: &[Option<u32>],
-    first: &Alignment,
-    second: Option<&Alignment>,
-) -> Category {
-    let o = c.options;
-    let half_mapped = first.has(flag::UNMAPPED) || first.has(flag::MATE_UNMAPPED);
-    if first.has(flag::UNMAPPED) && first.has(flag::MATE_UNMAPPED) {
-        return Category::Unmapped;
-    }
-    if o.require_both_aligned && half_mapped {
-        return Category::Singleton;
-    }
-    assigner.clear();
-    let mut max_nh = 1i64;
-    for (i, end) in [Some(first), second].into_iter().enumerate() {
-        if i == 1 && o.min_mapq > 0 && first.mapq.max(end.map_or(0, |a| a.mapq)) < o.min_mapq {
-            return Category::MappingQuality;
-        }
-        let Some(a) = end else { continue };
-        if i == 0 {
-            let proper = a.ref_id == a.mate_ref_id && a.has(flag::REVERSE) != a.has(flag::MATE_REVERSE);
-            if o.no_chimeric && !half_mapped && !proper {
-                return Category::Chimera;
-            }
-        }
-        if o.ignore_duplicates && a.has(flag::DUPLICATE) {
-            return Category::Duplicate;
-        }
-        if a.has(flag::UNMAPPED) {
-            continue;
-        }
-        if a.nh > 1 && !o.multi_mapping {
-            return Category::MultiMapping;
-        }
-        max_nh = max_nh.max(a.nh);
-        if o.primary_only && a.has(flag::SECONDARY) {
-            return Category::Secondary;
-        }
-        // The fragment's strand is the first read's; a second read's is flipped.
-        let negative = if a.has(flag::LAST) { !a.has(flag::REVERSE) } else { a.has(flag::REVERSE) };
-        if let Some(contig) = a.ref_id.and_then(|r| contigs.get(r).copied().flatten()) {
-            assigner.add_end(if i == 0 { 1 } else { 2 }, contig, &a.blocks, negative);
-        }
-    }
-    tally_orientation(&mut c.strand, assigner.orientation());
-    let weight = if o.fraction { 1.0 / max_nh as f64 } else { 1.0 };
-    assigner.decide(weight, &mut c.counts)
 }

@@ -52,8 +52,63 @@ pub struct Alignment {
     pub hi: i64,
     /// Read name (filled only when pairing needs it).
     pub name: Vec<u8>,
-    /// Aligned reference blocks, 0-based half-open: `M`/`=`/`X` runs; `N` and `D` split them.
+    /// TLEN (the observed template length, signed as in the file).
+    pub tlen: i64,
+    /// The CIGAR has an `N` (a split, exon-spanning alignment).
+    pub junction: bool,
+    /// Aligned reference blocks, 0-based half-open: featureCounts' CIGAR sections (`M`/`=`/`X`
+    /// runs; `I`, `D` and `N` end a section), at most `--maxMOp` of them, empty ones left out.
     pub blocks: Vec<(u64, u64)>,
+    /// The read's bases as featureCounts measures a fragment (`--fracOverlap`, `--nonOverlap`):
+    /// filled only when [`Layout::intervals`] asks for them.
+    pub intervals: Vec<Interval>,
+}
+
+/// What to decode from each record, fixed for a run.
+#[derive(Clone, Copy, Debug)]
+pub struct Layout {
+    /// Decode what mate pairing needs (name, HI, mate fields).
+    pub pairing: bool,
+    /// featureCounts' `--maxMOp`: CIGAR sections beyond it are not used.
+    pub max_sections: usize,
+    /// Fill [`Alignment::intervals`].
+    pub intervals: bool,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Self { pairing: false, max_sections: 10, intervals: false }
+    }
+}
+
+/// Most insertions featureCounts records per section.
+const MAX_INSERTIONS: usize = 8;
+
+/// One CIGAR section as featureCounts measures read length: its reference span, widened by
+/// soft clips at the read's ends, and the insertions that close it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Interval {
+    /// 1-based start (0 when a left clip reaches past the contig start).
+    pub start: u64,
+    /// Reference length, clips included.
+    pub len: u64,
+    insertions: usize,
+    insertion_pos: [u64; MAX_INSERTIONS],
+    insertion_len: [u64; MAX_INSERTIONS],
+}
+
+impl Interval {
+    fn insertion_total(&self) -> u64 {
+        self.insertion_len[..self.insertions].iter().sum()
+    }
+
+    /// Drops the first `n` insertions.
+    fn drop_insertions(&mut self, n: usize) {
+        let kept = self.insertions.min(MAX_INSERTIONS).saturating_sub(n);
+        self.insertion_pos.copy_within(n..n + kept, 0);
+        self.insertion_len.copy_within(n..n + kept, 0);
+        self.insertions = kept;
+    }
 }
 
 impl Alignment {
@@ -65,9 +120,9 @@ impl Alignment {
 
     /// Fills from a lazily decoded BAM record.
     ///
-    /// `pairing` also decodes what mate pairing needs (name, HI, mate fields); single-end
-    /// counting skips it.
-    pub fn fill_bam(&mut self, record: &bam::Record, pairing: bool) -> io::Result<()> {
+    /// `layout.pairing` also decodes what mate pairing needs (name, HI, mate fields);
+    /// single-end counting skips it.
+    pub fn fill_bam(&mut self, record: &bam::Record, layout: Layout) -> io::Result<()> {
         self.flags = u16::from(record.flags());
         self.mapq = record.mapping_quality().map_or(255, u8::from);
         self.ref_id = record.reference_sequence_id().transpose()?;
@@ -76,7 +131,8 @@ impl Alignment {
             Some(v) => v?.as_int().unwrap_or(1),
             None => 1,
         };
-        if pairing {
+        self.tlen = i64::from(record.template_length());
+        if layout.pairing {
             self.mate_ref_id = record.mate_reference_sequence_id().transpose()?;
             self.hi = match data.get(&Tag::HIT_INDEX) {
                 Some(v) => v?.as_int().unwrap_or(0),
@@ -87,12 +143,12 @@ impl Alignment {
         }
         self.pos = record.alignment_start().transpose()?.map_or(0, |p| p.get() as i64);
         let ops = record.cigar();
-        let query = self.fill_blocks(ops.iter().map(|op| op.map(|op| (op.kind(), op.len() as u64))))?;
+        let query = self.fill_blocks(layout, ops.iter().map(|op| op.map(|op| (op.kind(), op.len() as u64))))?;
         check_query_length(query, record.sequence().len(), None)
     }
 
     /// Fills from a lazily parsed SAM record.
-    pub fn fill_sam(&mut self, record: &sam::Record, header: &sam::Header, pairing: bool) -> io::Result<()> {
+    pub fn fill_sam(&mut self, record: &sam::Record, header: &sam::Header, layout: Layout) -> io::Result<()> {
         self.flags = u16::from(record.flags()?);
         self.mapq = match record.mapping_quality() {
             Some(q) => u8::from(q?),
@@ -109,13 +165,15 @@ impl Alignment {
             Some(v) => v?.as_int().unwrap_or(0),
             None => 0,
         };
-        if pairing {
+        if layout.pairing {
             self.set_name(record.name().map(|n| n.as_ref()));
         }
         self.pos = record.alignment_start().transpose()?.map_or(0, |p| p.get() as i64);
         self.mate_pos = record.mate_alignment_start().transpose()?.map_or(0, |p| p.get() as i64);
+        self.tlen = i64::from(record.template_length()?);
         let cigar = record.cigar();
         let query = self.fill_blocks(
+            layout,
             cigar.iter().map(|op| op.map(|op| (op.kind(), op.len() as u64)).map_err(|e| invalid(&e.to_string()))),
         )?;
         check_query_length(query, record.sequence().len(), Some(record.quality_scores().len()))
@@ -124,7 +182,7 @@ impl Alignment {
 
 impl Alignment {
     /// Fills from an eagerly decoded record (what noodles' CRAM reader yields).
-    pub fn fill_record_buf(&mut self, record: &sam::alignment::RecordBuf, pairing: bool) -> io::Result<()> {
+    pub fn fill_record_buf(&mut self, record: &sam::alignment::RecordBuf, layout: Layout) -> io::Result<()> {
         self.flags = u16::from(record.flags());
         self.mapq = record.mapping_quality().map_or(255, u8::from);
         self.ref_id = record.reference_sequence_id();
@@ -132,12 +190,14 @@ impl Alignment {
         let int = |tag: &Tag, default: i64| record.data().get(tag).and_then(|v| v.as_int()).unwrap_or(default);
         self.nh = int(&Tag::ALIGNMENT_HIT_COUNT, 1);
         self.hi = int(&Tag::HIT_INDEX, 0);
-        if pairing {
+        if layout.pairing {
             self.set_name(record.name().map(|n| n.as_ref()));
         }
         self.pos = record.alignment_start().map_or(0, |p| p.get() as i64);
         self.mate_pos = record.mate_alignment_start().map_or(0, |p| p.get() as i64);
-        let query = self.fill_blocks(record.cigar().as_ref().iter().map(|op| Ok((op.kind(), op.len() as u64))))?;
+        self.tlen = i64::from(record.template_length());
+        let query =
+            self.fill_blocks(layout, record.cigar().as_ref().iter().map(|op| Ok((op.kind(), op.len() as u64))))?;
         check_query_length(query, record.sequence().len(), Some(record.quality_scores().len()))
     }
 
@@ -146,17 +206,27 @@ impl Alignment {
         self.name.extend_from_slice(name.unwrap_or(b"*"));
     }
 
-    /// Aligned blocks from the CIGAR, once flags and position are set (none when unmapped).
-    /// Returns the read bases the CIGAR covers (`None` when unmapped or without a CIGAR).
-    fn fill_blocks(&mut self, ops: impl Iterator<Item = io::Result<(Kind, u64)>>) -> io::Result<Option<u64>> {
+    /// Aligned blocks (and intervals) from the CIGAR, once flags and position are set (none
+    /// when unmapped). Returns the read bases the CIGAR covers (`None` when unmapped or without
+    /// a CIGAR).
+    fn fill_blocks(
+        &mut self,
+        layout: Layout,
+        ops: impl Iterator<Item = io::Result<(Kind, u64)>>,
+    ) -> io::Result<Option<u64>> {
         self.blocks.clear();
+        self.intervals.clear();
+        self.junction = false;
         if self.has(flag::UNMAPPED) {
             return Ok(None);
         }
         if self.pos == 0 {
             return Err(invalid("mapped record without a position"));
         }
-        push_blocks(&mut self.blocks, self.pos as u64, ops)
+        let intervals = layout.intervals.then_some(&mut self.intervals);
+        let walked = walk_cigar(&mut self.blocks, intervals, layout.max_sections, self.pos as u64, ops)?;
+        self.junction = walked.junction;
+        Ok(walked.query)
     }
 }
 
@@ -182,20 +252,34 @@ fn check_query_length(query: Option<u64>, sequence: usize, quality: Option<usize
     Ok(())
 }
 
-/// Turns CIGAR operations into aligned reference blocks.
+/// What one CIGAR walk found besides the blocks.
+struct Walked {
+    /// Read bases the CIGAR covers (`None` without operations).
+    query: Option<u64>,
+    /// An `N` was seen.
+    junction: bool,
+}
+
+/// Turns CIGAR operations into aligned reference blocks, as featureCounts' `parse_bin` does.
 ///
 /// featureCounts counts only bases aligned with `M`, `=` or `X`: a deletion (`D`) is skipped like
 /// an intron (`N`), so a feature lying entirely inside a deletion is not hit and deleted bases do
-/// not count towards `--min-overlap` (verified against featureCounts 2.0.3). Clips and insertions
-/// cover no reference.
-fn push_blocks(
+/// not count towards `--min-overlap` (verified against featureCounts 2.0.3). Every `I`, `D` and
+/// `N` closes a section, and only the first `max_sections` sections (`--maxMOp`, 10 by default)
+/// are used: the rest of a longer CIGAR hits nothing. The intervals, when asked for, measure the
+/// read as `--fracOverlap` does: each section's reference span plus the insertion closing it,
+/// the first widened by a left soft clip and the last by a right one.
+fn walk_cigar(
     blocks: &mut Vec<(u64, u64)>,
+    mut intervals: Option<&mut Vec<Interval>>,
+    max_sections: usize,
     start: u64,
     ops: impl Iterator<Item = io::Result<(Kind, u64)>>,
-) -> io::Result<Option<u64>> {
-    let mut pos = start - 1;
-    let mut block_start = pos;
-    let (mut query, mut any) = (0u64, false);
+) -> io::Result<Walked> {
+    let (mut chro, mut section_start, mut section_len) = (start, start, 0u64);
+    let (mut sections, mut read_cursor, mut right_clip) = (0usize, 0u64, 0u64);
+    let mut current = Interval { start, ..Interval::default() };
+    let (mut query, mut any, mut junction) = (0u64, false, false);
     for op in ops {
         let (kind, len) = op?;
         any = true;
@@ -204,21 +288,161 @@ fn push_blocks(
             query += len;
         }
         match kind {
-            Kind::Match | Kind::SequenceMatch | Kind::SequenceMismatch => pos += len,
-            Kind::Skip | Kind::Deletion => {
-                if pos > block_start {
-                    blocks.push((block_start, pos));
-                }
-                pos += len;
-                block_start = pos;
+            Kind::Match | Kind::SequenceMatch | Kind::SequenceMismatch => {
+                chro += len;
+                read_cursor += len;
+                section_len += len;
             }
-            Kind::Insertion | Kind::SoftClip | Kind::HardClip | Kind::Pad => {}
+            Kind::Insertion | Kind::Deletion | Kind::Skip => {
+                junction |= kind == Kind::Skip;
+                if kind == Kind::Insertion && current.insertions < MAX_INSERTIONS {
+                    current.insertion_pos[current.insertions] = chro;
+                    current.insertion_len[current.insertions] = len;
+                    current.insertions += 1;
+                }
+                if sections < max_sections {
+                    if section_len > 0 {
+                        blocks.push((section_start - 1, section_start - 1 + section_len));
+                    }
+                    sections += 1;
+                    if let Some(intervals) = intervals.as_deref_mut() {
+                        current.len = chro - current.start;
+                        intervals.push(current);
+                    }
+                }
+                if kind == Kind::Insertion {
+                    read_cursor += len;
+                } else {
+                    chro += len;
+                }
+                if sections < max_sections {
+                    current = Interval { start: chro, ..Interval::default() };
+                }
+                section_start = chro;
+                section_len = 0;
+            }
+            Kind::SoftClip => {
+                if read_cursor == 0 {
+                    read_cursor += len;
+                    current.start = current.start.saturating_sub(len);
+                } else {
+                    right_clip = len;
+                }
+            }
+            Kind::HardClip | Kind::Pad => {}
         }
     }
-    if pos > block_start {
-        blocks.push((block_start, pos));
+    if section_len > 0 && sections < max_sections {
+        blocks.push((section_start - 1, section_start - 1 + section_len));
+        if let Some(intervals) = intervals {
+            current.len = chro - current.start + right_clip;
+            intervals.push(current);
+        }
     }
-    Ok(any.then_some(query))
+    Ok(Walked { query: any.then_some(query), junction })
+}
+
+/// A fragment's length as featureCounts measures it for `--fracOverlap` and `--nonOverlap`
+/// (its `calc_total_frag_len`): each read's intervals and insertions; for two reads on one
+/// contig, the bases both cover once, and an insertion inside that shared stretch only when
+/// both reads have it at the same place with the same length.
+pub fn fragment_length(
+    first: (&[Interval], Option<usize>),
+    second: (&[Interval], Option<usize>),
+    scratch: &mut (Vec<Interval>, Vec<Interval>),
+) -> u64 {
+    let one = |iv: &[Interval]| iv.iter().map(|i| i.len + i.insertion_total()).sum::<u64>();
+    match (first.0.is_empty(), second.0.is_empty()) {
+        (true, true) => return 0,
+        (true, false) => return one(second.0),
+        (false, true) => return one(first.0),
+        _ if first.1 != second.1 => return one(first.0) + one(second.0),
+        _ => {}
+    }
+    let (a, b) = scratch;
+    a.clear();
+    a.extend_from_slice(first.0);
+    b.clear();
+    b.extend_from_slice(second.0);
+    let (mut i, mut j, mut total) = (0, 0, 0u64);
+    // The insertions of `x` before `from`, counted; they stay unless one at or after `from` exists.
+    let leading = |x: &mut Interval, from: u64| -> u64 {
+        let n = x.insertions.min(MAX_INSERTIONS);
+        match (0..n).find(|&k| x.insertion_pos[k] >= from) {
+            Some(k) => {
+                let sum = x.insertion_len[..k].iter().sum();
+                if k > 0 {
+                    x.drop_insertions(k);
+                }
+                sum
+            }
+            None => x.insertion_len[..n].iter().sum(),
+        }
+    };
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() {
+            let (s1, e1) = (a[i].start, a[i].start + a[i].len);
+            let (s2, e2) = (b[j].start, b[j].start + b[j].len);
+            if (s1 <= s2 && e1 > s2) || (s2 <= s1 && e2 > s1) {
+                let (os, oe) = (s1.max(s2), e1.min(e2));
+                if s1 > s2 {
+                    total += os - s2 + leading(&mut b[j], os);
+                } else if s1 < s2 {
+                    total += os - s1 + leading(&mut a[i], os);
+                }
+                total += oe - os;
+                let (mut ia, mut ib) = (0, 0);
+                loop {
+                    if ia >= a[i].insertions || ib >= b[j].insertions {
+                        if ia > 0 {
+                            a[i].drop_insertions(ia);
+                        }
+                        if ib > 0 {
+                            b[j].drop_insertions(ib);
+                        }
+                        break;
+                    }
+                    let (pa, pb) = (a[i].insertion_pos[ia], b[j].insertion_pos[ib]);
+                    if pa > pb {
+                        ib += 1;
+                    } else if pa < pb {
+                        ia += 1;
+                    } else {
+                        if a[i].insertion_len[ia] == b[j].insertion_len[ib] {
+                            total += a[i].insertion_len[ia];
+                        }
+                        ia += 1;
+                        ib += 1;
+                    }
+                }
+                if e1 > e2 {
+                    a[i].len -= oe - a[i].start;
+                    a[i].start = oe;
+                    j += 1;
+                } else if e1 < e2 {
+                    b[j].len -= oe - b[j].start;
+                    b[j].start = oe;
+                    i += 1;
+                } else {
+                    i += 1;
+                    j += 1;
+                }
+            } else if s1 > s2 {
+                total += b[j].len + b[j].insertion_total();
+                j += 1;
+            } else {
+                total += a[i].len + a[i].insertion_total();
+                i += 1;
+            }
+        } else if i < a.len() {
+            total += a[i].len + a[i].insertion_total();
+            i += 1;
+        } else {
+            total += b[j].len + b[j].insertion_total();
+            j += 1;
+        }
+    }
+    total
 }
 
 #[cfg(test)]
@@ -227,8 +451,14 @@ mod tests {
 
     fn blocks(start: u64, ops: &[(Kind, u64)]) -> Vec<(u64, u64)> {
         let mut b = Vec::new();
-        push_blocks(&mut b, start, ops.iter().map(|&o| Ok(o))).expect("blocks");
+        walk_cigar(&mut b, None, 10, start, ops.iter().map(|&o| Ok(o))).expect("blocks");
         b
+    }
+
+    fn length(start: u64, ops: &[(Kind, u64)]) -> Vec<Interval> {
+        let mut iv = Vec::new();
+        walk_cigar(&mut Vec::new(), Some(&mut iv), 10, start, ops.iter().map(|&o| Ok(o))).expect("intervals");
+        iv
     }
 
     #[test]
@@ -238,7 +468,37 @@ mod tests {
         assert_eq!(blocks(100, &[(SoftClip, 5), (Match, 10), (HardClip, 3)]), vec![(99, 109)]);
         assert_eq!(blocks(100, &[(Match, 5), (Skip, 100), (Match, 5)]), vec![(99, 104), (204, 209)]);
         assert_eq!(blocks(100, &[(Match, 5), (Deletion, 2), (Match, 5)]), vec![(99, 104), (106, 111)]);
-        assert_eq!(blocks(100, &[(Match, 5), (Insertion, 2), (Match, 5)]), vec![(99, 109)]);
+        assert_eq!(blocks(100, &[(Match, 5), (Insertion, 2), (Match, 5)]), vec![(99, 104), (104, 109)]);
         assert_eq!(blocks(100, &[(SequenceMatch, 3), (SequenceMismatch, 1), (SequenceMatch, 3)]), vec![(99, 106)]);
+    }
+
+    #[test]
+    fn sections_beyond_max_m_op_are_dropped() {
+        use Kind::*;
+        let mut ops = Vec::new();
+        for _ in 0..12 {
+            ops.extend([(Match, 2), (Deletion, 1)]);
+        }
+        ops.push((Match, 2));
+        let b = blocks(100, &ops);
+        assert_eq!(b.len(), 10, "the first 10 sections only");
+        assert_eq!(b[9], (99 + 27, 99 + 29));
+    }
+
+    #[test]
+    fn fragment_length_counts_clips_and_insertions_and_shared_bases_once() {
+        use Kind::*;
+        let mut scratch = Default::default();
+        let r = length(100, &[(SoftClip, 3), (Match, 10), (Insertion, 2), (Match, 5), (SoftClip, 4)]);
+        assert_eq!(fragment_length((&r, Some(0)), (&[], None), &mut scratch), 3 + 10 + 2 + 5 + 4);
+        // Mates overlapping by 5 bases: 20 + 20 - 5.
+        let (m1, m2) = (length(100, &[(Match, 20)]), length(115, &[(Match, 20)]));
+        assert_eq!(fragment_length((&m1, Some(0)), (&m2, Some(0)), &mut scratch), 35);
+        // On different contigs the lengths add up.
+        assert_eq!(fragment_length((&m1, Some(0)), (&m2, Some(1)), &mut scratch), 40);
+        // A shared insertion is counted once, one that only one mate has is not counted there.
+        let (i1, i2) = (length(100, &[(Match, 10), (Insertion, 3), (Match, 10)]), length(100, &[(Match, 20)]));
+        assert_eq!(fragment_length((&i1, Some(0)), (&i1, Some(0)), &mut scratch), 23);
+        assert_eq!(fragment_length((&i1, Some(0)), (&i2, Some(0)), &mut scratch), 20);
     }
 }
