@@ -235,7 +235,7 @@ impl QuantOptions {
         if self.max_m_op == 0 {
             return Err("--maxMOp must be at least 1".into());
         }
-        if self.min_fragment_length > self.max_fragment_length {
+        if self.check_fragment_length && self.min_fragment_length > self.max_fragment_length {
             return Err(format!(
                 "-d {} is above -D {}: no fragment length would pass",
                 self.min_fragment_length, self.max_fragment_length
@@ -866,5 +866,43 @@ fn tally_orientation(stats: &mut StrandStats, orientation: Option<bool>) {
         Some(true) => stats.sense += 1,
         Some(false) => stats.antisense += 1,
         None => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn option_combinations_featurecounts_refuses_are_refused() {
+        let ok = QuantOptions::default();
+        assert!(ok.validate().is_ok());
+        let pairs = QuantOptions { paired: true, count_pairs: true, ..QuantOptions::default() };
+        let refused = [
+            QuantOptions { check_fragment_length: true, ..pairs.clone() },
+            QuantOptions { split_only: true, non_split_only: true, ..QuantOptions::default() },
+            QuantOptions { frac_overlap: 1.5, ..QuantOptions::default() },
+            QuantOptions { read2pos: Some(4), ..QuantOptions::default() },
+            QuantOptions { max_m_op: 0, ..QuantOptions::default() },
+            QuantOptions {
+                check_fragment_length: true,
+                require_both_aligned: true,
+                min_fragment_length: 700,
+                ..pairs.clone()
+            },
+        ];
+        for options in refused {
+            assert!(options.validate().is_err(), "{options:?}");
+        }
+        // -d and -D only matter with -P.
+        assert!(QuantOptions { min_fragment_length: 700, ..QuantOptions::default() }.validate().is_ok());
+    }
+
+    #[test]
+    fn fractional_weights_are_featurecounts_fixed_point_units() {
+        let o = QuantOptions { fraction: true, multi_mapping: true, ..QuantOptions::default() };
+        assert_eq!(o.weight(1), UNIT);
+        assert_eq!(o.weight(3), 21845);
+        assert_eq!(QuantOptions { primary_only: true, ..o }.weight(3), UNIT);
     }
 }
