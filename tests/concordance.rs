@@ -180,6 +180,18 @@ fn featurecounts(
     format: &str,
     flags: &[&str],
 ) -> (std::collections::BTreeMap<String, String>, std::collections::BTreeMap<String, u64>) {
+    featurecounts_tables(&run_featurecounts(dir, input, annotation, format, flags))
+}
+
+/// Runs featureCounts 2.0.3 (`-F format`) on one input; returns its table's path (`fc.txt`,
+/// the summary beside it).
+fn run_featurecounts(
+    dir: &Workdir,
+    input: &std::path::Path,
+    annotation: &std::path::Path,
+    format: &str,
+    flags: &[&str],
+) -> std::path::PathBuf {
     let out = dir.join("fc.txt");
     let o = Command::new("featureCounts")
         .args(["-F", format, "-a"])
@@ -191,7 +203,30 @@ fn featurecounts(
         .output()
         .expect("featureCounts must be installed (apt-get install subread)");
     assert!(o.status.success(), "featureCounts {flags:?}: {}", String::from_utf8_lossy(&o.stdout));
-    featurecounts_tables(&out)
+    out
+}
+
+/// Runs `quant rna` with featureCounts' spellings of `flags` (ours accept them) on one input;
+/// returns the path of its featureCounts-layout table (`ours.txt`).
+fn run_quant_rna(
+    dir: &Workdir,
+    input: &std::path::Path,
+    annotation: &std::path::Path,
+    format: &str,
+    flags: &[&str],
+) -> std::path::PathBuf {
+    let ours = dir.join("ours.txt");
+    let parquet = dir.join("ours.parquet");
+    let args = [
+        &["--quiet", "quant", "rna", "-F", format, "-a", annotation.to_str().expect("utf-8")][..],
+        flags,
+        &["-o", parquet.to_str().expect("utf-8"), "--featurecounts-tsv", ours.to_str().expect("utf-8")],
+        &[input.to_str().expect("utf-8")],
+    ]
+    .concat();
+    let o = harmonomics(&args);
+    assert!(o.status.success(), "quant rna {flags:?}: {}", String::from_utf8_lossy(&o.stderr));
+    ours
 }
 
 /// Runs featureCounts and `quant rna` on one input; asserts equal tables (as sets of exons per
@@ -204,28 +239,9 @@ fn assert_concordant(
     fc: &[&str],
     ours: &[&str],
 ) {
-    let fc_out = dir.join("fc.txt");
-    let o = Command::new("featureCounts")
-        .args(["-T", "2", "-F", if format == "saf" { "SAF" } else { "GTF" }, "-a"])
-        .arg(annotation)
-        .args(fc)
-        .arg("-o")
-        .arg(&fc_out)
-        .arg(input)
-        .output()
-        .expect("featureCounts must be installed (apt-get install subread)");
-    assert!(o.status.success(), "featureCounts {fc:?}: {}", String::from_utf8_lossy(&o.stdout));
-    let our_out = dir.join("ours.txt");
-    let parquet = dir.join("ours.parquet");
-    let args = [
-        &["--quiet", "--threads", "2", "quant", "rna", "--bam", input.to_str().expect("utf-8")][..],
-        &["-a", annotation.to_str().expect("utf-8"), "-F", format],
-        ours,
-        &["--out", parquet.to_str().expect("utf-8"), "--featurecounts-tsv", our_out.to_str().expect("utf-8")],
-    ]
-    .concat();
-    let o = harmonomics(&args);
-    assert!(o.status.success(), "quant rna {ours:?}: {}", String::from_utf8_lossy(&o.stderr));
+    let format = if format == "saf" { "SAF" } else { "GTF" };
+    let fc_out = run_featurecounts(dir, input, annotation, format, &[&["-T", "2"], fc].concat());
+    let our_out = run_quant_rna(dir, input, annotation, format, &[&["-T", "2"], ours].concat());
     let (fc_rows, our_rows) = (featurecounts_rows(&fc_out), featurecounts_rows(&our_out));
     assert_eq!(fc_rows.len(), our_rows.len(), "{} genes with {fc:?}", input.display());
     for (a, b) in fc_rows.iter().zip(&our_rows) {
@@ -852,28 +868,8 @@ fn many_alignment_files_in_one_call_give_featurecounts_table_and_summary() {
 /// spellings) and returns the differences: table rows (a gene's exons as a set; with `-f`
 /// one row per feature, in order) and summary rows.
 fn option_differences(dir: &Workdir, input: &std::path::Path, saf: &std::path::Path, flags: &[&str]) -> Vec<String> {
-    let fc_out = dir.join("fc.txt");
-    let o = Command::new("featureCounts")
-        .args(["-F", "SAF", "-a"])
-        .arg(saf)
-        .args(flags)
-        .arg("-o")
-        .arg(&fc_out)
-        .arg(input)
-        .output()
-        .expect("featureCounts must be installed (apt-get install subread)");
-    assert!(o.status.success(), "featureCounts {flags:?}: {}", String::from_utf8_lossy(&o.stdout));
-    let ours = dir.join("ours.txt");
-    let parquet = dir.join("ours.parquet");
-    let args = [
-        &["--quiet", "quant", "rna", "-F", "SAF", "-a", saf.to_str().expect("utf-8")][..],
-        flags,
-        &["-o", parquet.to_str().expect("utf-8"), "--featurecounts-tsv", ours.to_str().expect("utf-8")],
-        &[input.to_str().expect("utf-8")],
-    ]
-    .concat();
-    let o = harmonomics(&args);
-    assert!(o.status.success(), "quant rna {flags:?}: {}", String::from_utf8_lossy(&o.stderr));
+    let fc_out = run_featurecounts(dir, input, saf, "SAF", flags);
+    let ours = run_quant_rna(dir, input, saf, "SAF", flags);
     let (a, b) = (featurecounts_rows(&fc_out), featurecounts_rows(&ours));
     let mut differences: Vec<String> =
         a.iter().zip(&b).filter(|(x, y)| x != y).map(|(x, y)| format!("featureCounts {x:?} / ours {y:?}")).collect();
@@ -970,6 +966,76 @@ fn every_counting_option_matches_featurecounts_on_a_random_battery() {
                     ));
                 }
             }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+#[ignore = "needs featureCounts (Debian subread); .ci/run installs it"]
+fn gtf_feature_types_extra_attributes_and_chromosome_aliases_match_featurecounts() {
+    use common::edge::*;
+    let dir = Workdir::new();
+    let mut rng = Rng::new(7);
+    let (saf, targets) = random_saf(&mut rng);
+    // The SAF's rows as GTF: c1 renamed (reached only through the alias file), exon, CDS and
+    // UTR rows (-t exon,CDS keeps the first two), gene_name on some rows, gene_id given twice on
+    // some (featureCounts takes the last value).
+    let mut gtf = String::new();
+    for (k, row) in saf.lines().skip(1).enumerate() {
+        let f: Vec<&str> = row.split('\t').collect();
+        let contig = if f[1] == "c1" { "chrom_one" } else { f[1] };
+        let ty = *rng.pick(&["exon", "exon", "exon", "CDS", "UTR"]);
+        let mut attributes = if k % 9 == 0 {
+            format!("gene_id \"decoy\"; gene_id \"{}\";", f[0])
+        } else {
+            format!("gene_id \"{}\";", f[0])
+        };
+        if rng.chance(60) {
+            attributes.push_str(&format!(" gene_name \"N{k}\";"));
+        }
+        if rng.chance(50) {
+            attributes.push_str(" gene_biotype \"protein_coding\";");
+        }
+        gtf.push_str(&format!("{contig}\tsrc\t{ty}\t{}\t{}\t.\t{}\t.\t{attributes}\n", f[2], f[3], f[4]));
+    }
+    let gtf = dir.write("genes.gtf", &gtf);
+    let aliases = dir.write("aliases.csv", "chrom_one,c1\n");
+    let se = dir.write("se.sam", &random_single_end_sam(&mut rng, &targets, 1_500));
+    let a = aliases.to_str().expect("utf-8");
+    let common = ["-t", "exon,CDS", "--extraAttributes", "gene_name,gene_biotype", "-A", a];
+    let mut failures = Vec::new();
+    for extra in [&[][..], &["-O"], &["-f"], &["-f", "-O", "-s", "2"]] {
+        let flags = [&common[..], extra].concat();
+        let fc_out = run_featurecounts(&dir, &se, &gtf, "GTF", &flags);
+        let ours = run_quant_rna(&dir, &se, &gtf, "GTF", &flags);
+        // Rows with each `;`-joined column sorted (featureCounts orders a gene's exons with an
+        // unstable sort), the header included.
+        let rows = |path: &std::path::Path| -> Vec<Vec<String>> {
+            let (header, rows) = read_tsv(path);
+            std::iter::once(header)
+                .chain(rows)
+                .map(|r| {
+                    r.iter()
+                        .map(|c| {
+                            let mut parts: Vec<&str> = c.split(';').collect();
+                            parts.sort_unstable();
+                            parts.join(";")
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        let (mut x, mut y) = (rows(&fc_out), rows(&ours));
+        // The last header column is the input's name as each tool was given it.
+        x[0].pop();
+        y[0].pop();
+        if x != y {
+            let first = x.iter().zip(&y).find(|(a, b)| a != b);
+            failures.push(format!("{flags:?}: {} / {} rows, first difference {first:?}", x.len(), y.len()));
+        }
+        if featurecounts_tables(&fc_out).1 != featurecounts_tables(&ours).1 {
+            failures.push(format!("{flags:?}: summaries differ"));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

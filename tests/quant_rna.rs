@@ -486,3 +486,42 @@ fn several_alignment_files_share_one_call_and_a_file_given_twice_is_refused() {
     assert_eq!(o.status.code(), Some(2), "{e}");
     assert!(e.contains("given twice") && e.contains("a.sam"), "{e}");
 }
+
+#[test]
+fn option_files_and_values_featurecounts_would_misread_are_errors_naming_them() {
+    let c = case(&single_end_sam());
+    let out = c.dir.join("out.parquet");
+    let run = |extra: &[&str]| {
+        let args = [
+            &["--quiet", "quant", "rna", "--bam", c.bam.to_str().expect("utf-8"), "-a", c.saf.to_str().expect("utf-8")]
+                [..],
+            extra,
+            &["-o", out.to_str().expect("utf-8")],
+        ]
+        .concat();
+        let o = harmonomics(&args);
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).to_string())
+    };
+    // featureCounts reads a tab-separated alias line as one name and silently matches nothing.
+    let aliases = c.dir.write("aliases.csv", "c9,chr9\nc1\tchr1\n");
+    let (code, e) = run(&["-A", aliases.to_str().expect("utf-8")]);
+    assert_ne!(code, Some(0), "{e}");
+    assert!(e.contains("aliases.csv:2: chromosome alias file: expected `annotation name,alignment name`"), "{e}");
+    let (code, e) = run(&["--extraAttributes", "gene_name"]);
+    assert_ne!(code, Some(0), "{e}");
+    assert!(e.contains("--extraAttributes reads GTF/GFF attributes; a SAF has none"), "{e}");
+    let (code, e) = run(&["--read2pos", "4"]);
+    assert_eq!(code, Some(2), "{e}");
+    let (code, e) = run(&["--fracOverlap", "1.5"]);
+    assert_ne!(code, Some(0), "{e}");
+    assert!(e.contains("--fracOverlap must be within [0, 1], found 1.5"), "{e}");
+    assert!(!out.exists(), "no output after an error");
+    // A good alias file is used: c1 is reached through it once renamed in the alignments.
+    let renamed = single_end_sam().replace("SN:c1\t", "SN:chrom_one\t").replace("\tc1\t", "\tchrom_one\t");
+    let bam = c.dir.join("renamed.bam");
+    sam_to_bam(&renamed, &bam);
+    let aliases = c.dir.write("good.csv", "c1,chrom_one\n");
+    let (with, _) = quant_tables(&c.dir, &bam, &c.saf, &["-A", aliases.to_str().expect("utf-8")]);
+    let (plain, _) = quant_tables(&c.dir, &c.bam, &c.saf, &[]);
+    assert_eq!(with, plain);
+}

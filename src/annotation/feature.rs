@@ -59,6 +59,9 @@ pub struct FeatureSet {
     pub exons: Vec<Exon>,
     /// Genes in first-appearance order.
     pub genes: Vec<Gene>,
+    /// Per exon, the values of the attributes asked for with `--extraAttributes` (in the order
+    /// asked; `None` where the row lacks one); empty when none were asked for.
+    pub extra: Vec<Vec<Option<String>>>,
     gene_index: HashMap<String, u32>,
     contig_index: HashMap<String, u32>,
 }

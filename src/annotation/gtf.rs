@@ -13,10 +13,18 @@ use crate::error::Location;
 /// Which features to keep and how to group them.
 #[derive(Clone, Debug)]
 pub struct Selection<'a> {
-    /// Column 3 value to keep (featureCounts `-t`).
+    /// Column 3 values to keep, comma-separated as featureCounts `-t` takes them (`exon,CDS`).
     pub feature_type: &'a str,
     /// Attribute naming the meta-feature (featureCounts `-g`).
     pub attribute: &'a str,
+    /// Attributes kept per feature for the counts table (featureCounts `--extraAttributes`).
+    pub extra: &'a [String],
+}
+
+impl Selection<'_> {
+    fn wants(&self, ty: &[u8]) -> bool {
+        self.feature_type.split(',').any(|t| t.as_bytes() == ty)
+    }
 }
 
 fn open(path: &Path) -> Result<BufReader<Box<dyn std::io::Read>>, AnnotationError> {
@@ -43,7 +51,7 @@ pub fn read_gtf(path: &Path, selection: &Selection<'_>) -> Result<FeatureSet, An
         n += 1;
         let Some(record) = line.as_record() else { continue };
         let record = record.map_err(|e| malformed(path, n, format!("invalid GTF record: {e}")))?;
-        if record.ty() != selection.feature_type.as_bytes() {
+        if !selection.wants(record.ty()) {
             continue;
         }
         let bad = |what: &str, e: std::io::Error| malformed(path, n, format!("invalid {what}: {e}"));
@@ -52,14 +60,15 @@ pub fn read_gtf(path: &Path, selection: &Selection<'_>) -> Result<FeatureSet, An
         let strand = strand_of(&format!("{:?}", record.strand().map_err(|e| bad("strand", e))?));
         let attributes = record.attributes().map_err(|e| bad("attributes", e))?;
         // Keys are compared trimmed: real GTFs (Ensembl's SGD1.01 among them) put a space
-        // before the first attribute, which featureCounts tolerates.
+        // before the first attribute, which featureCounts tolerates. A key given twice means
+        // its last value, as in featureCounts.
         let value = |key: &str| -> Result<Option<String>, AnnotationError> {
             let mut found = None;
             for entry in attributes.iter() {
                 let (k, v) = entry.map_err(|e| bad("attributes", e))?;
                 if k.trim_ascii() == key.as_bytes() {
                     found = Some(v);
-                    break;
+                    continue;
                 }
                 // A leading space makes noodles read `gene_id "x"` as the value of an empty key.
                 if k.is_empty()
@@ -81,14 +90,17 @@ pub fn read_gtf(path: &Path, selection: &Selection<'_>) -> Result<FeatureSet, An
                 None => Ok(None),
                 Some(v) => Ok(Some(match v {
                     gtf::record::attributes::field::Value::String(s) => text(s.as_ref())?,
-                    gtf::record::attributes::field::Value::Array(a) => {
-                        a.iter().map(|s| text(s.as_ref())).collect::<Result<Vec<_>, _>>()?.join(",")
-                    }
+                    // A repeated key (noodles gathers its values): the last, as featureCounts.
+                    gtf::record::attributes::field::Value::Array(a) => match a.iter().last() {
+                        Some(s) => text(s.as_ref())?,
+                        None => return Ok(None),
+                    },
                 })),
             }
         };
         let name = value("gene_name")?;
-        let feature = Feature { gene: value(selection.attribute)?, name, start, end, strand };
+        let extra = selection.extra.iter().map(|k| value(k)).collect::<Result<_, _>>()?;
+        let feature = Feature { gene: value(selection.attribute)?, name, start, end, strand, extra };
         let contig = std::str::from_utf8(record.reference_sequence_name().as_ref())
             .map_err(|_| malformed(path, n, "column 1 (sequence name) is not UTF-8 text".into()))?;
         add(&mut set, path, n, selection, contig, feature)?;
@@ -113,7 +125,7 @@ pub fn read_gff(path: &Path, selection: &Selection<'_>) -> Result<FeatureSet, An
         n += 1;
         let Some(record) = line.as_record() else { continue };
         let record = record.map_err(|e| malformed(path, n, format!("invalid GFF3 record: {e}")))?;
-        if record.ty().as_ref() != selection.feature_type.as_bytes() {
+        if !selection.wants(record.ty().as_ref()) {
             continue;
         }
         let bad = |what: &str, e: std::io::Error| malformed(path, n, format!("invalid {what}: {e}"));
@@ -136,7 +148,8 @@ pub fn read_gff(path: &Path, selection: &Selection<'_>) -> Result<FeatureSet, An
             }
         };
         let name = value("gene_name")?.or(value("Name")?);
-        let feature = Feature { gene: value(selection.attribute)?, name, start, end, strand };
+        let extra = selection.extra.iter().map(|k| value(k)).collect::<Result<_, _>>()?;
+        let feature = Feature { gene: value(selection.attribute)?, name, start, end, strand, extra };
         add(&mut set, path, n, selection, &record.reference_sequence_name().to_string(), feature)?;
     }
     if set.exons.is_empty() {
@@ -152,6 +165,7 @@ struct Feature {
     start: u64,
     end: u64,
     strand: Strand,
+    extra: Vec<Option<String>>,
 }
 
 /// Adds a row to the set, checking what featureCounts needs of it.
@@ -174,6 +188,9 @@ fn add(
         return Err(malformed(path, line, format!("end {} is before start {}", f.end, f.start)));
     }
     set.push_named(&gene, f.name.as_deref(), contig, f.start, f.end, f.strand);
+    if !selection.extra.is_empty() {
+        set.extra.push(f.extra);
+    }
     Ok(())
 }
 
@@ -204,7 +221,7 @@ mod tests {
              II\tsgd\texon\t5\t9\t.\t+\t.\tgene_id \"YBL001C\"; transcript_id \"t2\";\n",
         )
         .expect("write");
-        let set = read_gtf(&path, &Selection { feature_type: "exon", attribute: "gene_id" }).expect("gtf");
+        let set = read_gtf(&path, &Selection { feature_type: "exon", attribute: "gene_id", extra: &[] }).expect("gtf");
         assert_eq!(set.genes.len(), 2);
         assert_eq!(set.genes[0].id, "YAL001C");
         assert_eq!(set.genes[0].name.as_deref(), Some("TFC3"));
@@ -212,7 +229,7 @@ mod tests {
         assert_eq!(set.genes[1].name, None);
         assert_eq!(set.exons[0].strand, Strand::Reverse);
         let by_transcript =
-            read_gtf(&path, &Selection { feature_type: "exon", attribute: "transcript_id" }).expect("gtf");
+            read_gtf(&path, &Selection { feature_type: "exon", attribute: "transcript_id", extra: &[] }).expect("gtf");
         assert_eq!(by_transcript.genes.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["t1", "t2"]);
     }
 
@@ -228,7 +245,7 @@ mod tests {
              chr1\tx\texon\t60\t100\t.\t+\t.\tParent=t1;gene_id=g1\n",
         )
         .expect("write");
-        let set = read_gff(&path, &Selection { feature_type: "exon", attribute: "gene_id" }).expect("gff");
+        let set = read_gff(&path, &Selection { feature_type: "exon", attribute: "gene_id", extra: &[] }).expect("gff");
         assert_eq!(set.genes.len(), 1);
         assert_eq!(set.genes[0].name.as_deref(), Some("GENE1"));
         assert_eq!(set.gene_length(0), 91);

@@ -57,6 +57,14 @@ pub enum AnnotationError {
         /// The file.
         path: String,
     },
+    /// What was asked of the annotation its format cannot give.
+    #[error("{path}: {message}")]
+    Unsupported {
+        /// The file.
+        path: String,
+        /// What cannot be done.
+        message: String,
+    },
 }
 
 fn default_feature_type() -> String {
@@ -82,12 +90,21 @@ pub struct AnnotationSpec {
     /// GTF/GFF attribute that names the gene (featureCounts `-g`).
     #[serde(default = "default_attribute")]
     pub attribute: String,
+    /// GTF/GFF attributes carried into the counts table (featureCounts `--extraAttributes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_attributes: Vec<String>,
 }
 
 impl AnnotationSpec {
     /// A spec with featureCounts' defaults (`-t exon -g gene_id`); `format` `None` sniffs it.
     pub fn new(path: impl Into<std::path::PathBuf>, format: Option<AnnotationFormat>) -> Self {
-        Self { path: path.into(), format, feature_type: default_feature_type(), attribute: default_attribute() }
+        Self {
+            path: path.into(),
+            format,
+            feature_type: default_feature_type(),
+            attribute: default_attribute(),
+            extra_attributes: Vec::new(),
+        }
     }
 
     /// The format: as given, or told from the content.
@@ -97,8 +114,16 @@ impl AnnotationSpec {
 
     /// Reads the annotation.
     pub fn read(&self) -> Result<FeatureSet, AnnotationError> {
-        let selection = gtf::Selection { feature_type: &self.feature_type, attribute: &self.attribute };
+        let selection = gtf::Selection {
+            feature_type: &self.feature_type,
+            attribute: &self.attribute,
+            extra: &self.extra_attributes,
+        };
         match self.resolved_format()? {
+            AnnotationFormat::Saf if !self.extra_attributes.is_empty() => Err(AnnotationError::Unsupported {
+                path: self.path.display().to_string(),
+                message: "--extraAttributes reads GTF/GFF attributes; a SAF has none".into(),
+            }),
             AnnotationFormat::Saf => saf::read(&self.path),
             AnnotationFormat::Gtf => gtf::read_gtf(&self.path, &selection),
             AnnotationFormat::Gff => gtf::read_gff(&self.path, &selection),

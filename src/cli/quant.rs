@@ -108,6 +108,20 @@ pub struct RnaArgs {
     /// GTF/GFF attribute naming the gene (featureCounts -g).
     #[arg(long, short = 'g', default_value = "gene_id", value_name = "NAME", help_heading = "Input")]
     pub attribute: String,
+    /// GTF/GFF attributes to carry into the counts table, comma-separated (featureCounts
+    /// --extraAttributes).
+    #[arg(
+        long,
+        visible_alias = "extraAttributes",
+        value_delimiter = ',',
+        value_name = "NAMES",
+        help_heading = "Input"
+    )]
+    pub extra_attributes: Vec<String>,
+    /// Chromosome alias file: `annotation name,alignment name` per line, no header (featureCounts
+    /// -A); `chr1` and `1` match each other without one.
+    #[arg(long, short = 'A', value_name = "FILE", help_heading = "Input")]
+    pub chromosome_aliases: Option<PathBuf>,
     /// 0 unstranded, 1 stranded, 2 reversely stranded (featureCounts -s).
     #[arg(long, short = 's', default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2), help_heading = "Counting")]
     pub strandedness: u8,
@@ -244,6 +258,7 @@ impl RnaArgs {
             format: self.format,
             feature_type: self.feature_type.clone(),
             attribute: self.attribute.clone(),
+            extra_attributes: self.extra_attributes.clone(),
         }
     }
 
@@ -277,6 +292,7 @@ impl RnaArgs {
             min_fragment_length: self.min_fragment_length,
             max_fragment_length: self.max_fragment_length,
             max_m_op: self.max_m_op,
+            chromosome_aliases: self.chromosome_aliases.clone(),
             reference: self.reference.clone(),
         }
     }

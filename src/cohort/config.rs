@@ -100,6 +100,9 @@ impl CohortConfig {
         if let Some(r) = self.transcriptome.quant.reference.as_mut() {
             resolve(r);
         }
+        if let Some(a) = self.transcriptome.quant.chromosome_aliases.as_mut() {
+            resolve(a);
+        }
         if let Some(t) = self.transcriptome.import.tx2gene.as_mut() {
             resolve(t);
         }

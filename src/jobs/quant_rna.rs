@@ -94,7 +94,15 @@ pub fn run(job: &QuantRnaJob, progress: &Progress) -> Result<Vec<SampleCounts>, 
     let count_refs: Vec<&SampleCounts> = all.iter().collect();
     if let Some(path) = &job.featurecounts_tsv {
         staged.write(path, |w| {
-            featurecounts::write_table(w, &job.command, &features, job.options.feature_level, &name_refs, &count_refs)
+            featurecounts::write_table(
+                w,
+                &job.command,
+                &features,
+                job.options.feature_level,
+                &job.annotation.extra_attributes,
+                &name_refs,
+                &count_refs,
+            )
         })?;
     }
     if let Some(path) = &summary {

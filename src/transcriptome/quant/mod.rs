@@ -16,6 +16,7 @@ pub mod pairing;
 pub mod record;
 
 use crate::io::open::RecordGuard;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::num::NonZeroUsize;
@@ -143,6 +144,9 @@ pub struct QuantOptions {
     /// `--maxMOp`: CIGAR sections beyond this many are not used (10).
     #[serde(skip_serializing_if = "is_default_max_m_op")]
     pub max_m_op: u32,
+    /// `-A`: chromosome alias file (`annotation name,alignment name` per line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chromosome_aliases: Option<PathBuf>,
     /// Reference FASTA (with its `.fai`) for CRAM input.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference: Option<PathBuf>,
@@ -178,6 +182,7 @@ impl Default for QuantOptions {
             min_fragment_length: 50,
             max_fragment_length: 600,
             max_m_op: 10,
+            chromosome_aliases: None,
             reference: None,
         }
     }
@@ -420,6 +425,16 @@ pub enum QuantError {
     /// Invalid option combination.
     #[error("{0}")]
     Options(String),
+    /// The chromosome alias file (`-A`) has a bad line.
+    #[error("{}:{line}: chromosome alias file: {message}", path.display())]
+    Aliases {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line (0: the file as a whole).
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// Where a bad record is: its ordinal, and for SAM its line.
@@ -450,9 +465,10 @@ fn first_names<'a>(names: impl Iterator<Item = &'a str>) -> String {
     }
 }
 
-/// The annotation contig for each reference of the file, with featureCounts' automatic aliases:
-/// `chr1` also matches `1`, and names of at most two characters also match with `chr` added.
-fn map_contigs(header: &sam::Header, features: &FeatureSet) -> Vec<Option<u32>> {
+/// The annotation contig for each reference of the file, looked up as featureCounts does: the
+/// name itself, then its `-A` alias, then without a `chr` prefix, then (names of at most two
+/// characters) with `chr` added.
+fn map_contigs(header: &sam::Header, features: &FeatureSet, aliases: &HashMap<String, String>) -> Vec<Option<u32>> {
     header
         .reference_sequences()
         .keys()
@@ -460,10 +476,42 @@ fn map_contigs(header: &sam::Header, features: &FeatureSet) -> Vec<Option<u32>> 
             let name = String::from_utf8_lossy(name);
             features
                 .contig(&name)
+                .or_else(|| aliases.get(name.as_ref()).and_then(|a| features.contig(a)))
                 .or_else(|| name.strip_prefix("chr").and_then(|n| features.contig(n)))
                 .or_else(|| (name.len() <= 2).then(|| features.contig(&format!("chr{name}"))).flatten())
         })
         .collect()
+}
+
+/// Reads a featureCounts `-A` file: `annotation name,alignment name` per line, no header; blank
+/// lines and `#` comments are skipped. Returns alignment name → annotation name.
+pub fn read_aliases(path: &Path) -> Result<HashMap<String, String>, QuantError> {
+    let bad = |line: usize, message: String| QuantError::Aliases { path: path.to_path_buf(), line, message };
+    let text = std::fs::read(path).map_err(|source| QuantError::Io { path: path.to_path_buf(), source })?;
+    let text = String::from_utf8(text).map_err(|_| bad(0, "not UTF-8 text".into()))?;
+    let mut aliases = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(',').collect();
+        let [annotation, alignment] = fields[..] else {
+            return Err(bad(
+                i + 1,
+                format!("expected `annotation name,alignment name` (two comma-separated names), found {line:?}"),
+            ));
+        };
+        if annotation.is_empty() || alignment.is_empty() {
+            return Err(bad(i + 1, format!("an empty chromosome name in {line:?}")));
+        }
+        if let Some(previous) = aliases.insert(alignment.to_string(), annotation.to_string())
+            && previous != annotation
+        {
+            return Err(bad(i + 1, format!("{alignment:?} is an alias of both {previous:?} and {annotation:?}")));
+        }
+    }
+    Ok(aliases)
 }
 
 /// Counts the reads of one BAM or SAM file against `features`, streaming.
@@ -484,7 +532,11 @@ pub fn quantify(
         SniffError::Io(source) => io_err(source),
         reason => QuantError::Unreadable { path: path.to_path_buf(), reason },
     })?;
-    let counter = Counter::new(path, features, index, options);
+    let aliases = match &options.chromosome_aliases {
+        Some(file) => read_aliases(file)?,
+        None => HashMap::new(),
+    };
+    let counter = Counter::new(path, features, index, options, aliases);
     let file = File::open(path).map_err(io_err)?;
     match kind {
         AlignmentFile::Cram => counter.run_cram(options.reference.as_deref()),
@@ -502,6 +554,8 @@ pub fn quantify(
 
 /// The per-file counting state.
 struct Counter<'a> {
+    /// `-A`: alignment name → annotation name.
+    aliases: HashMap<String, String>,
     path: &'a Path,
     features: &'a FeatureSet,
     index: &'a FeatureIndex,
@@ -512,8 +566,15 @@ struct Counter<'a> {
 }
 
 impl<'a> Counter<'a> {
-    fn new(path: &'a Path, features: &'a FeatureSet, index: &'a FeatureIndex, options: &'a QuantOptions) -> Self {
+    fn new(
+        path: &'a Path,
+        features: &'a FeatureSet,
+        index: &'a FeatureIndex,
+        options: &'a QuantOptions,
+        aliases: HashMap<String, String>,
+    ) -> Self {
         Self {
+            aliases,
             path,
             features,
             index,
@@ -536,7 +597,7 @@ impl<'a> Counter<'a> {
         let header = reader.read_header().map_err(|source| QuantError::Io { path: self.path.to_path_buf(), source })?;
         reader.get_mut().records_follow();
         let mut record = bam::Record::default();
-        let mut engine = Engine::new(&header, self.features, self.index, self.options);
+        let mut engine = Engine::new(&header, self.features, self.index, self.options, &self.aliases);
         let mut n = 0u64;
         loop {
             let read = reader.read_record(&mut record).map_err(self.record_err(n + 1, None))?;
@@ -558,7 +619,7 @@ impl<'a> Counter<'a> {
             .map_err(|e| QuantError::Header { path: self.path.to_path_buf(), line: e.line, message: e.message })?;
         let mut reader = sam::io::Reader::new(inner);
         let mut record = sam::Record::default();
-        let mut engine = Engine::new(&header, self.features, self.index, self.options);
+        let mut engine = Engine::new(&header, self.features, self.index, self.options, &self.aliases);
         let mut n = 0u64;
         loop {
             let line = Some(header_lines + n + 1);
@@ -593,7 +654,7 @@ impl<'a> Counter<'a> {
         }
         let mut reader = builder.build_from_path(self.path).map_err(io_err)?;
         let header = reader.read_header().map_err(io_err)?;
-        let mut engine = Engine::new(&header, self.features, self.index, self.options);
+        let mut engine = Engine::new(&header, self.features, self.index, self.options, &self.aliases);
         let mut n = 0u64;
         for record in reader.records(&header) {
             n += 1;
@@ -610,7 +671,7 @@ impl<'a> Counter<'a> {
 
     fn done(self, header: &sam::Header) -> Result<SampleCounts, QuantError> {
         let mapped = self.summary.total() - self.summary.get(Category::Unmapped);
-        if mapped > 0 && !map_contigs(header, self.features).iter().any(Option::is_some) {
+        if mapped > 0 && !map_contigs(header, self.features, &self.aliases).iter().any(Option::is_some) {
             return Err(QuantError::ContigMismatch {
                 path: self.path.to_path_buf(),
                 bam: first_names(
@@ -649,9 +710,10 @@ impl<'a> Engine<'a, ()> {
         features: &'a FeatureSet,
         index: &'a FeatureIndex,
         options: &QuantOptions,
+        aliases: &HashMap<String, String>,
     ) -> Engine<'a, impl OverlapQuery + 'a> {
         Engine {
-            contigs: map_contigs(header, features),
+            contigs: map_contigs(header, features, aliases),
             lengths: header.reference_sequences().values().map(|r| r.length().get() as u64).collect(),
             assigner: Assigner::new(features, index.querier(), options),
             alignment: Alignment::default(),
