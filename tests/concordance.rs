@@ -866,10 +866,36 @@ fn many_alignment_files_in_one_call_give_featurecounts_table_and_summary() {
 
 /// Runs featureCounts and `quant rna` with the same flags (ours accept featureCounts'
 /// spellings) and returns the differences: table rows (a gene's exons as a set; with `-f`
-/// one row per feature, in order) and summary rows.
+/// one row per feature, in order), summary rows and the per-read reports (`-R CORE`: every
+/// record's or fragment's status, target count and targets in featureCounts' order).
 fn option_differences(dir: &Workdir, input: &std::path::Path, saf: &std::path::Path, flags: &[&str]) -> Vec<String> {
-    let fc_out = run_featurecounts(dir, input, saf, "SAF", flags);
-    let ours = run_quant_rna(dir, input, saf, "SAF", flags);
+    // Each tool's per-read report (-R CORE) goes to its own directory.
+    let (fc_reports, our_reports) = (dir.join("fc-reports"), dir.join("our-reports"));
+    for d in [&fc_reports, &our_reports] {
+        std::fs::create_dir_all(d).expect("report directory");
+    }
+    let (fc_dir, our_dir) = (fc_reports.to_str().expect("utf-8"), our_reports.to_str().expect("utf-8"));
+    let fc_out = run_featurecounts(dir, input, saf, "SAF", &[&["-R", "CORE", "--Rpath", fc_dir][..], flags].concat());
+    let ours = run_quant_rna(dir, input, saf, "SAF", &[&["-R", "CORE", "--Rpath", our_dir][..], flags].concat());
+    let name = format!("{}.featureCounts", input.file_name().and_then(|n| n.to_str()).expect("file name"));
+    // Lines as a multiset: the tools decide records in different orders.
+    let lines = |d: &std::path::Path| {
+        let mut l: Vec<String> =
+            std::fs::read_to_string(d.join(&name)).expect("per-read report").lines().map(str::to_string).collect();
+        l.sort_unstable();
+        l
+    };
+    let (x, y) = (lines(&fc_reports), lines(&our_reports));
+    let mut report_differences: Vec<String> = x
+        .iter()
+        .zip(&y)
+        .filter(|(a, b)| a != b)
+        .map(|(a, b)| format!("-R CORE: featureCounts {a:?} / ours {b:?}"))
+        .take(3)
+        .collect();
+    if x.len() != y.len() {
+        report_differences.push(format!("-R CORE: {} lines / {} lines", x.len(), y.len()));
+    }
     let (a, b) = (featurecounts_rows(&fc_out), featurecounts_rows(&ours));
     let mut differences: Vec<String> =
         a.iter().zip(&b).filter(|(x, y)| x != y).map(|(x, y)| format!("featureCounts {x:?} / ours {y:?}")).collect();
@@ -879,6 +905,7 @@ fn option_differences(dir: &Workdir, input: &std::path::Path, saf: &std::path::P
     let (x, y) = (featurecounts_tables(&fc_out).1, featurecounts_tables(&ours).1);
     differences
         .extend(x.iter().filter(|(k, v)| y.get(*k) != Some(v)).map(|(k, v)| format!("{k}: {v} / {:?}", y.get(k))));
+    differences.extend(report_differences);
     differences
 }
 

@@ -512,6 +512,16 @@ fn option_files_and_values_featurecounts_would_misread_are_errors_naming_them() 
     assert!(e.contains("--extraAttributes reads GTF/GFF attributes; a SAF has none"), "{e}");
     let (code, e) = run(&["--read2pos", "4"]);
     assert_eq!(code, Some(2), "{e}");
+    let (code, e) = run(&["-R", "SAM"]);
+    assert_eq!(code, Some(2), "{e}");
+    assert!(e.contains("-R SAM (alignments annotated with their assignment) is not supported; -R CORE"), "{e}");
+    // Two inputs with one file name would share one -R CORE report.
+    let other = c.dir.join("sub");
+    std::fs::create_dir_all(&other).expect("dir");
+    std::fs::copy(&c.bam, other.join("reads.bam")).expect("copy");
+    let (code, e) = run(&["-R", "CORE", other.join("reads.bam").to_str().expect("utf-8")]);
+    assert_ne!(code, Some(0), "{e}");
+    assert!(e.contains("have one file name, so their -R CORE reports (reads.bam.featureCounts)"), "{e}");
     let (code, e) = run(&["--fracOverlap", "1.5"]);
     assert_ne!(code, Some(0), "{e}");
     assert!(e.contains("--fracOverlap must be within [0, 1], found 1.5"), "{e}");

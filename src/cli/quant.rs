@@ -92,8 +92,9 @@ pub struct RnaArgs {
     /// Alignment files, as featureCounts takes them (`... -a genes.gtf -o out.parquet *.bam`).
     #[arg(value_name = "ALIGNMENTS", help_heading = "Input")]
     pub alignments: Vec<PathBuf>,
-    /// Reference FASTA (indexed with samtools faidx) for CRAM input.
-    #[arg(long, short = 'R', value_name = "FASTA", help_heading = "Input")]
+    /// Reference FASTA (indexed with samtools faidx) for CRAM input. `-R CORE` is featureCounts'
+    /// -R: the per-read report (--read-details CORE).
+    #[arg(long, short = 'R', value_name = "FASTA", value_parser = reference_or_report, help_heading = "Input")]
     pub reference: Option<PathBuf>,
     /// Annotation (featureCounts -a).
     #[arg(long, short = 'a', value_name = "FILE", help_heading = "Input")]
@@ -231,6 +232,13 @@ pub struct RnaArgs {
     /// Also write featureCounts' own counts table here.
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub featurecounts_tsv: Option<PathBuf>,
+    /// Write featureCounts' per-read report: each record's (fragment's) status and targets, as
+    /// <input file name>.featureCounts beside the output (featureCounts -R CORE).
+    #[arg(long, value_parser = ["CORE"], value_name = "CORE", help_heading = "Output")]
+    pub read_details: Option<String>,
+    /// Directory for the per-read reports (featureCounts --Rpath; default: the output's).
+    #[arg(long = "Rpath", value_name = "DIR", help_heading = "Output")]
+    pub rpath: Option<PathBuf>,
     /// Also write featureCounts' .summary table here (default with --featurecounts-tsv: FILE.summary).
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub summary: Option<PathBuf>,
@@ -239,7 +247,15 @@ pub struct RnaArgs {
 impl RnaArgs {
     /// The library job (the only place that knows both clap and the pipeline).
     pub fn into_job(self, threads: usize, command: String) -> crate::jobs::quant_rna::QuantRnaJob {
+        let report = self.read_details.is_some() || self.wants_report();
+        let read_details = report.then(|| {
+            self.rpath.clone().unwrap_or_else(|| match self.out.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            })
+        });
         crate::jobs::quant_rna::QuantRnaJob {
+            read_details,
             options: self.quant_options(),
             annotation: self.annotation_spec(),
             bams: self.bam.into_iter().chain(self.alignments).collect(),
@@ -249,6 +265,11 @@ impl RnaArgs {
             threads,
             command,
         }
+    }
+
+    /// featureCounts' `-R CORE` came in through `-R`.
+    fn wants_report(&self) -> bool {
+        self.reference.as_deref() == Some(std::path::Path::new("CORE"))
     }
 
     /// The annotation to read.
@@ -293,7 +314,19 @@ impl RnaArgs {
             max_fragment_length: self.max_fragment_length,
             max_m_op: self.max_m_op,
             chromosome_aliases: self.chromosome_aliases.clone(),
-            reference: self.reference.clone(),
+            reference: self.reference.clone().filter(|_| !self.wants_report()),
         }
+    }
+}
+
+/// `-R`: a CRAM reference FASTA, or featureCounts' report format. `CORE` is the report; `SAM` and
+/// `BAM` (featureCounts' read-annotated alignments) are refused rather than read as a FASTA path.
+fn reference_or_report(value: &str) -> Result<PathBuf, String> {
+    match value {
+        "SAM" | "BAM" => Err(format!(
+            "featureCounts' -R {value} (alignments annotated with their assignment) is not supported; \
+             -R CORE (a per-read table) is"
+        )),
+        _ => Ok(PathBuf::from(value)),
     }
 }

@@ -69,6 +69,11 @@ impl Staged {
         Ok(())
     }
 
+    /// Stages a temporary file already written (by [`temporary_beside`]) as `path`.
+    pub fn adopt(&mut self, path: &Path, tmp: tempfile::TempPath) {
+        self.files.push((path.to_path_buf(), tmp));
+    }
+
     /// Renames every output into place, in the order written. Should a rename fail (the
     /// destination became a directory), the outputs already renamed are removed again.
     pub fn commit(self) -> Result<(), super::OutputError> {

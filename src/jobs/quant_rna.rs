@@ -7,7 +7,7 @@ use crate::io::parquet::{stage_batch, write_matrix, write_matrix_as_counts};
 use crate::layer::Layer;
 use crate::matrix::FeatureMatrix;
 use crate::pipeline::{At, Progress, RunError, arrow_err, json_text};
-use crate::transcriptome::quant::{SampleCounts, quantify};
+use crate::transcriptome::quant::{SampleCounts, quantify, quantify_with_details};
 use crate::transcriptome::tables;
 
 /// One `quant rna` job: alignment files in, a Parquet file (and optionally featureCounts' tables)
@@ -32,6 +32,8 @@ pub struct QuantRnaJob {
     pub command: String,
     /// BGZF decompression threads.
     pub threads: usize,
+    /// featureCounts' per-read report (`-R CORE`): written as `<dir>/<input file name>.featureCounts`.
+    pub read_details: Option<PathBuf>,
 }
 
 /// Runs one `quant rna` job; returns each file's counts, in the order given.
@@ -59,13 +61,35 @@ pub fn run(job: &QuantRnaJob, progress: &Progress) -> Result<Vec<SampleCounts>, 
     // threads; a lone file gets every thread for decompression. Results keep the input order,
     // and the first failing file (in that order) is the one reported.
     let workers = (job.threads / job.bams.len()).max(1);
-    let results: Vec<Result<SampleCounts, _>> =
-        job.bams.par_iter().map(|bam| quantify(bam, &features, &index, &job.options, workers)).collect();
-    let all = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let reports = report_paths(job)?;
+    let results: Vec<Result<(SampleCounts, Option<tempfile::TempPath>), RunError>> = job
+        .bams
+        .par_iter()
+        .zip(&reports)
+        .map(|(bam, report)| match report {
+            None => Ok((quantify(bam, &features, &index, &job.options, workers)?, None)),
+            Some(report) => {
+                let out_err = |source| crate::io::OutputError { path: report.clone(), source };
+                let tmp = crate::io::atomic::temporary_beside(report).map_err(out_err)?;
+                let mut w = std::io::BufWriter::new(tmp);
+                let counts = quantify_with_details(bam, &features, &index, &job.options, workers, Some(&mut w))?;
+                let tmp = w.into_inner().map_err(|e| out_err(e.into_error()))?;
+                Ok((counts, Some(tmp.into_temp_path())))
+            }
+        })
+        .collect();
+    let mut all = Vec::with_capacity(results.len());
+    let mut staged = crate::io::atomic::Staged::default();
+    for (result, report) in results.into_iter().zip(&reports) {
+        let (counts, tmp) = result?;
+        if let (Some(path), Some(tmp)) = (report, tmp) {
+            staged.adopt(path, tmp);
+        }
+        all.push(counts);
+    }
     let quant = json_text(&job.options)?;
     let meta = super::metadata(Layer::Transcriptome, &[("quant", quant)]);
-    // The Parquet file and featureCounts' table and summary appear together or not at all.
-    let mut staged = crate::io::atomic::Staged::default();
+    // The Parquet file, featureCounts' table, summary and reports appear together or not at all.
     if job.options.feature_level {
         let batch = tables::feature_level_counts(&features, &names, &all).map_err(arrow_err(&job.out))?;
         stage_batch(&mut staged, &job.out, batch, &meta)?;
@@ -110,4 +134,27 @@ pub fn run(job: &QuantRnaJob, progress: &Progress) -> Result<Vec<SampleCounts>, 
     }
     staged.commit()?;
     Ok(all)
+}
+
+/// Where each file's `-R CORE` report goes (featureCounts' `<input file name>.featureCounts`); two
+/// inputs with one file name would write one report, so they are refused.
+fn report_paths(job: &QuantRnaJob) -> Result<Vec<Option<PathBuf>>, RunError> {
+    let Some(dir) = &job.read_details else { return Ok(vec![None; job.bams.len()]) };
+    let names: Vec<String> = job
+        .bams
+        .iter()
+        .map(|b| b.file_name().map_or_else(|| b.display().to_string(), |n| n.to_string_lossy().into_owned()))
+        .collect();
+    if let Some((first, again)) = crate::matrix::first_repeat(names.iter().map(String::as_str)) {
+        return Err(RunError::Samples {
+            at: At::CommandLine,
+            message: format!(
+                "{} and {} have one file name, so their -R CORE reports ({}.featureCounts) would be one file",
+                job.bams[first].display(),
+                job.bams[again].display(),
+                names[again]
+            ),
+        });
+    }
+    Ok(names.iter().map(|n| Some(dir.join(format!("{n}.featureCounts")))).collect())
 }

@@ -30,6 +30,9 @@ struct Hit {
     end_bit: u8,
     /// Passes the strandedness rule.
     strand_ok: bool,
+    /// featureCounts' search order (block, then feature start; of features starting together,
+    /// the later annotation row first), which orders `-R CORE`'s targets.
+    seq: (u32, u64, u32),
     /// The fragment's strand equals the feature's.
     sense: bool,
 }
@@ -52,7 +55,11 @@ pub struct Assigner<'a, Q> {
     need_overlap: bool,
     fraction: bool,
     hits: Vec<Hit>,
-    genes: Vec<(u32, u64)>,
+    /// Per gene (feature) left after the filters: key, score, first hit's `seq`.
+    genes: Vec<(u32, u64, (u32, u64, u32))>,
+    /// Blocks looked up for the current read, numbering them for `seq`.
+    blocks_seen: u32,
+    winners: Vec<u32>,
 }
 
 /// featureCounts 2.0.3's threshold for a fraction of `n` bases: the single-precision fraction
@@ -81,12 +88,21 @@ impl<'a, Q: OverlapQuery> Assigner<'a, Q> {
             fraction: options.fraction,
             hits: Vec::new(),
             genes: Vec::new(),
+            blocks_seen: 0,
+            winners: Vec::new(),
         }
     }
 
     /// Forgets the previous read's hits.
     pub fn clear(&mut self) {
         self.hits.clear();
+        self.blocks_seen = 0;
+    }
+
+    /// The genes (features) the last read assigned by [`Assigner::decide`] was counted for, in
+    /// the order featureCounts lists them.
+    pub fn winners(&self) -> &[u32] {
+        &self.winners
     }
 
     /// Collects the exons hit by one end's aligned blocks (0-based half-open) on `contig`.
@@ -95,6 +111,8 @@ impl<'a, Q: OverlapQuery> Assigner<'a, Q> {
         let (features, strandedness, hits, feature_level) =
             (self.features, self.strandedness, &mut self.hits, self.feature_level);
         for &(start, end) in blocks {
+            let block = self.blocks_seen;
+            self.blocks_seen += 1;
             (self.query)(contig, start, end, &mut |e| {
                 let exon = &features.exons[e as usize];
                 // A '.' feature is read as '+' for the strand tally; featureCounts' strand test
@@ -107,7 +125,9 @@ impl<'a, Q: OverlapQuery> Assigner<'a, Q> {
                     (Strandedness::Forward, _) => sense,
                     (Strandedness::Reverse, _) => !sense,
                 };
+                let seq = (block, exon.start, u32::MAX - e);
                 hits.push(Hit {
+                    seq,
                     key: if feature_level { e } else { exon.gene },
                     exon: e,
                     contig,
@@ -135,6 +155,7 @@ impl<'a, Q: OverlapQuery> Assigner<'a, Q> {
     /// `--nonOverlap`.
     pub fn decide(&mut self, units: u32, fragment_length: u64, counts: &mut [f64]) -> Category {
         let weight = f64::from(units) / f64::from(super::UNIT);
+        self.winners.clear();
         self.hits.retain(|h| h.strand_ok);
         if self.frac_overlap_feature > 0.0 || self.non_overlap_feature.is_some() {
             self.drop_little_covered_features();
@@ -147,6 +168,7 @@ impl<'a, Q: OverlapQuery> Assigner<'a, Q> {
             let key = first.key;
             if self.hits.iter().all(|h| h.key == key) {
                 counts[key as usize] += weight;
+                self.winners.push(key);
                 return Category::Assigned;
             }
         }
@@ -168,10 +190,12 @@ impl<'a, Q: OverlapQuery> Assigner<'a, Q> {
             let key = self.hits[i].key;
             let mut ends = 0u8;
             let mut overlap = 0u64;
+            let mut first = (u32::MAX, u64::MAX, u32::MAX);
             let mut current: Option<(u32, u64, u64)> = None;
             while i < self.hits.len() && self.hits[i].key == key {
                 let h = self.hits[i];
                 ends |= h.end_bit;
+                first = first.min(h.seq);
                 if self.need_overlap {
                     overlap += union_step(&mut current, h);
                 }
@@ -191,28 +215,24 @@ impl<'a, Q: OverlapQuery> Assigner<'a, Q> {
             } else {
                 u64::from(ends.count_ones())
             };
-            self.genes.push((key, score));
+            self.genes.push((key, score, first));
         }
         let Some(best) = self.genes.iter().map(|g| g.1).max() else {
             return Category::OverlappingLength;
         };
         let top = self.genes.iter().filter(|g| g.1 == best).count();
-        if top == 1 && !self.allow_multi_overlap {
-            if let Some(&(key, _)) = self.genes.iter().find(|g| g.1 == best) {
-                counts[key as usize] += weight;
-            }
-            Category::Assigned
-        } else if self.allow_multi_overlap {
-            let share = if self.fraction { f64::from(units / top as u32) / f64::from(super::UNIT) } else { weight };
-            for &(key, score) in &self.genes {
-                if score == best {
-                    counts[key as usize] += share;
-                }
-            }
-            Category::Assigned
-        } else {
-            Category::Ambiguity
+        if top > 1 && !self.allow_multi_overlap {
+            return Category::Ambiguity;
         }
+        self.genes.retain(|g| g.1 == best);
+        self.genes.sort_unstable_by_key(|g| g.2);
+        let share =
+            if top > 1 && self.fraction { f64::from(units / top as u32) / f64::from(super::UNIT) } else { weight };
+        for &(key, _, _) in &self.genes {
+            counts[key as usize] += share;
+            self.winners.push(key);
+        }
+        Category::Assigned
     }
 
     /// `--fracOverlapFeature` / `--nonOverlapFeature`: drops the hits of every feature the

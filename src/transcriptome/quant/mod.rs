@@ -18,7 +18,7 @@ pub mod record;
 use crate::io::open::RecordGuard;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
@@ -425,6 +425,15 @@ pub enum QuantError {
     /// Invalid option combination.
     #[error("{0}")]
     Options(String),
+    /// The per-read report (`-R CORE`) could not be written.
+    #[error("{}: cannot write the per-read report", path.display())]
+    Details {
+        /// The alignment file being reported.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
     /// The chromosome alias file (`-A`) has a bad line.
     #[error("{}:{line}: chromosome alias file: {message}", path.display())]
     Aliases {
@@ -525,6 +534,23 @@ pub fn quantify(
     options: &QuantOptions,
     workers: usize,
 ) -> Result<SampleCounts, QuantError> {
+    quantify_with_details(path, features, index, options, workers, None)
+}
+
+/// [`quantify`], also writing featureCounts' per-read report (`-R CORE`) to `details`: one line
+/// per alignment record (per fragment with `--count-pairs`), `name<TAB>status<TAB>n<TAB>targets`
+/// with featureCounts' status names, `n` the number of targets (0 for Unassigned_Unmapped and
+/// Unassigned_Singleton, -1 for the other unassigned) and the targets comma-separated in the
+/// order their features were first hit (`NA` when none). Lines come in the order records are
+/// decided; a fragment's when its second mate is read.
+pub fn quantify_with_details<'a>(
+    path: &'a Path,
+    features: &'a FeatureSet,
+    index: &'a FeatureIndex,
+    options: &'a QuantOptions,
+    workers: usize,
+    details: Option<&'a mut dyn Write>,
+) -> Result<SampleCounts, QuantError> {
     use crate::io::open::{AlignmentFile, SniffError, sniff_alignments};
     options.validate().map_err(QuantError::Options)?;
     let io_err = |source| QuantError::Io { path: path.to_path_buf(), source };
@@ -536,7 +562,8 @@ pub fn quantify(
         Some(file) => read_aliases(file)?,
         None => HashMap::new(),
     };
-    let counter = Counter::new(path, features, index, options, aliases);
+    let mut counter = Counter::new(path, features, index, options, aliases);
+    counter.details = details;
     let file = File::open(path).map_err(io_err)?;
     match kind {
         AlignmentFile::Cram => counter.run_cram(options.reference.as_deref()),
@@ -556,6 +583,9 @@ pub fn quantify(
 struct Counter<'a> {
     /// `-A`: alignment name → annotation name.
     aliases: HashMap<String, String>,
+    /// The per-read report (`-R CORE`), and the first error writing it.
+    details: Option<&'a mut dyn Write>,
+    details_error: Option<io::Error>,
     path: &'a Path,
     features: &'a FeatureSet,
     index: &'a FeatureIndex,
@@ -575,6 +605,8 @@ impl<'a> Counter<'a> {
     ) -> Self {
         Self {
             aliases,
+            details: None,
+            details_error: None,
             path,
             features,
             index,
@@ -582,6 +614,41 @@ impl<'a> Counter<'a> {
             counts: vec![0.0; if options.feature_level { features.exons.len() } else { features.genes.len() }],
             summary: Summary::default(),
             strand: StrandStats::default(),
+        }
+    }
+
+    /// Tallies one record's (fragment's) outcome and, with `-R CORE`, reports it.
+    fn note(&mut self, category: Category, name: &[u8], winners: &[u32]) {
+        self.summary.add(category);
+        let Some(w) = self.details.as_deref_mut() else { return };
+        if self.details_error.is_some() {
+            return;
+        }
+        let (features, options) = (self.features, self.options);
+        let status =
+            if category == Category::NonSplit && options.non_split_only { "Unassigned_Split" } else { category.name() };
+        let mut line = || -> io::Result<()> {
+            w.write_all(name)?;
+            write!(w, "\t{status}\t")?;
+            match category {
+                Category::Assigned => {
+                    write!(w, "{}\t", winners.len())?;
+                    for (i, &k) in winners.iter().enumerate() {
+                        if i > 0 {
+                            w.write_all(b",")?;
+                        }
+                        // -f reports the feature's gene, as featureCounts does.
+                        let gene = if options.feature_level { features.exons[k as usize].gene } else { k };
+                        w.write_all(features.genes[gene as usize].id.as_bytes())?;
+                    }
+                }
+                Category::Unmapped | Category::Singleton => w.write_all(b"0\tNA")?,
+                _ => w.write_all(b"-1\tNA")?,
+            }
+            w.write_all(b"\n")
+        };
+        if let Err(e) = line() {
+            self.details_error = Some(e);
         }
     }
 
@@ -597,7 +664,8 @@ impl<'a> Counter<'a> {
         let header = reader.read_header().map_err(|source| QuantError::Io { path: self.path.to_path_buf(), source })?;
         reader.get_mut().records_follow();
         let mut record = bam::Record::default();
-        let mut engine = Engine::new(&header, self.features, self.index, self.options, &self.aliases);
+        let mut engine =
+            Engine::new(&header, self.features, self.index, self.options, &self.aliases, self.details.is_some());
         let mut n = 0u64;
         loop {
             let read = reader.read_record(&mut record).map_err(self.record_err(n + 1, None))?;
@@ -619,7 +687,8 @@ impl<'a> Counter<'a> {
             .map_err(|e| QuantError::Header { path: self.path.to_path_buf(), line: e.line, message: e.message })?;
         let mut reader = sam::io::Reader::new(inner);
         let mut record = sam::Record::default();
-        let mut engine = Engine::new(&header, self.features, self.index, self.options, &self.aliases);
+        let mut engine =
+            Engine::new(&header, self.features, self.index, self.options, &self.aliases, self.details.is_some());
         let mut n = 0u64;
         loop {
             let line = Some(header_lines + n + 1);
@@ -654,7 +723,8 @@ impl<'a> Counter<'a> {
         }
         let mut reader = builder.build_from_path(self.path).map_err(io_err)?;
         let header = reader.read_header().map_err(io_err)?;
-        let mut engine = Engine::new(&header, self.features, self.index, self.options, &self.aliases);
+        let mut engine =
+            Engine::new(&header, self.features, self.index, self.options, &self.aliases, self.details.is_some());
         let mut n = 0u64;
         for record in reader.records(&header) {
             n += 1;
@@ -669,7 +739,13 @@ impl<'a> Counter<'a> {
         self.done(&header)
     }
 
-    fn done(self, header: &sam::Header) -> Result<SampleCounts, QuantError> {
+    fn done(mut self, header: &sam::Header) -> Result<SampleCounts, QuantError> {
+        if let Some(source) = self.details_error.take() {
+            return Err(QuantError::Details { path: self.path.to_path_buf(), source });
+        }
+        if let Some(w) = self.details.as_deref_mut() {
+            w.flush().map_err(|source| QuantError::Details { path: self.path.to_path_buf(), source })?;
+        }
         let mapped = self.summary.total() - self.summary.get(Category::Unmapped);
         if mapped > 0 && !map_contigs(header, self.features, &self.aliases).iter().any(Option::is_some) {
             return Err(QuantError::ContigMismatch {
@@ -711,6 +787,7 @@ impl<'a> Engine<'a, ()> {
         index: &'a FeatureIndex,
         options: &QuantOptions,
         aliases: &HashMap<String, String>,
+        names: bool,
     ) -> Engine<'a, impl OverlapQuery + 'a> {
         Engine {
             contigs: map_contigs(header, features, aliases),
@@ -718,7 +795,7 @@ impl<'a> Engine<'a, ()> {
             assigner: Assigner::new(features, index.querier(), options),
             alignment: Alignment::default(),
             layout: Layout {
-                pairing: options.count_pairs,
+                pairing: options.count_pairs || names,
                 max_sections: options.max_m_op as usize,
                 intervals: options.needs_fragment_length(),
             },
@@ -750,21 +827,21 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
         }
         if !c.options.count_pairs || !a.has(flag::PAIRED) {
             let category = self.single(c);
-            c.summary.add(category);
+            c.note(category, &self.alignment.name, self.assigner.winners());
             return Ok(());
         }
         if let Some(mate) = self.mates.offer(&self.alignment, &mut self.evicted) {
             // Lent out while `fragment` borrows the engine; its buffers come back with it.
             let current = std::mem::take(&mut self.alignment);
             let (r1, r2) = if mate.has(flag::FIRST) { (&mate, &current) } else { (&current, &mate) };
-            let category = self.fragment(c, r1, Some(r2));
-            c.summary.add(category);
+            let category = self.fragment(c, r1, Some(r2), !mate.has(flag::FIRST));
+            c.note(category, &r1.name, self.assigner.winners());
             self.alignment = current;
             self.mates.recycle(mate);
         }
         for lone in std::mem::take(&mut self.evicted) {
-            let category = self.fragment(c, &lone, None);
-            c.summary.add(category);
+            let category = self.fragment(c, &lone, None, true);
+            c.note(category, &lone.name, self.assigner.winners());
             self.mates.recycle(lone);
         }
         Ok(())
@@ -772,8 +849,8 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
 
     fn finish(&mut self, c: &mut Counter<'_>) {
         for lone in self.mates.drain_sorted() {
-            let category = self.fragment(c, &lone, None);
-            c.summary.add(category);
+            let category = self.fragment(c, &lone, None, true);
+            c.note(category, &lone.name, self.assigner.winners());
         }
     }
 
@@ -820,7 +897,13 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
     /// multi-mapping, secondary, split, and the hits of the mapped ends; then the vote. A lone
     /// end (its mate never appeared, or did not pair: featureCounts pairs by name and HI, so
     /// STAR's `HI:i:0` unmapped mates stay alone) is the first end, its mate absent.
-    fn fragment(&mut self, c: &mut Counter<'_>, first: &Alignment, second: Option<&Alignment>) -> Category {
+    fn fragment(
+        &mut self,
+        c: &mut Counter<'_>,
+        first: &Alignment,
+        second: Option<&Alignment>,
+        later_is_first: bool,
+    ) -> Category {
         let o = c.options;
         let half_mapped = first.has(flag::UNMAPPED) || first.has(flag::MATE_UNMAPPED);
         if first.has(flag::UNMAPPED) && first.has(flag::MATE_UNMAPPED) {
@@ -832,6 +915,7 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
         self.assigner.clear();
         let mut max_nh = 1i64;
         let mut unsplit = 0;
+        let mut counted: [Option<&Alignment>; 2] = [None, None];
         for (i, end) in [Some(first), second].into_iter().enumerate() {
             if i == 1 && o.min_mapq > 0 && first.mapq.max(end.map_or(0, |a| a.mapq)) < o.min_mapq {
                 return Category::MappingQuality;
@@ -873,6 +957,13 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
             if o.non_split_only && a.junction {
                 return Category::NonSplit;
             }
+            counted[i] = Some(a);
+        }
+        // featureCounts looks up the later record of a pair first (its pairer passes the waiting
+        // mate second), which orders -R CORE's targets.
+        let order = if later_is_first { [0, 1] } else { [1, 0] };
+        for i in order {
+            let Some(a) = counted[i] else { continue };
             // The fragment's strand is the first read's; a second read's is flipped.
             let negative = if a.has(flag::LAST) { !a.has(flag::REVERSE) } else { a.has(flag::REVERSE) };
             if let Some((r, contig)) = a.ref_id.and_then(|r| Some((r, self.contigs.get(r).copied().flatten()?))) {
