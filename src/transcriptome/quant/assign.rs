@@ -188,22 +188,12 @@ impl<'a, Q: OverlapQuery> Assigner<'a, Q> {
         let mut i = 0;
         while i < self.hits.len() {
             let key = self.hits[i].key;
-            let mut ends = 0u8;
-            let mut overlap = 0u64;
-            let mut first = (u32::MAX, u64::MAX, u32::MAX);
-            let mut current: Option<(u32, u64, u64)> = None;
-            while i < self.hits.len() && self.hits[i].key == key {
-                let h = self.hits[i];
-                ends |= h.end_bit;
-                first = first.min(h.seq);
-                if self.need_overlap {
-                    overlap += union_step(&mut current, h);
-                }
-                i += 1;
-            }
-            if let Some((_, s, e)) = current {
-                overlap += e - s;
-            }
+            let end = i + self.hits[i..].iter().take_while(|h| h.key == key).count();
+            let group = &self.hits[i..end];
+            i = end;
+            let ends = group.iter().fold(0u8, |bits, h| bits | h.end_bit);
+            let first = group.iter().map(|h| h.seq).min().unwrap_or((u32::MAX, u64::MAX, u32::MAX));
+            let overlap = if self.need_overlap { union_length(group) } else { 0 };
             if self.need_overlap && overlap < threshold {
                 continue;
             }
@@ -244,16 +234,8 @@ impl<'a, Q: OverlapQuery> Assigner<'a, Q> {
         let mut i = 0;
         while i < self.hits.len() {
             let exon = self.hits[i].exon;
-            let mut j = i;
-            let mut current = None;
-            let mut covered = 0;
-            while j < self.hits.len() && self.hits[j].exon == exon {
-                covered += union_step(&mut current, self.hits[j]);
-                j += 1;
-            }
-            if let Some((_, s, e)) = current {
-                covered += e - s;
-            }
+            let j = i + self.hits[i..].iter().take_while(|h| h.exon == exon).count();
+            let covered = union_length(&self.hits[i..j]);
             let e = &features.exons[exon as usize];
             let span = e.end + 1 - e.start;
             let missing = match most_missing {
@@ -272,17 +254,19 @@ impl<'a, Q: OverlapQuery> Assigner<'a, Q> {
     }
 }
 
-/// Extends a running union of sorted hit spans by one hit; returns the bases of a span it
-/// closes.
-fn union_step(current: &mut Option<(u32, u64, u64)>, h: Hit) -> u64 {
-    match *current {
-        Some((c, s, e)) if c == h.contig && h.start <= e => {
-            *current = Some((c, s, e.max(h.end)));
-            0
-        }
-        previous => {
-            *current = Some((h.contig, h.start, h.end));
-            previous.map_or(0, |(_, s, e)| e - s)
+/// Bases covered by the union of hit spans sorted by (contig, start): overlapping spans (mates
+/// over the same bases, a feature hit by two blocks) count once.
+fn union_length(hits: &[Hit]) -> u64 {
+    let mut total = 0;
+    let mut current: Option<(u32, u64, u64)> = None;
+    for h in hits {
+        match current {
+            Some((c, s, e)) if c == h.contig && h.start <= e => current = Some((c, s, e.max(h.end))),
+            previous => {
+                total += previous.map_or(0, |(_, s, e)| e - s);
+                current = Some((h.contig, h.start, h.end));
+            }
         }
     }
+    total + current.map_or(0, |(_, s, e)| e - s)
 }

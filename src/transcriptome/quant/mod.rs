@@ -677,7 +677,7 @@ impl<'a> Counter<'a> {
             engine.step(&mut self, RecordPosition { record: n, line: None })?;
         }
         engine.finish(&mut self);
-        self.done(&header)
+        self.done(&header, &engine.contigs)
     }
 
     fn run_sam<R: BufRead>(mut self, mut inner: R) -> Result<SampleCounts, QuantError> {
@@ -701,7 +701,7 @@ impl<'a> Counter<'a> {
             engine.step(&mut self, RecordPosition { record: n, line })?;
         }
         engine.finish(&mut self);
-        self.done(&header)
+        self.done(&header, &engine.contigs)
     }
 
     fn run_cram(mut self, reference: Option<&Path>) -> Result<SampleCounts, QuantError> {
@@ -736,10 +736,12 @@ impl<'a> Counter<'a> {
             engine.step(&mut self, RecordPosition { record: n, line: None })?;
         }
         engine.finish(&mut self);
-        self.done(&header)
+        self.done(&header, &engine.contigs)
     }
 
-    fn done(mut self, header: &sam::Header) -> Result<SampleCounts, QuantError> {
+    /// The file's counts, once every record is decided; `contigs` is the engine's reference →
+    /// annotation contig map.
+    fn done(mut self, header: &sam::Header, contigs: &[Option<u32>]) -> Result<SampleCounts, QuantError> {
         if let Some(source) = self.details_error.take() {
             return Err(QuantError::Details { path: self.path.to_path_buf(), source });
         }
@@ -747,7 +749,7 @@ impl<'a> Counter<'a> {
             w.flush().map_err(|source| QuantError::Details { path: self.path.to_path_buf(), source })?;
         }
         let mapped = self.summary.total() - self.summary.get(Category::Unmapped);
-        if mapped > 0 && !map_contigs(header, self.features, &self.aliases).iter().any(Option::is_some) {
+        if mapped > 0 && !contigs.iter().any(Option::is_some) {
             return Err(QuantError::ContigMismatch {
                 path: self.path.to_path_buf(),
                 bam: first_names(
@@ -882,7 +884,7 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
             self.assigner.add_end(1, contig, blocks, a.has(flag::REVERSE));
         }
         tally_orientation(&mut c.strand, self.assigner.orientation());
-        let length = if o.needs_fragment_length() {
+        let length = if self.layout.intervals {
             record::fragment_length((&a.intervals, a.ref_id), (&[], None), &mut self.scratch)
         } else {
             0
@@ -972,7 +974,7 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
             }
         }
         tally_orientation(&mut c.strand, self.assigner.orientation());
-        let length = if o.needs_fragment_length() {
+        let length = if self.layout.intervals {
             let second = second.map_or((&[][..], None), |s| (&s.intervals[..], s.ref_id));
             record::fragment_length((&first.intervals, first.ref_id), second, &mut self.scratch)
         } else {
