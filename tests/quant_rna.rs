@@ -535,3 +535,67 @@ fn option_files_and_values_featurecounts_would_misread_are_errors_naming_them() 
     let (plain, _) = quant_tables(&c.dir, &c.bam, &c.saf, &[]);
     assert_eq!(with, plain);
 }
+
+/// The block-parallel BAM pass (every worker inflating, decoding and assigning its own run of
+/// BGZF blocks) must give the one-thread pass's table and summary to the byte, whatever the
+/// chunking: records straddle many blocks here, and paired files come coordinate-sorted (mates
+/// paired across chunk borders), claimed sorted but not (the parallel pass must notice and count
+/// again in one pass) and name-grouped.
+#[test]
+fn block_parallel_counting_equals_the_one_thread_pass_whatever_the_chunking() {
+    let dir = Workdir::new();
+    let single: &[&[&str]] = &[&[], &["-O", "-M", "--fraction"], &["-s", "2", "--primary", "-M"], &["-f"]];
+    let paired: &[&[&str]] = &[
+        &["-p", "--countReadPairs"],
+        &["-p", "--countReadPairs", "-B", "-C", "-O"],
+        &["-p", "--countReadPairs", "-M", "--fraction", "--primary"],
+        &["-p", "--countReadPairs", "-P", "-B", "-d", "100", "-D", "300", "--fracOverlap", "0.3"],
+        &["-p"],
+    ];
+    let count = |bam: &std::path::Path, saf: &std::path::Path, flags: &[&str], threads: &str, blocks: &str| {
+        let table = dir.join(&format!("t{threads}-{blocks}.tsv"));
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_harmonomics"))
+            .env("HARMONOMICS_CHUNK_BLOCKS", blocks)
+            .args(["--quiet", "--threads", threads, "quant", "rna", "--bam", arg(bam), "-a", arg(saf)])
+            .args(flags)
+            .args(["-o", arg(&dir.join("t.parquet")), "--featurecounts-tsv", arg(&table)])
+            .output()
+            .expect("run");
+        assert!(o.status.success(), "{flags:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let text = std::fs::read_to_string(&table).expect("table");
+        let body = text.lines().skip(1).collect::<Vec<_>>().join("\n");
+        let summary = std::fs::read_to_string(format!("{}.summary", table.display())).expect("summary");
+        (body, summary)
+    };
+    let mut checked = 0;
+    for seed in 1..=3 {
+        let mut rng = Rng::new(seed);
+        let (saf_text, targets) = random_saf(&mut rng);
+        let saf = dir.write("random.saf", &saf_text);
+        let se = random_single_end_sam(&mut rng, &targets, 1_500);
+        let pe = random_paired_end_sam(&mut rng, &targets, 1_000);
+        let pe_lying = pe.replacen("SO:unsorted", "SO:coordinate", 1);
+        let inputs = [
+            ("se-sorted", se.as_str(), true, single),
+            ("pe-sorted", pe.as_str(), true, paired),
+            ("pe-claimed-sorted", pe_lying.as_str(), false, paired),
+            ("pe-name-grouped", pe.as_str(), false, paired),
+        ];
+        for (name, sam, sort, sets) in inputs {
+            let bam = dir.join(&format!("{name}.bam"));
+            tiny_block_bam(&mut rng, sam, &bam, sort);
+            for flags in sets {
+                let one = count(&bam, &saf, flags, "1", "64");
+                for blocks in ["1", "3", "40"] {
+                    let many = count(&bam, &saf, flags, "2", blocks);
+                    assert!(
+                        one == many,
+                        "seed {seed} {name} {flags:?}, {blocks} blocks per chunk: {one:?} vs {many:?}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 3 * 3 * (4 + 3 * 5));
+}

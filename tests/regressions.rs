@@ -7,11 +7,7 @@ mod common;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use common::{Workdir, harmonomics, repo, sam_to_bam};
-
-fn arg(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
+use common::{Workdir, arg, harmonomics, repo, sam_to_bam};
 
 const SAF: &str = "GeneID\tChr\tStart\tEnd\tStrand\ng1\tchr1\t1\t1000\t+\n";
 const HEADER: &str = "@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:chr1\tLN:5000\n";

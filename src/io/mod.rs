@@ -1,6 +1,7 @@
 //! Format-agnostic plumbing shared by every layer: atomic writes and input hashing.
 
 pub mod atomic;
+pub mod bgzf_blocks;
 pub mod hash;
 pub mod open;
 pub mod parquet;

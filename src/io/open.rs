@@ -151,6 +151,21 @@ pub const MAX_BAM_RECORD: usize = 256 << 20;
 /// Smallest BAM record: its fixed fields (htslib's `bam_read1` refuses fewer).
 const MIN_BAM_RECORD: usize = 32;
 
+/// Refuses a BAM block_size no record can have, before anything that size is allocated.
+pub fn check_block_size(n: usize) -> io::Result<()> {
+    if (MIN_BAM_RECORD..=MAX_BAM_RECORD).contains(&n) {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "block_size {n} is not a record's length (at least {MIN_BAM_RECORD} bytes, at most {} MiB): the file \
+             is corrupt",
+            MAX_BAM_RECORD >> 20
+        ),
+    ))
+}
+
 /// The decompressed BAM stream between noodles' record reader and the BGZF reader, checking each
 /// record's block_size before noodles allocates and zeroes a buffer of that size: a corrupt
 /// length would otherwise cost up to 4 GiB of memory (an out-of-memory kill on a cluster node,
@@ -201,16 +216,7 @@ impl<R: Read> Read for RecordGuard<R> {
             (self.length_len, self.length_pos) = (got, 0);
             if got == 4 {
                 let n = u32::from_le_bytes(self.length) as usize;
-                if !(MIN_BAM_RECORD..=MAX_BAM_RECORD).contains(&n) {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!(
-                            "block_size {n} is not a record's length (at least {MIN_BAM_RECORD} bytes, at most \
-                             {} MiB): the file is corrupt",
-                            MAX_BAM_RECORD >> 20
-                        ),
-                    ));
-                }
+                check_block_size(n)?;
                 self.remaining = n;
             }
         }

@@ -359,3 +359,35 @@ pub fn random_paired_end_sam(rng: &mut Rng, targets: &[(&'static str, u64)], n: 
     }
     s
 }
+
+/// Writes `sam` as a BAM whose BGZF blocks hold 1 to 400 bytes each (records straddle many
+/// blocks), sorted by coordinate and declared so when `sort` (unplaced records last, as samtools
+/// puts them), else in the SAM's order under the SAM's header.
+pub fn tiny_block_bam(rng: &mut Rng, sam: &str, path: &std::path::Path, sort: bool) {
+    use noodles::sam::alignment::io::Write as _;
+    use std::io::Write as _;
+    let text = if sort { sam.replacen("SO:unsorted", "SO:coordinate", 1) } else { sam.to_string() };
+    let mut reader = noodles::sam::io::Reader::new(text.as_bytes());
+    let header = reader.read_header().expect("SAM header");
+    let mut records: Vec<_> = reader.record_bufs(&header).map(|r| r.expect("SAM record")).collect();
+    if sort {
+        records.sort_by_key(|r| {
+            (r.reference_sequence_id().unwrap_or(usize::MAX), r.alignment_start().map_or(0, |p| p.get()))
+        });
+    }
+    let mut raw = noodles::bam::io::Writer::from(Vec::new());
+    raw.write_header(&header).expect("header");
+    for r in &records {
+        raw.write_alignment_record(&header, r).expect("record");
+    }
+    let raw = raw.get_ref().clone();
+    let mut out = noodles::bgzf::io::Writer::new(std::fs::File::create(path).expect("create"));
+    let mut at = 0;
+    while at < raw.len() {
+        let n = (rng.range(1, 400) as usize).min(raw.len() - at);
+        out.write_all(&raw[at..at + n]).expect("write");
+        out.flush().expect("block");
+        at += n;
+    }
+    out.finish().expect("finish");
+}

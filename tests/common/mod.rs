@@ -76,6 +76,11 @@ impl Workdir {
     }
 }
 
+/// A path as a command-line argument.
+pub fn arg(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
 /// Runs `harmonomics` with `args`.
 pub fn harmonomics(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_harmonomics")).args(args).output().expect("run harmonomics")

@@ -13,6 +13,7 @@ pub mod assign;
 pub mod featurecounts;
 pub mod outcome;
 pub mod pairing;
+mod parallel;
 pub mod record;
 
 use crate::io::open::RecordGuard;
@@ -525,8 +526,10 @@ pub fn read_aliases(path: &Path) -> Result<HashMap<String, String>, QuantError> 
 
 /// Counts the reads of one BAM or SAM file against `features`, streaming.
 ///
-/// `workers` > 1 decompresses BGZF blocks on that many threads; records are still processed in
-/// file order, so the result never depends on it.
+/// `workers` > 1 counts a BAM on that many threads, each inflating, decoding and assigning its
+/// own run of BGZF blocks (see `parallel`); the result never depends on the thread count. SAM,
+/// CRAM, `-R CORE` and `--count-pairs` on a BAM not sorted by coordinate read records in one
+/// pass (BGZF still inflated on `workers` threads).
 pub fn quantify(
     path: &Path,
     features: &FeatureSet,
@@ -549,7 +552,7 @@ pub fn quantify_with_details<'a>(
     index: &'a FeatureIndex,
     options: &'a QuantOptions,
     workers: usize,
-    details: Option<&'a mut dyn Write>,
+    details: Option<&'a mut (dyn Write + Send)>,
 ) -> Result<SampleCounts, QuantError> {
     use crate::io::open::{AlignmentFile, SniffError, sniff_alignments};
     options.validate().map_err(QuantError::Options)?;
@@ -562,6 +565,12 @@ pub fn quantify_with_details<'a>(
         Some(file) => read_aliases(file)?,
         None => HashMap::new(),
     };
+    if kind == AlignmentFile::Bam && details.is_none() {
+        let chunk_blocks = chunk_blocks().unwrap_or(parallel::CHUNK_BLOCKS);
+        if let Some(counts) = parallel::count_bam(path, features, index, options, &aliases, workers, chunk_blocks)? {
+            return Ok(counts);
+        }
+    }
     let mut counter = Counter::new(path, features, index, options, aliases);
     counter.details = details;
     let file = File::open(path).map_err(io_err)?;
@@ -579,12 +588,18 @@ pub fn quantify_with_details<'a>(
     }
 }
 
+/// `HARMONOMICS_CHUNK_BLOCKS`: BGZF blocks per parallel chunk, for tests that want records
+/// straddling many chunk borders (not a tuning knob: the default suits any BAM).
+fn chunk_blocks() -> Option<usize> {
+    std::env::var("HARMONOMICS_CHUNK_BLOCKS").ok()?.parse().ok().filter(|&n| n > 0)
+}
+
 /// The per-file counting state.
 struct Counter<'a> {
     /// `-A`: alignment name → annotation name.
     aliases: HashMap<String, String>,
     /// The per-read report (`-R CORE`), and the first error writing it.
-    details: Option<&'a mut dyn Write>,
+    details: Option<&'a mut (dyn Write + Send)>,
     details_error: Option<io::Error>,
     path: &'a Path,
     features: &'a FeatureSet,
@@ -811,6 +826,13 @@ impl<'a> Engine<'a, ()> {
 
 impl<'a, Q: OverlapQuery> Engine<'a, Q> {
     fn step(&mut self, c: &mut Counter<'_>, at: RecordPosition) -> Result<(), QuantError> {
+        self.check(c, at)?;
+        self.count(c);
+        Ok(())
+    }
+
+    /// Refuses a record no file should hold (checked before it is counted or set aside).
+    fn check(&self, c: &Counter<'_>, at: RecordPosition) -> Result<(), QuantError> {
         let a = &self.alignment;
         // samtools refuses such a record; counting it would move its read to NoFeatures silently.
         let refs = self.contigs.len();
@@ -827,10 +849,20 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
         if a.has(flag::PAIRED) && !c.options.paired {
             return Err(QuantError::UnexpectedPaired { path: c.path.to_path_buf(), where_: at });
         }
-        if !c.options.count_pairs || !a.has(flag::PAIRED) {
+        Ok(())
+    }
+
+    /// Whether the record is counted as one end of a fragment, through the mate buffer.
+    fn pairs(&self, c: &Counter<'_>) -> bool {
+        c.options.count_pairs && self.alignment.has(flag::PAIRED)
+    }
+
+    /// Counts the checked record: alone, or once its mate is there (or known to be missing).
+    fn count(&mut self, c: &mut Counter<'_>) {
+        if !self.pairs(c) {
             let category = self.single(c);
             c.note(category, &self.alignment.name, self.assigner.winners());
-            return Ok(());
+            return;
         }
         if let Some(mate) = self.mates.offer(&self.alignment, &mut self.evicted) {
             // Lent out while `fragment` borrows the engine; its buffers come back with it.
@@ -846,7 +878,6 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
             c.note(category, &lone.name, self.assigner.winners());
             self.mates.recycle(lone);
         }
-        Ok(())
     }
 
     fn finish(&mut self, c: &mut Counter<'_>) {

@@ -62,6 +62,17 @@ impl MateBuffer {
         self.pending.is_empty()
     }
 
+    /// Takes over every mate waiting in `other` (whose keys this buffer has never seen: a
+    /// worker's local buffer handed to the file-wide one).
+    pub fn absorb(&mut self, other: &mut MateBuffer) {
+        for (key, a) in other.pending.drain() {
+            if let Some(old) = self.pending.insert(key, a) {
+                debug_assert!(false, "a key seen by two chunks was paired locally");
+                self.pool.push(old);
+            }
+        }
+    }
+
     /// Every mate still waiting at the end of the input, in a deterministic order.
     pub fn drain_sorted(&mut self) -> Vec<Alignment> {
         let mut rest: Vec<(Key, Alignment)> = self.pending.drain().collect();
