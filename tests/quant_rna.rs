@@ -540,7 +540,8 @@ fn option_files_and_values_featurecounts_would_misread_are_errors_naming_them() 
 /// BGZF blocks) must give the one-thread pass's table and summary to the byte, whatever the
 /// chunking: records straddle many blocks here, and paired files come coordinate-sorted (mates
 /// paired across chunk borders), claimed sorted but not (the parallel pass must notice and count
-/// again in one pass) and name-grouped.
+/// again in one pass) and name-grouped; with 3 blocks per chunk at most 5 mates wait in memory,
+/// the rest go to disk and are replayed.
 #[test]
 fn block_parallel_counting_equals_the_one_thread_pass_whatever_the_chunking() {
     let dir = Workdir::new();
@@ -556,6 +557,8 @@ fn block_parallel_counting_equals_the_one_thread_pass_whatever_the_chunking() {
         let table = dir.join(&format!("t{threads}-{blocks}.tsv"));
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_harmonomics"))
             .env("HARMONOMICS_CHUNK_BLOCKS", blocks)
+            // Few waiting mates in memory: most go to disk and are replayed at the end.
+            .env("HARMONOMICS_MATE_CAP", if blocks == "3" { "5" } else { "200000" })
             .args(["--quiet", "--threads", threads, "quant", "rna", "--bam", arg(bam), "-a", arg(saf)])
             .args(flags)
             .args(["-o", arg(&dir.join("t.parquet")), "--featurecounts-tsv", arg(&table)])

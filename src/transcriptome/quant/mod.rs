@@ -401,6 +401,18 @@ pub enum QuantError {
         /// The first paired record.
         where_: RecordPosition,
     },
+    /// Setting waiting mates aside on disk failed.
+    #[error(
+        "{}: cannot set waiting mates aside in the temporary directory {} (set TMPDIR to a disk with space)",
+        path.display(), std::env::temp_dir().display()
+    )]
+    Spill {
+        /// The alignment file being counted.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
     /// No reference name matches an annotation contig.
     #[error(
         "{}: none of the alignment file's reference names match the annotation's contigs, so no read can be assigned.\n  \
@@ -566,8 +578,11 @@ pub fn quantify_with_details<'a>(
         None => HashMap::new(),
     };
     if kind == AlignmentFile::Bam && details.is_none() {
-        let chunk_blocks = chunk_blocks().unwrap_or(parallel::CHUNK_BLOCKS);
-        if let Some(counts) = parallel::count_bam(path, features, index, options, &aliases, workers, chunk_blocks)? {
+        let sizes = (
+            test_size("HARMONOMICS_CHUNK_BLOCKS").unwrap_or(parallel::CHUNK_BLOCKS),
+            test_size("HARMONOMICS_MATE_CAP").unwrap_or(parallel::MATE_CAP),
+        );
+        if let Some(counts) = parallel::count_bam(path, features, index, options, &aliases, workers, sizes)? {
             return Ok(counts);
         }
     }
@@ -588,10 +603,11 @@ pub fn quantify_with_details<'a>(
     }
 }
 
-/// `HARMONOMICS_CHUNK_BLOCKS`: BGZF blocks per parallel chunk, for tests that want records
-/// straddling many chunk borders (not a tuning knob: the default suits any BAM).
-fn chunk_blocks() -> Option<usize> {
-    std::env::var("HARMONOMICS_CHUNK_BLOCKS").ok()?.parse().ok().filter(|&n| n > 0)
+/// `HARMONOMICS_CHUNK_BLOCKS` (BGZF blocks per parallel chunk) and `HARMONOMICS_MATE_CAP` (mates
+/// waiting in memory before they go to disk), for tests that want records straddling many chunk
+/// borders and mates spilled on a small file (not tuning knobs: the defaults suit any BAM).
+fn test_size(variable: &str) -> Option<usize> {
+    std::env::var(variable).ok()?.parse().ok().filter(|&n| n > 0)
 }
 
 /// The per-file counting state.
@@ -791,7 +807,8 @@ struct Engine<'a, Q> {
     alignment: Alignment,
     layout: Layout,
     mates: pairing::MateBuffer,
-    evicted: Vec<Alignment>,
+    #[allow(clippy::vec_box)] // the mate buffer's boxed mates, handed back to it
+    evicted: Vec<Box<Alignment>>,
     shaped: Vec<(u64, u64)>,
     scratch: (Vec<Interval>, Vec<Interval>),
 }
@@ -867,7 +884,8 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
         if let Some(mate) = self.mates.offer(&self.alignment, &mut self.evicted) {
             // Lent out while `fragment` borrows the engine; its buffers come back with it.
             let current = std::mem::take(&mut self.alignment);
-            let (r1, r2) = if mate.has(flag::FIRST) { (&mate, &current) } else { (&current, &mate) };
+            let (r1, r2): (&Alignment, &Alignment) =
+                if mate.has(flag::FIRST) { (&mate, &current) } else { (&current, &mate) };
             let category = self.fragment(c, r1, Some(r2), !mate.has(flag::FIRST));
             c.note(category, &r1.name, self.assigner.winners());
             self.alignment = current;

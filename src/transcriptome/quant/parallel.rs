@@ -20,8 +20,9 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use noodles::sam::header::record::value::map::header::tag::SORT_ORDER;
 use noodles::{bam, bgzf, sam};
 
+use super::pairing::{MateBuffer, SortPos, mate_pos, own_pos};
 use super::record::Alignment;
-use super::{Counter, Engine, QuantError, RecordPosition, SampleCounts, pairing::MateBuffer};
+use super::{Counter, Engine, QuantError, RecordPosition, SampleCounts};
 use crate::annotation::{FeatureIndex, FeatureSet, OverlapQuery};
 use crate::io::bgzf_blocks::{self, BlockSource, Frame, RawChunk};
 use crate::io::open::check_block_size;
@@ -29,6 +30,9 @@ use crate::transcriptome::quant::QuantOptions;
 
 /// BGZF blocks per chunk: ~4 MB inflated, ~15,000 short-read records; a worker's working set.
 pub const CHUNK_BLOCKS: usize = 64;
+
+/// Most `--count-pairs` mates waiting in memory before they go to disk (~300 bytes each).
+pub const MATE_CAP: usize = 200_000;
 
 /// Releases every waiting worker if this one panics, so a bug ends the run instead of hanging it.
 struct PanicGuard<'s>(&'s Shared);
@@ -45,17 +49,6 @@ impl Drop for PanicGuard<'_> {
             );
         }
     }
-}
-
-/// A place in coordinate order: unplaced records (no reference) sort last, as samtools puts them.
-type SortPos = (usize, i64);
-
-fn own_pos(a: &Alignment) -> SortPos {
-    (a.ref_id.unwrap_or(usize::MAX), a.pos)
-}
-
-fn mate_pos(a: &Alignment) -> SortPos {
-    (a.mate_ref_id.unwrap_or(usize::MAX), a.mate_pos)
 }
 
 /// Why a chunk stopped the file.
@@ -135,7 +128,7 @@ pub(super) fn count_bam(
     options: &QuantOptions,
     aliases: &HashMap<String, String>,
     workers: usize,
-    chunk_blocks: usize,
+    (chunk_blocks, mate_cap): (usize, usize),
 ) -> Result<Option<SampleCounts>, QuantError> {
     let io_err = |source| QuantError::Io { path: path.to_path_buf(), source };
     let mut reader = bam::io::Reader::from(bgzf::io::Reader::new(File::open(path).map_err(io_err)?));
@@ -149,7 +142,7 @@ pub(super) fn count_bam(
         source: Mutex::new(source),
         frames: Mutex::new(HashMap::from([(0, Frame::default())])),
         framed: Condvar::new(),
-        merge: Mutex::new(Merge { turn: 0, mates: MateBuffer::default(), last: None }),
+        merge: Mutex::new(Merge { turn: 0, mates: MateBuffer::spilling(mate_cap), last: None }),
         merged: Condvar::new(),
         failed_at: AtomicUsize::new(usize::MAX),
         failure: Mutex::new(None),
@@ -191,8 +184,21 @@ pub(super) fn count_bam(
     let mut merge = shared.merge.into_inner().unwrap_or_else(PoisonError::into_inner);
     let mut counter = Counter::new(path, features, index, options, aliases.clone());
     let mut engine = Engine::new(&header, features, index, options, aliases, false);
+    let spill_err = |source| QuantError::Spill { path: path.to_path_buf(), source };
+    // Lone mates: those still waiting in memory, then each key that went to disk, replayed.
+    let replay = merge.mates.spilled().map_err(spill_err)?;
     std::mem::swap(&mut engine.mates, &mut merge.mates);
     engine.finish(&mut counter);
+    if let Some(mut replay) = replay {
+        let mut records = Vec::new();
+        while replay.next_key(&mut records).map_err(spill_err)? {
+            for a in &mut records {
+                std::mem::swap(&mut engine.alignment, a);
+                engine.count(&mut counter);
+            }
+            engine.finish(&mut counter);
+        }
+    }
     for part in &parts {
         for (a, b) in counter.counts.iter_mut().zip(&part.counts) {
             *a += b;
@@ -326,14 +332,27 @@ fn merge(
         return false;
     }
     std::mem::swap(&mut engine.mates, &mut m.mates);
+    let mut spilled = Ok(());
     for a in deferred.iter_mut() {
+        if engine.mates.goes_to_disk(a) {
+            spilled = spilled.and_then(|()| engine.mates.to_disk(a));
+            continue;
+        }
         std::mem::swap(&mut engine.alignment, a);
         engine.count(c);
         std::mem::swap(&mut engine.alignment, a);
     }
     std::mem::swap(&mut engine.mates, &mut m.mates);
     m.mates.absorb(&mut engine.mates);
+    m.mates.share_spares(&mut engine.mates);
     m.last = last.or(m.last);
+    let upto = m.last;
+    let spilled = spilled.and_then(|()| m.mates.spill_if_full(upto));
+    if let Err(source) = spilled {
+        drop(m);
+        shared.fail(chunk, Failure::Error(QuantError::Spill { path: c.path.to_path_buf(), source }));
+        return false;
+    }
     m.turn += 1;
     drop(m);
     shared.merged.notify_all();

@@ -126,18 +126,26 @@ impl Alignment {
         self.flags = u16::from(record.flags());
         self.mapq = record.mapping_quality().map_or(255, u8::from);
         self.ref_id = record.reference_sequence_id().transpose()?;
-        let data = record.data();
-        self.nh = match data.get(&Tag::ALIGNMENT_HIT_COUNT) {
-            Some(v) => v?.as_int().unwrap_or(1),
-            None => 1,
-        };
+        // NH and HI in one pass over the tags (aligners write them first), stopping once known.
+        (self.nh, self.hi) = (1, 0);
+        let (mut nh, mut hi) = (false, !layout.pairing);
+        for field in record.data().iter() {
+            let (tag, value) = field?;
+            // The first of a repeated tag counts, as noodles' `get` reads it.
+            if tag == Tag::ALIGNMENT_HIT_COUNT && !nh {
+                self.nh = value.as_int().unwrap_or(1);
+                nh = true;
+            } else if tag == Tag::HIT_INDEX && !hi {
+                self.hi = value.as_int().unwrap_or(0);
+                hi = true;
+            }
+            if nh && hi {
+                break;
+            }
+        }
         self.tlen = i64::from(record.template_length());
         if layout.pairing {
             self.mate_ref_id = record.mate_reference_sequence_id().transpose()?;
-            self.hi = match data.get(&Tag::HIT_INDEX) {
-                Some(v) => v?.as_int().unwrap_or(0),
-                None => 0,
-            };
             self.set_name(record.name().map(|n| n.as_ref()));
             self.mate_pos = record.mate_alignment_start().transpose()?.map_or(0, |p| p.get() as i64);
         }
@@ -445,6 +453,84 @@ pub fn fragment_length(
     total
 }
 
+/// Spill files: an alignment as raw little-endian fields, for mates set aside on disk.
+impl Alignment {
+    /// Writes every field, for [`Alignment::read_from`].
+    pub fn write_to(&self, w: &mut impl io::Write) -> io::Result<()> {
+        let id = |r: Option<usize>| r.map_or(-1, |r| r as i64);
+        w.write_all(&self.flags.to_le_bytes())?;
+        w.write_all(&[self.mapq, u8::from(self.junction)])?;
+        for v in [id(self.ref_id), id(self.mate_ref_id), self.pos, self.mate_pos, self.nh, self.hi, self.tlen] {
+            w.write_all(&v.to_le_bytes())?;
+        }
+        let lengths = [self.name.len(), self.blocks.len(), self.intervals.len()];
+        for n in lengths {
+            w.write_all(&(n as u64).to_le_bytes())?;
+        }
+        w.write_all(&self.name)?;
+        for &(s, e) in &self.blocks {
+            w.write_all(&s.to_le_bytes())?;
+            w.write_all(&e.to_le_bytes())?;
+        }
+        for i in &self.intervals {
+            for v in [i.start, i.len, i.insertions as u64] {
+                w.write_all(&v.to_le_bytes())?;
+            }
+            for v in i.insertion_pos.iter().chain(&i.insertion_len) {
+                w.write_all(&v.to_le_bytes())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads what [`Alignment::write_to`] wrote into `self` (its buffers reused); `false` at the
+    /// end of the file.
+    pub fn read_from(&mut self, r: &mut impl io::Read) -> io::Result<bool> {
+        let mut head = [0u8; 4];
+        match r.read_exact(&mut head[..1]) {
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
+            other => other?,
+        }
+        r.read_exact(&mut head[1..])?;
+        self.flags = u16::from_le_bytes([head[0], head[1]]);
+        (self.mapq, self.junction) = (head[2], head[3] != 0);
+        let mut u64s = [0u64; 10];
+        for v in &mut u64s {
+            let mut b = [0u8; 8];
+            r.read_exact(&mut b)?;
+            *v = u64::from_le_bytes(b);
+        }
+        let id = |v: u64| usize::try_from(v as i64).ok();
+        self.ref_id = id(u64s[0]);
+        self.mate_ref_id = id(u64s[1]);
+        [self.pos, self.mate_pos, self.nh, self.hi, self.tlen] =
+            [u64s[2], u64s[3], u64s[4], u64s[5], u64s[6]].map(|v| v as i64);
+        self.name.resize(u64s[7] as usize, 0);
+        r.read_exact(&mut self.name)?;
+        let mut word = || -> io::Result<u64> {
+            let mut b = [0u8; 8];
+            r.read_exact(&mut b)?;
+            Ok(u64::from_le_bytes(b))
+        };
+        self.blocks.clear();
+        for _ in 0..u64s[8] {
+            self.blocks.push((word()?, word()?));
+        }
+        self.intervals.clear();
+        for _ in 0..u64s[9] {
+            let mut i = Interval { start: word()?, len: word()?, insertions: word()? as usize, ..Interval::default() };
+            for v in i.insertion_pos.iter_mut() {
+                *v = word()?;
+            }
+            for v in i.insertion_len.iter_mut() {
+                *v = word()?;
+            }
+            self.intervals.push(i);
+        }
+        Ok(true)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -500,5 +586,37 @@ mod tests {
         let (i1, i2) = (length(100, &[(Match, 10), (Insertion, 3), (Match, 10)]), length(100, &[(Match, 20)]));
         assert_eq!(fragment_length((&i1, Some(0)), (&i1, Some(0)), &mut scratch), 23);
         assert_eq!(fragment_length((&i1, Some(0)), (&i2, Some(0)), &mut scratch), 20);
+    }
+
+    #[test]
+    fn an_alignment_read_back_from_a_spill_file_is_the_one_written() {
+        let mut a = Alignment {
+            flags: 0x63,
+            ref_id: Some(3),
+            mate_ref_id: None,
+            pos: 1234,
+            mate_pos: -1,
+            mapq: 60,
+            nh: 2,
+            hi: 1,
+            name: b"read/1".to_vec(),
+            tlen: -300,
+            junction: true,
+            blocks: vec![(10, 20), (30, 45)],
+            intervals: vec![Interval { start: 9, len: 12, ..Interval::default() }],
+        };
+        a.intervals[0].insertions = 1;
+        a.intervals[0].insertion_pos[0] = 15;
+        a.intervals[0].insertion_len[0] = 2;
+        let mut file = Vec::new();
+        a.write_to(&mut file).expect("write");
+        Alignment::default().write_to(&mut file).expect("write");
+        let mut r = &file[..];
+        let mut b = Alignment::default();
+        assert!(b.read_from(&mut r).expect("read"));
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        assert!(b.read_from(&mut r).expect("read"));
+        assert_eq!(format!("{:?}", Alignment::default()), format!("{b:?}"));
+        assert!(!b.read_from(&mut r).expect("end"));
     }
 }
