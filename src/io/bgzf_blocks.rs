@@ -136,11 +136,16 @@ fn is_bgzf_header(h: &[u8; HEADER]) -> bool {
     h[0..4] == [0x1f, 0x8b, 0x08, 0x04] && h[10..12] == [6, 0] && h[12..14] == *b"BC" && h[14..16] == [2, 0]
 }
 
-/// Inflates `chunk`'s blocks into `out` (cleared first), checking each block's CRC32 and size.
-/// Returns the first failure, with `out` holding the blocks before it; a chunk whose reading
-/// already failed returns that error after its whole blocks.
-pub fn inflate(chunk: &mut RawChunk, inflater: &mut libdeflater::Decompressor, out: &mut Vec<u8>) -> Option<io::Error> {
-    out.clear();
+/// Inflates `chunk`'s blocks into the front of `out`, checking each block's CRC32 and size;
+/// returns how many bytes of `out` they fill, and the first failure (with the bytes of the
+/// blocks before it). A chunk whose reading already failed returns that error after its whole
+/// blocks. `out` only grows: it is reused from chunk to chunk without being cleared or zeroed.
+pub fn inflate(
+    chunk: &mut RawChunk,
+    inflater: &mut libdeflater::Decompressor,
+    out: &mut Vec<u8>,
+) -> (usize, Option<io::Error>) {
+    let mut filled = 0;
     let mut at = 0;
     let mut offset = chunk.offset;
     while at < chunk.bytes.len() {
@@ -150,29 +155,25 @@ pub fn inflate(chunk: &mut RawChunk, inflater: &mut libdeflater::Decompressor, o
         let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
         let isize = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]) as usize;
         if isize > MAX_BLOCK {
-            return Some(bad(offset, "invalid BGZF ISIZE"));
+            return (filled, Some(bad(offset, "invalid BGZF ISIZE")));
         }
-        let start = out.len();
-        out.resize(start + isize, 0);
-        match inflater.deflate_decompress(&block[HEADER..size - TRAILER], &mut out[start..]) {
+        if out.len() < filled + isize {
+            out.resize(filled + isize, 0);
+        }
+        let target = &mut out[filled..filled + isize];
+        match inflater.deflate_decompress(&block[HEADER..size - TRAILER], target) {
             Ok(n) if n == isize => {}
-            Ok(_) => {
-                out.truncate(start);
-                return Some(bad(offset, "BGZF block inflates to a size other than its ISIZE"));
-            }
-            Err(e) => {
-                out.truncate(start);
-                return Some(bad(offset, &format!("BGZF block does not inflate ({e})")));
-            }
+            Ok(_) => return (filled, Some(bad(offset, "BGZF block inflates to a size other than its ISIZE"))),
+            Err(e) => return (filled, Some(bad(offset, &format!("BGZF block does not inflate ({e})")))),
         }
-        if libdeflater::crc32(&out[start..]) != crc {
-            out.truncate(start);
-            return Some(bad(offset, "block data checksum mismatch"));
+        if libdeflater::crc32(target) != crc {
+            return (filled, Some(bad(offset, "block data checksum mismatch")));
         }
+        filled += isize;
         at += size;
         offset += size as u64;
     }
-    chunk.error.take()
+    (filled, chunk.error.take())
 }
 
 /// What one chunk passes to the next: the start of a record that continues there, and how many

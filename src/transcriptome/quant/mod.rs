@@ -884,24 +884,32 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
         if let Some(mate) = self.mates.offer(&self.alignment, &mut self.evicted) {
             // Lent out while `fragment` borrows the engine; its buffers come back with it.
             let current = std::mem::take(&mut self.alignment);
-            let (r1, r2): (&Alignment, &Alignment) =
-                if mate.has(flag::FIRST) { (&mate, &current) } else { (&current, &mate) };
-            let category = self.fragment(c, r1, Some(r2), !mate.has(flag::FIRST));
-            c.note(category, &r1.name, self.assigner.winners());
+            self.decide_pair(c, &mate, &current);
             self.alignment = current;
             self.mates.recycle(mate);
         }
         for lone in std::mem::take(&mut self.evicted) {
-            let category = self.fragment(c, &lone, None, true);
-            c.note(category, &lone.name, self.assigner.winners());
+            self.decide_lone(c, &lone);
             self.mates.recycle(lone);
         }
     }
 
+    /// Counts a fragment whose two ends are here; `waiting` is the one that arrived first.
+    fn decide_pair(&mut self, c: &mut Counter<'_>, waiting: &Alignment, later: &Alignment) {
+        let (r1, r2) = if waiting.has(flag::FIRST) { (waiting, later) } else { (later, waiting) };
+        let category = self.fragment(c, r1, Some(r2), !waiting.has(flag::FIRST));
+        c.note(category, &r1.name, self.assigner.winners());
+    }
+
+    /// Counts an end whose mate never came (or did not pair).
+    fn decide_lone(&mut self, c: &mut Counter<'_>, lone: &Alignment) {
+        let category = self.fragment(c, lone, None, true);
+        c.note(category, &lone.name, self.assigner.winners());
+    }
+
     fn finish(&mut self, c: &mut Counter<'_>) {
         for lone in self.mates.drain_sorted() {
-            let category = self.fragment(c, &lone, None, true);
-            c.note(category, &lone.name, self.assigner.winners());
+            self.decide_lone(c, &lone);
         }
     }
 

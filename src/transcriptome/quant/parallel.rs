@@ -28,8 +28,9 @@ use crate::io::bgzf_blocks::{self, BlockSource, Frame, RawChunk};
 use crate::io::open::check_block_size;
 use crate::transcriptome::quant::QuantOptions;
 
-/// BGZF blocks per chunk: ~4 MB inflated, ~15,000 short-read records; a worker's working set.
-pub const CHUNK_BLOCKS: usize = 64;
+/// BGZF blocks per chunk: ~1 MB inflated (~4,000 short-read records), small enough to stay in a
+/// core's L2 cache between inflating it and walking its records (a chain from chunk to chunk).
+pub const CHUNK_BLOCKS: usize = 16;
 
 /// Most `--count-pairs` mates waiting in memory before they go to disk (~300 bytes each).
 pub const MATE_CAP: usize = 200_000;
@@ -230,8 +231,8 @@ fn work(shared: &Shared, c: &mut Counter<'_>, header: &sam::Header, chunk_blocks
         if shared.stopped_before(chunk) {
             return;
         }
-        let broken = bgzf_blocks::inflate(&mut raw, &mut inflater, &mut data);
-        let body = if chunk == 0 { &data[skip.min(data.len())..] } else { &data[..] };
+        let (filled, broken) = bgzf_blocks::inflate(&mut raw, &mut inflater, &mut data);
+        let body = &data[if chunk == 0 { skip.min(filled) } else { 0 }..filled];
         let Some(frame) = shared.frame(chunk) else { return };
         // The straddling record is number `before`, the k-th whole one `before + k`.
         let before = frame.records_before;
@@ -307,8 +308,9 @@ fn work(shared: &Shared, c: &mut Counter<'_>, header: &sam::Header, chunk_blocks
 }
 
 /// Waits for this chunk's turn at the file-wide mate buffer, then passes the set-aside records
-/// through it and hands over the mates still waiting in the worker's own buffer. `false` when an
-/// earlier chunk failed or the file is not sorted after all.
+/// through it and hands over the mates still waiting in the worker's own buffer; counts the
+/// fragments that completed once the turn has passed on. `false` when an earlier chunk failed or
+/// the file is not sorted after all.
 fn merge(
     shared: &Shared,
     c: &mut Counter<'_>,
@@ -331,20 +333,18 @@ fn merge(
         shared.fail(chunk, Failure::Unsorted);
         return false;
     }
-    std::mem::swap(&mut engine.mates, &mut m.mates);
+    // Only the pairing happens in turn; the fragments it completes are counted after.
+    engine.mates.share_spares(&mut m.mates);
+    let (mut pairs, mut lone) = (Vec::new(), Vec::new());
     let mut spilled = Ok(());
-    for a in deferred.iter_mut() {
-        if engine.mates.goes_to_disk(a) {
-            spilled = spilled.and_then(|()| engine.mates.to_disk(a));
-            continue;
+    for (i, a) in deferred.iter().enumerate() {
+        if m.mates.goes_to_disk(a) {
+            spilled = spilled.and_then(|()| m.mates.to_disk(a));
+        } else if let Some(waiting) = m.mates.offer(a, &mut lone) {
+            pairs.push((waiting, i));
         }
-        std::mem::swap(&mut engine.alignment, a);
-        engine.count(c);
-        std::mem::swap(&mut engine.alignment, a);
     }
-    std::mem::swap(&mut engine.mates, &mut m.mates);
     m.mates.absorb(&mut engine.mates);
-    m.mates.share_spares(&mut engine.mates);
     m.last = last.or(m.last);
     let upto = m.last;
     let spilled = spilled.and_then(|()| m.mates.spill_if_full(upto));
@@ -356,5 +356,13 @@ fn merge(
     m.turn += 1;
     drop(m);
     shared.merged.notify_all();
+    for (waiting, i) in pairs {
+        engine.decide_pair(c, &waiting, &deferred[i]);
+        engine.mates.recycle(waiting);
+    }
+    for end in lone {
+        engine.decide_lone(c, &end);
+        engine.mates.recycle(end);
+    }
     true
 }

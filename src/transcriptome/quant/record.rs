@@ -32,7 +32,7 @@ pub mod flag {
 }
 
 /// The fields of one alignment that featureCounts' rules look at.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Alignment {
     /// SAM flags.
     pub flags: u16,
@@ -62,6 +62,40 @@ pub struct Alignment {
     /// The read's bases as featureCounts measures a fragment (`--fracOverlap`, `--nonOverlap`):
     /// filled only when [`Layout::intervals`] asks for them.
     pub intervals: Vec<Interval>,
+}
+
+/// By hand so that `clone_from` reuses the buffers (derived `clone_from` allocates anew): the mate
+/// buffer copies every waiting mate into a recycled alignment.
+impl Clone for Alignment {
+    fn clone(&self) -> Self {
+        let mut a = Alignment::default();
+        a.clone_from(self);
+        a
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        let Alignment {
+            flags,
+            ref_id,
+            mate_ref_id,
+            pos,
+            mate_pos,
+            mapq,
+            nh,
+            hi,
+            name,
+            tlen,
+            junction,
+            blocks,
+            intervals,
+        } = source;
+        (self.flags, self.ref_id, self.mate_ref_id, self.pos, self.mate_pos) =
+            (*flags, *ref_id, *mate_ref_id, *pos, *mate_pos);
+        (self.mapq, self.nh, self.hi, self.tlen, self.junction) = (*mapq, *nh, *hi, *tlen, *junction);
+        self.name.clone_from(name);
+        self.blocks.clone_from(blocks);
+        self.intervals.clone_from(intervals);
+    }
 }
 
 /// What to decode from each record, fixed for a run.
