@@ -998,6 +998,49 @@ fn every_counting_option_matches_featurecounts_on_a_random_battery() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// `-L`: featureCounts' long-read mode uses every CIGAR section (here 11 to 40 per read, where
+/// the default `--maxMOp` of 10 stops), whatever `--maxMOp` says; every table row, `.summary` row
+/// and `-R CORE` line equal, in several counting modes. Without `-L` the counts differ, so the
+/// option is what makes them equal.
+#[test]
+#[ignore = "needs featureCounts (Debian subread); .ci/run installs it"]
+fn long_read_mode_matches_featurecounts() {
+    use common::edge::*;
+    let dir = Workdir::new();
+    let sets: &[&[&str]] = &[
+        &["-L"],
+        &["-L", "-O"],
+        &["-L", "--largestOverlap"],
+        &["-L", "--fracOverlap", "0.2", "-s", "1"],
+        &["-L", "-M", "--fraction", "-O"],
+        &["-L", "--maxMOp", "3", "-f"],
+        &["-L", "--nonOverlap", "500", "--read2pos", "5"],
+    ];
+    let mut failures = Vec::new();
+    for seed in 1..=3 {
+        let mut rng = Rng::new(100 + seed);
+        let (saf_text, targets) = random_saf(&mut rng);
+        let saf = dir.write("random.saf", &saf_text);
+        let sam = dir.write("long.sam", &random_long_read_sam(&mut rng, &targets, 800));
+        for flags in sets {
+            let d = option_differences(&dir, &sam, &saf, flags);
+            if !d.is_empty() {
+                failures.push(format!("seed {seed} {flags:?}: {} differences, first: {}", d.len(), d[0]));
+            }
+        }
+        let without = option_differences(&dir, &sam, &saf, &[]);
+        let fc_long = run_featurecounts(&dir, &sam, &saf, "SAF", &["-L"]);
+        let ours_default = run_quant_rna(&dir, &sam, &saf, "SAF", &[]);
+        assert!(without.is_empty(), "seed {seed}: without -L both tools agree too: {without:?}");
+        assert_ne!(
+            featurecounts_tables(&fc_long).1,
+            featurecounts_tables(&ours_default).1,
+            "seed {seed}: -L must matter on these reads"
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 #[ignore = "needs featureCounts (Debian subread); .ci/run installs it"]
 fn gtf_feature_types_extra_attributes_and_chromosome_aliases_match_featurecounts() {

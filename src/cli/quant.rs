@@ -189,6 +189,10 @@ pub struct RnaArgs {
     /// --maxMOp).
     #[arg(long, visible_alias = "maxMOp", default_value_t = 10, value_name = "N", help_heading = "Counting")]
     pub max_m_op: u32,
+    /// Long reads (Nanopore, PacBio): every CIGAR section counts, whatever --maxMOp says;
+    /// single-end only (featureCounts -L).
+    #[arg(long, short = 'L', help_heading = "Counting")]
+    pub long_reads: bool,
     /// Check the template length of fragments against -d and -D (featureCounts -P; as there,
     /// it needs -B).
     #[arg(long, short = 'P', requires_all = ["count_pairs", "require_both_aligned"], help_heading = "Counting")]
@@ -313,6 +317,7 @@ impl RnaArgs {
             min_fragment_length: self.min_fragment_length,
             max_fragment_length: self.max_fragment_length,
             max_m_op: self.max_m_op,
+            long_reads: self.long_reads,
             chromosome_aliases: self.chromosome_aliases.clone(),
             reference: self.reference.clone().filter(|_| !self.wants_report()),
         }

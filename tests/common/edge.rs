@@ -391,3 +391,45 @@ pub fn tiny_block_bam(rng: &mut Rng, sam: &str, path: &std::path::Path, sort: bo
     }
     out.finish().expect("finish");
 }
+
+/// `n` random long reads (Nanopore-like): 11 to 40 `M` sections split by `N`, `D` and `I`
+/// (more than featureCounts' default `--maxMOp` of 10), long soft clips, both strands,
+/// unmapped and secondary records.
+pub fn random_long_read_sam(rng: &mut Rng, targets: &[(&'static str, u64)], n: usize) -> String {
+    let mut s = random_header();
+    for i in 0..n {
+        let name = format!("l{i}");
+        if rng.chance(4) {
+            s.push_str(&read(&name, 4, "*", 0, 0, "*", ""));
+            continue;
+        }
+        let mut cigar = String::new();
+        if rng.chance(30) {
+            cigar.push_str(&format!("{}S", rng.range(1, 300)));
+        }
+        for k in 0..rng.range(11, 40) {
+            if k > 0 {
+                let (len, op) = match rng.range(0, 9) {
+                    0..=2 => (rng.range(40, 300), 'N'),
+                    3..=5 => (rng.range(1, 8), 'D'),
+                    _ => (rng.range(1, 8), 'I'),
+                };
+                cigar.push_str(&format!("{len}{op}"));
+            }
+            cigar.push_str(&format!("{}M", rng.range(5, 150)));
+        }
+        if rng.chance(30) {
+            cigar.push_str(&format!("{}S", rng.range(1, 300)));
+        }
+        let (contig, pos) = random_position(rng, targets, reference_span(&cigar));
+        let mut flag = if rng.chance(50) { 16 } else { 0 };
+        let tags = if rng.chance(10) {
+            flag |= if rng.chance(50) { 256 } else { 0 };
+            "NH:i:2".to_string()
+        } else {
+            String::new()
+        };
+        s.push_str(&read(&name, flag, contig, pos, *rng.pick(&[0u8, 10, 60]), &cigar, &tags));
+    }
+    s
+}

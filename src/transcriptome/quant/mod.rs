@@ -145,6 +145,9 @@ pub struct QuantOptions {
     /// `--maxMOp`: CIGAR sections beyond this many are not used (10).
     #[serde(skip_serializing_if = "is_default_max_m_op")]
     pub max_m_op: u32,
+    /// `-L`: long reads, every CIGAR section used (`max_m_op` ignored); single-end only.
+    #[serde(skip_serializing_if = "is_false")]
+    pub long_reads: bool,
     /// `-A`: chromosome alias file (`annotation name,alignment name` per line).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chromosome_aliases: Option<PathBuf>,
@@ -183,6 +186,7 @@ impl Default for QuantOptions {
             min_fragment_length: 50,
             max_fragment_length: 600,
             max_m_op: 10,
+            long_reads: false,
             chromosome_aliases: None,
             reference: None,
         }
@@ -237,6 +241,11 @@ impl QuantOptions {
         }
         if let Some(p) = self.read2pos.filter(|p| !matches!(p, 3 | 5)) {
             return Err(format!("--read2pos must be 5 or 3, found {p}"));
+        }
+        if self.long_reads && self.paired {
+            return Err("--long-reads (-L) counts single-end reads only; featureCounts refuses -L with -p too \
+                        (\"long read assignment can only be done on single-end mode\")"
+                .into());
         }
         if self.max_m_op == 0 {
             return Err("--maxMOp must be at least 1".into());
@@ -830,7 +839,7 @@ impl<'a> Engine<'a, ()> {
             alignment: Alignment::default(),
             layout: Layout {
                 pairing: options.count_pairs || names,
-                max_sections: options.max_m_op as usize,
+                max_sections: if options.long_reads { usize::MAX } else { options.max_m_op as usize },
                 intervals: options.needs_fragment_length(),
             },
             mates: pairing::MateBuffer::default(),
@@ -1096,6 +1105,7 @@ mod tests {
             QuantOptions { frac_overlap: 1.5, ..QuantOptions::default() },
             QuantOptions { read2pos: Some(4), ..QuantOptions::default() },
             QuantOptions { max_m_op: 0, ..QuantOptions::default() },
+            QuantOptions { long_reads: true, paired: true, ..QuantOptions::default() },
             QuantOptions {
                 check_fragment_length: true,
                 require_both_aligned: true,
