@@ -998,6 +998,85 @@ fn every_counting_option_matches_featurecounts_on_a_random_battery() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Tags each record of `sam` with an RG chosen by its read name (mates share it): one of the
+/// header's groups, one the header does not list, or none; adds `@RG` lines for `groups`.
+fn with_read_groups(rng: &mut common::edge::Rng, sam: &str, groups: &[&str]) -> String {
+    let mut chosen: std::collections::HashMap<String, Option<String>> = std::collections::HashMap::new();
+    let mut out = String::new();
+    let mut header_done = false;
+    for line in sam.lines() {
+        if line.starts_with('@') {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        if !header_done {
+            for g in groups {
+                out.push_str(&format!("@RG\tID:{g}\tSM:s{g}\n"));
+            }
+            header_done = true;
+        }
+        let name = line.split('\t').next().unwrap_or_default().to_string();
+        let rg = chosen
+            .entry(name)
+            .or_insert_with(|| match rng.range(0, 9) {
+                0 => None,
+                1 => Some("not-in-header".to_string()),
+                k => Some(groups[(k as usize) % 2].to_string()),
+            })
+            .clone();
+        out.push_str(line);
+        if let Some(rg) = rg {
+            out.push_str(&format!("\tRG:Z:{rg}"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `--byReadGroup`: a column per file and `@RG` (header order, a group without reads included),
+/// records without a listed RG left out; every cell of the table and of the `.summary` equal to
+/// featureCounts 2.0.3's, for reads, fragments and two files (SAM and BAM) in one call.
+#[test]
+#[ignore = "needs featureCounts (Debian subread); .ci/run installs it"]
+fn counts_by_read_group_match_featurecounts() {
+    use common::edge::*;
+    let dir = Workdir::new();
+    let groups = ["lane2", "lane1", "no-reads"];
+    let mut rng = Rng::new(77);
+    let (saf_text, targets) = random_saf(&mut rng);
+    let saf = dir.write("random.saf", &saf_text);
+    let se = random_single_end_sam(&mut rng, &targets, 1_500);
+    let se = dir.write("se.sam", &with_read_groups(&mut rng, &se, &groups));
+    let pe = random_paired_end_sam(&mut rng, &targets, 1_000);
+    let pe = dir.write("pe.sam", &with_read_groups(&mut rng, &pe, &groups));
+    let other = random_single_end_sam(&mut rng, &targets, 800);
+    let other_bam = dir.join("other.bam");
+    sam_to_bam(&with_read_groups(&mut rng, &other, &["x", "y"]), &other_bam);
+    let other_bam = other_bam.to_str().expect("utf-8").to_string();
+    let cases: Vec<(&std::path::Path, Vec<&str>)> = vec![
+        (&se, vec!["--byReadGroup"]),
+        (&se, vec!["--byReadGroup", "-O", "-M", "--fraction", "-s", "1"]),
+        (&se, vec!["--byReadGroup", &other_bam]),
+        (&pe, vec!["--byReadGroup", "-p", "--countReadPairs"]),
+        (&pe, vec!["--byReadGroup", "-p", "--countReadPairs", "-B", "-C"]),
+        (&pe, vec!["--byReadGroup", "-p"]),
+    ];
+    let all = |p: &std::path::Path| {
+        let (header, rows) = read_tsv(p);
+        (header[6..].to_vec(), rows.iter().map(|r| (r[0].clone(), r[6..].to_vec())).collect::<Vec<_>>())
+    };
+    for (input, flags) in cases {
+        let fc = run_featurecounts(&dir, input, &saf, "SAF", &flags);
+        let ours = run_quant_rna(&dir, input, &saf, "SAF", &flags);
+        let (fc_table, our_table) = (all(&fc), all(&ours));
+        assert!(fc_table.0.len() >= 3, "{flags:?}: a column per read group: {:?}", fc_table.0);
+        assert_eq!(fc_table, our_table, "{flags:?}: table");
+        let summary = |p: &std::path::Path| read_tsv(&std::path::PathBuf::from(format!("{}.summary", p.display())));
+        assert_eq!(summary(&fc), summary(&ours), "{flags:?}: summary");
+    }
+}
+
 /// `-L`: featureCounts' long-read mode uses every CIGAR section (here 11 to 40 per read, where
 /// the default `--maxMOp` of 10 stops), whatever `--maxMOp` says; every table row, `.summary` row
 /// and `-R CORE` line equal, in several counting modes. Without `-L` the counts differ, so the

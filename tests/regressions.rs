@@ -438,7 +438,7 @@ fn counting_options_a_cohort_cannot_use_are_refused_by_validate() {
     let dir = Workdir::new();
     let config = common::portable_fixture_config(true).replacen(
         "[transcriptome.quant]\n",
-        "[transcriptome.quant]\nfeature_level = true\nsplit_only = true\nnon_split_only = true\n",
+        "[transcriptome.quant]\nfeature_level = true\nsplit_only = true\nnon_split_only = true\nby_read_group = true\n",
         1,
     );
     assert!(config.contains("feature_level"), "the fixture config has a [transcriptome.quant] table");
@@ -448,6 +448,7 @@ fn counting_options_a_cohort_cannot_use_are_refused_by_validate() {
     assert_eq!(o.status.code(), Some(2), "{e}");
     assert!(e.contains("feature_level = true counts annotation rows"), "{e}");
     assert!(e.contains("--splitOnly and --nonSplitOnly exclude each other"), "{e}");
+    assert!(e.contains("by_read_group = true splits a file"), "{e}");
 }
 
 #[test]

@@ -193,6 +193,10 @@ pub struct RnaArgs {
     /// single-end only (featureCounts -L).
     #[arg(long, short = 'L', help_heading = "Counting")]
     pub long_reads: bool,
+    /// A column per read group (`@RG` lines, in header order), named `FILE:ID`; records without
+    /// an RG tag the header lists are not counted (featureCounts --byReadGroup).
+    #[arg(long, visible_alias = "byReadGroup", help_heading = "Counting")]
+    pub by_read_group: bool,
     /// Check the template length of fragments against -d and -D (featureCounts -P; as there,
     /// it needs -B).
     #[arg(long, short = 'P', requires_all = ["count_pairs", "require_both_aligned"], help_heading = "Counting")]
@@ -318,6 +322,7 @@ impl RnaArgs {
             max_fragment_length: self.max_fragment_length,
             max_m_op: self.max_m_op,
             long_reads: self.long_reads,
+            by_read_group: self.by_read_group,
             chromosome_aliases: self.chromosome_aliases.clone(),
             reference: self.reference.clone().filter(|_| !self.wants_report()),
         }

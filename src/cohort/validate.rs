@@ -128,6 +128,14 @@ pub fn load(config_path: &Path) -> Result<Cohort, ValidationError> {
              are per gene; count exons with `harmonomics quant rna -f` instead",
         );
     }
+    if quant.by_read_group {
+        c.error(
+            Location::file(config_path),
+            "[transcriptome.quant]: by_read_group = true splits a file into a column per read group, but \
+             the samplesheet gives one row per sample; give each read group its own row (one BAM each), \
+             or count with `harmonomics quant rna --byReadGroup` instead",
+        );
+    }
     // The tables the config names must exist before their rows are checked: a mistyped path is
     // one error naming the config, not one per samplesheet row that then finds no patient.
     let mut seen = HashMap::new();

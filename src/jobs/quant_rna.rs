@@ -87,6 +87,13 @@ pub fn run(job: &QuantRnaJob, progress: &Progress) -> Result<Vec<SampleCounts>, 
         }
         all.push(counts);
     }
+    for (counts, bam) in all.iter().zip(&job.bams) {
+        if let Some(w) = counts.strand.check(job.options.strandedness) {
+            progress.note(format!("warning: {}: {w}", bam.display()));
+        }
+    }
+    // --byReadGroup: a column per file and read group, `FILE:ID` as featureCounts names them.
+    let (names, all) = if job.options.by_read_group { by_read_group(&names, &all) } else { (names, all) };
     let quant = json_text(&job.options)?;
     let meta = super::metadata(Layer::Transcriptome, &[("quant", quant)]);
     // The Parquet file, featureCounts' table, summary and reports appear together or not at all.
@@ -104,11 +111,6 @@ pub fn run(job: &QuantRnaJob, progress: &Progress) -> Result<Vec<SampleCounts>, 
         staged.write_path(&job.out, |tmp| {
             if fractional { write_matrix(tmp, &matrix, &meta) } else { write_matrix_as_counts(tmp, &matrix, &meta) }
         })?;
-    }
-    for (counts, bam) in all.iter().zip(&job.bams) {
-        if let Some(w) = counts.strand.check(job.options.strandedness) {
-            progress.note(format!("warning: {}: {w}", bam.display()));
-        }
     }
     let summary = job
         .summary
@@ -134,6 +136,24 @@ pub fn run(job: &QuantRnaJob, progress: &Progress) -> Result<Vec<SampleCounts>, 
     }
     staged.commit()?;
     Ok(all)
+}
+
+/// Each file's read groups as columns of their own.
+fn by_read_group(names: &[String], all: &[SampleCounts]) -> (Vec<String>, Vec<SampleCounts>) {
+    let mut columns = (Vec::new(), Vec::new());
+    for (name, counts) in names.iter().zip(all) {
+        for group in &counts.read_groups {
+            columns.0.push(format!("{name}:{}", group.id));
+            columns.1.push(SampleCounts {
+                counts: group.counts.clone(),
+                fractional: counts.fractional,
+                summary: group.summary.clone(),
+                strand: Default::default(),
+                read_groups: Vec::new(),
+            });
+        }
+    }
+    columns
 }
 
 /// Where each file's `-R CORE` report goes (featureCounts' `<input file name>.featureCounts`); two

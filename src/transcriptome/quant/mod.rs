@@ -148,6 +148,10 @@ pub struct QuantOptions {
     /// `-L`: long reads, every CIGAR section used (`max_m_op` ignored); single-end only.
     #[serde(skip_serializing_if = "is_false")]
     pub long_reads: bool,
+    /// `--byReadGroup`: a column per read group (`@RG`, in header order); records without an RG
+    /// tag, or with one the header does not list, are not counted.
+    #[serde(skip_serializing_if = "is_false")]
+    pub by_read_group: bool,
     /// `-A`: chromosome alias file (`annotation name,alignment name` per line).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chromosome_aliases: Option<PathBuf>,
@@ -187,6 +191,7 @@ impl Default for QuantOptions {
             max_fragment_length: 600,
             max_m_op: 10,
             long_reads: false,
+            by_read_group: false,
             chromosome_aliases: None,
             reference: None,
         }
@@ -348,6 +353,20 @@ pub struct SampleCounts {
     pub summary: Summary,
     /// Sense/antisense tally for the strandedness check.
     pub strand: StrandStats,
+    /// With `--byReadGroup`: each header read group's counts and summary, in header order
+    /// (`counts` and `summary` above are then their sums).
+    pub read_groups: Vec<ReadGroupCounts>,
+}
+
+/// One read group's share of a file (`--byReadGroup`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReadGroupCounts {
+    /// The `@RG` ID.
+    pub id: String,
+    /// Per gene (feature), as [`SampleCounts::counts`].
+    pub counts: Vec<f64>,
+    /// Outcome of its records (fragments).
+    pub summary: Summary,
 }
 
 impl SampleCounts {
@@ -633,6 +652,9 @@ struct Counter<'a> {
     counts: Vec<f64>,
     summary: Summary,
     strand: StrandStats,
+    /// `--byReadGroup`: the read group of the record being decided, and each group's tallies.
+    group: Option<usize>,
+    groups: Vec<(Vec<f64>, Summary)>,
 }
 
 impl<'a> Counter<'a> {
@@ -654,12 +676,46 @@ impl<'a> Counter<'a> {
             counts: vec![0.0; if options.feature_level { features.exons.len() } else { features.genes.len() }],
             summary: Summary::default(),
             strand: StrandStats::default(),
+            group: None,
+            groups: Vec::new(),
+        }
+    }
+
+    /// Where the record being decided adds its weight: its read group's counts, or the file's.
+    fn counts_mut(&mut self) -> &mut [f64] {
+        let Some(g) = self.group else { return &mut self.counts };
+        if self.groups.len() <= g {
+            self.groups.resize_with(g + 1, || (vec![0.0; self.counts.len()], Summary::default()));
+        }
+        &mut self.groups[g].0
+    }
+
+    /// Adds another worker's tallies for the same file.
+    fn absorb(&mut self, part: &Counter<'_>) {
+        for (a, b) in self.counts.iter_mut().zip(&part.counts) {
+            *a += b;
+        }
+        self.summary.merge(&part.summary);
+        self.strand.sense += part.strand.sense;
+        self.strand.antisense += part.strand.antisense;
+        if self.groups.len() < part.groups.len() {
+            self.groups.resize_with(part.groups.len(), || (vec![0.0; self.counts.len()], Summary::default()));
+        }
+        for ((counts, summary), (c, s)) in self.groups.iter_mut().zip(&part.groups) {
+            for (a, b) in counts.iter_mut().zip(c) {
+                *a += b;
+            }
+            summary.merge(s);
         }
     }
 
     /// Tallies one record's (fragment's) outcome and, with `-R CORE`, reports it.
     fn note(&mut self, category: Category, name: &[u8], winners: &[u32]) {
         self.summary.add(category);
+        if let Some(g) = self.group {
+            self.counts_mut();
+            self.groups[g].1.add(category);
+        }
         let Some(w) = self.details.as_deref_mut() else { return };
         if self.details_error.is_some() {
             return;
@@ -798,11 +854,24 @@ impl<'a> Counter<'a> {
                 annotation: first_names(self.features.contigs.iter().map(String::as_str)),
             });
         }
+        let mut read_groups = Vec::new();
+        if self.options.by_read_group {
+            let n = self.counts.len();
+            self.groups.resize_with(header.read_groups().len(), || (vec![0.0; n], Summary::default()));
+            for (id, (counts, summary)) in header.read_groups().keys().zip(std::mem::take(&mut self.groups)) {
+                for (a, b) in self.counts.iter_mut().zip(&counts) {
+                    *a += b;
+                }
+                let id = String::from_utf8_lossy(id).into_owned();
+                read_groups.push(ReadGroupCounts { id, counts, summary });
+            }
+        }
         Ok(SampleCounts {
             counts: self.counts,
             fractional: self.options.fractional(),
             summary: self.summary,
             strand: self.strand,
+            read_groups,
         })
     }
 }
@@ -820,6 +889,8 @@ struct Engine<'a, Q> {
     evicted: Vec<Box<Alignment>>,
     shaped: Vec<(u64, u64)>,
     scratch: (Vec<Interval>, Vec<Interval>),
+    /// `--byReadGroup`: each `@RG` ID's place in the header.
+    read_groups: HashMap<Vec<u8>, usize>,
 }
 
 impl<'a> Engine<'a, ()> {
@@ -841,11 +912,13 @@ impl<'a> Engine<'a, ()> {
                 pairing: options.count_pairs || names,
                 max_sections: if options.long_reads { usize::MAX } else { options.max_m_op as usize },
                 intervals: options.needs_fragment_length(),
+                read_group: options.by_read_group,
             },
             mates: pairing::MateBuffer::default(),
             evicted: Vec::new(),
             shaped: Vec::new(),
             scratch: Default::default(),
+            read_groups: header.read_groups().keys().enumerate().map(|(i, id)| (id.to_vec(), i)).collect(),
         }
     }
 }
@@ -886,6 +959,9 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
     /// Counts the checked record: alone, or once its mate is there (or known to be missing).
     fn count(&mut self, c: &mut Counter<'_>) {
         if !self.pairs(c) {
+            if !self.route(c, &self.alignment.read_group) {
+                return;
+            }
             let category = self.single(c);
             c.note(category, &self.alignment.name, self.assigner.winners());
             return;
@@ -903,15 +979,32 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
         }
     }
 
-    /// Counts a fragment whose two ends are here; `waiting` is the one that arrived first.
+    /// With `--byReadGroup`, points `c` at the record's read group; `false` when it has none
+    /// the header lists (the record is then not counted, as in featureCounts).
+    fn route(&self, c: &mut Counter<'_>, read_group: &[u8]) -> bool {
+        if !c.options.by_read_group {
+            return true;
+        }
+        c.group = self.read_groups.get(read_group).copied();
+        c.group.is_some()
+    }
+
+    /// Counts a fragment whose two ends are here; `waiting` is the one that arrived first. Its
+    /// read group is the first read's.
     fn decide_pair(&mut self, c: &mut Counter<'_>, waiting: &Alignment, later: &Alignment) {
         let (r1, r2) = if waiting.has(flag::FIRST) { (waiting, later) } else { (later, waiting) };
+        if !self.route(c, &r1.read_group) {
+            return;
+        }
         let category = self.fragment(c, r1, Some(r2), !waiting.has(flag::FIRST));
         c.note(category, &r1.name, self.assigner.winners());
     }
 
     /// Counts an end whose mate never came (or did not pair).
     fn decide_lone(&mut self, c: &mut Counter<'_>, lone: &Alignment) {
+        if !self.route(c, &lone.read_group) {
+            return;
+        }
         let category = self.fragment(c, lone, None, true);
         c.note(category, &lone.name, self.assigner.winners());
     }
@@ -955,7 +1048,7 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
         } else {
             0
         };
-        self.assigner.decide(o.weight(a.nh), length, &mut c.counts)
+        self.assigner.decide(o.weight(a.nh), length, c.counts_mut())
     }
 
     /// featureCounts' fragment path (`-p --countReadPairs`), checks in its order. The fragment
@@ -1046,7 +1139,7 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
         } else {
             0
         };
-        self.assigner.decide(o.weight(max_nh), length, &mut c.counts)
+        self.assigner.decide(o.weight(max_nh), length, c.counts_mut())
     }
 }
 

@@ -201,12 +201,7 @@ pub(super) fn count_bam(
         }
     }
     for part in &parts {
-        for (a, b) in counter.counts.iter_mut().zip(&part.counts) {
-            *a += b;
-        }
-        counter.summary.merge(&part.summary);
-        counter.strand.sense += part.strand.sense;
-        counter.strand.antisense += part.strand.antisense;
+        counter.absorb(part);
     }
     counter.done(&header, &engine.contigs).map(Some)
 }

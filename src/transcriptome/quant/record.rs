@@ -59,6 +59,8 @@ pub struct Alignment {
     /// Aligned reference blocks, 0-based half-open: featureCounts' CIGAR sections (`M`/`=`/`X`
     /// runs; `I`, `D` and `N` end a section), at most `--maxMOp` of them, empty ones left out.
     pub blocks: Vec<(u64, u64)>,
+    /// RG tag value (filled only with [`Layout::read_group`]; empty when absent).
+    pub read_group: Vec<u8>,
     /// The read's bases as featureCounts measures a fragment (`--fracOverlap`, `--nonOverlap`):
     /// filled only when [`Layout::intervals`] asks for them.
     pub intervals: Vec<Interval>,
@@ -87,6 +89,7 @@ impl Clone for Alignment {
             tlen,
             junction,
             blocks,
+            read_group,
             intervals,
         } = source;
         (self.flags, self.ref_id, self.mate_ref_id, self.pos, self.mate_pos) =
@@ -94,6 +97,7 @@ impl Clone for Alignment {
         (self.mapq, self.nh, self.hi, self.tlen, self.junction) = (*mapq, *nh, *hi, *tlen, *junction);
         self.name.clone_from(name);
         self.blocks.clone_from(blocks);
+        self.read_group.clone_from(read_group);
         self.intervals.clone_from(intervals);
     }
 }
@@ -107,11 +111,13 @@ pub struct Layout {
     pub max_sections: usize,
     /// Fill [`Alignment::intervals`].
     pub intervals: bool,
+    /// Fill [`Alignment::read_group`] (`--byReadGroup`).
+    pub read_group: bool,
 }
 
 impl Default for Layout {
     fn default() -> Self {
-        Self { pairing: false, max_sections: 10, intervals: false }
+        Self { pairing: false, max_sections: 10, intervals: false, read_group: false }
     }
 }
 
@@ -162,9 +168,16 @@ impl Alignment {
         self.ref_id = record.reference_sequence_id().transpose()?;
         // NH and HI in one pass over the tags (aligners write them first), stopping once known.
         (self.nh, self.hi) = (1, 0);
-        let (mut nh, mut hi) = (false, !layout.pairing);
+        self.read_group.clear();
+        let (mut nh, mut hi, mut rg) = (false, !layout.pairing, !layout.read_group);
         for field in record.data().iter() {
             let (tag, value) = field?;
+            if tag == Tag::READ_GROUP && !rg {
+                if let sam::alignment::record::data::field::Value::String(v) = value {
+                    self.read_group.extend_from_slice(v);
+                }
+                rg = true;
+            }
             // The first of a repeated tag counts, as noodles' `get` reads it.
             if tag == Tag::ALIGNMENT_HIT_COUNT && !nh {
                 self.nh = value.as_int().unwrap_or(1);
@@ -173,7 +186,7 @@ impl Alignment {
                 self.hi = value.as_int().unwrap_or(0);
                 hi = true;
             }
-            if nh && hi {
+            if nh && hi && rg {
                 break;
             }
         }
@@ -207,6 +220,13 @@ impl Alignment {
             Some(v) => v?.as_int().unwrap_or(0),
             None => 0,
         };
+        self.read_group.clear();
+        if layout.read_group
+            && let Some(sam::alignment::record::data::field::Value::String(v)) =
+                data.get(&Tag::READ_GROUP).transpose()?
+        {
+            self.read_group.extend_from_slice(v);
+        }
         if layout.pairing {
             self.set_name(record.name().map(|n| n.as_ref()));
         }
@@ -232,6 +252,12 @@ impl Alignment {
         let int = |tag: &Tag, default: i64| record.data().get(tag).and_then(|v| v.as_int()).unwrap_or(default);
         self.nh = int(&Tag::ALIGNMENT_HIT_COUNT, 1);
         self.hi = int(&Tag::HIT_INDEX, 0);
+        self.read_group.clear();
+        if layout.read_group
+            && let Some(sam::alignment::record_buf::data::field::Value::String(v)) = record.data().get(&Tag::READ_GROUP)
+        {
+            self.read_group.extend_from_slice(v);
+        }
         if layout.pairing {
             self.set_name(record.name().map(|n| n.as_ref()));
         }
@@ -497,11 +523,12 @@ impl Alignment {
         for v in [id(self.ref_id), id(self.mate_ref_id), self.pos, self.mate_pos, self.nh, self.hi, self.tlen] {
             w.write_all(&v.to_le_bytes())?;
         }
-        let lengths = [self.name.len(), self.blocks.len(), self.intervals.len()];
+        let lengths = [self.name.len(), self.blocks.len(), self.intervals.len(), self.read_group.len()];
         for n in lengths {
             w.write_all(&(n as u64).to_le_bytes())?;
         }
         w.write_all(&self.name)?;
+        w.write_all(&self.read_group)?;
         for &(s, e) in &self.blocks {
             w.write_all(&s.to_le_bytes())?;
             w.write_all(&e.to_le_bytes())?;
@@ -528,7 +555,7 @@ impl Alignment {
         r.read_exact(&mut head[1..])?;
         self.flags = u16::from_le_bytes([head[0], head[1]]);
         (self.mapq, self.junction) = (head[2], head[3] != 0);
-        let mut u64s = [0u64; 10];
+        let mut u64s = [0u64; 11];
         for v in &mut u64s {
             let mut b = [0u8; 8];
             r.read_exact(&mut b)?;
@@ -541,6 +568,8 @@ impl Alignment {
             [u64s[2], u64s[3], u64s[4], u64s[5], u64s[6]].map(|v| v as i64);
         self.name.resize(u64s[7] as usize, 0);
         r.read_exact(&mut self.name)?;
+        self.read_group.resize(u64s[10] as usize, 0);
+        r.read_exact(&mut self.read_group)?;
         let mut word = || -> io::Result<u64> {
             let mut b = [0u8; 8];
             r.read_exact(&mut b)?;
@@ -634,6 +663,7 @@ mod tests {
             nh: 2,
             hi: 1,
             name: b"read/1".to_vec(),
+            read_group: b"lane2".to_vec(),
             tlen: -300,
             junction: true,
             blocks: vec![(10, 20), (30, 45)],
