@@ -998,6 +998,44 @@ fn every_counting_option_matches_featurecounts_on_a_random_battery() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// A gene's `Length` is featureCounts' own: its exons' union on each contig and strand, summed
+/// (exons overlapping on opposite strands, or with `.`, count again). Random genes whose rows mix
+/// strands and contigs, overlapping and adjacent; every row (exons, Length, count) and the summary
+/// equal.
+#[test]
+#[ignore = "needs featureCounts (Debian subread); .ci/run installs it"]
+fn gene_lengths_of_genes_on_several_strands_and_contigs_match_featurecounts() {
+    use common::edge::*;
+    let dir = Workdir::new();
+    let mut rng = Rng::new(4242);
+    let mut saf = String::from("GeneID\tChr\tStart\tEnd\tStrand\n");
+    let mut targets: Vec<(&'static str, u64)> = Vec::new();
+    for g in 0..150 {
+        let base = rng.range(100, RANDOM_CONTIG - 4_000);
+        for _ in 0..rng.range(1, 6) {
+            let contig = *rng.pick(&["c1", "c1", "c2"]);
+            let start = base + rng.range(0, 2_000);
+            let end = start + rng.range(0, 800);
+            saf.push_str(&format!("g{g}\t{contig}\t{start}\t{end}\t{}\n", rng.pick(&["+", "-", "."])));
+            targets.push((contig, start));
+        }
+    }
+    let saf = dir.write("mixed.saf", &saf);
+    let sam = dir.write("reads.sam", &random_single_end_sam(&mut rng, &targets, 1_000));
+    let fc = run_featurecounts(&dir, &sam, &saf, "SAF", &[]);
+    let ours = run_quant_rna(&dir, &sam, &saf, "SAF", &[]);
+    let (a, b) = (featurecounts_rows(&fc), featurecounts_rows(&ours));
+    let mixed = a
+        .iter()
+        .filter(|r| r.1.iter().map(|e| e.rsplit(':').next()).collect::<std::collections::HashSet<_>>().len() > 1);
+    assert!(mixed.count() > 50, "the annotation must have genes on several strands");
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y);
+    }
+    assert_eq!(a.len(), b.len());
+    assert_eq!(featurecounts_tables(&fc).1, featurecounts_tables(&ours).1);
+}
+
 /// Tags each record of `sam` with an RG chosen by its read name (mates share it): one of the
 /// header's groups, one the header does not list, or none; adds `@RG` lines for `groups`.
 fn with_read_groups(rng: &mut common::edge::Rng, sam: &str, groups: &[&str]) -> String {

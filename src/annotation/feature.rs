@@ -119,25 +119,27 @@ impl FeatureSet {
         ids.iter().map(|id| self.gene_index.get(id).map(|&g| self.gene_length(g as usize) as f64)).collect()
     }
 
-    /// Number of bases covered by the union of a gene's exons (featureCounts' `Length`).
+    /// featureCounts' `Length`: the bases covered by the union of a gene's exons on each contig
+    /// and strand, summed over them (featureCounts merges a gene's exons only within one contig
+    /// and strand: exons overlapping on opposite strands count twice, measured on 2.0.3).
     pub fn gene_length(&self, gene: usize) -> u64 {
-        let mut spans: Vec<(u32, u64, u64)> = self.genes[gene]
+        let mut spans: Vec<((u32, char), u64, u64)> = self.genes[gene]
             .exons
             .iter()
             .map(|&e| &self.exons[e as usize])
-            .map(|e| (e.contig, e.start, e.end))
+            .map(|e| ((e.contig, e.strand.as_char()), e.start, e.end))
             .collect();
         spans.sort_unstable();
         let mut total = 0;
-        let mut current: Option<(u32, u64, u64)> = None;
-        for (contig, start, end) in spans {
+        let mut current: Option<((u32, char), u64, u64)> = None;
+        for (group, start, end) in spans {
             match current {
-                Some((c, s, e)) if c == contig && start <= e + 1 => current = Some((c, s, e.max(end))),
+                Some((g, s, e)) if g == group && start <= e + 1 => current = Some((g, s, e.max(end))),
                 _ => {
                     if let Some((_, s, e)) = current {
                         total += e - s + 1;
                     }
-                    current = Some((contig, start, end));
+                    current = Some((group, start, end));
                 }
             }
         }
@@ -160,7 +162,9 @@ mod tests {
         set.push("g1", "chr1", 250, 259, Strand::Forward); // adjacent: joins
         set.push("g1", "chr1", 300, 309, Strand::Forward);
         set.push("g2", "chr2", 1, 10, Strand::Reverse);
-        assert_eq!(set.gene_length(0), 160 + 10);
+        // On the other strand the same bases count again, as featureCounts counts them.
+        set.push("g1", "chr1", 150, 249, Strand::Reverse);
+        assert_eq!(set.gene_length(0), 160 + 10 + 100);
         assert_eq!(set.gene_length(1), 10);
         assert_eq!(set.genes.len(), 2);
         assert_eq!(set.contig("chr2"), Some(1));
