@@ -602,3 +602,42 @@ fn block_parallel_counting_equals_the_one_thread_pass_whatever_the_chunking() {
     }
     assert_eq!(checked, 3 * 3 * (4 + 3 * 5));
 }
+
+/// `--tmpDir` is where `--count-pairs` sets waiting mates aside: a directory that cannot take
+/// them is an error naming it (and nothing is written), a good one gives the same counts as
+/// memory alone.
+#[test]
+fn waiting_mates_go_to_tmpdir_and_a_bad_tmpdir_is_named() {
+    let dir = Workdir::new();
+    let mut rng = Rng::new(9);
+    let (saf_text, targets) = random_saf(&mut rng);
+    let saf = dir.write("random.saf", &saf_text);
+    let bam = dir.join("pe.bam");
+    let sam = random_paired_end_sam(&mut rng, &targets, 1_000);
+    tiny_block_bam(&mut rng, &sam, &bam, true);
+    let run = |cap: &str, tmp: &std::path::Path, table: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_harmonomics"))
+            .env("HARMONOMICS_MATE_CAP", cap)
+            .env("HARMONOMICS_CHUNK_BLOCKS", "3")
+            .args(["--quiet", "--threads", "2", "quant", "rna", "-p", "--countReadPairs", "--bam", arg(&bam)])
+            .args(["-a", arg(&saf), "--tmpDir", arg(tmp), "-o", arg(&dir.join(&format!("{table}.parquet")))])
+            .args(["--featurecounts-tsv", arg(&dir.join(table))])
+            .output()
+            .expect("run")
+    };
+    let missing = dir.join("no-such-dir");
+    let o = run("5", &missing, "bad.tsv");
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("no-such-dir") && e.contains("waiting mates") && !dir.join("bad.tsv").exists(), "{e}");
+    let tmp = dir.join("spill");
+    std::fs::create_dir(&tmp).expect("mkdir");
+    for (cap, table) in [("5", "spilled.tsv"), ("200000", "memory.tsv")] {
+        let o = run(cap, &tmp, table);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let body =
+        |t: &str| std::fs::read_to_string(dir.join(t)).expect("table").lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(body("spilled.tsv"), body("memory.tsv"));
+    assert_eq!(std::fs::read_dir(&tmp).expect("dir").count(), 0, "spill files are anonymous and gone");
+}

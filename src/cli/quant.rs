@@ -226,8 +226,8 @@ pub struct RnaArgs {
     /// nothing is sorted (featureCounts --donotsort).
     #[arg(long = "donotsort", hide_short_help = true, help_heading = "featureCounts compatibility")]
     pub donotsort: bool,
-    /// Accepted for featureCounts scripts and ignored: nothing is written to a temporary
-    /// directory (featureCounts --tmpDir).
+    /// Where --count-pairs sets waiting mates aside when too many wait (featureCounts --tmpDir;
+    /// default $TMPDIR).
     #[arg(long = "tmpDir", value_name = "DIR", hide_short_help = true, help_heading = "featureCounts compatibility")]
     pub tmp_dir: Option<PathBuf>,
     /// Accepted for featureCounts scripts and ignored (featureCounts --verbose).
@@ -323,6 +323,7 @@ impl RnaArgs {
             max_m_op: self.max_m_op,
             long_reads: self.long_reads,
             by_read_group: self.by_read_group,
+            tmp_dir: self.tmp_dir.clone(),
             chromosome_aliases: self.chromosome_aliases.clone(),
             reference: self.reference.clone().filter(|_| !self.wants_report()),
         }

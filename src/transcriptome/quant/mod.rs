@@ -152,6 +152,10 @@ pub struct QuantOptions {
     /// tag, or with one the header does not list, are not counted.
     #[serde(skip_serializing_if = "is_false")]
     pub by_read_group: bool,
+    /// `--tmpDir`: where waiting mates are set aside (`$TMPDIR` when absent). Not a counting
+    /// option: left out of the recorded parameters.
+    #[serde(skip)]
+    pub tmp_dir: Option<PathBuf>,
     /// `-A`: chromosome alias file (`annotation name,alignment name` per line).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chromosome_aliases: Option<PathBuf>,
@@ -192,6 +196,7 @@ impl Default for QuantOptions {
             max_m_op: 10,
             long_reads: false,
             by_read_group: false,
+            tmp_dir: None,
             chromosome_aliases: None,
             reference: None,
         }
@@ -431,12 +436,15 @@ pub enum QuantError {
     },
     /// Setting waiting mates aside on disk failed.
     #[error(
-        "{}: cannot set waiting mates aside in the temporary directory {} (set TMPDIR to a disk with space)",
-        path.display(), std::env::temp_dir().display()
+        "{}: cannot set waiting mates aside in the temporary directory {} (give --tmpDir, or set TMPDIR, \
+         to a writable disk with space)",
+        path.display(), dir.display()
     )]
     Spill {
         /// The alignment file being counted.
         path: PathBuf,
+        /// The temporary directory.
+        dir: PathBuf,
         /// The cause.
         #[source]
         source: io::Error,

@@ -12,6 +12,7 @@
 use std::collections::{BinaryHeap, HashMap};
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Seek, Write};
+use std::path::{Path, PathBuf};
 
 use super::record::{Alignment, flag};
 
@@ -72,14 +73,17 @@ struct Spill {
     routed: Vec<Box<Alignment>>,
     /// Runs on disk, in time order, each sorted by key (stably: arrival order within a key).
     runs: Vec<File>,
+    /// Where the runs go.
+    dir: PathBuf,
 }
 
 impl MateBuffer {
-    /// A buffer that spills to temporary files (in `$TMPDIR`) beyond `cap` waiting mates; only
-    /// for records handed over in coordinate order, with [`MateBuffer::spill_if_full`] called
-    /// between them.
-    pub fn spilling(cap: usize) -> Self {
-        Self { spill: Some(Spill { cap, upto: None, routed: Vec::new(), runs: Vec::new() }), ..Self::default() }
+    /// A buffer that spills to temporary files in `dir` beyond `cap` waiting mates; only for
+    /// records handed over in coordinate order, with [`MateBuffer::spill_if_full`] called between
+    /// them.
+    pub fn spilling(cap: usize, dir: PathBuf) -> Self {
+        let spill = Spill { cap, upto: None, routed: Vec::new(), runs: Vec::new(), dir };
+        Self { spill: Some(spill), ..Self::default() }
     }
 
     /// Whether `a` belongs to a key whose state may be on disk (then it must go there too).
@@ -100,7 +104,7 @@ impl MateBuffer {
         spill.routed.push(copy);
         if spill.routed.len() >= spill.cap {
             let mut routed = std::mem::take(&mut spill.routed);
-            write_run(&mut routed, &mut spill.runs)?;
+            write_run(&mut routed, &mut spill.runs, &spill.dir)?;
             self.keep(routed);
         }
         Ok(())
@@ -114,7 +118,7 @@ impl MateBuffer {
             return Ok(());
         }
         let mut waiting: Vec<Box<Alignment>> = self.pending.drain().map(|(_, a)| a).collect();
-        write_run(&mut waiting, &mut spill.runs)?;
+        write_run(&mut waiting, &mut spill.runs, &spill.dir)?;
         spill.upto = upto.max(spill.upto);
         self.keep(waiting);
         Ok(())
@@ -124,7 +128,7 @@ impl MateBuffer {
     pub fn spilled(&mut self) -> io::Result<Option<Replay>> {
         let Some(mut spill) = self.spill.take() else { return Ok(None) };
         if !spill.routed.is_empty() {
-            write_run(&mut spill.routed, &mut spill.runs)?;
+            write_run(&mut spill.routed, &mut spill.runs, &spill.dir)?;
         }
         if spill.runs.is_empty() {
             return Ok(None);
@@ -206,7 +210,7 @@ impl MateBuffer {
 }
 
 /// Sorts `records` stably by key and appends them to a new temporary file.
-fn write_run(records: &mut Vec<Box<Alignment>>, runs: &mut Vec<File>) -> io::Result<()> {
+fn write_run(records: &mut Vec<Box<Alignment>>, runs: &mut Vec<File>, dir: &Path) -> io::Result<()> {
     let mut keyed: Vec<(Key, Box<Alignment>)> = records
         .drain(..)
         .map(|a| {
@@ -216,7 +220,7 @@ fn write_run(records: &mut Vec<Box<Alignment>>, runs: &mut Vec<File>) -> io::Res
         })
         .collect();
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut w = BufWriter::with_capacity(1 << 20, tempfile::tempfile()?);
+    let mut w = BufWriter::with_capacity(1 << 20, tempfile::tempfile_in(dir)?);
     for (_, a) in &keyed {
         a.write_to(&mut w)?;
     }

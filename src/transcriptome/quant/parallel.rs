@@ -138,12 +138,13 @@ pub(super) fn count_bam(
         return Ok(None);
     }
     let start = reader.get_ref().virtual_position();
+    let spill_dir = options.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
     let source = BlockSource::new(File::open(path).map_err(io_err)?, start.compressed()).map_err(io_err)?;
     let shared = Shared {
         source: Mutex::new(source),
         frames: Mutex::new(HashMap::from([(0, Frame::default())])),
         framed: Condvar::new(),
-        merge: Mutex::new(Merge { turn: 0, mates: MateBuffer::spilling(mate_cap), last: None }),
+        merge: Mutex::new(Merge { turn: 0, mates: MateBuffer::spilling(mate_cap, spill_dir.clone()), last: None }),
         merged: Condvar::new(),
         failed_at: AtomicUsize::new(usize::MAX),
         failure: Mutex::new(None),
@@ -185,7 +186,7 @@ pub(super) fn count_bam(
     let mut merge = shared.merge.into_inner().unwrap_or_else(PoisonError::into_inner);
     let mut counter = Counter::new(path, features, index, options, aliases.clone());
     let mut engine = Engine::new(&header, features, index, options, aliases, false);
-    let spill_err = |source| QuantError::Spill { path: path.to_path_buf(), source };
+    let spill_err = |source| QuantError::Spill { path: path.to_path_buf(), dir: spill_dir.clone(), source };
     // Lone mates: those still waiting in memory, then each key that went to disk, replayed.
     let replay = merge.mates.spilled().map_err(spill_err)?;
     std::mem::swap(&mut engine.mates, &mut merge.mates);
@@ -345,7 +346,8 @@ fn merge(
     let spilled = spilled.and_then(|()| m.mates.spill_if_full(upto));
     if let Err(source) = spilled {
         drop(m);
-        shared.fail(chunk, Failure::Error(QuantError::Spill { path: c.path.to_path_buf(), source }));
+        let dir = c.options.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
+        shared.fail(chunk, Failure::Error(QuantError::Spill { path: c.path.to_path_buf(), dir, source }));
         return false;
     }
     m.turn += 1;
