@@ -692,27 +692,27 @@ impl<'a> Counter<'a> {
     /// Where the record being decided adds its weight: its read group's counts, or the file's.
     fn counts_mut(&mut self) -> &mut [f64] {
         let Some(g) = self.group else { return &mut self.counts };
-        if self.groups.len() <= g {
-            self.groups.resize_with(g + 1, || (vec![0.0; self.counts.len()], Summary::default()));
-        }
+        self.ensure_groups(g + 1);
         &mut self.groups[g].0
+    }
+
+    /// Makes room for at least `n` read groups' tallies.
+    fn ensure_groups(&mut self, n: usize) {
+        if self.groups.len() < n {
+            let features = self.counts.len();
+            self.groups.resize_with(n, || (vec![0.0; features], Summary::default()));
+        }
     }
 
     /// Adds another worker's tallies for the same file.
     fn absorb(&mut self, part: &Counter<'_>) {
-        for (a, b) in self.counts.iter_mut().zip(&part.counts) {
-            *a += b;
-        }
+        add_into(&mut self.counts, &part.counts);
         self.summary.merge(&part.summary);
         self.strand.sense += part.strand.sense;
         self.strand.antisense += part.strand.antisense;
-        if self.groups.len() < part.groups.len() {
-            self.groups.resize_with(part.groups.len(), || (vec![0.0; self.counts.len()], Summary::default()));
-        }
+        self.ensure_groups(part.groups.len());
         for ((counts, summary), (c, s)) in self.groups.iter_mut().zip(&part.groups) {
-            for (a, b) in counts.iter_mut().zip(c) {
-                *a += b;
-            }
+            add_into(counts, c);
             summary.merge(s);
         }
     }
@@ -721,7 +721,7 @@ impl<'a> Counter<'a> {
     fn note(&mut self, category: Category, name: &[u8], winners: &[u32]) {
         self.summary.add(category);
         if let Some(g) = self.group {
-            self.counts_mut();
+            self.ensure_groups(g + 1);
             self.groups[g].1.add(category);
         }
         let Some(w) = self.details.as_deref_mut() else { return };
@@ -864,12 +864,9 @@ impl<'a> Counter<'a> {
         }
         let mut read_groups = Vec::new();
         if self.options.by_read_group {
-            let n = self.counts.len();
-            self.groups.resize_with(header.read_groups().len(), || (vec![0.0; n], Summary::default()));
+            self.ensure_groups(header.read_groups().len());
             for (id, (counts, summary)) in header.read_groups().keys().zip(std::mem::take(&mut self.groups)) {
-                for (a, b) in self.counts.iter_mut().zip(&counts) {
-                    *a += b;
-                }
+                add_into(&mut self.counts, &counts);
                 let id = String::from_utf8_lossy(id).into_owned();
                 read_groups.push(ReadGroupCounts { id, counts, summary });
             }
@@ -881,6 +878,14 @@ impl<'a> Counter<'a> {
             strand: self.strand,
             read_groups,
         })
+    }
+}
+
+/// Adds `part` to `total` element by element (tallies of one file from several workers or groups:
+/// sums of fixed-point weights, exact in any order).
+fn add_into(total: &mut [f64], part: &[f64]) {
+    for (a, b) in total.iter_mut().zip(part) {
+        *a += b;
     }
 }
 

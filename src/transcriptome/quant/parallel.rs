@@ -71,6 +71,8 @@ struct Shared {
     /// The lowest chunk that failed (usize::MAX: none), and why.
     failed_at: AtomicUsize,
     failure: Mutex<Option<(usize, Failure)>>,
+    /// Where the file-wide mate buffer spills (`--tmpDir` or `$TMPDIR`).
+    spill_dir: std::path::PathBuf,
 }
 
 struct Merge {
@@ -138,6 +140,7 @@ pub(super) fn count_bam(
         return Ok(None);
     }
     let start = reader.get_ref().virtual_position();
+    // Where waiting mates are set aside; also named by the error when that fails.
     let spill_dir = options.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
     let source = BlockSource::new(File::open(path).map_err(io_err)?, start.compressed()).map_err(io_err)?;
     let shared = Shared {
@@ -148,6 +151,7 @@ pub(super) fn count_bam(
         merged: Condvar::new(),
         failed_at: AtomicUsize::new(usize::MAX),
         failure: Mutex::new(None),
+        spill_dir: spill_dir.clone(),
     };
     let skip = usize::from(start.uncompressed());
     let workers = workers.max(1);
@@ -236,11 +240,6 @@ fn work(shared: &Shared, c: &mut Counter<'_>, header: &sam::Header, chunk_blocks
         if walk.error.is_none() && broken.is_none() {
             shared.publish(chunk + 1, walk.next.clone());
         }
-        let record_err = |n: u64, source: io::Error| QuantError::Record {
-            path: c.path.to_path_buf(),
-            where_: RecordPosition { record: n, line: None },
-            source,
-        };
         let mut first_pos: Option<SortPos> = None;
         let mut last_pos: Option<SortPos> = None;
         let mut failed = false;
@@ -253,7 +252,7 @@ fn work(shared: &Shared, c: &mut Counter<'_>, header: &sam::Header, chunk_blocks
             };
             let decoded = read.and_then(|_| engine.alignment.fill_bam(&record, engine.layout));
             if let Err(e) = decoded {
-                shared.fail(chunk, Failure::Error(record_err(n, e)));
+                shared.fail(chunk, Failure::Error(c.record_err(n, None)(e)));
                 failed = true;
                 break;
             }
@@ -287,13 +286,13 @@ fn work(shared: &Shared, c: &mut Counter<'_>, header: &sam::Header, chunk_blocks
             return;
         }
         if let Some((n, e)) = walk.error {
-            shared.fail(chunk, Failure::Error(record_err(n, e)));
+            shared.fail(chunk, Failure::Error(c.record_err(n, None)(e)));
             return;
         }
         if let Some(e) = broken {
             // The first record not wholly in the blocks that inflated.
             let n = walk.next.records_before + u64::from(walk.next.carry.is_empty());
-            shared.fail(chunk, Failure::Error(record_err(n, e)));
+            shared.fail(chunk, Failure::Error(c.record_err(n, None)(e)));
             return;
         }
         if c.options.count_pairs && !merge(shared, c, &mut engine, chunk, (first_pos, last_pos), &mut deferred) {
@@ -346,7 +345,7 @@ fn merge(
     let spilled = spilled.and_then(|()| m.mates.spill_if_full(upto));
     if let Err(source) = spilled {
         drop(m);
-        let dir = c.options.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
+        let dir = shared.spill_dir.clone();
         shared.fail(chunk, Failure::Error(QuantError::Spill { path: c.path.to_path_buf(), dir, source }));
         return false;
     }
