@@ -1227,3 +1227,202 @@ fn gtf_feature_types_extra_attributes_and_chromosome_aliases_match_featurecounts
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Introns of a SAM's records (contig, last base before each `N`, first after), for planting
+/// splice motifs in a test genome.
+fn introns(sam: &str) -> Vec<(String, u64, u64)> {
+    let mut out = Vec::new();
+    for line in sam.lines().filter(|l| !l.starts_with('@')) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (contig, mut at) = (f[2].to_string(), f[3].parse::<u64>().unwrap_or(0));
+        let cigar = f[5];
+        if cigar == "*" {
+            continue;
+        }
+        for (n, op) in
+            cigar.split(|c: char| c.is_ascii_alphabetic()).zip(cigar.matches(|c: char| c.is_ascii_alphabetic()))
+        {
+            let n: u64 = n.parse().expect("cigar length");
+            match op {
+                "N" => {
+                    out.push((contig.clone(), at - 1, at + n));
+                    at += n;
+                }
+                "M" | "D" | "=" | "X" => at += n,
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// A random genome for the battery's contigs with GT…AG (`+`) or CT…AC (`-`) planted at most
+/// introns of `sam`, a few in lower case, and a last contig of its own (featureCounts 2.0.3 does
+/// not load the FASTA's last contig).
+fn genome_with_motifs(rng: &mut common::edge::Rng, sam: &str, path: &std::path::Path) {
+    use common::edge::RANDOM_CONTIG;
+    let mut contigs: Vec<(String, Vec<u8>)> = ["c1", "c2", "c3"]
+        .iter()
+        .map(|c| (c.to_string(), (0..RANDOM_CONTIG).map(|_| *rng.pick(b"ACGT")).collect()))
+        .collect();
+    for (contig, left, right) in introns(sam) {
+        let Some((_, seq)) = contigs.iter_mut().find(|(c, _)| *c == contig) else { continue };
+        let (donor, acceptor) = match rng.range(0, 10) {
+            0..=4 => (*b"GT", *b"AG"),
+            5..=7 => (*b"CT", *b"AC"),
+            _ => continue,
+        };
+        let lower = rng.chance(20);
+        for (at, b) in [(left, donor[0]), (left + 1, donor[1]), (right - 3, acceptor[0]), (right - 2, acceptor[1])] {
+            if let Some(x) = seq.get_mut(at as usize) {
+                *x = if lower { b.to_ascii_lowercase() } else { b };
+            }
+        }
+    }
+    contigs.push(("unused".to_string(), b"ACGT".repeat(50)));
+    let mut fasta = String::new();
+    for (name, seq) in &contigs {
+        fasta.push_str(&format!(">{name} random test contig\n"));
+        for line in seq.chunks(70) {
+            fasta.push_str(std::str::from_utf8(line).expect("ascii"));
+            fasta.push('\n');
+        }
+    }
+    std::fs::write(path, fasta).expect("write genome");
+}
+
+/// `-J` (and `-G`): every `.jcounts` row equal to featureCounts 2.0.3's, on the battery's random
+/// annotations and reads (overlapping genes on both strands, reads that pass and fail each
+/// filter, introns past --maxMOp), single-end, fragments and per-read paired counting, two files
+/// in one table, and strands from a genome with planted GT…AG / CT…AC motifs.
+#[test]
+#[ignore = "needs featureCounts (Debian subread); .ci/run installs it"]
+fn junction_counts_match_featurecounts_on_a_random_battery() {
+    use common::edge::*;
+    let dir = Workdir::new();
+    let single: &[&[&str]] = &[
+        &[],
+        &["-Q", "10"],
+        &["-M", "--primary", "--ignoreDup"],
+        &["--maxMOp", "3"],
+        &["--splitOnly", "-M"],
+        &["--nonSplitOnly"],
+    ];
+    let paired: &[&[&str]] = &[
+        &["-p", "--countReadPairs"],
+        &["-p", "--countReadPairs", "-B", "-C", "-M"],
+        &["-p", "--countReadPairs", "-Q", "30", "--ignoreDup"],
+        &["-p", "--countReadPairs", "--maxMOp", "2"],
+        &["-p"],
+    ];
+    let mut failures = Vec::new();
+    let (mut rows, mut secondary) = (0, 0);
+    for seed in 11..=14 {
+        let mut rng = Rng::new(seed);
+        let (saf_text, targets) = random_saf(&mut rng);
+        let saf = dir.write("random.saf", &saf_text);
+        let se_text = random_single_end_sam(&mut rng, &targets, 1_500);
+        let se = dir.write("se.sam", &se_text);
+        let se2 = dir.write("se2.sam", &random_single_end_sam(&mut rng, &targets, 700));
+        let pe = dir.write("pe.sam", &random_paired_end_sam(&mut rng, &targets, 1_000));
+        let genome = dir.join("genome.fa");
+        genome_with_motifs(&mut rng, &se_text, &genome);
+        // Alignments on c3 (not annotated) counted against c2's genes through -A.
+        let aliases = dir.write("aliases.csv", "c2,c3\n");
+        // Two read groups, and records without one (not counted with --byReadGroup).
+        let mut grouped = String::new();
+        for (i, line) in se_text.lines().enumerate() {
+            grouped.push_str(line);
+            if line.starts_with("@HD") {
+                grouped.push_str("\n@RG\tID:lib0\n@RG\tID:lib1");
+            } else if !line.starts_with('@') && i % 5 != 0 {
+                grouped.push_str(&format!("\tRG:Z:lib{}", i % 2));
+            }
+            grouped.push('\n');
+        }
+        let se_rg = dir.write("se-rg.sam", &grouped);
+        let runs: Vec<(Vec<&std::path::Path>, Vec<&str>)> = single
+            .iter()
+            .map(|f| (vec![se.as_path()], f.to_vec()))
+            .chain(paired.iter().map(|f| (vec![pe.as_path()], f.to_vec())))
+            .chain([(vec![se.as_path(), se2.as_path()], vec!["-G", genome.to_str().expect("utf-8")])])
+            .chain([(vec![se.as_path()], vec!["-G", genome.to_str().expect("utf-8"), "-s", "2"])])
+            .chain([(vec![se.as_path()], vec!["-A", aliases.to_str().expect("utf-8")])])
+            .chain([(vec![se_rg.as_path(), se2.as_path()], vec!["--byReadGroup"])])
+            .collect();
+        for (inputs, flags) in runs {
+            let (fc, ours) = (dir.join("fc.txt"), dir.join("ours.txt"));
+            let o = Command::new("featureCounts")
+                .args(["-F", "SAF", "-J", "-a"])
+                .arg(&saf)
+                .args(&flags)
+                .arg("-o")
+                .arg(&fc)
+                .args(&inputs)
+                .output()
+                .expect("featureCounts must be installed (apt-get install subread)");
+            assert!(o.status.success(), "featureCounts {flags:?}: {}", String::from_utf8_lossy(&o.stdout));
+            let mut args = vec!["--quiet", "quant", "rna", "-F", "SAF", "-J", "-a", arg(&saf)];
+            args.extend(&flags);
+            let parquet = dir.join("ours.parquet");
+            args.extend(["-o", arg(&parquet), "--featurecounts-tsv", arg(&ours)]);
+            args.extend(inputs.iter().map(|p| arg(p)));
+            let o = harmonomics(&args);
+            assert!(o.status.success(), "quant rna {flags:?}: {}", String::from_utf8_lossy(&o.stderr));
+            let read = |p: &std::path::Path| std::fs::read_to_string(p.with_extension("txt.jcounts")).expect("jcounts");
+            let (a, b) = (read(&fc), read(&ours));
+            rows += a.lines().count();
+            let differences: Vec<String> = a
+                .lines()
+                .zip(b.lines())
+                .filter(|(x, y)| x != y)
+                .take(3)
+                .map(|(x, y)| format!("featureCounts {x:?} / ours {y:?}"))
+                .collect();
+            if !differences.is_empty() || a.lines().count() != b.lines().count() {
+                failures.push(format!(
+                    "seed {seed} {flags:?}: {} / {} lines; {}",
+                    a.lines().count(),
+                    b.lines().count(),
+                    differences.join(" | ")
+                ));
+            }
+            if flags.contains(&"-G") {
+                assert!(a.contains("\t+\t") && a.contains("\t-\t"), "planted motifs give both strands");
+            }
+            if flags.contains(&"--byReadGroup") {
+                assert!(a.lines().next().is_some_and(|h| h.contains("se-rg.sam:lib1")), "a column per read group");
+            }
+            secondary += a.lines().skip(1).filter(|l| l.split('\t').nth(1) != Some("NA")).count();
+        }
+    }
+    assert!(rows > 4_000, "the battery must find many junctions ({rows} rows)");
+    assert!(secondary > 100, "junctions between overlapping genes must name secondary genes ({secondary})");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// `-J` on real STAR paired-end alignments (htseq's multimap test BAMs, name- and
+/// position-sorted) over the hg38 RefSeq exons: every `.jcounts` row equal, fragments and reads.
+#[test]
+#[ignore = "needs featureCounts (Debian subread) and ../shared/data; .ci/run installs it"]
+fn real_star_junction_counts_match_featurecounts() {
+    let dir = Workdir::new();
+    let saf = repo().join("../shared/data/annotation/hg38_RefSeq_exon.txt.gz");
+    assert!(saf.exists(), "{} is missing (it sits beside the repository in CI)", saf.display());
+    let mut rows = 0;
+    for bam in ["htseq/htseq-count-multimap-test_byName.bam", "htseq/htseq-count-multimap-test_byPos.bam"] {
+        for flags in
+            [&["-p", "--countReadPairs", "-J"][..], &["-p", "-J", "-M"], &["-p", "--countReadPairs", "-J", "-Q", "10"]]
+        {
+            assert_concordant(&dir, &real(bam), &saf, "saf", flags, flags);
+            let fc = std::fs::read_to_string(dir.join("fc.txt.jcounts")).expect("featureCounts .jcounts");
+            let ours = std::fs::read_to_string(dir.join("ours.txt.jcounts")).expect("our .jcounts");
+            assert_eq!(fc.lines().count(), ours.lines().count(), "{bam} {flags:?}");
+            for (a, b) in fc.lines().zip(ours.lines()) {
+                assert_eq!(a, b, "{bam} {flags:?}");
+            }
+            rows += fc.lines().count() - 1;
+        }
+    }
+    assert!(rows > 40, "real spliced alignments give junctions ({rows})");
+}

@@ -525,6 +525,13 @@ fn option_files_and_values_featurecounts_would_misread_are_errors_naming_them() 
     let (code, e) = run(&["--fracOverlap", "1.5"]);
     assert_ne!(code, Some(0), "{e}");
     assert!(e.contains("--fracOverlap must be within [0, 1], found 1.5"), "{e}");
+    // -J's genome FASTA that cannot be read is named; -G without -J is refused.
+    let (code, e) = run(&["-J", "-G", c.dir.join("no-such.fa").to_str().expect("utf-8")]);
+    assert_ne!(code, Some(0), "{e}");
+    assert!(e.contains("no-such.fa: cannot read the genome FASTA (-G)"), "{e}");
+    assert!(!c.dir.join("out.parquet.jcounts").exists(), "no junction table after an error");
+    let (code, e) = run(&["-G", c.dir.join("no-such.fa").to_str().expect("utf-8")]);
+    assert_eq!(code, Some(2), "{e}");
     assert!(!out.exists(), "no output after an error");
     // A good alias file is used: c1 is reached through it once renamed in the alignments.
     let renamed = single_end_sam().replace("SN:c1\t", "SN:chrom_one\t").replace("\tc1\t", "\tchrom_one\t");
@@ -545,9 +552,11 @@ fn option_files_and_values_featurecounts_would_misread_are_errors_naming_them() 
 #[test]
 fn block_parallel_counting_equals_the_one_thread_pass_whatever_the_chunking() {
     let dir = Workdir::new();
-    let single: &[&[&str]] = &[&[], &["-O", "-M", "--fraction"], &["-s", "2", "--primary", "-M"], &["-f"]];
+    let single: &[&[&str]] =
+        &[&[], &["-O", "-M", "--fraction"], &["-s", "2", "--primary", "-M"], &["-f"], &["-J", "-Q", "3"]];
     let paired: &[&[&str]] = &[
         &["-p", "--countReadPairs"],
+        &["-p", "--countReadPairs", "-J", "-B"],
         &["-p", "--countReadPairs", "-B", "-C", "-O"],
         &["-p", "--countReadPairs", "-M", "--fraction", "--primary"],
         &["-p", "--countReadPairs", "-P", "-B", "-d", "100", "-D", "300", "--fracOverlap", "0.3"],
@@ -566,7 +575,12 @@ fn block_parallel_counting_equals_the_one_thread_pass_whatever_the_chunking() {
             .expect("run");
         assert!(o.status.success(), "{flags:?}: {}", String::from_utf8_lossy(&o.stderr));
         let text = std::fs::read_to_string(&table).expect("table");
-        let body = text.lines().skip(1).collect::<Vec<_>>().join("\n");
+        let mut body = text.lines().skip(1).collect::<Vec<_>>().join("\n");
+        if flags.contains(&"-J") {
+            let junctions = std::fs::read_to_string(format!("{}.jcounts", table.display())).expect("jcounts");
+            assert!(junctions.lines().count() > 50, "{flags:?}: junctions counted");
+            body.push_str(&junctions);
+        }
         let summary = std::fs::read_to_string(format!("{}.summary", table.display())).expect("summary");
         (body, summary)
     };
@@ -600,7 +614,7 @@ fn block_parallel_counting_equals_the_one_thread_pass_whatever_the_chunking() {
             }
         }
     }
-    assert_eq!(checked, 3 * 3 * (4 + 3 * 5));
+    assert_eq!(checked, 3 * 3 * (5 + 3 * 6));
 }
 
 /// `--tmpDir` is where `--count-pairs` sets waiting mates aside: a directory that cannot take

@@ -222,6 +222,14 @@ pub struct RnaArgs {
     /// Count only alignments without an N in the CIGAR (featureCounts --nonSplitOnly).
     #[arg(long, visible_alias = "nonSplitOnly", help_heading = "Filtering")]
     pub non_split_only: bool,
+    /// Count the reads supporting each exon–exon junction (an `N` in the CIGAR), written as
+    /// featureCounts' `.jcounts` (featureCounts -J).
+    #[arg(short = 'J', long = "junctions", help_heading = "Counting")]
+    pub junctions: bool,
+    /// Genome FASTA (plain or gzipped) telling each junction's strand from its GT…AG / CT…AC
+    /// intron ends (featureCounts -G; needs -J).
+    #[arg(short = 'G', long = "genome", value_name = "FASTA", requires = "junctions", help_heading = "Input")]
+    pub genome: Option<PathBuf>,
     /// Accepted for featureCounts scripts and ignored: mates pair up in any order here, so
     /// nothing is sorted (featureCounts --donotsort).
     #[arg(long = "donotsort", hide_short_help = true, help_heading = "featureCounts compatibility")]
@@ -247,6 +255,10 @@ pub struct RnaArgs {
     /// Directory for the per-read reports (featureCounts --Rpath; default: the output's).
     #[arg(long = "Rpath", value_name = "DIR", help_heading = "Output")]
     pub rpath: Option<PathBuf>,
+    /// With -J, write the junction counts here (default: FILE.jcounts beside --featurecounts-tsv,
+    /// else OUT.jcounts beside the Parquet output, as featureCounts names it after -o).
+    #[arg(long, value_name = "FILE", requires = "junctions", help_heading = "Output")]
+    pub jcounts: Option<PathBuf>,
     /// Also write featureCounts' .summary table here (default with --featurecounts-tsv: FILE.summary).
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub summary: Option<PathBuf>,
@@ -262,7 +274,15 @@ impl RnaArgs {
                 _ => PathBuf::from("."),
             })
         });
+        let jcounts = self.junctions.then(|| {
+            self.jcounts.clone().unwrap_or_else(|| {
+                let base = self.featurecounts_tsv.as_ref().unwrap_or(&self.out);
+                PathBuf::from(format!("{}.jcounts", base.display()))
+            })
+        });
         crate::jobs::quant_rna::QuantRnaJob {
+            jcounts,
+            genome: self.genome.clone(),
             read_details,
             options: self.quant_options(),
             annotation: self.annotation_spec(),
@@ -323,6 +343,7 @@ impl RnaArgs {
             max_m_op: self.max_m_op,
             long_reads: self.long_reads,
             by_read_group: self.by_read_group,
+            count_junctions: self.junctions,
             tmp_dir: self.tmp_dir.clone(),
             chromosome_aliases: self.chromosome_aliases.clone(),
             reference: self.reference.clone().filter(|_| !self.wants_report()),

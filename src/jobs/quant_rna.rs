@@ -34,6 +34,10 @@ pub struct QuantRnaJob {
     pub threads: usize,
     /// featureCounts' per-read report (`-R CORE`): written as `<dir>/<input file name>.featureCounts`.
     pub read_details: Option<PathBuf>,
+    /// With `-J`: where the junction counts go (featureCounts' `.jcounts`).
+    pub jcounts: Option<PathBuf>,
+    /// `-G`: the genome FASTA that tells each junction's strand.
+    pub genome: Option<PathBuf>,
 }
 
 /// Runs one `quant rna` job; returns each file's counts, in the order given.
@@ -134,8 +138,51 @@ pub fn run(job: &QuantRnaJob, progress: &Progress) -> Result<Vec<SampleCounts>, 
     if let Some(path) = &summary {
         staged.write(path, |w| featurecounts::write_summary(w, &name_refs, &count_refs, job.options.non_split_only))?;
     }
+    if let Some(path) = &job.jcounts {
+        write_jcounts(job, path, &features, &name_refs, &count_refs, progress, &mut staged)?;
+    }
     staged.commit()?;
     Ok(all)
+}
+
+/// featureCounts' `.jcounts` for every column, the strands from `-G` when given.
+fn write_jcounts(
+    job: &QuantRnaJob,
+    path: &std::path::Path,
+    features: &crate::annotation::FeatureSet,
+    names: &[&str],
+    all: &[&SampleCounts],
+    progress: &Progress,
+    staged: &mut crate::io::atomic::Staged,
+) -> Result<(), RunError> {
+    use crate::transcriptome::quant::junction::{Genome, JunctionGenes, Junctions, sorted_junctions, write_jcounts};
+    let empty = Junctions::default();
+    let columns: Vec<&Junctions> = all.iter().map(|c| c.junctions.as_ref().unwrap_or(&empty)).collect();
+    let aliases = match &job.options.chromosome_aliases {
+        Some(file) => crate::transcriptome::quant::read_aliases(file)?,
+        None => Default::default(),
+    };
+    let genome = match &job.genome {
+        Some(fasta) => {
+            let junctions = sorted_junctions(&columns);
+            let genome = Genome::read(fasta, &junctions)
+                .map_err(|source| crate::transcriptome::quant::QuantError::Genome { path: fasta.clone(), source })?;
+            let mut missing: Vec<&str> = junctions.iter().map(|j| j.0.as_str()).filter(|c| !genome.has(c)).collect();
+            missing.dedup();
+            if let Some(first) = missing.first() {
+                progress.note(format!(
+                    "warning: {} has no contig {first:?} ({} contig(s) with junctions missing); their junctions' strands are NA",
+                    fasta.display(),
+                    missing.len()
+                ));
+            }
+            Some(genome)
+        }
+        None => None,
+    };
+    let genes = JunctionGenes::new(features, &aliases);
+    staged.write(path, |w| write_jcounts(w, names, &columns, &genes, genome.as_ref()))?;
+    Ok(())
 }
 
 /// Each file's read groups as columns of their own.
@@ -150,6 +197,7 @@ fn by_read_group(names: &[String], all: &[SampleCounts]) -> (Vec<String>, Vec<Sa
                 summary: group.summary.clone(),
                 strand: Default::default(),
                 read_groups: Vec::new(),
+                junctions: group.junctions.clone(),
             });
         }
     }

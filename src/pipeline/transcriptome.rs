@@ -201,7 +201,14 @@ fn read_rna_sample(
         summary.set(c, qc[c.name()].as_u64().ok_or_else(|| stale(&format!("its {} count (qc metadata)", c.name())))?);
     }
     let strand = serde_json::from_value(parse("harmonomics.strand")?).map_err(|_| stale("its strand metadata"))?;
-    Ok(SampleCounts { counts, fractional: options.quant.fractional(), summary, strand, read_groups: Vec::new() })
+    Ok(SampleCounts {
+        counts,
+        fractional: options.quant.fractional(),
+        summary,
+        strand,
+        read_groups: Vec::new(),
+        junctions: None,
+    })
 }
 
 /// The layer step: the per-sample files → features, raw counts and QC, then normalisation.

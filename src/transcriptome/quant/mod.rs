@@ -11,6 +11,7 @@
 
 pub mod assign;
 pub mod featurecounts;
+pub mod junction;
 pub mod outcome;
 pub mod pairing;
 mod parallel;
@@ -152,6 +153,9 @@ pub struct QuantOptions {
     /// tag, or with one the header does not list, are not counted.
     #[serde(skip_serializing_if = "is_false")]
     pub by_read_group: bool,
+    /// `-J`: also count the reads supporting each exon–exon junction (written as `.jcounts`).
+    #[serde(skip_serializing_if = "is_false")]
+    pub count_junctions: bool,
     /// `--tmpDir`: where waiting mates are set aside (`$TMPDIR` when absent). Not a counting
     /// option: left out of the recorded parameters.
     #[serde(skip)]
@@ -196,6 +200,7 @@ impl Default for QuantOptions {
             max_m_op: 10,
             long_reads: false,
             by_read_group: false,
+            count_junctions: false,
             tmp_dir: None,
             chromosome_aliases: None,
             reference: None,
@@ -361,6 +366,8 @@ pub struct SampleCounts {
     /// With `--byReadGroup`: each header read group's counts and summary, in header order
     /// (`counts` and `summary` above are then their sums).
     pub read_groups: Vec<ReadGroupCounts>,
+    /// With `-J`: reads supporting each junction.
+    pub junctions: Option<junction::Junctions>,
 }
 
 /// One read group's share of a file (`--byReadGroup`).
@@ -372,6 +379,8 @@ pub struct ReadGroupCounts {
     pub counts: Vec<f64>,
     /// Outcome of its records (fragments).
     pub summary: Summary,
+    /// With `-J`: its reads supporting each junction.
+    pub junctions: Option<junction::Junctions>,
 }
 
 impl SampleCounts {
@@ -462,6 +471,14 @@ pub enum QuantError {
         bam: String,
         /// A few annotation contig names.
         annotation: String,
+    },
+    /// The genome FASTA for junction strands (`-G`) cannot be read.
+    #[error("{}: cannot read the genome FASTA (-G): {source}", path.display())]
+    Genome {
+        /// The FASTA.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
     },
     /// The CRAM reference cannot be used.
     #[error("{}: cannot use as CRAM reference: {message}", path.display())]
@@ -663,6 +680,9 @@ struct Counter<'a> {
     /// `--byReadGroup`: the read group of the record being decided, and each group's tallies.
     group: Option<usize>,
     groups: Vec<(Vec<f64>, Summary)>,
+    /// `-J`: the file's junction tally (each read group's with `--byReadGroup`).
+    junctions: junction::JunctionTally,
+    group_junctions: Vec<junction::JunctionTally>,
 }
 
 impl<'a> Counter<'a> {
@@ -686,6 +706,8 @@ impl<'a> Counter<'a> {
             strand: StrandStats::default(),
             group: None,
             groups: Vec::new(),
+            junctions: junction::JunctionTally::default(),
+            group_junctions: Vec::new(),
         }
     }
 
@@ -702,6 +724,24 @@ impl<'a> Counter<'a> {
             let features = self.counts.len();
             self.groups.resize_with(n, || (vec![0.0; features], Summary::default()));
         }
+        if self.options.count_junctions && self.group_junctions.len() < n {
+            self.group_junctions.resize_with(n, Default::default);
+        }
+    }
+
+    /// `-J`: counts the junctions of a read's (fragment's) ends, once it has passed the filters.
+    fn add_junctions(&mut self, ends: [Option<&Alignment>; 2]) {
+        if !self.options.count_junctions {
+            return;
+        }
+        let ends = ends.map(|a| a.and_then(|a| Some((a.ref_id?, &a.splices[..]))));
+        match self.group {
+            Some(g) => {
+                self.ensure_groups(g + 1);
+                self.group_junctions[g].add(ends);
+            }
+            None => self.junctions.add(ends),
+        }
     }
 
     /// Adds another worker's tallies for the same file.
@@ -714,6 +754,10 @@ impl<'a> Counter<'a> {
         for ((counts, summary), (c, s)) in self.groups.iter_mut().zip(&part.groups) {
             add_into(counts, c);
             summary.merge(s);
+        }
+        self.junctions.absorb(&part.junctions);
+        for (mine, theirs) in self.group_junctions.iter_mut().zip(&part.group_junctions) {
+            mine.absorb(theirs);
         }
     }
 
@@ -863,20 +907,34 @@ impl<'a> Counter<'a> {
             });
         }
         let mut read_groups = Vec::new();
+        let names: Vec<String> = if self.options.count_junctions {
+            header.reference_sequences().keys().map(|k| String::from_utf8_lossy(k).into_owned()).collect()
+        } else {
+            Vec::new()
+        };
         if self.options.by_read_group {
             self.ensure_groups(header.read_groups().len());
-            for (id, (counts, summary)) in header.read_groups().keys().zip(std::mem::take(&mut self.groups)) {
+            let tallies = std::mem::take(&mut self.group_junctions);
+            for (i, (id, (counts, summary))) in
+                header.read_groups().keys().zip(std::mem::take(&mut self.groups)).enumerate()
+            {
                 add_into(&mut self.counts, &counts);
                 let id = String::from_utf8_lossy(id).into_owned();
-                read_groups.push(ReadGroupCounts { id, counts, summary });
+                let junctions = tallies.get(i).map(|t| {
+                    self.junctions.absorb(t);
+                    t.named(&names)
+                });
+                read_groups.push(ReadGroupCounts { id, counts, summary, junctions });
             }
         }
+        let junctions = self.options.count_junctions.then(|| self.junctions.named(&names));
         Ok(SampleCounts {
             counts: self.counts,
             fractional: self.options.fractional(),
             summary: self.summary,
             strand: self.strand,
             read_groups,
+            junctions,
         })
     }
 }
@@ -926,6 +984,7 @@ impl<'a> Engine<'a, ()> {
                 max_sections: if options.long_reads { usize::MAX } else { options.max_m_op as usize },
                 intervals: options.needs_fragment_length(),
                 read_group: options.by_read_group,
+                splices: options.count_junctions,
             },
             mates: pairing::MateBuffer::default(),
             evicted: Vec::new(),
@@ -1050,6 +1109,7 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
         if (o.split_only && !a.junction) || (o.non_split_only && a.junction) {
             return Category::NonSplit;
         }
+        c.add_junctions([Some(a), None]);
         self.assigner.clear();
         if let Some((r, contig)) = a.ref_id.and_then(|r| Some((r, self.contigs.get(r).copied().flatten()?))) {
             let blocks = shape(o, a, self.lengths[r], &mut self.shaped);
@@ -1133,6 +1193,7 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
             }
             counted[i] = Some(a);
         }
+        c.add_junctions(counted);
         // featureCounts looks up the later record of a pair first (its pairer passes the waiting
         // mate second), which orders -R CORE's targets.
         let order = if later_is_first { [0, 1] } else { [1, 0] };

@@ -59,6 +59,10 @@ pub struct Alignment {
     /// Aligned reference blocks, 0-based half-open: featureCounts' CIGAR sections (`M`/`=`/`X`
     /// runs; `I`, `D` and `N` end a section), at most `--maxMOp` of them, empty ones left out.
     pub blocks: Vec<(u64, u64)>,
+    /// Exon–exon junctions for `-J` (filled only with [`Layout::splices`]): per `N`, the last
+    /// reference base before it and the first after it, 1-based; as in featureCounts, only an `N`
+    /// whose following section is within `--maxMOp`.
+    pub splices: Vec<(u64, u64)>,
     /// RG tag value (filled only with [`Layout::read_group`]; empty when absent).
     pub read_group: Vec<u8>,
     /// The read's bases as featureCounts measures a fragment (`--fracOverlap`, `--nonOverlap`):
@@ -89,6 +93,7 @@ impl Clone for Alignment {
             tlen,
             junction,
             blocks,
+            splices,
             read_group,
             intervals,
         } = source;
@@ -97,6 +102,7 @@ impl Clone for Alignment {
         (self.mapq, self.nh, self.hi, self.tlen, self.junction) = (*mapq, *nh, *hi, *tlen, *junction);
         self.name.clone_from(name);
         self.blocks.clone_from(blocks);
+        self.splices.clone_from(splices);
         self.read_group.clone_from(read_group);
         self.intervals.clone_from(intervals);
     }
@@ -113,11 +119,13 @@ pub struct Layout {
     pub intervals: bool,
     /// Fill [`Alignment::read_group`] (`--byReadGroup`).
     pub read_group: bool,
+    /// Fill [`Alignment::splices`] (`-J`).
+    pub splices: bool,
 }
 
 impl Default for Layout {
     fn default() -> Self {
-        Self { pairing: false, max_sections: 10, intervals: false, read_group: false }
+        Self { pairing: false, max_sections: 10, intervals: false, read_group: false, splices: false }
     }
 }
 
@@ -283,6 +291,7 @@ impl Alignment {
         ops: impl Iterator<Item = io::Result<(Kind, u64)>>,
     ) -> io::Result<Option<u64>> {
         self.blocks.clear();
+        self.splices.clear();
         self.intervals.clear();
         self.junction = false;
         if self.has(flag::UNMAPPED) {
@@ -292,7 +301,8 @@ impl Alignment {
             return Err(invalid("mapped record without a position"));
         }
         let intervals = layout.intervals.then_some(&mut self.intervals);
-        let walked = walk_cigar(&mut self.blocks, intervals, layout.max_sections, self.pos as u64, ops)?;
+        let splices = layout.splices.then_some(&mut self.splices);
+        let walked = walk_cigar(&mut self.blocks, intervals, splices, layout.max_sections, self.pos as u64, ops)?;
         self.junction = walked.junction;
         Ok(walked.query)
     }
@@ -336,10 +346,13 @@ struct Walked {
 /// `N` closes a section, and only the first `max_sections` sections (`--maxMOp`, 10 by default)
 /// are used: the rest of a longer CIGAR hits nothing. The intervals, when asked for, measure the
 /// read as `--fracOverlap` does: each section's reference span plus the insertion closing it,
-/// the first widened by a left soft clip and the last by a right one.
+/// the first widened by a left soft clip and the last by a right one. The splices, when asked
+/// for, are the junctions `-J` counts: an `N` gives one only when the section after it is also
+/// within `max_sections` (featureCounts 2.0.3 pairs consecutive sections; a trailing `N` gives none).
 fn walk_cigar(
     blocks: &mut Vec<(u64, u64)>,
     mut intervals: Option<&mut Vec<Interval>>,
+    mut splices: Option<&mut Vec<(u64, u64)>>,
     max_sections: usize,
     start: u64,
     ops: impl Iterator<Item = io::Result<(Kind, u64)>>,
@@ -348,6 +361,8 @@ fn walk_cigar(
     let (mut sections, mut read_cursor, mut right_clip) = (0usize, 0u64, 0u64);
     let mut current = Interval { start, ..Interval::default() };
     let (mut query, mut any, mut junction) = (0u64, false, false);
+    // The junction an `N` opened, kept once the section after it is recorded.
+    let mut pending: Option<(u64, u64)> = None;
     for op in ops {
         let (kind, len) = op?;
         any = true;
@@ -377,6 +392,14 @@ fn walk_cigar(
                         current.len = chro - current.start;
                         intervals.push(current);
                     }
+                    if let Some(splices) = splices.as_deref_mut() {
+                        splices.extend(pending.take());
+                        if kind == Kind::Skip {
+                            pending = Some((chro - 1, chro + len));
+                        }
+                    }
+                } else {
+                    pending = None;
                 }
                 if kind == Kind::Insertion {
                     read_cursor += len;
@@ -402,6 +425,9 @@ fn walk_cigar(
     }
     if section_len > 0 && sections < max_sections {
         blocks.push((section_start - 1, section_start - 1 + section_len));
+        if let Some(splices) = splices {
+            splices.extend(pending);
+        }
         if let Some(intervals) = intervals {
             current.len = chro - current.start + right_clip;
             intervals.push(current);
@@ -523,13 +549,14 @@ impl Alignment {
         for v in [id(self.ref_id), id(self.mate_ref_id), self.pos, self.mate_pos, self.nh, self.hi, self.tlen] {
             w.write_all(&v.to_le_bytes())?;
         }
-        let lengths = [self.name.len(), self.blocks.len(), self.intervals.len(), self.read_group.len()];
+        let lengths =
+            [self.name.len(), self.blocks.len(), self.intervals.len(), self.read_group.len(), self.splices.len()];
         for n in lengths {
             w.write_all(&(n as u64).to_le_bytes())?;
         }
         w.write_all(&self.name)?;
         w.write_all(&self.read_group)?;
-        for &(s, e) in &self.blocks {
+        for &(s, e) in self.blocks.iter().chain(&self.splices) {
             w.write_all(&s.to_le_bytes())?;
             w.write_all(&e.to_le_bytes())?;
         }
@@ -555,7 +582,7 @@ impl Alignment {
         r.read_exact(&mut head[1..])?;
         self.flags = u16::from_le_bytes([head[0], head[1]]);
         (self.mapq, self.junction) = (head[2], head[3] != 0);
-        let mut u64s = [0u64; 11];
+        let mut u64s = [0u64; 12];
         for v in &mut u64s {
             let mut b = [0u8; 8];
             r.read_exact(&mut b)?;
@@ -579,6 +606,10 @@ impl Alignment {
         for _ in 0..u64s[8] {
             self.blocks.push((word()?, word()?));
         }
+        self.splices.clear();
+        for _ in 0..u64s[11] {
+            self.splices.push((word()?, word()?));
+        }
         self.intervals.clear();
         for _ in 0..u64s[9] {
             let mut i = Interval { start: word()?, len: word()?, insertions: word()? as usize, ..Interval::default() };
@@ -600,13 +631,13 @@ mod tests {
 
     fn blocks(start: u64, ops: &[(Kind, u64)]) -> Vec<(u64, u64)> {
         let mut b = Vec::new();
-        walk_cigar(&mut b, None, 10, start, ops.iter().map(|&o| Ok(o))).expect("blocks");
+        walk_cigar(&mut b, None, None, 10, start, ops.iter().map(|&o| Ok(o))).expect("blocks");
         b
     }
 
     fn length(start: u64, ops: &[(Kind, u64)]) -> Vec<Interval> {
         let mut iv = Vec::new();
-        walk_cigar(&mut Vec::new(), Some(&mut iv), 10, start, ops.iter().map(|&o| Ok(o))).expect("intervals");
+        walk_cigar(&mut Vec::new(), Some(&mut iv), None, 10, start, ops.iter().map(|&o| Ok(o))).expect("intervals");
         iv
     }
 
@@ -632,6 +663,36 @@ mod tests {
         let b = blocks(100, &ops);
         assert_eq!(b.len(), 10, "the first 10 sections only");
         assert_eq!(b[9], (99 + 27, 99 + 29));
+    }
+
+    fn splices(start: u64, ops: &[(Kind, u64)]) -> Vec<(u64, u64)> {
+        let mut j = Vec::new();
+        walk_cigar(&mut Vec::new(), None, Some(&mut j), 10, start, ops.iter().map(|&o| Ok(o))).expect("splices");
+        j
+    }
+
+    /// The cases checked by hand against featureCounts 2.0.3's `.jcounts`.
+    #[test]
+    fn junctions_are_the_bases_around_each_n_whose_next_section_is_used() {
+        use Kind::*;
+        assert_eq!(splices(150, &[(Match, 51), (Skip, 99), (Match, 50)]), vec![(200, 300)]);
+        assert_eq!(splices(150, &[(SoftClip, 10), (Match, 41), (Skip, 99), (Match, 50)]), vec![(190, 290)]);
+        // A deletion or insertion right before the N: the base before the N is the left site.
+        assert_eq!(splices(150, &[(Match, 10), (Deletion, 5), (Skip, 100), (Match, 10)]), vec![(164, 265)]);
+        assert_eq!(splices(150, &[(Match, 10), (Insertion, 2), (Skip, 100), (Match, 10)]), vec![(159, 260)]);
+        // Two Ns in a row are two junctions; a leading N is one; a trailing N is none.
+        assert_eq!(splices(150, &[(Match, 10), (Skip, 100), (Skip, 50), (Match, 10)]), vec![(159, 260), (259, 310)]);
+        assert_eq!(splices(150, &[(Skip, 100), (Match, 10)]), vec![(149, 250)]);
+        assert!(splices(150, &[(Match, 10), (Skip, 100)]).is_empty());
+        // The N after the 9th section is kept (its next section is the 10th), after the 10th not.
+        let mut ops = Vec::new();
+        for _ in 0..8 {
+            ops.extend([(Match, 5), (Deletion, 1)]);
+        }
+        ops.extend([(Match, 5), (Skip, 100), (Match, 5)]);
+        assert_eq!(splices(150, &ops), vec![(202, 303)]);
+        ops.splice(0..0, [(Match, 5), (Deletion, 1)]);
+        assert!(splices(150, &ops).is_empty());
     }
 
     #[test]
@@ -667,6 +728,7 @@ mod tests {
             tlen: -300,
             junction: true,
             blocks: vec![(10, 20), (30, 45)],
+            splices: vec![(20, 31)],
             intervals: vec![Interval { start: 9, len: 12, ..Interval::default() }],
         };
         a.intervals[0].insertions = 1;
