@@ -1426,3 +1426,100 @@ fn real_star_junction_counts_match_featurecounts() {
     }
     assert!(rows > 40, "real spliced alignments give junctions ({rows})");
 }
+
+/// `-R SAM` and `-R BAM`: the alignments featureCounts 2.0.3 writes back with their assignment
+/// (`XS:Z` status, `XN:i`/`XT:Z` targets), record for record (as multisets: featureCounts writes
+/// pairs in its own order, ours keep the input's), on the battery's random reads, single-end,
+/// fragments and per-read paired, at gene and feature level.
+#[test]
+#[ignore = "needs featureCounts and samtools (Debian subread, samtools); .ci/run installs them"]
+fn annotated_alignments_match_featurecounts_on_a_random_battery() {
+    use common::edge::*;
+    let dir = Workdir::new();
+    let single: &[&[&str]] =
+        &[&[], &["-O", "-M", "--fraction"], &["-f", "--primary", "-M"], &["--nonSplitOnly", "-Q", "10"]];
+    let paired: &[&[&str]] = &[&["-p", "--countReadPairs"], &["-p", "--countReadPairs", "-B", "-C", "-O"], &["-p"]];
+    // Records as text through samtools (which reads SAM and BAM alike), sorted.
+    let records = |path: &std::path::Path| {
+        let o = Command::new("samtools").args(["view", "-h"]).arg(path).output().expect("samtools must be installed");
+        assert!(o.status.success(), "samtools view {}: {}", path.display(), String::from_utf8_lossy(&o.stderr));
+        let text = String::from_utf8(o.stdout).expect("utf-8");
+        let (mut header, mut body): (Vec<String>, Vec<String>) =
+            text.lines().map(str::to_string).partition(|l| l.starts_with('@'));
+        header.retain(|l| !l.starts_with("@PG"));
+        body.sort_unstable();
+        (header, body)
+    };
+    let mut compared = 0;
+    for seed in 1..=2 {
+        let mut rng = Rng::new(seed);
+        let (saf_text, targets) = random_saf(&mut rng);
+        let saf = dir.write("random.saf", &saf_text);
+        let se = dir.write("se.sam", &random_single_end_sam(&mut rng, &targets, 1_000));
+        let pe = dir.write("pe.sam", &random_paired_end_sam(&mut rng, &targets, 700));
+        for (input, sets) in [(&se, single), (&pe, paired)] {
+            for flags in sets {
+                for format in ["SAM", "BAM"] {
+                    let (fc_dir, our_dir) = (dir.join("fc-r"), dir.join("our-r"));
+                    for d in [&fc_dir, &our_dir] {
+                        let _ = std::fs::remove_dir_all(d);
+                        std::fs::create_dir_all(d).expect("report directory");
+                    }
+                    let r = [&["-R", format, "--Rpath"][..]].concat();
+                    run_featurecounts(&dir, input, &saf, "SAF", &[&r[..], &[arg(&fc_dir)], flags].concat());
+                    run_quant_rna(&dir, input, &saf, "SAF", &[&r[..], &[arg(&our_dir)], flags].concat());
+                    let name = format!(
+                        "{}.featureCounts.{}",
+                        arg(input).rsplit('/').next().expect("name"),
+                        format.to_lowercase()
+                    );
+                    let (fc, ours) = (records(&fc_dir.join(&name)), records(&our_dir.join(&name)));
+                    assert_eq!(fc.0, ours.0, "seed {seed} {flags:?} -R {format}: headers");
+                    assert_eq!(fc.1.len(), ours.1.len(), "seed {seed} {flags:?} -R {format}: records");
+                    for (a, b) in fc.1.iter().zip(&ours.1) {
+                        assert_eq!(a, b, "seed {seed} {flags:?} -R {format}");
+                    }
+                    assert!(fc.1.iter().any(|l| l.contains("XT:Z:")), "some records are assigned");
+                    compared += fc.1.len();
+                }
+            }
+        }
+    }
+    assert!(compared > 20_000, "{compared} records compared");
+}
+
+/// `-R SAM` on real STAR alignments: featureCounts' records, except that STAR's own `XS:A`
+/// strand tag gives way to the status (featureCounts writes a second `XS`, which SAM forbids and
+/// which makes tools that read the first `XS`, such as UMI-tools, see the strand, not the status).
+#[test]
+#[ignore = "needs featureCounts, samtools and ../shared/data; .ci/run installs them"]
+fn real_star_annotated_alignments_match_featurecounts() {
+    let dir = Workdir::new();
+    let saf = repo().join("../shared/data/annotation/hg38_RefSeq_exon.txt.gz");
+    let bam = real("htseq/htseq-count-multimap-test_byPos.bam");
+    let records = |path: &std::path::Path, drop_aligner_xs: bool| {
+        let o = Command::new("samtools").arg("view").arg(path).output().expect("samtools must be installed");
+        let mut lines: Vec<String> = String::from_utf8(o.stdout)
+            .expect("utf-8")
+            .lines()
+            .map(|l| if drop_aligner_xs { l.replace("\tXS:A:+", "").replace("\tXS:A:-", "") } else { l.to_string() })
+            .collect();
+        lines.sort_unstable();
+        lines
+    };
+    for flags in [&["-p", "--countReadPairs", "-R", "SAM"][..], &["-p", "-M", "-R", "BAM", "-O"]] {
+        let (fc_dir, our_dir) = (dir.join("fc-r"), dir.join("our-r"));
+        for d in [&fc_dir, &our_dir] {
+            let _ = std::fs::remove_dir_all(d);
+            std::fs::create_dir_all(d).expect("report directory");
+        }
+        run_featurecounts(&dir, &bam, &saf, "SAF", &[flags, &["--Rpath", arg(&fc_dir)]].concat());
+        run_quant_rna(&dir, &bam, &saf, "SAF", &[flags, &["--Rpath", arg(&our_dir)]].concat());
+        let suffix = if flags.contains(&"BAM") { "bam" } else { "sam" };
+        let name = format!("htseq-count-multimap-test_byPos.bam.featureCounts.{suffix}");
+        let (fc, ours) = (records(&fc_dir.join(&name), true), records(&our_dir.join(&name), false));
+        assert!(fc.len() > 150, "{flags:?}: {} records", fc.len());
+        assert_eq!(fc, ours, "{flags:?}");
+        assert!(ours.iter().all(|l| l.matches("\tXS:").count() == 1), "one XS tag per record");
+    }
+}

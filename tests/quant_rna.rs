@@ -420,6 +420,39 @@ fn cram_with_its_reference_counts_like_bam() {
     let with_ref = [&flags[..], &["--reference", pe_ref.to_str().expect("utf-8")]].concat();
     assert_eq!(quant_tables(&pe.dir, &pe.bam, &pe.saf, &flags), quant_tables(&pe.dir, &pe_cram, &pe.saf, &with_ref));
 
+    // -R SAM reads the CRAM again for its records: the BAM's records, tags and all.
+    let annotated = |input: &std::path::Path, extra: &[&str], to: &str| {
+        let dir = pe.dir.join(to);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let parquet = pe.dir.join("r.parquet");
+        let args = [
+            &["--quiet", "quant", "rna", "-a", arg(&pe.saf), "-R", "SAM", "--Rpath", arg(&dir)][..],
+            &flags,
+            extra,
+            &["-o", arg(&parquet), arg(input)],
+        ]
+        .concat();
+        let o = harmonomics(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let name = format!("{}.featureCounts.sam", input.file_name().and_then(|n| n.to_str()).expect("name"));
+        let text = std::fs::read_to_string(dir.join(&name))
+            .unwrap_or_else(|e| panic!("{name}: {e}; {:?}", std::fs::read_dir(&dir).map(|d| d.count())));
+        text.lines().filter(|l| !l.starts_with('@')).map(str::to_string).collect::<Vec<_>>()
+    };
+    let from_bam = annotated(&pe.bam, &[], "from-bam");
+    let from_cram = annotated(&pe_cram, &["--reference", arg(&pe_ref)], "from-cram");
+    assert!(from_bam.len() > 10 && from_bam.iter().all(|l| l.contains("\tXS:Z:")), "{from_bam:?}");
+    // CRAM recomputes TLEN and stores no MAPQ for unmapped reads: compare the rest.
+    let fields = |l: &String| {
+        let f: Vec<&str> = l.split('\t').collect();
+        [f[0], f[1], f[2], f[3], f[5]]
+            .into_iter()
+            .chain(f.iter().copied().filter(|t| t.starts_with('X')))
+            .collect::<Vec<_>>()
+            .join("\t")
+    };
+    assert_eq!(from_bam.iter().map(fields).collect::<Vec<_>>(), from_cram.iter().map(fields).collect::<Vec<_>>());
+
     // A reference without its index is refused with a hint.
     std::fs::remove_file(format!("{r}.fai")).expect("rm fai");
     let o = harmonomics(&[
@@ -512,9 +545,9 @@ fn option_files_and_values_featurecounts_would_misread_are_errors_naming_them() 
     assert!(e.contains("--extraAttributes reads GTF/GFF attributes; a SAF has none"), "{e}");
     let (code, e) = run(&["--read2pos", "4"]);
     assert_eq!(code, Some(2), "{e}");
-    let (code, e) = run(&["-R", "SAM"]);
+    let (code, e) = run(&["-R", "TXT"]);
     assert_eq!(code, Some(2), "{e}");
-    assert!(e.contains("-R SAM (alignments annotated with their assignment) is not supported; -R CORE"), "{e}");
+    assert!(e.contains("\"TXT\" is neither a report format (CORE, SAM or BAM"), "{e}");
     // Two inputs with one file name would share one -R CORE report.
     let other = c.dir.join("sub");
     std::fs::create_dir_all(&other).expect("dir");

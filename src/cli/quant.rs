@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 use super::choice::choice;
 
 use crate::annotation::{AnnotationFormat, AnnotationSpec};
+use crate::transcriptome::quant::annotated::ReportFormat;
 use crate::transcriptome::quant::{QuantOptions, Strandedness};
 
 /// Per-sample quantification.
@@ -92,10 +93,10 @@ pub struct RnaArgs {
     /// Alignment files, as featureCounts takes them (`... -a genes.gtf -o out.parquet *.bam`).
     #[arg(value_name = "ALIGNMENTS", help_heading = "Input")]
     pub alignments: Vec<PathBuf>,
-    /// Reference FASTA (indexed with samtools faidx) for CRAM input. `-R CORE` is featureCounts'
-    /// -R: the per-read report (--read-details CORE).
-    #[arg(long, short = 'R', value_name = "FASTA", value_parser = reference_or_report, help_heading = "Input")]
-    pub reference: Option<PathBuf>,
+    /// Reference FASTA (indexed with samtools faidx) for CRAM input. `-R CORE`, `-R SAM` and
+    /// `-R BAM` are featureCounts' -R: the per-read report (--read-details); both may be given.
+    #[arg(long, short = 'R', value_name = "FASTA", value_parser = reference_or_report, action = clap::ArgAction::Append, help_heading = "Input")]
+    pub reference: Vec<PathBuf>,
     /// Annotation (featureCounts -a).
     #[arg(long, short = 'a', value_name = "FILE", help_heading = "Input")]
     pub annotation: PathBuf,
@@ -248,9 +249,11 @@ pub struct RnaArgs {
     /// Also write featureCounts' own counts table here.
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub featurecounts_tsv: Option<PathBuf>,
-    /// Write featureCounts' per-read report: each record's (fragment's) status and targets, as
-    /// <input file name>.featureCounts beside the output (featureCounts -R CORE).
-    #[arg(long, value_parser = ["CORE"], value_name = "CORE", help_heading = "Output")]
+    /// Write featureCounts' per-read report beside the output (featureCounts -R): CORE, each
+    /// record's (fragment's) status and targets in <input file name>.featureCounts; SAM or BAM,
+    /// the alignments with XS:Z (status), XN:i and XT:Z (targets) tags in
+    /// <input file name>.featureCounts.sam (.bam).
+    #[arg(long, value_parser = ["CORE", "SAM", "BAM"], value_name = "CORE|SAM|BAM", help_heading = "Output")]
     pub read_details: Option<String>,
     /// Directory for the per-read reports (featureCounts --Rpath; default: the output's).
     #[arg(long = "Rpath", value_name = "DIR", help_heading = "Output")]
@@ -267,8 +270,8 @@ pub struct RnaArgs {
 impl RnaArgs {
     /// The library job (the only place that knows both clap and the pipeline).
     pub fn into_job(self, threads: usize, command: String) -> crate::jobs::quant_rna::QuantRnaJob {
-        let report = self.read_details.is_some() || self.wants_report();
-        let read_details = report.then(|| {
+        let format = self.report_format();
+        let read_details = format.is_some().then(|| {
             self.rpath.clone().unwrap_or_else(|| match self.out.parent() {
                 Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
                 _ => PathBuf::from("."),
@@ -284,6 +287,7 @@ impl RnaArgs {
             jcounts,
             genome: self.genome.clone(),
             read_details,
+            read_details_format: format.unwrap_or_default(),
             options: self.quant_options(),
             annotation: self.annotation_spec(),
             bams: self.bam.into_iter().chain(self.alignments).collect(),
@@ -295,9 +299,10 @@ impl RnaArgs {
         }
     }
 
-    /// featureCounts' `-R CORE` came in through `-R`.
-    fn wants_report(&self) -> bool {
-        self.reference.as_deref() == Some(std::path::Path::new("CORE"))
+    /// featureCounts' `-R CORE|SAM|BAM` (through `-R` or `--read-details`).
+    fn report_format(&self) -> Option<ReportFormat> {
+        let through_r = self.reference.iter().rev().find_map(|r| r.to_str().and_then(ReportFormat::parse));
+        through_r.or_else(|| self.read_details.as_deref().and_then(ReportFormat::parse))
     }
 
     /// The annotation to read.
@@ -346,19 +351,26 @@ impl RnaArgs {
             count_junctions: self.junctions,
             tmp_dir: self.tmp_dir.clone(),
             chromosome_aliases: self.chromosome_aliases.clone(),
-            reference: self.reference.clone().filter(|_| !self.wants_report()),
+            // The last -R/--reference that is not a report format.
+            reference: self
+                .reference
+                .iter()
+                .rev()
+                .find(|r| r.to_str().and_then(ReportFormat::parse).is_none())
+                .cloned(),
         }
     }
 }
 
-/// `-R`: a CRAM reference FASTA, or featureCounts' report format. `CORE` is the report; `SAM` and
-/// `BAM` (featureCounts' read-annotated alignments) are refused rather than read as a FASTA path.
+/// `-R`: featureCounts' report format, or else a CRAM reference FASTA, which must exist (so a
+/// mistyped format is not taken for a file name).
 fn reference_or_report(value: &str) -> Result<PathBuf, String> {
-    match value {
-        "SAM" | "BAM" => Err(format!(
-            "featureCounts' -R {value} (alignments annotated with their assignment) is not supported; \
-             -R CORE (a per-read table) is"
-        )),
-        _ => Ok(PathBuf::from(value)),
+    if ReportFormat::parse(value).is_some() || std::path::Path::new(value).exists() {
+        Ok(PathBuf::from(value))
+    } else {
+        Err(format!(
+            "{value:?} is neither a report format (CORE, SAM or BAM, as featureCounts' -R takes) nor an existing \
+             reference FASTA (for CRAM)"
+        ))
     }
 }

@@ -7,7 +7,8 @@ use crate::io::parquet::{stage_batch, write_matrix, write_matrix_as_counts};
 use crate::layer::Layer;
 use crate::matrix::FeatureMatrix;
 use crate::pipeline::{At, Progress, RunError, arrow_err, json_text};
-use crate::transcriptome::quant::{SampleCounts, quantify, quantify_with_details};
+use crate::transcriptome::quant::annotated::ReportFormat;
+use crate::transcriptome::quant::{Report, SampleCounts, quantify, quantify_with_details};
 use crate::transcriptome::tables;
 
 /// One `quant rna` job: alignment files in, a Parquet file (and optionally featureCounts' tables)
@@ -32,8 +33,11 @@ pub struct QuantRnaJob {
     pub command: String,
     /// BGZF decompression threads.
     pub threads: usize,
-    /// featureCounts' per-read report (`-R CORE`): written as `<dir>/<input file name>.featureCounts`.
+    /// featureCounts' per-read report (`-R`): written as `<dir>/<input file name>.featureCounts`
+    /// (with `.sam` or `.bam` added for those formats).
     pub read_details: Option<PathBuf>,
+    /// The report's format.
+    pub read_details_format: ReportFormat,
     /// With `-J`: where the junction counts go (featureCounts' `.jcounts`).
     pub jcounts: Option<PathBuf>,
     /// `-G`: the genome FASTA that tells each junction's strand.
@@ -76,7 +80,8 @@ pub fn run(job: &QuantRnaJob, progress: &Progress) -> Result<Vec<SampleCounts>, 
                 let out_err = |source| crate::io::OutputError { path: report.clone(), source };
                 let tmp = crate::io::atomic::temporary_beside(report).map_err(out_err)?;
                 let mut w = std::io::BufWriter::new(tmp);
-                let counts = quantify_with_details(bam, &features, &index, &job.options, workers, Some(&mut w))?;
+                let report = Report { format: job.read_details_format, out: &mut w };
+                let counts = quantify_with_details(bam, &features, &index, &job.options, workers, Some(report))?;
                 let tmp = w.into_inner().map_err(|e| out_err(e.into_error()))?;
                 Ok((counts, Some(tmp.into_temp_path())))
             }
@@ -213,16 +218,17 @@ fn report_paths(job: &QuantRnaJob) -> Result<Vec<Option<PathBuf>>, RunError> {
         .iter()
         .map(|b| b.file_name().map_or_else(|| b.display().to_string(), |n| n.to_string_lossy().into_owned()))
         .collect();
+    let (format, suffix) = (job.read_details_format.name(), job.read_details_format.suffix());
     if let Some((first, again)) = crate::matrix::first_repeat(names.iter().map(String::as_str)) {
         return Err(RunError::Samples {
             at: At::CommandLine,
             message: format!(
-                "{} and {} have one file name, so their -R CORE reports ({}.featureCounts) would be one file",
+                "{} and {} have one file name, so their -R {format} reports ({}.featureCounts{suffix}) would be one file",
                 job.bams[first].display(),
                 job.bams[again].display(),
                 names[again]
             ),
         });
     }
-    Ok(names.iter().map(|n| Some(dir.join(format!("{n}.featureCounts")))).collect())
+    Ok(names.iter().map(|n| Some(dir.join(format!("{n}.featureCounts{suffix}")))).collect())
 }

@@ -9,6 +9,7 @@
 //! just before its overlaps are looked up. Input is BAM, CRAM (with `--reference`), SAM, or SAM
 //! compressed with gzip or bgzip (sniffed from the bytes, never the extension).
 
+pub mod annotated;
 pub mod assign;
 pub mod featurecounts;
 pub mod junction;
@@ -605,19 +606,28 @@ pub fn quantify(
     quantify_with_details(path, features, index, options, workers, None)
 }
 
-/// [`quantify`], also writing featureCounts' per-read report (`-R CORE`) to `details`: one line
+/// Where featureCounts' per-read report (`-R`) goes, and in which format.
+pub struct Report<'a> {
+    /// `CORE`, `SAM` or `BAM`.
+    pub format: annotated::ReportFormat,
+    /// The report file, opened.
+    pub out: &'a mut (dyn Write + Send),
+}
+
+/// [`quantify`], also writing featureCounts' per-read report (`-R`) to `report`. `CORE`: one line
 /// per alignment record (per fragment with `--count-pairs`), `name<TAB>status<TAB>n<TAB>targets`
 /// with featureCounts' status names, `n` the number of targets (0 for Unassigned_Unmapped and
 /// Unassigned_Singleton, -1 for the other unassigned) and the targets comma-separated in the
 /// order their features were first hit (`NA` when none). Lines come in the order records are
-/// decided; a fragment's when its second mate is read.
+/// decided; a fragment's when its second mate is read. `SAM`/`BAM`: the input's records with
+/// their outcome as tags ([`annotated`]), in the input's order.
 pub fn quantify_with_details<'a>(
     path: &'a Path,
     features: &'a FeatureSet,
     index: &'a FeatureIndex,
     options: &'a QuantOptions,
     workers: usize,
-    details: Option<&'a mut (dyn Write + Send)>,
+    report: Option<Report<'a>>,
 ) -> Result<SampleCounts, QuantError> {
     use crate::io::open::{AlignmentFile, SniffError, sniff_alignments};
     options.validate().map_err(QuantError::Options)?;
@@ -630,7 +640,7 @@ pub fn quantify_with_details<'a>(
         Some(file) => read_aliases(file)?,
         None => HashMap::new(),
     };
-    if kind == AlignmentFile::Bam && details.is_none() {
+    if kind == AlignmentFile::Bam && report.is_none() {
         let sizes = (
             test_size("HARMONOMICS_CHUNK_BLOCKS").unwrap_or(parallel::CHUNK_BLOCKS),
             test_size("HARMONOMICS_MATE_CAP").unwrap_or(parallel::MATE_CAP),
@@ -640,9 +650,18 @@ pub fn quantify_with_details<'a>(
         }
     }
     let mut counter = Counter::new(path, features, index, options, aliases);
-    counter.details = details;
+    let mut outcomes = annotated::Outcomes::default();
+    let mut tagged = None;
+    match report {
+        Some(Report { format: annotated::ReportFormat::Core, out }) => counter.details = Some(out),
+        Some(Report { format, out }) => {
+            counter.outcomes = Some(&mut outcomes);
+            tagged = Some((format, out));
+        }
+        None => {}
+    }
     let file = File::open(path).map_err(io_err)?;
-    match kind {
+    let counts = match kind {
         AlignmentFile::Cram => counter.run_cram(options.reference.as_deref()),
         AlignmentFile::Bam => match NonZeroUsize::new(workers).filter(|w| w.get() > 1) {
             Some(w) => counter.run_bam(bam::io::Reader::from(RecordGuard::new(
@@ -653,7 +672,12 @@ pub fn quantify_with_details<'a>(
         AlignmentFile::BgzfSam => counter.run_sam(BufReader::new(bgzf::io::Reader::new(file))),
         AlignmentFile::GzipSam => counter.run_sam(BufReader::new(flate2::read::MultiGzDecoder::new(file))),
         AlignmentFile::Sam => counter.run_sam(BufReader::new(file)),
+    }?;
+    if let Some((format, out)) = tagged {
+        annotated::write_annotated(path, kind, options.reference.as_deref(), format, &outcomes, out)
+            .map_err(|source| QuantError::Details { path: path.to_path_buf(), source })?;
     }
+    Ok(counts)
 }
 
 /// `HARMONOMICS_CHUNK_BLOCKS` (BGZF blocks per parallel chunk) and `HARMONOMICS_MATE_CAP` (mates
@@ -670,6 +694,8 @@ struct Counter<'a> {
     /// The per-read report (`-R CORE`), and the first error writing it.
     details: Option<&'a mut (dyn Write + Send)>,
     details_error: Option<io::Error>,
+    /// `-R SAM/BAM`: each record's outcome, for the second pass.
+    outcomes: Option<&'a mut annotated::Outcomes>,
     path: &'a Path,
     features: &'a FeatureSet,
     index: &'a FeatureIndex,
@@ -697,6 +723,7 @@ impl<'a> Counter<'a> {
             aliases,
             details: None,
             details_error: None,
+            outcomes: None,
             path,
             features,
             index,
@@ -761,20 +788,36 @@ impl<'a> Counter<'a> {
         }
     }
 
-    /// Tallies one record's (fragment's) outcome and, with `-R CORE`, reports it.
-    fn note(&mut self, category: Category, name: &[u8], winners: &[u32]) {
+    /// Tallies one record's (fragment's) outcome and, with `-R`, reports it; `records` are the
+    /// numbers of its records in the file (0: none).
+    fn note(&mut self, category: Category, name: &[u8], winners: &[u32], records: [u64; 2]) {
         self.summary.add(category);
         if let Some(g) = self.group {
             self.ensure_groups(g + 1);
             self.groups[g].1.add(category);
         }
+        let (features, options) = (self.features, self.options);
+        let status =
+            if category == Category::NonSplit && options.non_split_only { "Unassigned_Split" } else { category.name() };
+        if let Some(outcomes) = self.outcomes.as_deref_mut() {
+            let targets = (category == Category::Assigned).then(|| {
+                let ids: Vec<&str> = winners
+                    .iter()
+                    .map(|&k| {
+                        let gene = if options.feature_level { features.exons[k as usize].gene } else { k };
+                        features.genes[gene as usize].id.as_str()
+                    })
+                    .collect();
+                (winners.len(), ids.join(","))
+            });
+            for r in records {
+                outcomes.set(r, status, targets.clone());
+            }
+        }
         let Some(w) = self.details.as_deref_mut() else { return };
         if self.details_error.is_some() {
             return;
         }
-        let (features, options) = (self.features, self.options);
-        let status =
-            if category == Category::NonSplit && options.non_split_only { "Unassigned_Split" } else { category.name() };
         let mut line = || -> io::Result<()> {
             w.write_all(name)?;
             write!(w, "\t{status}\t")?;
@@ -800,6 +843,11 @@ impl<'a> Counter<'a> {
         }
     }
 
+    /// Whether a per-read report is written (which needs the records' names).
+    fn reports(&self) -> bool {
+        self.details.is_some() || self.outcomes.is_some()
+    }
+
     fn record_err(&self, record: u64, line: Option<u64>) -> impl FnOnce(io::Error) -> QuantError + '_ {
         move |source| QuantError::Record {
             path: self.path.to_path_buf(),
@@ -812,8 +860,7 @@ impl<'a> Counter<'a> {
         let header = reader.read_header().map_err(|source| QuantError::Io { path: self.path.to_path_buf(), source })?;
         reader.get_mut().records_follow();
         let mut record = bam::Record::default();
-        let mut engine =
-            Engine::new(&header, self.features, self.index, self.options, &self.aliases, self.details.is_some());
+        let mut engine = Engine::new(&header, self.features, self.index, self.options, &self.aliases, self.reports());
         let mut n = 0u64;
         loop {
             let read = reader.read_record(&mut record).map_err(self.record_err(n + 1, None))?;
@@ -822,6 +869,7 @@ impl<'a> Counter<'a> {
             }
             n += 1;
             engine.alignment.fill_bam(&record, engine.layout).map_err(self.record_err(n, None))?;
+            engine.alignment.record = n;
             engine.step(&mut self, RecordPosition { record: n, line: None })?;
         }
         engine.finish(&mut self);
@@ -835,8 +883,7 @@ impl<'a> Counter<'a> {
             .map_err(|e| QuantError::Header { path: self.path.to_path_buf(), line: e.line, message: e.message })?;
         let mut reader = sam::io::Reader::new(inner);
         let mut record = sam::Record::default();
-        let mut engine =
-            Engine::new(&header, self.features, self.index, self.options, &self.aliases, self.details.is_some());
+        let mut engine = Engine::new(&header, self.features, self.index, self.options, &self.aliases, self.reports());
         let mut n = 0u64;
         loop {
             let line = Some(header_lines + n + 1);
@@ -846,6 +893,7 @@ impl<'a> Counter<'a> {
             }
             n += 1;
             engine.alignment.fill_sam(&record, &header, engine.layout).map_err(self.record_err(n, line))?;
+            engine.alignment.record = n;
             engine.step(&mut self, RecordPosition { record: n, line })?;
         }
         engine.finish(&mut self);
@@ -871,8 +919,7 @@ impl<'a> Counter<'a> {
         }
         let mut reader = builder.build_from_path(self.path).map_err(io_err)?;
         let header = reader.read_header().map_err(io_err)?;
-        let mut engine =
-            Engine::new(&header, self.features, self.index, self.options, &self.aliases, self.details.is_some());
+        let mut engine = Engine::new(&header, self.features, self.index, self.options, &self.aliases, self.reports());
         let mut n = 0u64;
         for record in reader.records(&header) {
             n += 1;
@@ -881,6 +928,7 @@ impl<'a> Counter<'a> {
                 self.record_err(n, None)(io::Error::new(e.kind(), format!("{e}{hint}")))
             })?;
             engine.alignment.fill_record_buf(&record, engine.layout).map_err(self.record_err(n, None))?;
+            engine.alignment.record = n;
             engine.step(&mut self, RecordPosition { record: n, line: None })?;
         }
         engine.finish(&mut self);
@@ -1035,7 +1083,7 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
                 return;
             }
             let category = self.single(c);
-            c.note(category, &self.alignment.name, self.assigner.winners());
+            c.note(category, &self.alignment.name, self.assigner.winners(), [self.alignment.record, 0]);
             return;
         }
         if let Some(mate) = self.mates.offer(&self.alignment, &mut self.evicted) {
@@ -1069,7 +1117,7 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
             return;
         }
         let category = self.fragment(c, r1, Some(r2), !waiting.has(flag::FIRST));
-        c.note(category, &r1.name, self.assigner.winners());
+        c.note(category, &r1.name, self.assigner.winners(), [r1.record, r2.record]);
     }
 
     /// Counts an end whose mate never came (or did not pair).
@@ -1078,7 +1126,7 @@ impl<'a, Q: OverlapQuery> Engine<'a, Q> {
             return;
         }
         let category = self.fragment(c, lone, None, true);
-        c.note(category, &lone.name, self.assigner.winners());
+        c.note(category, &lone.name, self.assigner.winners(), [lone.record, 0]);
     }
 
     fn finish(&mut self, c: &mut Counter<'_>) {

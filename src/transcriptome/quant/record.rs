@@ -63,6 +63,8 @@ pub struct Alignment {
     /// reference base before it and the first after it, 1-based; as in featureCounts, only an `N`
     /// whose following section is within `--maxMOp`.
     pub splices: Vec<(u64, u64)>,
+    /// The record's number in its file (1-based; set by the one-pass reader for `-R SAM/BAM`).
+    pub record: u64,
     /// RG tag value (filled only with [`Layout::read_group`]; empty when absent).
     pub read_group: Vec<u8>,
     /// The read's bases as featureCounts measures a fragment (`--fracOverlap`, `--nonOverlap`):
@@ -94,12 +96,14 @@ impl Clone for Alignment {
             junction,
             blocks,
             splices,
+            record,
             read_group,
             intervals,
         } = source;
         (self.flags, self.ref_id, self.mate_ref_id, self.pos, self.mate_pos) =
             (*flags, *ref_id, *mate_ref_id, *pos, *mate_pos);
         (self.mapq, self.nh, self.hi, self.tlen, self.junction) = (*mapq, *nh, *hi, *tlen, *junction);
+        self.record = *record;
         self.name.clone_from(name);
         self.blocks.clone_from(blocks);
         self.splices.clone_from(splices);
@@ -546,7 +550,16 @@ impl Alignment {
         let id = |r: Option<usize>| r.map_or(-1, |r| r as i64);
         w.write_all(&self.flags.to_le_bytes())?;
         w.write_all(&[self.mapq, u8::from(self.junction)])?;
-        for v in [id(self.ref_id), id(self.mate_ref_id), self.pos, self.mate_pos, self.nh, self.hi, self.tlen] {
+        for v in [
+            id(self.ref_id),
+            id(self.mate_ref_id),
+            self.pos,
+            self.mate_pos,
+            self.nh,
+            self.hi,
+            self.tlen,
+            self.record as i64,
+        ] {
             w.write_all(&v.to_le_bytes())?;
         }
         let lengths =
@@ -582,7 +595,7 @@ impl Alignment {
         r.read_exact(&mut head[1..])?;
         self.flags = u16::from_le_bytes([head[0], head[1]]);
         (self.mapq, self.junction) = (head[2], head[3] != 0);
-        let mut u64s = [0u64; 12];
+        let mut u64s = [0u64; 13];
         for v in &mut u64s {
             let mut b = [0u8; 8];
             r.read_exact(&mut b)?;
@@ -593,9 +606,11 @@ impl Alignment {
         self.mate_ref_id = id(u64s[1]);
         [self.pos, self.mate_pos, self.nh, self.hi, self.tlen] =
             [u64s[2], u64s[3], u64s[4], u64s[5], u64s[6]].map(|v| v as i64);
-        self.name.resize(u64s[7] as usize, 0);
+        self.record = u64s[7];
+        let [names, blocks, intervals, groups, splices] = [u64s[8], u64s[9], u64s[10], u64s[11], u64s[12]];
+        self.name.resize(names as usize, 0);
         r.read_exact(&mut self.name)?;
-        self.read_group.resize(u64s[10] as usize, 0);
+        self.read_group.resize(groups as usize, 0);
         r.read_exact(&mut self.read_group)?;
         let mut word = || -> io::Result<u64> {
             let mut b = [0u8; 8];
@@ -603,15 +618,15 @@ impl Alignment {
             Ok(u64::from_le_bytes(b))
         };
         self.blocks.clear();
-        for _ in 0..u64s[8] {
+        for _ in 0..blocks {
             self.blocks.push((word()?, word()?));
         }
         self.splices.clear();
-        for _ in 0..u64s[11] {
+        for _ in 0..splices {
             self.splices.push((word()?, word()?));
         }
         self.intervals.clear();
-        for _ in 0..u64s[9] {
+        for _ in 0..intervals {
             let mut i = Interval { start: word()?, len: word()?, insertions: word()? as usize, ..Interval::default() };
             for v in i.insertion_pos.iter_mut() {
                 *v = word()?;
@@ -725,6 +740,7 @@ mod tests {
             hi: 1,
             name: b"read/1".to_vec(),
             read_group: b"lane2".to_vec(),
+            record: 77,
             tlen: -300,
             junction: true,
             blocks: vec![(10, 20), (30, 45)],
