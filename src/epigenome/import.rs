@@ -67,6 +67,78 @@ fn open(path: &Path) -> Result<Box<dyn BufRead>, EpigenomeError> {
     Ok(Box::new(std::io::BufReader::new(crate::io::open::decompress(file).map_err(io_err)?)))
 }
 
+/// Largest gzip file inflated whole in memory (with libdeflate, about twice zlib's speed); larger
+/// ones (whole-genome tables) stream, so memory stays bounded whatever the file.
+const WHOLE_GZIP_LIMIT: u64 = 64 << 20;
+/// Largest table inflated whole (the gzip trailer's size, checked before allocating).
+const WHOLE_TABLE_LIMIT: usize = 512 << 20;
+
+/// A table's lines, without their line ends: a moderate single-member gzip file (what Bismark,
+/// MethylDackel and modkit write) inflated whole and split in place; anything else streamed.
+enum Lines {
+    Whole { text: Vec<u8>, at: usize },
+    Stream { reader: Box<dyn BufRead>, line: Vec<u8> },
+}
+
+impl Lines {
+    fn open(path: &Path) -> Result<Self, EpigenomeError> {
+        let io_err = |source| EpigenomeError::Io { path: path.to_path_buf(), source };
+        let size = std::fs::metadata(path).map_err(io_err)?.len();
+        if size <= WHOLE_GZIP_LIMIT {
+            let bytes = std::fs::read(path).map_err(io_err)?;
+            if let Some(text) = inflate_whole(&bytes) {
+                return Ok(Lines::Whole { text, at: 0 });
+            }
+        }
+        Ok(Lines::Stream { reader: open(path)?, line: Vec::new() })
+    }
+
+    /// The next line (its `\n` and trailing `\r` removed), `None` at the end.
+    fn next(&mut self) -> std::io::Result<Option<&[u8]>> {
+        let line = match self {
+            Lines::Whole { text, at } => {
+                if *at >= text.len() {
+                    return Ok(None);
+                }
+                let rest = &text[*at..];
+                let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+                *at += (end + 1).min(rest.len());
+                &rest[..end]
+            }
+            Lines::Stream { reader, line } => {
+                line.clear();
+                if reader.read_until(b'\n', line)? == 0 {
+                    return Ok(None);
+                }
+                line.as_slice()
+            }
+        };
+        let mut line = line;
+        while let [rest @ .., b'\n' | b'\r'] = line {
+            line = rest;
+        }
+        Ok(Some(line))
+    }
+}
+
+/// `bytes` inflated, when they are one gzip member whose trailer gives a size within
+/// [`WHOLE_TABLE_LIMIT`] and libdeflate inflates them to exactly that size; `None` otherwise
+/// (plain text, several members as BGZF, or a damaged file, which the streaming reader then
+/// reads and reports).
+fn inflate_whole(bytes: &[u8]) -> Option<Vec<u8>> {
+    if bytes.len() < 18 || bytes[..2] != [0x1f, 0x8b] {
+        return None;
+    }
+    let tail: [u8; 4] = bytes[bytes.len() - 4..].try_into().ok()?;
+    let size = u32::from_le_bytes(tail) as usize;
+    if size > WHOLE_TABLE_LIMIT {
+        return None;
+    }
+    let mut out = vec![0u8; size];
+    let n = libdeflater::Decompressor::new().gzip_decompress(bytes, &mut out).ok()?;
+    (n == size).then_some(out)
+}
+
 /// Whether `path` holds alignments (BAM, CRAM, or SAM: an `@` header or a record line) rather
 /// than a per-CpG table.
 pub fn is_alignment(path: &Path) -> Result<bool, EpigenomeError> {
@@ -181,6 +253,29 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// Splits a line at runs of ASCII white space (as `split(is_ascii_whitespace)` without the empty
+/// pieces), keeping the first [`MAX_FIELDS`]; returns how many fields there were.
+fn split_fields<'a>(line: &'a [u8], fields: &mut [&'a [u8]; MAX_FIELDS]) -> usize {
+    let (mut count, mut i) = (0, 0);
+    while i < line.len() {
+        while i < line.len() && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i == line.len() {
+            break;
+        }
+        let start = i;
+        while i < line.len() && !line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if let Some(slot) = fields.get_mut(count) {
+            *slot = &line[start..i];
+        }
+        count += 1;
+    }
+    count
+}
+
 /// Largest position read: the cohort merge keys a site by chromosome rank above 40 bits of
 /// position (`sites::site_key`), and the longest chromosome known is under 2^33.
 const MAX_POSITION: u64 = (1 << 40) - 2;
@@ -211,7 +306,7 @@ fn chrom<'a>(path: &Path, line: u64, field: &'a [u8]) -> Result<&'a str, Epigeno
 
 /// Reads one per-CpG table.
 pub fn read(path: &Path, format: Format) -> Result<Imported, EpigenomeError> {
-    let mut reader = open(path)?;
+    let mut lines = Lines::open(path)?;
     let mut collector = SiteCollector::default();
     let mut merged = match format {
         Format::CpgReport | Format::Modkit => true,
@@ -219,34 +314,19 @@ pub fn read(path: &Path, format: Format) -> Result<Imported, EpigenomeError> {
     };
     let mut first = true;
     let mut modkit_m = 0u64;
-    let mut text = Vec::new();
     let mut number = 0u64;
     let mut data_lines = 0u64;
     loop {
-        text.clear();
         number += 1;
-        let n = reader
-            .read_until(b'\n', &mut text)
-            .map_err(|source| EpigenomeError::Io { path: path.to_path_buf(), source })?;
-        if n == 0 {
+        let Some(line) = lines.next().map_err(|source| EpigenomeError::Io { path: path.to_path_buf(), source })? else {
             break;
-        }
-        let mut line = text.as_slice();
-        while let [rest @ .., b'\n' | b'\r'] = line {
-            line = rest;
-        }
+        };
         if line.is_empty() || line.starts_with(b"#") || line.starts_with(b"track") {
             continue;
         }
         // Fields on the stack: a table has millions of lines and at most 18 columns we read.
         let mut fields: [&[u8]; MAX_FIELDS] = [b""; MAX_FIELDS];
-        let mut count = 0;
-        for field in line.split(u8::is_ascii_whitespace).filter(|f| !f.is_empty()) {
-            if let Some(slot) = fields.get_mut(count) {
-                *slot = field;
-            }
-            count += 1;
-        }
+        let count = split_fields(line, &mut fields);
         let f = Fields { fields: &fields[..count.min(MAX_FIELDS)], count };
         data_lines += 1;
         // Positions fit the merge's key (2^40) and counts a read depth (2^32): sums and `+ 1`
