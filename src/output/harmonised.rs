@@ -195,6 +195,16 @@ pub fn write_harmonised(
         .map(|s| ((s.patient_id.as_str(), s.layer), s.sample_id.as_str()))
         .collect();
 
+    // Per layer, the columns every one of its samples repeats, built once (a layer of 250,000
+    // CpGs would otherwise copy its feature ids once per sample).
+    let repeat = |v: &str, n: usize| -> ArrayRef { Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, n))) };
+    let features: Vec<ArrayRef> = layers
+        .iter()
+        .map(|l| Arc::new(StringArray::from_iter_values(l.normalised.feature_ids.iter())) as ArrayRef)
+        .collect();
+    let layer_names: Vec<ArrayRef> =
+        layers.iter().map(|l| repeat(l.layer.as_str(), l.normalised.feature_ids.len())).collect();
+    let mut timepoints: HashMap<(usize, usize), ArrayRef> = HashMap::new();
     write_parquet(path, schema.clone(), metadata, |push| {
         for sample in order {
             let Some(li) = layers.iter().position(|l| l.layer == sample.layer) else { continue };
@@ -202,7 +212,7 @@ pub fn write_harmonised(
             let Some(&j) = columns[li].get(sample.sample_id.as_str()) else { continue };
             let n = layer.normalised.feature_ids.len();
             let tp = &cohort.timepoints[sample.timepoint];
-            let repeat = |v: &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, n))) };
+            let timepoint = timepoints.entry((li, sample.timepoint)).or_insert_with(|| repeat(&tp.name, n)).clone();
             let raw = layer.raw.column(j, &layer.normalised.sample_ids).map_err(std::io::Error::other)?;
             let raw =
                 Arc::new(Float64Array::from_iter(raw.into_iter().map(|v| (!v.is_nan()).then_some(v)))) as ArrayRef;
@@ -215,13 +225,13 @@ pub fn write_harmonised(
                 Arc::new(Float64Array::from_iter((0..n).map(|i| j0.and_then(|j0| Some(value(i, j)? - value(i, j0)?)))))
                     as ArrayRef;
             let arrays: Vec<ArrayRef> = vec![
-                repeat(&sample.patient_id),
-                repeat(&tp.name),
+                repeat(&sample.patient_id, n),
+                timepoint,
                 Arc::new(UInt32Array::from_iter_values(std::iter::repeat_n(tp.order, n))),
                 Arc::new(Float64Array::from_iter(std::iter::repeat_n(sample.days_from_admission, n))),
-                repeat(layer.layer.as_str()),
-                Arc::new(StringArray::from_iter_values(layer.normalised.feature_ids.iter())),
-                repeat(&sample.sample_id),
+                layer_names[li].clone(),
+                features[li].clone(),
+                repeat(&sample.sample_id, n),
                 raw,
                 normalised,
                 change,
@@ -251,6 +261,10 @@ pub fn write_mofa(path: &Path, cohort: &Cohort, layers: &[LayerData], metadata: 
         for layer in layers {
             let by_id: HashMap<&str, &Sample> =
                 cohort.samples.iter().filter(|s| s.layer == layer.layer).map(|s| (s.sample_id.as_str(), s)).collect();
+            // Built once per layer: the prefixed feature names and the view column, sliced per sample.
+            let prefixed: Vec<String> =
+                layer.normalised.feature_ids.iter().map(|f| format!("{}:{f}", layer.layer.as_str())).collect();
+            let views = StringArray::from_iter_values(std::iter::repeat_n(layer.layer.as_str(), prefixed.len()));
             for (j, id) in layer.normalised.sample_ids.iter().enumerate() {
                 let Some(sample) = by_id.get(id.as_str()) else { continue };
                 let tp = &cohort.timepoints[sample.timepoint];
@@ -265,12 +279,8 @@ pub fn write_mofa(path: &Path, cohort: &Cohort, layers: &[LayerData], metadata: 
                 let arrays: Vec<ArrayRef> = vec![
                     repeat(&draw),
                     repeat(&sample.patient_id),
-                    Arc::new(StringArray::from_iter_values(
-                        present
-                            .iter()
-                            .map(|(i, _)| format!("{}:{}", layer.layer.as_str(), layer.normalised.feature_ids[*i])),
-                    )),
-                    repeat(layer.layer.as_str()),
+                    Arc::new(StringArray::from_iter_values(present.iter().map(|(i, _)| prefixed[*i].as_str()))),
+                    Arc::new(views.slice(0, n)),
                     Arc::new(Float64Array::from_iter_values(present.iter().map(|(_, v)| *v))),
                     Arc::new(Float64Array::from_iter(std::iter::repeat_n(time, n))),
                 ];
