@@ -253,6 +253,22 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// Why column `k` of a line is not a whole number within bounds (kept out of the parsing loop).
+#[cold]
+#[inline(never)]
+fn number_error(path: &Path, line: u64, f: &Fields<'_>, k: usize, what: &str, beyond: &str) -> EpigenomeError {
+    let Some(field) = f.get(k) else {
+        return line_err(path, line, format!("expected at least {} columns, found {}", k + 1, f.len()));
+    };
+    match parse_u64(field) {
+        None => {
+            let found = String::from_utf8_lossy(field);
+            line_err(path, line, format!("column {} ({what}): expected a whole number, found {found:?}", k + 1))
+        }
+        Some(v) => line_err(path, line, format!("column {} ({what}): {v} is {beyond}", k + 1)),
+    }
+}
+
 /// Splits a line at runs of ASCII white space (as `split(is_ascii_whitespace)` without the empty
 /// pieces), keeping the first [`MAX_FIELDS`]; returns how many fields there were.
 fn split_fields<'a>(line: &'a [u8], fields: &mut [&'a [u8]; MAX_FIELDS]) -> usize {
@@ -289,6 +305,18 @@ fn parse_u64(field: &[u8]) -> Option<u64> {
     let digits = field.strip_prefix(b"+").unwrap_or(field);
     if digits.is_empty() {
         return None;
+    }
+    // Up to 19 digits cannot overflow: no checks per digit on the common path.
+    if digits.len() <= 19 {
+        let mut n = 0u64;
+        for &b in digits {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            n = n * 10 + u64::from(d);
+        }
+        return Some(n);
     }
     digits.iter().try_fold(0u64, |n, &b| {
         let d = b.wrapping_sub(b'0');
@@ -331,18 +359,12 @@ pub fn read(path: &Path, format: Format) -> Result<Imported, EpigenomeError> {
         data_lines += 1;
         // Positions fit the merge's key (2^40) and counts a read depth (2^32): sums and `+ 1`
         // can then never overflow, and a corrupted number is named instead.
+        // The common case inline; every error is built out of line (`number_error`).
         let bounded = |k: usize, what: &str, max: u64, beyond: &str| -> Result<u64, EpigenomeError> {
-            let field = f.get(k).ok_or_else(|| {
-                line_err(path, number, format!("expected at least {} columns, found {}", k + 1, f.len()))
-            })?;
-            let v = parse_u64(field).ok_or_else(|| {
-                let found = String::from_utf8_lossy(field);
-                line_err(path, number, format!("column {} ({what}): expected a whole number, found {found:?}", k + 1))
-            })?;
-            if v > max {
-                return Err(line_err(path, number, format!("column {} ({what}): {v} is {beyond}", k + 1)));
+            match f.get(k).and_then(parse_u64) {
+                Some(v) if v <= max => Ok(v),
+                _ => Err(number_error(path, number, &f, k, what, beyond)),
             }
-            Ok(v)
         };
         let int = |k: usize, what: &str| bounded(k, what, MAX_POSITION, "beyond any chromosome (over 2^40)");
         let count = |k: usize, what: &str| bounded(k, what, MAX_DEPTH, "larger than any read depth (over 2^32)");
