@@ -73,8 +73,9 @@ const WHOLE_GZIP_LIMIT: u64 = 64 << 20;
 /// Largest table inflated whole (the gzip trailer's size, checked before allocating).
 const WHOLE_TABLE_LIMIT: usize = 512 << 20;
 
-/// A table's lines, without their line ends: a moderate single-member gzip file (what Bismark,
-/// MethylDackel and modkit write) inflated whole and split in place; anything else streamed.
+/// A table's lines, without their line ends: a moderate plain file, or single-member gzip file
+/// (what Bismark, MethylDackel and modkit write) inflated whole, split in place; anything else
+/// (larger files, BGZF, damaged gzip) streamed.
 enum Lines {
     Whole { text: Vec<u8>, at: usize },
     Stream { reader: Box<dyn BufRead>, line: Vec<u8> },
@@ -86,6 +87,10 @@ impl Lines {
         let size = std::fs::metadata(path).map_err(io_err)?.len();
         if size <= WHOLE_GZIP_LIMIT {
             let bytes = std::fs::read(path).map_err(io_err)?;
+            if bytes.len() < 2 || bytes[..2] != [0x1f, 0x8b] {
+                // Plain text: already whole.
+                return Ok(Lines::Whole { text: bytes, at: 0 });
+            }
             if let Some(text) = inflate_whole(&bytes) {
                 return Ok(Lines::Whole { text, at: 0 });
             }
@@ -121,12 +126,12 @@ impl Lines {
     }
 }
 
-/// `bytes` inflated, when they are one gzip member whose trailer gives a size within
+/// Gzip `bytes` inflated, when they are one member whose trailer gives a size within
 /// [`WHOLE_TABLE_LIMIT`] and libdeflate inflates them to exactly that size; `None` otherwise
-/// (plain text, several members as BGZF, or a damaged file, which the streaming reader then
-/// reads and reports).
+/// (several members as BGZF, or a damaged file, which the streaming reader then reads and
+/// reports).
 fn inflate_whole(bytes: &[u8]) -> Option<Vec<u8>> {
-    if bytes.len() < 18 || bytes[..2] != [0x1f, 0x8b] {
+    if bytes.len() < 18 {
         return None;
     }
     let tail: [u8; 4] = bytes[bytes.len() - 4..].try_into().ok()?;

@@ -183,17 +183,18 @@ impl<'a> JunctionGenes<'a> {
         site_support: &HashMap<(String, u64), u64>,
     ) -> (String, String) {
         let (small, large) = (self.locate(contig, left), self.locate(contig, right));
-        // (gene, sites covered, which sites: 1 left, 2 right), in the order found.
-        let mut genes: Vec<(u32, u32, u8)> = Vec::new();
+        // (gene, sites covered, which sites: 1 left, 2 right, the first base of the span it was
+        // first found by), in the order found.
+        let mut genes: Vec<(u32, u32, u8, u64)> = Vec::new();
         for (side, found) in [(1u8, &small), (2u8, &large)] {
             for &i in found {
-                let gene = self.spans[i as usize].gene;
-                match genes.iter_mut().find(|g| g.0 == gene) {
+                let span = &self.spans[i as usize];
+                match genes.iter_mut().find(|g| g.0 == span.gene) {
                     Some(g) => {
                         g.1 += 1;
                         g.2 |= side;
                     }
-                    None => genes.push((gene, 1, side)),
+                    None => genes.push((span.gene, 1, side, span.first)),
                 }
             }
         }
@@ -213,18 +214,9 @@ impl<'a> JunctionGenes<'a> {
                 }
             }
         }
-        let first = |g: u32| {
-            // The leftmost base of the gene's span found at either site (one span per contig).
-            small
-                .iter()
-                .chain(&large)
-                .map(|&i| &self.spans[i as usize])
-                .find(|s| s.gene == g)
-                .map_or(u64::MAX, |s| s.first)
-        };
         let mut primary: Option<usize> = None;
         for (i, g) in genes.iter().enumerate() {
-            if kept[i] && g.1 == max_support && primary.is_none_or(|p| first(g.0) < first(genes[p].0)) {
+            if kept[i] && g.1 == max_support && primary.is_none_or(|p| g.3 < genes[p].3) {
                 primary = Some(i);
             }
         }

@@ -799,15 +799,14 @@ impl<'a> Counter<'a> {
         let (features, options) = (self.features, self.options);
         let status =
             if category == Category::NonSplit && options.non_split_only { "Unassigned_Split" } else { category.name() };
+        // A target as the reports name it: -f reports the feature's gene, as featureCounts does.
+        let target = |k: u32| {
+            let gene = if options.feature_level { features.exons[k as usize].gene } else { k };
+            features.genes[gene as usize].id.as_str()
+        };
         if let Some(outcomes) = self.outcomes.as_deref_mut() {
             let targets = (category == Category::Assigned).then(|| {
-                let ids: Vec<&str> = winners
-                    .iter()
-                    .map(|&k| {
-                        let gene = if options.feature_level { features.exons[k as usize].gene } else { k };
-                        features.genes[gene as usize].id.as_str()
-                    })
-                    .collect();
+                let ids: Vec<&str> = winners.iter().map(|&k| target(k)).collect();
                 (winners.len(), ids.join(","))
             });
             for r in records {
@@ -828,9 +827,7 @@ impl<'a> Counter<'a> {
                         if i > 0 {
                             w.write_all(b",")?;
                         }
-                        // -f reports the feature's gene, as featureCounts does.
-                        let gene = if options.feature_level { features.exons[k as usize].gene } else { k };
-                        w.write_all(features.genes[gene as usize].id.as_bytes())?;
+                        w.write_all(target(k).as_bytes())?;
                     }
                 }
                 Category::Unmapped | Category::Singleton => w.write_all(b"0\tNA")?,
