@@ -433,26 +433,9 @@ fn normalisation_matches_pydeseq2_and_rnanorm_on_real_gtex_counts() {
         assert_matrix_close(&out, &reference.join(format!("{method}.tsv")), 1e-9);
         assert_factors_close(&factors, &reference.join("factors.tsv"), 1e-9);
     }
-    // VST: stated tolerance 1e-4 absolute on the log2 scale (we reach 1.2e-6); dispersions are
-    // fitted by an optimiser, so this cannot be exact.
-    let out = dir.join("vst.parquet");
-    let o = harmonomics(&[
-        "normalise",
-        "transcriptome",
-        "--counts",
-        counts.to_str().expect("utf-8"),
-        "--method",
-        "vst",
-        "--out",
-        out.to_str().expect("utf-8"),
-    ]);
-    assert!(o.status.success(), "vst: {}", String::from_utf8_lossy(&o.stderr));
-    assert_matrix_abs_close(&out, &reference.join("vst.tsv"), 1e-4);
-}
-
-/// Like [`assert_matrix_close`], with an absolute tolerance (for log-scale outputs).
-fn assert_matrix_abs_close(ours: &std::path::Path, reference: &std::path::Path, tolerance: f64) {
-    assert_matrix_within(ours, reference, tolerance, false);
+    // VST is checked against R's DESeq2 (tests/concordance_r.rs): pydeseq2's differs from R's
+    // (it keeps lower-bound dispersions in the trend fit and stops its optimiser elsewhere), by
+    // 3.7e-3 on these counts.
 }
 
 #[test]
@@ -476,7 +459,8 @@ fn normalisation_matches_pydeseq2_and_rnanorm_on_the_fixture_cohort() {
     }
     let counts = dir.write("fixture_counts.tsv", &tsv);
     let reference = reference_normalisations(&dir, Some(&counts));
-    for method in ["cpm", "deseq2", "tmm", "uq", "vst"] {
+    // VST: against R instead (tests/concordance_r.rs); pydeseq2's differs from R's by 0.03 here.
+    for method in ["cpm", "deseq2", "tmm", "uq"] {
         let ours = dir.join(&format!("fx_{method}.parquet"));
         let factors = dir.join("fx_factors.tsv");
         // Read our raw.parquet directly: the normaliser takes it as it is.
@@ -493,10 +477,6 @@ fn normalisation_matches_pydeseq2_and_rnanorm_on_the_fixture_cohort() {
             factors.to_str().expect("utf-8"),
         ]);
         assert!(o.status.success(), "{method}: {}", String::from_utf8_lossy(&o.stderr));
-        if method == "vst" {
-            assert_matrix_abs_close(&ours, &reference.join("vst.tsv"), 1e-4);
-            continue;
-        }
         assert_matrix_close(&ours, &reference.join(format!("{method}.tsv")), 1e-9);
         assert_factors_close(&factors, &reference.join("factors.tsv"), 1e-9);
     }

@@ -8,6 +8,7 @@ use super::choice::choice;
 
 use crate::annotation::AnnotationFormat;
 use crate::transcriptome::normalise::Method;
+use crate::transcriptome::normalise::vst::FitType;
 
 /// Normalise one layer's count matrix across samples.
 #[derive(Debug, Subcommand)]
@@ -131,6 +132,13 @@ pub struct TranscriptomeArgs {
     /// edgeR's prior.count for log2cpm.
     #[arg(long, default_value_t = 2.0, value_name = "N")]
     pub prior_count: f64,
+    /// VST: DESeq2's fitType for the dispersion trend.
+    #[arg(long, value_parser = choice::<FitType>(), default_value = "parametric")]
+    pub fit_type: FitType,
+    /// VST: fit the trend on N genes as R's `vst(nsub = N)` (default: every gene, as
+    /// `varianceStabilizingTransformation`).
+    #[arg(long, value_name = "N")]
+    pub nsub: Option<usize>,
 }
 
 impl TranscriptomeArgs {
@@ -147,6 +155,8 @@ impl TranscriptomeArgs {
                 prior_count: self.prior_count,
                 filter_by_expr: self.filter_by_expr,
                 filter_group: None,
+                vst_fit_type: self.fit_type,
+                vst_nsub: self.nsub,
             },
         }
     }

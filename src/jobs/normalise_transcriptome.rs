@@ -40,15 +40,24 @@ pub fn run(job: &NormaliseJob) -> Result<(), RunError> {
     } else {
         vec![true; counts.matrix.feature_ids.len()]
     };
-    let matrix = normalise::apply_filtered(job.method, &counts.matrix, lengths.as_deref(), &keep, &job.options)
+    let normalised = normalise::apply_filtered(job.method, &counts.matrix, lengths.as_deref(), &keep, &job.options)
         .map_err(|reason| RunError::NormaliseFile { path: job.counts.clone(), reason })?;
-    let params = json!({
+    for warning in &normalised.warnings {
+        eprintln!("warning: {}: {warning}", job.counts.display());
+    }
+    let mut params = json!({
         "method": job.method.name(),
         "prior_count": job.options.prior_count,
         "filter_by_expr": job.options.filter_by_expr,
         "kept_features": keep.iter().filter(|k| **k).count(),
-    })
-    .to_string();
+    });
+    if job.method == normalise::Method::Vst {
+        params["vst_fit_type"] = json!(job.options.vst_fit_type);
+        params["vst_nsub"] = json!(job.options.vst_nsub);
+        params["fit"] = normalised.fit;
+    }
+    let params = params.to_string();
+    let matrix = normalised.matrix;
     let meta = super::metadata(Layer::Transcriptome, &[("method", job.method.name().to_string()), ("params", params)]);
     // The matrix and the factors table appear together or not at all.
     let mut staged = crate::io::atomic::Staged::default();

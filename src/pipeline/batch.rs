@@ -291,10 +291,14 @@ fn combat_seq_layer(
     };
     let keep = super::transcriptome::transcriptome_keep(cohort, raw, samples)?;
     let counts = raw.map_columns(|_, c| Some(c.iter().map(|v| if v.is_finite() { *v } else { 0.0 }).collect()));
-    layer.normalised =
+    let normalised =
         crate::transcriptome::normalise::apply_filtered(method, &counts, lengths.as_deref(), &keep, options)?;
+    layer.normalised = normalised.matrix;
     let mut params = serde_json::Map::new();
     params.insert("normalisation".into(), json!(method.name()));
+    if !normalised.fit.is_null() {
+        params.insert("normalisation_fit".into(), normalised.fit);
+    }
     params.insert("counts_moved".into(), json!(moved));
     params.insert("counts_rounded".into(), json!(rounded));
     Ok(Corrected { rows: rows.len(), params })

@@ -440,15 +440,22 @@ fn normalise_layer(
         )?;
         written.push(dir.join("factors.parquet"));
         for (k, method) in options.normalise.methods.iter().enumerate() {
-            let matrix = normalise::apply_filtered(*method, &raw, lengths, &keep, &options.normalise)?;
-            let params = json!({
+            let normalised = normalise::apply_filtered(*method, &raw, lengths, &keep, &options.normalise)?;
+            r.warnings.extend(normalised.warnings.iter().cloned());
+            let mut params = json!({
                 "method": method.name(),
                 "prior_count": options.normalise.prior_count,
                 "filter_by_expr": options.normalise.filter_by_expr,
                 "filter_group": options.normalise.filter_group,
                 "kept_features": kept,
-            })
-            .to_string();
+            });
+            if *method == normalise::Method::Vst {
+                params["vst_fit_type"] = json!(options.normalise.vst_fit_type);
+                params["vst_nsub"] = json!(options.normalise.vst_nsub);
+                params["fit"] = normalised.fit.clone();
+            }
+            let params = params.to_string();
+            let matrix = normalised.matrix;
             let name =
                 if k == 0 { "normalised.parquet".to_string() } else { format!("normalised.{}.parquet", method.name()) };
             write_matrix_nan_as_null(

@@ -4,6 +4,7 @@
 
 pub mod cpm;
 pub mod deseq2;
+pub mod dispersion;
 pub mod filter;
 pub mod input;
 pub mod tmm;
@@ -36,7 +37,7 @@ crate::choice::named_enum! {
         Tmm = "tmm",
         /// edgeR upper-quartile: CPM on library size × upper-quartile factor.
         Uq = "uq",
-        /// DESeq2's variance-stabilising transformation (blind, parametric trend).
+        /// DESeq2's variance-stabilising transformation, blind, as R computes it.
         Vst = "vst",
     }
 }
@@ -55,6 +56,12 @@ pub struct NormaliseOptions {
     /// Samplesheet column that defines filterByExpr's groups (default: one group).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter_group: Option<String>,
+    /// DESeq2's `fitType` for the VST's dispersion trend.
+    pub vst_fit_type: vst::FitType,
+    /// Fit the VST's trend on this many genes, as R's `vst(nsub = n)`; unset: on every gene, as
+    /// `varianceStabilizingTransformation`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vst_nsub: Option<usize>,
 }
 
 impl Default for NormaliseOptions {
@@ -64,7 +71,27 @@ impl Default for NormaliseOptions {
             prior_count: 2.0,
             filter_by_expr: false,
             filter_group: None,
+            vst_fit_type: vst::FitType::Parametric,
+            vst_nsub: None,
         }
+    }
+}
+
+/// A normalised matrix with what its method fitted (for the metadata) and any fallback taken
+/// (for the manifest's warnings).
+#[derive(Clone, Debug)]
+pub struct Normalised {
+    /// The matrix.
+    pub matrix: FeatureMatrix<f64>,
+    /// Method-specific fit details (the VST's trend), `Null` for the closed-form methods.
+    pub fit: serde_json::Value,
+    /// Fallbacks and caveats.
+    pub warnings: Vec<String>,
+}
+
+impl Normalised {
+    fn plain(matrix: FeatureMatrix<f64>) -> Self {
+        Normalised { matrix, fit: serde_json::Value::Null, warnings: Vec::new() }
     }
 }
 
@@ -78,7 +105,7 @@ pub fn apply_filtered(
     lengths: Option<&[f64]>,
     keep: &[bool],
     options: &NormaliseOptions,
-) -> Result<FeatureMatrix<f64>, NormaliseError> {
+) -> Result<Normalised, NormaliseError> {
     if keep.iter().all(|&k| k) {
         return apply(method, counts, lengths, options);
     }
@@ -92,6 +119,7 @@ pub fn apply_filtered(
     let out = apply(method, &sub, sub_lengths.as_deref(), options)?;
     drop(sub);
     let columns = out
+        .matrix
         .columns
         .into_iter()
         .map(|c| {
@@ -103,7 +131,9 @@ pub fn apply_filtered(
             Some(full)
         })
         .collect();
-    Ok(FeatureMatrix { feature_ids: counts.feature_ids.clone(), sample_ids: counts.sample_ids.clone(), columns })
+    let matrix =
+        FeatureMatrix { feature_ids: counts.feature_ids.clone(), sample_ids: counts.sample_ids.clone(), columns };
+    Ok(Normalised { matrix, ..out })
 }
 
 /// A method that cannot be applied to this matrix.
@@ -153,7 +183,7 @@ pub fn apply(
     counts: &FeatureMatrix<f64>,
     lengths: Option<&[f64]>,
     options: &NormaliseOptions,
-) -> Result<FeatureMatrix<f64>, NormaliseError> {
+) -> Result<Normalised, NormaliseError> {
     let need_lengths = || {
         lengths.filter(|l| l.len() == counts.feature_ids.len()).ok_or(NormaliseError::Method {
             method: method.name(),
@@ -163,7 +193,11 @@ pub fn apply(
                     .into(),
         })
     };
-    Ok(match method {
+    let matrix = match method {
+        Method::Vst => {
+            let (matrix, fit) = vst::vst(counts, options.vst_fit_type, options.vst_nsub)?;
+            return Ok(Normalised { matrix, fit: fit.to_json(), warnings: fit.warnings });
+        }
         Method::Cpm => cpm::cpm(counts),
         Method::Log2cpm => cpm::log2_cpm(counts, options.prior_count),
         Method::Tpm => tpm::tpm(counts, need_lengths()?),
@@ -174,6 +208,6 @@ pub fn apply(
         }
         Method::Tmm => tmm::effective_cpm(counts, &tmm::tmm_factors(counts)),
         Method::Uq => tmm::effective_cpm(counts, &tmm::upper_quartile_factors(counts)),
-        Method::Vst => vst::vst(counts)?.0,
-    })
+    };
+    Ok(Normalised::plain(matrix))
 }
