@@ -158,3 +158,107 @@ fn vst_matches_r_deseq2_on_real_synthetic_and_fixture_counts() {
     }
     assert_eq!(fallbacks, 1, "the fixture's 100-gene subset is the one case where R substitutes locfit");
 }
+
+/// Runs `normalise transcriptome` with `args`, asserting success; the output path.
+fn normalise(dir: &Workdir, name: &str, counts: &Path, args: &[&str]) -> PathBuf {
+    let out = dir.join(&format!("{name}.parquet"));
+    let o = harmonomics(&[&["normalise", "transcriptome", "--counts", arg(counts), "-o", arg(&out)], args].concat());
+    assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+/// The largest difference relative to R's value (absolute where R's is 0).
+fn max_relative_difference(ours: &Path, reference: &Path) -> f64 {
+    let (batch, _) = read_parquet(ours);
+    let (samples, rows) = read_reference(reference);
+    let ids = strings(&batch, "feature_id");
+    let mut worst = 0.0f64;
+    for (j, sample) in samples.iter().enumerate() {
+        let column = f64s(&batch, sample);
+        for (i, id) in ids.iter().enumerate() {
+            let expected = rows[id.as_deref().expect("id")][j];
+            let got = column[i].expect("value");
+            let d = (got - expected).abs();
+            worst = worst.max(if expected == 0.0 { d } else { d / expected.abs() });
+        }
+    }
+    worst
+}
+
+/// A samples table and the column holding filterByExpr's groups.
+type Groups<'a> = Option<(&'a Path, &'a str)>;
+
+#[test]
+#[ignore = "needs R with edgeR and DESeq2 (Debian r-bioc-edger, r-bioc-deseq2); .ci/run installs them"]
+fn edger_methods_filter_and_control_genes_match_r_on_real_and_fixture_counts() {
+    let dir = Workdir::new();
+    let pasilla =
+        dir.write("pasilla.tsv", &gunzip_text(&repo().join("test-data/real/pasilla/pasilla_gene_counts.tsv.gz")));
+    // pasilla's design: the RNAi condition (treated/untreated) as filterByExpr's group.
+    let pasilla_samples = dir.write(
+        "pasilla_samples.csv",
+        "sample_id,condition\nuntreated1,untreated\nuntreated2,untreated\nuntreated3,untreated\nuntreated4,untreated\n\
+         treated1,treated\ntreated2,treated\ntreated3,treated\n",
+    );
+    let synthetic = dir.join("synthetic.tsv");
+    r("reference_deseq2.R", &["--synthetic", "2000", "12", "11", arg(&synthetic)], &[]);
+    let fixture = fixture_counts(&dir);
+    let samplesheet = repo().join("test-data/cohort/samplesheet.csv");
+    let sets: [(&str, &Path, Groups); 3] = [
+        ("pasilla", &pasilla, Some((&pasilla_samples, "condition"))),
+        ("synthetic", &synthetic, None),
+        ("fixture", &fixture, Some((&samplesheet, "timepoint"))),
+    ];
+    for (name, counts, groups) in sets {
+        let reference = dir.join(&format!("edger-{name}"));
+        let mut r_args = vec![arg(counts), arg(&reference)];
+        if let Some((table, column)) = groups {
+            r_args.extend([arg(table), column]);
+        }
+        r("reference_edger.R", &r_args, &[]);
+        // Stated tolerance 1e-9 relative (we reach about 1e-14).
+        for method in ["tmm", "tmmwsp", "uq", "log2cpm", "log2cpm_tmm"] {
+            let ours = normalise(&dir, &format!("{name}-{method}"), counts, &["--method", method]);
+            let worst = max_relative_difference(&ours, &reference.join(format!("{method}.tsv")));
+            eprintln!("{name} {method}: max relative |ours - R| = {worst:e}");
+            assert!(worst <= 1e-9, "{name} {method}: {worst}");
+        }
+        let controls = reference.join("controls.txt");
+        let ours = normalise(
+            &dir,
+            &format!("{name}-controls"),
+            counts,
+            &["--method", "deseq2", "--control-genes", arg(&controls)],
+        );
+        let worst = max_relative_difference(&ours, &reference.join("deseq2_controls.tsv"));
+        eprintln!("{name} deseq2 with controlGenes: max relative |ours - R| = {worst:e}");
+        assert!(worst <= 1e-9, "{name} controlGenes: {worst}");
+        // filterByExpr with the group: the same genes kept (the others are null rows).
+        let mut filter_args = vec!["--method", "cpm", "--filter-by-expr"];
+        if let Some((table, column)) = groups {
+            filter_args.extend(["--filter-group", column, "--samples", arg(table)]);
+        }
+        let ours = normalise(&dir, &format!("{name}-filter"), counts, &filter_args);
+        let (batch, _) = read_parquet(&ours);
+        let (_, keep) = read_reference(&reference.join("keep.tsv"));
+        let first_sample = batch.schema().field(1).name().clone();
+        let values = f64s(&batch, &first_sample);
+        let ids = strings(&batch, "feature_id");
+        let differ = ids
+            .iter()
+            .zip(&values)
+            .filter(|(id, v)| (keep[id.as_deref().expect("id")][0] == 1.0) != v.is_some())
+            .count();
+        let kept = keep.values().filter(|k| k[0] == 1.0).count();
+        eprintln!("{name} filterByExpr: R keeps {kept} of {}, {differ} differ", keep.len());
+        assert_eq!(differ, 0, "{name}: filterByExpr");
+        assert!(kept > 0 && kept < keep.len(), "{name}: the filter must keep some genes and drop others");
+        // R's own CSV and write.table files give the same matrix, byte for byte.
+        let tsv =
+            std::fs::read(normalise(&dir, &format!("{name}-tsv"), counts, &["--method", "deseq2"])).expect("ours");
+        for file in ["counts.csv", "counts.txt"] {
+            let other = normalise(&dir, &format!("{name}-{file}"), &reference.join(file), &["--method", "deseq2"]);
+            assert_eq!(std::fs::read(other).expect("ours"), tsv, "{name}: {file} read differently from the TSV");
+        }
+    }
+}

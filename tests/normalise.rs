@@ -228,3 +228,75 @@ fn filter_by_expr_in_run_nulls_the_filtered_genes_and_normalises_the_rest() {
         assert!((total - 1e6).abs() < 1e-6, "CPM of the kept genes sums to a million: {total}");
     }
 }
+
+#[test]
+fn non_integer_counts_are_refused_by_deseq2_methods_unless_rounded() {
+    let dir = Workdir::new();
+    let text = "gene,a,b,c\ng1,10,20.5,30\ng2,5,6,7\ng3,100,120,90\n";
+    let counts = dir.write("estimated.csv", text);
+    let out = dir.join("out.parquet");
+    for method in ["deseq2", "deseq2_poscounts", "vst"] {
+        let o = normalise(&["--counts", arg(&counts), "--method", method, "-o", arg(&out)]);
+        assert!(!o.status.success(), "{method} accepted a non-integer count");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains("estimated.csv") && e.contains("sample \"b\", feature \"g1\": the count 20.5"), "{e}");
+        assert!(e.contains("--round"), "{e}");
+        assert!(!out.exists(), "{method}: a refused run left an output");
+    }
+    // edgeR's methods take estimated counts as they are.
+    let o = normalise(&["--counts", arg(&counts), "--method", "tmm", "-o", arg(&out)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // --round: R's round() (half to even: 20.5 -> 20), counted in the metadata and on stderr.
+    let o = normalise(&["--counts", arg(&counts), "--method", "deseq2", "--round", "-o", arg(&out)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("1 non-integer counts rounded"));
+    let (_, kv) = read_parquet(&out);
+    let params = kv.iter().find(|(k, _)| k.ends_with("params")).map(|(_, v)| v.clone()).expect("params");
+    assert!(params.contains("\"rounded_counts\":1"), "{params}");
+    let integral = dir.write("integral.csv", &text.replace("20.5", "20"));
+    let same = dir.join("same.parquet");
+    let o = normalise(&["--counts", arg(&integral), "--method", "deseq2", "-o", arg(&same)]);
+    assert!(o.status.success());
+    let (a, _) = read_parquet(&out);
+    let (b, _) = read_parquet(&same);
+    assert_eq!(a.columns(), b.columns(), "rounding 20.5 gives the matrix of 20");
+}
+
+#[test]
+fn unknown_control_genes_and_a_samples_table_without_the_group_are_errors() {
+    let dir = Workdir::new();
+    let counts = matrix(&dir, "c.tsv", &["a", "b", "c", "d"], &rows());
+    let out = dir.join("out.parquet");
+    let controls = dir.write("controls.txt", "g2\ng404\n");
+    let o = normalise(&[
+        "--counts",
+        arg(&counts),
+        "--method",
+        "deseq2",
+        "--control-genes",
+        arg(&controls),
+        "-o",
+        arg(&out),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("control gene \"g404\" is not a feature"));
+    let samples = dir.write("samples.csv", "sample_id,group\na,x\nb,x\nc,y\n");
+    let o = normalise(&[
+        "--counts",
+        arg(&counts),
+        "--method",
+        "cpm",
+        "--filter-by-expr",
+        "--filter-group",
+        "group",
+        "--samples",
+        arg(&samples),
+        "-o",
+        arg(&out),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("sample \"d\" of the count matrix is not in the samples table")
+    );
+    assert!(!out.exists());
+}

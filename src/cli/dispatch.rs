@@ -88,7 +88,7 @@ pub fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
             }
         }
         Command::Normalise(NormaliseCommand::Transcriptome(args)) => {
-            jobs::normalise_transcriptome::run(&args.into_job())?
+            jobs::normalise_transcriptome::run(&args.into_job()?)?
         }
         Command::Correct(args) => {
             let job = args.into_job();

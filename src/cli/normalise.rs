@@ -139,12 +139,34 @@ pub struct TranscriptomeArgs {
     /// `varianceStabilizingTransformation`).
     #[arg(long, value_name = "N")]
     pub nsub: Option<usize>,
+    /// filterByExpr's groups: this column of --samples (edgeR's `group`).
+    #[arg(long, value_name = "COLUMN", requires = "samples", requires = "filter_by_expr")]
+    pub filter_group: Option<String>,
+    /// A samples table (CSV with `sample_id`, e.g. the cohort's samplesheet) for --filter-group.
+    #[arg(long, value_name = "FILE", requires = "filter_group")]
+    pub samples: Option<PathBuf>,
+    /// DESeq2's controlGenes: size factors from these genes only (one gene id per line).
+    #[arg(long, value_name = "FILE")]
+    pub control_genes: Option<PathBuf>,
+    /// Round non-integer counts as R's round() for deseq2, deseq2_poscounts and vst (else refused).
+    #[arg(long)]
+    pub round: bool,
 }
 
 impl TranscriptomeArgs {
-    /// The library job.
-    pub fn into_job(self) -> crate::jobs::normalise_transcriptome::NormaliseJob {
-        crate::jobs::normalise_transcriptome::NormaliseJob {
+    /// The library job; reads `--control-genes`.
+    pub fn into_job(self) -> std::io::Result<crate::jobs::normalise_transcriptome::NormaliseJob> {
+        let control_genes = match &self.control_genes {
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(String::from)
+                .collect(),
+            None => Vec::new(),
+        };
+        Ok(crate::jobs::normalise_transcriptome::NormaliseJob {
             counts: self.counts,
             method: self.method,
             out: self.out,
@@ -154,10 +176,13 @@ impl TranscriptomeArgs {
                 methods: vec![self.method],
                 prior_count: self.prior_count,
                 filter_by_expr: self.filter_by_expr,
-                filter_group: None,
+                filter_group: self.filter_group,
                 vst_fit_type: self.fit_type,
                 vst_nsub: self.nsub,
+                control_genes,
+                round: self.round,
             },
-        }
+            samples: self.samples,
+        })
     }
 }

@@ -25,6 +25,8 @@ pub struct NormaliseJob {
     pub annotation: Option<annotation::AnnotationSpec>,
     /// Method options.
     pub options: normalise::NormaliseOptions,
+    /// A samples table (CSV/TSV with `sample_id`) giving `options.filter_group`'s column.
+    pub samples: Option<PathBuf>,
 }
 
 /// Runs one `normalise transcriptome` job.
@@ -36,24 +38,35 @@ pub fn run(job: &NormaliseJob) -> Result<(), RunError> {
         (None, None) => None,
     };
     let keep = if job.options.filter_by_expr {
-        normalise::filter::filter_by_expr(&counts.matrix, None, Default::default())
+        let groups = match (&job.options.filter_group, &job.samples) {
+            (Some(column), Some(table)) => Some(groups_of(table, column, &counts.matrix.sample_ids)?),
+            _ => None,
+        };
+        let present: Option<Vec<String>> = groups
+            .map(|g| g.into_iter().zip(&counts.matrix.columns).filter(|(_, c)| c.is_some()).map(|(g, _)| g).collect());
+        normalise::filter::filter_by_expr(&counts.matrix, present.as_deref(), Default::default())
     } else {
         vec![true; counts.matrix.feature_ids.len()]
     };
     let normalised = normalise::apply_filtered(job.method, &counts.matrix, lengths.as_deref(), &keep, &job.options)
         .map_err(|reason| RunError::NormaliseFile { path: job.counts.clone(), reason })?;
     for warning in &normalised.warnings {
-        eprintln!("warning: {}: {warning}", job.counts.display());
+        eprintln!("harmonomics: warning: {}: {warning}", job.counts.display());
     }
     let mut params = json!({
         "method": job.method.name(),
         "prior_count": job.options.prior_count,
         "filter_by_expr": job.options.filter_by_expr,
+        "filter_group": job.options.filter_group,
+        "control_genes": job.options.control_genes.len(),
+        "round": job.options.round,
         "kept_features": keep.iter().filter(|k| **k).count(),
     });
     if job.method == normalise::Method::Vst {
         params["vst_fit_type"] = json!(job.options.vst_fit_type);
         params["vst_nsub"] = json!(job.options.vst_nsub);
+    }
+    if !normalised.fit.is_null() {
         params["fit"] = normalised.fit;
     }
     let params = params.to_string();
@@ -63,7 +76,9 @@ pub fn run(job: &NormaliseJob) -> Result<(), RunError> {
     let mut staged = crate::io::atomic::Staged::default();
     staged.write_path(&job.out, |tmp| write_matrix_nan_as_null(tmp, &matrix, &meta))?;
     if let Some(path) = &job.factors {
-        let factors = normalise::factors(&counts.matrix);
+        let controls = normalise::control_mask(&counts.matrix, &job.options)
+            .map_err(|reason| RunError::NormaliseFile { path: job.counts.clone(), reason })?;
+        let factors = normalise::factors(&counts.matrix, controls.as_deref());
         let ids: Vec<&str> = counts.matrix.sample_ids.iter().map(String::as_str).collect();
         if path.extension().is_some_and(|e| e == "parquet") {
             let batch = tables::factors(&ids, &factors).map_err(arrow_err(path))?;
@@ -87,4 +102,38 @@ pub fn run(job: &NormaliseJob) -> Result<(), RunError> {
     }
     staged.commit()?;
     Ok(())
+}
+
+/// Each matrix sample's value in `column` of the samples table (CSV with a `sample_id` column,
+/// e.g. the cohort's samplesheet): filterByExpr's groups.
+fn groups_of(table: &std::path::Path, column: &str, samples: &[String]) -> Result<Vec<String>, RunError> {
+    use crate::pipeline::At;
+    let mut problems = Vec::new();
+    let parsed = crate::cohort::samplesheet::read_table(table, &mut problems);
+    let fail = |at: At, message: String| RunError::Samples { at, message };
+    if let Some((location, message)) = problems.into_iter().next() {
+        return Err(fail(At::File(location), message));
+    }
+    let Some(parsed) = parsed else { return Err(fail(At::file(table), "unreadable samples table".into())) };
+    for needed in ["sample_id", column] {
+        if parsed.column(needed).is_none() {
+            return Err(fail(
+                At::file(table),
+                format!("no {needed:?} column (--filter-group names a column of --samples)"),
+            ));
+        }
+    }
+    let by_id: std::collections::HashMap<&str, &str> = parsed
+        .rows
+        .iter()
+        .filter_map(|row| Some((parsed.get(row, "sample_id")?, parsed.get(row, column).unwrap_or(""))))
+        .collect();
+    samples
+        .iter()
+        .map(|s| match by_id.get(s.as_str()) {
+            Some(group) if !group.is_empty() => Ok(group.to_string()),
+            Some(_) => Err(fail(At::file(table), format!("sample {s:?} has no value in column {column:?}"))),
+            None => Err(fail(At::file(table), format!("sample {s:?} of the count matrix is not in the samples table"))),
+        })
+        .collect()
 }

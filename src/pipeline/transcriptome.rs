@@ -249,7 +249,7 @@ fn assemble_counts(
     })?;
 
     let lengths: Vec<f64> = (0..features.genes.len()).map(|g| features.gene_length(g) as f64).collect();
-    normalise_layer(ctx, dir, raw, Some(&lengths), samples)
+    normalise_layer(ctx, dir, raw, Some(&lengths), samples, false)
 }
 
 /// The tool that wrote every transcriptome input, or `None` when they are all alignments.
@@ -413,7 +413,8 @@ fn import_layer(
         r.counts = json!({ "features": feature_ids.len(), "samples": sample_ids.len() });
         Ok::<_, RunError>(())
     })?;
-    normalise_layer(ctx, dir, raw, lengths.as_deref(), samples)
+    // Estimated counts are rounded for the DESeq2 methods, as DESeqDataSetFromTximport does.
+    normalise_layer(ctx, dir, raw, lengths.as_deref(), samples, !integral)
 }
 
 /// The normalise stage of the transcriptome layer, whatever produced the counts.
@@ -423,15 +424,19 @@ fn normalise_layer(
     raw: FeatureMatrix<f64>,
     lengths: Option<&[f64]>,
     samples: &[&cohort::Sample],
+    round_estimated: bool,
 ) -> Result<(), RunError> {
     let (cohort, stages, written) = (ctx.cohort, &mut ctx.stages, &mut ctx.written);
     let options = &cohort.config.transcriptome;
+    let mut normalise_options = options.normalise.clone();
+    normalise_options.round |= round_estimated;
     let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Transcriptome), extra);
     stage::stage(stages, "normalise", json!(options.normalise), |r| {
         let keep = transcriptome_keep(cohort, &raw, samples)?;
         let kept = keep.iter().filter(|k| **k).count();
         r.counts = json!({ "features": keep.len(), "kept_by_filter": kept });
-        let factors = normalise::factors(&raw);
+        let controls = normalise::control_mask(&raw, &normalise_options)?;
+        let factors = normalise::factors(&raw, controls.as_deref());
         let ids: Vec<&str> = raw.sample_ids.iter().map(String::as_str).collect();
         write_batch(
             &dir.join("factors.parquet"),
@@ -440,7 +445,7 @@ fn normalise_layer(
         )?;
         written.push(dir.join("factors.parquet"));
         for (k, method) in options.normalise.methods.iter().enumerate() {
-            let normalised = normalise::apply_filtered(*method, &raw, lengths, &keep, &options.normalise)?;
+            let normalised = normalise::apply_filtered(*method, &raw, lengths, &keep, &normalise_options)?;
             r.warnings.extend(normalised.warnings.iter().cloned());
             let mut params = json!({
                 "method": method.name(),
@@ -452,6 +457,8 @@ fn normalise_layer(
             if *method == normalise::Method::Vst {
                 params["vst_fit_type"] = json!(options.normalise.vst_fit_type);
                 params["vst_nsub"] = json!(options.normalise.vst_nsub);
+            }
+            if !normalised.fit.is_null() {
                 params["fit"] = normalised.fit.clone();
             }
             let params = params.to_string();

@@ -22,7 +22,21 @@ pub fn cpm(counts: &FeatureMatrix<f64>) -> FeatureMatrix<f64> {
 
 /// edgeR's `cpm(y, log = TRUE, prior.count)`.
 pub fn log2_cpm(counts: &FeatureMatrix<f64>, prior_count: f64) -> FeatureMatrix<f64> {
-    let libs = library_sizes(counts);
+    log2_cpm_on(counts, library_sizes(counts), prior_count)
+}
+
+/// edgeR's `cpm(calcNormFactors(y), log = TRUE, prior.count)`: log-CPM on effective library
+/// sizes (library size × normalisation factor; `None` factors leave the column null).
+pub fn log2_cpm_normalised(
+    counts: &FeatureMatrix<f64>,
+    factors: &[Option<f64>],
+    prior_count: f64,
+) -> FeatureMatrix<f64> {
+    let libs = library_sizes(counts).iter().zip(factors).map(|(l, f)| f.map_or(0.0, |f| l * f)).collect();
+    log2_cpm_on(counts, libs, prior_count)
+}
+
+fn log2_cpm_on(counts: &FeatureMatrix<f64>, libs: Vec<f64>, prior_count: f64) -> FeatureMatrix<f64> {
     let positive: Vec<f64> = libs.iter().copied().filter(|&l| l > 0.0).collect();
     let mean = positive.iter().sum::<f64>() / positive.len().max(1) as f64;
     counts.map_columns(|j, column| {

@@ -20,8 +20,14 @@ pub enum SizeFactorType {
     Poscounts,
 }
 
-/// Size factors of the present columns (`None` for a missing column).
-pub fn size_factors(counts: &FeatureMatrix<f64>, kind: SizeFactorType) -> Result<Vec<Option<f64>>, NormaliseError> {
+/// Size factors of the present columns (`None` for a missing column). With `controls` (one flag
+/// per gene), each sample's median runs over the control genes only, against geometric means
+/// taken over every sample as before (DESeq2's `controlGenes`).
+pub fn size_factors(
+    counts: &FeatureMatrix<f64>,
+    kind: SizeFactorType,
+    controls: Option<&[bool]>,
+) -> Result<Vec<Option<f64>>, NormaliseError> {
     let present: Vec<&Vec<f64>> = counts.columns.iter().flatten().collect();
     let m = present.len() as f64;
     let n = counts.feature_ids.len();
@@ -50,7 +56,7 @@ pub fn size_factors(counts: &FeatureMatrix<f64>, kind: SizeFactorType) -> Result
             continue;
         };
         let mut ratios: Vec<f64> = (0..n)
-            .filter(|&i| log_geo[i].is_finite() && column[i] > 0.0)
+            .filter(|&i| log_geo[i].is_finite() && column[i] > 0.0 && controls.is_none_or(|c| c[i]))
             .map(|i| column[i].ln() - log_geo[i])
             .collect();
         factors.push(median(&mut ratios).map(f64::exp));
@@ -77,7 +83,7 @@ mod tests {
     #[test]
     fn doubling_a_library_doubles_its_factor_and_zero_genes_are_skipped() {
         let counts = m(vec![vec![10.0, 20.0, 30.0, 0.0], vec![20.0, 40.0, 60.0, 5.0]]);
-        let sf = size_factors(&counts, SizeFactorType::Ratio).expect("factors");
+        let sf = size_factors(&counts, SizeFactorType::Ratio, None).expect("factors");
         let (a, b) = (sf[0].expect("a"), sf[1].expect("b"));
         assert!((b / a - 2.0).abs() < 1e-12);
         assert!((a * b - 1.0).abs() < 1e-12, "two samples: geometric mean of ratios is 1 here");
@@ -86,9 +92,9 @@ mod tests {
     #[test]
     fn all_genes_with_a_zero_need_poscounts() {
         let counts = m(vec![vec![0.0, 5.0, 7.0], vec![3.0, 0.0, 9.0], vec![1.0, 2.0, 0.0]]);
-        assert!(size_factors(&counts, SizeFactorType::Ratio).is_err());
+        assert!(size_factors(&counts, SizeFactorType::Ratio, None).is_err());
         let sf: Vec<f64> =
-            size_factors(&counts, SizeFactorType::Poscounts).expect("poscounts").into_iter().flatten().collect();
+            size_factors(&counts, SizeFactorType::Poscounts, None).expect("poscounts").into_iter().flatten().collect();
         assert!((geometric_mean(&sf) - 1.0).abs() < 1e-12);
     }
 }

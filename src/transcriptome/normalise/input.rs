@@ -1,7 +1,7 @@
 //! Count matrices to normalise, whoever wrote them: our `raw.parquet` (with lengths from the
 //! `features.parquet` beside it), a featureCounts table (one or many samples; lengths from its
-//! `Length` column), or a tab-separated matrix (first column feature ids, then one column per
-//! sample).
+//! `Length` column), or a text matrix (first column feature ids, then one column per sample):
+//! tab-separated, or R's `write.csv` / `write.table` output.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -158,68 +158,119 @@ fn to_matrix(
     Ok(FeatureMatrix { feature_ids: ids, sample_ids: samples, columns: out })
 }
 
+/// The field separator of a text matrix, told from its header line: a tab, else a comma (R's
+/// `write.csv`), else a space (R's default `write.table`).
+fn sniff_delimiter(header: &str) -> u8 {
+    if header.contains('\t') {
+        b'\t'
+    } else if header.contains(',') {
+        b','
+    } else {
+        b' '
+    }
+}
+
+/// A text matrix: ours and featureCounts' TSV, R's `write.csv` and `write.table` output (quoted
+/// fields; a header one field short when R wrote the row names without a column name), read
+/// with the `csv` crate. Lines starting with `#` are comments.
 fn read_text(path: &Path) -> Result<Counts, InputError> {
     let io_err = |source| InputError::Io { path: path.to_path_buf(), source };
-    let reader = BufReader::new(crate::io::open::decompress(File::open(path).map_err(io_err)?).map_err(io_err)?);
-    let mut header: Option<Vec<String>> = None;
-    let mut first_sample = 1;
-    let mut length_column = None;
+    let mut reader = BufReader::new(crate::io::open::decompress(File::open(path).map_err(io_err)?).map_err(io_err)?);
+    // The first line that is neither a comment nor blank decides the separator.
+    let mut skipped = 0u64;
+    let mut first = String::new();
+    loop {
+        first.clear();
+        if reader.read_line(&mut first).map_err(io_err)? == 0 {
+            return Err(malformed(path, None, "the file is empty"));
+        }
+        if !(first.starts_with('#') || first.trim().is_empty()) {
+            break;
+        }
+        skipped += 1;
+    }
+    let delimiter = sniff_delimiter(&first);
+    let mut records = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .comment(Some(b'#'))
+        .from_reader(std::io::Read::chain(first.as_bytes(), reader));
+    let csv_err = |e: csv::Error| {
+        let line = e.position().map(|p| p.line() + skipped);
+        match e.into_kind() {
+            csv::ErrorKind::Io(source) => InputError::Io { path: path.to_path_buf(), source },
+            csv::ErrorKind::Utf8 { err, .. } => malformed(path, line, format!("not UTF-8 text ({err})")),
+            other => malformed(path, line, format!("unreadable record ({other:?})")),
+        }
+    };
+    let mut record = csv::StringRecord::new();
+    let line_of = |r: &csv::StringRecord| r.position().map(|p| p.line() + skipped);
+    if !records.read_record(&mut record).map_err(csv_err)? {
+        return Err(malformed(path, None, "the file is empty"));
+    }
+    let mut header: Vec<String> = record.iter().map(|f| f.trim().to_string()).collect();
+    // featureCounts: Geneid Chr Start End Strand Length <samples...>
+    let (first_sample, length_column) =
+        if header.len() >= 7 && header[0] == "Geneid" && header[5] == "Length" { (6, Some(5)) } else { (1, None) };
     let mut ids = Vec::new();
     let mut row_lines = Vec::new();
     let mut lengths = Vec::new();
     let mut columns: Vec<Vec<Option<f64>>> = Vec::new();
-    for (k, line) in reader.lines().enumerate() {
-        let line = line.map_err(io_err)?;
-        let n = k as u64 + 1;
-        if line.starts_with('#') || line.trim().is_empty() {
+    let mut first_row = true;
+    while records.read_record(&mut record).map_err(csv_err)? {
+        let n = line_of(&record);
+        if record.len() == 1 && record[0].trim().is_empty() {
             continue;
         }
-        let fields: Vec<&str> = line.split('\t').collect();
-        let Some(h) = &header else {
-            // featureCounts: Geneid Chr Start End Strand Length <samples...>
-            if fields.len() >= 7 && fields[0] == "Geneid" && fields[5] == "Length" {
-                first_sample = 6;
-                length_column = Some(5);
+        if first_row {
+            // R writes row names without a header field: the header is one field short.
+            if length_column.is_none() && record.len() == header.len() + 1 {
+                header.insert(0, String::new());
             }
-            let h: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
-            if h.len() <= first_sample {
-                return Err(malformed(path, Some(n), "expected a header with a feature id column and sample columns"));
+            if header.len() <= first_sample {
+                return Err(malformed(path, n, "expected a header with a feature id column and sample columns"));
             }
-            columns = vec![Vec::new(); h.len() - first_sample];
-            header = Some(h);
-            continue;
-        };
-        if fields.len() != h.len() {
-            return Err(malformed(
-                path,
-                Some(n),
-                format!("expected {} tab-separated fields, found {}", h.len(), fields.len()),
-            ));
+            columns = vec![Vec::new(); header.len() - first_sample];
+            first_row = false;
         }
-        ids.push(fields[0].to_string());
-        row_lines.push(n);
+        if record.len() != header.len() {
+            let what = match delimiter {
+                b'\t' => "tab-separated",
+                b',' => "comma-separated",
+                _ => "space-separated",
+            };
+            return Err(malformed(path, n, format!("expected {} {what} fields, found {}", header.len(), record.len())));
+        }
+        ids.push(record[0].to_string());
+        row_lines.push(n.unwrap_or_default());
         if let Some(c) = length_column {
             lengths.push(
-                fields[c]
+                record[c]
+                    .trim()
                     .parse::<f64>()
-                    .map_err(|_| malformed(path, Some(n), format!("Length {:?} is not a number", fields[c])))?,
+                    .map_err(|_| malformed(path, n, format!("Length {:?} is not a number", &record[c])))?,
             );
         }
-        for (j, v) in fields[first_sample..].iter().enumerate() {
-            let parsed = if v.is_empty() || *v == "NA" {
+        for (j, v) in record.iter().skip(first_sample).enumerate() {
+            let v = v.trim();
+            let parsed = if v.is_empty() || v == "NA" {
                 None
             } else {
                 Some(v.parse::<f64>().map_err(|_| {
-                    malformed(path, Some(n), format!("{:?} in column {:?} is not a count", v, h[first_sample + j]))
+                    malformed(path, n, format!("{:?} in column {:?} is not a count", v, header[first_sample + j]))
                 })?)
             };
             columns[j].push(parsed);
         }
     }
-    let Some(h) = header else {
-        return Err(malformed(path, None, "the file is empty"));
-    };
-    let samples = h[first_sample..].to_vec();
+    if first_row {
+        columns = vec![Vec::new(); header.len().saturating_sub(first_sample)];
+        if header.len() <= first_sample {
+            return Err(malformed(path, None, "expected a header with a feature id column and sample columns"));
+        }
+    }
+    let samples = header[first_sample..].to_vec();
     let matrix = to_matrix(path, ids, samples, columns, Some(&row_lines))?;
     Ok(Counts { matrix, lengths: length_column.map(|_| lengths) })
 }

@@ -1,6 +1,7 @@
 //! Cohort-wide normalisation of the transcriptome count matrix, with the numbers the reference
-//! tools give: CPM and edgeR's log-CPM, TPM and FPKM, DESeq2's median-of-ratios (and
-//! `poscounts`) normalised counts, edgeR's TMM- and upper-quartile-scaled CPM.
+//! tools give: CPM and edgeR's log-CPM (on raw or TMM-scaled library sizes), TPM and FPKM,
+//! DESeq2's median-of-ratios (and `poscounts`, and `controlGenes`) normalised counts and VST,
+//! edgeR's TMM-, TMMwsp- and upper-quartile-scaled CPM.
 
 pub mod cpm;
 pub mod deseq2;
@@ -25,6 +26,8 @@ crate::choice::named_enum! {
         Cpm = "cpm",
         /// edgeR's `cpm(log = TRUE, prior.count = p)`: log2 of CPM with a library-size-scaled prior.
         Log2cpm = "log2cpm",
+        /// edgeR's `cpm(calcNormFactors(y), log = TRUE)`: log-CPM on TMM-scaled library sizes.
+        Log2cpmTmm = "log2cpm_tmm",
         /// Transcripts per million (needs gene lengths).
         Tpm = "tpm",
         /// Fragments per kilobase per million (needs gene lengths).
@@ -35,6 +38,8 @@ crate::choice::named_enum! {
         Deseq2Poscounts = "deseq2_poscounts",
         /// edgeR TMM: CPM on library size × TMM factor.
         Tmm = "tmm",
+        /// edgeR TMMwsp (TMM with singleton pairing, for sparse counts): CPM on library size × factor.
+        Tmmwsp = "tmmwsp",
         /// edgeR upper-quartile: CPM on library size × upper-quartile factor.
         Uq = "uq",
         /// DESeq2's variance-stabilising transformation, blind, as R computes it.
@@ -62,6 +67,12 @@ pub struct NormaliseOptions {
     /// `varianceStabilizingTransformation`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vst_nsub: Option<usize>,
+    /// DESeq2's `controlGenes`: size factors (DESeq2 methods and VST) from these genes only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub control_genes: Vec<String>,
+    /// Round non-integer counts (R's `round`) for the DESeq2 methods, which need integers;
+    /// without it such counts are refused.
+    pub round: bool,
 }
 
 impl Default for NormaliseOptions {
@@ -73,8 +84,71 @@ impl Default for NormaliseOptions {
             filter_group: None,
             vst_fit_type: vst::FitType::Parametric,
             vst_nsub: None,
+            control_genes: Vec::new(),
+            round: false,
         }
     }
+}
+
+impl Method {
+    /// Whether the method models counts as DESeq2 does, and so needs integers.
+    pub fn needs_integers(self) -> bool {
+        matches!(self, Method::Deseq2 | Method::Deseq2Poscounts | Method::Vst)
+    }
+}
+
+/// The control genes as one flag per feature (`None` without control genes); an id not in the
+/// matrix is an error, never silently dropped.
+pub fn control_mask(
+    counts: &FeatureMatrix<f64>,
+    options: &NormaliseOptions,
+) -> Result<Option<Vec<bool>>, NormaliseError> {
+    if options.control_genes.is_empty() {
+        return Ok(None);
+    }
+    let index: std::collections::HashMap<&str, usize> =
+        counts.feature_ids.iter().enumerate().map(|(i, f)| (f.as_str(), i)).collect();
+    let mut mask = vec![false; counts.feature_ids.len()];
+    for gene in &options.control_genes {
+        let i = index.get(gene.as_str()).ok_or_else(|| NormaliseError::Method {
+            method: "deseq2",
+            message: format!("control gene {gene:?} is not a feature of the count matrix"),
+        })?;
+        mask[*i] = true;
+    }
+    Ok(Some(mask))
+}
+
+/// The counts a DESeq2 method may use: as they are when every value is a whole number; else
+/// rounded as R's `round` does (half to even) when `round` is set, with how many were changed;
+/// else an error naming the first non-integer cell, as DESeq2 refuses such counts.
+pub fn integer_counts<'a>(
+    method: Method,
+    counts: &'a FeatureMatrix<f64>,
+    round: bool,
+) -> Result<(std::borrow::Cow<'a, FeatureMatrix<f64>>, usize), NormaliseError> {
+    let first = counts
+        .columns
+        .iter()
+        .enumerate()
+        .find_map(|(j, c)| c.as_ref().and_then(|c| c.iter().position(|v| v.fract() != 0.0).map(|i| (j, i, c[i]))));
+    let Some((j, i, value)) = first else { return Ok((std::borrow::Cow::Borrowed(counts), 0)) };
+    if !round {
+        return Err(NormaliseError::Method {
+            method: method.name(),
+            message: format!(
+                "sample {:?}, feature {:?}: the count {value} is not a whole number, and DESeq2 needs integer counts; \
+                 give --round (round = true in [transcriptome.normalise]) to round them as R's round() does, or use \
+                 a method that takes estimated counts (cpm, tmm, tpm)",
+                counts.sample_ids[j], counts.feature_ids[i]
+            ),
+        });
+    }
+    let changed = counts.columns.iter().flatten().map(|c| c.iter().filter(|v| v.fract() != 0.0).count()).sum();
+    Ok((
+        std::borrow::Cow::Owned(counts.map_columns(|_, c| Some(c.iter().map(|v| v.round_ties_even()).collect()))),
+        changed,
+    ))
 }
 
 /// A normalised matrix with what its method fitted (for the metadata) and any fallback taken
@@ -87,12 +161,6 @@ pub struct Normalised {
     pub fit: serde_json::Value,
     /// Fallbacks and caveats.
     pub warnings: Vec<String>,
-}
-
-impl Normalised {
-    fn plain(matrix: FeatureMatrix<f64>) -> Self {
-        Normalised { matrix, fit: serde_json::Value::Null, warnings: Vec::new() }
-    }
 }
 
 /// Normalises only the kept genes and spreads the result back to the full shape, filtered genes
@@ -164,13 +232,13 @@ pub struct Factors {
     pub uq_factor: Vec<Option<f64>>,
 }
 
-/// Every method's factors.
-pub fn factors(counts: &FeatureMatrix<f64>) -> Factors {
+/// Every method's factors (DESeq2's from the control genes when `controls` is given).
+pub fn factors(counts: &FeatureMatrix<f64>, controls: Option<&[bool]>) -> Factors {
     Factors {
         library_size: counts.columns.iter().map(|c| c.as_ref().map(|c| c.iter().sum())).collect(),
-        size_factor: deseq2::size_factors(counts, SizeFactorType::Ratio)
+        size_factor: deseq2::size_factors(counts, SizeFactorType::Ratio, controls)
             .unwrap_or_else(|_| vec![None; counts.columns.len()]),
-        size_factor_poscounts: deseq2::size_factors(counts, SizeFactorType::Poscounts)
+        size_factor_poscounts: deseq2::size_factors(counts, SizeFactorType::Poscounts, controls)
             .unwrap_or_else(|_| vec![None; counts.columns.len()]),
         tmm_factor: tmm::tmm_factors(counts),
         uq_factor: tmm::upper_quartile_factors(counts),
@@ -193,21 +261,44 @@ pub fn apply(
                     .into(),
         })
     };
+    let controls = control_mask(counts, options)?;
+    let controls = controls.as_deref();
+    let mut warnings = Vec::new();
+    let (counts, rounded) = if method.needs_integers() {
+        integer_counts(method, counts, options.round)?
+    } else {
+        (std::borrow::Cow::Borrowed(counts), 0)
+    };
+    if rounded > 0 {
+        warnings.push(format!(
+            "{}: {rounded} non-integer counts rounded (R's round), as DESeq2 needs integers",
+            method.name()
+        ));
+    }
+    let counts = counts.as_ref();
     let matrix = match method {
         Method::Vst => {
-            let (matrix, fit) = vst::vst(counts, options.vst_fit_type, options.vst_nsub)?;
-            return Ok(Normalised { matrix, fit: fit.to_json(), warnings: fit.warnings });
+            let (matrix, mut fit) = vst::vst(counts, options.vst_fit_type, options.vst_nsub, controls)?;
+            warnings.append(&mut fit.warnings);
+            let mut details = fit.to_json();
+            details["rounded_counts"] = serde_json::json!(rounded);
+            return Ok(Normalised { matrix, fit: details, warnings });
         }
         Method::Cpm => cpm::cpm(counts),
         Method::Log2cpm => cpm::log2_cpm(counts, options.prior_count),
+        Method::Log2cpmTmm => cpm::log2_cpm_normalised(counts, &tmm::tmm_factors(counts), options.prior_count),
         Method::Tpm => tpm::tpm(counts, need_lengths()?),
         Method::Fpkm => tpm::fpkm(counts, need_lengths()?),
-        Method::Deseq2 => deseq2::normalised_counts(counts, &deseq2::size_factors(counts, SizeFactorType::Ratio)?),
+        Method::Deseq2 => {
+            deseq2::normalised_counts(counts, &deseq2::size_factors(counts, SizeFactorType::Ratio, controls)?)
+        }
         Method::Deseq2Poscounts => {
-            deseq2::normalised_counts(counts, &deseq2::size_factors(counts, SizeFactorType::Poscounts)?)
+            deseq2::normalised_counts(counts, &deseq2::size_factors(counts, SizeFactorType::Poscounts, controls)?)
         }
         Method::Tmm => tmm::effective_cpm(counts, &tmm::tmm_factors(counts)),
+        Method::Tmmwsp => tmm::effective_cpm(counts, &tmm::tmmwsp_factors(counts)),
         Method::Uq => tmm::effective_cpm(counts, &tmm::upper_quartile_factors(counts)),
     };
-    Ok(Normalised::plain(matrix))
+    let fit = if rounded > 0 { serde_json::json!({ "rounded_counts": rounded }) } else { serde_json::Value::Null };
+    Ok(Normalised { matrix, fit, warnings })
 }

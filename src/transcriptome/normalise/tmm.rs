@@ -1,5 +1,5 @@
-//! edgeR's `calcNormFactors`: TMM (trimmed mean of M-values) and upper-quartile factors, with
-//! edgeR's defaults (reference = the sample whose upper-quartile factor is closest to the mean,
+//! edgeR's `calcNormFactors`: TMM (trimmed mean of M-values), TMMwsp (TMM with singleton
+//! pairing, for data with many zeros) and upper-quartile factors, with edgeR's defaults (reference = the sample whose upper-quartile factor is closest to the mean,
 //! `logratioTrim = 0.3`, `sumTrim = 0.05`, `doWeighting = TRUE`, `Acutoff = -1e10`), after
 //! dropping genes that are zero in every sample; factors are rescaled to geometric mean 1.
 
@@ -79,6 +79,101 @@ pub fn tmm_factors(counts: &FeatureMatrix<f64>) -> Vec<Option<f64>> {
     let reference_column = &columns[reference];
     let factors = columns.iter().map(|c| tmm_factor(c, reference_column)).collect();
     spread(&present, counts.columns.len(), factors)
+}
+
+/// edgeR's TMMwsp factors: the reference is the sample with the largest sum of square-root
+/// counts; zeros are paired across samples before trimming (`.calcFactorTMMwsp`).
+pub fn tmmwsp_factors(counts: &FeatureMatrix<f64>) -> Vec<Option<f64>> {
+    let (present, columns) = nonzero_columns(counts);
+    if no_genes_left(&columns) {
+        return spread(&present, counts.columns.len(), vec![1.0; present.len()]);
+    }
+    // which.max: the first of equal sums.
+    let roots: Vec<f64> = columns.iter().map(|c| c.iter().map(|v| v.sqrt()).sum()).collect();
+    let mut reference = 0;
+    for j in 1..roots.len() {
+        if roots[j] > roots[reference] {
+            reference = j;
+        }
+    }
+    let reference_column = &columns[reference];
+    let factors = columns.iter().map(|c| tmmwsp_factor(c, reference_column)).collect();
+    spread(&present, counts.columns.len(), factors)
+}
+
+/// edgeR's `.calcFactorTMMwsp` for one sample against the reference (library sizes: the
+/// columns' sums). Genes zero in one of the two samples are paired off: as many of each kind as
+/// the rarer kind has, largest counts with largest, in place of the zeros.
+fn tmmwsp_factor(obs: &[f64], reference: &[f64]) -> f64 {
+    const EPS: f64 = 1e-14;
+    let (lib_o, lib_r) = (obs.iter().sum::<f64>(), reference.iter().sum::<f64>());
+    let (mut o, mut r) = (Vec::new(), Vec::new());
+    let (mut single_o, mut single_r) = (Vec::new(), Vec::new());
+    let (mut zero_o, mut zero_r) = (0usize, 0usize);
+    for (&a, &b) in obs.iter().zip(reference) {
+        match (a > EPS, b > EPS) {
+            (false, false) => {}
+            (true, true) => {
+                o.push(a);
+                r.push(b);
+            }
+            (false, true) => {
+                zero_o += 1;
+                single_o.push(a);
+                single_r.push(b);
+            }
+            (true, false) => {
+                zero_r += 1;
+                single_o.push(a);
+                single_r.push(b);
+            }
+        }
+    }
+    let singles = zero_o.min(zero_r);
+    if singles > 0 {
+        single_o.sort_by(|a, b| b.total_cmp(a));
+        single_r.sort_by(|a, b| b.total_cmp(a));
+        o.extend_from_slice(&single_o[..singles]);
+        r.extend_from_slice(&single_r[..singles]);
+    }
+    let n = o.len();
+    if n == 0 {
+        return 1.0;
+    }
+    let p_o: Vec<f64> = o.iter().map(|v| v / lib_o).collect();
+    let p_r: Vec<f64> = r.iter().map(|v| v / lib_r).collect();
+    let m: Vec<f64> = (0..n).map(|i| (p_o[i] / p_r[i]).log2()).collect();
+    let a: Vec<f64> = (0..n).map(|i| 0.5 * (p_o[i] * p_r[i]).log2()).collect();
+    if m.iter().fold(0.0f64, |acc, v| acc.max(v.abs())) < 1e-6 {
+        return 1.0;
+    }
+    let m_shrunk: Vec<f64> =
+        (0..n).map(|i| ((o[i] + 0.5) / (lib_o + 0.5) / ((r[i] + 0.5) / (lib_r + 0.5))).log2()).collect();
+    // order(M, M.shrunk) and order(A): stable, ties by position.
+    let mut by_m: Vec<usize> = (0..n).collect();
+    by_m.sort_by(|&x, &y| m[x].total_cmp(&m[y]).then(m_shrunk[x].total_cmp(&m_shrunk[y])));
+    let mut by_a: Vec<usize> = (0..n).collect();
+    by_a.sort_by(|&x, &y| a[x].total_cmp(&a[y]));
+    let lo_m = (n as f64 * 0.3) as usize + 1;
+    let hi_m = n + 1 - lo_m;
+    let lo_a = (n as f64 * 0.05) as usize + 1;
+    let hi_a = n + 1 - lo_a;
+    let mut keep_m = vec![false; n];
+    for &i in by_m.get(lo_m - 1..hi_m).unwrap_or(&[]) {
+        keep_m[i] = true;
+    }
+    let mut keep_a = vec![false; n];
+    for &i in by_a.get(lo_a - 1..hi_a).unwrap_or(&[]) {
+        keep_a[i] = true;
+    }
+    let (mut num, mut den) = (0.0, 0.0);
+    for i in (0..n).filter(|&i| keep_m[i] && keep_a[i]) {
+        let v = (1.0 - p_o[i]) / p_o[i] / lib_o + (1.0 - p_r[i]) / p_r[i] / lib_r;
+        let w = (1.0 + 1e-6) / (v + 1e-6);
+        num += w * m[i];
+        den += w;
+    }
+    (num / den).exp2()
 }
 
 /// edgeR's `.calcFactorTMM` for one sample against the reference.

@@ -66,13 +66,15 @@ impl VstFit {
 }
 
 /// Applies the VST to a count matrix; missing columns stay missing.
+/// `controls` restricts the size factors' medians to control genes (DESeq2's `controlGenes`).
 pub fn vst(
     counts: &FeatureMatrix<f64>,
     fit_type: FitType,
     nsub: Option<usize>,
+    controls: Option<&[bool]>,
 ) -> Result<(FeatureMatrix<f64>, VstFit), NormaliseError> {
     let err = |message: String| NormaliseError::Method { method: "vst", message };
-    let factors = size_factors(counts, SizeFactorType::Ratio)?;
+    let factors = size_factors(counts, SizeFactorType::Ratio, controls)?;
     let present: Vec<usize> = (0..counts.columns.len()).filter(|&j| factors[j].is_some()).collect();
     let samples = Samples {
         columns: present.iter().filter_map(|&j| counts.columns[j].as_deref()).collect(),
@@ -163,7 +165,7 @@ mod tests {
     #[test]
     fn vst_is_monotone_and_nsub_picks_genes_evenly() {
         let c = counts(60, 6);
-        let (all, fit) = vst(&c, FitType::Parametric, None).expect("vst");
+        let (all, fit) = vst(&c, FitType::Parametric, None, None).expect("vst");
         assert_eq!(fit.genes_estimated, 60);
         let col = all.columns[0].as_ref().expect("column");
         let raw = c.columns[0].as_ref().expect("column");
@@ -172,10 +174,10 @@ mod tests {
                 assert!(col[i] > col[i - 1], "monotone in the count");
             }
         }
-        let (_, sub) = vst(&c, FitType::Mean, Some(20)).expect("vst nsub");
+        let (_, sub) = vst(&c, FitType::Mean, Some(20), None).expect("vst nsub");
         assert_eq!(sub.genes_estimated, 20);
         assert!(sub.warnings.is_empty(), "{:?}", sub.warnings);
-        let (_, fallback) = vst(&c, FitType::Mean, Some(1000)).expect("vst nsub too large");
+        let (_, fallback) = vst(&c, FitType::Mean, Some(1000), None).expect("vst nsub too large");
         assert_eq!(fallback.genes_estimated, 60);
         assert!(fallback.warnings[0].contains("nsub = 1000"), "{:?}", fallback.warnings);
         assert!(matches!(fallback.trend, Trend::Mean(_)));
