@@ -3,8 +3,10 @@
 //! dispersion; each count is then moved to the same quantile of the batch-free distribution,
 //! so the output stays integer counts, ready for DESeq2 or edgeR.
 //!
-//! Follows inmoose's `pycombat_seq` (sva's `ComBat_seq`, `shrink = FALSE`, no reference batch)
-//! step for step, with edgeR's estimators from [`crate::stats::negbin`].
+//! Follows R's sva 3.46 `ComBat_seq` (`shrink = FALSE`, no reference batch) step for step, with
+//! edgeR 3.40's estimators from [`crate::stats::negbin`]: every corrected count equals R's on
+//! pasilla and the fixture. (inmoose's `pycombat_seq`, which this began as a port of, differs
+//! from edgeR's C++ in the Cox–Reid weights of zero means and in its optimiser.)
 
 use rayon::prelude::*;
 

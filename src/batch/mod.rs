@@ -1,9 +1,11 @@
 //! ComBat (Johnson, Li & Rabinovic 2007), parametric or non-parametric empirical Bayes on
 //! log-scale data, with protected covariates: the batch effect is removed while the covariates'
-//! effect (the timepoint, always, in a time course) stays in the data. Follows inmoose's
-//! `pycombat_norm` (a Python port of sva's ComBat) step for step, including its population
-//! variances (ddof 0) and its convergence rule, so results agree with it to floating-point
-//! rounding.
+//! effect (the timepoint, always, in a time course) stays in the data. Follows R's sva 3.46
+//! `ComBat` step for step: sample variances (n − 1) for the batch scales and the priors, the
+//! pooled variance over all samples, `it.sol`'s convergence rule, the mean-only model when a
+//! batch has a single sample, and genes constant within a batch left uncorrected. inmoose's
+//! `pycombat_norm` differs from R here (population variances, ddof 0: up to 0.037 on the
+//! fixture's VST), so R is the reference.
 
 pub mod combat_seq;
 pub mod options;
@@ -87,19 +89,12 @@ pub fn protecting<T>(
     }
 }
 
-/// The rows ComBat (`varying`) or ComBat-seq can correct: a value in every sample and, for
-/// ComBat, not constant. The others are left as they are.
-pub fn correctable_rows<T>(
-    m: &crate::matrix::FeatureMatrix<T>,
-    value: impl Fn(&T) -> Option<f64>,
-    varying: bool,
-) -> Vec<usize> {
+/// The rows ComBat or ComBat-seq can correct: a value in every sample. The others are left as
+/// they are. (ComBat itself leaves genes constant within a batch as they are, as sva does.)
+pub fn correctable_rows<T>(m: &crate::matrix::FeatureMatrix<T>, value: impl Fn(&T) -> Option<f64>) -> Vec<usize> {
     let n = m.sample_ids.len();
     (0..m.feature_ids.len())
-        .filter(|&i| {
-            let v: Vec<f64> = (0..n).filter_map(|j| m.get(i, j).and_then(&value)).collect();
-            v.len() == n && (!varying || v.iter().any(|x| (x - v[0]).abs() > 1e-12))
-        })
+        .filter(|&i| (0..n).filter(|&j| m.get(i, j).and_then(&value).is_some()).count() == n)
         .collect()
 }
 
@@ -172,10 +167,10 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
 
-/// numpy's `var` (population, ddof 0), as inmoose uses.
-fn var0(v: &[f64]) -> f64 {
+/// R's `var`: the sample variance (n − 1).
+fn var1(v: &[f64]) -> f64 {
     let m = mean(v);
-    v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64
+    v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() as f64 - 1.0)
 }
 
 crate::choice::named_enum! {
@@ -212,6 +207,37 @@ pub fn combat(
 /// with one genes × samples matrix less; each batch's standardised values are gathered once,
 /// for its priors.
 pub fn combat_in_place(
+    data: &mut [Vec<f64>],
+    batch: &[String],
+    protected: &[Vec<String>],
+    prior: Prior,
+) -> Result<(), BatchError> {
+    let (_, batch_of) = levels(batch);
+    let n_batch = batch_of.iter().max().map_or(0, |m| m + 1);
+    // sva: a gene constant within a batch of two or more samples (e.g. all zero there) is left
+    // as it is and takes no part in the priors.
+    let constant_within_a_batch = |row: &[f64]| {
+        (0..n_batch).any(|b| {
+            let mut values = batch_of.iter().zip(row).filter(|(x, _)| **x == b).map(|(_, v)| *v);
+            let first = values.next();
+            let rest: Vec<f64> = values.collect();
+            !rest.is_empty() && first.is_some_and(|f| rest.iter().all(|&v| v == f))
+        })
+    };
+    let keep: Vec<usize> = (0..data.len()).filter(|&i| !constant_within_a_batch(&data[i])).collect();
+    if keep.len() == data.len() {
+        return combat_all_rows(data, batch, protected, prior);
+    }
+    let mut rows: Vec<Vec<f64>> = keep.iter().map(|&i| std::mem::take(&mut data[i])).collect();
+    let result = combat_all_rows(&mut rows, batch, protected, prior);
+    for (row, &i) in rows.into_iter().zip(&keep) {
+        data[i] = row;
+    }
+    result
+}
+
+/// [`combat_in_place`] on rows that all vary within every batch.
+fn combat_all_rows(
     data: &mut [Vec<f64>],
     batch: &[String],
     protected: &[Vec<String>],
@@ -255,6 +281,8 @@ pub fn combat_in_place(
     // Per batch: its standardised values, their location/scale estimates per gene, and the
     // empirical Bayes estimates from the priors across genes.
     let members: Vec<Vec<usize>> = (0..n_batch).map(|b| (0..n).filter(|&j| batch_of[j] == b).collect()).collect();
+    // sva: a batch of one sample has no scale; every batch then gets the location model only.
+    let mean_only = members.iter().any(|m| m.len() == 1);
     let mut gamma_star = Vec::with_capacity(n_batch);
     let mut delta_star = Vec::with_capacity(n_batch);
     for m in &members {
@@ -264,8 +292,14 @@ pub fn combat_in_place(
             .map(|(i, row)| m.iter().map(|&j| standardised(i, row[j], j)).collect())
             .collect();
         let gamma_hat: Vec<f64> = batch_data.iter().map(|x| mean(x)).collect();
-        let delta_hat: Vec<f64> = batch_data.iter().map(|x| var0(x)).collect();
+        let delta_hat: Vec<f64> =
+            if mean_only { vec![1.0; batch_data.len()] } else { batch_data.iter().map(|x| var1(x)).collect() };
         let (gs, ds) = match prior {
+            Prior::Parametric if mean_only => {
+                // postmean(gamma.hat, gamma.bar, 1, 1, t2), scales 1.
+                let (g_bar, t2) = (mean(&gamma_hat), var1(&gamma_hat));
+                (gamma_hat.iter().map(|g| (t2 * g + g_bar) / (t2 + 1.0)).collect(), vec![1.0; gamma_hat.len()])
+            }
             Prior::Parametric => parametric(&batch_data, &gamma_hat, &delta_hat),
             Prior::Nonparametric => nonparametric(&batch_data, &gamma_hat, &delta_hat),
         };
@@ -284,12 +318,12 @@ pub fn combat_in_place(
 }
 
 /// Parametric empirical Bayes for one batch: `x[gene]` holds the gene's standardised values in
-/// the batch; iterates the posterior means to inmoose's `it_sol` convergence rule.
+/// the batch; iterates the posterior means to sva's `it.sol` convergence rule.
 fn parametric(x: &[Vec<f64>], gamma_hat: &[f64], delta_hat: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let g = x.len();
     let g_bar = mean(gamma_hat);
-    let t2 = var0(gamma_hat);
-    let (m, s2) = (mean(delta_hat), var0(delta_hat));
+    let t2 = var1(gamma_hat);
+    let (m, s2) = (mean(delta_hat), var1(delta_hat));
     let a_prior = (2.0 * s2 + m * m) / s2;
     let b_prior = (m * s2 + m * m * m) / s2;
     let nb = x.first().map_or(0, Vec::len) as f64;
@@ -303,7 +337,7 @@ fn parametric(x: &[Vec<f64>], gamma_hat: &[f64], delta_hat: &[f64]) -> (Vec<f64>
             let sum2: f64 = x[i].iter().map(|v| (v - g_new[i]).powi(2)).sum();
             d_new[i] = (0.5 * sum2 + b_prior) / (0.5 * nb + a_prior - 1.0);
         }
-        // inmoose: max(|g_new − g_old| / g_old, |d_new − d_old| / d_old), denominators unsigned.
+        // sva: max(|g_new − g_old| / g_old, |d_new − d_old| / d_old), denominators unsigned.
         change = (0..g)
             .map(|i| ((g_new[i] - g_old[i]).abs() / g_old[i]).max((d_new[i] - d_old[i]).abs() / d_old[i]))
             .fold(f64::NEG_INFINITY, f64::max);
@@ -314,7 +348,7 @@ fn parametric(x: &[Vec<f64>], gamma_hat: &[f64], delta_hat: &[f64]) -> (Vec<f64>
     (g_new, d_new)
 }
 
-/// Non-parametric empirical Bayes for one batch (inmoose's `int_eprior`): each gene's batch
+/// Non-parametric empirical Bayes for one batch (sva's `int.eprior`): each gene's batch
 /// effect is the average of every other gene's estimate, weighted by the likelihood of this
 /// gene's values under it. The weights are formed in log space and scaled by their maximum,
 /// the same ratio inmoose computes, without its underflow to all-zero weights on large batches.

@@ -28,10 +28,11 @@ pub type Metadata = Vec<(String, String)>;
 pub type MetadataFor<'a> = dyn Fn(&[(&str, String)]) -> Metadata + 'a;
 
 /// Rows per row group of a wide matrix with `columns` columns: 65,536 for narrow tables, fewer
-/// for wide ones so a row group stays near 4 M cells (a 10,000 × 2,000 matrix is not buffered
-/// whole). A function of the shape only, so the bytes never depend on how work was split.
+/// for wide ones so a row group stays near 16 M cells (a 10,000 × 2,000 matrix is not buffered
+/// whole; smaller groups cost a zstd context per column chunk, which at 4 M cells was a tenth of
+/// writing a 60,000 × 900 matrix). A function of the shape only, so the bytes never depend on how work was split.
 pub fn row_group_rows(columns: usize) -> usize {
-    ((4 << 20) / columns.max(1)).max(256)
+    ((16 << 20) / columns.max(1)).max(256)
 }
 
 fn properties(metadata: &Metadata) -> WriterProperties {
@@ -219,22 +220,6 @@ impl<W: std::io::Write + Send> RowGroupWriter<W> {
     }
 }
 
-/// Writes `path` atomically as row groups of flat columns, each encoded column by column
-/// ([`RowGroupWriter`]); every batch `fill` pushes becomes one row group.
-fn write_row_groups<F>(path: &Path, schema: SchemaRef, properties: WriterProperties, fill: F) -> Result<(), OutputError>
-where
-    F: FnOnce(&mut dyn FnMut(RecordBatch) -> std::io::Result<()>) -> std::io::Result<()>,
-{
-    let to_io = |e: parquet::errors::ParquetError| std::io::Error::other(e.to_string());
-    write_atomic(path, |w| {
-        let mut writer = RowGroupWriter::new(w, &schema, properties).map_err(to_io)?;
-        fill(&mut |batch| writer.write(&batch).map_err(to_io))?;
-        writer.into_inner().map_err(to_io)?;
-        Ok(())
-    })
-    .map_err(|source| OutputError { path: path.to_path_buf(), source })
-}
-
 /// Writes one row group of `rows` rows whose columns are made one slice at a time by
 /// `column(k)` (for the samples × features exports: the arrays of tens of thousands of feature
 /// columns are never all held). The bytes equal [`write_batch`]'s of the same columns.
@@ -367,7 +352,7 @@ pub fn write_matrix_as_counts(
 }
 
 /// Writes a wide matrix: `feature_id`, then one column per sample, in sample order.
-pub fn write_matrix<T: MatrixValue>(
+pub fn write_matrix<T: MatrixValue + Sync>(
     path: &Path,
     matrix: &FeatureMatrix<T>,
     metadata: &Metadata,
@@ -376,12 +361,12 @@ pub fn write_matrix<T: MatrixValue>(
 }
 
 /// [`write_matrix`] with `array` turning a run of a column's values into an Arrow column.
-fn write_matrix_with<T>(
+fn write_matrix_with<T: Sync>(
     path: &Path,
     matrix: &FeatureMatrix<T>,
     metadata: &Metadata,
     data_type: DataType,
-    array: impl Fn(&[T]) -> ArrayRef,
+    array: impl Fn(&[T]) -> ArrayRef + Sync,
 ) -> Result<(), OutputError> {
     let n = matrix.feature_ids.len();
     let mut fields = vec![Field::new("feature_id", DataType::Utf8, false)];
@@ -390,20 +375,29 @@ fn write_matrix_with<T>(
     // Row groups of ~4 M cells, built and encoded one at a time: a wide matrix is never copied
     // whole into Arrow arrays or encoder buffers (the same layout as [`MatrixStream`]).
     let group = row_group_rows(matrix.sample_ids.len() + 1).min(ROW_GROUP_ROWS);
-    write_row_groups(path, schema.clone(), properties_with(metadata, group), |push| {
-        for start in (0..n.max(1)).step_by(group) {
+    let to_io = |e: parquet::errors::ParquetError| std::io::Error::other(e.to_string());
+    let array = &array;
+    write_atomic(path, |w| {
+        let mut writer = RowGroupWriter::new(w, &schema, properties_with(metadata, group)).map_err(to_io)?;
+        // Each row group's arrays are built inside the parallel encoding, column by column (the
+        // same arrays, so the same bytes as building the whole batch first).
+        for start in (0..n).step_by(group) {
             let end = (start + group).min(n);
-            let ids: ArrayRef = Arc::new(StringArray::from_iter_values(matrix.feature_ids[start..end].iter()));
-            let mut arrays = vec![ids];
-            arrays.extend(matrix.columns.iter().map(|c| match c {
-                Some(c) => array(&c[start..end]),
-                None => arrow_array::new_null_array(&data_type, end - start),
-            }));
-            let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?;
-            push(batch)?;
+            let column = |k: usize| -> ArrayRef {
+                if k == 0 {
+                    return Arc::new(StringArray::from_iter_values(matrix.feature_ids[start..end].iter()));
+                }
+                match &matrix.columns[k - 1] {
+                    Some(c) => array(&c[start..end]),
+                    None => arrow_array::new_null_array(&data_type, end - start),
+                }
+            };
+            writer.write_columns(&schema, &column).map_err(to_io)?;
         }
+        writer.into_inner().map_err(to_io)?;
         Ok(())
     })
+    .map_err(|source| OutputError { path: path.to_path_buf(), source })
 }
 
 /// A Parquet file written batch by batch and renamed into place only by [`ParquetStream::finish`]:
@@ -696,10 +690,11 @@ mod tests {
 
     #[test]
     fn wide_matrices_written_by_row_group_equal_arrow_writers_bytes() {
-        // 150 samples (three column slices) × 70,000 features: two row groups of 27,582 rows
-        // and a short third, as `write_matrix` and `MatrixStream` lay them out.
+        // 150 samples (three column slices) × enough features for two full row groups and a
+        // short third, as `write_matrix` and `MatrixStream` lay them out.
         let dir = tempfile::tempdir().expect("tempdir");
-        let (features, samples) = (70_000usize, 2 * COLUMNS_AT_ONCE + 22);
+        let samples = 2 * COLUMNS_AT_ONCE + 22;
+        let features = 2 * row_group_rows(samples + 1).min(ROW_GROUP_ROWS) + 1_000;
         let ids: Vec<String> = (0..features).map(|i| format!("cg{i}")).collect();
         let names: Vec<String> = (0..samples).map(|j| format!("S{j}")).collect();
         let columns: Vec<Option<Vec<Option<f64>>>> = (0..samples)

@@ -66,6 +66,74 @@ pub fn column_values(path: &Path, name: &str, array: &dyn Array) -> Result<Vec<O
     Err(malformed(path, format!("column {name:?} is {}, expected counts (integers or floats)", array.data_type())))
 }
 
+/// Appends one column's cells to `out` as `f64`, null cells as NaN (the types of
+/// [`column_values`]).
+fn append_nan(path: &Path, name: &str, array: &dyn Array, out: &mut Vec<f64>) -> Result<(), WideError> {
+    let any = array.as_any();
+    macro_rules! extend {
+        ($t:ty, $conv:expr) => {
+            if let Some(a) = any.downcast_ref::<$t>() {
+                if a.null_count() == 0 {
+                    out.extend(a.values().iter().map(|&v| $conv(v)));
+                } else {
+                    out.extend(a.iter().map(|v| v.map_or(f64::NAN, $conv)));
+                }
+                return Ok(());
+            }
+        };
+    }
+    extend!(UInt64Array, |v: u64| v as f64);
+    extend!(Int64Array, |v: i64| v as f64);
+    extend!(UInt32Array, f64::from);
+    extend!(Float64Array, |v: f64| v);
+    Err(malformed(path, format!("column {name:?} is {}, expected counts (integers or floats)", array.data_type())))
+}
+
+/// Every row of a wide matrix with null cells as NaN, its sample columns decoded in parallel
+/// (slices of 32 columns, each from its own reader of the file): reading a 60,000 × 900 matrix
+/// is otherwise one core's work.
+pub fn read_wide_parallel_nan(path: &Path) -> Result<FeatureMatrix<f64>, WideError> {
+    use parquet::arrow::ProjectionMask;
+    use rayon::prelude::*;
+    const SLICE: usize = 32;
+    let builder = open(path)?;
+    let schema = builder.schema().clone();
+    if schema.fields().first().map(|f| f.name().as_str()) != Some("feature_id") {
+        return Err(malformed(path, "expected a wide matrix whose first column is `feature_id`"));
+    }
+    let samples: Vec<String> = schema.fields().iter().skip(1).map(|f| f.name().clone()).collect();
+    let mask = ProjectionMask::roots(builder.parquet_schema(), [0]);
+    let mut ids = Vec::new();
+    for batch in builder.with_projection(mask).build().map_err(|e| unreadable(path, e))? {
+        let batch = batch.map_err(|e| unreadable(path, e))?;
+        let id = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| malformed(path, "`feature_id` is not a string column"))?;
+        ids.extend(id.iter().map(|f| f.unwrap_or_default().to_string()));
+    }
+    let starts: Vec<usize> = (0..samples.len()).step_by(SLICE).collect();
+    let slices: Vec<Vec<Vec<f64>>> = starts
+        .par_iter()
+        .map(|&start| {
+            let end = (start + SLICE).min(samples.len());
+            let builder = open(path)?;
+            let mask = ProjectionMask::roots(builder.parquet_schema(), (start..end).map(|j| j + 1));
+            let mut columns: Vec<Vec<f64>> = (start..end).map(|_| Vec::with_capacity(ids.len())).collect();
+            for batch in builder.with_projection(mask).build().map_err(|e| unreadable(path, e))? {
+                let batch = batch.map_err(|e| unreadable(path, e))?;
+                for (k, column) in columns.iter_mut().enumerate() {
+                    append_nan(path, &samples[start + k], batch.column(k).as_ref(), column)?;
+                }
+            }
+            Ok(columns)
+        })
+        .collect::<Result<_, WideError>>()?;
+    let columns: Vec<Option<Vec<f64>>> = slices.into_iter().flatten().map(Some).collect();
+    Ok(FeatureMatrix { feature_ids: ids, sample_ids: samples, columns })
+}
+
 /// A wide matrix as we write them (`feature_id`, then one column per sample, integers or
 /// floats), null cells as `None`. `keep` selects rows by feature id while reading, so a matrix
 /// can be cut down to the rows of another without holding the whole file.

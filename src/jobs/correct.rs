@@ -128,7 +128,7 @@ pub fn correct_matrix(job: &CorrectJob, progress: &Progress) -> Result<usize, Ru
     let batches = labels(&job.batch)?;
     let protected: Vec<Vec<String>> = job.protect.iter().map(|c| labels(c)).collect::<Result<_, _>>()?;
     let n = matrix.sample_ids.len();
-    let rows = crate::batch::correctable_rows(&matrix, |v| *v, job.method == CorrectMethod::Combat);
+    let rows = crate::batch::correctable_rows(&matrix, |v| *v);
     let data: Vec<Vec<f64>> =
         rows.iter().map(|&i| (0..n).map(|j| matrix.get(i, j).copied().flatten().unwrap_or(0.0)).collect()).collect();
     let run = |protected: &[Vec<String>]| match job.method {

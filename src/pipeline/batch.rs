@@ -199,7 +199,7 @@ fn combat_layer(
     r: &mut StageReport,
 ) -> Result<Corrected, RunError> {
     let m = &layer.normalised;
-    let rows = crate::batch::correctable_rows(m, |v| Some(*v).filter(|v| !v.is_nan()), true);
+    let rows = crate::batch::correctable_rows(m, |v| Some(*v).filter(|v| !v.is_nan()));
     let data: Vec<Vec<f64>> = rows
         .iter()
         .map(|&i| {

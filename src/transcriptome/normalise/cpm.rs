@@ -14,7 +14,7 @@ fn library_sizes(counts: &FeatureMatrix<f64>) -> Vec<f64> {
 /// CPM = count / library size × 10⁶ (library size = the sample's total assigned counts).
 pub fn cpm(counts: &FeatureMatrix<f64>) -> FeatureMatrix<f64> {
     let libs = library_sizes(counts);
-    counts.map_columns(|j, column| {
+    counts.par_map_columns(|j, column| {
         let lib = libs[j];
         (lib > 0.0).then(|| column.iter().map(|&y| y / lib * 1e6).collect())
     })
@@ -39,7 +39,7 @@ pub fn log2_cpm_normalised(
 fn log2_cpm_on(counts: &FeatureMatrix<f64>, libs: Vec<f64>, prior_count: f64) -> FeatureMatrix<f64> {
     let positive: Vec<f64> = libs.iter().copied().filter(|&l| l > 0.0).collect();
     let mean = positive.iter().sum::<f64>() / positive.len().max(1) as f64;
-    counts.map_columns(|j, column| {
+    counts.par_map_columns(|j, column| {
         let lib = libs[j];
         (lib > 0.0).then(|| {
             let prior = prior_count * lib / mean;

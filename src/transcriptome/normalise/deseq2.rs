@@ -71,7 +71,7 @@ pub fn size_factors(
 
 /// Counts divided by size factors (DESeq2's `counts(dds, normalized = TRUE)`).
 pub fn normalised_counts(counts: &FeatureMatrix<f64>, factors: &[Option<f64>]) -> FeatureMatrix<f64> {
-    counts.map_columns(|j, c| factors[j].map(|f| c.iter().map(|&v| v / f).collect()))
+    counts.par_map_columns(|j, c| factors[j].map(|f| c.iter().map(|&v| v / f).collect()))
 }
 
 #[cfg(test)]

@@ -75,7 +75,7 @@ pub fn gene_wise(samples: &Samples<'_>, rows: &[usize]) -> Vec<f64> {
                 for (mu, s) in mu.iter_mut().zip(&samples.size_factors) {
                     *mu = (mean * s).max(MIN_MU);
                 }
-                let gene = Gene { y, mu };
+                let gene = Gene::new(y, mu);
                 let climb = gene.fit_disp(start.ln());
                 let mut alpha = climb.log_alpha.exp().min(max_disp);
                 if climb.last_lp < climb.initial_lp + climb.initial_lp.abs() / 1e6 {
@@ -91,10 +91,53 @@ pub fn gene_wise(samples: &Samples<'_>, rows: &[usize]) -> Vec<f64> {
         .collect()
 }
 
-/// One gene's counts and fitted means.
+/// One gene's counts and fitted means, with memos of `lgamma(y + 1/α)` and `digamma(y + 1/α)`
+/// for small whole counts within one evaluation: low-count genes repeat a handful of values
+/// across hundreds of samples, and each lookup returns the very value the call would.
 struct Gene<'a> {
     y: &'a [f64],
     mu: &'a [f64],
+    memo: std::cell::RefCell<Memo>,
+}
+
+/// Values of a function at `y + r` for whole `y` below [`MEMO`], valid for one `r` (one stamp).
+struct Memo {
+    stamp: u64,
+    stamps: [u64; MEMO],
+    values: [f64; MEMO],
+}
+
+const MEMO: usize = 128;
+
+impl Memo {
+    fn new() -> Self {
+        Memo { stamp: 0, stamps: [0; MEMO], values: [0.0; MEMO] }
+    }
+
+    /// Starts a new evaluation (a new `r`).
+    fn next(&mut self) {
+        self.stamp += 1;
+    }
+
+    /// `f(y + r)`, remembered for small whole `y` during this evaluation.
+    fn get(&mut self, y: f64, r: f64, f: impl Fn(f64) -> f64) -> f64 {
+        if y >= 0.0 && y < MEMO as f64 && y.fract() == 0.0 {
+            let k = y as usize;
+            if self.stamps[k] != self.stamp {
+                self.stamps[k] = self.stamp;
+                self.values[k] = f(y + r);
+            }
+            self.values[k]
+        } else {
+            f(y + r)
+        }
+    }
+}
+
+impl<'a> Gene<'a> {
+    fn new(y: &'a [f64], mu: &'a [f64]) -> Self {
+        Gene { y, mu, memo: std::cell::RefCell::new(Memo::new()) }
+    }
 }
 
 /// Where `fitDisp` stopped.
@@ -112,10 +155,13 @@ impl Gene<'_> {
         let alpha = log_alpha.exp();
         let r = 1.0 / alpha;
         let lgamma_r = crate::stats::rmath::lgammafn(r);
+        let mut memo = self.memo.borrow_mut();
+        memo.next();
         let (mut ll, mut w) = (0.0, 0.0);
         for (&y, &mu) in self.y.iter().zip(self.mu) {
             w += 1.0 / (1.0 / mu + alpha);
-            ll += crate::stats::rmath::lgammafn(y + r) - lgamma_r - y * (mu + r).ln() - r * (1.0 + mu * alpha).ln();
+            let lgamma_yr = memo.get(y, r, crate::stats::rmath::lgammafn);
+            ll += lgamma_yr - lgamma_r - y * (mu + r).ln() - r * (1.0 + mu * alpha).ln();
         }
         ll - 0.5 * w.ln()
     }
@@ -125,13 +171,16 @@ impl Gene<'_> {
         let alpha = log_alpha.exp();
         let r = 1.0 / alpha;
         let digamma_r = digamma(r);
+        let mut memo = self.memo.borrow_mut();
+        memo.next();
         let (mut ll, mut w, mut dw) = (0.0, 0.0, 0.0);
         for (&y, &mu) in self.y.iter().zip(self.mu) {
             let inv = 1.0 / mu + alpha;
             w += 1.0 / inv;
             dw += -1.0 / (inv * inv);
             let ma = mu * alpha;
-            ll += digamma_r + (1.0 + ma).ln() - ma / (1.0 + ma) - digamma(y + r) + y / (mu + r);
+            let digamma_yr = memo.get(y, r, digamma);
+            ll += digamma_r + (1.0 + ma).ln() - ma / (1.0 + ma) - digamma_yr + y / (mu + r);
         }
         let cr = -0.5 * dw / w;
         (ll / (alpha * alpha) + cr) * alpha
@@ -293,7 +342,7 @@ mod tests {
     fn derivative_is_the_slope_of_the_log_posterior() {
         let y = [3.0, 10.0, 0.0, 25.0, 7.0, 12.0];
         let mu = [8.0, 9.5, 7.0, 12.0, 8.5, 10.0];
-        let gene = Gene { y: &y, mu: &mu };
+        let gene = Gene::new(&y, &mu);
         for a in [-4.0, -1.0, 0.5] {
             let h = 1e-5;
             let numeric = (gene.log_posterior(a + h) - gene.log_posterior(a - h)) / (2.0 * h);

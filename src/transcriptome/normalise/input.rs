@@ -11,7 +11,7 @@ use arrow_array::StringArray;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::Location;
-use crate::io::wide::{WideError, column_values, read_wide};
+use crate::io::wide::{WideError, column_values, read_wide_parallel_nan};
 use crate::matrix::FeatureMatrix;
 
 /// A count matrix and, when its source has them, gene lengths.
@@ -69,9 +69,9 @@ pub fn read(path: &Path) -> Result<Counts, InputError> {
 }
 
 fn read_parquet(path: &Path) -> Result<Counts, InputError> {
-    let wide = read_wide(path, None)?;
+    let wide = read_wide_parallel_nan(path)?;
     let (ids, samples) = (wide.feature_ids, wide.sample_ids);
-    let columns: Vec<Vec<Option<f64>>> = wide.columns.into_iter().map(Option::unwrap_or_default).collect();
+    let columns: Vec<Vec<f64>> = wide.columns.into_iter().map(Option::unwrap_or_default).collect();
     let matrix = to_matrix(path, ids, samples, columns, None)?;
     // Lengths from our features.parquet beside raw.parquet, matched by feature id. A file there
     // that cannot be read is an error, not a silent loss of lengths (TPM and FPKM need them).
@@ -111,13 +111,14 @@ fn feature_lengths(path: &Path) -> Result<Option<std::collections::HashMap<Strin
     Ok(Some(by_id))
 }
 
-/// The matrix, once every row is a distinct feature and every count a count. `lines[i]` is the
-/// text line of row `i` (`None` for Parquet, where the row is named instead).
+/// The matrix, once every row is a distinct feature and every count a count (`columns` hold
+/// missing cells as NaN; a column with nothing but missing cells is a sample without counts).
+/// `lines[i]` is the text line of row `i` (`None` for Parquet, where the row is named instead).
 fn to_matrix(
     path: &Path,
     ids: Vec<String>,
     samples: Vec<String>,
-    columns: Vec<Vec<Option<f64>>>,
+    columns: Vec<Vec<f64>>,
     lines: Option<&[u64]>,
 ) -> Result<FeatureMatrix<f64>, InputError> {
     let line = |i: usize| lines.map(|l| l[i]);
@@ -136,15 +137,14 @@ fn to_matrix(
         ));
     }
     let mut out = Vec::with_capacity(columns.len());
-    for (j, c) in columns.into_iter().enumerate() {
-        if c.iter().all(Option::is_none) {
+    for (j, values) in columns.into_iter().enumerate() {
+        if values.iter().all(|v| v.is_nan()) {
             out.push(None);
             continue;
         }
-        let values: Option<Vec<f64>> = c.into_iter().collect();
-        let values = values.ok_or_else(|| {
-            malformed(path, None, format!("sample {:?} has missing counts for some features", samples[j]))
-        })?;
+        if values.iter().any(|v| v.is_nan()) {
+            return Err(malformed(path, None, format!("sample {:?} has missing counts for some features", samples[j])));
+        }
         if let Some(i) = values.iter().position(|v| !v.is_finite() || *v < 0.0) {
             let what = if values[i].is_finite() { "is negative" } else { "is not a finite number" };
             return Err(malformed(
@@ -216,7 +216,7 @@ fn read_text(path: &Path) -> Result<Counts, InputError> {
     let mut ids = Vec::new();
     let mut row_lines = Vec::new();
     let mut lengths = Vec::new();
-    let mut columns: Vec<Vec<Option<f64>>> = Vec::new();
+    let mut columns: Vec<Vec<f64>> = Vec::new();
     let mut first_row = true;
     while records.read_record(&mut record).map_err(csv_err)? {
         let n = line_of(&record);
@@ -255,11 +255,24 @@ fn read_text(path: &Path) -> Result<Counts, InputError> {
         for (j, v) in record.iter().skip(first_sample).enumerate() {
             let v = v.trim();
             let parsed = if v.is_empty() || v == "NA" {
-                None
+                f64::NAN
             } else {
-                Some(v.parse::<f64>().map_err(|_| {
+                let x = v.parse::<f64>().map_err(|_| {
                     malformed(path, n, format!("{:?} in column {:?} is not a count", v, header[first_sample + j]))
-                })?)
+                })?;
+                // NaN marks missing cells from here on: a written NaN is refused where it stands.
+                if x.is_nan() {
+                    return Err(malformed(
+                        path,
+                        n,
+                        format!(
+                            "sample {:?}, feature {:?}: the count {v} is not a finite number",
+                            header[first_sample + j],
+                            &record[0]
+                        ),
+                    ));
+                }
+                x
             };
             columns[j].push(parsed);
         }

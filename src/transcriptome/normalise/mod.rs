@@ -146,7 +146,7 @@ pub fn integer_counts<'a>(
     }
     let changed = counts.columns.iter().flatten().map(|c| c.iter().filter(|v| v.fract() != 0.0).count()).sum();
     Ok((
-        std::borrow::Cow::Owned(counts.map_columns(|_, c| Some(c.iter().map(|v| v.round_ties_even()).collect()))),
+        std::borrow::Cow::Owned(counts.par_map_columns(|_, c| Some(c.iter().map(|v| v.round_ties_even()).collect()))),
         changed,
     ))
 }
@@ -184,6 +184,14 @@ pub fn apply_filtered(
         columns: counts.columns.iter().map(|c| c.as_ref().map(|c| rows.iter().map(|&i| c[i]).collect())).collect(),
     };
     let sub_lengths: Option<Vec<f64>> = lengths.map(|l| rows.iter().map(|&i| l[i]).collect());
+    // Control genes the filter removed are not controls of the filtered matrix; unknown ids are
+    // still refused.
+    control_mask(counts, options)?;
+    let kept: std::collections::HashSet<&str> = sub.feature_ids.iter().map(String::as_str).collect();
+    let options = &NormaliseOptions {
+        control_genes: options.control_genes.iter().filter(|g| kept.contains(g.as_str())).cloned().collect(),
+        ..options.clone()
+    };
     let out = apply(method, &sub, sub_lengths.as_deref(), options)?;
     drop(sub);
     let columns = out

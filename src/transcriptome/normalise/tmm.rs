@@ -214,7 +214,7 @@ fn tmm_factor(obs: &[f64], reference: &[f64]) -> f64 {
 /// CPM on effective library sizes (library size × normalisation factor), as edgeR's
 /// `cpm(DGEList)`.
 pub fn effective_cpm(counts: &FeatureMatrix<f64>, factors: &[Option<f64>]) -> FeatureMatrix<f64> {
-    counts.map_columns(|j, c| {
+    counts.par_map_columns(|j, c| {
         let lib: f64 = c.iter().sum();
         factors[j].filter(|_| lib > 0.0).map(|f| c.iter().map(|&v| v / (lib * f) * 1e6).collect())
     })
