@@ -110,10 +110,29 @@ fn vst_matches_r_deseq2_on_real_synthetic_and_fixture_counts() {
         ("synthetic", synthetic, "1000"),
         ("fixture", fixture, "100"),
     ];
+    // blind = FALSE with a one-factor design: pasilla's condition, the fixture's timepoint.
+    let pasilla_samples = dir.write(
+        "pasilla_samples.csv",
+        "sample_id,condition\nuntreated1,untreated\nuntreated2,untreated\nuntreated3,untreated\nuntreated4,untreated\n\
+         treated1,treated\ntreated2,treated\ntreated3,treated\n",
+    );
+    let samplesheet = repo().join("test-data/cohort/samplesheet.csv");
+    let designs: HashMap<&str, (&Path, &str)> =
+        [("pasilla", (pasilla_samples.as_path(), "condition")), ("fixture", (samplesheet.as_path(), "timepoint"))]
+            .into_iter()
+            .collect();
     let mut fallbacks = 0;
     for (name, counts, nsub) in &sets {
         let reference = dir.join(&format!("r-{name}"));
-        r("reference_deseq2.R", &[arg(counts), arg(&reference)], &[("NSUB", nsub)]);
+        let mut r_args = vec![arg(counts), arg(&reference)];
+        if let Some((table, column)) = designs.get(name) {
+            r_args.extend([arg(table), *column]);
+        }
+        r("reference_deseq2.R", &r_args, &[("NSUB", nsub)]);
+        if let Some((table, column)) = designs.get(name) {
+            let extra = ["--design", column, "--samples", arg(table)];
+            assert_vst(&dir, &format!("{name}-design"), counts, &extra, &reference.join("vst_design.tsv"), 1e-6);
+        }
         // Stated tolerance 1e-6 on the log2 scale; we reach about 1e-10 (R's own rounding).
         assert_vst(&dir, name, counts, &[], &reference.join("vst.tsv"), 1e-6);
         assert_vst(

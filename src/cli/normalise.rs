@@ -142,8 +142,12 @@ pub struct TranscriptomeArgs {
     /// filterByExpr's groups: this column of --samples (edgeR's `group`).
     #[arg(long, value_name = "COLUMN", requires = "samples", requires = "filter_by_expr")]
     pub filter_group: Option<String>,
-    /// A samples table (CSV with `sample_id`, e.g. the cohort's samplesheet) for --filter-group.
-    #[arg(long, value_name = "FILE", requires = "filter_group")]
+    /// VST with blind = FALSE and the design `~ COLUMN` (a column of --samples, e.g. timepoint).
+    #[arg(long, value_name = "COLUMN", requires = "samples")]
+    pub design: Option<String>,
+    /// A samples table (CSV with `sample_id`, e.g. the cohort's samplesheet) for --filter-group
+    /// and --design.
+    #[arg(long, value_name = "FILE")]
     pub samples: Option<PathBuf>,
     /// DESeq2's controlGenes: size factors from these genes only (one gene id per line).
     #[arg(long, value_name = "FILE")]
@@ -181,6 +185,7 @@ impl TranscriptomeArgs {
                 vst_nsub: self.nsub,
                 control_genes,
                 round: self.round,
+                vst_design: self.design,
             },
             samples: self.samples,
         })

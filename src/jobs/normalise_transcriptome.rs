@@ -48,8 +48,19 @@ pub fn run(job: &NormaliseJob) -> Result<(), RunError> {
     } else {
         vec![true; counts.matrix.feature_ids.len()]
     };
-    let normalised = normalise::apply_filtered(job.method, &counts.matrix, lengths.as_deref(), &keep, &job.options)
-        .map_err(|reason| RunError::NormaliseFile { path: job.counts.clone(), reason })?;
+    let design = match (&job.options.vst_design, &job.samples) {
+        (Some(column), Some(table)) => Some(groups_of(table, column, &counts.matrix.sample_ids)?),
+        _ => None,
+    };
+    let normalised = normalise::apply_filtered(
+        job.method,
+        &counts.matrix,
+        lengths.as_deref(),
+        &keep,
+        &job.options,
+        design.as_deref(),
+    )
+    .map_err(|reason| RunError::NormaliseFile { path: job.counts.clone(), reason })?;
     for warning in &normalised.warnings {
         eprintln!("harmonomics: warning: {}: {warning}", job.counts.display());
     }
@@ -65,6 +76,7 @@ pub fn run(job: &NormaliseJob) -> Result<(), RunError> {
     if job.method == normalise::Method::Vst {
         params["vst_fit_type"] = json!(job.options.vst_fit_type);
         params["vst_nsub"] = json!(job.options.vst_nsub);
+        params["vst_design"] = json!(job.options.vst_design);
     }
     if !normalised.fit.is_null() {
         params["fit"] = normalised.fit;

@@ -290,9 +290,16 @@ fn combat_seq_layer(
         _ => None,
     };
     let keep = super::transcriptome::transcriptome_keep(cohort, raw, samples)?;
+    let design = super::transcriptome::vst_design_labels(cohort, samples)?;
     let counts = raw.map_columns(|_, c| Some(c.iter().map(|v| if v.is_finite() { *v } else { 0.0 }).collect()));
-    let normalised =
-        crate::transcriptome::normalise::apply_filtered(method, &counts, lengths.as_deref(), &keep, options)?;
+    let normalised = crate::transcriptome::normalise::apply_filtered(
+        method,
+        &counts,
+        lengths.as_deref(),
+        &keep,
+        options,
+        design.as_deref(),
+    )?;
     layer.normalised = normalised.matrix;
     let mut params = serde_json::Map::new();
     params.insert("normalisation".into(), json!(method.name()));

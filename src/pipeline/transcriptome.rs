@@ -433,6 +433,7 @@ fn normalise_layer(
     let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Transcriptome), extra);
     stage::stage(stages, "normalise", json!(options.normalise), |r| {
         let keep = transcriptome_keep(cohort, &raw, samples)?;
+        let design = vst_design_labels(cohort, samples)?;
         let kept = keep.iter().filter(|k| **k).count();
         r.counts = json!({ "features": keep.len(), "kept_by_filter": kept });
         let controls = normalise::control_mask(&raw, &normalise_options)?;
@@ -445,7 +446,8 @@ fn normalise_layer(
         )?;
         written.push(dir.join("factors.parquet"));
         for (k, method) in options.normalise.methods.iter().enumerate() {
-            let normalised = normalise::apply_filtered(*method, &raw, lengths, &keep, &normalise_options)?;
+            let normalised =
+                normalise::apply_filtered(*method, &raw, lengths, &keep, &normalise_options, design.as_deref())?;
             r.warnings.extend(normalised.warnings.iter().cloned());
             let mut params = json!({
                 "method": method.name(),
@@ -457,6 +459,7 @@ fn normalise_layer(
             if *method == normalise::Method::Vst {
                 params["vst_fit_type"] = json!(options.normalise.vst_fit_type);
                 params["vst_nsub"] = json!(options.normalise.vst_nsub);
+                params["vst_design"] = json!(options.normalise.vst_design);
             }
             if !normalised.fit.is_null() {
                 params["fit"] = normalised.fit.clone();
@@ -485,6 +488,23 @@ fn normalise_layer(
         }
         Ok::<_, RunError>(())
     })
+}
+
+/// Each sample's label in `vst_design`'s samplesheet column, for the VST with `blind = FALSE`
+/// (`None` when the VST is blind).
+pub(crate) fn vst_design_labels(cohort: &Cohort, samples: &[&cohort::Sample]) -> Result<Option<Vec<String>>, RunError> {
+    let Some(column) = &cohort.config.transcriptome.normalise.vst_design else { return Ok(None) };
+    samples
+        .iter()
+        .map(|s| sample_attribute(cohort, s, column))
+        .collect::<Option<Vec<String>>>()
+        .ok_or_else(|| RunError::Samples {
+            at: At::file(&cohort.config.samplesheet),
+            message: format!(
+                "vst_design = {column:?}: every transcriptome sample needs a value in that samplesheet column"
+            ),
+        })
+        .map(Some)
 }
 
 /// The genes `[transcriptome.normalise]` normalises: all, or those edgeR's `filterByExpr`

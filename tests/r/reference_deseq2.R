@@ -1,7 +1,9 @@
 #!/usr/bin/env Rscript
 # Reference values from R's DESeq2 (and edgeR) for the concordance tests.
 #
-# usage: reference_deseq2.R COUNTS.tsv OUTDIR
+# usage: reference_deseq2.R COUNTS.tsv OUTDIR [SAMPLES.csv COLUMN]
+#   With SAMPLES.csv (sample_id and COLUMN) also vst_design.tsv:
+#   varianceStabilizingTransformation(dds with design ~ COLUMN, blind = FALSE).
 #        reference_deseq2.R --synthetic GENES SAMPLES SEED COUNTS.tsv
 #   The second form writes negative-binomial counts (rnbinom after set.seed(SEED)): gene means
 #   log-uniform over 0.5..5,000, dispersion 0.05 + 1/mean, a third of the genes Poisson (their
@@ -58,6 +60,13 @@ v <- varianceStabilizingTransformation(dds, blind = TRUE)
 save(assay(v), "vst.tsv")
 v <- varianceStabilizingTransformation(dds, blind = TRUE, fitType = "mean")
 save(assay(v), "vst_mean.tsv")
+if (length(args) >= 4) {
+  s <- read.csv(args[3], comment.char = "#", check.names = FALSE, colClasses = "character")
+  group <- factor(s[[args[4]]][match(colnames(counts), s$sample_id)])
+  dd <- DESeqDataSetFromMatrix(counts, DataFrame(group = group, row.names = colnames(counts)), ~ group)
+  dd <- estimateSizeFactors(dd)
+  save(assay(varianceStabilizingTransformation(dd, blind = FALSE)), "vst_design.tsv")
+}
 nsub <- as.integer(Sys.getenv("NSUB", "1000"))
 bm <- rowMeans(counts(dds, normalized = TRUE))
 if (nrow(dds) >= nsub && sum(bm > 5) >= nsub) {

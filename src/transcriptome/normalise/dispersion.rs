@@ -32,6 +32,9 @@ pub struct Samples<'a> {
     pub columns: Vec<&'a [f64]>,
     /// DESeq2 size factors, one per column.
     pub size_factors: Vec<f64>,
+    /// The design's group of each column (`blind = FALSE` with a one-factor design, whose rows
+    /// form as many groups as it has coefficients: DESeq2's `linearMu` case); `None`: `~ 1`.
+    pub groups: Option<Vec<usize>>,
 }
 
 impl Samples<'_> {
@@ -52,10 +55,14 @@ pub fn gene_wise(samples: &Samples<'_>, rows: &[usize]) -> Vec<f64> {
     let m = samples.columns.len();
     let max_disp = samples.max_disp();
     let xim = samples.size_factors.iter().map(|s| 1.0 / s).sum::<f64>() / m as f64;
+    let single = vec![0usize; m];
+    let groups: &[usize] = samples.groups.as_deref().unwrap_or(&single);
+    let p = groups.iter().max().map_or(1, |g| g + 1);
+    let sizes: Vec<f64> = (0..p).map(|g| groups.iter().filter(|&&x| x == g).count() as f64).collect();
     rows.par_iter()
         .map_init(
-            || (vec![0.0; m], vec![0.0; m], vec![0.0; m]),
-            |(y, q, mu), &i| {
+            || (vec![0.0; m], vec![0.0; m], vec![0.0; m], vec![0.0; p]),
+            |(y, q, mu, group_mean), &i| {
                 for (j, column) in samples.columns.iter().enumerate() {
                     y[j] = column[i];
                     q[j] = y[j] / samples.size_factors[j];
@@ -65,17 +72,34 @@ pub fn gene_wise(samples: &Samples<'_>, rows: &[usize]) -> Vec<f64> {
                 }
                 let mean = q.iter().sum::<f64>() / m as f64;
                 let var = q.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (m - 1) as f64;
-                // roughDispEstimate: moments about max(1, mean), m - p = m - 1 degrees of freedom.
-                let mu1 = mean.max(1.0);
-                let rough = (q.iter().map(|v| ((v - mu1) * (v - mu1) - mu1) / (mu1 * mu1)).sum::<f64>()
-                    / (m - 1) as f64)
+                // linearModelMu: each sample's fitted normalised count is its group's mean.
+                group_mean.fill(0.0);
+                for (&g, &v) in groups.iter().zip(q.iter()) {
+                    group_mean[g] += v;
+                }
+                for (g, n) in group_mean.iter_mut().zip(&sizes) {
+                    *g /= n;
+                }
+                // roughDispEstimate: moments about max(1, fit), m - p degrees of freedom.
+                let rough = (q
+                    .iter()
+                    .zip(groups)
+                    .map(|(v, &g)| {
+                        let mu1 = group_mean[g].max(1.0);
+                        ((v - mu1) * (v - mu1) - mu1) / (mu1 * mu1)
+                    })
+                    .sum::<f64>()
+                    / (m - p) as f64)
                     .max(0.0);
                 let moments = (var - xim * mean) / (mean * mean);
                 let start = rough.min(moments).max(MIN_DISP).min(max_disp);
-                for (mu, s) in mu.iter_mut().zip(&samples.size_factors) {
-                    *mu = (mean * s).max(MIN_MU);
+                for ((mu, s), &g) in mu.iter_mut().zip(&samples.size_factors).zip(groups) {
+                    *mu = (group_mean[g] * s).max(MIN_MU);
                 }
-                let gene = Gene::new(y, mu);
+                let mut gene = Gene::new(y, mu);
+                if samples.groups.is_some() {
+                    gene.groups = Some((groups, p));
+                }
                 let climb = gene.fit_disp(start.ln());
                 let mut alpha = climb.log_alpha.exp().min(max_disp);
                 if climb.last_lp < climb.initial_lp + climb.initial_lp.abs() / 1e6 {
@@ -97,6 +121,8 @@ pub fn gene_wise(samples: &Samples<'_>, rows: &[usize]) -> Vec<f64> {
 struct Gene<'a> {
     y: &'a [f64],
     mu: &'a [f64],
+    /// The design's groups and their number (`None`: intercept only).
+    groups: Option<(&'a [usize], usize)>,
     memo: std::cell::RefCell<Memo>,
 }
 
@@ -136,7 +162,7 @@ impl Memo {
 
 impl<'a> Gene<'a> {
     fn new(y: &'a [f64], mu: &'a [f64]) -> Self {
-        Gene { y, mu, memo: std::cell::RefCell::new(Memo::new()) }
+        Gene { y, mu, groups: None, memo: std::cell::RefCell::new(Memo::new()) }
     }
 }
 
@@ -157,13 +183,12 @@ impl Gene<'_> {
         let lgamma_r = crate::stats::rmath::lgammafn(r);
         let mut memo = self.memo.borrow_mut();
         memo.next();
-        let (mut ll, mut w) = (0.0, 0.0);
+        let mut ll = 0.0;
         for (&y, &mu) in self.y.iter().zip(self.mu) {
-            w += 1.0 / (1.0 / mu + alpha);
             let lgamma_yr = memo.get(y, r, crate::stats::rmath::lgammafn);
             ll += lgamma_yr - lgamma_r - y * (mu + r).ln() - r * (1.0 + mu * alpha).ln();
         }
-        ll - 0.5 * w.ln()
+        ll + self.cox_reid(alpha).0
     }
 
     /// DESeq2's `dlog_posterior`: the derivative of [`Gene::log_posterior`] in log α.
@@ -173,17 +198,38 @@ impl Gene<'_> {
         let digamma_r = digamma(r);
         let mut memo = self.memo.borrow_mut();
         memo.next();
-        let (mut ll, mut w, mut dw) = (0.0, 0.0, 0.0);
+        let mut ll = 0.0;
         for (&y, &mu) in self.y.iter().zip(self.mu) {
-            let inv = 1.0 / mu + alpha;
-            w += 1.0 / inv;
-            dw += -1.0 / (inv * inv);
             let ma = mu * alpha;
             let digamma_yr = memo.get(y, r, digamma);
             ll += digamma_r + (1.0 + ma).ln() - ma / (1.0 + ma) - digamma_yr + y / (mu + r);
         }
-        let cr = -0.5 * dw / w;
-        (ll / (alpha * alpha) + cr) * alpha
+        (ll / (alpha * alpha) + self.cox_reid(alpha).1) * alpha
+    }
+
+    /// The Cox–Reid term `-½ log det(XᵀWX)`, `W = diag(1/(1/μ + α))`, and its derivative in α
+    /// (`-½ tr((XᵀWX)⁻¹ XᵀW'X)`). For a design of groups `XᵀWX` is, up to a change of basis of
+    /// determinant 1 (intercept and treatment contrasts), diagonal in the groups: the sums run
+    /// per group.
+    fn cox_reid(&self, alpha: f64) -> (f64, f64) {
+        let Some((groups, p)) = self.groups else {
+            let (mut w, mut dw) = (0.0, 0.0);
+            for &mu in self.mu {
+                let inv = 1.0 / mu + alpha;
+                w += 1.0 / inv;
+                dw += -1.0 / (inv * inv);
+            }
+            return (-0.5 * w.ln(), -0.5 * dw / w);
+        };
+        let (mut w, mut dw) = (vec![0.0; p], vec![0.0; p]);
+        for (&mu, &g) in self.mu.iter().zip(groups) {
+            let inv = 1.0 / mu + alpha;
+            w[g] += 1.0 / inv;
+            dw[g] += -1.0 / (inv * inv);
+        }
+        let log_det: f64 = w.iter().map(|v| v.ln()).sum();
+        let trace: f64 = w.iter().zip(&dw).map(|(a, b)| b / a).sum();
+        (-0.5 * log_det, -0.5 * trace)
     }
 
     /// DESeq2's `fitDisp` line search from `a` (log α).

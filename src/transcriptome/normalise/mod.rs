@@ -73,6 +73,10 @@ pub struct NormaliseOptions {
     /// Round non-integer counts (R's `round`) for the DESeq2 methods, which need integers;
     /// without it such counts are refused.
     pub round: bool,
+    /// VST with `blind = FALSE` and the design `~ COLUMN` (a samplesheet column): dispersions
+    /// fitted within its groups. Unset: blind, as for QC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vst_design: Option<String>,
 }
 
 impl Default for NormaliseOptions {
@@ -86,6 +90,7 @@ impl Default for NormaliseOptions {
             vst_nsub: None,
             control_genes: Vec::new(),
             round: false,
+            vst_design: None,
         }
     }
 }
@@ -167,15 +172,17 @@ pub struct Normalised {
 /// becoming NaN rows (written as nulls, so every matrix keeps the annotation's rows). With every
 /// gene kept the counts are normalised as they are, without a copy: at cohort size each copy of
 /// the matrix is hundreds of megabytes.
+/// `design` gives each sample's label in `options.vst_design`'s column (for the VST).
 pub fn apply_filtered(
     method: Method,
     counts: &FeatureMatrix<f64>,
     lengths: Option<&[f64]>,
     keep: &[bool],
     options: &NormaliseOptions,
+    design: Option<&[String]>,
 ) -> Result<Normalised, NormaliseError> {
     if keep.iter().all(|&k| k) {
-        return apply(method, counts, lengths, options);
+        return apply(method, counts, lengths, options, design);
     }
     let rows: Vec<usize> = (0..keep.len()).filter(|&i| keep[i]).collect();
     let sub = FeatureMatrix {
@@ -192,7 +199,7 @@ pub fn apply_filtered(
         control_genes: options.control_genes.iter().filter(|g| kept.contains(g.as_str())).cloned().collect(),
         ..options.clone()
     };
-    let out = apply(method, &sub, sub_lengths.as_deref(), options)?;
+    let out = apply(method, &sub, sub_lengths.as_deref(), options, design)?;
     drop(sub);
     let columns = out
         .matrix
@@ -259,6 +266,7 @@ pub fn apply(
     counts: &FeatureMatrix<f64>,
     lengths: Option<&[f64]>,
     options: &NormaliseOptions,
+    design: Option<&[String]>,
 ) -> Result<Normalised, NormaliseError> {
     let need_lengths = || {
         lengths.filter(|l| l.len() == counts.feature_ids.len()).ok_or(NormaliseError::Method {
@@ -286,9 +294,9 @@ pub fn apply(
     let counts = counts.as_ref();
     let matrix = match method {
         Method::Vst => {
-            let (matrix, mut fit) = vst::vst(counts, options.vst_fit_type, options.vst_nsub, controls)?;
-            warnings.append(&mut fit.warnings);
+            let (matrix, mut fit) = vst::vst(counts, options.vst_fit_type, options.vst_nsub, controls, design)?;
             let mut details = fit.to_json();
+            warnings.append(&mut fit.warnings);
             details["rounded_counts"] = serde_json::json!(rounded);
             return Ok(Normalised { matrix, fit: details, warnings });
         }

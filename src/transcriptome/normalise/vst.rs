@@ -1,5 +1,5 @@
 //! DESeq2's variance-stabilising transformation as R (DESeq2 1.38) computes it, blind to the
-//! design:
+//! design, or (`blind = FALSE`) with a one-factor design such as `~ timepoint`:
 //!
 //! - all genes (`nsub` unset): `varianceStabilizingTransformation(dds, blind = TRUE)`;
 //! - `nsub = n`: `vst(dds, nsub = n)`, whose trend is fitted on `n` genes with mean normalised
@@ -67,21 +67,38 @@ impl VstFit {
 
 /// Applies the VST to a count matrix; missing columns stay missing.
 /// `controls` restricts the size factors' medians to control genes (DESeq2's `controlGenes`).
+/// `design` (one label per column) makes it `blind = FALSE` with the design `~ label`: the
+/// dispersions are fitted within its groups, as DESeq2 does for a one-factor design.
 pub fn vst(
     counts: &FeatureMatrix<f64>,
     fit_type: FitType,
     nsub: Option<usize>,
     controls: Option<&[bool]>,
+    design: Option<&[String]>,
 ) -> Result<(FeatureMatrix<f64>, VstFit), NormaliseError> {
     let err = |message: String| NormaliseError::Method { method: "vst", message };
     let factors = size_factors(counts, SizeFactorType::Ratio, controls)?;
     let present: Vec<usize> = (0..counts.columns.len()).filter(|&j| factors[j].is_some()).collect();
+    let groups = design.map(|labels| {
+        let levels: std::collections::BTreeSet<&str> = present.iter().map(|&j| labels[j].as_str()).collect();
+        let levels: Vec<&str> = levels.into_iter().collect();
+        present.iter().map(|&j| levels.iter().position(|l| *l == labels[j]).unwrap_or_default()).collect::<Vec<_>>()
+    });
     let samples = Samples {
         columns: present.iter().filter_map(|&j| counts.columns[j].as_deref()).collect(),
         size_factors: present.iter().filter_map(|&j| factors[j]).collect(),
+        groups,
     };
     if samples.columns.len() < 2 {
         return Err(err("needs at least two samples".into()));
+    }
+    let coefficients = samples.groups.as_ref().and_then(|g| g.iter().max()).map_or(1, |g| g + 1);
+    if samples.columns.len() <= coefficients {
+        return Err(err(format!(
+            "the design has {coefficients} groups for {} samples: no replicates to estimate the dispersion \
+             (DESeq2 refuses this too); use a coarser design or the blind VST",
+            samples.columns.len()
+        )));
     }
     let n = counts.feature_ids.len();
     let mut warnings = Vec::new();
@@ -165,7 +182,7 @@ mod tests {
     #[test]
     fn vst_is_monotone_and_nsub_picks_genes_evenly() {
         let c = counts(60, 6);
-        let (all, fit) = vst(&c, FitType::Parametric, None, None).expect("vst");
+        let (all, fit) = vst(&c, FitType::Parametric, None, None, None).expect("vst");
         assert_eq!(fit.genes_estimated, 60);
         let col = all.columns[0].as_ref().expect("column");
         let raw = c.columns[0].as_ref().expect("column");
@@ -174,10 +191,10 @@ mod tests {
                 assert!(col[i] > col[i - 1], "monotone in the count");
             }
         }
-        let (_, sub) = vst(&c, FitType::Mean, Some(20), None).expect("vst nsub");
+        let (_, sub) = vst(&c, FitType::Mean, Some(20), None, None).expect("vst nsub");
         assert_eq!(sub.genes_estimated, 20);
         assert!(sub.warnings.is_empty(), "{:?}", sub.warnings);
-        let (_, fallback) = vst(&c, FitType::Mean, Some(1000), None).expect("vst nsub too large");
+        let (_, fallback) = vst(&c, FitType::Mean, Some(1000), None, None).expect("vst nsub too large");
         assert_eq!(fallback.genes_estimated, 60);
         assert!(fallback.warnings[0].contains("nsub = 1000"), "{:?}", fallback.warnings);
         assert!(matches!(fallback.trend, Trend::Mean(_)));
