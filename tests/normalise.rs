@@ -300,3 +300,42 @@ fn unknown_control_genes_and_a_samples_table_without_the_group_are_errors() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn a_run_with_vst_design_equals_the_single_matrix_command_with_that_design() {
+    // vst_design = "timepoint" in the cohort gives the same VST as `normalise transcriptome
+    // --design timepoint --samples samplesheet.csv` on the run's own raw counts (which
+    // concordance_r.rs compares with R), and it is not the blind VST.
+    let dir = Workdir::new();
+    let text = portable_fixture_config(true)
+        .replace("prior_count = 2", "prior_count = 2\nvst_design = \"timepoint\"")
+        .replace("methods = [\"vst\", \"cpm\", \"log2cpm\", \"deseq2\", \"tmm\"]", "methods = [\"vst\"]");
+    let config = dir.write("cohort.toml", &text);
+    let out = dir.join("out");
+    let o = run_cohort(&config, &out, &["--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (run_vst, meta) = read_parquet(&out.join("transcriptome/normalised.parquet"));
+    assert!(meta["harmonomics.params"].contains("\"vst_design\":\"timepoint\""), "{}", meta["harmonomics.params"]);
+    let raw = out.join("transcriptome/raw.parquet");
+    let samplesheet = repo().join("test-data/cohort/samplesheet.csv");
+    let (designed, blind) = (dir.join("designed.parquet"), dir.join("blind.parquet"));
+    let o = normalise(&[
+        "--counts",
+        arg(&raw),
+        "--method",
+        "vst",
+        "--design",
+        "timepoint",
+        "--samples",
+        arg(&samplesheet),
+        "-o",
+        arg(&designed),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = normalise(&["--counts", arg(&raw), "--method", "vst", "-o", arg(&blind)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (designed, _) = read_parquet(&designed);
+    let (blind, _) = read_parquet(&blind);
+    assert_eq!(run_vst.columns(), designed.columns(), "the run and the command agree");
+    assert_ne!(designed.columns(), blind.columns(), "the design changes the trend");
+}
