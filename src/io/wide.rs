@@ -48,6 +48,23 @@ fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, WideError>
     ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| unreadable(path, e))
 }
 
+/// The sample columns of a wide matrix's schema, once its first column is `feature_id`.
+fn sample_names(path: &Path, schema: &arrow_schema::SchemaRef) -> Result<Vec<String>, WideError> {
+    if schema.fields().first().map(|f| f.name().as_str()) != Some("feature_id") {
+        return Err(malformed(path, "expected a wide matrix whose first column is `feature_id`"));
+    }
+    Ok(schema.fields().iter().skip(1).map(|f| f.name().clone()).collect())
+}
+
+/// A batch's first column (`feature_id`) as strings.
+fn feature_ids<'b>(path: &Path, batch: &'b arrow_array::RecordBatch) -> Result<&'b StringArray, WideError> {
+    batch
+        .column(0)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| malformed(path, "`feature_id` is not a string column"))
+}
+
 /// One column's cells as `f64` (unsigned and signed integers, floats); `name` for the message.
 pub fn column_values(path: &Path, name: &str, array: &dyn Array) -> Result<Vec<Option<f64>>, WideError> {
     let any = array.as_any();
@@ -97,20 +114,12 @@ pub fn read_wide_parallel_nan(path: &Path) -> Result<FeatureMatrix<f64>, WideErr
     use rayon::prelude::*;
     const SLICE: usize = 32;
     let builder = open(path)?;
-    let schema = builder.schema().clone();
-    if schema.fields().first().map(|f| f.name().as_str()) != Some("feature_id") {
-        return Err(malformed(path, "expected a wide matrix whose first column is `feature_id`"));
-    }
-    let samples: Vec<String> = schema.fields().iter().skip(1).map(|f| f.name().clone()).collect();
+    let samples = sample_names(path, builder.schema())?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), [0]);
     let mut ids = Vec::new();
     for batch in builder.with_projection(mask).build().map_err(|e| unreadable(path, e))? {
         let batch = batch.map_err(|e| unreadable(path, e))?;
-        let id = batch
-            .column(0)
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or_else(|| malformed(path, "`feature_id` is not a string column"))?;
+        let id = feature_ids(path, &batch)?;
         ids.extend(id.iter().map(|f| f.unwrap_or_default().to_string()));
     }
     let starts: Vec<usize> = (0..samples.len()).step_by(SLICE).collect();
@@ -162,22 +171,14 @@ fn read_wide_as<T: Clone>(
     cell: impl Fn(Option<f64>) -> T,
 ) -> Result<FeatureMatrix<T>, WideError> {
     let reader = open(path)?;
-    let schema = reader.schema().clone();
-    if schema.fields().first().map(|f| f.name().as_str()) != Some("feature_id") {
-        return Err(malformed(path, "expected a wide matrix whose first column is `feature_id`"));
-    }
-    let samples: Vec<String> = schema.fields().iter().skip(1).map(|f| f.name().clone()).collect();
+    let samples = sample_names(path, reader.schema())?;
     let rows = keep.map(|k| k.len());
     let mut ids = Vec::new();
     let mut columns: Vec<Vec<T>> = vec![rows.map_or_else(Vec::new, |n| vec![missing; n]); samples.len()];
     let mut found = vec![false; rows.unwrap_or(0)];
     for batch in reader.build().map_err(|e| unreadable(path, e))? {
         let batch = batch.map_err(|e| unreadable(path, e))?;
-        let id = batch
-            .column(0)
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or_else(|| malformed(path, "`feature_id` is not a string column"))?;
+        let id = feature_ids(path, &batch)?;
         let values: Vec<Vec<Option<f64>>> = samples
             .iter()
             .enumerate()
@@ -237,21 +238,13 @@ impl ColumnReader {
         let metadata = builder.metadata().clone();
         let metadata = parquet::arrow::arrow_reader::ArrowReaderMetadata::try_new(metadata, Default::default())
             .map_err(|e| unreadable(path, e))?;
-        let schema = builder.schema().clone();
-        if schema.fields().first().map(|f| f.name().as_str()) != Some("feature_id") {
-            return Err(malformed(path, "expected a wide matrix whose first column is `feature_id`"));
-        }
-        let samples = schema.fields().iter().skip(1).map(|f| f.name().clone()).collect();
+        let samples = sample_names(path, builder.schema())?;
         let mask = ProjectionMask::roots(builder.parquet_schema(), [0]);
         let mut rows = Vec::new();
         let mut found = vec![false; keep.len()];
         for batch in builder.with_projection(mask).build().map_err(|e| unreadable(path, e))? {
             let batch = batch.map_err(|e| unreadable(path, e))?;
-            let ids = batch
-                .column(0)
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .ok_or_else(|| malformed(path, "`feature_id` is not a string column"))?;
+            let ids = feature_ids(path, &batch)?;
             for id in ids.iter() {
                 let row = id.and_then(|id| keep.get(id)).copied();
                 if let Some(i) = row {

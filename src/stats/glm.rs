@@ -67,31 +67,23 @@ pub fn gamma_identity(x: &[f64], y: &[f64], start: [f64; 2]) -> Result<GammaFit,
         }
         let mut next = least_squares_2(&mut a0, &mut a1, &mut z).ok_or(GlmError::Coefficients)?;
         linear(next, &mut mu);
-        let mut dev = deviance(&mu);
-        if !dev.is_finite() {
+        // R's two inner loops: halve the step towards the last coefficients until the deviance
+        // is finite, then until the means are valid (at most 25 halvings each).
+        let halve_until = |ok: &dyn Fn(&[f64]) -> bool, next: &mut [f64; 2], mu: &mut Vec<f64>| {
             let mut tries = 1;
-            while !dev.is_finite() {
+            while !ok(mu) {
                 if tries > MAXIT {
                     return Err(GlmError::StepSize);
                 }
                 tries += 1;
-                next = [(next[0] + coefold[0]) / 2.0, (next[1] + coefold[1]) / 2.0];
-                linear(next, &mut mu);
-                dev = deviance(&mu);
+                *next = [(next[0] + coefold[0]) / 2.0, (next[1] + coefold[1]) / 2.0];
+                linear(*next, mu);
             }
-        }
-        if !valid(&mu) {
-            let mut tries = 1;
-            while !valid(&mu) {
-                if tries > MAXIT {
-                    return Err(GlmError::StepSize);
-                }
-                tries += 1;
-                next = [(next[0] + coefold[0]) / 2.0, (next[1] + coefold[1]) / 2.0];
-                linear(next, &mut mu);
-            }
-            dev = deviance(&mu);
-        }
+            Ok(())
+        };
+        halve_until(&|mu| deviance(mu).is_finite(), &mut next, &mut mu)?;
+        halve_until(&valid, &mut next, &mut mu)?;
+        let dev = deviance(&mu);
         if (dev - devold).abs() / (0.1 + dev.abs()) < EPSILON {
             return Ok(GammaFit { coefficients: next, converged: true });
         }

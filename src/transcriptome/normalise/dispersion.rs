@@ -96,10 +96,7 @@ pub fn gene_wise(samples: &Samples<'_>, rows: &[usize]) -> Vec<f64> {
                 for ((mu, s), &g) in mu.iter_mut().zip(&samples.size_factors).zip(groups) {
                     *mu = (group_mean[g] * s).max(MIN_MU);
                 }
-                let mut gene = Gene::new(y, mu);
-                if samples.groups.is_some() {
-                    gene.groups = Some((groups, p));
-                }
+                let gene = Gene::new(y, mu, samples.groups.as_ref().map(|_| (groups, p)));
                 let climb = gene.fit_disp(start.ln());
                 let mut alpha = climb.log_alpha.exp().min(max_disp);
                 if climb.last_lp < climb.initial_lp + climb.initial_lp.abs() / 1e6 {
@@ -161,8 +158,8 @@ impl Memo {
 }
 
 impl<'a> Gene<'a> {
-    fn new(y: &'a [f64], mu: &'a [f64]) -> Self {
-        Gene { y, mu, groups: None, memo: std::cell::RefCell::new(Memo::new()) }
+    fn new(y: &'a [f64], mu: &'a [f64], groups: Option<(&'a [usize], usize)>) -> Self {
+        Gene { y, mu, groups, memo: std::cell::RefCell::new(Memo::new()) }
     }
 }
 
@@ -388,7 +385,7 @@ mod tests {
     fn derivative_is_the_slope_of_the_log_posterior() {
         let y = [3.0, 10.0, 0.0, 25.0, 7.0, 12.0];
         let mu = [8.0, 9.5, 7.0, 12.0, 8.5, 10.0];
-        let gene = Gene::new(&y, &mu);
+        let gene = Gene::new(&y, &mu, None);
         for a in [-4.0, -1.0, 0.5] {
             let h = 1e-5;
             let numeric = (gene.log_posterior(a + h) - gene.log_posterior(a - h)) / (2.0 * h);
