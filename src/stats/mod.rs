@@ -15,9 +15,20 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
-    values.sort_unstable_by(f64::total_cmp);
+    // Selection, not a sort: the order statistics are the sort's, in linear time.
     let n = values.len();
-    Some(if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 })
+    let (below, &mut upper, _) = values.select_nth_unstable_by(n / 2, f64::total_cmp);
+    Some(if n % 2 == 1 { upper } else { (largest(below) + upper) / 2.0 })
+}
+
+/// The smallest of a non-empty slice in `f64::total_cmp`'s order.
+fn smallest(values: &[f64]) -> f64 {
+    values.iter().copied().fold(f64::INFINITY, |a, b| if b.total_cmp(&a).is_lt() { b } else { a })
+}
+
+/// The largest of a non-empty slice in `f64::total_cmp`'s order.
+fn largest(values: &[f64]) -> f64 {
+    values.iter().copied().fold(f64::NEG_INFINITY, |a, b| if b.total_cmp(&a).is_gt() { b } else { a })
 }
 
 /// R's `quantile(x, p, type = 7)` (linear interpolation between order statistics), which numpy's
@@ -26,31 +37,53 @@ pub fn quantile_type7(values: &mut [f64], p: f64) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
-    values.sort_unstable_by(f64::total_cmp);
     let h = (values.len() - 1) as f64 * p;
     let lo = h.floor() as usize;
     let hi = h.ceil() as usize;
-    Some(values[lo] + (h - lo as f64) * (values[hi] - values[lo]))
+    let (_, &mut low, above) = values.select_nth_unstable_by(lo, f64::total_cmp);
+    let high = if hi == lo { low } else { smallest(above) };
+    Some(low + (h - lo as f64) * (high - low))
 }
 
-/// R's `rank(x)` with ties averaged (`ties.method = "average"`), 1-based.
-pub fn rank_average(values: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
-    let mut ranks = vec![0.0; values.len()];
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && values[order[j + 1]] == values[order[i]] {
-            j += 1;
-        }
-        let rank = (i + j) as f64 / 2.0 + 1.0;
-        for &k in &order[i..=j] {
-            ranks[k] = rank;
-        }
-        i = j + 1;
+/// A key whose integer order is `f64::total_cmp`'s order: integers sort faster than floats
+/// through a comparison closure.
+pub fn total_order_key(v: f64) -> i64 {
+    let bits = v.to_bits() as i64;
+    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
+}
+
+/// The value of a [`total_order_key`].
+pub fn from_total_order_key(k: i64) -> f64 {
+    f64::from_bits((k ^ ((((k >> 63) as u64) >> 1) as i64)) as u64)
+}
+
+/// The values whose rank, as R's `rank(x)` gives it (1-based, ties averaged), lies within
+/// `[lo, hi]` (whole numbers): as ranks grow with values, they are the values within the
+/// returned bounds (`None`: no value). edgeR's TMM trims by rank this way. Two selections and a
+/// few passes replace ranking every element: a tie group at 0-based positions `i..=j` has rank
+/// `(i + j)/2 + 1`, so the first group of rank ≥ `lo` is the one at position `lo - 1` or the
+/// next, and the last of rank ≤ `hi` the one at `hi - 1` or the one before.
+pub fn rank_window(values: &[f64], lo: f64, hi: f64) -> Option<(f64, f64)> {
+    let n = values.len();
+    if n == 0 || lo > hi || hi < 1.0 || lo > n as f64 {
+        return None;
     }
-    ranks
+    let (p, q) = ((lo.max(1.0) - 1.0) as usize, ((hi.min(n as f64)) - 1.0) as usize);
+    let mut scratch = values.to_vec();
+    let group = |v: f64| {
+        let less = values.iter().filter(|&&w| w < v).count();
+        let equal = values.iter().filter(|&&w| w == v).count();
+        (less, less + equal - 1)
+    };
+    let at_p = *scratch.select_nth_unstable_by(p, f64::total_cmp).1;
+    let (i, j) = group(at_p);
+    let first =
+        if i + j >= 2 * p { Some(at_p) } else { values.iter().copied().filter(|&w| w > at_p).min_by(f64::total_cmp) };
+    let at_q = *scratch.select_nth_unstable_by(q, f64::total_cmp).1;
+    let (i, j) = group(at_q);
+    let last =
+        if i + j <= 2 * q { Some(at_q) } else { values.iter().copied().filter(|&w| w < at_q).max_by(f64::total_cmp) };
+    first.zip(last).filter(|(a, b)| a <= b)
 }
 
 /// R's `seq(from, to, length.out = n)` for doubles: `from`, `from + k (to - from)/(n - 1)`, `to`.
@@ -102,10 +135,47 @@ mod tests {
         assert_eq!(quantile_type7(&mut v, 0.75), Some(7.75));
     }
 
+    /// R's `rank(x)`, ties averaged, element by element.
+    fn rank_average(values: &[f64]) -> Vec<f64> {
+        values
+            .iter()
+            .map(|v| {
+                let below = values.iter().filter(|w| *w < v).count() as f64;
+                let equal = values.iter().filter(|w| *w == v).count() as f64;
+                below + (equal + 1.0) / 2.0
+            })
+            .collect()
+    }
+
     #[test]
-    fn ranks_average_ties_like_r() {
+    fn rank_windows_hold_the_values_whose_ranks_they_cover() {
         // R: rank(c(10, 20, 10, 30, 20)) = 1.5 3.5 1.5 5.0 3.5
-        assert_eq!(rank_average(&[10.0, 20.0, 10.0, 30.0, 20.0]), vec![1.5, 3.5, 1.5, 5.0, 3.5]);
+        let values = [10.0, 20.0, 10.0, 30.0, 20.0];
+        assert_eq!(rank_average(&values), vec![1.5, 3.5, 1.5, 5.0, 3.5]);
+        assert_eq!(rank_window(&values, 2.0, 4.0), Some((20.0, 20.0)));
+        assert_eq!(rank_window(&values, 1.0, 5.0), Some((10.0, 30.0)));
+        assert_eq!(rank_window(&values, 2.0, 3.0), None);
+        // Against ranking element by element, on values with many ties.
+        let mut state = 12345u64;
+        for round in 0..200 {
+            let n = 1 + round % 37;
+            let values: Vec<f64> = (0..n)
+                .map(|_| {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    ((state >> 33) % 9) as f64 - 4.0
+                })
+                .collect();
+            let ranks = rank_average(&values);
+            // edgeR's trims (0.3 of log-ratios, 0.05 of abundances), none, and an empty window.
+            for trim in [0.0, 0.05, 0.3, 0.45, 0.6] {
+                let (lo, hi) = ((n as f64 * trim).floor() + 1.0, n as f64 - (n as f64 * trim).floor());
+                let window = rank_window(&values, lo, hi);
+                for (v, r) in values.iter().zip(&ranks) {
+                    let inside = window.is_some_and(|(a, b)| *v >= a && *v <= b);
+                    assert_eq!(inside, *r >= lo && *r <= hi, "{values:?}: {v} of rank {r} in [{lo}, {hi}]");
+                }
+            }
+        }
     }
 
     #[test]
@@ -115,6 +185,16 @@ mod tests {
         let mut v: Vec<f64> = (1..=9).map(f64::from).chain([100.0]).collect();
         assert_eq!(trimmed_mean(&mut v, 0.1), 5.5);
         assert!(trimmed_mean(&mut [], 0.1).is_nan());
+    }
+
+    #[test]
+    fn total_order_keys_sort_as_total_cmp() {
+        let mut values = vec![3.5, -0.0, 0.0, -2.0, f64::INFINITY, f64::NEG_INFINITY, 1e-300, -1e300, 7.0];
+        let mut keys: Vec<i64> = values.iter().map(|&v| total_order_key(v)).collect();
+        keys.sort_unstable();
+        values.sort_by(f64::total_cmp);
+        let back: Vec<u64> = keys.into_iter().map(|k| from_total_order_key(k).to_bits()).collect();
+        assert_eq!(back, values.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //!   ignores zeros but divides by the number of samples; each sample's median is over its
 //!   non-zero genes; the factors are then rescaled to geometric mean 1.
 
+use rayon::prelude::*;
+
 use super::NormaliseError;
 use crate::matrix::FeatureMatrix;
 use crate::stats::{geometric_mean, median};
@@ -31,14 +33,31 @@ pub fn size_factors(
     let present: Vec<&Vec<f64>> = counts.columns.iter().flatten().collect();
     let m = present.len() as f64;
     let n = counts.feature_ids.len();
-    // log geometric mean per gene
-    let log_geo: Vec<f64> = (0..n)
-        .map(|i| match kind {
-            SizeFactorType::Ratio => present.iter().map(|c| c[i].ln()).sum::<f64>() / m,
-            SizeFactorType::Poscounts => {
-                let positive: Vec<f64> = present.iter().map(|c| c[i]).filter(|&v| v > 0.0).collect();
-                if positive.is_empty() { f64::NEG_INFINITY } else { positive.iter().map(|v| v.ln()).sum::<f64>() / m }
+    // Log geometric mean per gene, in blocks of genes on all cores; within a gene the logs add
+    // up sample by sample, as a sequential sum would.
+    const BLOCK: usize = 4096;
+    let log_geo: Vec<f64> = (0..n.div_ceil(BLOCK))
+        .into_par_iter()
+        .flat_map_iter(|b| {
+            let genes = b * BLOCK..(b * BLOCK + BLOCK).min(n);
+            let mut sum = vec![0.0; genes.len()];
+            let mut positive = vec![false; genes.len()];
+            for c in &present {
+                for ((s, any), &v) in sum.iter_mut().zip(positive.iter_mut()).zip(&c[genes.clone()]) {
+                    match kind {
+                        SizeFactorType::Ratio => *s += ln_count(v),
+                        SizeFactorType::Poscounts if v > 0.0 => {
+                            *s += ln_count(v);
+                            *any = true;
+                        }
+                        SizeFactorType::Poscounts => {}
+                    }
+                }
             }
+            sum.into_iter().zip(positive).map(move |(s, any)| match kind {
+                SizeFactorType::Poscounts if !any => f64::NEG_INFINITY,
+                _ => s / m,
+            })
         })
         .collect();
     if log_geo.iter().all(|g| !g.is_finite()) {
@@ -49,24 +68,34 @@ pub fn size_factors(
                 .into(),
         });
     }
-    let mut factors = Vec::with_capacity(counts.columns.len());
-    for column in &counts.columns {
-        let Some(column) = column else {
-            factors.push(None);
-            continue;
-        };
-        let mut ratios: Vec<f64> = (0..n)
-            .filter(|&i| log_geo[i].is_finite() && column[i] > 0.0 && controls.is_none_or(|c| c[i]))
-            .map(|i| column[i].ln() - log_geo[i])
-            .collect();
-        factors.push(median(&mut ratios).map(f64::exp));
-    }
+    let mut factors: Vec<Option<f64>> = counts
+        .columns
+        .par_iter()
+        .map(|column| {
+            let column = column.as_ref()?;
+            let mut ratios: Vec<f64> = (0..n)
+                .filter(|&i| log_geo[i].is_finite() && column[i] > 0.0 && controls.is_none_or(|c| c[i]))
+                .map(|i| ln_count(column[i]) - log_geo[i])
+                .collect();
+            median(&mut ratios).map(f64::exp)
+        })
+        .collect();
     if kind == SizeFactorType::Poscounts {
         let present: Vec<f64> = factors.iter().flatten().copied().collect();
         let g = geometric_mean(&present);
         factors.iter_mut().flatten().for_each(|f| *f /= g);
     }
     Ok(factors)
+}
+
+/// `ln(v)`, looked up for small whole counts (most of a count matrix): the table holds the
+/// very values `ln` returns.
+fn ln_count(v: f64) -> f64 {
+    const SMALL: usize = 4096;
+    static TABLE: std::sync::LazyLock<Vec<f64>> =
+        std::sync::LazyLock::new(|| (0..SMALL).map(|k| (k as f64).ln()).collect());
+    let k = v as usize;
+    if k < SMALL && k as f64 == v { TABLE[k] } else { v.ln() }
 }
 
 /// Counts divided by size factors (DESeq2's `counts(dds, normalized = TRUE)`).

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use statrs::function::gamma::digamma;
 
 use crate::stats::glm::gamma_identity;
-use crate::stats::{seq_length, trimmed_mean};
+use crate::stats::{from_total_order_key, seq_length, total_order_key, trimmed_mean};
 
 /// DESeq2's `minDisp`.
 pub const MIN_DISP: f64 = 1e-8;
@@ -61,8 +61,8 @@ pub fn gene_wise(samples: &Samples<'_>, rows: &[usize]) -> Vec<f64> {
     let sizes: Vec<f64> = (0..p).map(|g| groups.iter().filter(|&&x| x == g).count() as f64).collect();
     rows.par_iter()
         .map_init(
-            || (vec![0.0; m], vec![0.0; m], vec![0.0; m], vec![0.0; p]),
-            |(y, q, mu, group_mean), &i| {
+            || (vec![0.0; m], vec![0.0; m], vec![0.0; m], vec![0.0; p], Workspace::default()),
+            |(y, q, mu, group_mean, work), &i| {
                 for (j, column) in samples.columns.iter().enumerate() {
                     y[j] = column[i];
                     q[j] = y[j] / samples.size_factors[j];
@@ -96,7 +96,7 @@ pub fn gene_wise(samples: &Samples<'_>, rows: &[usize]) -> Vec<f64> {
                 for ((mu, s), &g) in mu.iter_mut().zip(&samples.size_factors).zip(groups) {
                     *mu = (group_mean[g] * s).max(MIN_MU);
                 }
-                let gene = Gene::new(y, mu, samples.groups.as_ref().map(|_| (groups, p)));
+                let mut gene = Gene::new(y, mu, samples.groups.as_ref().map(|_| (groups, p)), work);
                 let climb = gene.fit_disp(start.ln());
                 let mut alpha = climb.log_alpha.exp().min(max_disp);
                 if climb.last_lp < climb.initial_lp + climb.initial_lp.abs() / 1e6 {
@@ -112,54 +112,63 @@ pub fn gene_wise(samples: &Samples<'_>, rows: &[usize]) -> Vec<f64> {
         .collect()
 }
 
-/// One gene's counts and fitted means, with memos of `lgamma(y + 1/α)` and `digamma(y + 1/α)`
-/// for small whole counts within one evaluation: low-count genes repeat a handful of values
-/// across hundreds of samples, and each lookup returns the very value the call would.
+/// One gene's counts and fitted means, and what its evaluations share. Every value is the very
+/// value R's expression gives (the same operations on the same operands), only computed once:
+/// `lgamma`/`digamma` of `y + 1/α` once per distinct count (low and middling counts repeat across
+/// hundreds of samples), `1/μ` once per gene, and `log(1 + μα)` of the last log posterior kept
+/// for the derivative at the same α (the line search asks for both at every accepted step).
 struct Gene<'a> {
     y: &'a [f64],
     mu: &'a [f64],
     /// The design's groups and their number (`None`: intercept only).
     groups: Option<(&'a [usize], usize)>,
-    memo: std::cell::RefCell<Memo>,
+    work: &'a mut Workspace,
 }
 
-/// Values of a function at `y + r` for whole `y` below [`MEMO`], valid for one `r` (one stamp).
-struct Memo {
-    stamp: u64,
-    stamps: [u64; MEMO],
-    values: [f64; MEMO],
-}
-
-const MEMO: usize = 128;
-
-impl Memo {
-    fn new() -> Self {
-        Memo { stamp: 0, stamps: [0; MEMO], values: [0.0; MEMO] }
-    }
-
-    /// Starts a new evaluation (a new `r`).
-    fn next(&mut self) {
-        self.stamp += 1;
-    }
-
-    /// `f(y + r)`, remembered for small whole `y` during this evaluation.
-    fn get(&mut self, y: f64, r: f64, f: impl Fn(f64) -> f64) -> f64 {
-        if y >= 0.0 && y < MEMO as f64 && y.fract() == 0.0 {
-            let k = y as usize;
-            if self.stamps[k] != self.stamp {
-                self.stamps[k] = self.stamp;
-                self.values[k] = f(y + r);
-            }
-            self.values[k]
-        } else {
-            f(y + r)
-        }
-    }
+/// Per-gene buffers, reused across the genes a thread fits.
+#[derive(Default)]
+struct Workspace {
+    inv_mu: Vec<f64>,
+    /// The gene's distinct counts, and each sample's index among them.
+    distinct: Vec<f64>,
+    keys: Vec<(i64, u32)>,
+    index: Vec<u32>,
+    /// `lgamma` or `digamma` of each distinct count plus 1/α.
+    table: Vec<f64>,
+    /// `log(1 + μα)` per sample at log α = `at` (NaN: none kept).
+    log1p_mu_alpha: Vec<f64>,
+    at: f64,
+    /// Cox–Reid sums per design group.
+    w: Vec<f64>,
+    dw: Vec<f64>,
 }
 
 impl<'a> Gene<'a> {
-    fn new(y: &'a [f64], mu: &'a [f64], groups: Option<(&'a [usize], usize)>) -> Self {
-        Gene { y, mu, groups, memo: std::cell::RefCell::new(Memo::new()) }
+    fn new(y: &'a [f64], mu: &'a [f64], groups: Option<(&'a [usize], usize)>, work: &'a mut Workspace) -> Self {
+        work.inv_mu.clear();
+        work.inv_mu.extend(mu.iter().map(|m| 1.0 / m));
+        // One sort of (count, sample) pairs gives the distinct counts and each sample's index.
+        work.keys.clear();
+        work.keys.extend(y.iter().enumerate().map(|(j, v)| (total_order_key(*v), j as u32)));
+        work.keys.sort_unstable();
+        work.distinct.clear();
+        work.index.resize(y.len(), 0);
+        let mut last = None;
+        for &(key, j) in &work.keys {
+            if last != Some(key) {
+                last = Some(key);
+                work.distinct.push(from_total_order_key(key));
+            }
+            work.index[j as usize] = (work.distinct.len() - 1) as u32;
+        }
+        let distinct = &work.distinct;
+        work.table.resize(distinct.len(), 0.0);
+        work.log1p_mu_alpha.resize(y.len(), 0.0);
+        work.at = f64::NAN;
+        let p = groups.map_or(1, |(_, p)| p);
+        work.w.resize(p, 0.0);
+        work.dw.resize(p, 0.0);
+        Gene { y, mu, groups, work }
     }
 }
 
@@ -174,63 +183,88 @@ struct Climb {
 impl Gene<'_> {
     /// DESeq2's `log_posterior` without prior: the NB log-likelihood (terms constant in α
     /// dropped) with the Cox–Reid term `-½ log Σ w`, `w = 1/(1/μ + α)`.
-    fn log_posterior(&self, log_alpha: f64) -> f64 {
+    fn log_posterior(&mut self, log_alpha: f64) -> f64 {
         let alpha = log_alpha.exp();
         let r = 1.0 / alpha;
         let lgamma_r = crate::stats::rmath::lgammafn(r);
-        let mut memo = self.memo.borrow_mut();
-        memo.next();
-        let mut ll = 0.0;
-        for (&y, &mu) in self.y.iter().zip(self.mu) {
-            let lgamma_yr = memo.get(y, r, crate::stats::rmath::lgammafn);
-            ll += lgamma_yr - lgamma_r - y * (mu + r).ln() - r * (1.0 + mu * alpha).ln();
+        let work = &mut *self.work;
+        for (t, &d) in work.table.iter_mut().zip(&work.distinct) {
+            *t = crate::stats::rmath::lgammafn(d + r);
         }
-        ll + self.cox_reid(alpha).0
+        let mut ll = 0.0;
+        for j in 0..self.y.len() {
+            let (y, mu) = (self.y[j], self.mu[j]);
+            let log1p = (1.0 + mu * alpha).ln();
+            work.log1p_mu_alpha[j] = log1p;
+            ll += work.table[work.index[j] as usize] - lgamma_r - y * (mu + r).ln() - r * log1p;
+        }
+        work.at = log_alpha;
+        ll + self.cox_reid_term(alpha)
     }
 
     /// DESeq2's `dlog_posterior`: the derivative of [`Gene::log_posterior`] in log α.
-    fn dlog_posterior(&self, log_alpha: f64) -> f64 {
+    fn dlog_posterior(&mut self, log_alpha: f64) -> f64 {
         let alpha = log_alpha.exp();
         let r = 1.0 / alpha;
         let digamma_r = digamma(r);
-        let mut memo = self.memo.borrow_mut();
-        memo.next();
+        let work = &mut *self.work;
+        for (t, &d) in work.table.iter_mut().zip(&work.distinct) {
+            *t = digamma(d + r);
+        }
+        let kept = work.at.to_bits() == log_alpha.to_bits();
         let mut ll = 0.0;
-        for (&y, &mu) in self.y.iter().zip(self.mu) {
+        for j in 0..self.y.len() {
+            let (y, mu) = (self.y[j], self.mu[j]);
             let ma = mu * alpha;
-            let digamma_yr = memo.get(y, r, digamma);
-            ll += digamma_r + (1.0 + ma).ln() - ma / (1.0 + ma) - digamma_yr + y / (mu + r);
+            let log1p = if kept { work.log1p_mu_alpha[j] } else { (1.0 + ma).ln() };
+            ll += digamma_r + log1p - ma / (1.0 + ma) - work.table[work.index[j] as usize] + y / (mu + r);
         }
         (ll / (alpha * alpha) + self.cox_reid(alpha).1) * alpha
+    }
+
+    /// The Cox–Reid term alone (the log posterior needs no derivative).
+    fn cox_reid_term(&mut self, alpha: f64) -> f64 {
+        let work = &mut *self.work;
+        let Some((groups, _)) = self.groups else {
+            let w: f64 = work.inv_mu.iter().map(|&inv_mu| 1.0 / (inv_mu + alpha)).sum();
+            return -0.5 * w.ln();
+        };
+        work.w.fill(0.0);
+        for (&inv_mu, &g) in work.inv_mu.iter().zip(groups) {
+            work.w[g] += 1.0 / (inv_mu + alpha);
+        }
+        -0.5 * work.w.iter().map(|v| v.ln()).sum::<f64>()
     }
 
     /// The Cox–Reid term `-½ log det(XᵀWX)`, `W = diag(1/(1/μ + α))`, and its derivative in α
     /// (`-½ tr((XᵀWX)⁻¹ XᵀW'X)`). For a design of groups `XᵀWX` is, up to a change of basis of
     /// determinant 1 (intercept and treatment contrasts), diagonal in the groups: the sums run
     /// per group.
-    fn cox_reid(&self, alpha: f64) -> (f64, f64) {
-        let Some((groups, p)) = self.groups else {
+    fn cox_reid(&mut self, alpha: f64) -> (f64, f64) {
+        let work = &mut *self.work;
+        let Some((groups, _)) = self.groups else {
             let (mut w, mut dw) = (0.0, 0.0);
-            for &mu in self.mu {
-                let inv = 1.0 / mu + alpha;
+            for &inv_mu in &work.inv_mu {
+                let inv = inv_mu + alpha;
                 w += 1.0 / inv;
                 dw += -1.0 / (inv * inv);
             }
             return (-0.5 * w.ln(), -0.5 * dw / w);
         };
-        let (mut w, mut dw) = (vec![0.0; p], vec![0.0; p]);
-        for (&mu, &g) in self.mu.iter().zip(groups) {
-            let inv = 1.0 / mu + alpha;
-            w[g] += 1.0 / inv;
-            dw[g] += -1.0 / (inv * inv);
+        work.w.fill(0.0);
+        work.dw.fill(0.0);
+        for (&inv_mu, &g) in work.inv_mu.iter().zip(groups) {
+            let inv = inv_mu + alpha;
+            work.w[g] += 1.0 / inv;
+            work.dw[g] += -1.0 / (inv * inv);
         }
-        let log_det: f64 = w.iter().map(|v| v.ln()).sum();
-        let trace: f64 = w.iter().zip(&dw).map(|(a, b)| b / a).sum();
+        let log_det: f64 = work.w.iter().map(|v| v.ln()).sum();
+        let trace: f64 = work.w.iter().zip(&work.dw).map(|(a, b)| b / a).sum();
         (-0.5 * log_det, -0.5 * trace)
     }
 
     /// DESeq2's `fitDisp` line search from `a` (log α).
-    fn fit_disp(&self, mut a: f64) -> Climb {
+    fn fit_disp(&mut self, mut a: f64) -> Climb {
         let min_log_alpha = (MIN_DISP / 10.0).ln();
         let mut lp = self.log_posterior(a);
         let mut dlp = self.dlog_posterior(a);
@@ -251,7 +285,8 @@ impl Gene<'_> {
             if theta <= theta_hat {
                 accepted += 1;
                 a += kappa * dlp;
-                let lpnew = self.log_posterior(a);
+                // R evaluates the log posterior at the new `a` again: the very value of `theta`.
+                let lpnew = -theta;
                 let change = lpnew - lp;
                 if change < DISP_TOL {
                     lp = lpnew;
@@ -275,10 +310,10 @@ impl Gene<'_> {
 
     /// DESeq2's `fitDispGrid`: the best of 20 log α from log 1e-8 to log max_disp, then the best
     /// of 20 over one grid step either side of it (first maximum on ties).
-    fn fit_disp_grid(&self, max_disp: f64) -> f64 {
+    fn fit_disp_grid(&mut self, max_disp: f64) -> f64 {
         let coarse = seq_length(MIN_DISP.ln(), max_disp.ln(), 20);
         let delta = coarse[1] - coarse[0];
-        let best = |grid: &[f64]| {
+        let mut best = |grid: &[f64]| {
             let mut best = (grid[0], self.log_posterior(grid[0]));
             for &a in &grid[1..] {
                 let lp = self.log_posterior(a);
@@ -385,11 +420,16 @@ mod tests {
     fn derivative_is_the_slope_of_the_log_posterior() {
         let y = [3.0, 10.0, 0.0, 25.0, 7.0, 12.0];
         let mu = [8.0, 9.5, 7.0, 12.0, 8.5, 10.0];
-        let gene = Gene::new(&y, &mu, None);
+        let mut work = Workspace::default();
+        let mut gene = Gene::new(&y, &mu, None, &mut work);
         for a in [-4.0, -1.0, 0.5] {
             let h = 1e-5;
             let numeric = (gene.log_posterior(a + h) - gene.log_posterior(a - h)) / (2.0 * h);
-            assert!((numeric - gene.dlog_posterior(a)).abs() < 1e-6, "at {a}: {numeric} vs {}", gene.dlog_posterior(a));
+            let fresh = gene.dlog_posterior(a);
+            // The derivative right after the log posterior at the same α reuses its logs.
+            gene.log_posterior(a);
+            assert_eq!(gene.dlog_posterior(a).to_bits(), fresh.to_bits());
+            assert!((numeric - fresh).abs() < 1e-6, "at {a}: {numeric} vs {fresh}");
         }
         // The climb ends at a stationary point of the log posterior.
         let climb = gene.fit_disp(-3.0);

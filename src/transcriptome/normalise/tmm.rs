@@ -3,15 +3,23 @@
 //! `logratioTrim = 0.3`, `sumTrim = 0.05`, `doWeighting = TRUE`, `Acutoff = -1e10`), after
 //! dropping genes that are zero in every sample; factors are rescaled to geometric mean 1.
 
+use rayon::prelude::*;
+
 use crate::matrix::FeatureMatrix;
-use crate::stats::{geometric_mean, quantile_type7, rank_average};
+use crate::stats::{geometric_mean, quantile_type7, rank_window};
 
 /// Genes that are not zero in every present sample, as dense columns.
 fn nonzero_columns(counts: &FeatureMatrix<f64>) -> (Vec<usize>, Vec<Vec<f64>>) {
     let present: Vec<usize> = (0..counts.columns.len()).filter(|&j| counts.columns[j].is_some()).collect();
     let columns: Vec<&Vec<f64>> = counts.columns.iter().flatten().collect();
-    let keep: Vec<usize> = (0..counts.feature_ids.len()).filter(|&i| columns.iter().any(|c| c[i] > 0.0)).collect();
-    (present, columns.iter().map(|c| keep.iter().map(|&i| c[i]).collect()).collect())
+    let mut any = vec![false; counts.feature_ids.len()];
+    for c in &columns {
+        for (a, &v) in any.iter_mut().zip(c.iter()) {
+            *a |= v > 0.0;
+        }
+    }
+    let keep: Vec<usize> = (0..any.len()).filter(|&i| any[i]).collect();
+    (present, columns.par_iter().map(|c| keep.iter().map(|&i| c[i]).collect()).collect())
 }
 
 /// No present sample, or no gene with a read in any: edgeR then falls back to `method = "none"`
@@ -22,7 +30,7 @@ fn no_genes_left(columns: &[Vec<f64>]) -> bool {
 
 fn upper_quartile_raw(columns: &[Vec<f64>]) -> Vec<f64> {
     columns
-        .iter()
+        .par_iter()
         .map(|c| {
             let lib: f64 = c.iter().sum();
             let mut v = c.clone();
@@ -77,7 +85,9 @@ pub fn tmm_factors(counts: &FeatureMatrix<f64>) -> Vec<Option<f64>> {
         best
     };
     let reference_column = &columns[reference];
-    let factors = columns.iter().map(|c| tmm_factor(c, reference_column)).collect();
+    let n_r = reference_column.iter().sum::<f64>();
+    let reference_log2: Vec<f64> = reference_column.iter().map(|r| (r / n_r).log2()).collect();
+    let factors = columns.par_iter().map(|c| tmm_factor(c, reference_column, &reference_log2)).collect();
     spread(&present, counts.columns.len(), factors)
 }
 
@@ -89,7 +99,7 @@ pub fn tmmwsp_factors(counts: &FeatureMatrix<f64>) -> Vec<Option<f64>> {
         return spread(&present, counts.columns.len(), vec![1.0; present.len()]);
     }
     // which.max: the first of equal sums.
-    let roots: Vec<f64> = columns.iter().map(|c| c.iter().map(|v| v.sqrt()).sum()).collect();
+    let roots: Vec<f64> = columns.par_iter().map(|c| c.iter().map(|v| v.sqrt()).sum()).collect();
     let mut reference = 0;
     for j in 1..roots.len() {
         if roots[j] > roots[reference] {
@@ -97,7 +107,7 @@ pub fn tmmwsp_factors(counts: &FeatureMatrix<f64>) -> Vec<Option<f64>> {
         }
     }
     let reference_column = &columns[reference];
-    let factors = columns.iter().map(|c| tmmwsp_factor(c, reference_column)).collect();
+    let factors = columns.par_iter().map(|c| tmmwsp_factor(c, reference_column)).collect();
     spread(&present, counts.columns.len(), factors)
 }
 
@@ -177,14 +187,19 @@ fn tmmwsp_factor(obs: &[f64], reference: &[f64]) -> f64 {
 }
 
 /// edgeR's `.calcFactorTMM` for one sample against the reference.
-fn tmm_factor(obs: &[f64], reference: &[f64]) -> f64 {
+/// `reference_log2` holds the reference's `log2(r / n_r)`, the same for every sample.
+fn tmm_factor(obs: &[f64], reference: &[f64], reference_log2: &[f64]) -> f64 {
     let (n_o, n_r) = (obs.iter().sum::<f64>(), reference.iter().sum::<f64>());
     let mut log_r = Vec::new();
     let mut abs_e = Vec::new();
     let mut var = Vec::new();
-    for (&o, &r) in obs.iter().zip(reference) {
+    for ((&o, &r), &r_log2) in obs.iter().zip(reference).zip(reference_log2) {
+        // A zero in either sample makes the log-ratio infinite: the gene is left out.
+        if o == 0.0 || r == 0.0 {
+            continue;
+        }
         let lr = ((o / n_o) / (r / n_r)).log2();
-        let ae = ((o / n_o).log2() + (r / n_r).log2()) / 2.0;
+        let ae = ((o / n_o).log2() + r_log2) / 2.0;
         if lr.is_finite() && ae.is_finite() && ae > -1e10 {
             log_r.push(lr);
             abs_e.push(ae);
@@ -199,10 +214,14 @@ fn tmm_factor(obs: &[f64], reference: &[f64]) -> f64 {
     let hi_l = n + 1.0 - lo_l;
     let lo_s = (n * 0.05).floor() + 1.0;
     let hi_s = n + 1.0 - lo_s;
-    let (rank_r, rank_e) = (rank_average(&log_r), rank_average(&abs_e));
+    // Ranks within [lo, hi] (ties averaged, as R's rank) are values within the window's bounds.
+    let (Some((r_lo, r_hi)), Some((e_lo, e_hi))) = (rank_window(&log_r, lo_l, hi_l), rank_window(&abs_e, lo_s, hi_s))
+    else {
+        return 1.0;
+    };
     let (mut num, mut den) = (0.0, 0.0);
     for k in 0..log_r.len() {
-        if rank_r[k] >= lo_l && rank_r[k] <= hi_l && rank_e[k] >= lo_s && rank_e[k] <= hi_s {
+        if log_r[k] >= r_lo && log_r[k] <= r_hi && abs_e[k] >= e_lo && abs_e[k] <= e_hi {
             num += log_r[k] / var[k];
             den += 1.0 / var[k];
         }
