@@ -110,28 +110,61 @@ fn vst_matches_r_deseq2_on_real_synthetic_and_fixture_counts() {
         ("synthetic", synthetic, "1000"),
         ("fixture", fixture, "100"),
     ];
-    // blind = FALSE with a one-factor design: pasilla's condition, the fixture's timepoint.
+    // blind = FALSE with a one-factor design (pasilla's condition, the fixture's timepoint: group
+    // means) and with two factors (pasilla's library type + condition, as in DESeq2's vignette;
+    // the fixture's site + timepoint: the NB GLM's means).
     let pasilla_samples = dir.write(
         "pasilla_samples.csv",
-        "sample_id,condition\nuntreated1,untreated\nuntreated2,untreated\nuntreated3,untreated\nuntreated4,untreated\n\
-         treated1,treated\ntreated2,treated\ntreated3,treated\n",
+        "sample_id,condition,type\nuntreated1,untreated,single\nuntreated2,untreated,single\n\
+         untreated3,untreated,paired\nuntreated4,untreated,paired\ntreated1,treated,single\ntreated2,treated,paired\n\
+         treated3,treated,paired\n",
     );
     let samplesheet = repo().join("test-data/cohort/samplesheet.csv");
-    let designs: HashMap<&str, (&Path, &str)> =
-        [("pasilla", (pasilla_samples.as_path(), "condition")), ("fixture", (samplesheet.as_path(), "timepoint"))]
-            .into_iter()
-            .collect();
+    let designs: HashMap<&str, (&Path, [&str; 2])> = [
+        ("pasilla", (pasilla_samples.as_path(), ["condition", "type+condition"])),
+        ("fixture", (samplesheet.as_path(), ["timepoint", "site+timepoint"])),
+    ]
+    .into_iter()
+    .collect();
     let mut fallbacks = 0;
     for (name, counts, nsub) in &sets {
         let reference = dir.join(&format!("r-{name}"));
         let mut r_args = vec![arg(counts), arg(&reference)];
-        if let Some((table, column)) = designs.get(name) {
-            r_args.extend([arg(table), *column]);
+        if let Some((table, formulas)) = designs.get(name) {
+            r_args.push(arg(table));
+            r_args.extend(formulas);
         }
         r("reference_deseq2.R", &r_args, &[("NSUB", nsub)]);
-        if let Some((table, column)) = designs.get(name) {
-            let extra = ["--design", column, "--samples", arg(table)];
-            assert_vst(&dir, &format!("{name}-design"), counts, &extra, &reference.join("vst_design.tsv"), 1e-6);
+        let (_, trends) = read_tsv(&reference.join("trend.tsv"));
+        let fit_type = |what: &str| trends.iter().find(|t| t[0] == what).map(|t| t[1].clone()).expect("trend row");
+        for (table, formula) in designs.get(name).iter().flat_map(|(t, f)| f.iter().map(move |f| (t, *f))) {
+            let key = format!("design_{}", formula.replace('+', "_"));
+            let extra = ["--design", formula, "--samples", arg(table)];
+            let mean = [&extra[..], &["--fit-type", "mean"]].concat();
+            let label = format!("{name}-design-{formula}");
+            assert_vst(
+                &dir,
+                &format!("{label}-mean"),
+                counts,
+                &mean,
+                &reference.join(format!("vst_{key}_mean.tsv")),
+                1e-6,
+            );
+            if fit_type(&key) == "parametric" {
+                assert_vst(&dir, &label, counts, &extra, &reference.join(format!("vst_{key}.tsv")), 1e-6);
+            } else {
+                // R substituted locfit for the failed parametric fit; we must say that we fell back.
+                let out = dir.join(&format!("{label}.parquet"));
+                let args = [
+                    &["normalise", "transcriptome", "--counts", arg(counts), "--method", "vst", "-o", arg(&out)],
+                    &extra[..],
+                ]
+                .concat();
+                let o = harmonomics(&args);
+                assert!(o.status.success(), "{label}: {}", String::from_utf8_lossy(&o.stderr));
+                assert!(String::from_utf8_lossy(&o.stderr).contains("locfit"), "{label}: no fallback warning");
+                fallbacks += 1;
+            }
         }
         // Stated tolerance 1e-6 on the log2 scale; we reach about 1e-10 (R's own rounding).
         assert_vst(&dir, name, counts, &[], &reference.join("vst.tsv"), 1e-6);
@@ -143,8 +176,6 @@ fn vst_matches_r_deseq2_on_real_synthetic_and_fixture_counts() {
             &reference.join("vst_mean.tsv"),
             1e-6,
         );
-        let (_, trends) = read_tsv(&reference.join("trend.tsv"));
-        let fit_type = |what: &str| trends.iter().find(|t| t[0] == what).map(|t| t[1].clone()).expect("trend row");
         assert_eq!(fit_type("vst"), "parametric", "{name}: R's trend on every gene");
         if fit_type("vst_nsub") == "parametric" {
             assert_vst(&dir, &format!("{name}-nsub"), counts, &["--nsub", nsub], &reference.join("vst_nsub.tsv"), 1e-6);
@@ -175,7 +206,8 @@ fn vst_matches_r_deseq2_on_real_synthetic_and_fixture_counts() {
             fallbacks += 1;
         }
     }
-    assert_eq!(fallbacks, 1, "the fixture's 100-gene subset is the one case where R substitutes locfit");
+    // R substitutes locfit on the fixture's 100-gene subset and with its site + timepoint design.
+    assert_eq!(fallbacks, 2, "R substitutes locfit on the fixture's 100-gene subset and site + timepoint design only");
 }
 
 /// Runs `normalise transcriptome` with `args`, asserting success; the output path.

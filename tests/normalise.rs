@@ -303,39 +303,78 @@ fn unknown_control_genes_and_a_samples_table_without_the_group_are_errors() {
 
 #[test]
 fn a_run_with_vst_design_equals_the_single_matrix_command_with_that_design() {
-    // vst_design = "timepoint" in the cohort gives the same VST as `normalise transcriptome
-    // --design timepoint --samples samplesheet.csv` on the run's own raw counts (which
-    // concordance_r.rs compares with R), and it is not the blind VST.
+    // vst_design = "timepoint" (group means) or "site + timepoint" (the NB GLM's means) in the
+    // cohort gives the same VST as `normalise transcriptome --design ... --samples
+    // samplesheet.csv` on the run's own raw counts (which concordance_r.rs compares with R), and
+    // it is not the blind VST.
     let dir = Workdir::new();
-    let text = portable_fixture_config(true)
-        .replace("prior_count = 2", "prior_count = 2\nvst_design = \"timepoint\"")
-        .replace("methods = [\"vst\", \"cpm\", \"log2cpm\", \"deseq2\", \"tmm\"]", "methods = [\"vst\"]");
-    let config = dir.write("cohort.toml", &text);
-    let out = dir.join("out");
-    let o = run_cohort(&config, &out, &["--quiet"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let (run_vst, meta) = read_parquet(&out.join("transcriptome/normalised.parquet"));
-    assert!(meta["harmonomics.params"].contains("\"vst_design\":\"timepoint\""), "{}", meta["harmonomics.params"]);
-    let raw = out.join("transcriptome/raw.parquet");
     let samplesheet = repo().join("test-data/cohort/samplesheet.csv");
-    let (designed, blind) = (dir.join("designed.parquet"), dir.join("blind.parquet"));
+    let mut blind_vst = None;
+    for (k, design) in ["timepoint", "site + timepoint"].into_iter().enumerate() {
+        let text = portable_fixture_config(true)
+            .replace("prior_count = 2", &format!("prior_count = 2\nvst_design = \"{design}\""))
+            .replace("methods = [\"vst\", \"cpm\", \"log2cpm\", \"deseq2\", \"tmm\"]", "methods = [\"vst\"]");
+        let config = dir.write(&format!("cohort{k}.toml"), &text);
+        let out = dir.join(&format!("out{k}"));
+        let o = run_cohort(&config, &out, &["--quiet"]);
+        assert!(o.status.success(), "{design}: {}", String::from_utf8_lossy(&o.stderr));
+        let (run_vst, meta) = read_parquet(&out.join("transcriptome/normalised.parquet"));
+        assert!(
+            meta["harmonomics.params"].contains(&format!("\"vst_design\":\"{design}\"")),
+            "{}",
+            meta["harmonomics.params"]
+        );
+        let raw = out.join("transcriptome/raw.parquet");
+        let designed = dir.join(&format!("designed{k}.parquet"));
+        let o = normalise(&[
+            "--counts",
+            arg(&raw),
+            "--method",
+            "vst",
+            "--design",
+            design,
+            "--samples",
+            arg(&samplesheet),
+            "-o",
+            arg(&designed),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let blind = blind_vst.get_or_insert_with(|| {
+            let blind = dir.join("blind.parquet");
+            let o = normalise(&["--counts", arg(&raw), "--method", "vst", "-o", arg(&blind)]);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            read_parquet(&blind).0
+        });
+        let (designed, _) = read_parquet(&designed);
+        assert_eq!(run_vst.columns(), designed.columns(), "{design}: the run and the command agree");
+        assert_ne!(designed.columns(), blind.columns(), "{design}: the design changes the trend");
+    }
+    // A design whose factors cannot be told apart is refused, naming why.
+    let raw = dir.join("out0/transcriptome/raw.parquet");
+    let table = dir.write(
+        "confounded.csv",
+        &std::fs::read_to_string(&samplesheet)
+            .expect("samplesheet")
+            .lines()
+            .enumerate()
+            .map(|(i, line)| {
+                if i == 0 { format!("{line},copy") } else { format!("{line},{}", line.split(',').nth(6).unwrap_or("")) }
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
     let o = normalise(&[
         "--counts",
         arg(&raw),
         "--method",
         "vst",
         "--design",
-        "timepoint",
+        "site + copy",
         "--samples",
-        arg(&samplesheet),
+        arg(&table),
         "-o",
-        arg(&designed),
+        arg(&dir.join("refused.parquet")),
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = normalise(&["--counts", arg(&raw), "--method", "vst", "-o", arg(&blind)]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let (designed, _) = read_parquet(&designed);
-    let (blind, _) = read_parquet(&blind);
-    assert_eq!(run_vst.columns(), designed.columns(), "the run and the command agree");
-    assert_ne!(designed.columns(), blind.columns(), "the design changes the trend");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not of full rank"), "{}", String::from_utf8_lossy(&o.stderr));
 }

@@ -142,8 +142,9 @@ pub struct TranscriptomeArgs {
     /// filterByExpr's groups: this column of --samples (edgeR's `group`).
     #[arg(long, value_name = "COLUMN", requires = "samples", requires = "filter_by_expr")]
     pub filter_group: Option<String>,
-    /// VST with blind = FALSE and the design `~ COLUMN` (a column of --samples, e.g. timepoint).
-    #[arg(long, value_name = "COLUMN", requires = "samples")]
+    /// VST with blind = FALSE and the design `~ COLUMN` or `~ COLUMN1 + COLUMN2` (columns of
+    /// --samples, e.g. timepoint or "batch + timepoint").
+    #[arg(long, value_name = "COLUMNS", requires = "samples")]
     pub design: Option<String>,
     /// A samples table (CSV with `sample_id`, e.g. the cohort's samplesheet) for --filter-group
     /// and --design.

@@ -49,7 +49,12 @@ pub fn run(job: &NormaliseJob) -> Result<(), RunError> {
         vec![true; counts.matrix.feature_ids.len()]
     };
     let design = match (&job.options.vst_design, &job.samples) {
-        (Some(column), Some(table)) => Some(groups_of(table, column, &counts.matrix.sample_ids)?),
+        (Some(formula), Some(table)) => Some(
+            normalise::design_columns(formula)
+                .iter()
+                .map(|column| groups_of(table, column, &counts.matrix.sample_ids))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
         _ => None,
     };
     let normalised = normalise::apply_filtered(
@@ -131,7 +136,7 @@ fn groups_of(table: &std::path::Path, column: &str, samples: &[String]) -> Resul
         if parsed.column(needed).is_none() {
             return Err(fail(
                 At::file(table),
-                format!("no {needed:?} column (--filter-group names a column of --samples)"),
+                format!("no {needed:?} column (--filter-group and --design name columns of --samples)"),
             ));
         }
     }

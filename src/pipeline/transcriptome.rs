@@ -490,20 +490,27 @@ fn normalise_layer(
     })
 }
 
-/// Each sample's label in `vst_design`'s samplesheet column, for the VST with `blind = FALSE`
-/// (`None` when the VST is blind).
-pub(crate) fn vst_design_labels(cohort: &Cohort, samples: &[&cohort::Sample]) -> Result<Option<Vec<String>>, RunError> {
-    let Some(column) = &cohort.config.transcriptome.normalise.vst_design else { return Ok(None) };
-    samples
+/// Each sample's label in each of `vst_design`'s samplesheet columns, for the VST with
+/// `blind = FALSE` (`None` when the VST is blind).
+pub(crate) fn vst_design_labels(
+    cohort: &Cohort,
+    samples: &[&cohort::Sample],
+) -> Result<Option<Vec<Vec<String>>>, RunError> {
+    let Some(formula) = &cohort.config.transcriptome.normalise.vst_design else { return Ok(None) };
+    normalise::design_columns(formula)
         .iter()
-        .map(|s| sample_attribute(cohort, s, column))
-        .collect::<Option<Vec<String>>>()
-        .ok_or_else(|| RunError::Samples {
-            at: At::file(&cohort.config.samplesheet),
-            message: format!(
-                "vst_design = {column:?}: every transcriptome sample needs a value in that samplesheet column"
-            ),
+        .map(|column| {
+            samples.iter().map(|s| sample_attribute(cohort, s, column)).collect::<Option<Vec<String>>>().ok_or_else(
+                || RunError::Samples {
+                    at: At::file(&cohort.config.samplesheet),
+                    message: format!(
+                        "vst_design = {formula:?}: every transcriptome sample needs a value in the samplesheet \
+                         column {column:?}"
+                    ),
+                },
+            )
         })
+        .collect::<Result<Vec<_>, _>>()
         .map(Some)
 }
 

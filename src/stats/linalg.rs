@@ -174,6 +174,30 @@ pub fn solve_lu(a: &[Vec<f64>], b: &[f64]) -> Option<Vec<f64>> {
     Some(x)
 }
 
+/// `log |det A|` of a square matrix by LU with partial pivoting (`None` when singular). For an
+/// intercept with treatment contrasts over one factor's levels the elimination is exact and
+/// gives 0.
+pub fn log_abs_det(a: &[Vec<f64>]) -> Option<f64> {
+    let n = a.len();
+    let mut m = a.to_vec();
+    let mut log_det = 0.0;
+    for k in 0..n {
+        let p = (k..n).max_by(|&i, &j| m[i][k].abs().total_cmp(&m[j][k].abs()).then(j.cmp(&i)))?;
+        if m[p][k] == 0.0 {
+            return None;
+        }
+        m.swap(k, p);
+        for i in k + 1..n {
+            let f = m[i][k] / m[k][k];
+            for j in k + 1..n {
+                m[i][j] -= f * m[k][j];
+            }
+        }
+        log_det += m[k][k].abs().ln();
+    }
+    Some(log_det)
+}
+
 /// The diagonal of `D` in the Bunch–Kaufman factorisation `P A Pᵀ = L D Lᵀ` of a symmetric
 /// matrix (LAPACK `dsytf2`, lower), as edgeR's Cox–Reid adjustment reads it. For a 2 × 2
 /// pivot block the two diagonal entries of the block are returned, as LAPACK leaves them.

@@ -1,9 +1,12 @@
 #!/usr/bin/env Rscript
 # Reference values from R's DESeq2 (and edgeR) for the concordance tests.
 #
-# usage: reference_deseq2.R COUNTS.tsv OUTDIR [SAMPLES.csv COLUMN]
-#   With SAMPLES.csv (sample_id and COLUMN) also vst_design.tsv:
-#   varianceStabilizingTransformation(dds with design ~ COLUMN, blind = FALSE).
+# usage: reference_deseq2.R COUNTS.tsv OUTDIR [SAMPLES.csv DESIGN...]
+#   With SAMPLES.csv (sample_id and the designs' columns; a DESIGN is COLUMN or
+#   COLUMN1+COLUMN2...) also, per DESIGN, vst_design_COLUMN1_COLUMN2.tsv:
+#   varianceStabilizingTransformation(dds with design ~ COLUMN1 + COLUMN2, blind = FALSE), each
+#   column a factor; vst_design_COLUMN1_COLUMN2_mean.tsv the same with fitType = "mean"; and
+#   the design's trend in trend.tsv as design_COLUMN1_COLUMN2.
 #        reference_deseq2.R --synthetic GENES SAMPLES SEED COUNTS.tsv
 #   The second form writes negative-binomial counts (rnbinom after set.seed(SEED)): gene means
 #   log-uniform over 0.5..5,000, dispersion 0.05 + 1/mean, a third of the genes Poisson (their
@@ -60,12 +63,19 @@ v <- varianceStabilizingTransformation(dds, blind = TRUE)
 save(assay(v), "vst.tsv")
 v <- varianceStabilizingTransformation(dds, blind = TRUE, fitType = "mean")
 save(assay(v), "vst_mean.tsv")
-if (length(args) >= 4) {
+design_trends <- list()
+for (design in args[-(1:3)]) {
   s <- read.csv(args[3], comment.char = "#", check.names = FALSE, colClasses = "character")
-  group <- factor(s[[args[4]]][match(colnames(counts), s$sample_id)])
-  dd <- DESeqDataSetFromMatrix(counts, DataFrame(group = group, row.names = colnames(counts)), ~ group)
+  columns <- strsplit(design, "+", fixed = TRUE)[[1]]
+  coldata <- DataFrame(row.names = colnames(counts))
+  for (k in seq_along(columns)) coldata[[paste0("f", k)]] <- factor(s[[columns[k]]][match(colnames(counts), s$sample_id)])
+  dd <- DESeqDataSetFromMatrix(counts, coldata, as.formula(paste("~", paste0("f", seq_along(columns), collapse = " + "))))
   dd <- estimateSizeFactors(dd)
-  save(assay(varianceStabilizingTransformation(dd, blind = FALSE)), "vst_design.tsv")
+  key <- paste0("design_", paste(columns, collapse = "_"))
+  save(assay(suppressMessages(varianceStabilizingTransformation(dd, blind = FALSE))), paste0("vst_", key, ".tsv"))
+  save(assay(varianceStabilizingTransformation(dd, blind = FALSE, fitType = "mean")), paste0("vst_", key, "_mean.tsv"))
+  d <- estimateDispersionsGeneEst(dd, quiet = TRUE)
+  design_trends[[key]] <- trend(suppressMessages(estimateDispersionsFit(d, quiet = TRUE)), key)
 }
 nsub <- as.integer(Sys.getenv("NSUB", "1000"))
 bm <- rowMeans(counts(dds, normalized = TRUE))
@@ -78,4 +88,4 @@ if (nrow(dds) >= nsub && sum(bm > 5) >= nsub) {
   sub <- estimateDispersionsGeneEst(sub[o[round(seq(from = 1, to = length(o), length = nsub))], ], quiet = TRUE)
   rows[[3]] <- trend(suppressMessages(estimateDispersionsFit(sub, quiet = TRUE)), "vst_nsub")
 }
-write.table(do.call(rbind, rows), file.path(out, "trend.tsv"), sep = "\t", quote = FALSE, row.names = FALSE)
+write.table(do.call(rbind, c(rows, design_trends)), file.path(out, "trend.tsv"), sep = "\t", quote = FALSE, row.names = FALSE)

@@ -1,20 +1,28 @@
-//! DESeq2 1.38's dispersion estimates for an intercept-only design (`blind = TRUE`), step for
-//! step as R computes them, because the VST is a function of the fitted trend and the trend of
-//! where each gene-wise search stops:
+//! DESeq2 1.38's gene-wise dispersion estimates and their trend, step for step as R computes
+//! them, because the VST is a function of the fitted trend and the trend of where each
+//! gene-wise search stops:
 //!
 //! - `estimateDispersionsGeneEst`: the start is the smaller of the rough and the moments
-//!   estimate (clamped to `[1e-8, max(10, samples)]`); `fitDisp` climbs the Cox–Reid adjusted
-//!   log-likelihood of log α along its derivative with Armijo steps (at most 100, stopping when
-//!   the gain is below 1e-6); a climb that gained almost nothing keeps the start; one that used
-//!   every step or stopped at once is redone on `fitDispGrid`'s two 20-point grids.
+//!   estimate (clamped to `[1e-8, max(10, samples)]`); the fitted means are the design's group
+//!   means when it has as many distinct rows as coefficients (`linearMu`: `~ 1`, `~ timepoint`)
+//!   and otherwise `fitNbinomGLMs`' IRLS at the start dispersion (`~ batch + timepoint`);
+//!   `fitDisp` climbs the Cox–Reid adjusted log-likelihood of log α along its derivative with
+//!   Armijo steps (at most 100, stopping when the gain is below 1e-6); a climb that gained
+//!   almost nothing keeps the start; one that used every step or stopped at once is redone on
+//!   `fitDispGrid`'s two 20-point grids.
 //! - `estimateDispersionsFit`: only genes with α > 100 × 1e-8 feed the trend; the parametric
 //!   trend α = a0 + a1/μ is R's gamma-GLM loop (`parametricDispersionFit`), and the mean trend
 //!   is R's 0.1%-trimmed mean of the estimates above 10 × 1e-8.
+//!
+//! Where R's IRLS does not converge in 100 steps it refines the coefficients with `optim`
+//! (L-BFGS-B), which is not ported: such genes keep the IRLS means and are counted.
 
 use rayon::prelude::*;
 use statrs::function::gamma::digamma;
 
 use crate::stats::glm::gamma_identity;
+use crate::stats::linalg;
+use crate::stats::rmath::lgammafn;
 use crate::stats::{from_total_order_key, seq_length, total_order_key, trimmed_mean};
 
 /// DESeq2's `minDisp`.
@@ -25,6 +33,100 @@ const MIN_MU: f64 = 0.5;
 const MAXIT: usize = 100;
 const DISP_TOL: f64 = 1e-6;
 const ARMIJO: f64 = 1e-4;
+/// `fitNbinomGLMs`' ridge (1e-6 on the log2 scale), its `maxit`, `betaTol` and bound `large`.
+const GLM_RIDGE: f64 = 1e-6;
+const GLM_MAXIT: usize = 100;
+const GLM_TOL: f64 = 1e-8;
+const GLM_LARGE: f64 = 30.0;
+
+/// A design `~ f1 + f2 + …` as R's `model.matrix` builds it (intercept, treatment contrasts,
+/// each factor's levels in sorted order), held by its distinct rows: at cohort size a design
+/// of sites and timepoints has a few dozen distinct rows for hundreds of samples, so every sum
+/// over samples is a sum over rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Design {
+    /// The distinct rows (`u × p`), in the order of the samples' level tuples.
+    pub rows: Vec<Vec<f64>>,
+    /// Each sample's row.
+    pub row_of: Vec<usize>,
+}
+
+/// Why a design cannot be used (DESeq2 refuses these too).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum DesignError {
+    /// A factor with a single level has no contrast.
+    #[error("design factor {0} has a single level ({1:?}) among the samples")]
+    OneLevel(usize, String),
+    /// Confounded factors.
+    #[error(
+        "the design is not of full rank: one factor's levels are determined by another's (e.g. each batch holds one \
+         timepoint), so their effects cannot be told apart"
+    )]
+    NotFullRank,
+    /// No replicates left for the dispersion.
+    #[error(
+        "the design has {0} coefficients for {1} samples: no replicates to estimate the dispersion; use a coarser \
+         design or the blind VST"
+    )]
+    NoReplicates(usize, usize),
+}
+
+impl Design {
+    /// The design of `factors` (each one label per sample).
+    pub fn from_factors(factors: &[Vec<&str>]) -> Result<Design, DesignError> {
+        let m = factors.first().map_or(0, Vec::len);
+        let mut levels = Vec::new();
+        for (f, labels) in factors.iter().enumerate() {
+            let set: std::collections::BTreeSet<&str> = labels.iter().copied().collect();
+            if set.len() < 2 {
+                return Err(DesignError::OneLevel(f + 1, set.into_iter().next().unwrap_or_default().to_string()));
+            }
+            levels.push(set.into_iter().collect::<Vec<_>>());
+        }
+        let tuples: Vec<Vec<usize>> = (0..m)
+            .map(|j| {
+                factors
+                    .iter()
+                    .zip(&levels)
+                    .map(|(labels, lv)| lv.iter().position(|l| *l == labels[j]).unwrap_or_default())
+                    .collect()
+            })
+            .collect();
+        let distinct: std::collections::BTreeSet<&Vec<usize>> = tuples.iter().collect();
+        let distinct: Vec<&Vec<usize>> = distinct.into_iter().collect();
+        let rows: Vec<Vec<f64>> = distinct
+            .iter()
+            .map(|t| {
+                let mut row = vec![1.0];
+                for (k, lv) in t.iter().zip(&levels) {
+                    row.extend((1..lv.len()).map(|l| if l == *k { 1.0 } else { 0.0 }));
+                }
+                row
+            })
+            .collect();
+        let row_of = tuples.iter().map(|t| distinct.iter().position(|d| *d == t).unwrap_or_default()).collect();
+        let design = Design { rows, row_of };
+        let p = design.coefficients();
+        if linalg::rank(&design.rows) < p {
+            return Err(DesignError::NotFullRank);
+        }
+        if m <= p {
+            return Err(DesignError::NoReplicates(p, m));
+        }
+        Ok(design)
+    }
+
+    /// The design's number of coefficients.
+    pub fn coefficients(&self) -> usize {
+        self.rows.first().map_or(1, Vec::len)
+    }
+
+    /// DESeq2's `linearMu`: as many distinct rows as coefficients, so the fitted means are the
+    /// rows' group means.
+    pub fn linear_mu(&self) -> bool {
+        self.rows.len() == self.coefficients()
+    }
+}
 
 /// The present samples' counts (one slice per sample) and size factors.
 pub struct Samples<'a> {
@@ -32,9 +134,8 @@ pub struct Samples<'a> {
     pub columns: Vec<&'a [f64]>,
     /// DESeq2 size factors, one per column.
     pub size_factors: Vec<f64>,
-    /// The design's group of each column (`blind = FALSE` with a one-factor design, whose rows
-    /// form as many groups as it has coefficients: DESeq2's `linearMu` case); `None`: `~ 1`.
-    pub groups: Option<Vec<usize>>,
+    /// The design (`blind = FALSE`); `None`: `~ 1`.
+    pub design: Option<Design>,
 }
 
 impl Samples<'_> {
@@ -50,19 +151,81 @@ impl Samples<'_> {
     }
 }
 
-/// Gene-wise dispersions of the genes `rows` (NaN for an all-zero gene, which DESeq2 leaves out).
-pub fn gene_wise(samples: &Samples<'_>, rows: &[usize]) -> Vec<f64> {
+/// The gene-wise estimates and how many genes' means did not converge (see the module notes).
+pub struct GeneWise {
+    /// Per gene (NaN for an all-zero gene, which DESeq2 leaves out).
+    pub dispersions: Vec<f64>,
+    /// Genes whose IRLS means stopped unconverged (R would refine them with `optim`).
+    pub unconverged_means: usize,
+}
+
+/// What the fits share across genes: the design by distinct rows, and for a design without
+/// `linearMu` the factor of `XᵀX` and the ridge.
+struct Model<'a> {
+    row_of: &'a [usize],
+    rows: Vec<Vec<f64>>,
+    /// Samples per distinct row.
+    sizes: Vec<f64>,
+    /// `Some` for the IRLS means: the upper Cholesky factor of `XᵀX`, and the ridge on the
+    /// natural-log scale (`1e-6 / log(2)²`).
+    glm: Option<(Vec<f64>, f64)>,
+    /// The Cox–Reid term of the group-means case: `log det(XᵀWX) = Σ log W_u + 2 log|det X_u|`.
+    cox_reid: CoxReid,
+}
+
+/// How the Cox–Reid term is computed.
+#[derive(Clone, Copy)]
+enum CoxReid {
+    /// `XᵀWX` is diagonal in the design's distinct rows up to a constant change of basis.
+    Groups { log_det_rows: f64 },
+    /// A general `p × p` determinant.
+    General,
+}
+
+/// Gene-wise dispersions of the genes `rows`.
+pub fn gene_wise(samples: &Samples<'_>, rows: &[usize]) -> GeneWise {
     let m = samples.columns.len();
     let max_disp = samples.max_disp();
     let xim = samples.size_factors.iter().map(|s| 1.0 / s).sum::<f64>() / m as f64;
     let single = vec![0usize; m];
-    let groups: &[usize] = samples.groups.as_deref().unwrap_or(&single);
-    let p = groups.iter().max().map_or(1, |g| g + 1);
-    let sizes: Vec<f64> = (0..p).map(|g| groups.iter().filter(|&&x| x == g).count() as f64).collect();
-    rows.par_iter()
+    let model = match &samples.design {
+        None => Model {
+            row_of: &single,
+            rows: vec![vec![1.0]],
+            sizes: vec![m as f64],
+            glm: None,
+            cox_reid: CoxReid::Groups { log_det_rows: 0.0 },
+        },
+        Some(design) => {
+            let u = design.rows.len();
+            let sizes: Vec<f64> = (0..u).map(|r| design.row_of.iter().filter(|&&x| x == r).count() as f64).collect();
+            let p = design.coefficients();
+            let (glm, cox_reid) = if design.linear_mu() {
+                let log_det_rows = linalg::log_abs_det(&design.rows).unwrap_or(0.0);
+                (None, CoxReid::Groups { log_det_rows })
+            } else {
+                let mut xtx = vec![0.0; p * p];
+                for (row, n) in design.rows.iter().zip(&sizes) {
+                    for a in 0..p {
+                        for b in 0..p {
+                            xtx[a * p + b] += n * row[a] * row[b];
+                        }
+                    }
+                }
+                let mut chol = vec![0.0; p * p];
+                linalg::cholesky_upper(&xtx, p, &mut chol);
+                (Some((chol, GLM_RIDGE / std::f64::consts::LN_2.powi(2))), CoxReid::General)
+            };
+            Model { row_of: &design.row_of, rows: design.rows.clone(), sizes, glm, cox_reid }
+        }
+    };
+    let model = &model;
+    let unconverged = std::sync::atomic::AtomicUsize::new(0);
+    let dispersions = rows
+        .par_iter()
         .map_init(
-            || (vec![0.0; m], vec![0.0; m], vec![0.0; m], vec![0.0; p], Workspace::default()),
-            |(y, q, mu, group_mean, work), &i| {
+            || (vec![0.0; m], vec![0.0; m], vec![0.0; m], Workspace::default()),
+            |(y, q, mu, work), &i| {
                 for (j, column) in samples.columns.iter().enumerate() {
                     y[j] = column[i];
                     q[j] = y[j] / samples.size_factors[j];
@@ -72,20 +235,15 @@ pub fn gene_wise(samples: &Samples<'_>, rows: &[usize]) -> Vec<f64> {
                 }
                 let mean = q.iter().sum::<f64>() / m as f64;
                 let var = q.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (m - 1) as f64;
-                // linearModelMu: each sample's fitted normalised count is its group's mean.
-                group_mean.fill(0.0);
-                for (&g, &v) in groups.iter().zip(q.iter()) {
-                    group_mean[g] += v;
-                }
-                for (g, n) in group_mean.iter_mut().zip(&sizes) {
-                    *g /= n;
-                }
-                // roughDispEstimate: moments about max(1, fit), m - p degrees of freedom.
+                // roughDispEstimate: moments about max(1, the least-squares fit), m - p degrees
+                // of freedom.
+                model.least_squares(q, &mut work.fitted, &mut work.scratch);
+                let p = model.rows[0].len();
                 let rough = (q
                     .iter()
-                    .zip(groups)
-                    .map(|(v, &g)| {
-                        let mu1 = group_mean[g].max(1.0);
+                    .zip(model.row_of)
+                    .map(|(v, &r)| {
+                        let mu1 = work.fitted[r].max(1.0);
                         ((v - mu1) * (v - mu1) - mu1) / (mu1 * mu1)
                     })
                     .sum::<f64>()
@@ -93,10 +251,18 @@ pub fn gene_wise(samples: &Samples<'_>, rows: &[usize]) -> Vec<f64> {
                     .max(0.0);
                 let moments = (var - xim * mean) / (mean * mean);
                 let start = rough.min(moments).max(MIN_DISP).min(max_disp);
-                for ((mu, s), &g) in mu.iter_mut().zip(&samples.size_factors).zip(groups) {
-                    *mu = (group_mean[g] * s).max(MIN_MU);
+                if model.glm.is_some() {
+                    if !model.irls_means(y, &samples.size_factors, start, mu, work) {
+                        unconverged.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                } else {
+                    // linearModelMuNormalized: each sample's fitted normalised count is its
+                    // row's group mean.
+                    for ((mu, s), &r) in mu.iter_mut().zip(&samples.size_factors).zip(model.row_of) {
+                        *mu = (work.fitted[r] * s).max(MIN_MU);
+                    }
                 }
-                let mut gene = Gene::new(y, mu, samples.groups.as_ref().map(|_| (groups, p)), work);
+                let mut gene = Gene::new(y, mu, model, work);
                 let climb = gene.fit_disp(start.ln());
                 let mut alpha = climb.log_alpha.exp().min(max_disp);
                 if climb.last_lp < climb.initial_lp + climb.initial_lp.abs() / 1e6 {
@@ -109,7 +275,134 @@ pub fn gene_wise(samples: &Samples<'_>, rows: &[usize]) -> Vec<f64> {
                 alpha.clamp(MIN_DISP, max_disp)
             },
         )
-        .collect()
+        .collect();
+    GeneWise { dispersions, unconverged_means: unconverged.into_inner() }
+}
+
+impl Model<'_> {
+    fn coefficients(&self) -> usize {
+        self.rows[0].len()
+    }
+
+    /// The least-squares fit of `values` on the design, per distinct row (`linearModelMu`; for
+    /// `linearMu` designs the rows' group means).
+    fn least_squares(&self, values: &[f64], fitted: &mut Vec<f64>, scratch: &mut Vec<f64>) {
+        let u = self.rows.len();
+        fitted.clear();
+        fitted.resize(u, 0.0);
+        for (&v, &r) in values.iter().zip(self.row_of) {
+            fitted[r] += v;
+        }
+        let Some((chol, _)) = &self.glm else {
+            for (f, n) in fitted.iter_mut().zip(&self.sizes) {
+                *f /= n;
+            }
+            return;
+        };
+        let beta = self.solve_rows(chol, fitted, scratch);
+        for (f, row) in fitted.iter_mut().zip(&self.rows) {
+            *f = dot(row, &beta);
+        }
+    }
+
+    /// Solves `(UᵀU) β = Σ_u x_u t_u` for per-row totals `t`.
+    fn solve_rows(&self, chol: &[f64], totals: &[f64], scratch: &mut Vec<f64>) -> Vec<f64> {
+        let p = self.coefficients();
+        scratch.clear();
+        scratch.resize(p, 0.0);
+        for (row, t) in self.rows.iter().zip(totals) {
+            for (s, x) in scratch.iter_mut().zip(row) {
+                *s += x * t;
+            }
+        }
+        let mut beta = vec![0.0; p];
+        linalg::cholesky_solve(chol, p, scratch, &mut beta);
+        beta
+    }
+
+    /// `fitNbinomGLMs`' means at dispersion `alpha`: the start is the least-squares fit of
+    /// `log(normalised + 0.1)`, then `fitBeta`'s IRLS with the ridge, means bounded below by
+    /// 0.5, stopping when the deviance changes by less than 1e-8 relative; the returned means
+    /// are bounded by 0.5 as `estimateDispersionsGeneEst` bounds them. `false`: not converged
+    /// (100 steps, a coefficient beyond ±30 or an undefined deviance).
+    fn irls_means(&self, y: &[f64], sf: &[f64], alpha: f64, mu: &mut [f64], work: &mut Workspace) -> bool {
+        let Some((chol, ridge)) = &self.glm else { return true };
+        let (p, u) = (self.coefficients(), self.rows.len());
+        let totals = &mut work.totals;
+        totals.clear();
+        totals.resize(u, 0.0);
+        for ((&v, s), &r) in y.iter().zip(sf).zip(self.row_of) {
+            totals[r] += (v / s + 0.1).ln();
+        }
+        let mut beta = self.solve_rows(chol, totals, &mut work.scratch);
+        let r_size = 1.0 / alpha;
+        // The deviance's terms constant in μ.
+        let lgamma_r = lgammafn(r_size);
+        let constant: f64 = y.iter().map(|&v| lgammafn(v + r_size) - lgamma_r - lgammafn(v + 1.0)).sum();
+        let means = |beta: &[f64], mu: &mut [f64], eta: &mut Vec<f64>| {
+            eta.clear();
+            eta.extend(self.rows.iter().map(|row| dot(row, beta).exp()));
+            for ((m, s), &r) in mu.iter_mut().zip(sf).zip(self.row_of) {
+                *m = (s * eta[r]).max(MIN_MU);
+            }
+        };
+        means(&beta, mu, &mut work.eta);
+        let (mut dev_old, mut converged) = (0.0, false);
+        let mut a = vec![0.0; p * p];
+        let mut a_chol = vec![0.0; p * p];
+        let (mut w_rows, mut wz_rows) = (vec![0.0; u], vec![0.0; u]);
+        for t in 0..GLM_MAXIT {
+            w_rows.fill(0.0);
+            wz_rows.fill(0.0);
+            for ((&v, &m), (&s, &r)) in y.iter().zip(mu.iter()).zip(sf.iter().zip(self.row_of)) {
+                let w = m / (1.0 + alpha * m);
+                let z = (m / s).ln() + (v - m) / m;
+                w_rows[r] += w;
+                wz_rows[r] += w * z;
+            }
+            a.fill(0.0);
+            for (row, w) in self.rows.iter().zip(&w_rows) {
+                for i in 0..p {
+                    for k in 0..p {
+                        a[i * p + k] += w * row[i] * row[k];
+                    }
+                }
+            }
+            for i in 0..p {
+                a[i * p + i] += ridge;
+            }
+            if !linalg::cholesky_upper(&a, p, &mut a_chol) {
+                break;
+            }
+            beta = self.solve_rows(&a_chol, &wz_rows, &mut work.scratch);
+            if beta.iter().any(|b| b.abs() > GLM_LARGE) {
+                break;
+            }
+            means(&beta, mu, &mut work.eta);
+            let mut ll = constant;
+            for (&v, &m) in y.iter().zip(mu.iter()) {
+                ll += r_size * (r_size / (r_size + m)).ln();
+                if v > 0.0 {
+                    ll += v * (m / (r_size + m)).ln();
+                }
+            }
+            let dev = -2.0 * ll;
+            let change = (dev - dev_old).abs() / (dev.abs() + 0.1);
+            if change.is_nan() {
+                break;
+            }
+            if t > 0 && change < GLM_TOL {
+                converged = true;
+                break;
+            }
+            dev_old = dev;
+        }
+        converged
+    }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// One gene's counts and fitted means, and what its evaluations share. Every value is the very
@@ -120,8 +413,7 @@ pub fn gene_wise(samples: &Samples<'_>, rows: &[usize]) -> Vec<f64> {
 struct Gene<'a> {
     y: &'a [f64],
     mu: &'a [f64],
-    /// The design's groups and their number (`None`: intercept only).
-    groups: Option<(&'a [usize], usize)>,
+    model: &'a Model<'a>,
     work: &'a mut Workspace,
 }
 
@@ -138,13 +430,20 @@ struct Workspace {
     /// `log(1 + μα)` per sample at log α = `at` (NaN: none kept).
     log1p_mu_alpha: Vec<f64>,
     at: f64,
-    /// Cox–Reid sums per design group.
+    /// Cox–Reid sums per distinct design row, and the `p × p` matrices of the general case.
     w: Vec<f64>,
     dw: Vec<f64>,
+    b: Vec<f64>,
+    b_chol: Vec<f64>,
+    /// Least-squares and IRLS buffers.
+    fitted: Vec<f64>,
+    totals: Vec<f64>,
+    eta: Vec<f64>,
+    scratch: Vec<f64>,
 }
 
 impl<'a> Gene<'a> {
-    fn new(y: &'a [f64], mu: &'a [f64], groups: Option<(&'a [usize], usize)>, work: &'a mut Workspace) -> Self {
+    fn new(y: &'a [f64], mu: &'a [f64], model: &'a Model<'a>, work: &'a mut Workspace) -> Self {
         work.inv_mu.clear();
         work.inv_mu.extend(mu.iter().map(|m| 1.0 / m));
         // One sort of (count, sample) pairs gives the distinct counts and each sample's index.
@@ -161,14 +460,15 @@ impl<'a> Gene<'a> {
             }
             work.index[j as usize] = (work.distinct.len() - 1) as u32;
         }
-        let distinct = &work.distinct;
-        work.table.resize(distinct.len(), 0.0);
+        work.table.resize(work.distinct.len(), 0.0);
         work.log1p_mu_alpha.resize(y.len(), 0.0);
         work.at = f64::NAN;
-        let p = groups.map_or(1, |(_, p)| p);
-        work.w.resize(p, 0.0);
-        work.dw.resize(p, 0.0);
-        Gene { y, mu, groups, work }
+        let (u, p) = (model.rows.len(), model.coefficients());
+        work.w.resize(u, 0.0);
+        work.dw.resize(u, 0.0);
+        work.b.resize(p * p, 0.0);
+        work.b_chol.resize(p * p, 0.0);
+        Gene { y, mu, model, work }
     }
 }
 
@@ -219,48 +519,97 @@ impl Gene<'_> {
             let log1p = if kept { work.log1p_mu_alpha[j] } else { (1.0 + ma).ln() };
             ll += digamma_r + log1p - ma / (1.0 + ma) - work.table[work.index[j] as usize] + y / (mu + r);
         }
-        (ll / (alpha * alpha) + self.cox_reid(alpha).1) * alpha
+        (ll / (alpha * alpha) + self.cox_reid_derivative(alpha)) * alpha
     }
 
     /// The Cox–Reid term alone (the log posterior needs no derivative).
     fn cox_reid_term(&mut self, alpha: f64) -> f64 {
+        self.cox_reid_sums(alpha, false);
         let work = &mut *self.work;
-        let Some((groups, _)) = self.groups else {
-            let w: f64 = work.inv_mu.iter().map(|&inv_mu| 1.0 / (inv_mu + alpha)).sum();
-            return -0.5 * w.ln();
-        };
-        work.w.fill(0.0);
-        for (&inv_mu, &g) in work.inv_mu.iter().zip(groups) {
-            work.w[g] += 1.0 / (inv_mu + alpha);
+        match self.model.cox_reid {
+            CoxReid::Groups { log_det_rows } if work.w.len() == 1 => -0.5 * (work.w[0].ln() + 2.0 * log_det_rows),
+            CoxReid::Groups { log_det_rows } => {
+                -0.5 * (work.w.iter().map(|v| v.ln()).sum::<f64>() + 2.0 * log_det_rows)
+            }
+            CoxReid::General => -0.5 * self.general_log_det(),
         }
-        -0.5 * work.w.iter().map(|v| v.ln()).sum::<f64>()
     }
 
-    /// The Cox–Reid term `-½ log det(XᵀWX)`, `W = diag(1/(1/μ + α))`, and its derivative in α
-    /// (`-½ tr((XᵀWX)⁻¹ XᵀW'X)`). For a design of groups `XᵀWX` is, up to a change of basis of
-    /// determinant 1 (intercept and treatment contrasts), diagonal in the groups: the sums run
-    /// per group.
-    fn cox_reid(&mut self, alpha: f64) -> (f64, f64) {
-        let work = &mut *self.work;
-        let Some((groups, _)) = self.groups else {
-            let (mut w, mut dw) = (0.0, 0.0);
-            for &inv_mu in &work.inv_mu {
-                let inv = inv_mu + alpha;
-                w += 1.0 / inv;
-                dw += -1.0 / (inv * inv);
-            }
-            return (-0.5 * w.ln(), -0.5 * dw / w);
-        };
-        work.w.fill(0.0);
-        work.dw.fill(0.0);
-        for (&inv_mu, &g) in work.inv_mu.iter().zip(groups) {
-            let inv = inv_mu + alpha;
-            work.w[g] += 1.0 / inv;
-            work.dw[g] += -1.0 / (inv * inv);
+    /// The derivative in α of the Cox–Reid term `-½ log det(XᵀWX)`, `W = diag(1/(1/μ + α))`:
+    /// `-½ tr((XᵀWX)⁻¹ XᵀW'X)`. For a design whose distinct rows are as many as its
+    /// coefficients `XᵀWX = X_uᵀ diag(W_u) X_u`, and the trace is a sum of `W'_u / W_u`.
+    fn cox_reid_derivative(&mut self, alpha: f64) -> f64 {
+        self.cox_reid_sums(alpha, false);
+        let general = matches!(self.model.cox_reid, CoxReid::General);
+        if general && !self.factor_b() {
+            return f64::NAN;
         }
-        let log_det: f64 = work.w.iter().map(|v| v.ln()).sum();
-        let trace: f64 = work.w.iter().zip(&work.dw).map(|(a, b)| b / a).sum();
-        (-0.5 * log_det, -0.5 * trace)
+        self.cox_reid_sums(alpha, true);
+        let work = &mut *self.work;
+        let trace = match self.model.cox_reid {
+            CoxReid::Groups { .. } if work.w.len() == 1 => work.dw[0] / work.w[0],
+            CoxReid::Groups { .. } => work.w.iter().zip(&work.dw).map(|(a, b)| b / a).sum(),
+            CoxReid::General => {
+                let p = self.model.coefficients();
+                work.scratch.resize(p, 0.0);
+                let mut trace = 0.0;
+                for (row, dw) in self.model.rows.iter().zip(&work.dw) {
+                    linalg::cholesky_solve(&work.b_chol, p, row, &mut work.scratch);
+                    trace += dw * dot(row, &work.scratch);
+                }
+                trace
+            }
+        };
+        -0.5 * trace
+    }
+
+    /// `W_u = Σ 1/(1/μ + α)` per distinct row (and `W'_u = Σ -1/(1/μ + α)²` with `derivative`).
+    fn cox_reid_sums(&mut self, alpha: f64, derivative: bool) {
+        let work = &mut *self.work;
+        if work.w.len() == 1 {
+            if derivative {
+                work.dw[0] = work.inv_mu.iter().map(|&inv_mu| -1.0 / ((inv_mu + alpha) * (inv_mu + alpha))).sum();
+            } else {
+                work.w[0] = work.inv_mu.iter().map(|&inv_mu| 1.0 / (inv_mu + alpha)).sum();
+            }
+            return;
+        }
+        if derivative {
+            work.dw.fill(0.0);
+            for (&inv_mu, &r) in work.inv_mu.iter().zip(self.model.row_of) {
+                let inv = inv_mu + alpha;
+                work.dw[r] += -1.0 / (inv * inv);
+            }
+        } else {
+            work.w.fill(0.0);
+            for (&inv_mu, &r) in work.inv_mu.iter().zip(self.model.row_of) {
+                work.w[r] += 1.0 / (inv_mu + alpha);
+            }
+        }
+    }
+
+    /// Factors `B = Σ_u W_u x_u x_uᵀ` (Cholesky, upper) into the workspace.
+    fn factor_b(&mut self) -> bool {
+        let p = self.model.coefficients();
+        let work = &mut *self.work;
+        work.b.fill(0.0);
+        for (row, w) in self.model.rows.iter().zip(&work.w) {
+            for a in 0..p {
+                for b in 0..p {
+                    work.b[a * p + b] += w * row[a] * row[b];
+                }
+            }
+        }
+        linalg::cholesky_upper(&work.b, p, &mut work.b_chol)
+    }
+
+    /// `log det B` from its Cholesky factor.
+    fn general_log_det(&mut self) -> f64 {
+        if !self.factor_b() {
+            return f64::NAN;
+        }
+        let p = self.model.coefficients();
+        2.0 * (0..p).map(|k| self.work.b_chol[k * p + k].ln()).sum::<f64>()
     }
 
     /// DESeq2's `fitDisp` line search from `a` (log α).
@@ -421,7 +770,15 @@ mod tests {
         let y = [3.0, 10.0, 0.0, 25.0, 7.0, 12.0];
         let mu = [8.0, 9.5, 7.0, 12.0, 8.5, 10.0];
         let mut work = Workspace::default();
-        let mut gene = Gene::new(&y, &mu, None, &mut work);
+        let row_of = [0; 6];
+        let model = Model {
+            row_of: &row_of,
+            rows: vec![vec![1.0]],
+            sizes: vec![6.0],
+            glm: None,
+            cox_reid: CoxReid::Groups { log_det_rows: 0.0 },
+        };
+        let mut gene = Gene::new(&y, &mu, &model, &mut work);
         for a in [-4.0, -1.0, 0.5] {
             let h = 1e-5;
             let numeric = (gene.log_posterior(a + h) - gene.log_posterior(a - h)) / (2.0 * h);
@@ -434,6 +791,25 @@ mod tests {
         // The climb ends at a stationary point of the log posterior.
         let climb = gene.fit_disp(-3.0);
         assert!(gene.dlog_posterior(climb.log_alpha).abs() < 0.05, "{}", climb.log_alpha);
+    }
+
+    #[test]
+    fn designs_are_built_as_r_builds_them_and_refused_as_deseq2_refuses_them() {
+        // ~ site + timepoint over 8 samples: intercept, site b, timepoint d3 and d7.
+        let site = vec!["a", "a", "b", "b", "a", "a", "b", "b"];
+        let time = vec!["d0", "d3", "d0", "d3", "d7", "d0", "d7", "d3"];
+        let design = Design::from_factors(&[site.clone(), time.clone()]).expect("design");
+        assert_eq!(design.coefficients(), 4);
+        assert!(!design.linear_mu(), "6 distinct rows for 4 coefficients: the GLM's means");
+        assert_eq!(design.rows[design.row_of[6]], vec![1.0, 1.0, 0.0, 1.0], "site b at d7");
+        assert_eq!(design.row_of[0], design.row_of[5], "same site and timepoint, same row");
+        let one = Design::from_factors(std::slice::from_ref(&time)).expect("one factor");
+        assert!(one.linear_mu(), "one factor: group means");
+        assert_eq!(Design::from_factors(&[vec!["x"; 8]]), Err(DesignError::OneLevel(1, "x".into())));
+        // Site determines batch: confounded.
+        let batch: Vec<&str> = site.iter().map(|s| if *s == "a" { "s1" } else { "s2" }).collect();
+        assert_eq!(Design::from_factors(&[site.clone(), batch]), Err(DesignError::NotFullRank));
+        assert_eq!(Design::from_factors(&[vec!["a", "b"]]), Err(DesignError::NoReplicates(2, 2)));
     }
 
     #[test]

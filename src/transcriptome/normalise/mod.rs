@@ -73,10 +73,23 @@ pub struct NormaliseOptions {
     /// Round non-integer counts (R's `round`) for the DESeq2 methods, which need integers;
     /// without it such counts are refused.
     pub round: bool,
-    /// VST with `blind = FALSE` and the design `~ COLUMN` (a samplesheet column): dispersions
-    /// fitted within its groups. Unset: blind, as for QC.
+    /// VST with `blind = FALSE` and the design `~ COLUMN` or `~ COLUMN1 + COLUMN2 + …`
+    /// (samplesheet columns; see [`design_columns`]). Unset: blind, as for QC.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vst_design: Option<String>,
+}
+
+/// The samplesheet columns of a design as users write it: `timepoint`, `batch + timepoint`,
+/// `~ batch + timepoint` or `batch,timepoint` (an additive design with an intercept).
+pub fn design_columns(design: &str) -> Vec<String> {
+    design
+        .trim()
+        .trim_start_matches('~')
+        .split(['+', ','])
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 impl Default for NormaliseOptions {
@@ -172,14 +185,14 @@ pub struct Normalised {
 /// becoming NaN rows (written as nulls, so every matrix keeps the annotation's rows). With every
 /// gene kept the counts are normalised as they are, without a copy: at cohort size each copy of
 /// the matrix is hundreds of megabytes.
-/// `design` gives each sample's label in `options.vst_design`'s column (for the VST).
+/// `design` gives, for each of `options.vst_design`'s columns, each sample's label (for the VST).
 pub fn apply_filtered(
     method: Method,
     counts: &FeatureMatrix<f64>,
     lengths: Option<&[f64]>,
     keep: &[bool],
     options: &NormaliseOptions,
-    design: Option<&[String]>,
+    design: Option<&[Vec<String>]>,
 ) -> Result<Normalised, NormaliseError> {
     if keep.iter().all(|&k| k) {
         return apply(method, counts, lengths, options, design);
@@ -266,7 +279,7 @@ pub fn apply(
     counts: &FeatureMatrix<f64>,
     lengths: Option<&[f64]>,
     options: &NormaliseOptions,
-    design: Option<&[String]>,
+    design: Option<&[Vec<String>]>,
 ) -> Result<Normalised, NormaliseError> {
     let need_lengths = || {
         lengths.filter(|l| l.len() == counts.feature_ids.len()).ok_or(NormaliseError::Method {
@@ -317,4 +330,19 @@ pub fn apply(
     };
     let fit = if rounded > 0 { serde_json::json!({ "rounded_counts": rounded }) } else { serde_json::Value::Null };
     Ok(Normalised { matrix, fit, warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::design_columns;
+
+    #[test]
+    fn designs_are_read_as_users_write_them() {
+        for written in ["timepoint", " ~ timepoint", "~timepoint"] {
+            assert_eq!(design_columns(written), vec!["timepoint"], "{written:?}");
+        }
+        for written in ["site + timepoint", "~ site+timepoint", "site,timepoint", "site, timepoint,"] {
+            assert_eq!(design_columns(written), vec!["site", "timepoint"], "{written:?}");
+        }
+    }
 }

@@ -20,7 +20,7 @@ use serde_json::json;
 
 use super::NormaliseError;
 use super::deseq2::{SizeFactorType, size_factors};
-use super::dispersion::{self, Samples, Trend, TrendError};
+use super::dispersion::{self, Design, Samples, Trend, TrendError};
 use crate::matrix::FeatureMatrix;
 
 crate::choice::named_enum! {
@@ -67,39 +67,35 @@ impl VstFit {
 
 /// Applies the VST to a count matrix; missing columns stay missing.
 /// `controls` restricts the size factors' medians to control genes (DESeq2's `controlGenes`).
-/// `design` (one label per column) makes it `blind = FALSE` with the design `~ label`: the
-/// dispersions are fitted within its groups, as DESeq2 does for a one-factor design.
+/// `design` (one label per column for each factor) makes it `blind = FALSE` with the design
+/// `~ factor1 + factor2 + …`: the dispersions are fitted with the design's means, as DESeq2
+/// does (group means for one factor, its NB GLM for several).
 pub fn vst(
     counts: &FeatureMatrix<f64>,
     fit_type: FitType,
     nsub: Option<usize>,
     controls: Option<&[bool]>,
-    design: Option<&[String]>,
+    design: Option<&[Vec<String>]>,
 ) -> Result<(FeatureMatrix<f64>, VstFit), NormaliseError> {
     let err = |message: String| NormaliseError::Method { method: "vst", message };
     let factors = size_factors(counts, SizeFactorType::Ratio, controls)?;
     let present: Vec<usize> = (0..counts.columns.len()).filter(|&j| factors[j].is_some()).collect();
-    let groups = design.map(|labels| {
-        let levels: std::collections::BTreeSet<&str> = present.iter().map(|&j| labels[j].as_str()).collect();
-        let levels: Vec<&str> = levels.into_iter().collect();
-        present.iter().map(|&j| levels.iter().position(|l| *l == labels[j]).unwrap_or_default()).collect::<Vec<_>>()
-    });
+    if present.len() < 2 {
+        return Err(err("needs at least two samples".into()));
+    }
+    let design = design
+        .map(|factors| {
+            let labels: Vec<Vec<&str>> =
+                factors.iter().map(|f| present.iter().map(|&j| f[j].as_str()).collect()).collect();
+            Design::from_factors(&labels)
+        })
+        .transpose()
+        .map_err(|e| err(e.to_string()))?;
     let samples = Samples {
         columns: present.iter().filter_map(|&j| counts.columns[j].as_deref()).collect(),
         size_factors: present.iter().filter_map(|&j| factors[j]).collect(),
-        groups,
+        design,
     };
-    if samples.columns.len() < 2 {
-        return Err(err("needs at least two samples".into()));
-    }
-    let coefficients = samples.groups.as_ref().and_then(|g| g.iter().max()).map_or(1, |g| g + 1);
-    if samples.columns.len() <= coefficients {
-        return Err(err(format!(
-            "the design has {coefficients} groups for {} samples: no replicates to estimate the dispersion \
-             (DESeq2 refuses this too); use a coarser design or the blind VST",
-            samples.columns.len()
-        )));
-    }
     let n = counts.feature_ids.len();
     let mut warnings = Vec::new();
     let rows: Vec<usize> = match nsub {
@@ -124,7 +120,15 @@ pub fn vst(
             }
         }
     };
-    let dispersions = dispersion::gene_wise(&samples, &rows);
+    let gene_wise = dispersion::gene_wise(&samples, &rows);
+    if gene_wise.unconverged_means > 0 {
+        warnings.push(format!(
+            "vst: the design's NB GLM means of {} genes did not converge in 100 IRLS steps; R refines these with \
+             optim (L-BFGS-B), which harmonomics does not, so their gene-wise dispersions may differ from R's",
+            gene_wise.unconverged_means
+        ));
+    }
+    let dispersions = gene_wise.dispersions;
     let estimated: Vec<usize> = (0..rows.len()).filter(|&k| !dispersions[k].is_nan()).collect();
     let means: Vec<f64> = estimated.iter().map(|&k| samples.base_mean(rows[k])).collect();
     let disps: Vec<f64> = estimated.iter().map(|&k| dispersions[k]).collect();
