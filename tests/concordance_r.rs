@@ -236,8 +236,8 @@ fn max_relative_difference(ours: &Path, reference: &Path) -> f64 {
     worst
 }
 
-/// A samples table and the column holding filterByExpr's groups.
-type Groups<'a> = Option<(&'a Path, &'a str)>;
+/// A samples table, the column holding filterByExpr's groups and a design of its columns.
+type Groups<'a> = Option<(&'a Path, &'a str, &'a str)>;
 
 #[test]
 #[ignore = "needs R with edgeR and DESeq2 (Debian r-bioc-edger, r-bioc-deseq2); .ci/run installs them"]
@@ -245,26 +245,28 @@ fn edger_methods_filter_and_control_genes_match_r_on_real_and_fixture_counts() {
     let dir = Workdir::new();
     let pasilla =
         dir.write("pasilla.tsv", &gunzip_text(&repo().join("test-data/real/pasilla/pasilla_gene_counts.tsv.gz")));
-    // pasilla's design: the RNAi condition (treated/untreated) as filterByExpr's group.
+    // pasilla's design: the RNAi condition (treated/untreated) as filterByExpr's group, and
+    // ~ type + condition as its design.
     let pasilla_samples = dir.write(
         "pasilla_samples.csv",
-        "sample_id,condition\nuntreated1,untreated\nuntreated2,untreated\nuntreated3,untreated\nuntreated4,untreated\n\
-         treated1,treated\ntreated2,treated\ntreated3,treated\n",
+        "sample_id,condition,type\nuntreated1,untreated,single\nuntreated2,untreated,single\n\
+         untreated3,untreated,paired\nuntreated4,untreated,paired\ntreated1,treated,single\ntreated2,treated,paired\n\
+         treated3,treated,paired\n",
     );
     let synthetic = dir.join("synthetic.tsv");
     r("reference_deseq2.R", &["--synthetic", "2000", "12", "11", arg(&synthetic)], &[]);
     let fixture = fixture_counts(&dir);
     let samplesheet = repo().join("test-data/cohort/samplesheet.csv");
     let sets: [(&str, &Path, Groups); 3] = [
-        ("pasilla", &pasilla, Some((&pasilla_samples, "condition"))),
+        ("pasilla", &pasilla, Some((&pasilla_samples, "condition", "type+condition"))),
         ("synthetic", &synthetic, None),
-        ("fixture", &fixture, Some((&samplesheet, "timepoint"))),
+        ("fixture", &fixture, Some((&samplesheet, "timepoint", "site+timepoint"))),
     ];
     for (name, counts, groups) in sets {
         let reference = dir.join(&format!("edger-{name}"));
         let mut r_args = vec![arg(counts), arg(&reference)];
-        if let Some((table, column)) = groups {
-            r_args.extend([arg(table), column]);
+        if let Some((table, column, design)) = groups {
+            r_args.extend([arg(table), column, design]);
         }
         r("reference_edger.R", &r_args, &[]);
         // Stated tolerance 1e-9 relative (we reach about 1e-14).
@@ -284,26 +286,33 @@ fn edger_methods_filter_and_control_genes_match_r_on_real_and_fixture_counts() {
         let worst = max_relative_difference(&ours, &reference.join("deseq2_controls.tsv"));
         eprintln!("{name} deseq2 with controlGenes: max relative |ours - R| = {worst:e}");
         assert!(worst <= 1e-9, "{name} controlGenes: {worst}");
-        // filterByExpr with the group: the same genes kept (the others are null rows).
-        let mut filter_args = vec!["--method", "cpm", "--filter-by-expr"];
-        if let Some((table, column)) = groups {
-            filter_args.extend(["--filter-group", column, "--samples", arg(table)]);
+        // filterByExpr with the group, and with the design: the same genes kept (the others are
+        // null rows).
+        let mut filters = vec![("keep.tsv", vec!["--method", "cpm", "--filter-by-expr"])];
+        if let Some((table, column, design)) = groups {
+            filters[0].1.extend(["--filter-group", column, "--samples", arg(table)]);
+            filters.push((
+                "keep_design.tsv",
+                vec!["--method", "cpm", "--filter-by-expr", "--filter-design", design, "--samples", arg(table)],
+            ));
         }
-        let ours = normalise(&dir, &format!("{name}-filter"), counts, &filter_args);
-        let (batch, _) = read_parquet(&ours);
-        let (_, keep) = read_reference(&reference.join("keep.tsv"));
-        let first_sample = batch.schema().field(1).name().clone();
-        let values = f64s(&batch, &first_sample);
-        let ids = strings(&batch, "feature_id");
-        let differ = ids
-            .iter()
-            .zip(&values)
-            .filter(|(id, v)| (keep[id.as_deref().expect("id")][0] == 1.0) != v.is_some())
-            .count();
-        let kept = keep.values().filter(|k| k[0] == 1.0).count();
-        eprintln!("{name} filterByExpr: R keeps {kept} of {}, {differ} differ", keep.len());
-        assert_eq!(differ, 0, "{name}: filterByExpr");
-        assert!(kept > 0 && kept < keep.len(), "{name}: the filter must keep some genes and drop others");
+        for (expected, filter_args) in filters {
+            let ours = normalise(&dir, &format!("{name}-filter-{expected}"), counts, &filter_args);
+            let (batch, _) = read_parquet(&ours);
+            let (_, keep) = read_reference(&reference.join(expected));
+            let first_sample = batch.schema().field(1).name().clone();
+            let values = f64s(&batch, &first_sample);
+            let ids = strings(&batch, "feature_id");
+            let differ = ids
+                .iter()
+                .zip(&values)
+                .filter(|(id, v)| (keep[id.as_deref().expect("id")][0] == 1.0) != v.is_some())
+                .count();
+            let kept = keep.values().filter(|k| k[0] == 1.0).count();
+            eprintln!("{name} filterByExpr ({expected}): R keeps {kept} of {}, {differ} differ", keep.len());
+            assert_eq!(differ, 0, "{name}: filterByExpr ({expected})");
+            assert!(kept > 0 && kept < keep.len(), "{name}: the filter must keep some genes and drop others");
+        }
         // R's own CSV and write.table files give the same matrix, byte for byte.
         let tsv =
             std::fs::read(normalise(&dir, &format!("{name}-tsv"), counts, &["--method", "deseq2"])).expect("ours");

@@ -142,6 +142,16 @@ pub struct TranscriptomeArgs {
     /// filterByExpr's groups: this column of --samples (edgeR's `group`).
     #[arg(long, value_name = "COLUMN", requires = "samples", requires = "filter_by_expr")]
     pub filter_group: Option<String>,
+    /// filterByExpr's design: these columns of --samples, e.g. "site + timepoint" (edgeR's
+    /// `design`; the smallest group is 1/max(hat(design))).
+    #[arg(
+        long,
+        value_name = "COLUMNS",
+        requires = "samples",
+        requires = "filter_by_expr",
+        conflicts_with = "filter_group"
+    )]
+    pub filter_design: Option<String>,
     /// VST with blind = FALSE and the design `~ COLUMN` or `~ COLUMN1 + COLUMN2` (columns of
     /// --samples, e.g. timepoint or "batch + timepoint").
     #[arg(long, value_name = "COLUMNS", requires = "samples")]
@@ -182,6 +192,7 @@ impl TranscriptomeArgs {
                 prior_count: self.prior_count,
                 filter_by_expr: self.filter_by_expr,
                 filter_group: self.filter_group,
+                filter_design: self.filter_design,
                 vst_fit_type: self.fit_type,
                 vst_nsub: self.nsub,
                 control_genes,

@@ -38,13 +38,38 @@ pub fn run(job: &NormaliseJob) -> Result<(), RunError> {
         (None, None) => None,
     };
     let keep = if job.options.filter_by_expr {
+        use normalise::filter::SampleGroups;
+        // Labels of the present samples in a column of --samples.
+        let present = |column: &str| -> Result<Vec<String>, RunError> {
+            let labels = groups_of(
+                job.samples.as_deref().unwrap_or(std::path::Path::new("")),
+                column,
+                &counts.matrix.sample_ids,
+            )?;
+            Ok(labels.into_iter().zip(&counts.matrix.columns).filter(|(_, c)| c.is_some()).map(|(g, _)| g).collect())
+        };
         let groups = match (&job.options.filter_group, &job.samples) {
-            (Some(column), Some(table)) => Some(groups_of(table, column, &counts.matrix.sample_ids)?),
+            (Some(column), Some(_)) => Some(present(column)?),
             _ => None,
         };
-        let present: Option<Vec<String>> = groups
-            .map(|g| g.into_iter().zip(&counts.matrix.columns).filter(|(_, c)| c.is_some()).map(|(g, _)| g).collect());
-        normalise::filter::filter_by_expr(&counts.matrix, present.as_deref(), Default::default())
+        let design = match (&job.options.filter_design, &job.samples) {
+            (Some(formula), Some(_)) => {
+                let labels =
+                    normalise::design_columns(formula).iter().map(|c| present(c)).collect::<Result<Vec<_>, _>>()?;
+                let labels: Vec<Vec<&str>> = labels.iter().map(|f| f.iter().map(String::as_str).collect()).collect();
+                Some(normalise::design::Design::from_factors(&labels).map_err(|e| RunError::NormaliseFile {
+                    path: job.counts.clone(),
+                    reason: normalise::NormaliseError::Method { method: "filter_by_expr", message: e.to_string() },
+                })?)
+            }
+            _ => None,
+        };
+        let by = match (&groups, &design) {
+            (Some(g), _) => SampleGroups::Groups(g),
+            (None, Some(d)) => SampleGroups::Design(d),
+            (None, None) => SampleGroups::One,
+        };
+        normalise::filter::filter_by_expr(&counts.matrix, by, Default::default())
     } else {
         vec![true; counts.matrix.feature_ids.len()]
     };
@@ -74,6 +99,7 @@ pub fn run(job: &NormaliseJob) -> Result<(), RunError> {
         "prior_count": job.options.prior_count,
         "filter_by_expr": job.options.filter_by_expr,
         "filter_group": job.options.filter_group,
+        "filter_design": job.options.filter_design,
         "control_genes": job.options.control_genes.len(),
         "round": job.options.round,
         "kept_features": keep.iter().filter(|k| **k).count(),
@@ -136,7 +162,9 @@ fn groups_of(table: &std::path::Path, column: &str, samples: &[String]) -> Resul
         if parsed.column(needed).is_none() {
             return Err(fail(
                 At::file(table),
-                format!("no {needed:?} column (--filter-group and --design name columns of --samples)"),
+                format!(
+                    "no {needed:?} column (--filter-group, --filter-design and --design name columns of --samples)"
+                ),
             ));
         }
     }

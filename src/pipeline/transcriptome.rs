@@ -454,6 +454,7 @@ fn normalise_layer(
                 "prior_count": options.normalise.prior_count,
                 "filter_by_expr": options.normalise.filter_by_expr,
                 "filter_group": options.normalise.filter_group,
+                "filter_design": options.normalise.filter_design,
                 "kept_features": kept,
             });
             if *method == normalise::Method::Vst {
@@ -497,6 +498,17 @@ pub(crate) fn vst_design_labels(
     samples: &[&cohort::Sample],
 ) -> Result<Option<Vec<Vec<String>>>, RunError> {
     let Some(formula) = &cohort.config.transcriptome.normalise.vst_design else { return Ok(None) };
+    design_labels(cohort, samples, "vst_design", formula).map(Some)
+}
+
+/// Each sample's label in each samplesheet column of the design `formula` (`option` names the
+/// setting in errors).
+fn design_labels(
+    cohort: &Cohort,
+    samples: &[&cohort::Sample],
+    option: &str,
+    formula: &str,
+) -> Result<Vec<Vec<String>>, RunError> {
     normalise::design_columns(formula)
         .iter()
         .map(|column| {
@@ -504,14 +516,13 @@ pub(crate) fn vst_design_labels(
                 || RunError::Samples {
                     at: At::file(&cohort.config.samplesheet),
                     message: format!(
-                        "vst_design = {formula:?}: every transcriptome sample needs a value in the samplesheet \
-                         column {column:?}"
+                        "{option} = {formula:?}: every transcriptome sample needs a value in the samplesheet column \
+                         {column:?}"
                     ),
                 },
             )
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Some)
+        .collect()
 }
 
 /// The genes `[transcriptome.normalise]` normalises: all, or those edgeR's `filterByExpr`
@@ -525,12 +536,29 @@ pub(crate) fn transcriptome_keep(
     if !options.filter_by_expr {
         return Ok(vec![true; raw.feature_ids.len()]);
     }
+    use normalise::filter::SampleGroups;
+    let at = || At::file(&cohort.config.samplesheet);
+    if let (Some(formula), Some(column)) = (&options.filter_design, &options.filter_group) {
+        return Err(RunError::Samples {
+            at: at(),
+            message: format!(
+                "filter_design = {formula:?} and filter_group = {column:?}: give filterByExpr a design or groups, not both"
+            ),
+        });
+    }
+    if let Some(formula) = &options.filter_design {
+        let labels = design_labels(cohort, samples, "filter_design", formula)?;
+        let labels: Vec<Vec<&str>> = labels.iter().map(|f| f.iter().map(String::as_str).collect()).collect();
+        let design = normalise::design::Design::from_factors(&labels)
+            .map_err(|e| RunError::Samples { at: at(), message: format!("filter_design = {formula:?}: {e}") })?;
+        return Ok(normalise::filter::filter_by_expr(raw, SampleGroups::Design(&design), Default::default()));
+    }
     let groups: Option<Vec<String>> = match &options.filter_group {
         None => None,
         Some(column) => Some(
             samples.iter().map(|s| sample_attribute(cohort, s, column)).collect::<Option<Vec<String>>>().ok_or_else(
                 || RunError::Samples {
-                    at: At::file(&cohort.config.samplesheet),
+                    at: at(),
                     message: format!(
                         "filter_group = {column:?}: every transcriptome sample needs a value in that samplesheet \
                              column"
@@ -539,5 +567,6 @@ pub(crate) fn transcriptome_keep(
             )?,
         ),
     };
-    Ok(normalise::filter::filter_by_expr(raw, groups.as_deref(), Default::default()))
+    let by = groups.as_deref().map_or(SampleGroups::One, SampleGroups::Groups);
+    Ok(normalise::filter::filter_by_expr(raw, by, Default::default()))
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env Rscript
 # Reference values from R's edgeR and DESeq2 for the concordance tests.
 #
-# usage: reference_edger.R COUNTS OUTDIR [GROUPS.csv COLUMN]
+# usage: reference_edger.R COUNTS OUTDIR [GROUPS.csv COLUMN [DESIGN]]
 #   COUNTS: feature id, then one integer column per sample (tab-separated, header row).
-#   GROUPS.csv: a samples table with sample_id and COLUMN (filterByExpr's group).
+#   GROUPS.csv: a samples table with sample_id and COLUMN (filterByExpr's group) and DESIGN's
+#   columns (COLUMN1+COLUMN2...: keep_design.tsv, filterByExpr(y, design = model.matrix(~ ...))).
 # Writes to OUTDIR (tab-separated, gene id first, full precision):
 #   tmm.tsv tmmwsp.tsv uq.tsv   cpm(calcNormFactors(y, method)) (normalised library sizes)
 #   log2cpm.tsv                 cpm(y, log = TRUE)                       (prior.count 2)
@@ -45,6 +46,14 @@ if (length(args) >= 4) {
 }
 keep <- suppressMessages(filterByExpr(y, group = group))
 save(matrix(as.integer(keep), dimnames = list(rownames(counts), "keep")), "keep.tsv")
+if (length(args) >= 5) {
+  columns <- strsplit(args[5], "+", fixed = TRUE)[[1]]
+  f <- lapply(columns, function(column) factor(s[[column]][match(colnames(counts), s$sample_id)]))
+  names(f) <- paste0("f", seq_along(columns))
+  design <- model.matrix(as.formula(paste("~", paste(names(f), collapse = " + "))), data = as.data.frame(f))
+  keep <- filterByExpr(y, design = design)
+  save(matrix(as.integer(keep), dimnames = list(rownames(counts), "keep")), "keep_design.tsv")
+}
 nozero <- which(rowSums(counts == 0) == 0)
 controls <- nozero[seq(1, length(nozero), by = 7)]
 writeLines(rownames(counts)[controls], file.path(out, "controls.txt"))

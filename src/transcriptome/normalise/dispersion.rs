@@ -20,6 +20,7 @@
 use rayon::prelude::*;
 use statrs::function::gamma::digamma;
 
+pub use super::design::{Design, DesignError};
 use crate::stats::glm::gamma_identity;
 use crate::stats::linalg;
 use crate::stats::rmath::lgammafn;
@@ -38,95 +39,6 @@ const GLM_RIDGE: f64 = 1e-6;
 const GLM_MAXIT: usize = 100;
 const GLM_TOL: f64 = 1e-8;
 const GLM_LARGE: f64 = 30.0;
-
-/// A design `~ f1 + f2 + …` as R's `model.matrix` builds it (intercept, treatment contrasts,
-/// each factor's levels in sorted order), held by its distinct rows: at cohort size a design
-/// of sites and timepoints has a few dozen distinct rows for hundreds of samples, so every sum
-/// over samples is a sum over rows.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Design {
-    /// The distinct rows (`u × p`), in the order of the samples' level tuples.
-    pub rows: Vec<Vec<f64>>,
-    /// Each sample's row.
-    pub row_of: Vec<usize>,
-}
-
-/// Why a design cannot be used (DESeq2 refuses these too).
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum DesignError {
-    /// A factor with a single level has no contrast.
-    #[error("design factor {0} has a single level ({1:?}) among the samples")]
-    OneLevel(usize, String),
-    /// Confounded factors.
-    #[error(
-        "the design is not of full rank: one factor's levels are determined by another's (e.g. each batch holds one \
-         timepoint), so their effects cannot be told apart"
-    )]
-    NotFullRank,
-    /// No replicates left for the dispersion.
-    #[error(
-        "the design has {0} coefficients for {1} samples: no replicates to estimate the dispersion; use a coarser \
-         design or the blind VST"
-    )]
-    NoReplicates(usize, usize),
-}
-
-impl Design {
-    /// The design of `factors` (each one label per sample).
-    pub fn from_factors(factors: &[Vec<&str>]) -> Result<Design, DesignError> {
-        let m = factors.first().map_or(0, Vec::len);
-        let mut levels = Vec::new();
-        for (f, labels) in factors.iter().enumerate() {
-            let set: std::collections::BTreeSet<&str> = labels.iter().copied().collect();
-            if set.len() < 2 {
-                return Err(DesignError::OneLevel(f + 1, set.into_iter().next().unwrap_or_default().to_string()));
-            }
-            levels.push(set.into_iter().collect::<Vec<_>>());
-        }
-        let tuples: Vec<Vec<usize>> = (0..m)
-            .map(|j| {
-                factors
-                    .iter()
-                    .zip(&levels)
-                    .map(|(labels, lv)| lv.iter().position(|l| *l == labels[j]).unwrap_or_default())
-                    .collect()
-            })
-            .collect();
-        let distinct: std::collections::BTreeSet<&Vec<usize>> = tuples.iter().collect();
-        let distinct: Vec<&Vec<usize>> = distinct.into_iter().collect();
-        let rows: Vec<Vec<f64>> = distinct
-            .iter()
-            .map(|t| {
-                let mut row = vec![1.0];
-                for (k, lv) in t.iter().zip(&levels) {
-                    row.extend((1..lv.len()).map(|l| if l == *k { 1.0 } else { 0.0 }));
-                }
-                row
-            })
-            .collect();
-        let row_of = tuples.iter().map(|t| distinct.iter().position(|d| *d == t).unwrap_or_default()).collect();
-        let design = Design { rows, row_of };
-        let p = design.coefficients();
-        if linalg::rank(&design.rows) < p {
-            return Err(DesignError::NotFullRank);
-        }
-        if m <= p {
-            return Err(DesignError::NoReplicates(p, m));
-        }
-        Ok(design)
-    }
-
-    /// The design's number of coefficients.
-    pub fn coefficients(&self) -> usize {
-        self.rows.first().map_or(1, Vec::len)
-    }
-
-    /// DESeq2's `linearMu`: as many distinct rows as coefficients, so the fitted means are the
-    /// rows' group means.
-    pub fn linear_mu(&self) -> bool {
-        self.rows.len() == self.coefficients()
-    }
-}
 
 /// The present samples' counts (one slice per sample) and size factors.
 pub struct Samples<'a> {
@@ -791,25 +703,6 @@ mod tests {
         // The climb ends at a stationary point of the log posterior.
         let climb = gene.fit_disp(-3.0);
         assert!(gene.dlog_posterior(climb.log_alpha).abs() < 0.05, "{}", climb.log_alpha);
-    }
-
-    #[test]
-    fn designs_are_built_as_r_builds_them_and_refused_as_deseq2_refuses_them() {
-        // ~ site + timepoint over 8 samples: intercept, site b, timepoint d3 and d7.
-        let site = vec!["a", "a", "b", "b", "a", "a", "b", "b"];
-        let time = vec!["d0", "d3", "d0", "d3", "d7", "d0", "d7", "d3"];
-        let design = Design::from_factors(&[site.clone(), time.clone()]).expect("design");
-        assert_eq!(design.coefficients(), 4);
-        assert!(!design.linear_mu(), "6 distinct rows for 4 coefficients: the GLM's means");
-        assert_eq!(design.rows[design.row_of[6]], vec![1.0, 1.0, 0.0, 1.0], "site b at d7");
-        assert_eq!(design.row_of[0], design.row_of[5], "same site and timepoint, same row");
-        let one = Design::from_factors(std::slice::from_ref(&time)).expect("one factor");
-        assert!(one.linear_mu(), "one factor: group means");
-        assert_eq!(Design::from_factors(&[vec!["x"; 8]]), Err(DesignError::OneLevel(1, "x".into())));
-        // Site determines batch: confounded.
-        let batch: Vec<&str> = site.iter().map(|s| if *s == "a" { "s1" } else { "s2" }).collect();
-        assert_eq!(Design::from_factors(&[site.clone(), batch]), Err(DesignError::NotFullRank));
-        assert_eq!(Design::from_factors(&[vec!["a", "b"]]), Err(DesignError::NoReplicates(2, 2)));
     }
 
     #[test]

@@ -4,8 +4,20 @@
 //! the smallest group size (all samples when there are no groups), relaxed to
 //! `large.n + (n - large.n) × min.prop` for groups larger than `large.n`.
 
+use super::design::Design;
 use crate::matrix::FeatureMatrix;
 use crate::stats::median;
+
+/// Where filterByExpr's smallest group size comes from, over the present samples.
+#[derive(Clone, Copy, Debug)]
+pub enum SampleGroups<'a> {
+    /// All samples are one group.
+    One,
+    /// Each present sample's group (edgeR's `group`).
+    Groups(&'a [String]),
+    /// A design (edgeR's `design`): `1 / max(hat(design))`.
+    Design(&'a Design),
+}
 
 /// filterByExpr's parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -26,13 +38,14 @@ impl Default for FilterParams {
     }
 }
 
-/// Which genes to keep. `groups` gives each present sample's group (`None`: one group).
-pub fn filter_by_expr(counts: &FeatureMatrix<f64>, groups: Option<&[String]>, p: FilterParams) -> Vec<bool> {
+/// Which genes to keep.
+pub fn filter_by_expr(counts: &FeatureMatrix<f64>, groups: SampleGroups<'_>, p: FilterParams) -> Vec<bool> {
     let columns: Vec<&Vec<f64>> = counts.columns.iter().flatten().collect();
     let libs: Vec<f64> = columns.iter().map(|c| c.iter().sum()).collect();
     let mut min_sample_size = match groups {
-        None => columns.len() as f64,
-        Some(g) => {
+        SampleGroups::One => columns.len() as f64,
+        SampleGroups::Design(design) => design.min_sample_size(),
+        SampleGroups::Groups(g) => {
             let mut sizes = std::collections::BTreeMap::new();
             for name in g {
                 *sizes.entry(name.as_str()).or_insert(0usize) += 1;
@@ -76,10 +89,13 @@ mod tests {
                 })
                 .collect(),
         );
-        assert_eq!(filter_by_expr(&m, None, FilterParams::default()), vec![true, false, false, true]);
+        assert_eq!(filter_by_expr(&m, SampleGroups::One, FilterParams::default()), vec![true, false, false, true]);
         // With groups of two, two samples reaching the cutoff is enough.
         let groups: Vec<String> = ["a", "a", "b", "b"].map(String::from).to_vec();
-        assert_eq!(filter_by_expr(&m, Some(&groups), FilterParams::default()), vec![true, true, false, true]);
+        assert_eq!(
+            filter_by_expr(&m, SampleGroups::Groups(&groups), FilterParams::default()),
+            vec![true, true, false, true]
+        );
     }
 
     #[test]
@@ -92,6 +108,6 @@ mod tests {
             (0..20).map(|j| format!("s{j}")).collect(),
             cols,
         );
-        assert_eq!(filter_by_expr(&m, None, FilterParams::default()), vec![true, false, true]);
+        assert_eq!(filter_by_expr(&m, SampleGroups::One, FilterParams::default()), vec![true, false, true]);
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod cpm;
 pub mod deseq2;
+pub mod design;
 pub mod dispersion;
 pub mod filter;
 pub mod input;
@@ -61,6 +62,10 @@ pub struct NormaliseOptions {
     /// Samplesheet column that defines filterByExpr's groups (default: one group).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter_group: Option<String>,
+    /// Samplesheet columns of a design for filterByExpr (edgeR's `design`: the smallest group is
+    /// `1 / max(hat(design))`), written as `vst_design` is; exclusive with `filter_group`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter_design: Option<String>,
     /// DESeq2's `fitType` for the VST's dispersion trend.
     pub vst_fit_type: vst::FitType,
     /// Fit the VST's trend on this many genes, as R's `vst(nsub = n)`; unset: on every gene, as
@@ -99,6 +104,7 @@ impl Default for NormaliseOptions {
             prior_count: 2.0,
             filter_by_expr: false,
             filter_group: None,
+            filter_design: None,
             vst_fit_type: vst::FitType::Parametric,
             vst_nsub: None,
             control_genes: Vec::new(),

@@ -87,7 +87,7 @@ pub fn vst(
         .map(|factors| {
             let labels: Vec<Vec<&str>> =
                 factors.iter().map(|f| present.iter().map(|&j| f[j].as_str()).collect()).collect();
-            Design::from_factors(&labels)
+            Design::from_factors(&labels).and_then(Design::require_replicates)
         })
         .transpose()
         .map_err(|e| err(e.to_string()))?;
