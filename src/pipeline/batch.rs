@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde_json::json;
 
 use super::{At, RunError, metadata, sample_attribute, stage};
@@ -39,100 +40,125 @@ pub fn correct(
         return Ok(());
     }
     stage::stage(stages, "batch_correction", json!(options), |r| {
-        let mut counts = serde_json::Map::new();
-        for (layer, source) in layers.iter_mut().zip(dirs).filter(|(l, _)| options.layers.contains(&l.layer)) {
-            let samples: Vec<&crate::cohort::Sample> = layer
-                .normalised
-                .sample_ids
-                .iter()
-                .filter_map(|id| cohort.samples.iter().find(|s| s.layer == layer.layer && &s.sample_id == id))
-                .collect();
-            let label = |s: &crate::cohort::Sample, column: &str| {
-                sample_attribute(cohort, s, column).ok_or_else(|| RunError::Samples {
-                    at: At::file(&cohort.config.samplesheet),
-                    message: format!(
-                        "[batch_correction]: {} sample {:?} has no value in samplesheet column {column:?}",
-                        layer.layer, s.sample_id
-                    ),
-                })
-            };
-            let batches: Vec<String> = samples.iter().map(|s| label(s, &options.batch)).collect::<Result<_, _>>()?;
-            let mut protected: Vec<Vec<String>> =
-                vec![samples.iter().map(|s| cohort.timepoints[s.timepoint].name.clone()).collect()];
-            for column in &options.protect {
-                protected.push(samples.iter().map(|s| label(s, column)).collect::<Result<_, _>>()?);
-            }
-            let sample_ids = layer.normalised.sample_ids.clone();
-            let labels = Labels {
-                at: At::config(cohort, "[batch_correction]"),
-                layer: layer.layer,
-                sample_ids: &sample_ids,
-                batches: &batches,
-                protected: &protected,
-                options,
-            };
-            // The 500 most variable complete features before and after, for the silhouettes.
-            let top = |m: &crate::matrix::FeatureMatrix<f64>| {
-                crate::stats::pca::top_variable_complete(m, crate::stats::pca::TOP_FEATURES).0
-            };
-            let before = top(&layer.normalised);
-            let counts_layer = options.method == BatchMethod::CombatSeq && layer.layer == Layer::Transcriptome;
-            let (method, corrected) = if counts_layer {
-                let c = combat_seq_layer(cohort, layer, source, &samples, &labels, r)?;
-                ("combat-seq", c)
-            } else {
-                ("combat", combat_layer(layer, &labels, options.prior, r)?)
-            };
-            let dir = out.join(layer.layer.as_str());
-            std::fs::create_dir_all(&dir).map_err(|source| RunError::Io { path: dir.clone(), source })?;
-            let protected_names: Vec<&str> =
-                std::iter::once("timepoint").chain(options.protect.iter().map(String::as_str)).collect();
-            // How strongly samples group by batch and by timepoint, before and after, among the
-            // 500 most variable complete features (silhouette width; see stats::pca).
-            let after = top(&layer.normalised);
-            let grouping = crate::stats::pca::silhouette;
-            let mut params = json!({
-                "method": method,
-                "silhouette_batch_before": grouping(&before, &batches),
-                "silhouette_batch_after": grouping(&after, &batches),
-                "silhouette_timepoint_before": grouping(&before, &protected[0]),
-                "silhouette_timepoint_after": grouping(&after, &protected[0]),
-                "batch": options.batch,
-                "protected": protected_names,
-                "corrected_features": corrected.rows,
-                "left_as_is": layer.normalised.feature_ids.len() - corrected.rows,
-            });
-            if let Some(map) = params.as_object_mut() {
-                map.extend(corrected.params);
-            }
-            let suffix = if counts_layer { "combat_seq" } else { "combat" };
-            if counts_layer {
-                let path = dir.join("raw.combat_seq.parquet");
-                let integer =
-                    layer.raw.load(&layer.normalised)?.map_columns(|_, c| Some(c.iter().map(|&v| v as u64).collect()));
-                write_matrix(
+        // The layers are corrected at once; their reports merge in layer order.
+        let corrected: Vec<Result<LayerCorrected, RunError>> = layers
+            .par_iter_mut()
+            .zip(dirs.par_iter())
+            .filter(|(l, _)| options.layers.contains(&l.layer))
+            .map(|(layer, source)| {
+                let mut warnings = Vec::new();
+                let mut written = Vec::new();
+                let samples: Vec<&crate::cohort::Sample> = layer
+                    .normalised
+                    .sample_ids
+                    .iter()
+                    .filter_map(|id| cohort.samples.iter().find(|s| s.layer == layer.layer && &s.sample_id == id))
+                    .collect();
+                let label = |s: &crate::cohort::Sample, column: &str| {
+                    sample_attribute(cohort, s, column).ok_or_else(|| RunError::Samples {
+                        at: At::file(&cohort.config.samplesheet),
+                        message: format!(
+                            "[batch_correction]: {} sample {:?} has no value in samplesheet column {column:?}",
+                            layer.layer, s.sample_id
+                        ),
+                    })
+                };
+                let batches: Vec<String> =
+                    samples.iter().map(|s| label(s, &options.batch)).collect::<Result<_, _>>()?;
+                let mut protected: Vec<Vec<String>> =
+                    vec![samples.iter().map(|s| cohort.timepoints[s.timepoint].name.clone()).collect()];
+                for column in &options.protect {
+                    protected.push(samples.iter().map(|s| label(s, column)).collect::<Result<_, _>>()?);
+                }
+                let sample_ids = layer.normalised.sample_ids.clone();
+                let labels = Labels {
+                    at: At::config(cohort, "[batch_correction]"),
+                    layer: layer.layer,
+                    sample_ids: &sample_ids,
+                    batches: &batches,
+                    protected: &protected,
+                    options,
+                };
+                // The 500 most variable complete features before and after, for the silhouettes.
+                let top = |m: &crate::matrix::FeatureMatrix<f64>| {
+                    crate::stats::pca::top_variable_complete(m, crate::stats::pca::TOP_FEATURES).0
+                };
+                let before = top(&layer.normalised);
+                let counts_layer = options.method == BatchMethod::CombatSeq && layer.layer == Layer::Transcriptome;
+                let (method, corrected) = if counts_layer {
+                    let c = combat_seq_layer(cohort, layer, source, &samples, &labels, &mut warnings)?;
+                    ("combat-seq", c)
+                } else {
+                    ("combat", combat_layer(layer, &labels, options.prior, &mut warnings)?)
+                };
+                let dir = out.join(layer.layer.as_str());
+                std::fs::create_dir_all(&dir).map_err(|source| RunError::Io { path: dir.clone(), source })?;
+                let protected_names: Vec<&str> =
+                    std::iter::once("timepoint").chain(options.protect.iter().map(String::as_str)).collect();
+                // How strongly samples group by batch and by timepoint, before and after, among the
+                // 500 most variable complete features (silhouette width; see stats::pca).
+                let after = top(&layer.normalised);
+                let grouping = crate::stats::pca::silhouette;
+                let mut params = json!({
+                    "method": method,
+                    "silhouette_batch_before": grouping(&before, &batches),
+                    "silhouette_batch_after": grouping(&after, &batches),
+                    "silhouette_timepoint_before": grouping(&before, &protected[0]),
+                    "silhouette_timepoint_after": grouping(&after, &protected[0]),
+                    "batch": options.batch,
+                    "protected": protected_names,
+                    "corrected_features": corrected.rows,
+                    "left_as_is": layer.normalised.feature_ids.len() - corrected.rows,
+                });
+                if let Some(map) = params.as_object_mut() {
+                    map.extend(corrected.params);
+                }
+                let suffix = if counts_layer { "combat_seq" } else { "combat" };
+                if counts_layer {
+                    let path = dir.join("raw.combat_seq.parquet");
+                    let integer = layer
+                        .raw
+                        .load(&layer.normalised)?
+                        .map_columns(|_, c| Some(c.iter().map(|&v| v as u64).collect()));
+                    write_matrix(
+                        &path,
+                        &integer,
+                        &metadata(
+                            cohort,
+                            Some(layer.layer),
+                            &[("values", "counts".into()), ("method", method.into()), ("params", params.to_string())],
+                        ),
+                    )?;
+                    written.push(path);
+                }
+                let path = dir.join(format!("normalised.{suffix}.parquet"));
+                write_matrix_nan_as_null(
                     &path,
-                    &integer,
-                    &metadata(
-                        cohort,
-                        Some(layer.layer),
-                        &[("values", "counts".into()), ("method", method.into()), ("params", params.to_string())],
-                    ),
+                    &layer.normalised,
+                    &metadata(cohort, Some(layer.layer), &[("method", method.into()), ("params", params.to_string())]),
                 )?;
                 written.push(path);
-            }
-            let path = dir.join(format!("normalised.{suffix}.parquet"));
-            write_matrix_nan_as_null(
-                &path,
-                &layer.normalised,
-                &metadata(cohort, Some(layer.layer), &[("method", method.into()), ("params", params.to_string())]),
-            )?;
-            written.push(path);
-            counts.insert(layer.layer.as_str().into(), params);
+                Ok(LayerCorrected { layer: layer.layer, params, written, warnings })
+            })
+            .collect();
+        let mut counts = serde_json::Map::new();
+        for result in corrected {
+            let done = result?;
+            counts.insert(done.layer.as_str().into(), done.params);
+            written.extend(done.written);
+            r.warnings.extend(done.warnings);
         }
         r.counts = serde_json::Value::Object(counts);
         Ok::<_, RunError>(())
     })
+}
+
+/// One layer's correction: its parameters, the files written and the warnings.
+struct LayerCorrected {
+    layer: Layer,
+    params: serde_json::Value,
+    written: Vec<PathBuf>,
+    warnings: Vec<String>,
 }
 
 /// A layer's samples as the correction sees them: ids, batch labels and protected covariates.
@@ -196,7 +222,7 @@ fn combat_layer(
     layer: &mut LayerData,
     labels: &Labels,
     prior: crate::batch::Prior,
-    r: &mut StageReport,
+    warnings: &mut Vec<String>,
 ) -> Result<Corrected, RunError> {
     let m = &layer.normalised;
     let rows = crate::batch::correctable_rows(m, |v| Some(*v).filter(|v| !v.is_nan()));
@@ -208,7 +234,7 @@ fn combat_layer(
         .collect();
     // Corrected in place: a refused attempt changes nothing, so a forced retry starts afresh.
     let data = std::cell::RefCell::new(data);
-    labels.correct("ComBat", &mut r.warnings, |p| {
+    labels.correct("ComBat", warnings, |p| {
         crate::batch::combat_in_place(&mut data.borrow_mut(), labels.batches, p, prior)
     })?;
     let corrected = data.into_inner();
@@ -232,7 +258,7 @@ fn combat_seq_layer(
     source: &Path,
     samples: &[&crate::cohort::Sample],
     labels: &Labels,
-    r: &mut StageReport,
+    warnings: &mut Vec<String>,
 ) -> Result<Corrected, RunError> {
     let raw = &*layer.raw.load(&layer.normalised)?;
     let n = raw.sample_ids.len();
@@ -256,13 +282,13 @@ fn combat_seq_layer(
         })
         .collect();
     if rounded > 0 {
-        r.warnings.push(format!(
+        warnings.push(format!(
             "{}: {rounded} fractional counts rounded to integers for ComBat-seq (estimated counts from a quantifier)",
             layer.layer
         ));
     }
-    let corrected = labels
-        .correct("ComBat-seq", &mut r.warnings, |p| crate::batch::combat_seq::combat_seq(&data, labels.batches, p))?;
+    let corrected =
+        labels.correct("ComBat-seq", warnings, |p| crate::batch::combat_seq::combat_seq(&data, labels.batches, p))?;
     let moved = data.iter().zip(&corrected).flat_map(|(a, b)| a.iter().zip(b)).filter(|(a, b)| a != b).count();
     let raw = layer.raw.load(&layer.normalised)?;
     for (k, &i) in rows.iter().enumerate() {

@@ -18,7 +18,7 @@ use super::{At, RunError, RunSummary, arrow_err, batch, io_err, metadata, stage}
 use crate::cohort::{self, Cohort, Layer};
 use crate::io::hash::hash_file;
 use crate::io::parquet::{read_table, write_batch};
-use crate::io::wide::{ColumnReader, read_wide_nan};
+use crate::io::wide::{ColumnReader, read_wide_parallel_nan};
 use crate::matrix::FeatureMatrix;
 use crate::output::harmonised::{self, LayerData, RawValues};
 use crate::output::manifest::FileRecord;
@@ -100,7 +100,7 @@ fn match_samples<T>(
 pub fn load_layer(cohort: &Cohort, layer: Layer, dir: &Path) -> Result<(LayerData, Vec<PathBuf>), RunError> {
     let (normalised_file, raw_file) = step(layer).primary_files(cohort);
     let (normalised_path, raw_path) = (dir.join(normalised_file), dir.join(raw_file));
-    let normalised = match_samples(cohort, layer, &normalised_path, read_wide_nan(&normalised_path, None)?)?;
+    let normalised = match_samples(cohort, layer, &normalised_path, read_wide_parallel_nan(&normalised_path)?)?;
     let rows: HashMap<&str, usize> =
         normalised.feature_ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
     let raw = ColumnReader::open(&raw_path, &rows)?;
@@ -133,10 +133,19 @@ pub(crate) fn harmonise_stage(ctx: &mut RunContext, roots: &[PathBuf]) -> Result
     // Loading the layers back and their PCA before correction are a stage of their own, so every
     // second of a run belongs to a named stage.
     let (mut layers, read, dirs, mut pcas) = stage::stage(stages, "load_layers", json!({ "roots": roots }), |r| {
+        // The layers load at once (each reads its matrix by column slices in parallel too).
+        let loaded: Vec<Result<_, RunError>> = cohort
+            .layers()
+            .into_par_iter()
+            .map(|layer| {
+                let dir = layer_dir(cohort, layer, roots)?;
+                let (data, files) = load_layer(cohort, layer, &dir)?;
+                Ok((data, files, dir))
+            })
+            .collect();
         let (mut layers, mut read, mut dirs) = (Vec::new(), Vec::new(), Vec::new());
-        for layer in cohort.layers() {
-            let dir = layer_dir(cohort, layer, roots)?;
-            let (data, files) = load_layer(cohort, layer, &dir)?;
+        for result in loaded {
+            let (data, files, dir) = result?;
             layers.push(data);
             read.extend(files);
             dirs.push(dir);
