@@ -301,6 +301,27 @@ fn unknown_control_genes_and_a_samples_table_without_the_group_are_errors() {
     assert!(!out.exists());
 }
 
+/// `normalise transcriptome --method vst --design DESIGN --samples TABLE`.
+fn vst_with_design(
+    counts: &std::path::Path,
+    design: &str,
+    table: &std::path::Path,
+    out: &std::path::Path,
+) -> std::process::Output {
+    normalise(&[
+        "--counts",
+        arg(counts),
+        "--method",
+        "vst",
+        "--design",
+        design,
+        "--samples",
+        arg(table),
+        "-o",
+        arg(out),
+    ])
+}
+
 #[test]
 fn a_run_with_vst_design_equals_the_single_matrix_command_with_that_design() {
     // vst_design = "timepoint" (group means) or "site + timepoint" (the NB GLM's means) in the
@@ -326,18 +347,7 @@ fn a_run_with_vst_design_equals_the_single_matrix_command_with_that_design() {
         );
         let raw = out.join("transcriptome/raw.parquet");
         let designed = dir.join(&format!("designed{k}.parquet"));
-        let o = normalise(&[
-            "--counts",
-            arg(&raw),
-            "--method",
-            "vst",
-            "--design",
-            design,
-            "--samples",
-            arg(&samplesheet),
-            "-o",
-            arg(&designed),
-        ]);
+        let o = vst_with_design(&raw, design, &samplesheet, &designed);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let blind = blind_vst.get_or_insert_with(|| {
             let blind = dir.join("blind.parquet");
@@ -363,18 +373,7 @@ fn a_run_with_vst_design_equals_the_single_matrix_command_with_that_design() {
             .collect::<Vec<_>>()
             .join("\n"),
     );
-    let o = normalise(&[
-        "--counts",
-        arg(&raw),
-        "--method",
-        "vst",
-        "--design",
-        "site + copy",
-        "--samples",
-        arg(&table),
-        "-o",
-        arg(&dir.join("refused.parquet")),
-    ]);
+    let o = vst_with_design(&raw, "site + copy", &table, &dir.join("refused.parquet"));
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("not of full rank"), "{}", String::from_utf8_lossy(&o.stderr));
 }
