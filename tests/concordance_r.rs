@@ -154,15 +154,7 @@ fn vst_matches_r_deseq2_on_real_synthetic_and_fixture_counts() {
                 assert_vst(&dir, &label, counts, &extra, &reference.join(format!("vst_{key}.tsv")), 1e-6);
             } else {
                 // R substituted locfit for the failed parametric fit; we must say that we fell back.
-                let out = dir.join(&format!("{label}.parquet"));
-                let args = [
-                    &["normalise", "transcriptome", "--counts", arg(counts), "--method", "vst", "-o", arg(&out)],
-                    &extra[..],
-                ]
-                .concat();
-                let o = harmonomics(&args);
-                assert!(o.status.success(), "{label}: {}", String::from_utf8_lossy(&o.stderr));
-                assert!(String::from_utf8_lossy(&o.stderr).contains("locfit"), "{label}: no fallback warning");
+                assert_falls_back(&dir, &label, counts, &extra);
                 fallbacks += 1;
             }
         }
@@ -181,33 +173,27 @@ fn vst_matches_r_deseq2_on_real_synthetic_and_fixture_counts() {
             assert_vst(&dir, &format!("{name}-nsub"), counts, &["--nsub", nsub], &reference.join("vst_nsub.tsv"), 1e-6);
         } else {
             // R's parametric fit failed on this subset and R substituted locfit: we must say that
-            // we fell back, in the matrix's metadata and on stderr.
-            let out = dir.join(&format!("{name}-nsub.parquet"));
-            let o = harmonomics(&[
-                "normalise",
-                "transcriptome",
-                "--counts",
-                arg(counts),
-                "--method",
-                "vst",
-                "--nsub",
-                nsub,
-                "-o",
-                arg(&out),
-            ]);
-            assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
-            assert!(
-                String::from_utf8_lossy(&o.stderr).contains("substitutes fitType = \"local\""),
-                "{name}: no warning"
-            );
-            let (_, kv) = read_parquet(&out);
-            let params = kv.iter().find(|(k, _)| k.ends_with("params")).map(|(_, v)| v.clone()).expect("params");
-            assert!(params.contains("parametric fit failed"), "{name}: {params}");
+            // we fell back.
+            assert_falls_back(&dir, &format!("{name}-nsub"), counts, &["--nsub", nsub]);
             fallbacks += 1;
         }
     }
     // R substitutes locfit on the fixture's 100-gene subset and with its site + timepoint design.
     assert_eq!(fallbacks, 2, "R substitutes locfit on the fixture's 100-gene subset and site + timepoint design only");
+}
+
+/// Our VST of `counts` with `extra` options where R's parametric fit failed and R substituted
+/// locfit: we must say that we fell back, on stderr and in the matrix's metadata.
+fn assert_falls_back(dir: &Workdir, name: &str, counts: &Path, extra: &[&str]) {
+    let out = dir.join(&format!("{name}.parquet"));
+    let args =
+        [&["normalise", "transcriptome", "--counts", arg(counts), "--method", "vst", "-o", arg(&out)], extra].concat();
+    let o = harmonomics(&args);
+    assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("substitutes fitType = \"local\""), "{name}: no warning");
+    let (_, kv) = read_parquet(&out);
+    let params = kv.iter().find(|(k, _)| k.ends_with("params")).map(|(_, v)| v.clone()).expect("params");
+    assert!(params.contains("parametric fit failed"), "{name}: {params}");
 }
 
 /// Runs `normalise transcriptome` with `args`, asserting success; the output path.

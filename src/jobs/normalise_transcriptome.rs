@@ -37,25 +37,34 @@ pub fn run(job: &NormaliseJob) -> Result<(), RunError> {
         (Some(l), None) => Some(l.clone()),
         (None, None) => None,
     };
-    let keep = if job.options.filter_by_expr {
+    // The --samples table is read once, when an option names its columns.
+    let options = &job.options;
+    let named = (options.filter_by_expr && (options.filter_group.is_some() || options.filter_design.is_some()))
+        || options.vst_design.is_some();
+    let table = match &job.samples {
+        Some(path) if named => Some(SamplesTable::read(path)?),
+        _ => None,
+    };
+    // The labels of the samples present in the matrix (filterByExpr sees only those).
+    let present = |labels: Vec<String>| -> Vec<String> {
+        labels.into_iter().zip(&counts.matrix.columns).filter(|(_, c)| c.is_some()).map(|(g, _)| g).collect()
+    };
+    // Each sample's label in each column of a design.
+    let design_labels = |table: &SamplesTable, formula: &str| -> Result<Vec<Vec<String>>, RunError> {
+        normalise::design_columns(formula)
+            .iter()
+            .map(|column| table.labels(column, &counts.matrix.sample_ids))
+            .collect()
+    };
+    let keep = if options.filter_by_expr {
         use normalise::filter::SampleGroups;
-        // Labels of the present samples in a column of --samples.
-        let present = |column: &str| -> Result<Vec<String>, RunError> {
-            let labels = groups_of(
-                job.samples.as_deref().unwrap_or(std::path::Path::new("")),
-                column,
-                &counts.matrix.sample_ids,
-            )?;
-            Ok(labels.into_iter().zip(&counts.matrix.columns).filter(|(_, c)| c.is_some()).map(|(g, _)| g).collect())
-        };
-        let groups = match (&job.options.filter_group, &job.samples) {
-            (Some(column), Some(_)) => Some(present(column)?),
+        let groups = match (&options.filter_group, &table) {
+            (Some(column), Some(table)) => Some(present(table.labels(column, &counts.matrix.sample_ids)?)),
             _ => None,
         };
-        let design = match (&job.options.filter_design, &job.samples) {
-            (Some(formula), Some(_)) => {
-                let labels =
-                    normalise::design_columns(formula).iter().map(|c| present(c)).collect::<Result<Vec<_>, _>>()?;
+        let design = match (&options.filter_design, &table) {
+            (Some(formula), Some(table)) => {
+                let labels: Vec<Vec<String>> = design_labels(table, formula)?.into_iter().map(present).collect();
                 let labels: Vec<Vec<&str>> = labels.iter().map(|f| f.iter().map(String::as_str).collect()).collect();
                 Some(normalise::design::Design::from_factors(&labels).map_err(|e| RunError::NormaliseFile {
                     path: job.counts.clone(),
@@ -73,13 +82,8 @@ pub fn run(job: &NormaliseJob) -> Result<(), RunError> {
     } else {
         vec![true; counts.matrix.feature_ids.len()]
     };
-    let design = match (&job.options.vst_design, &job.samples) {
-        (Some(formula), Some(table)) => Some(
-            normalise::design_columns(formula)
-                .iter()
-                .map(|column| groups_of(table, column, &counts.matrix.sample_ids))
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
+    let design = match (&options.vst_design, &table) {
+        (Some(formula), Some(table)) => Some(design_labels(table, formula)?),
         _ => None,
     };
     let normalised = normalise::apply_filtered(
@@ -147,38 +151,50 @@ pub fn run(job: &NormaliseJob) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Each matrix sample's value in `column` of the samples table (CSV with a `sample_id` column,
-/// e.g. the cohort's samplesheet): filterByExpr's groups.
-fn groups_of(table: &std::path::Path, column: &str, samples: &[String]) -> Result<Vec<String>, RunError> {
-    use crate::pipeline::At;
-    let mut problems = Vec::new();
-    let parsed = crate::cohort::samplesheet::read_table(table, &mut problems);
-    let fail = |at: At, message: String| RunError::Samples { at, message };
-    if let Some((location, message)) = problems.into_iter().next() {
-        return Err(fail(At::File(location), message));
-    }
-    let Some(parsed) = parsed else { return Err(fail(At::file(table), "unreadable samples table".into())) };
-    for needed in ["sample_id", column] {
-        if parsed.column(needed).is_none() {
-            return Err(fail(
-                At::file(table),
-                format!(
-                    "no {needed:?} column (--filter-group, --filter-design and --design name columns of --samples)"
-                ),
-            ));
+/// The samples table of `--samples` (CSV with a `sample_id` column, e.g. the cohort's
+/// samplesheet), whose columns give filterByExpr's groups or design and the VST's design.
+struct SamplesTable<'a> {
+    path: &'a std::path::Path,
+    parsed: crate::cohort::samplesheet::Table,
+}
+
+impl<'a> SamplesTable<'a> {
+    fn read(path: &'a std::path::Path) -> Result<Self, RunError> {
+        use crate::pipeline::At;
+        let mut problems = Vec::new();
+        let parsed = crate::cohort::samplesheet::read_table(path, &mut problems);
+        if let Some((location, message)) = problems.into_iter().next() {
+            return Err(RunError::Samples { at: At::File(location), message });
         }
+        let parsed = parsed
+            .ok_or_else(|| RunError::Samples { at: At::file(path), message: "unreadable samples table".into() })?;
+        Ok(SamplesTable { path, parsed })
     }
-    let by_id: std::collections::HashMap<&str, &str> = parsed
-        .rows
-        .iter()
-        .filter_map(|row| Some((parsed.get(row, "sample_id")?, parsed.get(row, column).unwrap_or(""))))
-        .collect();
-    samples
-        .iter()
-        .map(|s| match by_id.get(s.as_str()) {
-            Some(group) if !group.is_empty() => Ok(group.to_string()),
-            Some(_) => Err(fail(At::file(table), format!("sample {s:?} has no value in column {column:?}"))),
-            None => Err(fail(At::file(table), format!("sample {s:?} of the count matrix is not in the samples table"))),
-        })
-        .collect()
+
+    /// Each matrix sample's value in `column`.
+    fn labels(&self, column: &str, samples: &[String]) -> Result<Vec<String>, RunError> {
+        use crate::pipeline::At;
+        let fail = |message: String| RunError::Samples { at: At::file(self.path), message };
+        let parsed = &self.parsed;
+        for needed in ["sample_id", column] {
+            if parsed.column(needed).is_none() {
+                return Err(fail(format!(
+                    "no {needed:?} column (--filter-group, --filter-design and --design name columns of --samples)"
+                )));
+            }
+        }
+        let by_id: std::collections::HashMap<&str, &str> = parsed
+            .rows
+            .iter()
+            .filter_map(|row| Some((parsed.get(row, "sample_id")?, parsed.get(row, column).unwrap_or(""))))
+            .collect();
+        samples
+            .iter()
+            .map(|s| match by_id.get(s.as_str()) {
+                Some(group) if !group.is_empty() => Ok(group.to_string()),
+                Some(_) => Err(fail(format!("sample {s:?} has no value in column {column:?}"))),
+                None => Err(fail(format!("sample {s:?} of the count matrix is not in the samples table"))),
+            })
+            .collect()
+    }
 }

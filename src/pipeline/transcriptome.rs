@@ -511,18 +511,26 @@ fn design_labels(
 ) -> Result<Vec<Vec<String>>, RunError> {
     normalise::design_columns(formula)
         .iter()
-        .map(|column| {
-            samples.iter().map(|s| sample_attribute(cohort, s, column)).collect::<Option<Vec<String>>>().ok_or_else(
-                || RunError::Samples {
-                    at: At::file(&cohort.config.samplesheet),
-                    message: format!(
-                        "{option} = {formula:?}: every transcriptome sample needs a value in the samplesheet column \
-                         {column:?}"
-                    ),
-                },
-            )
-        })
+        .map(|column| column_labels(cohort, samples, option, formula, column))
         .collect()
+}
+
+/// Each sample's label in the samplesheet column `column`, which `option = value` names.
+fn column_labels(
+    cohort: &Cohort,
+    samples: &[&cohort::Sample],
+    option: &str,
+    value: &str,
+    column: &str,
+) -> Result<Vec<String>, RunError> {
+    samples.iter().map(|s| sample_attribute(cohort, s, column)).collect::<Option<Vec<String>>>().ok_or_else(|| {
+        RunError::Samples {
+            at: At::file(&cohort.config.samplesheet),
+            message: format!(
+                "{option} = {value:?}: every transcriptome sample needs a value in the samplesheet column {column:?}"
+            ),
+        }
+    })
 }
 
 /// The genes `[transcriptome.normalise]` normalises: all, or those edgeR's `filterByExpr`
@@ -553,19 +561,9 @@ pub(crate) fn transcriptome_keep(
             .map_err(|e| RunError::Samples { at: at(), message: format!("filter_design = {formula:?}: {e}") })?;
         return Ok(normalise::filter::filter_by_expr(raw, SampleGroups::Design(&design), Default::default()));
     }
-    let groups: Option<Vec<String>> = match &options.filter_group {
+    let groups = match &options.filter_group {
         None => None,
-        Some(column) => Some(
-            samples.iter().map(|s| sample_attribute(cohort, s, column)).collect::<Option<Vec<String>>>().ok_or_else(
-                || RunError::Samples {
-                    at: at(),
-                    message: format!(
-                        "filter_group = {column:?}: every transcriptome sample needs a value in that samplesheet \
-                             column"
-                    ),
-                },
-            )?,
-        ),
+        Some(column) => Some(column_labels(cohort, samples, "filter_group", column, column)?),
     };
     let by = groups.as_deref().map_or(SampleGroups::One, SampleGroups::Groups);
     Ok(normalise::filter::filter_by_expr(raw, by, Default::default()))

@@ -174,6 +174,19 @@ pub fn solve_lu(a: &[Vec<f64>], b: &[f64]) -> Option<Vec<f64>> {
     Some(x)
 }
 
+/// Adds `Σ_u w_u x_u x_uᵀ` to the `p × p` row-major `out`: `XᵀWX` of a design held by its
+/// distinct rows `x_u`, `w_u` being the summed weights of the samples on each row.
+pub fn add_weighted_gram(rows: &[Vec<f64>], weights: &[f64], out: &mut [f64]) {
+    let p = rows.first().map_or(0, Vec::len);
+    for (row, w) in rows.iter().zip(weights) {
+        for a in 0..p {
+            for b in 0..p {
+                out[a * p + b] += w * row[a] * row[b];
+            }
+        }
+    }
+}
+
 /// `log |det A|` of a square matrix by LU with partial pivoting (`None` when singular). For an
 /// intercept with treatment contrasts over one factor's levels the elimination is exact and
 /// gives 0.

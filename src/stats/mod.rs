@@ -18,17 +18,9 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
     // Selection, not a sort: the order statistics are the sort's, in linear time.
     let n = values.len();
     let (below, &mut upper, _) = values.select_nth_unstable_by(n / 2, f64::total_cmp);
-    Some(if n % 2 == 1 { upper } else { (largest(below) + upper) / 2.0 })
-}
-
-/// The smallest of a non-empty slice in `f64::total_cmp`'s order.
-fn smallest(values: &[f64]) -> f64 {
-    values.iter().copied().fold(f64::INFINITY, |a, b| if b.total_cmp(&a).is_lt() { b } else { a })
-}
-
-/// The largest of a non-empty slice in `f64::total_cmp`'s order.
-fn largest(values: &[f64]) -> f64 {
-    values.iter().copied().fold(f64::NEG_INFINITY, |a, b| if b.total_cmp(&a).is_gt() { b } else { a })
+    // With n even the lower middle value is the largest below the upper one (n ≥ 2 here).
+    let lower = below.iter().copied().max_by(f64::total_cmp).unwrap_or(upper);
+    Some(if n % 2 == 1 { upper } else { (lower + upper) / 2.0 })
 }
 
 /// R's `quantile(x, p, type = 7)` (linear interpolation between order statistics), which numpy's
@@ -41,7 +33,7 @@ pub fn quantile_type7(values: &mut [f64], p: f64) -> Option<f64> {
     let lo = h.floor() as usize;
     let hi = h.ceil() as usize;
     let (_, &mut low, above) = values.select_nth_unstable_by(lo, f64::total_cmp);
-    let high = if hi == lo { low } else { smallest(above) };
+    let high = if hi == lo { low } else { above.iter().copied().min_by(f64::total_cmp).unwrap_or(low) };
     Some(low + (h - lo as f64) * (high - low))
 }
 

@@ -76,6 +76,15 @@ impl Design {
         Ok(design)
     }
 
+    /// The number of samples on each distinct row.
+    pub fn row_sizes(&self) -> Vec<f64> {
+        let mut sizes = vec![0.0; self.rows.len()];
+        for &r in &self.row_of {
+            sizes[r] += 1.0;
+        }
+        sizes
+    }
+
     /// Refuses a design with no residual degrees of freedom (DESeq2's "no replicates").
     pub fn require_replicates(self) -> Result<Design, DesignError> {
         let (p, m) = (self.coefficients(), self.row_of.len());
@@ -87,14 +96,7 @@ impl Design {
     pub fn min_sample_size(&self) -> f64 {
         let p = self.coefficients();
         let mut xtx = vec![0.0; p * p];
-        for &r in &self.row_of {
-            let row = &self.rows[r];
-            for a in 0..p {
-                for b in 0..p {
-                    xtx[a * p + b] += row[a] * row[b];
-                }
-            }
-        }
+        linalg::add_weighted_gram(&self.rows, &self.row_sizes(), &mut xtx);
         let mut chol = vec![0.0; p * p];
         linalg::cholesky_upper(&xtx, p, &mut chol);
         let mut solved = vec![0.0; p];

@@ -109,21 +109,14 @@ pub fn gene_wise(samples: &Samples<'_>, rows: &[usize]) -> GeneWise {
             cox_reid: CoxReid::Groups { log_det_rows: 0.0 },
         },
         Some(design) => {
-            let u = design.rows.len();
-            let sizes: Vec<f64> = (0..u).map(|r| design.row_of.iter().filter(|&&x| x == r).count() as f64).collect();
+            let sizes = design.row_sizes();
             let p = design.coefficients();
             let (glm, cox_reid) = if design.linear_mu() {
                 let log_det_rows = linalg::log_abs_det(&design.rows).unwrap_or(0.0);
                 (None, CoxReid::Groups { log_det_rows })
             } else {
                 let mut xtx = vec![0.0; p * p];
-                for (row, n) in design.rows.iter().zip(&sizes) {
-                    for a in 0..p {
-                        for b in 0..p {
-                            xtx[a * p + b] += n * row[a] * row[b];
-                        }
-                    }
-                }
+                linalg::add_weighted_gram(&design.rows, &sizes, &mut xtx);
                 let mut chol = vec![0.0; p * p];
                 linalg::cholesky_upper(&xtx, p, &mut chol);
                 (Some((chol, GLM_RIDGE / std::f64::consts::LN_2.powi(2))), CoxReid::General)
@@ -150,7 +143,7 @@ pub fn gene_wise(samples: &Samples<'_>, rows: &[usize]) -> GeneWise {
                 // roughDispEstimate: moments about max(1, the least-squares fit), m - p degrees
                 // of freedom.
                 model.least_squares(q, &mut work.fitted, &mut work.scratch);
-                let p = model.rows[0].len();
+                let p = model.coefficients();
                 let rough = (q
                     .iter()
                     .zip(model.row_of)
@@ -273,13 +266,7 @@ impl Model<'_> {
                 wz_rows[r] += w * z;
             }
             a.fill(0.0);
-            for (row, w) in self.rows.iter().zip(&w_rows) {
-                for i in 0..p {
-                    for k in 0..p {
-                        a[i * p + k] += w * row[i] * row[k];
-                    }
-                }
-            }
+            linalg::add_weighted_gram(&self.rows, &w_rows, &mut a);
             for i in 0..p {
                 a[i * p + i] += ridge;
             }
@@ -439,7 +426,6 @@ impl Gene<'_> {
         self.cox_reid_sums(alpha, false);
         let work = &mut *self.work;
         match self.model.cox_reid {
-            CoxReid::Groups { log_det_rows } if work.w.len() == 1 => -0.5 * (work.w[0].ln() + 2.0 * log_det_rows),
             CoxReid::Groups { log_det_rows } => {
                 -0.5 * (work.w.iter().map(|v| v.ln()).sum::<f64>() + 2.0 * log_det_rows)
             }
@@ -459,7 +445,6 @@ impl Gene<'_> {
         self.cox_reid_sums(alpha, true);
         let work = &mut *self.work;
         let trace = match self.model.cox_reid {
-            CoxReid::Groups { .. } if work.w.len() == 1 => work.dw[0] / work.w[0],
             CoxReid::Groups { .. } => work.w.iter().zip(&work.dw).map(|(a, b)| b / a).sum(),
             CoxReid::General => {
                 let p = self.model.coefficients();
@@ -505,13 +490,7 @@ impl Gene<'_> {
         let p = self.model.coefficients();
         let work = &mut *self.work;
         work.b.fill(0.0);
-        for (row, w) in self.model.rows.iter().zip(&work.w) {
-            for a in 0..p {
-                for b in 0..p {
-                    work.b[a * p + b] += w * row[a] * row[b];
-                }
-            }
-        }
+        linalg::add_weighted_gram(&self.model.rows, &work.w, &mut work.b);
         linalg::cholesky_upper(&work.b, p, &mut work.b_chol)
     }
 
