@@ -4,11 +4,13 @@
 
 pub mod glm;
 pub mod linalg;
+pub mod locfit;
 pub mod lowess;
 pub mod negbin;
 pub mod optimise;
 pub mod pca;
 pub mod rmath;
+pub mod spline;
 /// Median of finite values (R's `median`: mean of the two middle values for an even count).
 /// `None` for an empty input.
 pub fn median(values: &mut [f64]) -> Option<f64> {

@@ -15,6 +15,7 @@
 # Writes to OUTDIR (tab-separated, gene id first, full precision):
 #   vst.tsv          varianceStabilizingTransformation(dds, blind = TRUE)          (parametric)
 #   vst_mean.tsv     varianceStabilizingTransformation(dds, blind = TRUE, fitType = "mean")
+#   vst_local.tsv    varianceStabilizingTransformation(dds, blind = TRUE, fitType = "local")  (locfit)
 #   vst_nsub.tsv     vst(dds, blind = TRUE, nsub = NSUB)  (only when enough genes; NSUB env, default 1000)
 #   trend.tsv        the fitted trends' coefficients and fit types ("local" where R substituted it)
 #   dispersions.tsv  gene-wise dispersion estimates (estimateDispersionsGeneEst)
@@ -63,6 +64,8 @@ v <- varianceStabilizingTransformation(dds, blind = TRUE)
 save(assay(v), "vst.tsv")
 v <- varianceStabilizingTransformation(dds, blind = TRUE, fitType = "mean")
 save(assay(v), "vst_mean.tsv")
+v <- varianceStabilizingTransformation(dds, blind = TRUE, fitType = "local")
+save(assay(v), "vst_local.tsv")
 design_trends <- list()
 for (design in args[-(1:3)]) {
   s <- read.csv(args[3], comment.char = "#", check.names = FALSE, colClasses = "character")

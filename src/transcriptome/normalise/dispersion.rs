@@ -23,6 +23,7 @@ use statrs::function::gamma::digamma;
 pub use super::design::{Design, DesignError};
 use crate::stats::glm::gamma_identity;
 use crate::stats::linalg;
+use crate::stats::locfit::{LocalFit, LocfitError};
 use crate::stats::rmath::lgammafn;
 use crate::stats::{from_total_order_key, seq_length, total_order_key, trimmed_mean};
 
@@ -585,6 +586,19 @@ pub enum Trend {
     },
     /// One dispersion for every gene (DESeq2's `mean`).
     Mean(f64),
+    /// `exp` of a locfit of log dispersion on log mean, weighted by the means (DESeq2's `local`).
+    Local(Box<LocalFit>),
+}
+
+impl Trend {
+    /// The trend's dispersion at mean normalised count `mean` (DESeq2's `dispersionFunction`).
+    pub fn at(&self, mean: f64) -> f64 {
+        match self {
+            Trend::Parametric { a0, a1 } => a0 + a1 / mean,
+            Trend::Mean(d) => *d,
+            Trend::Local(fit) => fit.predict(mean.ln()).exp(),
+        }
+    }
 }
 
 /// Why the parametric trend could not be fitted (R's `parametricDispersionFit` errors).
@@ -601,6 +615,9 @@ pub enum TrendError {
     /// The refits did not settle within 10 rounds.
     #[error("the parametric dispersion fit did not converge")]
     NotConverged,
+    /// locfit stopped (R's `localDispersionFit` errors with it).
+    #[error("the local dispersion fit (locfit) failed: {0}")]
+    Local(LocfitError),
 }
 
 /// The genes that feed a trend: α above 100 × the minimum (`useForFit`).
@@ -641,6 +658,19 @@ pub fn parametric_trend(means: &[f64], dispersions: &[f64], used: &[usize]) -> R
             return Err(TrendError::NotConverged);
         }
     }
+}
+
+/// DESeq2's `localDispersionFit` on the genes `used`: `locfit(log(disp) ~ log(mean),
+/// weights = mean)` over those with α ≥ 10 × the minimum (all of `used`).
+pub fn local_trend(means: &[f64], dispersions: &[f64], used: &[usize]) -> Result<Trend, TrendError> {
+    let fit: Vec<usize> = used.iter().copied().filter(|&i| dispersions[i] >= 10.0 * MIN_DISP).collect();
+    if fit.is_empty() {
+        return Err(TrendError::NoGenes);
+    }
+    let x: Vec<f64> = fit.iter().map(|&i| means[i].ln()).collect();
+    let y: Vec<f64> = fit.iter().map(|&i| dispersions[i].ln()).collect();
+    let w: Vec<f64> = fit.iter().map(|&i| means[i]).collect();
+    LocalFit::fit(&x, &y, &w).map(|f| Trend::Local(Box::new(f))).map_err(TrendError::Local)
 }
 
 /// DESeq2's `mean` fit: the 0.1%-trimmed mean of the estimates above 10 × the minimum.
