@@ -230,6 +230,10 @@ pub fn split_key(key: u64) -> (usize, u64) {
     ((key >> POS_BITS) as usize, key & ((1 << POS_BITS) - 1))
 }
 
+/// The most calls one CpG of one sample may have: 2³² − 1 (four billion reads over one site is
+/// no sequencing run; a file that says so is damaged).
+pub const MAX_CALLS: u64 = u32::MAX as u64;
+
 /// Streams a sample file written by [`write_sample`] back in file order, decoded a batch ahead
 /// into plain columns of merge keys ([`site_key`], with the cohort's chromosome ranks) and calls.
 pub struct SampleReader {
@@ -375,6 +379,14 @@ impl SampleReader {
             previous = Some(key);
             self.keys.push(key);
         }
+        // The cohort merge holds a site's calls as 32-bit counts (super::cohort::CpgMatrices).
+        if let Some(r) = m.values().iter().zip(u.values()).position(|(&m, &u)| m.saturating_add(u) > MAX_CALLS) {
+            let calls = m.value(r).saturating_add(u.value(r));
+            return Err(read_err(
+                path,
+                format!("row {}: {calls} calls at one CpG; at most {MAX_CALLS} are supported", self.rows + r as u64),
+            ));
+        }
         self.methylated.extend_from_slice(m.values());
         self.unmethylated.extend_from_slice(u.values());
         self.rows += batch.num_rows() as u64;
@@ -489,5 +501,15 @@ mod tests {
         let mut reader = SampleReader::open(&path).expect("open");
         let e = reader.fill(10).expect_err("unknown chromosome").to_string();
         assert!(e.contains("\"chr7\" is not in the file's harmonomics.chroms"), "{e}");
+    }
+
+    #[test]
+    fn more_calls_than_the_merge_holds_are_refused_with_the_row() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("deep.parquet");
+        write_plain(&path, &[("chr2", 5, MAX_CALLS - 1, 1), ("chr2", 9, MAX_CALLS, 1)]);
+        let mut reader = SampleReader::open(&path).expect("open");
+        let e = reader.fill(10).expect_err("too many calls").to_string();
+        assert!(e.contains("deep.parquet") && e.contains("row 1: 4294967296 calls at one CpG"), "{e}");
     }
 }

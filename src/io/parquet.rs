@@ -66,6 +66,32 @@ fn properties_builder(metadata: &Metadata, rows: usize) -> parquet::file::proper
         .set_key_value_metadata(Some(metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect()))
 }
 
+/// Writer properties of a [`MatrixGroups`] matrix of `data_type` values. Whole-number sample
+/// columns are delta-encoded and left uncompressed: 5-8% larger than zstd over plain 64-bit
+/// integers on methylation coverage, and 12% faster to write at 1,900 samples, where each row
+/// group creates a zstd context per column. (Kept to the merge's own outputs: parquet's delta
+/// decoder panics on some damaged pages, so matrices that users feed back in, the count
+/// matrices, stay zstd.)
+fn matrix_properties(
+    metadata: &Metadata,
+    rows: usize,
+    sample_ids: &[String],
+    data_type: &DataType,
+) -> WriterProperties {
+    use parquet::basic::Encoding;
+    use parquet::schema::types::ColumnPath;
+    let mut builder = properties_builder(metadata, rows);
+    if data_type.is_integer() {
+        for id in sample_ids {
+            let column = ColumnPath::from(id.as_str());
+            builder = builder
+                .set_column_encoding(column.clone(), Encoding::DELTA_BINARY_PACKED)
+                .set_column_compression(column, Compression::UNCOMPRESSED);
+        }
+    }
+    builder.build()
+}
+
 /// Writes `path` atomically; `fill` pushes record batches of `schema` into the writer.
 pub fn write_parquet<F>(path: &Path, schema: SchemaRef, metadata: &Metadata, fill: F) -> Result<(), OutputError>
 where
@@ -439,14 +465,9 @@ impl ParquetStream {
 
     /// A stream whose every [`ParquetStream::write`] is one row group of flat columns, encoded
     /// column by column ([`RowGroupWriter`]).
-    fn create_row_groups(
-        path: &Path,
-        schema: SchemaRef,
-        metadata: &Metadata,
-        rows: usize,
-    ) -> Result<Self, OutputError> {
+    fn create_row_groups(path: &Path, schema: SchemaRef, properties: WriterProperties) -> Result<Self, OutputError> {
         Self::open(path, schema, |file, schema| {
-            RowGroupWriter::new(file, &schema, properties_with(metadata, rows)).map(StreamWriter::RowGroups)
+            RowGroupWriter::new(file, &schema, properties).map(StreamWriter::RowGroups)
         })
     }
 
@@ -472,6 +493,20 @@ impl ParquetStream {
         match &mut self.writer {
             StreamWriter::Rows(w) => w.write(batch),
             StreamWriter::RowGroups(w) => w.write(batch),
+        }
+        .map_err(|e| OutputError { path: self.path.clone(), source: std::io::Error::other(e.to_string()) })
+    }
+
+    /// Appends one row group of `rows` rows whose column `k` is made by `column(k)`: encoded a
+    /// slice of columns at a time on a row-group stream, gathered into one batch otherwise.
+    fn write_columns(&mut self, rows: usize, column: &(dyn Fn(usize) -> ArrayRef + Sync)) -> Result<(), OutputError> {
+        let width = self.schema.fields().len();
+        match &mut self.writer {
+            StreamWriter::RowGroups(w) if rows > 0 => w.write_columns(&self.schema, column),
+            StreamWriter::RowGroups(_) => Ok(()),
+            StreamWriter::Rows(w) => RecordBatch::try_new(self.schema.clone(), (0..width).map(column).collect())
+                .map_err(|e| parquet::errors::ParquetError::General(e.to_string()))
+                .and_then(|batch| w.write(&batch)),
         }
         .map_err(|e| OutputError { path: self.path.clone(), source: std::io::Error::other(e.to_string()) })
     }
@@ -505,7 +540,8 @@ impl<T: MatrixValue> MatrixStream<T> {
         let mut fields = vec![Field::new("feature_id", DataType::Utf8, false)];
         fields.extend(sample_ids.iter().map(|s| Field::new(s, T::DATA_TYPE, true)));
         let group = stream_row_group_rows(sample_ids.len() + 1).min(ROW_GROUP_ROWS);
-        let stream = ParquetStream::create_row_groups(path, Arc::new(Schema::new(fields)), metadata, group)?;
+        let stream =
+            ParquetStream::create_row_groups(path, Arc::new(Schema::new(fields)), properties_with(metadata, group))?;
         Ok(Self { stream, ids: Vec::new(), columns: vec![Vec::new(); sample_ids.len()], group })
     }
 
@@ -575,6 +611,52 @@ impl<T: MatrixValue> MatrixStream<T> {
     /// Writes what is buffered and renames the file into place.
     pub fn finish(mut self) -> Result<(), OutputError> {
         self.flush()?;
+        self.stream.finish()
+    }
+}
+
+/// A wide matrix written a whole row group at a time, each sample column built only when its
+/// slice of columns is encoded: for writers that hold a row group's values in a form of their
+/// own ([`MatrixStream`] buffers the values themselves). The methylation merge keeps one pair of
+/// counts per cell for its four matrices and makes each matrix's columns from them.
+pub struct MatrixGroups {
+    stream: ParquetStream,
+}
+
+impl MatrixGroups {
+    /// Starts a matrix of `data_type` values with these sample columns.
+    pub fn create(
+        path: &Path,
+        sample_ids: &[String],
+        data_type: DataType,
+        metadata: &Metadata,
+    ) -> Result<Self, OutputError> {
+        let mut fields = vec![Field::new("feature_id", DataType::Utf8, false)];
+        fields.extend(sample_ids.iter().map(|s| Field::new(s, data_type.clone(), true)));
+        let properties = matrix_properties(metadata, ROW_GROUP_ROWS, sample_ids, &data_type);
+        Ok(Self { stream: ParquetStream::create_row_groups(path, Arc::new(Schema::new(fields)), properties)? })
+    }
+
+    /// Appends one row group: these features, sample `j`'s values made by `column(j)` (an array
+    /// of `feature_ids.len()` values of the matrix's type). No features, no row group.
+    pub fn write(
+        &mut self,
+        feature_ids: &[String],
+        column: &(dyn Fn(usize) -> ArrayRef + Sync),
+    ) -> Result<(), OutputError> {
+        let all = |k: usize| -> ArrayRef {
+            if k == 0 { Arc::new(StringArray::from_iter_values(feature_ids.iter())) } else { column(k - 1) }
+        };
+        self.stream.write_columns(feature_ids.len(), &all)
+    }
+
+    /// The file this stream becomes.
+    pub fn path(&self) -> &Path {
+        &self.stream.path
+    }
+
+    /// Writes the footer and renames the file into place.
+    pub fn finish(self) -> Result<(), OutputError> {
         self.stream.finish()
     }
 }
