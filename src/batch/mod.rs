@@ -91,10 +91,15 @@ pub fn protecting<T>(
 
 /// The rows ComBat or ComBat-seq can correct: a value in every sample. The others are left as
 /// they are. (ComBat itself leaves genes constant within a batch as they are, as sva does.)
-pub fn correctable_rows<T>(m: &crate::matrix::FeatureMatrix<T>, value: impl Fn(&T) -> Option<f64>) -> Vec<usize> {
+pub fn correctable_rows<T: Sync>(
+    m: &crate::matrix::FeatureMatrix<T>,
+    value: impl Fn(&T) -> Option<f64> + Sync,
+) -> Vec<usize> {
     let n = m.sample_ids.len();
+    // In parallel over rows; an indexed filter keeps their order.
     (0..m.feature_ids.len())
-        .filter(|&i| (0..n).filter(|&j| m.get(i, j).and_then(&value).is_some()).count() == n)
+        .into_par_iter()
+        .filter(|&i| (0..n).all(|j| m.get(i, j).and_then(&value).is_some()))
         .collect()
 }
 
@@ -224,7 +229,7 @@ pub fn combat_in_place(
             !rest.is_empty() && first.is_some_and(|f| rest.iter().all(|&v| v == f))
         })
     };
-    let keep: Vec<usize> = (0..data.len()).filter(|&i| !constant_within_a_batch(&data[i])).collect();
+    let keep: Vec<usize> = (0..data.len()).into_par_iter().filter(|&i| !constant_within_a_batch(&data[i])).collect();
     if keep.len() == data.len() {
         return combat_all_rows(data, batch, protected, prior);
     }
@@ -332,15 +337,18 @@ fn parametric(x: &[Vec<f64>], gamma_hat: &[f64], delta_hat: &[f64]) -> (Vec<f64>
     let mut change = 1.0;
     let mut count = 0;
     while change > 1e-4 && count < 1_000_000 {
-        for i in 0..g {
-            g_new[i] = (t2 * nb * gamma_hat[i] + d_old[i] * g_bar) / (t2 * nb + d_old[i]);
-            let sum2: f64 = x[i].iter().map(|v| (v - g_new[i]).powi(2)).sum();
-            d_new[i] = (0.5 * sum2 + b_prior) / (0.5 * nb + a_prior - 1.0);
-        }
+        // Genes in parallel: each gene's update is its own, and the maximum below does not
+        // depend on the order it is taken in.
+        g_new.par_iter_mut().zip(d_new.par_iter_mut()).enumerate().for_each(|(i, (g, d))| {
+            *g = (t2 * nb * gamma_hat[i] + d_old[i] * g_bar) / (t2 * nb + d_old[i]);
+            let sum2: f64 = x[i].iter().map(|v| (v - *g).powi(2)).sum();
+            *d = (0.5 * sum2 + b_prior) / (0.5 * nb + a_prior - 1.0);
+        });
         // sva: max(|g_new − g_old| / g_old, |d_new − d_old| / d_old), denominators unsigned.
         change = (0..g)
+            .into_par_iter()
             .map(|i| ((g_new[i] - g_old[i]).abs() / g_old[i]).max((d_new[i] - d_old[i]).abs() / d_old[i]))
-            .fold(f64::NEG_INFINITY, f64::max);
+            .reduce(|| f64::NEG_INFINITY, f64::max);
         g_old.clone_from(&g_new);
         d_old.clone_from(&d_new);
         count += 1;

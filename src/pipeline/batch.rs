@@ -48,12 +48,14 @@ pub fn correct(
             .map(|(layer, source)| {
                 let mut warnings = Vec::new();
                 let mut written = Vec::new();
-                let samples: Vec<&crate::cohort::Sample> = layer
-                    .normalised
-                    .sample_ids
+                let of_layer: std::collections::HashMap<&str, &crate::cohort::Sample> = cohort
+                    .samples
                     .iter()
-                    .filter_map(|id| cohort.samples.iter().find(|s| s.layer == layer.layer && &s.sample_id == id))
+                    .filter(|s| s.layer == layer.layer)
+                    .map(|s| (s.sample_id.as_str(), s))
                     .collect();
+                let samples: Vec<&crate::cohort::Sample> =
+                    layer.normalised.sample_ids.iter().filter_map(|id| of_layer.get(id.as_str()).copied()).collect();
                 let label = |s: &crate::cohort::Sample, column: &str| {
                     sample_attribute(cohort, s, column).ok_or_else(|| RunError::Samples {
                         at: At::file(&cohort.config.samplesheet),
@@ -227,7 +229,7 @@ fn combat_layer(
     let m = &layer.normalised;
     let rows = crate::batch::correctable_rows(m, |v| Some(*v).filter(|v| !v.is_nan()));
     let data: Vec<Vec<f64>> = rows
-        .iter()
+        .par_iter()
         .map(|&i| {
             (0..m.sample_ids.len()).map(|j| m.get(i, j).copied().filter(|v| !v.is_nan()).unwrap_or(0.0)).collect()
         })
@@ -238,13 +240,13 @@ fn combat_layer(
         crate::batch::combat_in_place(&mut data.borrow_mut(), labels.batches, p, prior)
     })?;
     let corrected = data.into_inner();
-    for (k, &i) in rows.iter().enumerate() {
-        for (j, column) in layer.normalised.columns.iter_mut().enumerate() {
-            if let Some(c) = column.as_mut() {
+    layer.normalised.columns.par_iter_mut().enumerate().for_each(|(j, column)| {
+        if let Some(c) = column.as_mut() {
+            for (k, &i) in rows.iter().enumerate() {
                 c[i] = corrected[k][j];
             }
         }
-    }
+    });
     let mut params = serde_json::Map::new();
     params.insert("prior".into(), json!(prior));
     Ok(Corrected { rows: rows.len(), params })
