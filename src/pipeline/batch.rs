@@ -100,13 +100,17 @@ pub fn correct(
                 // How strongly samples group by batch and by timepoint, before and after, among the
                 // 500 most variable complete features (silhouette width; see stats::pca).
                 let after = top(&layer.normalised);
-                let grouping = crate::stats::pca::silhouette;
+                let labelings: [&[String]; 2] = [&batches, &protected[0]];
+                let (by_before, by_after) = rayon::join(
+                    || crate::stats::pca::silhouettes(&before, &labelings),
+                    || crate::stats::pca::silhouettes(&after, &labelings),
+                );
                 let mut params = json!({
                     "method": method,
-                    "silhouette_batch_before": grouping(&before, &batches),
-                    "silhouette_batch_after": grouping(&after, &batches),
-                    "silhouette_timepoint_before": grouping(&before, &protected[0]),
-                    "silhouette_timepoint_after": grouping(&after, &protected[0]),
+                    "silhouette_batch_before": by_before[0],
+                    "silhouette_batch_after": by_after[0],
+                    "silhouette_timepoint_before": by_before[1],
+                    "silhouette_timepoint_after": by_after[1],
                     "batch": options.batch,
                     "protected": protected_names,
                     "corrected_features": corrected.rows,
@@ -228,10 +232,18 @@ fn combat_layer(
 ) -> Result<Corrected, RunError> {
     let m = &layer.normalised;
     let rows = crate::batch::correctable_rows(m, |v| Some(*v).filter(|v| !v.is_nan()));
+    // Rows 64 at a time, each column's run of 64 values read in one go.
+    let n = m.sample_ids.len();
     let data: Vec<Vec<f64>> = rows
-        .par_iter()
-        .map(|&i| {
-            (0..m.sample_ids.len()).map(|j| m.get(i, j).copied().filter(|v| !v.is_nan()).unwrap_or(0.0)).collect()
+        .par_chunks(64)
+        .flat_map_iter(|block| {
+            let mut out = vec![Vec::with_capacity(n); block.len()];
+            for j in 0..n {
+                for (row, &i) in out.iter_mut().zip(block) {
+                    row.push(m.get(i, j).copied().filter(|v| !v.is_nan()).unwrap_or(0.0));
+                }
+            }
+            out
         })
         .collect();
     // Corrected in place: a refused attempt changes nothing, so a forced retry starts afresh.
@@ -240,10 +252,16 @@ fn combat_layer(
         crate::batch::combat_in_place(&mut data.borrow_mut(), labels.batches, p, prior)
     })?;
     let corrected = data.into_inner();
-    layer.normalised.columns.par_iter_mut().enumerate().for_each(|(j, column)| {
-        if let Some(c) = column.as_mut() {
-            for (k, &i) in rows.iter().enumerate() {
-                c[i] = corrected[k][j];
+    // Back into the columns 64 at a time, each row's run of 64 values read in one go (a column
+    // at a time would read every row's vector once per sample).
+    layer.normalised.columns.par_chunks_mut(64).enumerate().for_each(|(block, columns)| {
+        let first = block * 64;
+        for (k, &i) in rows.iter().enumerate() {
+            let values = &corrected[k][first..first + columns.len()];
+            for (column, &v) in columns.iter_mut().zip(values) {
+                if let Some(c) = column.as_mut() {
+                    c[i] = v;
+                }
             }
         }
     });

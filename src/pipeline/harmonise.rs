@@ -24,7 +24,7 @@ use crate::output::harmonised::{self, LayerData, RawValues};
 use crate::output::manifest::FileRecord;
 use crate::output::multiqc::{self, LayerQc};
 use crate::output::report::{self, LayerPca, ReportInput};
-use crate::stats::pca::{TOP_FEATURES, pca, silhouette, top_variable_complete};
+use crate::stats::pca::{TOP_FEATURES, pca, silhouettes, top_variable_complete};
 
 /// Options of `harmonomics harmonise`.
 #[derive(Clone, Debug)]
@@ -257,13 +257,14 @@ fn layer_pca(cohort: &Cohort, layer: &LayerData, stage: &'static str) -> LayerPc
         .iter()
         .map(|s| s.and_then(|s| super::sample_attribute(cohort, s, batch_column)).unwrap_or_default())
         .collect();
+    let grouping = silhouettes(&top, &[&batches, &timepoints]);
     LayerPca {
         layer: layer.layer,
         stage,
         sample_ids: m.sample_ids.clone(),
         pca: pca(&top),
         complete_features,
-        silhouette: (silhouette(&top, &batches), silhouette(&top, &timepoints)),
+        silhouette: (grouping[0], grouping[1]),
         timepoints,
         batches,
     }

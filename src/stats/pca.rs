@@ -203,41 +203,58 @@ fn transpose(rows: &[Vec<f64>], n: usize) -> Vec<Vec<f64>> {
 /// Near 1: samples sit with their label; near 0 or below: the label does not group them.
 /// `None` unless there are at least 2 labels and fewer labels than samples.
 pub fn silhouette(rows: &[Vec<f64>], labels: &[String]) -> Option<f64> {
-    let n = labels.len();
-    let mut names: Vec<&String> = labels.iter().collect();
-    names.sort();
-    names.dedup();
-    if names.len() < 2 || names.len() >= n {
-        return None;
-    }
-    let code: Vec<usize> = labels.iter().map(|l| names.binary_search(&l).unwrap_or(0)).collect();
+    silhouettes(rows, &[labels])[0]
+}
+
+/// [`silhouette`] of each of `labelings` over the same samples, their distances computed once.
+pub fn silhouettes(rows: &[Vec<f64>], labelings: &[&[String]]) -> Vec<Option<f64>> {
     use rayon::prelude::*;
+    let Some(n) = labelings.first().map(|l| l.len()) else { return Vec::new() };
+    let codes: Vec<Option<(usize, Vec<usize>)>> = labelings
+        .iter()
+        .map(|labels| {
+            let mut names: Vec<&String> = labels.iter().collect();
+            names.sort();
+            names.dedup();
+            (labels.len() == n && names.len() >= 2 && names.len() < n)
+                .then(|| (names.len(), labels.iter().map(|l| names.binary_search(&l).unwrap_or(0)).collect()))
+        })
+        .collect();
+    if codes.iter().all(Option::is_none) {
+        return vec![None; labelings.len()];
+    }
     // Distances from contiguous sample columns, in parallel; each sum runs over features in
     // order, so the bits do not depend on the threads.
     let columns = transpose(rows, n);
     let dist =
         symmetric(n, |a, b| columns[a].iter().zip(&columns[b]).map(|(p, q)| (p - q).powi(2)).sum::<f64>().sqrt());
-    let size: Vec<usize> = (0..names.len()).map(|k| code.iter().filter(|&&c| c == k).count()).collect();
-    let widths: Vec<f64> = (0..n)
-        .into_par_iter()
-        .map(|i| {
-            if size[code[i]] == 1 {
-                return 0.0;
-            }
-            let mut sums = vec![0.0; names.len()];
-            for j in 0..n {
-                sums[code[j]] += dist[i][j];
-            }
-            let a = sums[code[i]] / (size[code[i]] - 1) as f64;
-            let b = (0..names.len())
-                .filter(|&k| k != code[i])
-                .map(|k| sums[k] / size[k] as f64)
-                .fold(f64::INFINITY, f64::min);
-            if a.max(b) > 0.0 { (b - a) / a.max(b) } else { 0.0 }
+    codes
+        .iter()
+        .map(|code| {
+            let (labels, code) = code.as_ref()?;
+            let size: Vec<usize> = (0..*labels).map(|k| code.iter().filter(|&&c| c == k).count()).collect();
+            let widths: Vec<f64> = (0..n)
+                .into_par_iter()
+                .map(|i| {
+                    if size[code[i]] == 1 {
+                        return 0.0;
+                    }
+                    let mut sums = vec![0.0; *labels];
+                    for j in 0..n {
+                        sums[code[j]] += dist[i][j];
+                    }
+                    let a = sums[code[i]] / (size[code[i]] - 1) as f64;
+                    let b = (0..*labels)
+                        .filter(|&k| k != code[i])
+                        .map(|k| sums[k] / size[k] as f64)
+                        .fold(f64::INFINITY, f64::min);
+                    if a.max(b) > 0.0 { (b - a) / a.max(b) } else { 0.0 }
+                })
+                .collect();
+            let total: f64 = widths.iter().sum();
+            Some(total / n as f64)
         })
-        .collect();
-    let total: f64 = widths.iter().sum();
-    Some(total / n as f64)
+        .collect()
 }
 
 #[cfg(test)]
@@ -303,5 +320,12 @@ mod tests {
         let s = silhouette(&rows, &labels).expect("silhouette");
         assert!((s - (0.8 + 0.75) / 3.0).abs() < 1e-12, "{s}");
         assert!(silhouette(&rows, &labels[..2].iter().chain(&labels[..1]).cloned().collect::<Vec<_>>()).is_none());
+        // Several labelings at once: each as on its own, a one-label labeling None.
+        let other: Vec<String> = ["a", "b", "b"].iter().map(|s| s.to_string()).collect();
+        let single: Vec<String> = vec!["a".to_string(); 3];
+        let all = silhouettes(&rows, &[&labels, &single, &other]);
+        assert_eq!(all, [silhouette(&rows, &labels), None, silhouette(&rows, &other)]);
+        // s(0) = 0 (alone), s(1) = (1 − 4)/4, s(5) = (5 − 4)/5.
+        assert!(all[2].is_some_and(|s| (s - (-0.75 + 0.2) / 3.0).abs() < 1e-12), "{all:?}");
     }
 }
