@@ -16,7 +16,7 @@ use super::regions::{RegionAccumulator, RegionSet, Segment};
 use super::sites::{SampleReader, chrom_cmp, split_key};
 use crate::io::OutputError;
 use crate::io::parquet::{
-    MatrixGroups, MatrixStream, Metadata, MetadataFor, ParquetStream, ROW_GROUP_ROWS, write_batch,
+    MatrixGroups, MatrixStream, Metadata, MetadataFor, ParquetStream, ROW_GROUP_ROWS, row_group_runs, write_batch,
 };
 
 /// Why the cohort matrices could not be built.
@@ -384,11 +384,9 @@ impl CpgMatrices {
     /// Buffers a block's rows, writing each row group as it fills.
     fn add(&mut self, block: &Block) -> Result<(), OutputError> {
         let rows = block.ids.len();
-        let mut done = 0;
-        while done < rows {
-            let take = (self.group - self.ids.len()).min(rows - done);
-            self.ids.extend_from_slice(&block.ids[done..done + take]);
-            self.keep.extend_from_slice(&block.keep[done..done + take]);
+        for (run, full) in row_group_runs(rows, self.ids.len(), self.group) {
+            self.ids.extend_from_slice(&block.ids[run.clone()]);
+            self.keep.extend_from_slice(&block.keep[run.clone()]);
             let group = self.group;
             self.calls.par_iter_mut().enumerate().for_each(|(j, column)| {
                 let (m, c) = (&block.methylated[j * rows..(j + 1) * rows], &block.coverage[j * rows..(j + 1) * rows]);
@@ -397,10 +395,9 @@ impl CpgMatrices {
                 }
                 // The sample readers refuse more than MAX_CALLS calls at a site.
                 let count = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
-                column.extend((done..done + take).map(|r| (count(m[r]), count(c[r]))));
+                column.extend(run.clone().map(|r| (count(m[r]), count(c[r]))));
             });
-            done += take;
-            if self.ids.len() == self.group {
+            if full {
                 self.flush()?;
             }
         }

@@ -526,6 +526,29 @@ impl ParquetStream {
     }
 }
 
+/// How `rows` new rows fill row groups of `group` rows when `buffered` are already held: the
+/// runs of row indices that go into each row group, each with whether its group is then full
+/// (and must be written).
+pub fn row_group_runs(
+    rows: usize,
+    buffered: usize,
+    group: usize,
+) -> impl Iterator<Item = (std::ops::Range<usize>, bool)> {
+    let group = group.max(1);
+    let mut state = (0usize, buffered % group);
+    std::iter::from_fn(move || {
+        let (done, held) = &mut state;
+        if *done >= rows {
+            return None;
+        }
+        let take = (group - *held).min(rows - *done);
+        let run = *done..*done + take;
+        *done += take;
+        *held = (*held + take) % group;
+        Some((run, *held == 0))
+    })
+}
+
 /// A wide matrix written row by row: `feature_id`, then one column per sample.
 pub struct MatrixStream<T: MatrixValue> {
     stream: ParquetStream,
@@ -579,17 +602,14 @@ impl<T: MatrixValue> MatrixStream<T> {
     /// values per sample column, in column order. Same bytes as pushing the rows one by one.
     pub fn push_columns(&mut self, ids: &[String], values: &[T]) -> Result<(), OutputError> {
         let rows = ids.len();
-        let mut done = 0;
-        while done < rows {
-            let take = (self.group - self.ids.len()).min(rows - done);
-            self.ids.extend_from_slice(&ids[done..done + take]);
+        for (run, full) in row_group_runs(rows, self.ids.len(), self.group) {
+            self.ids.extend_from_slice(&ids[run.clone()]);
             for (j, c) in self.columns.iter_mut().enumerate() {
-                let run = &values[j * rows..(j + 1) * rows];
-                Self::reserve(self.group, c, take);
-                c.extend(run[done..done + take].iter().map(|v| v.store()));
+                let column = &values[j * rows..(j + 1) * rows];
+                Self::reserve(self.group, c, run.len());
+                c.extend(column[run.clone()].iter().map(|v| v.store()));
             }
-            done += take;
-            if self.ids.len() == self.group {
+            if full {
                 self.flush()?;
             }
         }
@@ -776,6 +796,16 @@ mod tests {
         let column = |k: usize| Arc::clone(table.column(k));
         write_columns_by_slice(&b, table.schema(), rows, &column, &meta).expect("write_columns_by_slice");
         assert_eq!(std::fs::read(&a).expect("a"), std::fs::read(&b).expect("b"));
+    }
+
+    #[test]
+    fn row_group_runs_fill_each_group_before_the_next() {
+        let runs = |rows, buffered, group| row_group_runs(rows, buffered, group).collect::<Vec<_>>();
+        assert_eq!(runs(10, 3, 4), [(0..1, true), (1..5, true), (5..9, true), (9..10, false)]);
+        assert_eq!(runs(2, 0, 4), [(0..2, false)]);
+        assert_eq!(runs(4, 0, 4), [(0..4, true)]);
+        assert!(runs(0, 2, 4).is_empty());
+        assert_eq!(runs(3, 0, 1), [(0..1, true), (1..2, true), (2..3, true)]);
     }
 
     #[test]
