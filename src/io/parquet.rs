@@ -92,6 +92,13 @@ fn matrix_properties(
     builder.build()
 }
 
+/// The schema of a wide matrix: `feature_id`, then one nullable column of `data_type` per sample.
+fn matrix_schema(sample_ids: &[String], data_type: &DataType) -> SchemaRef {
+    let mut fields = vec![Field::new("feature_id", DataType::Utf8, false)];
+    fields.extend(sample_ids.iter().map(|s| Field::new(s, data_type.clone(), true)));
+    Arc::new(Schema::new(fields))
+}
+
 /// Writes `path` atomically; `fill` pushes record batches of `schema` into the writer.
 pub fn write_parquet<F>(path: &Path, schema: SchemaRef, metadata: &Metadata, fill: F) -> Result<(), OutputError>
 where
@@ -403,9 +410,7 @@ fn write_matrix_with<T: Sync>(
     array: impl Fn(&[T]) -> ArrayRef + Sync,
 ) -> Result<(), OutputError> {
     let n = matrix.feature_ids.len();
-    let mut fields = vec![Field::new("feature_id", DataType::Utf8, false)];
-    fields.extend(matrix.sample_ids.iter().map(|s| Field::new(s, data_type.clone(), true)));
-    let schema = Arc::new(Schema::new(fields));
+    let schema = matrix_schema(&matrix.sample_ids, &data_type);
     // Row groups of ~16 M cells, built and encoded one at a time: a wide matrix is never copied
     // whole into Arrow arrays or encoder buffers.
     let group = row_group_rows(matrix.sample_ids.len() + 1).min(ROW_GROUP_ROWS);
@@ -560,11 +565,9 @@ pub struct MatrixStream<T: MatrixValue> {
 impl<T: MatrixValue> MatrixStream<T> {
     /// Starts a matrix with these sample columns.
     pub fn create(path: &Path, sample_ids: &[String], metadata: &Metadata) -> Result<Self, OutputError> {
-        let mut fields = vec![Field::new("feature_id", DataType::Utf8, false)];
-        fields.extend(sample_ids.iter().map(|s| Field::new(s, T::DATA_TYPE, true)));
         let group = stream_row_group_rows(sample_ids.len() + 1).min(ROW_GROUP_ROWS);
-        let stream =
-            ParquetStream::create_row_groups(path, Arc::new(Schema::new(fields)), properties_with(metadata, group))?;
+        let schema = matrix_schema(sample_ids, &T::DATA_TYPE);
+        let stream = ParquetStream::create_row_groups(path, schema, properties_with(metadata, group))?;
         Ok(Self { stream, ids: Vec::new(), columns: vec![Vec::new(); sample_ids.len()], group })
     }
 
@@ -651,10 +654,8 @@ impl MatrixGroups {
         data_type: DataType,
         metadata: &Metadata,
     ) -> Result<Self, OutputError> {
-        let mut fields = vec![Field::new("feature_id", DataType::Utf8, false)];
-        fields.extend(sample_ids.iter().map(|s| Field::new(s, data_type.clone(), true)));
         let properties = matrix_properties(metadata, ROW_GROUP_ROWS, sample_ids, &data_type);
-        Ok(Self { stream: ParquetStream::create_row_groups(path, Arc::new(Schema::new(fields)), properties)? })
+        Ok(Self { stream: ParquetStream::create_row_groups(path, matrix_schema(sample_ids, &data_type), properties)? })
     }
 
     /// Appends one row group: these features, sample `j`'s values made by `column(j)` (an array
