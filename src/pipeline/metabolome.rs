@@ -186,7 +186,8 @@ fn run_layer(ctx: &mut RunContext, dir: &Path) -> Result<(), RunError> {
     };
     let table_path = samples[0].path.clone();
     let params = json!({ "table": table_path, "injections": injections_path, "import": options.import, "process": options.process });
-    let r = stage::stage(stages, "process_metabolome", params, |report| {
+    // Matching the injections to the samplesheet and writing the outputs are part of the stage.
+    stage::stage(stages, "process_metabolome", params, |report| {
         let r = read_and_process(&table_path, injections_path, &options.import, &options.process)
             .map_err(|e| metabolome_error(e, At::config(cohort, "[metabolome.process]")))?;
         report.counts = json!({
@@ -197,22 +198,20 @@ fn run_layer(ctx: &mut RunContext, dir: &Path) -> Result<(), RunError> {
             "blanks": r.injections.iter().filter(|i| i.kind == Kind::Blank).count(),
             "steps": r.processed.steps,
         });
-        Ok::<_, RunError>(r)
-    })?;
-    // Study injections ↔ samplesheet rows (also checked by `validate`).
-    let keys: Vec<(&str, u64)> = samples.iter().map(|s| (s.sample_id.as_str(), s.line)).collect();
-    let found = injections::match_samples(&r.injections, injections_path, &keys, &cohort.config.samplesheet).map_err(
-        |problems| {
-            RunError::Invalid(ValidationError {
-                problems: problems
-                    .into_iter()
-                    .map(|(location, message)| Problem { severity: Severity::Error, location, message })
-                    .collect(),
-            })
-        },
-    )?;
-    let study: Vec<(String, usize)> = samples.iter().zip(found).map(|(s, j)| (s.sample_id.clone(), j)).collect();
-    let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Metabolome), extra);
-    written.extend(write_outputs(dir, &r, &study, &meta, &options.process)?);
-    Ok(())
+        // Study injections ↔ samplesheet rows (also checked by `validate`).
+        let keys: Vec<(&str, u64)> = samples.iter().map(|s| (s.sample_id.as_str(), s.line)).collect();
+        let found = injections::match_samples(&r.injections, injections_path, &keys, &cohort.config.samplesheet)
+            .map_err(|problems| {
+                RunError::Invalid(ValidationError {
+                    problems: problems
+                        .into_iter()
+                        .map(|(location, message)| Problem { severity: Severity::Error, location, message })
+                        .collect(),
+                })
+            })?;
+        let study: Vec<(String, usize)> = samples.iter().zip(found).map(|(s, j)| (s.sample_id.clone(), j)).collect();
+        let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Metabolome), extra);
+        written.extend(write_outputs(dir, &r, &study, &meta, &options.process)?);
+        Ok::<_, RunError>(())
+    })
 }

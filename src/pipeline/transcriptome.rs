@@ -220,20 +220,21 @@ fn assemble_counts(
 ) -> Result<(), RunError> {
     let cohort = ctx.cohort;
     let options = &cohort.config.transcriptome;
-    let mut counted: Vec<SampleCounts> =
-        samples.par_iter().map(|s| read_rna_sample(cohort, s, features, dir)).collect::<Result<_, _>>()?;
-    let sample_ids: Vec<String> = samples.iter().map(|s| s.sample_id.clone()).collect();
-    let feature_ids: Vec<String> = features.genes.iter().map(|g| g.id.clone()).collect();
-    // The counts move into the matrix; the QC table reads only the summaries left behind.
-    let raw = FeatureMatrix::new(
-        feature_ids,
-        sample_ids,
-        counted.iter_mut().map(|c| std::mem::take(&mut c.counts)).collect(),
-    );
     let fractional = options.quant.fractional();
     let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Transcriptome), extra);
-
-    stage::stage(&mut ctx.stages, "assemble", json!({}), |r| {
+    // Reading the per-sample counts is part of the stage (every second of a run is in one).
+    let raw = stage::stage(&mut ctx.stages, "assemble", json!({}), |r| {
+        let read: Vec<Result<SampleCounts, RunError>> =
+            samples.par_iter().map(|s| read_rna_sample(cohort, s, features, dir)).collect();
+        let mut counted: Vec<SampleCounts> = read.into_iter().collect::<Result<_, _>>()?;
+        let sample_ids: Vec<String> = samples.iter().map(|s| s.sample_id.clone()).collect();
+        let feature_ids: Vec<String> = features.genes.iter().map(|g| g.id.clone()).collect();
+        // The counts move into the matrix; the QC table reads only the summaries left behind.
+        let raw = FeatureMatrix::new(
+            feature_ids,
+            sample_ids,
+            counted.iter_mut().map(|c| std::mem::take(&mut c.counts)).collect(),
+        );
         write_batch(&dir.join("features.parquet"), tables::features(features).map_err(arrow_err(dir))?, &meta(&[]))?;
         if fractional {
             write_matrix(&dir.join("raw.parquet"), &raw, &meta(&[("values", "fractional counts".into())]))?;
@@ -245,7 +246,7 @@ fn assemble_counts(
         write_batch(&dir.join("qc.parquet"), tables::qc(&ids, &refs).map_err(arrow_err(dir))?, &meta(&[]))?;
         ctx.written.extend(["features.parquet", "raw.parquet", "qc.parquet"].map(|f| dir.join(f)));
         r.counts = json!({ "features": raw.feature_ids.len(), "samples": raw.sample_ids.len() });
-        Ok::<_, RunError>(())
+        Ok::<_, RunError>(raw)
     })?;
 
     let lengths: Vec<f64> = (0..features.genes.len()).map(|g| features.gene_length(g) as f64).collect();
@@ -257,10 +258,12 @@ fn imported_tool(
     cohort: &Cohort,
     samples: &[&cohort::Sample],
 ) -> Result<Option<crate::transcriptome::import::Tool>, RunError> {
+    // Each detection opens a file: in parallel, the first failure in samplesheet order reported.
+    let detected: Vec<Result<_, RunError>> =
+        samples.par_iter().map(|s| crate::transcriptome::import::detect(&s.path).map_err(io_err(&s.path))).collect();
     let mut kinds = Vec::new();
-    for s in samples {
-        let kind = crate::transcriptome::import::detect(&s.path).map_err(io_err(&s.path))?;
-        kinds.push((kind, s));
+    for (kind, s) in detected.into_iter().zip(samples) {
+        kinds.push((kind?, s));
     }
     let first = kinds.first().map(|k| k.0);
     if let Some((kind, s)) = kinds.iter().find(|k| Some(k.0) != first) {
