@@ -90,8 +90,10 @@ pub fn assemble(
     block_rows: Option<usize>,
 ) -> Result<Assembled, AssembleError> {
     let block_rows = block_rows.unwrap_or_else(|| ((8usize << 20) / (16 * sample_ids.len().max(1))).max(64)).max(1);
-    // Each open reads a file's footer: in parallel, the first error in sample order reported.
-    let mut readers: Vec<SampleReader> = paths.par_iter().map(|p| SampleReader::open(p)).collect::<Result<_, _>>()?;
+    // Each open reads a file's footer: in parallel, the first error in sample order reported
+    // (collected whole first: a parallel collect into `Result` stops at whichever fails first).
+    let opened: Vec<Result<SampleReader, EpigenomeError>> = paths.par_iter().map(|p| SampleReader::open(p)).collect();
+    let mut readers: Vec<SampleReader> = opened.into_iter().collect::<Result<_, _>>()?;
     let mut chroms: Vec<String> = readers.iter().flat_map(|r| r.chroms.iter().cloned()).collect();
     chroms.sort_by(|a, b| chrom_cmp(a, b));
     chroms.dedup();
