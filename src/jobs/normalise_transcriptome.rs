@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use crate::annotation;
-use crate::io::parquet::write_matrix_nan_as_null;
 use crate::layer::Layer;
 use crate::pipeline::{RunError, arrow_err};
 use crate::transcriptome::{normalise, tables};
@@ -114,14 +113,13 @@ pub fn run(job: &NormaliseJob) -> Result<(), RunError> {
         params["vst_design"] = json!(job.options.vst_design);
     }
     if !normalised.fit.is_null() {
-        params["fit"] = normalised.fit;
+        params["fit"] = normalised.fit.clone();
     }
     let params = params.to_string();
-    let matrix = normalised.matrix;
     let meta = super::metadata(Layer::Transcriptome, &[("method", job.method.name().to_string()), ("params", params)]);
     // The matrix and the factors table appear together or not at all.
     let mut staged = crate::io::atomic::Staged::default();
-    staged.write_path(&job.out, |tmp| write_matrix_nan_as_null(tmp, &matrix, &meta))?;
+    staged.write_path(&job.out, |tmp| normalised.write(tmp, &counts.matrix, &meta))?;
     if let Some(path) = &job.factors {
         let controls = normalise::control_mask(&counts.matrix, &job.options)
             .map_err(|reason| RunError::NormaliseFile { path: job.counts.clone(), reason })?;

@@ -346,7 +346,7 @@ fn combat_seq_layer(
         options,
         design.as_deref(),
     )?;
-    layer.normalised = normalised.matrix;
+    layer.normalised = normalised.transform.apply(&counts);
     let mut params = serde_json::Map::new();
     params.insert("normalisation".into(), json!(method.name()));
     if !normalised.fit.is_null() {

@@ -14,7 +14,7 @@ use super::layer::{LayerStep, QcTable, open_sample_file, sample_file};
 use super::{At, RunError, arrow_err, io_err, metadata, sample_attribute, stage};
 use crate::annotation::{self, FeatureIndex};
 use crate::cohort::{self, Cohort, Layer, ValidationError};
-use crate::io::parquet::{write_batch, write_matrix, write_matrix_as_counts, write_matrix_nan_as_null};
+use crate::io::parquet::{write_batch, write_matrix, write_matrix_as_counts};
 use crate::matrix::FeatureMatrix;
 use crate::output::manifest::StageReport;
 use crate::transcriptome::quant::{Category, SampleCounts, quantify};
@@ -469,16 +469,11 @@ fn normalise_layer(
                 params["fit"] = normalised.fit.clone();
             }
             let params = params.to_string();
-            let matrix = normalised.matrix;
             let name =
                 if k == 0 { "normalised.parquet".to_string() } else { format!("normalised.{}.parquet", method.name()) };
-            write_matrix_nan_as_null(
-                &dir.join(&name),
-                &matrix,
-                &meta(&[("method", method.name().into()), ("params", params)]),
-            )?;
+            normalised.write(&dir.join(&name), &raw, &meta(&[("method", method.name().into()), ("params", params)]))?;
             written.push(dir.join(name));
-            let empty = matrix.columns.iter().filter(|c| c.is_none()).count();
+            let empty = normalised.transform.absent();
             if empty > 0 {
                 r.warnings
                     .push(format!("{}: {empty} samples have no counted reads; their columns are null", method.name()));

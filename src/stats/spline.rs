@@ -77,6 +77,12 @@ impl FmmSpline {
         Evaluator { spline: self, i: 0 }
     }
 
+    /// An evaluator that resumes where one that stopped on `piece` left off (one R call on a
+    /// vector, evaluated in runs).
+    pub fn evaluator_from(&self, piece: usize) -> Evaluator<'_> {
+        Evaluator { spline: self, i: piece.min(self.x.len().saturating_sub(1)) }
+    }
+
     /// The spline at one value (a fresh call of the R function).
     pub fn eval(&self, u: f64) -> f64 {
         self.evaluator().eval(u)
@@ -90,6 +96,11 @@ pub struct Evaluator<'a> {
 }
 
 impl Evaluator<'_> {
+    /// The piece the last value fell in.
+    pub fn piece(&self) -> usize {
+        self.i
+    }
+
     /// The spline at `u`; cubic extrapolation of the end pieces beyond the knots.
     pub fn eval(&mut self, u: f64) -> f64 {
         let s = self.spline;

@@ -10,6 +10,7 @@
 use rayon::prelude::*;
 
 use super::NormaliseError;
+use super::transform::Transform;
 use crate::matrix::FeatureMatrix;
 use crate::stats::{geometric_mean, median};
 
@@ -99,8 +100,10 @@ fn ln_count(v: f64) -> f64 {
 }
 
 /// Counts divided by size factors (DESeq2's `counts(dds, normalized = TRUE)`).
-pub fn normalised_counts(counts: &FeatureMatrix<f64>, factors: &[Option<f64>]) -> FeatureMatrix<f64> {
-    counts.par_map_columns(|j, c| factors[j].map(|f| c.iter().map(|&v| v / f).collect()))
+pub fn normalised_counts(counts: &FeatureMatrix<f64>, factors: &[Option<f64>]) -> Transform {
+    let present = counts.columns.iter().zip(factors).map(|(c, f)| c.is_some() && f.is_some()).collect();
+    let factors: Vec<f64> = factors.iter().map(|f| f.unwrap_or(f64::NAN)).collect();
+    Transform::by_count(present, move |j, v| v / factors[j])
 }
 
 #[cfg(test)]

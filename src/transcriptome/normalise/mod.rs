@@ -11,12 +11,14 @@ pub mod filter;
 pub mod input;
 pub mod tmm;
 pub mod tpm;
+pub mod transform;
 pub mod vst;
 
 use serde::{Deserialize, Serialize};
 
 use crate::matrix::FeatureMatrix;
 use deseq2::SizeFactorType;
+use transform::Transform;
 
 crate::choice::named_enum! {
     /// A normalisation method.
@@ -175,21 +177,47 @@ pub fn integer_counts<'a>(
     ))
 }
 
-/// A normalised matrix with what its method fitted (for the metadata) and any fallback taken
-/// (for the manifest's warnings).
-#[derive(Clone, Debug)]
+/// A normalised matrix, as the transform of the counts its method fitted, with what it fitted
+/// (for the metadata) and any fallback taken (for the manifest's warnings).
 pub struct Normalised {
-    /// The matrix.
-    pub matrix: FeatureMatrix<f64>,
+    /// The fitted method, to apply to the counts it was given ([`Transform::apply`], or cell
+    /// by cell as the matrix is written).
+    pub transform: Transform,
     /// Method-specific fit details (the VST's trend), `Null` for the closed-form methods.
     pub fit: serde_json::Value,
     /// Fallbacks and caveats.
     pub warnings: Vec<String>,
 }
 
-/// Normalises only the kept genes and spreads the result back to the full shape, filtered genes
+impl Normalised {
+    /// Writes the normalised matrix of `counts` (the counts it was fitted on) to `path`,
+    /// computed a row group at a time as it is written.
+    pub fn write(
+        &self,
+        path: &std::path::Path,
+        counts: &FeatureMatrix<f64>,
+        metadata: &crate::io::parquet::Metadata,
+    ) -> Result<(), crate::io::OutputError> {
+        let t = &self.transform;
+        crate::io::parquet::write_computed_matrix(
+            path,
+            &counts.feature_ids,
+            &counts.sample_ids,
+            |j| t.is_present(j) && counts.columns[j].is_some(),
+            |j, first, out| {
+                if let Some(c) = &counts.columns[j] {
+                    t.fill(j, first, &c[first..first + out.len()], out);
+                }
+            },
+            t.by_count_only(),
+            metadata,
+        )
+    }
+}
+
+/// Fits on the kept genes only; the transform applies to the full matrix, filtered genes
 /// becoming NaN rows (written as nulls, so every matrix keeps the annotation's rows). With every
-/// gene kept the counts are normalised as they are, without a copy: at cohort size each copy of
+/// gene kept the counts are fitted on as they are, without a copy: at cohort size each copy of
 /// the matrix is hundreds of megabytes.
 /// `design` gives, for each of `options.vst_design`'s columns, each sample's label (for the VST).
 pub fn apply_filtered(
@@ -219,23 +247,7 @@ pub fn apply_filtered(
         ..options.clone()
     };
     let out = apply(method, &sub, sub_lengths.as_deref(), options, design)?;
-    drop(sub);
-    let columns = out
-        .matrix
-        .columns
-        .into_iter()
-        .map(|c| {
-            let c = c?;
-            let mut full = vec![f64::NAN; keep.len()];
-            for (k, &i) in rows.iter().enumerate() {
-                full[i] = c[k];
-            }
-            Some(full)
-        })
-        .collect();
-    let matrix =
-        FeatureMatrix { feature_ids: counts.feature_ids.clone(), sample_ids: counts.sample_ids.clone(), columns };
-    Ok(Normalised { matrix, ..out })
+    Ok(Normalised { transform: out.transform.spread(keep), ..out })
 }
 
 /// A method that cannot be applied to this matrix.
@@ -310,14 +322,16 @@ pub fn apply(
             method.name()
         ));
     }
+    // Fitted on the rounded counts, the transform rounds the counts it is applied to.
+    let rounding = |t: Transform| if rounded > 0 { t.of_rounded() } else { t };
     let counts = counts.as_ref();
-    let matrix = match method {
+    let transform = match method {
         Method::Vst => {
-            let (matrix, mut fit) = vst::vst(counts, options.vst_fit_type, options.vst_nsub, controls, design)?;
+            let (transform, mut fit) = vst::vst(counts, options.vst_fit_type, options.vst_nsub, controls, design)?;
             let mut details = fit.to_json();
             warnings.append(&mut fit.warnings);
             details["rounded_counts"] = serde_json::json!(rounded);
-            return Ok(Normalised { matrix, fit: details, warnings });
+            return Ok(Normalised { transform: rounding(transform), fit: details, warnings });
         }
         Method::Cpm => cpm::cpm(counts),
         Method::Log2cpm => cpm::log2_cpm(counts, options.prior_count),
@@ -335,7 +349,7 @@ pub fn apply(
         Method::Uq => tmm::effective_cpm(counts, &tmm::upper_quartile_factors(counts)),
     };
     let fit = if rounded > 0 { serde_json::json!({ "rounded_counts": rounded }) } else { serde_json::Value::Null };
-    Ok(Normalised { matrix, fit, warnings })
+    Ok(Normalised { transform: rounding(transform), fit, warnings })
 }
 
 #[cfg(test)]

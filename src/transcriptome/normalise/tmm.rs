@@ -3,13 +3,17 @@
 //! `logratioTrim = 0.3`, `sumTrim = 0.05`, `doWeighting = TRUE`, `Acutoff = -1e10`), after
 //! dropping genes that are zero in every sample; factors are rescaled to geometric mean 1.
 
+use std::borrow::Cow;
+
 use rayon::prelude::*;
 
+use super::transform::Transform;
 use crate::matrix::FeatureMatrix;
 use crate::stats::{geometric_mean, quantile_type7, rank_window};
 
-/// Genes that are not zero in every present sample, as dense columns.
-fn nonzero_columns(counts: &FeatureMatrix<f64>) -> (Vec<usize>, Vec<Vec<f64>>) {
+/// Genes that are not zero in every present sample, as dense columns: the columns themselves
+/// when every gene has a read (a cohort's matrix, whose copy would be hundreds of megabytes).
+fn nonzero_columns(counts: &FeatureMatrix<f64>) -> (Vec<usize>, Vec<Cow<'_, [f64]>>) {
     let present: Vec<usize> = (0..counts.columns.len()).filter(|&j| counts.columns[j].is_some()).collect();
     let columns: Vec<&Vec<f64>> = counts.columns.iter().flatten().collect();
     let mut any = vec![false; counts.feature_ids.len()];
@@ -18,22 +22,25 @@ fn nonzero_columns(counts: &FeatureMatrix<f64>) -> (Vec<usize>, Vec<Vec<f64>>) {
             *a |= v > 0.0;
         }
     }
+    if any.iter().all(|&a| a) {
+        return (present, columns.into_iter().map(|c| Cow::Borrowed(c.as_slice())).collect());
+    }
     let keep: Vec<usize> = (0..any.len()).filter(|&i| any[i]).collect();
-    (present, columns.par_iter().map(|c| keep.iter().map(|&i| c[i]).collect()).collect())
+    (present, columns.par_iter().map(|c| Cow::Owned(keep.iter().map(|&i| c[i]).collect())).collect())
 }
 
 /// No present sample, or no gene with a read in any: edgeR then falls back to `method = "none"`
 /// (every factor 1), where the trimmed means and quartiles are undefined.
-fn no_genes_left(columns: &[Vec<f64>]) -> bool {
-    columns.first().is_none_or(Vec::is_empty)
+fn no_genes_left(columns: &[Cow<'_, [f64]>]) -> bool {
+    columns.first().is_none_or(|c| c.is_empty())
 }
 
-fn upper_quartile_raw(columns: &[Vec<f64>]) -> Vec<f64> {
+fn upper_quartile_raw(columns: &[Cow<'_, [f64]>]) -> Vec<f64> {
     columns
         .par_iter()
         .map(|c| {
             let lib: f64 = c.iter().sum();
-            let mut v = c.clone();
+            let mut v = c.to_vec();
             quantile_type7(&mut v, 0.75).unwrap_or(0.0) / lib
         })
         .collect()
@@ -87,7 +94,7 @@ pub fn tmm_factors(counts: &FeatureMatrix<f64>) -> Vec<Option<f64>> {
     let reference_column = &columns[reference];
     let n_r = reference_column.iter().sum::<f64>();
     let reference_log2: Vec<f64> = reference_column.iter().map(|r| (r / n_r).log2()).collect();
-    let factors = columns.par_iter().map(|c| tmm_factor(c, reference_column, &reference_log2)).collect();
+    let factors = columns.par_iter().map(|c| tmm_factor(c, reference_column, n_r, &reference_log2)).collect();
     spread(&present, counts.columns.len(), factors)
 }
 
@@ -187,12 +194,13 @@ fn tmmwsp_factor(obs: &[f64], reference: &[f64]) -> f64 {
 }
 
 /// edgeR's `.calcFactorTMM` for one sample against the reference.
-/// `reference_log2` holds the reference's `log2(r / n_r)`, the same for every sample.
-fn tmm_factor(obs: &[f64], reference: &[f64], reference_log2: &[f64]) -> f64 {
-    let (n_o, n_r) = (obs.iter().sum::<f64>(), reference.iter().sum::<f64>());
-    let mut log_r = Vec::new();
-    let mut abs_e = Vec::new();
-    let mut var = Vec::new();
+/// `n_r` is the reference's library size and `reference_log2` its `log2(r / n_r)`, the same for
+/// every sample.
+fn tmm_factor(obs: &[f64], reference: &[f64], n_r: f64, reference_log2: &[f64]) -> f64 {
+    let n_o = obs.iter().sum::<f64>();
+    let mut log_r = Vec::with_capacity(obs.len());
+    let mut abs_e = Vec::with_capacity(obs.len());
+    let mut var = Vec::with_capacity(obs.len());
     for ((&o, &r), &r_log2) in obs.iter().zip(reference).zip(reference_log2) {
         // A zero in either sample makes the log-ratio infinite: the gene is left out.
         if o == 0.0 || r == 0.0 {
@@ -232,11 +240,17 @@ fn tmm_factor(obs: &[f64], reference: &[f64], reference_log2: &[f64]) -> f64 {
 
 /// CPM on effective library sizes (library size × normalisation factor), as edgeR's
 /// `cpm(DGEList)`.
-pub fn effective_cpm(counts: &FeatureMatrix<f64>, factors: &[Option<f64>]) -> FeatureMatrix<f64> {
-    counts.par_map_columns(|j, c| {
-        let lib: f64 = c.iter().sum();
-        factors[j].filter(|_| lib > 0.0).map(|f| c.iter().map(|&v| v / (lib * f) * 1e6).collect())
-    })
+pub fn effective_cpm(counts: &FeatureMatrix<f64>, factors: &[Option<f64>]) -> Transform {
+    let libs: Vec<f64> = counts.columns.iter().map(|c| c.as_ref().map_or(0.0, |c| c.iter().sum())).collect();
+    let present = counts
+        .columns
+        .iter()
+        .zip(&libs)
+        .zip(factors)
+        .map(|((c, &lib), f)| c.is_some() && lib > 0.0 && f.is_some())
+        .collect();
+    let effective: Vec<f64> = libs.iter().zip(factors).map(|(&lib, f)| lib * f.unwrap_or(f64::NAN)).collect();
+    Transform::by_count(present, move |j, v| v / effective[j] * 1e6)
 }
 
 #[cfg(test)]

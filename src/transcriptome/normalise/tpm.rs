@@ -1,21 +1,26 @@
 //! Length-aware scaling: TPM (transcripts per million) and FPKM, with gene length = the union of
 //! the gene's exons (featureCounts' `Length`) or an imported effective length.
 
+use super::transform::Transform;
 use crate::matrix::FeatureMatrix;
 
 /// TPM: counts / length, rescaled so each sample sums to 10⁶.
-pub fn tpm(counts: &FeatureMatrix<f64>, lengths: &[f64]) -> FeatureMatrix<f64> {
-    counts.par_map_columns(|_, c| {
-        let rate: Vec<f64> = c.iter().zip(lengths).map(|(&v, &l)| v / l).collect();
-        let total: f64 = rate.iter().sum();
-        (total > 0.0).then(|| rate.iter().map(|r| r / total * 1e6).collect())
-    })
+pub fn tpm(counts: &FeatureMatrix<f64>, lengths: &[f64]) -> Transform {
+    // Each sample's total rate, summed gene by gene as the rates come.
+    let totals: Vec<f64> = counts
+        .columns
+        .iter()
+        .map(|c| c.as_ref().map_or(0.0, |c| c.iter().zip(lengths).map(|(&v, &l)| v / l).sum()))
+        .collect();
+    let present = counts.columns.iter().zip(&totals).map(|(c, &t)| c.is_some() && t > 0.0).collect();
+    let lengths = lengths.to_vec();
+    Transform::by_gene(present, move |j, i, v| v / lengths[i] / totals[j] * 1e6)
 }
 
 /// FPKM: counts / (length in kb × library size in millions).
-pub fn fpkm(counts: &FeatureMatrix<f64>, lengths: &[f64]) -> FeatureMatrix<f64> {
-    counts.par_map_columns(|_, c| {
-        let lib: f64 = c.iter().sum();
-        (lib > 0.0).then(|| c.iter().zip(lengths).map(|(&v, &l)| v * 1e9 / (l * lib)).collect())
-    })
+pub fn fpkm(counts: &FeatureMatrix<f64>, lengths: &[f64]) -> Transform {
+    let libs: Vec<f64> = counts.columns.iter().map(|c| c.as_ref().map_or(0.0, |c| c.iter().sum())).collect();
+    let present = counts.columns.iter().zip(&libs).map(|(c, &lib)| c.is_some() && lib > 0.0).collect();
+    let lengths = lengths.to_vec();
+    Transform::by_gene(present, move |j, i, v| v * 1e9 / (lengths[i] * libs[j]))
 }

@@ -22,6 +22,7 @@ use serde_json::json;
 use super::NormaliseError;
 use super::deseq2::{SizeFactorType, size_factors};
 use super::dispersion::{self, Design, Samples, Trend, TrendError};
+use super::transform::Transform;
 use crate::matrix::FeatureMatrix;
 
 crate::choice::named_enum! {
@@ -80,7 +81,7 @@ pub fn vst(
     nsub: Option<usize>,
     controls: Option<&[bool]>,
     design: Option<&[Vec<String>]>,
-) -> Result<(FeatureMatrix<f64>, VstFit), NormaliseError> {
+) -> Result<(Transform, VstFit), NormaliseError> {
     let err = |message: String| NormaliseError::Method { method: "vst", message };
     let factors = size_factors(counts, SizeFactorType::Ratio, controls)?;
     let present: Vec<usize> = (0..counts.columns.len()).filter(|&j| factors[j].is_some()).collect();
@@ -155,21 +156,23 @@ pub fn vst(
         },
     }
     .map_err(|e| err(e.to_string()))?;
+    let has_factor: Vec<bool> = counts.columns.iter().zip(&factors).map(|(c, f)| c.is_some() && f.is_some()).collect();
+    let sf: Vec<f64> = factors.iter().map(|f| f.unwrap_or(f64::NAN)).collect();
     let out = match &trend {
         Trend::Parametric { a0, a1 } => {
             let (a0, a1) = (*a0, *a1);
-            let transform = |q: f64| {
+            let transform = move |q: f64| {
                 ((1.0 + a1 + 2.0 * a0 * q + 2.0 * (a0 * q * (1.0 + a1 + a0 * q)).sqrt()) / (4.0 * a0)).ln()
                     / std::f64::consts::LN_2
             };
-            counts.par_map_columns(|j, c| factors[j].map(|s| c.iter().map(|&v| transform(v / s)).collect()))
+            Transform::by_count(has_factor, move |j, v| transform(v / sf[j]))
         }
         Trend::Mean(d) => {
             let d = *d;
-            let transform = |q: f64| (2.0 * (d * q).sqrt().asinh() - d.ln() - 4f64.ln()) / std::f64::consts::LN_2;
-            counts.par_map_columns(|j, c| factors[j].map(|s| c.iter().map(|&v| transform(v / s)).collect()))
+            let transform = move |q: f64| (2.0 * (d * q).sqrt().asinh() - d.ln() - 4f64.ln()) / std::f64::consts::LN_2;
+            Transform::by_count(has_factor, move |j, v| transform(v / sf[j]))
         }
-        Trend::Local(_) => integrated_transform(counts, &factors, &present, &trend),
+        Trend::Local(_) => integrated_transform(counts, &factors, &present, &trend, has_factor, sf),
     };
     let fit = VstFit { trend, genes_estimated: estimated.len(), genes_in_trend: used.len(), warnings };
     Ok((out, fit))
@@ -184,7 +187,9 @@ fn integrated_transform(
     factors: &[Option<f64>],
     present: &[usize],
     trend: &Trend,
-) -> FeatureMatrix<f64> {
+    has_factor: Vec<bool>,
+    sf: Vec<f64>,
+) -> Transform {
     use crate::stats::spline::FmmSpline;
     use rayon::prelude::*;
     let normalised = |j: usize| -> Option<(&[f64], f64)> { Some((counts.columns[j].as_deref()?, factors[j]?)) };
@@ -221,10 +226,17 @@ fn integrated_transform(
     let h2 = crate::stats::quantile_type7(&mut row_means, 0.999).unwrap_or(f64::NAN);
     let eta = (h2.log2() - h1.log2()) / (spline.eval(h2.asinh()) - spline.eval(h1.asinh()));
     let xi = h1.log2() - eta * spline.eval(h1.asinh());
-    counts.par_map_columns(|j, c| {
-        let s = factors[j]?;
-        let mut at = spline.evaluator();
-        Some(c.iter().map(|&v| eta * at.eval((v / s).asinh()) + xi).collect())
+    // R evaluates the spline on a whole column in one call, whose search starts where the last
+    // value's piece was; a column's runs come in gene order, so each resumes from its piece.
+    let pieces: Vec<std::sync::atomic::AtomicUsize> = sf.iter().map(|_| Default::default()).collect();
+    Transform::with_fill(has_factor, true, move |j, first, counts, out| {
+        use std::sync::atomic::Ordering::Relaxed;
+        let s = sf[j];
+        let mut at = spline.evaluator_from(if first == 0 { 0 } else { pieces[j].load(Relaxed) });
+        for (o, &v) in out.iter_mut().zip(counts) {
+            *o = eta * at.eval((v / s).asinh()) + xi;
+        }
+        pieces[j].store(at.piece(), Relaxed);
     })
 }
 
@@ -256,6 +268,7 @@ mod tests {
     fn vst_is_monotone_and_nsub_picks_genes_evenly() {
         let c = counts(60, 6);
         let (all, fit) = vst(&c, FitType::Parametric, None, None, None).expect("vst");
+        let all = all.apply(&c);
         assert_eq!(fit.genes_estimated, 60);
         let col = all.columns[0].as_ref().expect("column");
         let raw = c.columns[0].as_ref().expect("column");
