@@ -354,7 +354,71 @@ pub fn apply(
 
 #[cfg(test)]
 mod tests {
-    use super::design_columns;
+    use super::*;
+    use crate::choice::Named;
+
+    /// Counts with low, middling and high genes and a few all-zero genes (no sample is empty:
+    /// DESeq2's ratio size factors would then be undefined).
+    fn counts() -> FeatureMatrix<f64> {
+        let mut state = 99u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let columns = (0..8)
+            .map(|j| {
+                (0..90)
+                    .map(|g| {
+                        if g % 17 == 0 {
+                            return 0.0;
+                        }
+                        let mean = (g as f64 * 0.13).exp() * (0.6 + 0.1 * j as f64);
+                        (mean * (0.3 + 1.4 * next())).round()
+                    })
+                    .collect()
+            })
+            .collect();
+        crate::matrix::test_matrix(columns)
+    }
+
+    /// The writer fills a column a row group at a time: every method's values, with and without
+    /// a filter, must not depend on where the runs start and end.
+    #[test]
+    fn every_method_gives_the_same_values_filled_in_runs() {
+        let counts = counts();
+        let n = counts.feature_ids.len();
+        let lengths: Vec<f64> = (0..n).map(|i| 500.0 + 37.0 * i as f64).collect();
+        let all = vec![true; n];
+        let some: Vec<bool> = (0..n).map(|i| i % 3 != 1).collect();
+        let mut checked = 0;
+        for &(method, _, _) in Method::CHOICES {
+            for (keep, fit_type) in [(&all, vst::FitType::Parametric), (&some, vst::FitType::Local)] {
+                let options = NormaliseOptions { vst_fit_type: fit_type, ..Default::default() };
+                let Ok(normalised) = apply_filtered(method, &counts, Some(&lengths), keep, &options, None) else {
+                    continue;
+                };
+                let whole = normalised.transform.apply(&counts);
+                for (j, column) in counts.columns.iter().enumerate() {
+                    let column = column.as_ref().expect("present");
+                    assert_eq!(whole.columns[j].is_some(), normalised.transform.is_present(j), "{method}");
+                    let Some(expected) = &whole.columns[j] else { continue };
+                    for run in [1, 7, 32] {
+                        let mut got = vec![0.0; n];
+                        for first in (0..n).step_by(run) {
+                            let end = (first + run).min(n);
+                            normalised.transform.fill(j, first, &column[first..end], &mut got[first..end]);
+                        }
+                        let same = got.iter().zip(expected).all(|(a, b)| a.to_bits() == b.to_bits());
+                        assert!(same, "{method}, sample {j}, runs of {run}");
+                    }
+                    // Filtered genes are NaN (written as null).
+                    assert!(expected.iter().zip(keep).all(|(v, k)| *k || v.is_nan()), "{method}, sample {j}");
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 2 * Method::CHOICES.len(), "every method applies to these counts");
+    }
 
     #[test]
     fn designs_are_read_as_users_write_them() {
