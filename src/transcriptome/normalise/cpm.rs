@@ -5,22 +5,22 @@
 //! `logCPM = log2((y + p_j) / (L_j + 2 p_j) · 1e6)`. A sample with no counts has no defined CPM:
 //! its column is null, never 0 or NaN.
 
-use super::transform::Transform;
+use super::transform::{Transform, scales};
 use crate::matrix::FeatureMatrix;
 
-fn library_sizes(counts: &FeatureMatrix<f64>) -> Vec<f64> {
+/// Each sample's total count (0 for a missing column).
+pub(super) fn library_sizes(counts: &FeatureMatrix<f64>) -> Vec<f64> {
     counts.columns.iter().map(|c| c.iter().flatten().sum()).collect()
 }
 
 /// CPM = count / library size × 10⁶ (library size = the sample's total assigned counts).
 pub fn cpm(counts: &FeatureMatrix<f64>) -> Transform {
-    let libs = library_sizes(counts);
-    Transform::by_count(present(counts, &libs), move |j, y| y / libs[j] * 1e6)
+    Transform::by_sample(counts, &positive(&library_sizes(counts)), |lib, y| y / lib * 1e6)
 }
 
-/// The columns with counts and a positive library size.
-fn present(counts: &FeatureMatrix<f64>, libs: &[f64]) -> Vec<bool> {
-    counts.columns.iter().zip(libs).map(|(c, &lib)| c.is_some() && lib > 0.0).collect()
+/// The positive sizes: a sample without counts has no CPM, TPM or FPKM (its column is null).
+pub(super) fn positive(sizes: &[f64]) -> Vec<Option<f64>> {
+    sizes.iter().map(|&s| (s > 0.0).then_some(s)).collect()
 }
 
 /// edgeR's `cpm(y, log = TRUE, prior.count)`.
@@ -36,8 +36,8 @@ pub fn log2_cpm_normalised(counts: &FeatureMatrix<f64>, factors: &[Option<f64>],
 }
 
 fn log2_cpm_on(counts: &FeatureMatrix<f64>, libs: Vec<f64>, prior_count: f64) -> Transform {
-    let positive: Vec<f64> = libs.iter().copied().filter(|&l| l > 0.0).collect();
-    let mean = positive.iter().sum::<f64>() / positive.len().max(1) as f64;
+    let nonzero: Vec<f64> = libs.iter().copied().filter(|&l| l > 0.0).collect();
+    let mean = nonzero.iter().sum::<f64>() / nonzero.len().max(1) as f64;
     // Each sample's prior and denominator, as edgeR computes them.
     let scaled: Vec<(f64, f64)> = libs
         .iter()
@@ -46,7 +46,7 @@ fn log2_cpm_on(counts: &FeatureMatrix<f64>, libs: Vec<f64>, prior_count: f64) ->
             (prior, lib + 2.0 * prior)
         })
         .collect();
-    Transform::by_count(present(counts, &libs), move |j, y| {
+    Transform::by_count(scales(counts, &positive(&libs)).0, move |j, y| {
         let (prior, denom) = scaled[j];
         ((y + prior) / denom * 1e6).log2()
     })

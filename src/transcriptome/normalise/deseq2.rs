@@ -101,9 +101,7 @@ fn ln_count(v: f64) -> f64 {
 
 /// Counts divided by size factors (DESeq2's `counts(dds, normalized = TRUE)`).
 pub fn normalised_counts(counts: &FeatureMatrix<f64>, factors: &[Option<f64>]) -> Transform {
-    let present = counts.columns.iter().zip(factors).map(|(c, f)| c.is_some() && f.is_some()).collect();
-    let factors: Vec<f64> = factors.iter().map(|f| f.unwrap_or(f64::NAN)).collect();
-    Transform::by_count(present, move |j, v| v / factors[j])
+    Transform::by_sample(counts, factors, |f, v| v / f)
 }
 
 #[cfg(test)]

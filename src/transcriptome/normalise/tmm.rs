@@ -7,6 +7,7 @@ use std::borrow::Cow;
 
 use rayon::prelude::*;
 
+use super::cpm::library_sizes;
 use super::transform::Transform;
 use crate::matrix::FeatureMatrix;
 use crate::stats::{geometric_mean, quantile_type7, rank_window};
@@ -241,16 +242,9 @@ fn tmm_factor(obs: &[f64], reference: &[f64], n_r: f64, reference_log2: &[f64]) 
 /// CPM on effective library sizes (library size × normalisation factor), as edgeR's
 /// `cpm(DGEList)`.
 pub fn effective_cpm(counts: &FeatureMatrix<f64>, factors: &[Option<f64>]) -> Transform {
-    let libs: Vec<f64> = counts.columns.iter().map(|c| c.as_ref().map_or(0.0, |c| c.iter().sum())).collect();
-    let present = counts
-        .columns
-        .iter()
-        .zip(&libs)
-        .zip(factors)
-        .map(|((c, &lib), f)| c.is_some() && lib > 0.0 && f.is_some())
-        .collect();
-    let effective: Vec<f64> = libs.iter().zip(factors).map(|(&lib, f)| lib * f.unwrap_or(f64::NAN)).collect();
-    Transform::by_count(present, move |j, v| v / effective[j] * 1e6)
+    let effective: Vec<Option<f64>> =
+        library_sizes(counts).iter().zip(factors).map(|(&lib, f)| f.filter(|_| lib > 0.0).map(|f| lib * f)).collect();
+    Transform::by_sample(counts, &effective, |effective, v| v / effective * 1e6)
 }
 
 #[cfg(test)]

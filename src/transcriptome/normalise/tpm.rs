@@ -1,7 +1,8 @@
 //! Length-aware scaling: TPM (transcripts per million) and FPKM, with gene length = the union of
 //! the gene's exons (featureCounts' `Length`) or an imported effective length.
 
-use super::transform::Transform;
+use super::cpm::{library_sizes, positive};
+use super::transform::{Transform, scales};
 use crate::matrix::FeatureMatrix;
 
 /// TPM: counts / length, rescaled so each sample sums to 10⁶.
@@ -12,15 +13,14 @@ pub fn tpm(counts: &FeatureMatrix<f64>, lengths: &[f64]) -> Transform {
         .iter()
         .map(|c| c.as_ref().map_or(0.0, |c| c.iter().zip(lengths).map(|(&v, &l)| v / l).sum()))
         .collect();
-    let present = counts.columns.iter().zip(&totals).map(|(c, &t)| c.is_some() && t > 0.0).collect();
+    let (present, totals) = scales(counts, &positive(&totals));
     let lengths = lengths.to_vec();
     Transform::by_gene(present, move |j, i, v| v / lengths[i] / totals[j] * 1e6)
 }
 
 /// FPKM: counts / (length in kb × library size in millions).
 pub fn fpkm(counts: &FeatureMatrix<f64>, lengths: &[f64]) -> Transform {
-    let libs: Vec<f64> = counts.columns.iter().map(|c| c.as_ref().map_or(0.0, |c| c.iter().sum())).collect();
-    let present = counts.columns.iter().zip(&libs).map(|(c, &lib)| c.is_some() && lib > 0.0).collect();
+    let (present, libs) = scales(counts, &positive(&library_sizes(counts)));
     let lengths = lengths.to_vec();
     Transform::by_gene(present, move |j, i, v| v * 1e9 / (lengths[i] * libs[j]))
 }

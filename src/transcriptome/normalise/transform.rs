@@ -39,6 +39,17 @@ impl Transform {
         Transform { present, fill: Box::new(fill), by_count: false }
     }
 
+    /// Column `j`'s cells are `f(scale[j], count)` where the column and its scale (a size
+    /// factor, a library size) exist.
+    pub fn by_sample(
+        counts: &FeatureMatrix<f64>,
+        scale: &[Option<f64>],
+        f: impl Fn(f64, f64) -> f64 + Send + Sync + 'static,
+    ) -> Self {
+        let (present, scale) = scales(counts, scale);
+        Self::by_count(present, move |j, y| f(scale[j], y))
+    }
+
     /// A transform whose own `fill` does the work (one that needs per-run state).
     pub fn with_fill(
         present: Vec<bool>,
@@ -118,6 +129,13 @@ impl Transform {
         };
         Transform { present, fill: Box::new(fill), by_count }
     }
+}
+
+/// Which columns have values (the column and its scale exist), and each column's scale (NaN
+/// where there is none).
+pub fn scales(counts: &FeatureMatrix<f64>, scale: &[Option<f64>]) -> (Vec<bool>, Vec<f64>) {
+    let present = counts.columns.iter().zip(scale).map(|(c, s)| c.is_some() && s.is_some()).collect();
+    (present, scale.iter().map(|s| s.unwrap_or(f64::NAN)).collect())
 }
 
 #[cfg(test)]

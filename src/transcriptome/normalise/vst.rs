@@ -156,8 +156,6 @@ pub fn vst(
         },
     }
     .map_err(|e| err(e.to_string()))?;
-    let has_factor: Vec<bool> = counts.columns.iter().zip(&factors).map(|(c, f)| c.is_some() && f.is_some()).collect();
-    let sf: Vec<f64> = factors.iter().map(|f| f.unwrap_or(f64::NAN)).collect();
     let out = match &trend {
         Trend::Parametric { a0, a1 } => {
             let (a0, a1) = (*a0, *a1);
@@ -165,14 +163,14 @@ pub fn vst(
                 ((1.0 + a1 + 2.0 * a0 * q + 2.0 * (a0 * q * (1.0 + a1 + a0 * q)).sqrt()) / (4.0 * a0)).ln()
                     / std::f64::consts::LN_2
             };
-            Transform::by_count(has_factor, move |j, v| transform(v / sf[j]))
+            Transform::by_sample(counts, &factors, move |s, v| transform(v / s))
         }
         Trend::Mean(d) => {
             let d = *d;
             let transform = move |q: f64| (2.0 * (d * q).sqrt().asinh() - d.ln() - 4f64.ln()) / std::f64::consts::LN_2;
-            Transform::by_count(has_factor, move |j, v| transform(v / sf[j]))
+            Transform::by_sample(counts, &factors, move |s, v| transform(v / s))
         }
-        Trend::Local(_) => integrated_transform(counts, &factors, &present, &trend, has_factor, sf),
+        Trend::Local(_) => integrated_transform(counts, &factors, &present, &trend),
     };
     let fit = VstFit { trend, genes_estimated: estimated.len(), genes_in_trend: used.len(), warnings };
     Ok((out, fit))
@@ -187,8 +185,6 @@ fn integrated_transform(
     factors: &[Option<f64>],
     present: &[usize],
     trend: &Trend,
-    has_factor: Vec<bool>,
-    sf: Vec<f64>,
 ) -> Transform {
     use crate::stats::spline::FmmSpline;
     use rayon::prelude::*;
@@ -228,6 +224,7 @@ fn integrated_transform(
     let xi = h1.log2() - eta * spline.eval(h1.asinh());
     // R evaluates the spline on a whole column in one call, whose search starts where the last
     // value's piece was; a column's runs come in gene order, so each resumes from its piece.
+    let (has_factor, sf) = super::transform::scales(counts, factors);
     let pieces: Vec<std::sync::atomic::AtomicUsize> = sf.iter().map(|_| Default::default()).collect();
     Transform::with_fill(has_factor, true, move |j, first, counts, out| {
         use std::sync::atomic::Ordering::Relaxed;
