@@ -387,21 +387,22 @@ impl Gene<'_> {
     fn log_posterior(&mut self, log_alpha: f64) -> f64 {
         let alpha = log_alpha.exp();
         let r = 1.0 / alpha;
-        let lgamma_r = crate::stats::rmath::lgammafn(r);
+        let lgamma_r = lgammafn(r);
         let work = &mut *self.work;
-        for (t, &d) in work.table.iter_mut().zip(&work.distinct) {
-            *t = crate::stats::rmath::lgammafn(d + r);
-        }
+        crate::stats::rmath::lgammafn_shifted(&work.distinct, r, &mut work.table);
         // R takes `log(mu + 1/α)` and `log(1 + μα)` per sample; the first is the second plus
         // `log(1/α)`, which halves the logarithms (a third of the whole VST's time) for a sum
         // that differs from R's in its last bits, as the order of R's (Armadillo's) sum already
         // makes it differ.
+        // The logarithms first, in a loop of their own (a libm call per iteration would spill
+        // the sum and serialise the loop), then the sum in R's order.
         let ln_r = r.ln();
+        for (log1p, &mu) in work.log1p_mu_alpha.iter_mut().zip(self.mu) {
+            *log1p = (1.0 + mu * alpha).ln();
+        }
         let mut ll = 0.0;
         for j in 0..self.y.len() {
-            let (y, mu) = (self.y[j], self.mu[j]);
-            let log1p = (1.0 + mu * alpha).ln();
-            work.log1p_mu_alpha[j] = log1p;
+            let (y, log1p) = (self.y[j], work.log1p_mu_alpha[j]);
             ll += work.table[work.index[j] as usize] - lgamma_r - y * (log1p + ln_r) - r * log1p;
         }
         work.at = log_alpha;
