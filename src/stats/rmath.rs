@@ -46,6 +46,7 @@ const ALGMCS: [f64; 5] = [
 /// log √(2π).
 const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_741_780_329_736_406;
 
+#[inline(always)]
 fn chebyshev_eval(x: f64, a: &[f64]) -> f64 {
     let twox = x * 2.0;
     let (mut b0, mut b1, mut b2) = (0.0, 0.0, 0.0);
@@ -57,7 +58,9 @@ fn chebyshev_eval(x: f64, a: &[f64]) -> f64 {
     (b0 - b2) * 0.5
 }
 
-/// R's `lgammacor`: the remainder of Stirling's series for x ≥ 10.
+/// R's `lgammacor`: the remainder of Stirling's series for x ≥ 10. Inlined, so a loop over many
+/// arguments overlaps them.
+#[inline(always)]
 fn lgammacor(x: f64) -> f64 {
     const XBIG: f64 = 94_906_265.624_251_56;
     if x < XBIG {
