@@ -255,13 +255,21 @@ fn merge(
     let min_coverage = options.min_coverage.max(1);
     let mut qc = vec![SampleQc::default(); n];
     let (mut sites, mut kept, mut sex_dropped) = (0u64, 0u64, 0u64);
-    let (mut candidates, mut scratch) = (Vec::with_capacity(block_rows * 2), Vec::with_capacity(block_rows * 2));
+    let mut candidates = Vec::with_capacity(block_rows * 2);
+    let mut halves: [(Vec<u64>, Vec<u64>); 2] = Default::default();
     loop {
         // The first failing file in sample order, whatever the threads.
         let filled: Vec<Result<(), EpigenomeError>> = readers.par_iter_mut().map(|r| r.fill(block_rows)).collect();
         filled.into_iter().collect::<Result<(), _>>()?;
         let runs: Vec<&[u64]> = readers.iter().map(|r| &r.pending()[..r.pending().len().min(block_rows)]).collect();
-        sorted_union(&runs, block_rows, &mut candidates, &mut scratch);
+        // The union of each half of the files on its own thread, then of the two: the block's
+        // keys are among the `block_rows` smallest of either half.
+        let (left, right) = runs.split_at(runs.len() / 2);
+        let [(a, a_scratch), (b, b_scratch)] = &mut halves;
+        rayon::join(|| sorted_union(left, block_rows, a, a_scratch), || sorted_union(right, block_rows, b, b_scratch));
+        candidates.clear();
+        merge_unique(a, b, &mut candidates);
+        candidates.truncate(block_rows);
         if candidates.is_empty() {
             break;
         }
@@ -296,14 +304,22 @@ fn merge(
                     }
                 }
             });
+        // Per row, the samples covered and passing: a pass over every cell, split by rows.
         let mut covered = vec![0u64; rows];
         let mut passing = vec![0u64; rows];
-        for column in coverage.chunks(rows) {
-            for ((cov, pass), &c) in covered.iter_mut().zip(passing.iter_mut()).zip(column) {
-                *cov += u64::from(c > 0);
-                *pass += u64::from(c >= min_coverage);
-            }
-        }
+        const ROWS_PER_TASK: usize = 64;
+        covered.par_chunks_mut(ROWS_PER_TASK).zip(passing.par_chunks_mut(ROWS_PER_TASK)).enumerate().for_each(
+            |(k, (covered, passing))| {
+                let first = k * ROWS_PER_TASK;
+                for column in coverage.chunks(rows) {
+                    let column = &column[first..first + covered.len()];
+                    for ((cov, pass), &c) in covered.iter_mut().zip(passing.iter_mut()).zip(column) {
+                        *cov += u64::from(c > 0);
+                        *pass += u64::from(c >= min_coverage);
+                    }
+                }
+            },
+        );
         let mut block = Block {
             keys: candidates.clone(),
             ids: Vec::with_capacity(rows),
