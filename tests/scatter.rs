@@ -82,6 +82,17 @@ fn a_layer_step_without_its_samples_or_with_stale_ones_names_the_file_and_the_fi
     let e = String::from_utf8_lossy(&r.stderr);
     assert_eq!(r.status.code(), Some(2), "{e}");
     assert!(e.contains("its counting options ([transcriptome.quant]) differ from this cohort's"), "{e}");
+    // A step prints the cohort's warnings as `run` does: once each, with one level in front.
+    let r = harmonomics(&["quant", "sample", "-c", c, "--layer", "transcriptome", "--sample", "P01_day0", "-o", o]);
+    let e = String::from_utf8_lossy(&r.stderr);
+    assert!(r.status.success(), "{e}");
+    let late = e.lines().filter(|l| l.contains("P06\"'s month3 draw was collected +21 days")).collect::<Vec<_>>();
+    assert_eq!(late.len(), 1, "{e}");
+    let level = late[0].strip_prefix("harmonomics: warning: ").unwrap_or_default();
+    assert!(
+        level.starts_with(&format!("{}:30: patient", repo().join("test-data/cohort/samplesheet.csv").display())),
+        "{e}"
+    );
     // A sample the samplesheet does not have, and a layer with nothing to scatter.
     let r = harmonomics(&["quant", "sample", "-q", "-c", c, "--layer", "epigenome", "--sample", "P99_day0", "-o", o]);
     assert_eq!(r.status.code(), Some(2));

@@ -35,6 +35,13 @@ pub struct Problem {
     pub message: String,
 }
 
+impl Problem {
+    /// Where and what, without the level (for lists that are all warnings).
+    pub fn described(&self) -> String {
+        format!("{}: {}", self.location, self.message)
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let level = match self.severity {

@@ -40,7 +40,8 @@ pub(crate) fn start(config: &Path, quiet: bool) -> Result<(Cohort, Started), Run
     let cohort = stage::stage(&mut stages, "validate", json!({ "config": config }), |r| {
         let cohort = cohort::load(config)?;
         r.counts = json!({ "samples": cohort.samples.len(), "patients": cohort.patients.len() });
-        r.warnings = cohort.warnings.iter().map(ToString::to_string).collect();
+        // A stage's warnings are all warnings: no level in front (the messages add one).
+        r.warnings = cohort.warnings.iter().map(cohort::Problem::described).collect();
         Ok::<_, RunError>(cohort)
     })?;
     Ok((cohort, Started { progress, stages, clock, started_at }))
