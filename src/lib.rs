@@ -20,6 +20,7 @@ pub mod layer;
 pub mod matrix;
 pub mod metabolome;
 pub mod output;
+pub mod parallel;
 pub mod pipeline;
 pub mod stats;
 pub mod transcriptome;

@@ -15,6 +15,8 @@ pub use options::{BatchCorrectionOptions, BatchMethod};
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
+
+use crate::parallel::CollectInOrder;
 use serde::{Deserialize, Serialize};
 
 /// Why ComBat cannot run.
@@ -260,7 +262,7 @@ fn combat_all_rows(
     // matrix) and the pooled variance. The same expressions as a sequential loop, so the same
     // bits; the first failing gene in order is the one reported.
     type GeneFit = (f64, Vec<f64>, f64);
-    let fits: Vec<Result<GeneFit, BatchError>> = data
+    let fits: Vec<GeneFit> = data
         .par_iter()
         .map(|y| {
             let xty: Vec<f64> = (0..p).map(|a| (0..n).map(|j| design[a][j] * y[j]).sum()).collect();
@@ -270,11 +272,10 @@ fn combat_all_rows(
             let var = (0..n).map(|j| (y[j] - fitted(j)).powi(2)).sum::<f64>() / n as f64;
             Ok((grand_mean, b_hat, var))
         })
-        .collect();
+        .collect_in_order()?;
     let mut fit = Vec::with_capacity(data.len());
     let mut var_pooled = Vec::with_capacity(data.len());
-    for f in fits {
-        let (grand_mean, b_hat, var) = f?;
+    for (grand_mean, b_hat, var) in fits {
         fit.push((grand_mean, b_hat));
         var_pooled.push(var);
     }

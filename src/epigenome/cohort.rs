@@ -12,6 +12,8 @@ use super::EpigenomeError;
 use super::normalise::{NormaliseOptions, is_sex_chromosome};
 use rayon::prelude::*;
 
+use crate::parallel::CollectInOrder;
+
 use super::regions::{RegionAccumulator, RegionSet, Segment};
 use super::sites::{SampleReader, chrom_cmp, split_key};
 use crate::io::OutputError;
@@ -90,10 +92,8 @@ pub fn assemble(
     block_rows: Option<usize>,
 ) -> Result<Assembled, AssembleError> {
     let block_rows = block_rows.unwrap_or_else(|| ((8usize << 20) / (16 * sample_ids.len().max(1))).max(64)).max(1);
-    // Each open reads a file's footer: in parallel, the first error in sample order reported
-    // (collected whole first: a parallel collect into `Result` stops at whichever fails first).
-    let opened: Vec<Result<SampleReader, EpigenomeError>> = paths.par_iter().map(|p| SampleReader::open(p)).collect();
-    let mut readers: Vec<SampleReader> = opened.into_iter().collect::<Result<_, _>>()?;
+    // Each open reads a file's footer: in parallel, the first error in sample order reported.
+    let mut readers = paths.par_iter().map(|p| SampleReader::open(p)).collect_in_order()?;
     let mut chroms: Vec<String> = readers.iter().flat_map(|r| r.chroms.iter().cloned()).collect();
     chroms.sort_by(|a, b| chrom_cmp(a, b));
     chroms.dedup();
@@ -259,8 +259,7 @@ fn merge(
     let mut halves: [(Vec<u64>, Vec<u64>); 2] = Default::default();
     loop {
         // The first failing file in sample order, whatever the threads.
-        let filled: Vec<Result<(), EpigenomeError>> = readers.par_iter_mut().map(|r| r.fill(block_rows)).collect();
-        filled.into_iter().collect::<Result<(), _>>()?;
+        readers.par_iter_mut().map(|r| r.fill(block_rows)).collect_in_order()?;
         let runs: Vec<&[u64]> = readers.iter().map(|r| &r.pending()[..r.pending().len().min(block_rows)]).collect();
         // The union of each half of the files on its own thread, then of the two: the block's
         // keys are among the `block_rows` smallest of either half.

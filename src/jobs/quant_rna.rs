@@ -6,6 +6,7 @@ use crate::annotation::{self, FeatureIndex};
 use crate::io::parquet::{stage_batch, write_matrix, write_matrix_as_counts};
 use crate::layer::Layer;
 use crate::matrix::FeatureMatrix;
+use crate::parallel::CollectInOrder;
 use crate::pipeline::{At, Progress, RunError, arrow_err, json_text};
 use crate::transcriptome::quant::annotated::ReportFormat;
 use crate::transcriptome::quant::{Report, SampleCounts, quantify, quantify_with_details};
@@ -70,12 +71,12 @@ pub fn run(job: &QuantRnaJob, progress: &Progress) -> Result<Vec<SampleCounts>, 
     // and the first failing file (in that order) is the one reported.
     let workers = (job.threads / job.bams.len()).max(1);
     let reports = report_paths(job)?;
-    let results: Vec<Result<(SampleCounts, Option<tempfile::TempPath>), RunError>> = job
+    let results: Vec<(SampleCounts, Option<tempfile::TempPath>)> = job
         .bams
         .par_iter()
         .zip(&reports)
         .map(|(bam, report)| match report {
-            None => Ok((quantify(bam, &features, &index, &job.options, workers)?, None)),
+            None => Ok::<_, RunError>((quantify(bam, &features, &index, &job.options, workers)?, None)),
             Some(report) => {
                 let out_err = |source| crate::io::OutputError { path: report.clone(), source };
                 let tmp = crate::io::atomic::temporary_beside(report).map_err(out_err)?;
@@ -86,11 +87,10 @@ pub fn run(job: &QuantRnaJob, progress: &Progress) -> Result<Vec<SampleCounts>, 
                 Ok((counts, Some(tmp.into_temp_path())))
             }
         })
-        .collect();
+        .collect_in_order()?;
     let mut all = Vec::with_capacity(results.len());
     let mut staged = crate::io::atomic::Staged::default();
-    for (result, report) in results.into_iter().zip(&reports) {
-        let (counts, tmp) = result?;
+    for ((counts, tmp), report) in results.into_iter().zip(&reports) {
         if let (Some(path), Some(tmp)) = (report, tmp) {
             staged.adopt(path, tmp);
         }

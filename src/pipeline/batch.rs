@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
+
+use crate::parallel::CollectInOrder;
 use serde_json::json;
 
 use super::{At, RunError, metadata, sample_attribute, stage};
@@ -41,7 +43,7 @@ pub fn correct(
     }
     stage::stage(stages, "batch_correction", json!(options), |r| {
         // The layers are corrected at once; their reports merge in layer order.
-        let corrected: Vec<Result<LayerCorrected, RunError>> = layers
+        let corrected: Vec<LayerCorrected> = layers
             .par_iter_mut()
             .zip(dirs.par_iter())
             .filter(|(l, _)| options.layers.contains(&l.layer))
@@ -144,12 +146,11 @@ pub fn correct(
                     &metadata(cohort, Some(layer.layer), &[("method", method.into()), ("params", params.to_string())]),
                 )?;
                 written.push(path);
-                Ok(LayerCorrected { layer: layer.layer, params, written, warnings })
+                Ok::<_, RunError>(LayerCorrected { layer: layer.layer, params, written, warnings })
             })
-            .collect();
+            .collect_in_order()?;
         let mut counts = serde_json::Map::new();
-        for result in corrected {
-            let done = result?;
+        for done in corrected {
             counts.insert(done.layer.as_str().into(), done.params);
             written.extend(done.written);
             r.warnings.extend(done.warnings);

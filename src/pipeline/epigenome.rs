@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, StringArray, UInt64Array};
 use rayon::prelude::*;
+
+use crate::parallel::CollectInOrder;
 use serde_json::json;
 
 use super::context::{RunContext, json_text};
@@ -113,7 +115,7 @@ fn quantify_samples(ctx: &mut RunContext, samples: &[&cohort::Sample], dir: &Pat
         let bar = progress.bar(samples.len() as u64, "methylation");
         let workers = (threads / samples.len().max(1)).max(1);
         let quant = json_text(&options.quant)?;
-        let results: Vec<Result<SampleSource, RunError>> = samples
+        let sources: Result<Vec<SampleSource>, RunError> = samples
             .par_iter()
             .map(|s| {
                 let (calls, source) = sample_calls(&s.path, &options.quant, workers)?;
@@ -127,9 +129,9 @@ fn quantify_samples(ctx: &mut RunContext, samples: &[&cohort::Sample], dir: &Pat
                 bar.inc(1);
                 Ok(source)
             })
-            .collect();
+            .collect_in_order();
         bar.finish_and_clear();
-        let sources = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let sources = sources?;
         for (s, src) in samples.iter().zip(&sources) {
             if !src.strands_merged {
                 r.warnings.push(format!(
@@ -183,9 +185,7 @@ fn assemble_layer(ctx: &mut RunContext, dir: &Path) -> Result<(), RunError> {
     // too: every second of a run is in a named stage (reading 1,900 files' footers is not free).
     stage::stage(stages, "normalise_epigenome", params, |r| {
         // In parallel; the first failing sample in samplesheet order is the one reported.
-        let read: Vec<Result<SampleSource, RunError>> =
-            samples.par_iter().map(|s| read_source(cohort, s, dir)).collect();
-        let sources: Vec<SampleSource> = read.into_iter().collect::<Result<_, _>>()?;
+        let sources: Vec<SampleSource> = samples.par_iter().map(|s| read_source(cohort, s, dir)).collect_in_order()?;
         let sets = region_sets(cohort)?;
         let sample_ids: Vec<String> = samples.iter().map(|s| s.sample_id.clone()).collect();
         let paths: Vec<PathBuf> = samples.iter().map(|s| sample_file(dir, s)).collect();

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
+
+use crate::parallel::CollectInOrder;
 use serde_json::json;
 
 use super::context::{self, RunContext};
@@ -134,18 +136,17 @@ pub(crate) fn harmonise_stage(ctx: &mut RunContext, roots: &[PathBuf]) -> Result
     // second of a run belongs to a named stage.
     let (mut layers, read, dirs, mut pcas) = stage::stage(stages, "load_layers", json!({ "roots": roots }), |r| {
         // The layers load at once (each reads its matrix by column slices in parallel too).
-        let loaded: Vec<Result<_, RunError>> = cohort
+        let loaded = cohort
             .layers()
             .into_par_iter()
             .map(|layer| {
                 let dir = layer_dir(cohort, layer, roots)?;
                 let (data, files) = load_layer(cohort, layer, &dir)?;
-                Ok((data, files, dir))
+                Ok::<_, RunError>((data, files, dir))
             })
-            .collect();
+            .collect_in_order()?;
         let (mut layers, mut read, mut dirs) = (Vec::new(), Vec::new(), Vec::new());
-        for result in loaded {
-            let (data, files, dir) = result?;
+        for (data, files, dir) in loaded {
             layers.push(data);
             read.extend(files);
             dirs.push(dir);

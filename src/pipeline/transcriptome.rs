@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use arrow_array::ArrayRef;
 use rayon::prelude::*;
+
+use crate::parallel::CollectInOrder;
 use serde_json::json;
 
 use super::context::{RunContext, json_text};
@@ -109,7 +111,7 @@ fn quantify_samples(ctx: &mut RunContext, samples: &[&cohort::Sample], dir: &Pat
         let quant_meta = json_text(&options.quant)?;
         // Parallel across samples first; spare threads decompress within a sample.
         let workers = (threads / samples.len().max(1)).max(1);
-        let results: Vec<Result<SampleCounts, RunError>> = samples
+        let counted: Result<Vec<SampleCounts>, RunError> = samples
             .par_iter()
             .map(|s| {
                 let counts = quantify(&s.path, features, index, &options.quant, workers)?;
@@ -130,9 +132,9 @@ fn quantify_samples(ctx: &mut RunContext, samples: &[&cohort::Sample], dir: &Pat
                 bar.inc(1);
                 Ok(counts)
             })
-            .collect();
+            .collect_in_order();
         bar.finish_and_clear();
-        let counted = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let counted = counted?;
         let total: u64 = counted.iter().map(|c| c.summary.total()).sum();
         let assigned: u64 = counted.iter().map(|c| c.summary.get(Category::Assigned)).sum();
         r.counts = json!({ "samples": counted.len(), "alignments": total, "assigned": assigned });
@@ -224,9 +226,8 @@ fn assemble_counts(
     let meta = |extra: &[(&str, String)]| metadata(cohort, Some(Layer::Transcriptome), extra);
     // Reading the per-sample counts is part of the stage (every second of a run is in one).
     let raw = stage::stage(&mut ctx.stages, "assemble", json!({}), |r| {
-        let read: Vec<Result<SampleCounts, RunError>> =
-            samples.par_iter().map(|s| read_rna_sample(cohort, s, features, dir)).collect();
-        let mut counted: Vec<SampleCounts> = read.into_iter().collect::<Result<_, _>>()?;
+        let mut counted: Vec<SampleCounts> =
+            samples.par_iter().map(|s| read_rna_sample(cohort, s, features, dir)).collect_in_order()?;
         let sample_ids: Vec<String> = samples.iter().map(|s| s.sample_id.clone()).collect();
         let feature_ids: Vec<String> = features.genes.iter().map(|g| g.id.clone()).collect();
         // The counts move into the matrix; the QC table reads only the summaries left behind.
@@ -259,12 +260,11 @@ fn imported_tool(
     samples: &[&cohort::Sample],
 ) -> Result<Option<crate::transcriptome::import::Tool>, RunError> {
     // Each detection opens a file: in parallel, the first failure in samplesheet order reported.
-    let detected: Vec<Result<_, RunError>> =
-        samples.par_iter().map(|s| crate::transcriptome::import::detect(&s.path).map_err(io_err(&s.path))).collect();
-    let mut kinds = Vec::new();
-    for (kind, s) in detected.into_iter().zip(samples) {
-        kinds.push((kind?, s));
-    }
+    let detected = samples
+        .par_iter()
+        .map(|s| crate::transcriptome::import::detect(&s.path).map_err(io_err(&s.path)))
+        .collect_in_order()?;
+    let kinds: Vec<_> = detected.into_iter().zip(samples).collect();
     let first = kinds.first().map(|k| k.0);
     if let Some((kind, s)) = kinds.iter().find(|k| Some(k.0) != first) {
         let name = |k: Option<crate::transcriptome::import::Tool>| k.map_or("alignments", |t| t.name());
