@@ -297,9 +297,9 @@ fn combat_all_rows(
             .enumerate()
             .map(|(i, row)| m.iter().map(|&j| standardised(i, row[j], j)).collect())
             .collect();
-        let gamma_hat: Vec<f64> = batch_data.iter().map(|x| mean(x)).collect();
+        let gamma_hat: Vec<f64> = batch_data.par_iter().map(|x| mean(x)).collect();
         let delta_hat: Vec<f64> =
-            if mean_only { vec![1.0; batch_data.len()] } else { batch_data.iter().map(|x| var1(x)).collect() };
+            if mean_only { vec![1.0; batch_data.len()] } else { batch_data.par_iter().map(|x| var1(x)).collect() };
         let (gs, ds) = match prior {
             Prior::Parametric if mean_only => {
                 // postmean(gamma.hat, gamma.bar, 1, 1, t2), scales 1.
