@@ -15,9 +15,9 @@ pub use options::{BatchCorrectionOptions, BatchMethod};
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::parallel::CollectInOrder;
-use serde::{Deserialize, Serialize};
 
 /// Why ComBat cannot run.
 #[derive(Debug, thiserror::Error)]

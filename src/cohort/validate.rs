@@ -48,7 +48,7 @@ impl fmt::Display for Problem {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, "{level}: {}: {}", self.location, self.message)
+        write!(f, "{level}: {}", self.described())
     }
 }
 

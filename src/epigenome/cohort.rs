@@ -12,14 +12,13 @@ use super::EpigenomeError;
 use super::normalise::{NormaliseOptions, is_sex_chromosome};
 use rayon::prelude::*;
 
-use crate::parallel::CollectInOrder;
-
 use super::regions::{RegionAccumulator, RegionSet, Segment};
 use super::sites::{SampleReader, chrom_cmp, split_key};
 use crate::io::OutputError;
 use crate::io::parquet::{
     MatrixGroups, MatrixStream, Metadata, MetadataFor, ParquetStream, ROW_GROUP_ROWS, row_group_runs, write_batch,
 };
+use crate::parallel::CollectInOrder;
 
 /// Why the cohort matrices could not be built.
 #[derive(Debug, thiserror::Error)]

@@ -6,8 +6,6 @@
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-
-use crate::parallel::CollectInOrder;
 use serde_json::json;
 
 use super::{At, RunError, metadata, sample_attribute, stage};
@@ -16,6 +14,7 @@ use crate::cohort::{Cohort, Layer};
 use crate::io::parquet::{write_matrix, write_matrix_nan_as_null};
 use crate::output::harmonised::LayerData;
 use crate::output::manifest::StageReport;
+use crate::parallel::CollectInOrder;
 use crate::transcriptome::normalise::Method;
 
 /// What one layer's correction did, for the manifest.

@@ -6,8 +6,6 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, StringArray, UInt64Array};
 use rayon::prelude::*;
-
-use crate::parallel::CollectInOrder;
 use serde_json::json;
 
 use super::context::{RunContext, json_text};
@@ -20,6 +18,7 @@ use crate::epigenome::regions::RegionSet;
 use crate::epigenome::sites::write_sample;
 use crate::epigenome::{SampleSource, sample_calls};
 use crate::io::parquet::write_batch;
+use crate::parallel::CollectInOrder;
 
 /// The epigenome's [`LayerStep`].
 pub(crate) struct Epigenome;

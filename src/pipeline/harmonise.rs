@@ -10,8 +10,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-
-use crate::parallel::CollectInOrder;
 use serde_json::json;
 
 use super::context::{self, RunContext};
@@ -26,6 +24,7 @@ use crate::output::harmonised::{self, LayerData, RawValues};
 use crate::output::manifest::FileRecord;
 use crate::output::multiqc::{self, LayerQc};
 use crate::output::report::{self, LayerPca, ReportInput};
+use crate::parallel::CollectInOrder;
 use crate::stats::pca::{TOP_FEATURES, pca, silhouettes, top_variable_complete};
 
 /// Options of `harmonomics harmonise`.

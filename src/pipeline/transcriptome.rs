@@ -7,8 +7,6 @@ use std::sync::Arc;
 
 use arrow_array::ArrayRef;
 use rayon::prelude::*;
-
-use crate::parallel::CollectInOrder;
 use serde_json::json;
 
 use super::context::{RunContext, json_text};
@@ -19,6 +17,7 @@ use crate::cohort::{self, Cohort, Layer, ValidationError};
 use crate::io::parquet::{write_batch, write_matrix, write_matrix_as_counts};
 use crate::matrix::FeatureMatrix;
 use crate::output::manifest::StageReport;
+use crate::parallel::CollectInOrder;
 use crate::transcriptome::quant::{Category, SampleCounts, quantify};
 use crate::transcriptome::{normalise, tables};
 

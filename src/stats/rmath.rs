@@ -90,6 +90,26 @@ fn gamma_small(x: f64) -> f64 {
     value
 }
 
+/// R's `xmax`: above it lgamma overflows.
+const XMAX: f64 = 2.532_737_276_080_075_8e305;
+
+/// Whether `lgammafn(x)` takes Stirling's formula (and so the `log` of `x`).
+fn stirling_range(x: f64) -> bool {
+    x > 10.0 && x <= XMAX
+}
+
+/// R's `lgammafn` in the Stirling range, from `ln_x = log(x)`.
+#[inline(always)]
+fn stirling(x: f64, ln_x: f64) -> f64 {
+    if x > 1e17 {
+        x * (ln_x - 1.0)
+    } else if x > 4_934_720.0 {
+        LN_SQRT_2PI + (x - 0.5) * ln_x - x
+    } else {
+        LN_SQRT_2PI + (x - 0.5) * ln_x - x + lgammacor(x)
+    }
+}
+
 /// R's `lgammafn(x)` for x > 0 (NaN for other arguments, which no caller passes).
 pub fn lgammafn(x: f64) -> f64 {
     if x.is_nan() || x <= 0.0 {
@@ -101,16 +121,10 @@ pub fn lgammafn(x: f64) -> f64 {
     if x <= 10.0 {
         return gamma_small(x).abs().ln();
     }
-    if x > 2.532_737_276_080_075_8e305 {
+    if x > XMAX {
         return f64::INFINITY;
     }
-    if x > 1e17 {
-        x * (x.ln() - 1.0)
-    } else if x > 4_934_720.0 {
-        LN_SQRT_2PI + (x - 0.5) * x.ln() - x
-    } else {
-        LN_SQRT_2PI + (x - 0.5) * x.ln() - x + lgammacor(x)
-    }
+    stirling(x, x.ln())
 }
 
 /// [`lgammafn`] of `d + r` for each `d` of `distinct`, into `out`: the same operations on the
@@ -119,22 +133,10 @@ pub fn lgammafn(x: f64) -> f64 {
 /// call inside the loop every iteration spills and waits on the one before.
 pub fn lgammafn_shifted(distinct: &[f64], r: f64, out: &mut Vec<f64>) {
     out.clear();
-    out.extend(distinct.iter().map(|&d| {
-        let x = d + r;
-        if x > 10.0 && x <= 2.532_737_276_080_075_8e305 { x.ln() } else { f64::NAN }
-    }));
+    out.extend(distinct.iter().map(|&d| if stirling_range(d + r) { (d + r).ln() } else { f64::NAN }));
     for (o, &d) in out.iter_mut().zip(distinct) {
         let x = d + r;
-        let ln_x = *o;
-        *o = if !(x > 10.0 && x <= 2.532_737_276_080_075_8e305) {
-            lgammafn(x)
-        } else if x > 1e17 {
-            x * (ln_x - 1.0)
-        } else if x > 4_934_720.0 {
-            LN_SQRT_2PI + (x - 0.5) * ln_x - x
-        } else {
-            LN_SQRT_2PI + (x - 0.5) * ln_x - x + lgammacor(x)
-        };
+        *o = if stirling_range(x) { stirling(x, *o) } else { lgammafn(x) };
     }
 }
 

@@ -393,9 +393,8 @@ impl Gene<'_> {
         // R takes `log(mu + 1/α)` and `log(1 + μα)` per sample; the first is the second plus
         // `log(1/α)`, which halves the logarithms (a third of the whole VST's time) for a sum
         // that differs from R's in its last bits, as the order of R's (Armadillo's) sum already
-        // makes it differ.
-        // The logarithms first, in a loop of their own (a libm call per iteration would spill
-        // the sum and serialise the loop), then the sum in R's order.
+        // makes it differ. The logarithms come first, in a loop of their own (a libm call per
+        // iteration would spill the sum and serialise the loop), then the sum in R's order.
         let ln_r = r.ln();
         for (log1p, &mu) in work.log1p_mu_alpha.iter_mut().zip(self.mu) {
             *log1p = (1.0 + mu * alpha).ln();
