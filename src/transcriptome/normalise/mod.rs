@@ -153,11 +153,10 @@ pub fn integer_counts<'a>(
     counts: &'a FeatureMatrix<f64>,
     round: bool,
 ) -> Result<(std::borrow::Cow<'a, FeatureMatrix<f64>>, usize), NormaliseError> {
-    let first = counts
-        .columns
-        .iter()
-        .enumerate()
-        .find_map(|(j, c)| c.as_ref().and_then(|c| c.iter().position(|v| v.fract() != 0.0).map(|i| (j, i, c[i]))));
+    use rayon::prelude::*;
+    let first = counts.columns.par_iter().enumerate().find_map_first(|(j, c)| {
+        c.as_ref().and_then(|c| c.iter().position(|&v| !crate::stats::is_whole(v)).map(|i| (j, i, c[i])))
+    });
     let Some((j, i, value)) = first else { return Ok((std::borrow::Cow::Borrowed(counts), 0)) };
     if !round {
         return Err(NormaliseError::Method {
@@ -170,7 +169,8 @@ pub fn integer_counts<'a>(
             ),
         });
     }
-    let changed = counts.columns.iter().flatten().map(|c| c.iter().filter(|v| v.fract() != 0.0).count()).sum();
+    let changed =
+        counts.columns.par_iter().flatten().map(|c| c.iter().filter(|&&v| !crate::stats::is_whole(v)).count()).sum();
     Ok((
         std::borrow::Cow::Owned(counts.par_map_columns(|_, c| Some(c.iter().map(|v| v.round_ties_even()).collect()))),
         changed,
