@@ -374,14 +374,27 @@ impl MatrixValue for Option<f64> {
     }
 }
 
-/// [`write_matrix`] of a matrix whose missing cells are NaN, written as nulls (the same bytes as
-/// the `Option<f64>` matrix with `None` there).
+/// A matrix whose missing cells are NaN, written as nulls, its sample columns uncompressed: the
+/// batch-corrected matrices, whose every value differs in its last bits, so zstd saved ~8% of
+/// the file for three quarters of the write (0.9 → 0.25 s at 180 × 5, a third of the stage).
 pub fn write_matrix_nan_as_null(
     path: &Path,
     matrix: &FeatureMatrix<f64>,
     metadata: &Metadata,
 ) -> Result<(), OutputError> {
-    write_matrix_with(path, matrix, metadata, DataType::Float64, |values| nan_as_null(values.to_vec()))
+    let group = row_group_rows(matrix.sample_ids.len() + 1).min(ROW_GROUP_ROWS);
+    let mut properties = properties_builder(metadata, group);
+    for id in &matrix.sample_ids {
+        properties = properties
+            .set_column_compression(parquet::schema::types::ColumnPath::from(id.as_str()), Compression::UNCOMPRESSED);
+    }
+    let data_type = DataType::Float64;
+    write_columns_by(path, &matrix.feature_ids, &matrix.sample_ids, &data_type, properties.build(), group, |j, rows| {
+        match &matrix.columns[j] {
+            Some(c) => nan_as_null(c[rows].to_vec()),
+            None => arrow_array::new_null_array(&data_type, rows.len()),
+        }
+    })
 }
 
 /// [`write_matrix`] of whole-number counts held as `f64`, written as `UInt64` (the same bytes as
