@@ -23,6 +23,21 @@ where
     }
 }
 
+/// Rows of a column-major matrix, per row from the columns, in blocks of 4,096 rows on all
+/// cores: `block(rows)` gives one value per row of `rows` (reading each column's run of those
+/// rows in turn, which keeps a block's state in cache), and the blocks join in row order.
+pub fn by_row_blocks<T: Send, I: IntoIterator<Item = T>>(
+    rows: usize,
+    block: impl Fn(std::ops::Range<usize>) -> I + Sync + Send,
+) -> Vec<T> {
+    use rayon::prelude::*;
+    const BLOCK: usize = 4096;
+    (0..rows.div_ceil(BLOCK))
+        .into_par_iter()
+        .flat_map_iter(|b| block(b * BLOCK..(b * BLOCK + BLOCK).min(rows)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

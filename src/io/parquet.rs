@@ -382,18 +382,8 @@ pub fn write_matrix_nan_as_null(
     matrix: &FeatureMatrix<f64>,
     metadata: &Metadata,
 ) -> Result<(), OutputError> {
-    let group = row_group_rows(matrix.sample_ids.len() + 1).min(ROW_GROUP_ROWS);
-    let mut properties = properties_builder(metadata, group);
-    for id in &matrix.sample_ids {
-        properties = properties
-            .set_column_compression(parquet::schema::types::ColumnPath::from(id.as_str()), Compression::UNCOMPRESSED);
-    }
-    let data_type = DataType::Float64;
-    write_columns_by(path, &matrix.feature_ids, &matrix.sample_ids, &data_type, properties.build(), group, |j, rows| {
-        match &matrix.columns[j] {
-            Some(c) => nan_as_null(c[rows].to_vec()),
-            None => arrow_array::new_null_array(&data_type, rows.len()),
-        }
+    write_matrix_with(path, matrix, metadata, DataType::Float64, SampleColumns::Uncompressed, |values| {
+        nan_as_null(values.to_vec())
     })
 }
 
@@ -404,7 +394,7 @@ pub fn write_matrix_as_counts(
     matrix: &FeatureMatrix<f64>,
     metadata: &Metadata,
 ) -> Result<(), OutputError> {
-    write_matrix_with(path, matrix, metadata, DataType::UInt64, |values| {
+    write_matrix_with(path, matrix, metadata, DataType::UInt64, SampleColumns::Zstd, |values| {
         Arc::new(UInt64Array::from_iter_values(values.iter().map(|&v| v as u64)))
     })
 }
@@ -415,7 +405,39 @@ pub fn write_matrix<T: MatrixValue + Sync>(
     matrix: &FeatureMatrix<T>,
     metadata: &Metadata,
 ) -> Result<(), OutputError> {
-    write_matrix_with(path, matrix, metadata, T::DATA_TYPE, |values| T::array(values.to_vec()))
+    write_matrix_with(path, matrix, metadata, T::DATA_TYPE, SampleColumns::Zstd, |values| T::array(values.to_vec()))
+}
+
+/// How a wide matrix's sample columns are encoded (the `feature_id` column is always zstd).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SampleColumns {
+    /// Plain values, zstd.
+    Zstd,
+    /// Plain values, uncompressed (full-precision floats, which zstd barely shrinks).
+    Uncompressed,
+    /// Dictionary-encoded, uncompressed (columns of few distinct values: the bit-packed indices
+    /// are small, and zstd over them cost 40% of the write for 16% of the file).
+    Dictionary,
+}
+
+impl SampleColumns {
+    /// `builder` with this encoding for every sample column.
+    fn apply(
+        self,
+        mut builder: parquet::file::properties::WriterPropertiesBuilder,
+        sample_ids: &[String],
+    ) -> parquet::file::properties::WriterPropertiesBuilder {
+        if self == SampleColumns::Zstd {
+            return builder;
+        }
+        for id in sample_ids {
+            let column = parquet::schema::types::ColumnPath::from(id.as_str());
+            builder = builder
+                .set_column_dictionary_enabled(column.clone(), self == SampleColumns::Dictionary)
+                .set_column_compression(column, Compression::UNCOMPRESSED);
+        }
+        builder
+    }
 }
 
 /// [`write_matrix`] with `array` turning a run of a column's values into an Arrow column.
@@ -424,10 +446,11 @@ fn write_matrix_with<T: Sync>(
     matrix: &FeatureMatrix<T>,
     metadata: &Metadata,
     data_type: DataType,
+    encoding: SampleColumns,
     array: impl Fn(&[T]) -> ArrayRef + Sync,
 ) -> Result<(), OutputError> {
     let group = row_group_rows(matrix.sample_ids.len() + 1).min(ROW_GROUP_ROWS);
-    let properties = properties_with(metadata, group);
+    let properties = encoding.apply(properties_builder(metadata, group), &matrix.sample_ids).build();
     write_columns_by(path, &matrix.feature_ids, &matrix.sample_ids, &data_type, properties, group, |j, rows| {
         match &matrix.columns[j] {
             Some(c) => array(&c[rows]),
@@ -456,16 +479,9 @@ pub fn write_computed_matrix(
     metadata: &Metadata,
 ) -> Result<(), OutputError> {
     let group = row_group_rows(sample_ids.len() + 1).min(ROW_GROUP_ROWS);
-    let mut properties = properties_builder(metadata, group);
-    if few_values {
-        for id in sample_ids {
-            let column = parquet::schema::types::ColumnPath::from(id.as_str());
-            properties = properties
-                .set_column_dictionary_enabled(column.clone(), true)
-                .set_column_compression(column, Compression::UNCOMPRESSED);
-        }
-    }
-    write_columns_by(path, feature_ids, sample_ids, &DataType::Float64, properties.build(), group, |j, rows| {
+    let encoding = if few_values { SampleColumns::Dictionary } else { SampleColumns::Zstd };
+    let properties = encoding.apply(properties_builder(metadata, group), sample_ids).build();
+    write_columns_by(path, feature_ids, sample_ids, &DataType::Float64, properties, group, |j, rows| {
         if !present(j) {
             return arrow_array::new_null_array(&DataType::Float64, rows.len());
         }

@@ -36,31 +36,26 @@ pub fn size_factors(
     let n = counts.feature_ids.len();
     // Log geometric mean per gene, in blocks of genes on all cores; within a gene the logs add
     // up sample by sample, as a sequential sum would.
-    const BLOCK: usize = 4096;
-    let log_geo: Vec<f64> = (0..n.div_ceil(BLOCK))
-        .into_par_iter()
-        .flat_map_iter(|b| {
-            let genes = b * BLOCK..(b * BLOCK + BLOCK).min(n);
-            let mut sum = vec![0.0; genes.len()];
-            let mut positive = vec![false; genes.len()];
-            for c in &present {
-                for ((s, any), &v) in sum.iter_mut().zip(positive.iter_mut()).zip(&c[genes.clone()]) {
-                    match kind {
-                        SizeFactorType::Ratio => *s += ln_count(v),
-                        SizeFactorType::Poscounts if v > 0.0 => {
-                            *s += ln_count(v);
-                            *any = true;
-                        }
-                        SizeFactorType::Poscounts => {}
+    let log_geo: Vec<f64> = crate::parallel::by_row_blocks(n, |genes| {
+        let mut sum = vec![0.0; genes.len()];
+        let mut positive = vec![false; genes.len()];
+        for c in &present {
+            for ((s, any), &v) in sum.iter_mut().zip(positive.iter_mut()).zip(&c[genes.clone()]) {
+                match kind {
+                    SizeFactorType::Ratio => *s += ln_count(v),
+                    SizeFactorType::Poscounts if v > 0.0 => {
+                        *s += ln_count(v);
+                        *any = true;
                     }
+                    SizeFactorType::Poscounts => {}
                 }
             }
-            sum.into_iter().zip(positive).map(move |(s, any)| match kind {
-                SizeFactorType::Poscounts if !any => f64::NEG_INFINITY,
-                _ => s / m,
-            })
+        }
+        sum.into_iter().zip(positive).map(move |(s, any)| match kind {
+            SizeFactorType::Poscounts if !any => f64::NEG_INFINITY,
+            _ => s / m,
         })
-        .collect();
+    });
     if log_geo.iter().all(|g| !g.is_finite()) {
         return Err(NormaliseError::Method {
             method: "deseq2",

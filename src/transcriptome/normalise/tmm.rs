@@ -17,22 +17,15 @@ use crate::stats::{geometric_mean, quantile_type7, rank_window};
 fn nonzero_columns(counts: &FeatureMatrix<f64>) -> (Vec<usize>, Vec<Cow<'_, [f64]>>) {
     let present: Vec<usize> = (0..counts.columns.len()).filter(|&j| counts.columns[j].is_some()).collect();
     let columns: Vec<&Vec<f64>> = counts.columns.iter().flatten().collect();
-    // In blocks of genes on all cores.
-    const BLOCK: usize = 4096;
-    let n = counts.feature_ids.len();
-    let any: Vec<bool> = (0..n.div_ceil(BLOCK))
-        .into_par_iter()
-        .flat_map_iter(|b| {
-            let genes = b * BLOCK..(b * BLOCK + BLOCK).min(n);
-            let mut any = vec![false; genes.len()];
-            for c in &columns {
-                for (a, &v) in any.iter_mut().zip(&c[genes.clone()]) {
-                    *a |= v > 0.0;
-                }
+    let any: Vec<bool> = crate::parallel::by_row_blocks(counts.feature_ids.len(), |genes| {
+        let mut any = vec![false; genes.len()];
+        for c in &columns {
+            for (a, &v) in any.iter_mut().zip(&c[genes.clone()]) {
+                *a |= v > 0.0;
             }
-            any
-        })
-        .collect();
+        }
+        any
+    });
     if any.iter().all(|&a| a) {
         return (present, columns.into_iter().map(|c| Cow::Borrowed(c.as_slice())).collect());
     }
