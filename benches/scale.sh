@@ -11,10 +11,12 @@
 # Cohorts are built by `cargo run --release --example make-scale-cohort` (deterministic) and
 # cached in target/bench-data/scale-N (about 3 MB per RNA and 2.6 MB per methylation sample).
 # Needs GNU time (apt-get install time). The inputs are read once before each run (page cache).
+# HARMONOMICS=path/to/binary measures another build (e.g. one of an earlier commit) on the same cohorts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $# -gt 0 ]] && SIZES=("$@") || SIZES=(45 90 180 400)
 THREADS=${THREADS:-2}
+BIN=${HARMONOMICS:-target/release/harmonomics}
 SAF=${SAF:-../shared/data/annotation/hg38_RefSeq_exon.txt.gz}
 cargo build --quiet --release --locked --bin harmonomics --example make-scale-cohort
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); --threads $THREADS"
@@ -26,7 +28,7 @@ for n in "${SIZES[@]}"; do
   # VMs' disks `hash_inputs` alone then takes minutes at 0.06 cores.
   find "$data" -type f -exec cat {} + > /dev/null
   out=$(mktemp -d)
-  /usr/bin/time -f "%e %M %P" -o "$out.time" target/release/harmonomics --quiet --threads "$THREADS" run \
+  /usr/bin/time -f "%e %M %P" -o "$out.time" "$BIN" --quiet --threads "$THREADS" run \
     --config "$data/cohort.toml" --out "$out/run" >/dev/null
   read -r wall rss cpu < "$out.time"
   echo
