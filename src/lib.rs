@@ -19,6 +19,7 @@ pub(crate) mod jobs;
 pub mod layer;
 pub mod matrix;
 pub mod metabolome;
+pub mod microbiome;
 pub mod output;
 pub mod parallel;
 pub mod pipeline;

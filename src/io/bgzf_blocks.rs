@@ -6,6 +6,7 @@
 //! header), each worker inflates one chunk and walks its BAM records itself; only the few bytes
 //! of the record that straddles two chunks travel from one worker to the next ([`Frame`]).
 
+use super::read_up_to;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 
@@ -116,19 +117,6 @@ impl BlockSource {
 
 fn bad(offset: u64, what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("{what} (BGZF block at byte {offset})"))
-}
-
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 /// gzip magic, deflate, FEXTRA, and the `BC` subfield of length 2 (SAM spec §4.1).

@@ -1,7 +1,7 @@
 //! Streaming BLAKE3 of input and output files for the manifest's provenance record.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
 /// Bytes read per step. Each step is hashed with BLAKE3's rayon tree mode, so one large file (a
@@ -17,7 +17,7 @@ pub fn hash_file(path: &Path) -> io::Result<(u64, String)> {
     let mut hasher = blake3::Hasher::new();
     let mut size = 0u64;
     loop {
-        let n = fill(&mut file, &mut buf)?;
+        let n = super::read_up_to(&mut file, &mut buf)?;
         if n == 0 {
             break;
         }
@@ -25,20 +25,6 @@ pub fn hash_file(path: &Path) -> io::Result<(u64, String)> {
         hasher.update_rayon(&buf[..n]);
     }
     Ok((size, hasher.finalize().to_hex().to_string()))
-}
-
-/// Reads until `buf` is full or the file ends; the number of bytes read.
-fn fill(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Opening inputs whatever their compression: sniff gzip/BGZF by magic bytes, never by extension.
 
+use super::read_up_to;
 use std::io::{self, BufRead, BufReader, Read};
 
 /// Wraps `reader` in a gzip decoder when it starts with the gzip magic (BGZF is gzip too).
@@ -100,17 +101,6 @@ pub fn sniff_alignments(path: &std::path::Path) -> Result<AlignmentFile, SniffEr
     } else {
         Err(SniffError::Unknown)
     }
-}
-
-fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match reader.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
 }
 
 /// A SAM header line that noodles refuses: its 1-based line and why.
