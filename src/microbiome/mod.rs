@@ -7,6 +7,41 @@
 
 pub mod composition;
 pub mod diversity;
+pub mod profile;
+pub mod table;
+pub mod taxonomy;
+
+/// A profile or table file that cannot be read: the file, the line (and column) where one
+/// applies, and what was expected.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The file could not be read.
+    #[error("{location}: cannot read")]
+    Io {
+        /// The file.
+        location: crate::error::Location,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Content that is not what the format says.
+    #[error("{location}: {message}")]
+    Malformed {
+        /// The file, and the line or column.
+        location: crate::error::Location,
+        /// What was expected.
+        message: String,
+    },
+}
+
+/// The whole text of a file, gzip-compressed or not.
+fn read_text(path: &std::path::Path) -> Result<String, InputError> {
+    let io = |source| InputError::Io { location: crate::error::Location::file(path), source };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut crate::io::open::decompress(file).map_err(io)?, &mut text).map_err(io)?;
+    Ok(text)
+}
 
 /// A sample's abundances that no transform or index accepts.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
