@@ -48,13 +48,15 @@ fn lineage(location: impl Fn() -> Location, text: &str) -> Result<Lineage, Input
 pub fn read_biom_json(path: &Path) -> Result<TaxonTable, InputError> {
     use serde_json::Value;
     let here = || Location::file(path);
-    let text = read_text(path)?;
-    if text.starts_with("\u{89}HDF") {
+    let mut magic = [0u8; 8];
+    let head = std::fs::File::open(path).and_then(|mut f| crate::io::read_up_to(&mut f, &mut magic));
+    if head.is_ok_and(|n| n == 8) && magic == *b"\x89HDF\r\n\x1a\n" {
         return Err(error(
             here(),
             "BIOM 2.1 (HDF5) is not read directly; convert it with `biom convert -i TABLE.biom -o TABLE.json --to-json`",
         ));
     }
+    let text = read_text(path)?;
     let json: Value = serde_json::from_str(&text).map_err(|e| error(here(), format!("not BIOM 1.0 JSON: {e}")))?;
     let field = |name: &str| json.get(name).ok_or_else(|| error(here(), format!("BIOM 1.0 field {name:?} is missing")));
     let ids = |name: &str| -> Result<Vec<(String, Option<&Value>)>, InputError> {
@@ -307,6 +309,12 @@ mod tests {
             let e = read_biom_json(&path).unwrap_err().to_string();
             assert!(e.contains("bad.biom") && e.contains(want), "{want}: {e}");
         }
+        // BIOM 2.1 is HDF5 (not UTF-8): refused with the conversion to run.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("table.biom");
+        std::fs::write(&path, b"\x89HDF\r\n\x1a\n\x00\x00\xff\xfe").unwrap();
+        let e = read_biom_json(&path).unwrap_err().to_string();
+        assert!(e.contains("table.biom") && e.contains("biom convert"), "{e}");
     }
 
     #[test]
