@@ -6,7 +6,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use arrow_array::{Array, Float64Array, Int64Array, StringArray, UInt32Array, UInt64Array};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 
 use crate::error::Location;
 use crate::matrix::FeatureMatrix;
@@ -46,6 +46,18 @@ fn unreadable(path: &Path, e: impl std::fmt::Display) -> WideError {
 fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, WideError> {
     let file = File::open(path).map_err(|e| unreadable(path, e))?;
     ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| unreadable(path, e))
+}
+
+/// The footer `builder` parsed, kept so that further readers of the file need not parse it again
+/// (it lists every column chunk: row groups × samples).
+fn footer(path: &Path, builder: &ParquetRecordBatchReaderBuilder<File>) -> Result<ArrowReaderMetadata, WideError> {
+    ArrowReaderMetadata::try_new(builder.metadata().clone(), Default::default()).map_err(|e| unreadable(path, e))
+}
+
+/// `path` opened again with its already parsed `footer`.
+fn reopen(path: &Path, footer: &ArrowReaderMetadata) -> Result<ParquetRecordBatchReaderBuilder<File>, WideError> {
+    let file = File::open(path).map_err(|e| unreadable(path, e))?;
+    Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(file, footer.clone()))
 }
 
 /// The sample columns of a wide matrix's schema, once its first column is `feature_id`.
@@ -119,15 +131,13 @@ fn append_nan(path: &Path, name: &str, array: &dyn Array, out: &mut Vec<f64>) ->
 /// is otherwise one core's work.
 pub fn read_wide_parallel_nan(path: &Path) -> Result<FeatureMatrix<f64>, WideError> {
     use parquet::arrow::ProjectionMask;
-    use parquet::arrow::arrow_reader::ArrowReaderMetadata;
     use rayon::prelude::*;
     const SLICE: usize = 32;
     let builder = open(path)?;
     // The footer is parsed once and shared by the slices: it describes every column chunk of
     // the file (row groups × samples), so parsing it once per slice had made the read grow with
     // the cube of the cohort (the merge's betas at 1,883 samples: 59 slices × 110,000 chunks).
-    let metadata = ArrowReaderMetadata::try_new(builder.metadata().clone(), Default::default())
-        .map_err(|e| unreadable(path, e))?;
+    let metadata = footer(path, &builder)?;
     let samples = sample_names(path, builder.schema())?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), [0]);
     let mut ids = Vec::new();
@@ -141,8 +151,7 @@ pub fn read_wide_parallel_nan(path: &Path) -> Result<FeatureMatrix<f64>, WideErr
         .par_iter()
         .map(|&start| {
             let end = (start + SLICE).min(samples.len());
-            let file = File::open(path).map_err(|e| unreadable(path, e))?;
-            let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone());
+            let builder = reopen(path, &metadata)?;
             let mask = ProjectionMask::roots(builder.parquet_schema(), (start..end).map(|j| j + 1));
             let mut columns: Vec<Vec<f64>> = (start..end).map(|_| Vec::with_capacity(ids.len())).collect();
             for batch in builder.with_projection(mask).build().map_err(|e| unreadable(path, e))? {
@@ -240,7 +249,7 @@ pub struct ColumnReader {
     rows: Vec<Option<usize>>,
     out_rows: usize,
     /// The footer, parsed once (a wide matrix's footer describes every column chunk).
-    metadata: parquet::arrow::arrow_reader::ArrowReaderMetadata,
+    metadata: ArrowReaderMetadata,
 }
 
 impl ColumnReader {
@@ -249,9 +258,7 @@ impl ColumnReader {
     pub fn open(path: &Path, keep: &std::collections::HashMap<&str, usize>) -> Result<Self, WideError> {
         use parquet::arrow::ProjectionMask;
         let builder = open(path)?;
-        let metadata = builder.metadata().clone();
-        let metadata = parquet::arrow::arrow_reader::ArrowReaderMetadata::try_new(metadata, Default::default())
-            .map_err(|e| unreadable(path, e))?;
+        let metadata = footer(path, &builder)?;
         let samples = sample_names(path, builder.schema())?;
         let mask = ProjectionMask::roots(builder.parquet_schema(), [0]);
         let mut rows = Vec::new();
@@ -294,8 +301,7 @@ impl ColumnReader {
             .position(|s| s == sample)
             .ok_or_else(|| malformed(&self.path, format!("no column for sample {sample:?}")))?;
         let path = self.path.as_path();
-        let file = File::open(path).map_err(|e| unreadable(path, e))?;
-        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone());
+        let builder = reopen(path, &self.metadata)?;
         let mask = ProjectionMask::roots(builder.parquet_schema(), [j + 1]);
         let mut out = vec![f64::NAN; self.out_rows];
         let mut row = 0;
