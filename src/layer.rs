@@ -15,11 +15,13 @@ pub enum Layer {
     Epigenome,
     /// LC-MS: intensity per feature.
     Metabolome,
+    /// 16S amplicon or shotgun profiles: reads per taxon.
+    Microbiome,
 }
 
 impl Layer {
     /// Every layer, in output order.
-    pub const ALL: [Layer; 3] = [Layer::Transcriptome, Layer::Epigenome, Layer::Metabolome];
+    pub const ALL: [Layer; 4] = [Layer::Transcriptome, Layer::Epigenome, Layer::Metabolome, Layer::Microbiome];
 
     /// The layer's name as used in files, folders and the samplesheet.
     pub fn as_str(self) -> &'static str {
@@ -27,6 +29,7 @@ impl Layer {
             Layer::Transcriptome => "transcriptome",
             Layer::Epigenome => "epigenome",
             Layer::Metabolome => "metabolome",
+            Layer::Microbiome => "microbiome",
         }
     }
 
@@ -38,7 +41,7 @@ impl Layer {
 
     /// Whether this version can quantify the layer.
     pub fn is_supported(self) -> bool {
-        matches!(self, Layer::Transcriptome | Layer::Epigenome | Layer::Metabolome)
+        matches!(self, Layer::Transcriptome | Layer::Epigenome | Layer::Metabolome | Layer::Microbiome)
     }
 }
 

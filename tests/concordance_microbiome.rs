@@ -80,6 +80,28 @@ fn diversity_and_log_ratios_match_vegan_on_real_count_tables() {
         compared += assert_close(&format!("{set} Bray-Curtis"), &bray, &table(&base.join("bray.tsv")).1);
         let aitchison = pairwise(&|i, j| diversity::euclidean(&clr[i], &clr[j]).unwrap());
         compared += assert_close(&format!("{set} Aitchison"), &aitchison, &table(&base.join("aitchison.tsv")).1);
+        // PCoA of the Bray-Curtis distances: R's cmdscale (LAPACK's eigen), each axis up to its
+        // sign; our subspace iteration stops when the eigenvalues settle to 1e-15, which leaves
+        // the eigenvectors within about 1e-8.
+        let pcoa = harmonomics::stats::pca::pcoa(&bray).expect("a PCoA");
+        let want = table(&base.join("pcoa_bray.tsv")).1;
+        let scale = want.iter().flatten().fold(0.0f64, |m, v| m.max(v.abs()));
+        for axis in 0..2 {
+            let sign = if pcoa.scores.iter().zip(&want).map(|(g, w)| g[axis] * w[axis]).sum::<f64>() < 0.0 {
+                -1.0
+            } else {
+                1.0
+            };
+            for (i, (g, w)) in pcoa.scores.iter().zip(&want).enumerate() {
+                let (g, w) = (sign * g[axis], w[axis]);
+                assert!((g - w).abs() <= 1e-7 * scale, "{set} PCoA axis {} [{i}]: {g} vs cmdscale {w}", axis + 1);
+                compared += 1;
+            }
+        }
+        let explained = &table(&base.join("pcoa_bray_explained.tsv")).1[0];
+        for (axis, (got, want)) in pcoa.explained.iter().zip(explained).enumerate() {
+            assert!((got - want).abs() <= 1e-12, "{set} PCoA explained on axis {}: {got} vs {want}", axis + 1);
+        }
 
         // scikit-bio: the same alpha indices (Shannon with base e), and CLR after replacing zeros.
         let o = Command::new(reference_python())
@@ -100,4 +122,87 @@ fn diversity_and_log_ratios_match_vegan_on_real_count_tables() {
         );
     }
     assert!(compared > 20_000, "{compared} values compared");
+}
+
+/// A features × samples TSV written by `reference_biom.py`: feature → values in sample order.
+fn by_feature(path: &Path) -> (Vec<String>, std::collections::BTreeMap<String, Vec<f64>>) {
+    let (header, rows) = read_tsv(path);
+    let values =
+        rows.into_iter().map(|r| (r[0].clone(), r[1..].iter().map(|v| v.parse().unwrap()).collect())).collect();
+    (header[1..].to_vec(), values)
+}
+
+#[test]
+#[ignore = "needs Python with biom-format (a scikit-bio dependency) and its `biom` command; .ci/run installs them"]
+fn biom_tables_read_and_sum_to_genus_as_biom_format_does() {
+    use harmonomics::microbiome::table;
+    use harmonomics::microbiome::taxonomy::Rank;
+    let dir = Workdir::new();
+    let python = reference_python();
+    // biom-format's own tables, as installed from PyPI: its test table and the QIIME example
+    // (HDF5, BIOM 2.1) and the original QIIME 1 JSON (BIOM 1.0).
+    let o = Command::new(&python)
+        .args(["-c", "import biom, os; print(os.path.dirname(os.path.dirname(biom.__file__)))"])
+        .output()
+        .expect("python with biom-format");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let site = std::path::PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+    let biom = Path::new(&python).with_file_name("biom");
+    let tables = [
+        site.join("biom/tests/test_data/test.biom"),
+        site.join("examples/rich_sparse_otu_table_hdf5.biom"),
+        site.join("examples/rich_sparse_otu_table.biom"),
+    ];
+    let mut compared = 0;
+    for (k, source) in tables.iter().enumerate() {
+        let out = dir.join(&format!("t{k}"));
+        let o = Command::new(&python)
+            .arg(repo().join("tests/python/reference_biom.py"))
+            .arg(source)
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}: {}", source.display(), String::from_utf8_lossy(&o.stderr));
+        let (samples, genus) = by_feature(&out.join("genus.tsv"));
+        let (_, observations) = by_feature(&out.join("observations.tsv"));
+        // HDF5 is refused with the command to run; its `biom convert` JSON and TSV are read.
+        let hdf5 = std::fs::read(source).unwrap().starts_with(b"\x89HDF");
+        let mut readings = Vec::new();
+        if hdf5 {
+            let e = table::read_biom_json(source).unwrap_err().to_string();
+            assert!(e.contains("biom convert"), "{e}");
+            for (to, name) in [("--to-json", "table.json"), ("--to-tsv", "table.tsv")] {
+                let mut c = Command::new(&biom);
+                c.args(["convert", "-i"]).arg(source).arg("-o").arg(out.join(name)).arg(to);
+                if to == "--to-tsv" {
+                    c.args(["--header-key", "taxonomy"]);
+                }
+                let o = c.output().expect("the biom command beside the python");
+                assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            }
+            readings.push(table::read_biom_json(&out.join("table.json")).unwrap());
+            readings.push(table::read_delimited(&out.join("table.tsv")).unwrap());
+        } else {
+            readings.push(table::read_biom_json(source).unwrap());
+        }
+        for t in readings {
+            assert_eq!(t.sample_ids, samples, "{}", source.display());
+            for (i, id) in t.feature_ids.iter().enumerate() {
+                let want = &observations[id];
+                for (j, w) in want.iter().enumerate() {
+                    assert_eq!(t.columns[j][i], *w, "{} {id} {}", source.display(), samples[j]);
+                    compared += 1;
+                }
+            }
+            let m = t.at_rank(Rank::Genus);
+            assert_eq!(m.feature_ids, genus.keys().cloned().collect::<Vec<_>>(), "{}", source.display());
+            for (i, id) in m.feature_ids.iter().enumerate() {
+                for (j, w) in genus[id].iter().enumerate() {
+                    assert_eq!(m.columns[j].as_ref().unwrap()[i], *w, "{} genus {id}", source.display());
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared > 150, "{compared} values compared");
 }

@@ -187,9 +187,9 @@ fn features_and_harmonised_tables_line_up() {
     assert_eq!(u64s(&features, "length")[i], Some(28 + 165 + 384));
 
     let (h, _) = read_parquet(&run.out.join("harmonised.parquet"));
-    // 238 genes (transcriptome), the promoters of the same 238 genes (epigenome) and 52 kept
-    // metabolites (metabolome), 39 blood draws each.
-    let per_draw = 238 + 238 + 52;
+    // 238 genes (transcriptome), the promoters of the same 238 genes (epigenome), 52 kept
+    // metabolites (metabolome) and 21 kept genera (microbiome), 39 blood draws each.
+    let per_draw = 238 + 238 + 52 + 21;
     assert_eq!(h.num_rows(), 39 * per_draw);
     let patients = strings(&h, "patient_id");
     let samples = strings(&h, "sample_id");
@@ -219,8 +219,8 @@ fn the_manifest_records_inputs_with_hashes_and_every_stage() {
     let inputs = manifest["inputs"].as_array().expect("inputs");
     assert_eq!(
         inputs.len(),
-        4 + 39 + 39 + 2,
-        "config, samplesheet, patients, annotation, 39 RNA and 39 bisulfite BAMs, the injection list and the feature table"
+        4 + 39 + 39 + 2 + 1,
+        "config, samplesheet, patients, annotation, 39 RNA and 39 bisulfite BAMs, the injection list and the feature table, the ASV table"
     );
     let bam =
         inputs.iter().find(|i| i["path"].as_str().is_some_and(|p| p.ends_with("P02_day3.bam"))).expect("bam input");
@@ -241,6 +241,7 @@ fn the_manifest_records_inputs_with_hashes_and_every_stage() {
             "quantify_epigenome",
             "normalise_epigenome",
             "process_metabolome",
+            "process_microbiome",
             "load_layers",
             "harmonise",
             "hash_outputs"
@@ -249,9 +250,9 @@ fn the_manifest_records_inputs_with_hashes_and_every_stage() {
     let outputs = manifest["outputs"].as_array().expect("outputs");
     assert_eq!(
         outputs.len(),
-        39 + 12 + 39 + 9 + 5 + 1 + 3 + 5 + 1,
-        "per-sample files + 12 RNA, 9 methylation and 5 metabolome tables + mofa.parquet + 3 wide \
-         exports + 5 MultiQC files + report.html"
+        39 + 12 + 39 + 9 + 5 + 4 + 1 + 4 + 6 + 1,
+        "per-sample files + 12 RNA, 9 methylation, 5 metabolome and 4 microbiome tables + mofa.parquet \
+         + 4 wide exports + 6 MultiQC files + report.html"
     );
     assert!(outputs.iter().all(|o| !o["path"].as_str().expect("path").contains("manifest")));
 }
@@ -282,11 +283,11 @@ fn change_from_baseline_and_completeness_follow_the_grid() {
     assert!(c12.expect("change") < -1.5, "IL6 change to month 12: {c12:?}");
 
     let (c, _) = read_parquet(&run.out.join("completeness.parquet"));
-    assert_eq!(c.num_rows(), 8 * 5 * 3, "8 patients x 5 timepoints x 3 layers");
+    assert_eq!(c.num_rows(), 8 * 5 * 4, "8 patients x 5 timepoints x 4 layers");
     let (pat, tp, status, sid) =
         (strings(&c, "patient_id"), strings(&c, "timepoint"), strings(&c, "status"), strings(&c, "sample_id"));
     let layer = strings(&c, "layer");
-    for l in ["transcriptome", "epigenome", "metabolome"] {
+    for l in ["transcriptome", "epigenome", "metabolome", "microbiome"] {
         let cell = |p: &str, t: &str| {
             let k = (0..c.num_rows())
                 .find(|&k| {
@@ -314,11 +315,14 @@ fn the_mofa_table_holds_every_present_normalised_value_once_per_view() {
         .find(|&k| features[k].as_deref() == Some("transcriptome:3569") && samples[k].as_deref() == Some("P01_day0"))
         .expect("IL6 at P01 day 0");
     assert_eq!((groups[k].as_deref(), views[k].as_deref(), times[k]), (Some("P01"), Some("transcriptome"), Some(1.0)));
-    // The same blood draw is one MOFA sample across its three views.
+    // The same blood draw is one MOFA sample across its four views.
     let views_of_p01_day0: std::collections::BTreeSet<&str> = (0..m.num_rows())
         .filter(|&k| samples[k].as_deref() == Some("P01_day0"))
         .filter_map(|k| views[k].as_deref())
         .collect();
-    assert_eq!(views_of_p01_day0.into_iter().collect::<Vec<_>>(), ["epigenome", "metabolome", "transcriptome"]);
+    assert_eq!(
+        views_of_p01_day0.into_iter().collect::<Vec<_>>(),
+        ["epigenome", "metabolome", "microbiome", "transcriptome"]
+    );
     assert!(features.iter().all(|f| f.as_deref().is_some_and(|f| f.contains(':'))));
 }

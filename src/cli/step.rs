@@ -17,6 +17,8 @@ pub enum LayerArg {
     Epigenome,
     /// LC-MS.
     Metabolome,
+    /// Taxon profiles.
+    Microbiome,
 }
 
 impl From<LayerArg> for Layer {
@@ -25,6 +27,7 @@ impl From<LayerArg> for Layer {
             LayerArg::Transcriptome => Layer::Transcriptome,
             LayerArg::Epigenome => Layer::Epigenome,
             LayerArg::Metabolome => Layer::Metabolome,
+            LayerArg::Microbiome => Layer::Microbiome,
         }
     }
 }

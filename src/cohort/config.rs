@@ -38,6 +38,9 @@ pub struct CohortConfig {
     /// Metabolome options (injection list, table import, processing chain).
     #[serde(default)]
     pub metabolome: MetabolomeOptions,
+    /// Microbiome options (rank, shared-table columns, blanks, filters, normalisation).
+    #[serde(default)]
+    pub microbiome: crate::microbiome::process::MicrobiomeOptions,
     /// Batch correction of the normalised layers (`[batch_correction]`).
     #[serde(default)]
     pub batch_correction: crate::batch::BatchCorrectionOptions,
@@ -107,6 +110,9 @@ impl CohortConfig {
             resolve(t);
         }
         if let Some(p) = self.metabolome.injections.as_mut() {
+            resolve(p);
+        }
+        if let Some(p) = self.microbiome.taxonomy.as_mut() {
             resolve(p);
         }
         for r in &mut self.epigenome.regions {

@@ -172,6 +172,7 @@ pub fn load(config_path: &Path) -> Result<Cohort, ValidationError> {
         }
     }
     check_metabolome(&config, config_path, &samples, &mut c);
+    check_microbiome(&config, config_path, &samples, &mut c);
     // An empty timepoint is an empty column of every grid table and, for the first one, a
     // baseline no change can be computed from: almost always a typo in one of the two files.
     if !c.has_errors() {
@@ -254,6 +255,23 @@ fn check_metabolome(config: &CohortConfig, config_path: &Path, samples: &[Sample
     let keys: Vec<(&str, u64)> = rows.iter().map(|s| (s.sample_id.as_str(), s.line)).collect();
     if let Err(problems) = crate::metabolome::injections::match_samples(&injections, list, &keys, &config.samplesheet) {
         c.extend_errors(problems);
+    }
+}
+
+/// The microbiome's rank and processing options, when the cohort has microbiome rows.
+fn check_microbiome(config: &CohortConfig, config_path: &Path, samples: &[Sample], c: &mut Collector) {
+    if !samples.iter().any(|s| s.layer == Layer::Microbiome) {
+        return;
+    }
+    let options = &config.microbiome;
+    if let Err(message) = options.rank() {
+        c.error(Location::file(config_path), format!("[microbiome]: {message}"));
+    }
+    if let Err(e) = crate::microbiome::process::check_options(&options.process) {
+        c.error(Location::file(config_path), e.to_string());
+    }
+    if let Some(t) = &options.taxonomy {
+        check_input_file(t, &Location::file(config_path), "taxonomy", &mut HashMap::new(), c);
     }
 }
 
@@ -462,7 +480,7 @@ fn read_samples(
             match layer {
                 None => c.error(
                     loc().with_column("layer"),
-                    format!("unknown layer {l:?}; expected one of transcriptome, epigenome, metabolome"),
+                    format!("unknown layer {l:?}; expected one of transcriptome, epigenome, metabolome, microbiome"),
                 ),
                 Some(layer) if !layer.is_supported() => c.error(
                     loc().with_column("layer"),

@@ -7,6 +7,7 @@
 
 pub mod composition;
 pub mod diversity;
+pub mod process;
 pub mod profile;
 pub mod table;
 pub mod taxonomy;

@@ -57,6 +57,17 @@ pub fn correct(
                     .collect();
                 let samples: Vec<&crate::cohort::Sample> =
                     layer.normalised.sample_ids.iter().filter_map(|id| of_layer.get(id.as_str()).copied()).collect();
+                let counts_layer = options.method == BatchMethod::CombatSeq && layer.layer == Layer::Transcriptome;
+                // ComBat fits the samples that were measured: a sample whose whole column is null
+                // (a microbiome library left out for depth) stays null rather than blocking every
+                // row. ComBat-seq works on the raw counts, which have no such columns.
+                let measured: Vec<usize> = (0..samples.len())
+                    .filter(|&j| {
+                        counts_layer
+                            || layer.normalised.columns[j].as_ref().is_some_and(|c| c.iter().any(|v| !v.is_nan()))
+                    })
+                    .collect();
+                let samples: Vec<&crate::cohort::Sample> = measured.iter().map(|&j| samples[j]).collect();
                 let label = |s: &crate::cohort::Sample, column: &str| {
                     sample_attribute(cohort, s, column).ok_or_else(|| RunError::Samples {
                         at: At::file(&cohort.config.samplesheet),
@@ -73,7 +84,8 @@ pub fn correct(
                 for column in &options.protect {
                     protected.push(samples.iter().map(|s| label(s, column)).collect::<Result<_, _>>()?);
                 }
-                let sample_ids = layer.normalised.sample_ids.clone();
+                let sample_ids: Vec<String> =
+                    measured.iter().map(|&j| layer.normalised.sample_ids[j].clone()).collect();
                 let labels = Labels {
                     at: At::config(cohort, "[batch_correction]"),
                     layer: layer.layer,
@@ -87,12 +99,11 @@ pub fn correct(
                     crate::stats::pca::top_variable_complete(m, crate::stats::pca::TOP_FEATURES).0
                 };
                 let before = top(&layer.normalised);
-                let counts_layer = options.method == BatchMethod::CombatSeq && layer.layer == Layer::Transcriptome;
                 let (method, corrected) = if counts_layer {
                     let c = combat_seq_layer(cohort, layer, source, &samples, &labels, &mut warnings)?;
                     ("combat-seq", c)
                 } else {
-                    ("combat", combat_layer(layer, &labels, options.prior, &mut warnings)?)
+                    ("combat", combat_layer(layer, &measured, &labels, options.prior, &mut warnings)?)
                 };
                 let dir = out.join(layer.layer.as_str());
                 std::fs::create_dir_all(&dir).map_err(|source| RunError::Io { path: dir.clone(), source })?;
@@ -226,19 +237,22 @@ impl Labels<'_> {
 /// ComBat on the layer's primary normalised matrix, in place.
 fn combat_layer(
     layer: &mut LayerData,
+    measured: &[usize],
     labels: &Labels,
     prior: crate::batch::Prior,
     warnings: &mut Vec<String>,
 ) -> Result<Corrected, RunError> {
     let m = &layer.normalised;
-    let rows = crate::batch::correctable_rows(m, |v| Some(*v).filter(|v| !v.is_nan()));
+    let value = |i: usize, j: usize| m.get(i, j).copied().filter(|v| !v.is_nan());
+    let rows: Vec<usize> =
+        (0..m.feature_ids.len()).into_par_iter().filter(|&i| measured.iter().all(|&j| value(i, j).is_some())).collect();
     // Rows 64 at a time, each column's run of 64 values read in one go.
-    let n = m.sample_ids.len();
+    let n = measured.len();
     let data: Vec<Vec<f64>> = rows
         .par_chunks(64)
         .flat_map_iter(|block| {
             let mut out = vec![Vec::with_capacity(n); block.len()];
-            for j in 0..n {
+            for &j in measured {
                 for (row, &i) in out.iter_mut().zip(block) {
                     row.push(m.get(i, j).copied().filter(|v| !v.is_nan()).unwrap_or(0.0));
                 }
@@ -254,13 +268,16 @@ fn combat_layer(
     let corrected = data.into_inner();
     // Back into the columns 64 at a time, each row's run of 64 values read in one go (a column
     // at a time would read every row's vector once per sample).
+    let mut position = vec![None; layer.normalised.columns.len()];
+    for (k, &j) in measured.iter().enumerate() {
+        position[j] = Some(k);
+    }
     layer.normalised.columns.par_chunks_mut(64).enumerate().for_each(|(block, columns)| {
         let first = block * 64;
         for (k, &i) in rows.iter().enumerate() {
-            let values = &corrected[k][first..first + columns.len()];
-            for (column, &v) in columns.iter_mut().zip(values) {
-                if let Some(c) = column.as_mut() {
-                    c[i] = v;
+            for (offset, column) in columns.iter_mut().enumerate() {
+                if let (Some(c), Some(p)) = (column.as_mut(), position[first + offset]) {
+                    c[i] = corrected[k][p];
                 }
             }
         }

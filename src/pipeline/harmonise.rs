@@ -243,7 +243,22 @@ pub(crate) fn harmonise_stage(ctx: &mut RunContext, roots: &[PathBuf]) -> Result
 
 /// PCA and silhouette widths of a layer's primary matrix (features complete in every sample).
 fn layer_pca(cohort: &Cohort, layer: &LayerData, stage: &'static str) -> LayerPca {
-    let m = &layer.normalised;
+    // Samples whose whole column is missing (a microbiome library left out for depth) are left
+    // out of the PCA rather than leaving it no complete feature.
+    let full = &layer.normalised;
+    let measured = |c: &Option<Vec<f64>>| c.as_ref().is_some_and(|c| c.iter().any(|v| v.is_finite()));
+    let subset;
+    let m = if full.columns.iter().all(measured) {
+        full
+    } else {
+        let keep: Vec<usize> = (0..full.columns.len()).filter(|&j| measured(&full.columns[j])).collect();
+        subset = crate::matrix::FeatureMatrix {
+            feature_ids: full.feature_ids.clone(),
+            sample_ids: keep.iter().map(|&j| full.sample_ids[j].clone()).collect(),
+            columns: keep.iter().map(|&j| full.columns[j].clone()).collect(),
+        };
+        &subset
+    };
     let (top, complete_features) = top_variable_complete(m, TOP_FEATURES);
     let samples: Vec<Option<&cohort::Sample>> = m
         .sample_ids

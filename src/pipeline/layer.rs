@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::context::RunContext;
-use super::{At, RunError, epigenome, io_err, metabolome, transcriptome};
+use super::{At, RunError, epigenome, io_err, metabolome, microbiome, transcriptome};
 use crate::cohort::{Cohort, Sample};
 use crate::layer::Layer;
 
@@ -93,5 +93,6 @@ pub(crate) fn step(layer: Layer) -> &'static dyn LayerStep {
         Layer::Transcriptome => &transcriptome::Transcriptome,
         Layer::Epigenome => &epigenome::Epigenome,
         Layer::Metabolome => &metabolome::Metabolome,
+        Layer::Microbiome => &microbiome::Microbiome,
     }
 }

@@ -13,6 +13,7 @@ pub(crate) mod epigenome;
 pub(crate) mod harmonise;
 mod layer;
 pub(crate) mod metabolome;
+mod microbiome;
 pub mod progress;
 pub(crate) mod resume;
 mod run;

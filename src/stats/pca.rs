@@ -132,6 +132,40 @@ fn pca_on(x: &[Vec<f64>], by_samples: bool) -> Option<Pca> {
     })
 }
 
+/// Principal coordinates (classical multidimensional scaling) of a symmetric distance matrix,
+/// as scikit-bio's `pcoa` and R's `cmdscale`: Gower's double-centred matrix of −½ d², its two
+/// leading eigenpairs, coordinates = eigenvector × √eigenvalue (each axis signed so its largest
+/// component is positive), and the share of the centred matrix's trace on each axis. Non-metric
+/// distances (Bray–Curtis) give small negative eigenvalues; the leading two are positive on any
+/// table with structure. `None` with fewer than 3 samples or no spread.
+pub fn pcoa(distances: &[Vec<f64>]) -> Option<Pca> {
+    let n = distances.len();
+    if n < 3 || distances.iter().any(|r| r.len() != n) {
+        return None;
+    }
+    let half: Vec<Vec<f64>> = distances.iter().map(|r| r.iter().map(|d| -0.5 * d * d).collect()).collect();
+    let means: Vec<f64> = half.iter().map(|r| r.iter().sum::<f64>() / n as f64).collect();
+    let grand = means.iter().sum::<f64>() / n as f64;
+    let centred: Vec<Vec<f64>> =
+        (0..n).map(|a| (0..n).map(|b| half[a][b] - means[a] - means[b] + grand).collect()).collect();
+    let trace: f64 = (0..n).map(|a| centred[a][a]).sum();
+    if trace <= 0.0 {
+        return None;
+    }
+    let (u1, u2, l1, l2) = leading_two(&centred)?;
+    let axis = |u: Vec<f64>, l: f64| -> Vec<f64> {
+        let top = u.iter().copied().fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
+        let s = if top < 0.0 { -1.0 } else { 1.0 } * l.max(0.0).sqrt();
+        u.into_iter().map(|x| x * s).collect()
+    };
+    let (p1, p2) = (axis(u1, l1), axis(u2, l2));
+    Some(Pca {
+        scores: (0..n).map(|j| [p1[j], p2[j]]).collect(),
+        explained: [l1.max(0.0) / trace, l2.max(0.0) / trace],
+        features: n,
+    })
+}
+
 /// The two leading eigenpairs of a symmetric positive semi-definite matrix: subspace iteration
 /// from fixed start vectors with a 2 × 2 Rayleigh–Ritz step, until both eigenvalues settle to
 /// 1e-15 (or 2,000 steps); `None` when the matrix maps the start to zero.

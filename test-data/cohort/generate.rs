@@ -18,6 +18,7 @@ use noodles::{bam, sam};
 
 mod metabolome;
 mod methylation;
+mod microbiome;
 mod sim;
 use sim::{HG38, Rng, Transcript, sequence, transcripts};
 
@@ -114,6 +115,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut methylation_samples = Vec::new();
     let mut metabolome_rows: Vec<String> = Vec::new();
     let mut metabolome_samples = Vec::new();
+    let mut microbiome_rows: Vec<String> = Vec::new();
+    let mut microbiome_samples = Vec::new();
     for p in &patients {
         for (t, tp) in TIMEPOINTS.iter().enumerate() {
             if p.id == "P08" && *tp == "month12" {
@@ -175,6 +178,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "{sample_id},{},{tp},metabolome,../metabolome/features_mzmine.csv,{{batch}},{},{date},{days},{}",
                 p.id, p.site, p.sex
             ));
+            microbiome_rows.push(format!(
+                "{sample_id},{},{tp},microbiome,../microbiome/asv_table.tsv,{{batch}},{},{date},{days},{}",
+                p.id, p.site, p.sex
+            ));
+            microbiome_samples.push(microbiome::SampleInfo { id: sample_id.clone(), timepoint: t });
             metabolome_samples.push(metabolome::SampleInfo {
                 id: sample_id.clone(),
                 hyperinflammatory: p.immunotype == "hyperinflammatory",
@@ -196,6 +204,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lc_batches = metabolome::simulate(&metabolome_samples, &root)?;
     for (row, batch) in metabolome_rows.iter().zip(&lc_batches) {
         writeln!(sheet, "{}", row.replace("{batch}", batch))?;
+    }
+    let runs = microbiome::simulate(&microbiome_samples, &root)?;
+    for (row, run) in microbiome_rows.iter().zip(&runs) {
+        writeln!(sheet, "{}", row.replace("{batch}", run))?;
     }
     fs::write(root.join("cohort/samplesheet.csv"), sheet)?;
 

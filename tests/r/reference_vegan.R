@@ -2,7 +2,7 @@
 # microbiome layer, on two real taxon count tables that vegan ships: BCI (Condit et al. 2002:
 # trees of 225 species counted in 50 one-hectare plots of Barro Colorado Island) and mite
 # (Borcard & Legendre 1994: 35 oribatid mite taxa counted in 70 soil cores).
-# Usage: Rscript reference_vegan.R OUTDIR   writes OUTDIR/<set>/{counts,alpha,clr,rclr,bray,aitchison}.tsv
+# Usage: Rscript reference_vegan.R OUTDIR   writes OUTDIR/<set>/{counts,alpha,clr,rclr,bray,aitchison,pcoa_bray,pcoa_bray_explained}.tsv
 suppressMessages(library(vegan))
 args <- commandArgs(trailingOnly = TRUE)
 out <- args[1]
@@ -28,4 +28,13 @@ for (set in list(list("BCI", BCI), list("mite", mite))) {
   write_tsv(decostand(x, "rclr"), file.path(out, name, "rclr.tsv"))
   write_tsv(as.matrix(vegdist(x, "bray")), file.path(out, name, "bray.tsv"))
   write_tsv(as.matrix(vegdist(x, "aitchison", pseudocount = 1)), file.path(out, name, "aitchison.tsv"))
+  # Principal coordinates of the Bray-Curtis distances (classical scaling, as vegan's wcmdscale
+  # and scikit-bio's pcoa): the first two axes and their share of the eigenvalues' sum.
+  p <- cmdscale(vegdist(x, "bray"), k = 2, eig = TRUE)
+  points <- p$points
+  rownames(points) <- rownames(x)
+  colnames(points) <- c("axis1", "axis2")
+  write_tsv(points, file.path(out, name, "pcoa_bray.tsv"))
+  explained <- matrix(p$eig[1:2] / sum(p$eig), nrow = 1, dimnames = list("explained", c("axis1", "axis2")))
+  write_tsv(explained, file.path(out, name, "pcoa_bray_explained.tsv"))
 }
