@@ -14,18 +14,6 @@ const HI: [&str; 4] = ["P01", "P02", "P03", "P04"];
 /// A metabolome sample: (sample id, patient, timepoint, LC batch).
 type Draw = (String, String, String, String);
 
-struct Fixture {
-    _dir: Workdir,
-    out: std::path::PathBuf,
-}
-
-fn run() -> Fixture {
-    let dir = Workdir::new();
-    let out = dir.join("out");
-    run_fixture(&out, "2");
-    Fixture { _dir: dir, out }
-}
-
 /// feature_id → (kind, group) from the generator's truth.
 fn planted() -> BTreeMap<String, String> {
     let (_, rows) = read_tsv(&repo().join("test-data/cohort/truth/metabolome_features.tsv"));
@@ -34,7 +22,7 @@ fn planted() -> BTreeMap<String, String> {
 
 #[test]
 fn each_planted_nuisance_is_removed_by_its_step_and_the_drift_is_gone() {
-    let f = run();
+    let f = fixture_run();
     let (features, _) = read_parquet(&f.out.join("metabolome/features.parquet"));
     let truth = planted();
     let ids = strings(&features, "feature_id");
@@ -73,7 +61,7 @@ fn each_planted_nuisance_is_removed_by_its_step_and_the_drift_is_gone() {
 
 #[test]
 fn the_batch_shift_is_removed_and_the_immunotype_differences_survive() {
-    let f = run();
+    let f = fixture_run();
     let (n, kv) = read_parquet(&f.out.join("metabolome/normalised.parquet"));
     assert!(kv.get("harmonomics.params").is_some_and(|p| p.contains("\"transform\":\"log2\"")));
     let (s, _) = read_parquet(&f.out.join("samples.parquet"));

@@ -9,18 +9,6 @@ use std::collections::BTreeMap;
 
 use common::*;
 
-struct Fixture {
-    _dir: Workdir,
-    out: std::path::PathBuf,
-}
-
-fn run() -> Fixture {
-    let dir = Workdir::new();
-    let out = dir.join("out");
-    run_fixture(&out, "2");
-    Fixture { _dir: dir, out }
-}
-
 /// taxon (family;genus as ending the feature id) → (role, run mb2's bias).
 fn planted_taxa() -> Vec<(String, String, f64)> {
     let (_, rows) = read_tsv(&repo().join("test-data/cohort/truth/microbiome_taxa.tsv"));
@@ -66,7 +54,7 @@ fn timepoint(sample: &str) -> &str {
 
 #[test]
 fn the_antibiotic_collapse_and_its_recovery_come_back() {
-    let f = run();
+    let f = fixture_run();
     let (qc, _) = read_parquet(&f.out.join("microbiome/qc.parquet"));
     let ids: Vec<String> = strings(&qc, "sample_id").into_iter().flatten().collect();
     let shannon: BTreeMap<&str, f64> =
@@ -110,7 +98,7 @@ fn the_antibiotic_collapse_and_its_recovery_come_back() {
 
 #[test]
 fn low_depth_samples_rare_taxa_and_blank_contaminants_are_each_left_out_and_reported() {
-    let f = run();
+    let f = fixture_run();
     let samples = planted_samples();
     let (qc, _) = read_parquet(&f.out.join("microbiome/qc.parquet"));
     let ids: Vec<String> = strings(&qc, "sample_id").into_iter().flatten().collect();

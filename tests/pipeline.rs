@@ -7,18 +7,6 @@ use std::collections::BTreeMap;
 
 use common::*;
 
-struct Run {
-    _dir: Workdir,
-    out: std::path::PathBuf,
-}
-
-fn fixture_run() -> Run {
-    let dir = Workdir::new();
-    let out = dir.join("out");
-    run_fixture(&out, "2");
-    Run { _dir: dir, out }
-}
-
 #[test]
 fn raw_counts_equal_the_planted_reads_for_every_gene_and_sample() {
     let run = fixture_run();
@@ -142,7 +130,7 @@ fn normalised_matrices_are_cpm_and_edger_log_cpm_of_the_raw_counts() {
     }
 }
 
-fn primary_of(run: &Run, feature: &str) -> BTreeMap<String, f64> {
+fn primary_of(run: &FixtureRun, feature: &str) -> BTreeMap<String, f64> {
     let (log, kv) = read_parquet(&run.out.join("transcriptome/normalised.parquet"));
     assert_eq!(kv.get("harmonomics.method").map(String::as_str), Some("vst"), "the primary normalisation is VST");
     let i = strings(&log, "feature_id").iter().position(|f| f.as_deref() == Some(feature)).expect("feature");

@@ -98,6 +98,21 @@ pub fn run_fixture(out: &Path, threads: &str) {
     assert!(o.status.success(), "run failed: {}", String::from_utf8_lossy(&o.stderr));
 }
 
+/// A finished fixture run in its own temporary directory (removed when dropped).
+pub struct FixtureRun {
+    _dir: Workdir,
+    /// The output directory.
+    pub out: PathBuf,
+}
+
+/// `harmonomics run` on the fixture at two threads, into a fresh directory.
+pub fn fixture_run() -> FixtureRun {
+    let dir = Workdir::new();
+    let out = dir.join("out");
+    run_fixture(&out, "2");
+    FixtureRun { _dir: dir, out }
+}
+
 /// The text of a gzip-compressed file.
 pub fn gunzip_text(path: &Path) -> String {
     let mut text = String::new();
