@@ -399,3 +399,44 @@ fn rarefaction_is_seeded_leaves_out_shallow_libraries_and_does_not_depend_on_thr
     assert!(differences.iter().any(|d| *d > 0.0), "rarefaction changed nothing");
     assert!(differences.iter().all(|d| *d < 0.3), "{differences:?}");
 }
+
+#[test]
+fn a_table_mixing_gtdb_and_ncbi_names_is_run_and_the_mix_is_warned() {
+    let dir = Workdir::new();
+    let ids: Vec<String> = ["P01", "P02"]
+        .iter()
+        .flat_map(|p| ["day0", "day3", "discharge", "month3", "month12"].map(|t| format!("{p}_{t}")))
+        .collect();
+    let mut sheet = String::from("sample_id,patient_id,timepoint,layer,path\n");
+    for id in &ids {
+        let (p, t) = id.split_once('_').unwrap();
+        sheet.push_str(&format!("{id},{p},{t},microbiome,genera.tsv\n"));
+    }
+    dir.write("samplesheet.csv", &sheet);
+    let rows = [
+        "d__Bacteria;p__Firmicutes_A;c__Clostridia;o__Lachnospirales;f__Lachnospiraceae;g__Blautia_A",
+        "d__Bacteria;p__Bacteroidota;c__Bacteroidia;o__Bacteroidales;f__Bacteroidaceae;g__Bacteroides",
+        "k__Bacteria;p__Firmicutes;c__Bacilli;o__Lactobacillales;f__Enterococcaceae;g__Enterococcus",
+    ];
+    let mut table = format!("taxon\t{}\n", ids.join("\t"));
+    for (i, lineage) in rows.iter().enumerate() {
+        let values: Vec<String> = (0..ids.len()).map(|j| (500 + 100 * i + 37 * j).to_string()).collect();
+        table.push_str(&format!("{lineage}\t{}\n", values.join("\t")));
+    }
+    dir.write("genera.tsv", &table);
+    let config = dir.write(
+        "cohort.toml",
+        &portable_fixture_config(false).replace("blanks = [\"Blank_1\", \"Blank_2\", \"Blank_3\"]", ""),
+    );
+    let out = dir.join("out");
+    let o = run_cohort(&config, &out, &["--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let stage = manifest["stages"].as_array().unwrap().iter().find(|s| s["name"] == "process_microbiome").unwrap();
+    assert_eq!(stage["counts"]["gtdb_lineages"], 1);
+    assert!(stage["warnings"].to_string().contains("1 of 3 lineages follow GTDB's naming"), "{}", stage["warnings"]);
+    let raw = wide(&out.join("microbiome/raw.parquet"));
+    assert_eq!(raw.len(), 3);
+    assert_eq!(raw[rows[1]]["P01_day3"], 637.0);
+}

@@ -19,7 +19,7 @@ use crate::matrix::FeatureMatrix;
 use crate::microbiome::process::{self, MicrobiomeOptions, Processed};
 use crate::microbiome::profile::{self, Abundance};
 use crate::microbiome::table::{self, TaxonTable};
-use crate::microbiome::taxonomy::Rank;
+use crate::microbiome::taxonomy::{Naming, Rank};
 
 /// The microbiome's [`LayerStep`]: its inputs are read whole (tables are small next to BAMs).
 pub(crate) struct Microbiome;
@@ -74,6 +74,8 @@ struct Inputs {
     matrix: FeatureMatrix<f64>,
     blanks: Vec<Vec<f64>>,
     source: &'static str,
+    /// Lineages written in GTDB's naming, and lineages with any name at all (tables only).
+    naming: (usize, usize),
 }
 
 /// Reads one shared table (every row names the same file) or one profile per sample.
@@ -89,6 +91,8 @@ fn read_inputs(cohort: &Cohort, samples: &[&Sample], rank: Rank) -> Result<Input
         if let Some(taxonomy) = &options.taxonomy {
             t.assign(taxonomy).map_err(input_err)?;
         }
+        let named = t.lineages.iter().filter(|l| l.deepest().is_some()).count();
+        let gtdb = t.lineages.iter().filter(|l| l.naming() == Naming::Gtdb).count();
         let m = t.at_rank(rank);
         let index: BTreeMap<&str, usize> = m.sample_ids.iter().enumerate().map(|(j, id)| (id.as_str(), j)).collect();
         let pick = |name: &str| index.get(name).and_then(|&j| m.columns[j].clone());
@@ -127,7 +131,7 @@ fn read_inputs(cohort: &Cohort, samples: &[&Sample], rank: Rank) -> Result<Input
             .collect::<Result<_, _>>()?;
         let matrix =
             FeatureMatrix::new(m.feature_ids.clone(), samples.iter().map(|s| s.sample_id.clone()).collect(), columns);
-        return Ok(Inputs { matrix, blanks, source: if is_biom { "biom" } else { "table" } });
+        return Ok(Inputs { matrix, blanks, source: if is_biom { "biom" } else { "table" }, naming: (gtdb, named) });
     }
     if !options.blanks.is_empty() {
         return Err(RunError::Config {
@@ -184,7 +188,8 @@ fn read_inputs(cohort: &Cohort, samples: &[&Sample], rank: Rank) -> Result<Input
         samples.iter().map(|s| s.sample_id.clone()).collect(),
         columns,
     );
-    Ok(Inputs { matrix, blanks: Vec::new(), source: profiles[0].2 })
+    // Kraken2 and MetaPhlAn name taxa by NCBI's taxonomy.
+    Ok(Inputs { matrix, blanks: Vec::new(), source: profiles[0].2, naming: (0, 0) })
 }
 
 /// Whether a per-sample profile is MetaPhlAn's (its header or clade names), else a Kraken2 report.
@@ -240,8 +245,17 @@ fn run_layer(ctx: &mut RunContext, samples: &[&Sample], dir: &Path) -> Result<()
                 contaminants.join(", ")
             ));
         }
+        let (gtdb, named) = inputs.naming;
+        if gtdb > 0 && gtdb < named {
+            report.warnings.push(format!(
+                "microbiome: {gtdb} of {named} lineages follow GTDB's naming (split taxa such as Firmicutes_A) and the \
+                 others do not; GTDB renames and splits NCBI/SILVA taxa, so rows from two databases do not line up at \
+                 any rank: classify every sample against one database"
+            ));
+        }
         report.counts = json!({
             "source": inputs.source,
+            "gtdb_lineages": gtdb,
             "rank": options.rank,
             "samples": samples.len(),
             "excluded_samples": excluded.len(),
