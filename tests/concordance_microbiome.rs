@@ -206,3 +206,44 @@ fn biom_tables_read_and_sum_to_genus_as_biom_format_does() {
     }
     assert!(compared > 150, "{compared} values compared");
 }
+
+#[test]
+#[ignore = "needs Debian's kraken2 (apt-get install kraken2); .ci/run installs it"]
+fn a_real_kraken2_report_sums_to_each_rank_as_kraken2_counts_its_clades() {
+    use harmonomics::microbiome::profile::{Abundance, read_kraken_report};
+    use harmonomics::microbiome::taxonomy::Rank;
+    let dir = Workdir::new();
+    let o = Command::new("bash").arg(repo().join("tests/kraken2_reference.sh")).arg(dir.path()).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report = dir.join("report.txt");
+    let profile = read_kraken_report(&report).unwrap();
+    assert_eq!(profile.abundance, Abundance::Reads);
+    let text = std::fs::read_to_string(&report).unwrap();
+    let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    let reads = |l: &[&str]| l[1].trim().parse::<f64>().unwrap();
+    let total: f64 =
+        lines.iter().filter(|l| matches!(l[3], "U" | "R" | "") && l[5].trim() == l[5]).map(|l| reads(l)).sum();
+    let mut compared = 0;
+    // kraken2's own clade count of every taxon at a rank is the sum we give that rank's row, and
+    // its unclassified reads are the `Unclassified` row.
+    for (rank, code, prefix) in [(Rank::Family, "F", "f__"), (Rank::Genus, "G", "g__"), (Rank::Species, "S", "s__")] {
+        let ours = profile.at_rank(rank);
+        assert_eq!(ours.iter().map(|(_, v)| v).sum::<f64>(), total, "{rank:?}: every read once");
+        for l in lines.iter().filter(|l| l[3] == code) {
+            let name = l[5].trim();
+            let row = ours
+                .iter()
+                .find(|(id, _)| id.ends_with(&format!("{prefix}{name}")))
+                .unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(row.1, reads(l), "{rank:?} {name}");
+            compared += 1;
+        }
+        let unclassified = lines.iter().find(|l| l[3] == "U").map(|l| reads(l)).unwrap_or(0.0);
+        assert_eq!(ours.iter().find(|(id, _)| id == "Unclassified").map(|r| r.1), Some(unclassified));
+    }
+    // The per-read output agrees: as many classified reads as the root's clade.
+    let classified = std::fs::read_to_string(dir.join("classified.txt")).unwrap();
+    let root = lines.iter().find(|l| l[5] == "root").map(|l| reads(l)).unwrap();
+    assert_eq!(classified.lines().filter(|l| l.starts_with('C')).count() as f64, root);
+    assert!(compared >= 6, "{compared} ranks compared");
+}

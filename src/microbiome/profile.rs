@@ -117,8 +117,11 @@ pub fn read_kraken_report(path: &Path) -> Result<Profile, InputError> {
             "F" => Some(Rank::Family),
             "G" => Some(Rank::Genus),
             "S" => Some(Rank::Species),
-            // Root, kingdom (below the domain in NCBI's tree) and intermediate levels (D1, G2, S1).
+            // Root, kingdom (below the domain in NCBI's tree) and intermediate levels (D1, G2, S1);
+            // kraken2 2.1 leaves the code empty for a ranked node it has no letter for and writes
+            // "1", "2" for the unranked levels below it.
             c if c == "R" || c.starts_with(['R', 'K', 'D', 'P', 'C', 'O', 'F', 'G', 'S']) => None,
+            c if c.chars().all(|ch| ch.is_ascii_digit()) => None,
             c => return Err(malformed(path, number, format!("unknown Kraken2 rank code {c:?}"))),
         };
         stack.push((depth, rank.map(|r| (r, name.to_string()))));
@@ -231,6 +234,20 @@ mod tests {
         for rank in Rank::ALL {
             assert_eq!(profile.at_rank(rank).iter().map(|(_, v)| v).sum::<f64>(), 100.0, "{rank:?}");
         }
+    }
+
+    #[test]
+    fn kraken2_2_1_empty_and_numeric_rank_codes_are_unranked_levels() {
+        // As kraken2 2.1.2 writes a superkingdom it has no letter for, and the levels below it.
+        let report = " 10.00\t1\t1\tU\t0\tunclassified\n 90.00\t9\t0\t\t1\troot\n 90.00\t9\t0\t\t10239\t  Viruses\n \
+                      90.00\t9\t0\t1\t29258\t    ssDNA viruses\n 90.00\t9\t0\tF\t39724\t      Circoviridae\n \
+                      90.00\t9\t9\tG\t39725\t        Circovirus\n";
+        let (_dir, path) = write(report);
+        let genus = read_kraken_report(&path).unwrap().at_rank(Rank::Genus);
+        assert_eq!(
+            genus,
+            [("Unclassified".to_string(), 1.0), ("d__;p__;c__;o__;f__Circoviridae;g__Circovirus".to_string(), 9.0)]
+        );
     }
 
     #[test]
