@@ -249,6 +249,20 @@ fn bad_microbiome_input_names_the_file_and_what_was_expected() {
         assert!(stderr.contains(expected), "case {k}: expected {expected:?} in {stderr}");
         assert!(!dir.join(&format!("out{k}/manifest.json")).exists());
     }
+    // A sample that is not a column of the shared table: found by validation, before anything
+    // runs, naming the samplesheet line.
+    let sheet = std::fs::read_to_string(repo().join("test-data/cohort/samplesheet.csv"))
+        .unwrap()
+        .replace("../", &format!("{}/", repo().join("test-data").display()))
+        .replace("P03_day3,P03,day3,microbiome", "P03_d3,P03,day3,microbiome");
+    dir.write("samplesheet.csv", &sheet);
+    let config = dir.write("renamed.toml", &portable_fixture_config(false));
+    let o = run_cohort(&config, &dir.join("renamed"), &[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("samplesheet.csv:") && stderr.contains("has no column \"P03_d3\""), "{stderr}");
+    assert!(!stderr.contains("quantify"), "validation comes first: {stderr}");
+    assert!(!dir.join("renamed").exists());
 }
 
 /// A Kraken2 report of `entero` Enterococcus and `bactero` Bacteroides reads and `unclassified`

@@ -273,6 +273,56 @@ fn check_microbiome(config: &CohortConfig, config_path: &Path, samples: &[Sample
     if let Some(t) = &options.taxonomy {
         check_input_file(t, &Location::file(config_path), "taxonomy", &mut HashMap::new(), c);
     }
+    // One shared table: every sample and blank must be one of its columns, found here rather
+    // than after the other layers have run.
+    let rows: Vec<&Sample> = samples.iter().filter(|s| s.layer == Layer::Microbiome).collect();
+    if !rows.iter().all(|s| s.path == rows[0].path) {
+        if !options.blanks.is_empty() {
+            c.error(
+                Location::file(config_path),
+                "[microbiome] `blanks` names columns of a shared table, but the microbiome rows point at \
+                 different files (one profile per sample); list blanks as study rows of one table, or leave \
+                 `blanks` out",
+            );
+        }
+        return;
+    }
+    if c.has_errors() || !rows[0].path.is_file() {
+        return;
+    }
+    let table = match crate::microbiome::table::read(&rows[0].path) {
+        Ok(t) => t,
+        Err(crate::microbiome::InputError::Malformed { location, message }) => return c.error(location, message),
+        Err(e) => return c.error(Location::file(&rows[0].path), crate::error::chain(&e)),
+    };
+    let columns: std::collections::HashSet<&str> = table.sample_ids.iter().map(String::as_str).collect();
+    let preview = table.sample_ids.iter().take(6).cloned().collect::<Vec<_>>().join(", ");
+    if options.column.is_none() {
+        for s in &rows {
+            if !columns.contains(s.sample_id.as_str()) {
+                c.error(
+                    Location::line(&config.samplesheet, s.line).with_column("sample_id"),
+                    format!(
+                        "{} has no column {:?} (the table's columns are {preview}, ...; name another samplesheet \
+                         column with [microbiome] column)",
+                        rows[0].path.display(),
+                        s.sample_id
+                    ),
+                );
+            }
+        }
+    }
+    for b in &options.blanks {
+        if !columns.contains(b.as_str()) {
+            c.error(
+                Location::file(config_path),
+                format!(
+                    "[microbiome] blank {b:?} is not a column of {}; it has {preview}, ...",
+                    rows[0].path.display()
+                ),
+            );
+        }
+    }
 }
 
 fn read_config(path: &Path) -> Result<CohortConfig, Problem> {

@@ -42,6 +42,16 @@ fn lineage(location: impl Fn() -> Location, text: &str) -> Result<Lineage, Input
     Lineage::parse(text).map_err(|e| error(location(), e.to_string()))
 }
 
+/// A cohort-wide table, by its name: BIOM 1.0 JSON for `.biom` and `.json`, else delimited.
+pub fn read(path: &Path) -> Result<TaxonTable, InputError> {
+    if is_biom(path) { read_biom_json(path) } else { read_delimited(path) }
+}
+
+/// Whether [`read`] takes `path` for BIOM.
+pub fn is_biom(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "biom" || e == "json")
+}
+
 /// BIOM 1.0 (JSON): `rows` and `columns` with ids (rows may carry `metadata.taxonomy` as a list
 /// of ranks or one string), `shape`, and `data` as `[row, column, value]` triples (`sparse`) or
 /// rows of values (`dense`). BIOM 2.1 is HDF5: convert it with `biom convert --to-json`.

@@ -85,9 +85,8 @@ fn read_inputs(cohort: &Cohort, samples: &[&Sample], rank: Rank) -> Result<Input
     let shared = samples.iter().all(|s| s.path == samples[0].path);
     if shared {
         let path = &samples[0].path;
-        let is_biom = path.extension().is_some_and(|e| e == "biom" || e == "json");
-        let mut t: TaxonTable =
-            if is_biom { table::read_biom_json(path) } else { table::read_delimited(path) }.map_err(input_err)?;
+        let is_biom = table::is_biom(path);
+        let mut t: TaxonTable = table::read(path).map_err(input_err)?;
         if let Some(taxonomy) = &options.taxonomy {
             t.assign(taxonomy).map_err(input_err)?;
         }
