@@ -65,6 +65,17 @@ impl<T> FeatureMatrix<T> {
     }
 }
 
+impl FeatureMatrix<f64> {
+    /// The samples with at least one value (NaN is missing): a column that is `None` or all NaN
+    /// was not measured (e.g. a microbiome library left out for depth), and the cohort-wide fits
+    /// leave it out rather than let it make every feature incomplete.
+    pub fn measured_columns(&self) -> Vec<usize> {
+        (0..self.columns.len())
+            .filter(|&j| self.columns[j].as_ref().is_some_and(|c| c.iter().any(|v| !v.is_nan())))
+            .collect()
+    }
+}
+
 /// A fully present f64 matrix with generated names (`g0…`, `s0…`), for unit tests.
 #[cfg(test)]
 pub(crate) fn test_matrix(columns: Vec<Vec<f64>>) -> FeatureMatrix<f64> {

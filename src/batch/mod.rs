@@ -97,11 +97,20 @@ pub fn correctable_rows<T: Sync>(
     m: &crate::matrix::FeatureMatrix<T>,
     value: impl Fn(&T) -> Option<f64> + Sync,
 ) -> Vec<usize> {
-    let n = m.sample_ids.len();
+    let all: Vec<usize> = (0..m.sample_ids.len()).collect();
+    correctable_rows_of(m, &all, value)
+}
+
+/// [`correctable_rows`] over the samples in `columns` only.
+pub fn correctable_rows_of<T: Sync>(
+    m: &crate::matrix::FeatureMatrix<T>,
+    columns: &[usize],
+    value: impl Fn(&T) -> Option<f64> + Sync,
+) -> Vec<usize> {
     // In parallel over rows; an indexed filter keeps their order.
     (0..m.feature_ids.len())
         .into_par_iter()
-        .filter(|&i| (0..n).all(|j| m.get(i, j).and_then(&value).is_some()))
+        .filter(|&i| columns.iter().all(|&j| m.get(i, j).and_then(&value).is_some()))
         .collect()
 }
 

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::taxonomy::Rank;
-use super::{CompositionError, composition, diversity};
+use super::{CompositionError, check, composition, diversity};
 use crate::matrix::FeatureMatrix;
 use crate::stats::pca::{Pca, pca, pcoa};
 
@@ -229,10 +229,7 @@ pub fn process(
                 source: CompositionError::Lengths(c.len(), n_taxa),
             });
         }
-        if let Some(index) = c.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
-            let source = CompositionError::Invalid { index, value: c[index] };
-            return Err(ProcessError::Sample { sample: id.clone(), source });
-        }
+        check(c).map_err(|source| ProcessError::Sample { sample: id.clone(), source })?;
     }
     let counts = columns.iter().all(|c| c.iter().all(|v| v.fract() == 0.0));
     if options.rarefy.is_some() && !counts {
@@ -272,7 +269,7 @@ pub fn process(
     let rel: Vec<Vec<f64>> = kept_samples.iter().map(|&j| relative(&values[j])).collect();
     let blank_rel: Vec<Vec<f64>> = blanks.iter().filter(|b| b.iter().sum::<f64>() > 0.0).map(|b| relative(b)).collect();
     let n_kept = kept_samples.len() as f64;
-    let mut taxa: Vec<TaxonStats> = (0..n_taxa)
+    let taxa: Vec<TaxonStats> = (0..n_taxa)
         .map(|i| {
             let present = rel.iter().filter(|r| r[i] > 0.0).count() as f64;
             let abundant = rel.iter().filter(|r| r[i] >= options.min_abundance && r[i] > 0.0).count() as f64;
@@ -391,11 +388,6 @@ pub fn process(
     };
     place(&aitchison, &mut samples, |s, v| s.pcoa_aitchison = Some(v));
     place(&bray, &mut samples, |s, v| s.pcoa_bray_curtis = Some(v));
-    for t in &mut taxa {
-        if !t.prevalence.is_finite() {
-            t.prevalence = 0.0;
-        }
-    }
     Ok(Processed {
         normalised: FeatureMatrix {
             feature_ids: kept.iter().map(|&i| table.feature_ids[i].clone()).collect(),

@@ -61,12 +61,8 @@ pub fn correct(
                 // ComBat fits the samples that were measured: a sample whose whole column is null
                 // (a microbiome library left out for depth) stays null rather than blocking every
                 // row. ComBat-seq works on the raw counts, which have no such columns.
-                let measured: Vec<usize> = (0..samples.len())
-                    .filter(|&j| {
-                        counts_layer
-                            || layer.normalised.columns[j].as_ref().is_some_and(|c| c.iter().any(|v| !v.is_nan()))
-                    })
-                    .collect();
+                let measured: Vec<usize> =
+                    if counts_layer { (0..samples.len()).collect() } else { layer.normalised.measured_columns() };
                 let samples: Vec<&crate::cohort::Sample> = measured.iter().map(|&j| samples[j]).collect();
                 let label = |s: &crate::cohort::Sample, column: &str| {
                     sample_attribute(cohort, s, column).ok_or_else(|| RunError::Samples {
@@ -243,9 +239,7 @@ fn combat_layer(
     warnings: &mut Vec<String>,
 ) -> Result<Corrected, RunError> {
     let m = &layer.normalised;
-    let value = |i: usize, j: usize| m.get(i, j).copied().filter(|v| !v.is_nan());
-    let rows: Vec<usize> =
-        (0..m.feature_ids.len()).into_par_iter().filter(|&i| measured.iter().all(|&j| value(i, j).is_some())).collect();
+    let rows = crate::batch::correctable_rows_of(m, measured, |v| Some(*v).filter(|v| !v.is_nan()));
     // Rows 64 at a time, each column's run of 64 values read in one go.
     let n = measured.len();
     let data: Vec<Vec<f64>> = rows

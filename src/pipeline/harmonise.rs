@@ -246,12 +246,11 @@ fn layer_pca(cohort: &Cohort, layer: &LayerData, stage: &'static str) -> LayerPc
     // Samples whose whole column is missing (a microbiome library left out for depth) are left
     // out of the PCA rather than leaving it no complete feature.
     let full = &layer.normalised;
-    let measured = |c: &Option<Vec<f64>>| c.as_ref().is_some_and(|c| c.iter().any(|v| v.is_finite()));
+    let keep = full.measured_columns();
     let subset;
-    let m = if full.columns.iter().all(measured) {
+    let m = if keep.len() == full.columns.len() {
         full
     } else {
-        let keep: Vec<usize> = (0..full.columns.len()).filter(|&j| measured(&full.columns[j])).collect();
         subset = crate::matrix::FeatureMatrix {
             feature_ids: full.feature_ids.clone(),
             sample_ids: keep.iter().map(|&j| full.sample_ids[j].clone()).collect(),

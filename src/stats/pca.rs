@@ -93,19 +93,22 @@ pub fn pca(x: &[Vec<f64>]) -> Option<Pca> {
     pca_on(x, x.first().is_some_and(|r| r.len() <= x.len()))
 }
 
+/// `v` with its sign flipped when its largest component is negative: an eigenvector's sign is
+/// arbitrary, and this fixes one for reports and comparisons.
+fn signed(mut v: Vec<f64>) -> Vec<f64> {
+    let top = v.iter().copied().fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
+    if top < 0.0 {
+        v.iter_mut().for_each(|x| *x = -*x);
+    }
+    v
+}
+
 /// [`pca`] on the Gram matrix (`by_samples`) or on the scatter matrix.
 fn pca_on(x: &[Vec<f64>], by_samples: bool) -> Option<Pca> {
     let n = x.first()?.len();
     if n < 3 || x.len() < 2 {
         return None;
     }
-    let sign = |mut v: Vec<f64>| {
-        let top = v.iter().copied().fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
-        if top < 0.0 {
-            v.iter_mut().for_each(|x| *x = -*x);
-        }
-        v
-    };
     // Samples as contiguous columns; every sum below runs over features (or samples) in the same
     // order whatever the threads, so the result has the same bits at any thread count.
     type Scores<'a> = Box<dyn Fn(Vec<f64>, f64) -> Vec<f64> + 'a>;
@@ -113,11 +116,11 @@ fn pca_on(x: &[Vec<f64>], by_samples: bool) -> Option<Pca> {
         let columns = transpose(x, n);
         let gram = symmetric(n, |a, b| columns[a].iter().zip(&columns[b]).map(|(p, q)| p * q).sum());
         // The eigenvector scaled by the singular value.
-        (gram, Box::new(|v, l| sign(v).into_iter().map(|x| x * l.max(0.0).sqrt()).collect()))
+        (gram, Box::new(|v, l| signed(v).into_iter().map(|x| x * l.max(0.0).sqrt()).collect()))
     } else {
         let scatter = symmetric(x.len(), |a, b| x[a].iter().zip(&x[b]).map(|(p, q)| p * q).sum());
         // Xᵀu: the score vector itself (its norm is the singular value).
-        (scatter, Box::new(|u, _| sign((0..n).map(|j| x.iter().zip(&u).map(|(r, w)| r[j] * w).sum()).collect())))
+        (scatter, Box::new(|u, _| signed((0..n).map(|j| x.iter().zip(&u).map(|(r, w)| r[j] * w).sum()).collect())))
     };
     let trace: f64 = (0..operator.len()).map(|a| operator[a][a]).sum();
     if trace <= 0.0 {
@@ -153,11 +156,7 @@ pub fn pcoa(distances: &[Vec<f64>]) -> Option<Pca> {
         return None;
     }
     let (u1, u2, l1, l2) = leading_two(&centred)?;
-    let axis = |u: Vec<f64>, l: f64| -> Vec<f64> {
-        let top = u.iter().copied().fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
-        let s = if top < 0.0 { -1.0 } else { 1.0 } * l.max(0.0).sqrt();
-        u.into_iter().map(|x| x * s).collect()
-    };
+    let axis = |u: Vec<f64>, l: f64| -> Vec<f64> { signed(u).into_iter().map(|x| x * l.max(0.0).sqrt()).collect() };
     let (p1, p2) = (axis(u1, l1), axis(u2, l2));
     Some(Pca {
         scores: (0..n).map(|j| [p1[j], p2[j]]).collect(),
