@@ -4,7 +4,8 @@
 #   docker run --rm -v "$PWD:/data" -w /data harmonomics run --config cohort.toml --out results
 # BASE_BUILD / BASE_RUNTIME can point at locally built images where registries are unreachable
 # (CI imports Debian roots made with debootstrap: .ci/container.sh); CARGO_PROFILE=release skips
-# the fat LTO of `dist` for a quicker build.
+# the fat LTO of `dist` for a quicker build, CARGO_PROFILE=dev skips optimisation (CI's choice: the
+# outputs are byte-identical whatever the profile, and the run checks that).
 ARG BASE_BUILD=rust:1-bookworm
 ARG BASE_RUNTIME=debian:bookworm-slim
 
@@ -16,7 +17,8 @@ COPY src ./src
 COPY benches ./benches
 COPY test-data ./test-data
 RUN cargo build --locked --profile ${CARGO_PROFILE} --bin harmonomics \
- && cp target/${CARGO_PROFILE}/harmonomics /usr/local/bin/harmonomics \
+ && if [ "${CARGO_PROFILE}" = dev ]; then dir=debug; else dir=${CARGO_PROFILE}; fi \
+ && cp target/$dir/harmonomics /usr/local/bin/harmonomics \
  && rm -rf target
 
 FROM ${BASE_RUNTIME}
