@@ -14,6 +14,7 @@ pub mod cli;
 pub mod cohort;
 pub mod epigenome;
 pub mod error;
+pub mod genome;
 pub mod io;
 pub(crate) mod jobs;
 pub mod layer;

@@ -58,6 +58,21 @@ pub fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
             let command = std::env::args().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" ");
             jobs::quant_rna::run(&args.into_job(threads, command), &pipeline::Progress::new(cli.quiet))?;
         }
+        Command::Quant(QuantCommand::Genotypes(args)) => {
+            let summary = jobs::quant_genotypes::run(&args.into_job())?;
+            if !cli.quiet {
+                let s = summary.skipped;
+                eprintln!(
+                    "harmonomics: {} biallelic variants × {} samples ({} from DS/GP); skipped {} multiallelic and {} without a usable ALT; {} half-calls read as missing",
+                    summary.variants,
+                    summary.samples.len(),
+                    summary.dosage_variants,
+                    s.multiallelic,
+                    s.no_alternate,
+                    s.half_calls
+                );
+            }
+        }
         Command::Quant(QuantCommand::Methylation(args)) => {
             let job = args.into_job(threads);
             let source = jobs::quant_methylation::run(&job)?;

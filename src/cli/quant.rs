@@ -1,4 +1,4 @@
-//! `harmonomics quant rna` and `harmonomics quant methylation`.
+//! `harmonomics quant rna`, `quant methylation` and `quant genotypes`.
 
 use std::path::PathBuf;
 
@@ -17,8 +17,33 @@ pub enum QuantCommand {
     Rna(Box<RnaArgs>),
     /// Methylated/unmethylated calls per CpG from one BAM (Bismark XM or MM/ML tags) or table.
     Methylation(MethylationArgs),
+    /// Dosages, variant QC and sample QC from one VCF/BCF (plink2 --freq --hardy --missing figures).
+    Genotypes(GenotypesArgs),
     /// A cohort's samples as `run` quantifies them, one job per sample (the scatter step).
     Sample(super::step::SampleArgs),
+}
+
+/// Arguments of `quant genotypes`.
+#[derive(Debug, Args)]
+pub struct GenotypesArgs {
+    /// VCF or BCF, plain, gzip or BGZF (told apart by the bytes); sorted; biallelic records are
+    /// read (split multiallelic ones with `bcftools norm -m -any`).
+    #[arg(long, visible_alias = "input", value_name = "FILE", help_heading = "Input")]
+    pub vcf: PathBuf,
+    /// Matrix values: `auto` takes DS (or GP) where a record has it, else GT; `gt` takes GT always.
+    #[arg(long, default_value = "auto", value_parser = choice::<crate::genome::tables::DosageSource>(), help_heading = "Input")]
+    pub dosage: crate::genome::tables::DosageSource,
+    /// Output directory: raw.parquet (variants × samples, 0–2 ALT dosage), features.parquet
+    /// (variants with call rate, ALT frequency, MAF, HWE p, imputation R²), qc.parquet (per sample).
+    #[arg(long, short = 'o', value_name = "DIR", help_heading = "Output")]
+    pub out_dir: PathBuf,
+}
+
+impl GenotypesArgs {
+    /// The library job.
+    pub fn into_job(self) -> crate::jobs::quant_genotypes::QuantGenotypesJob {
+        crate::jobs::quant_genotypes::QuantGenotypesJob { input: self.vcf, dosage: self.dosage, out_dir: self.out_dir }
+    }
 }
 
 /// Arguments of `quant methylation`; filters default to MethylDackel's.

@@ -6,6 +6,7 @@ pub mod correct;
 pub mod import;
 pub mod normalise_metabolome;
 pub mod normalise_transcriptome;
+pub mod quant_genotypes;
 pub mod quant_methylation;
 pub mod quant_rna;
 

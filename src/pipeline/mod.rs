@@ -90,6 +90,9 @@ pub enum RunError {
     /// Methylation input could not be read.
     #[error(transparent)]
     Epigenome(#[from] crate::epigenome::EpigenomeError),
+    /// A genotype file could not be read or its tables written.
+    #[error(transparent)]
+    Genome(#[from] crate::genome::tables::TablesError),
     /// A metabolomics table or injection list is wrong.
     #[error(transparent)]
     Metabolome(crate::metabolome::MetabolomeError),

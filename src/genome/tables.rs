@@ -1,0 +1,279 @@
+//! One VCF/BCF as the layer's tables, in one streaming pass: the dosage matrix (variants ×
+//! samples), the variant table with its QC, and the per-sample QC counts. Memory follows one row
+//! group of the matrix, not the file.
+
+use super::InputError;
+use super::qc::{SampleCounts, VariantCounts};
+use super::vcf::{Skipped, VariantReader};
+use crate::error::Location;
+use crate::io::OutputError;
+use crate::io::parquet::{MatrixStream, Metadata, ParquetStream};
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
+use std::path::Path;
+use std::sync::Arc;
+
+crate::choice::named_enum! {
+    /// Which genotype becomes the matrix value.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum DosageSource {
+        /// DS (or GP) where a record has it, the hard call otherwise: imputed data keep their uncertainty.
+        Auto = "auto",
+        /// The hard call (GT) always: 0, 1, 2 ALT copies.
+        Gt = "gt",
+    }
+    default Auto
+}
+
+/// What a pass over one genotype file found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GenotypeSummary {
+    /// The file's samples, in column order.
+    pub samples: Vec<String>,
+    /// Biallelic variants written.
+    pub variants: u64,
+    /// Records left out, and half-calls read as missing.
+    pub skipped: Skipped,
+    /// Variants whose matrix values came from `DS`/`GP`.
+    pub dosage_variants: u64,
+    /// Each sample's counts, in column order.
+    pub sample_counts: Vec<SampleCounts>,
+}
+
+/// A pass over a genotype file failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TablesError {
+    /// The genotype file.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// An output.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+/// The variant id in every table: `chrom:pos:ref:alt` (plink2's `@:#:$r:$a`), unique where the
+/// file's own IDs often are not (`.`, or one rsID for several alleles).
+pub fn variant_id(chrom: &str, position: usize, reference: &str, alternate: &str) -> String {
+    format!("{chrom}:{position}:{reference}:{alternate}")
+}
+
+/// Rows of the variant table buffered before a batch is written.
+const FEATURE_BATCH: usize = 65_536;
+
+#[derive(Default)]
+struct FeatureColumns {
+    ids: Vec<String>,
+    chrom: Vec<String>,
+    position: Vec<u64>,
+    rsid: Vec<Option<String>>,
+    reference: Vec<String>,
+    alternate: Vec<String>,
+    called: Vec<u32>,
+    missing_rate: Vec<Option<f64>>,
+    alt_frequency: Vec<Option<f64>>,
+    maf: Vec<Option<f64>>,
+    hom_ref: Vec<u32>,
+    het: Vec<u32>,
+    hom_alt: Vec<u32>,
+    hwe_p: Vec<Option<f64>>,
+    imputation_r2: Vec<Option<f64>>,
+}
+
+impl FeatureColumns {
+    fn schema() -> SchemaRef {
+        let f = |name: &str, t: DataType, nullable: bool| Field::new(name, t, nullable);
+        Arc::new(Schema::new(vec![
+            f("feature_id", DataType::Utf8, false),
+            f("chrom", DataType::Utf8, false),
+            f("position", DataType::UInt64, false),
+            f("id", DataType::Utf8, true),
+            f("ref", DataType::Utf8, false),
+            f("alt", DataType::Utf8, false),
+            f("called", DataType::UInt32, false),
+            f("missing_rate", DataType::Float64, true),
+            f("alt_frequency", DataType::Float64, true),
+            f("maf", DataType::Float64, true),
+            f("hom_ref", DataType::UInt32, false),
+            f("het", DataType::UInt32, false),
+            f("hom_alt", DataType::UInt32, false),
+            f("hwe_p", DataType::Float64, true),
+            f("imputation_r2", DataType::Float64, true),
+        ]))
+    }
+
+    fn batch(&mut self, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
+        let strings = |v: &mut Vec<String>| Arc::new(StringArray::from_iter_values(std::mem::take(v))) as ArrayRef;
+        let floats = |v: &mut Vec<Option<f64>>| Arc::new(Float64Array::from(std::mem::take(v))) as ArrayRef;
+        let counts = |v: &mut Vec<u32>| Arc::new(UInt32Array::from(std::mem::take(v))) as ArrayRef;
+        let columns = vec![
+            strings(&mut self.ids),
+            strings(&mut self.chrom),
+            Arc::new(UInt64Array::from(std::mem::take(&mut self.position))) as ArrayRef,
+            Arc::new(StringArray::from(std::mem::take(&mut self.rsid))) as ArrayRef,
+            strings(&mut self.reference),
+            strings(&mut self.alternate),
+            counts(&mut self.called),
+            floats(&mut self.missing_rate),
+            floats(&mut self.alt_frequency),
+            floats(&mut self.maf),
+            counts(&mut self.hom_ref),
+            counts(&mut self.het),
+            counts(&mut self.hom_alt),
+            floats(&mut self.hwe_p),
+            floats(&mut self.imputation_r2),
+        ];
+        RecordBatch::try_new(schema.clone(), columns)
+    }
+}
+
+/// Reads `vcf` once and writes the dosage matrix to `raw` (column per sample, named as in the
+/// file unless `names` renames them in order) and the variant table to `features`. The file must
+/// be sorted (each contig in one block, positions ascending within it), which is what makes
+/// duplicate variants detectable in constant memory; a variant seen twice is an error.
+pub fn write_tables(
+    vcf: &Path,
+    names: Option<&[String]>,
+    dosage: DosageSource,
+    raw: &Path,
+    features: &Path,
+    metadata: &Metadata,
+) -> Result<GenotypeSummary, TablesError> {
+    let mut reader = VariantReader::open(vcf)?;
+    let mut samples = reader.samples();
+    if let Some(names) = names {
+        if names.len() != samples.len() {
+            return Err(InputError::Malformed {
+                location: Location::file(vcf),
+                message: format!("{} samples in the file, {} names given for them", samples.len(), names.len()),
+            }
+            .into());
+        }
+        samples = names.to_vec();
+    }
+    if samples.is_empty() {
+        return Err(InputError::Malformed {
+            location: Location::file(vcf),
+            message: "no sample columns: a sites-only VCF has no genotypes".into(),
+        }
+        .into());
+    }
+    let mut matrix: MatrixStream<Option<f64>> = MatrixStream::create(raw, &samples, metadata)?;
+    let schema = FeatureColumns::schema();
+    let mut table = ParquetStream::create(features, schema.clone(), metadata)?;
+    let mut columns = FeatureColumns::default();
+    let mut sample_counts = vec![SampleCounts::default(); samples.len()];
+    let mut values: Vec<Option<f64>> = vec![None; samples.len()];
+    let (mut variants, mut dosage_variants) = (0u64, 0u64);
+    // Sortedness: contigs finished so far, the current one, and the ids at the current position.
+    let mut finished_contigs: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut current: Option<(String, usize)> = None;
+    let mut at_position: Vec<String> = Vec::new();
+    while let Some(variant) = reader.next_variant()? {
+        let id = variant_id(&variant.chrom, variant.position, &variant.reference, &variant.alternate);
+        let unsorted = |message: String| InputError::Malformed {
+            location: Location::file(vcf),
+            message: format!("record {}: {message} (sort it with `bcftools sort`)", reader.records()),
+        };
+        match &current {
+            Some((chrom, position)) if *chrom == variant.chrom => {
+                if variant.position < *position {
+                    return Err(
+                        unsorted(format!("{id} comes after position {position}: the file is not sorted")).into()
+                    );
+                }
+                if variant.position > *position {
+                    at_position.clear();
+                }
+            }
+            previous => {
+                if finished_contigs.contains(&variant.chrom) {
+                    return Err(unsorted(format!("contig {} appears again after another contig", variant.chrom)).into());
+                }
+                if let Some((chrom, _)) = previous {
+                    finished_contigs.insert(chrom.clone());
+                }
+                at_position.clear();
+            }
+        }
+        if at_position.contains(&id) {
+            return Err(InputError::Malformed {
+                location: Location::file(vcf),
+                message: format!("record {}: variant {id} appears twice", reader.records()),
+            }
+            .into());
+        }
+        at_position.push(id.clone());
+        current = Some((variant.chrom.clone(), variant.position));
+
+        let counts = VariantCounts::of(&variant.calls);
+        for (s, call) in sample_counts.iter_mut().zip(&variant.calls) {
+            s.add(&variant, *call);
+        }
+        match (&variant.dosages, dosage) {
+            (Some(dosages), DosageSource::Auto) => {
+                dosage_variants += 1;
+                values.copy_from_slice(dosages);
+            }
+            _ => {
+                for (v, call) in values.iter_mut().zip(&variant.calls) {
+                    *v = call.dosage();
+                }
+            }
+        }
+        matrix.push(id.clone(), &values)?;
+        columns.ids.push(id);
+        columns.chrom.push(variant.chrom);
+        columns.position.push(variant.position as u64);
+        columns.rsid.push(variant.id);
+        columns.reference.push(variant.reference);
+        columns.alternate.push(variant.alternate);
+        columns.called.push(counts.called());
+        columns.missing_rate.push(counts.missing_rate());
+        columns.alt_frequency.push(counts.alt_frequency());
+        columns.maf.push(counts.maf());
+        columns.hom_ref.push(counts.diploid[0]);
+        columns.het.push(counts.diploid[1]);
+        columns.hom_alt.push(counts.diploid[2]);
+        columns.hwe_p.push(counts.hwe_p());
+        columns.imputation_r2.push(variant.imputation_r2);
+        variants += 1;
+        if columns.ids.len() == FEATURE_BATCH {
+            let batch = columns.batch(&schema).map_err(|e| arrow_error(features, e))?;
+            table.write(&batch)?;
+        }
+    }
+    let batch = columns.batch(&schema).map_err(|e| arrow_error(features, e))?;
+    table.write(&batch)?;
+    table.finish()?;
+    matrix.finish()?;
+    Ok(GenotypeSummary { samples, variants, skipped: reader.skipped(), dosage_variants, sample_counts })
+}
+
+fn arrow_error(path: &Path, e: ArrowError) -> TablesError {
+    OutputError { path: path.to_path_buf(), source: std::io::Error::other(e) }.into()
+}
+
+/// The per-sample QC table: one row per sample with plink2's and bcftools' per-sample counts.
+pub fn sample_qc_batch(summary: &GenotypeSummary) -> Result<RecordBatch, ArrowError> {
+    let c = &summary.sample_counts;
+    let u64s = |f: &dyn Fn(&SampleCounts) -> u64| Arc::new(UInt64Array::from_iter_values(c.iter().map(f))) as ArrayRef;
+    let f64s =
+        |f: &dyn Fn(&SampleCounts) -> Option<f64>| Arc::new(Float64Array::from_iter(c.iter().map(f))) as ArrayRef;
+    crate::io::parquet::batch(vec![
+        ("sample_id", Arc::new(StringArray::from_iter_values(summary.samples.iter())) as ArrayRef),
+        ("called", u64s(&|s| s.called())),
+        ("missing", u64s(&|s| s.missing)),
+        ("missing_rate", f64s(&|s| s.missing_rate())),
+        ("hom_ref", u64s(&|s| s.diploid[0])),
+        ("het", u64s(&|s| s.diploid[1])),
+        ("hom_alt", u64s(&|s| s.diploid[2])),
+        ("haploid_ref", u64s(&|s| s.haploid[0])),
+        ("haploid_alt", u64s(&|s| s.haploid[1])),
+        ("heterozygosity", f64s(&|s| s.heterozygosity())),
+        ("transitions", u64s(&|s| s.transitions)),
+        ("transversions", u64s(&|s| s.transversions)),
+        ("ti_tv", f64s(&|s| s.ti_tv())),
+        ("indels", u64s(&|s| s.indels)),
+    ])
+}
