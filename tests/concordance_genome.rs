@@ -259,3 +259,104 @@ fn unsorted_and_duplicated_records_are_refused_with_the_record() {
         );
     }
 }
+
+/// A deterministic chrX (and chrY) VCF: `males` haploid on chrX, the rest diploid, with missing
+/// calls; returns the VCF text and each sample's sex code (1 male, 2 female).
+fn sex_chromosome_vcf(samples: usize, males: usize, sites: usize) -> (String, Vec<u8>) {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut text = String::from(
+        "##fileformat=VCFv4.2\n##contig=<ID=chrX,length=156040895>\n##contig=<ID=chrY,length=57227415>\n\
+##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT",
+    );
+    for s in 0..samples {
+        text.push_str(&format!("\tS{s}"));
+    }
+    text.push('\n');
+    // One PAR1 site first: every sample diploid there, and it must not count.
+    text.push_str("chrX\t100000\t.\tA\tG\t.\tPASS\t.\tGT");
+    for _ in 0..samples {
+        text.push_str("\t0/1");
+    }
+    text.push('\n');
+    for i in 0..sites {
+        let p = 0.05 + 0.45 * next();
+        text.push_str(&format!("chrX\t{}\t.\tC\tT\t.\tPASS\t.\tGT", 3_000_000 + 1_000 * i));
+        for s in 0..samples {
+            let allele = |u: f64| u8::from(u < p);
+            let gt = if next() < 0.04 {
+                if s < males { ".".to_string() } else { "./.".to_string() }
+            } else if s < males {
+                allele(next()).to_string()
+            } else {
+                format!("{}/{}", allele(next()), allele(next()))
+            };
+            text.push('\t');
+            text.push_str(&gt);
+        }
+        text.push('\n');
+    }
+    for i in 0..20 {
+        text.push_str(&format!("chrY\t{}\t.\tG\tA\t.\tPASS\t.\tGT", 3_000_000 + 1_000 * i));
+        for s in 0..samples {
+            text.push_str(if s < males { "\t0" } else { "\t." });
+        }
+        text.push('\n');
+    }
+    let sexes = (0..samples).map(|s| if s < males { 1 } else { 2 }).collect();
+    (text, sexes)
+}
+
+#[test]
+#[ignore = "needs plink 1.9 (Debian plink1.9; .ci/run installs it)"]
+fn sex_check_matches_plink_1_9() {
+    let dir = Workdir::new();
+    let (text, sexes) = sex_chromosome_vcf(30, 14, 400);
+    let vcf = dir.write("sex.vcf", &text);
+    let update = dir
+        .write("sex.txt", &sexes.iter().enumerate().map(|(s, sex)| format!("S{s} S{s} {sex}\n")).collect::<String>());
+    let prefix = dir.join("plink");
+    // plink counts the pseudo-autosomal regions as chrX unless they are split off first.
+    let split = dir.join("split");
+    run(
+        "plink1.9",
+        &["--vcf", arg(&vcf), "--double-id", "--split-x", "hg38", "no-fail", "--make-bed", "--out", arg(&split)],
+    );
+    run("plink1.9", &["--bfile", arg(&split), "--update-sex", arg(&update), "--check-sex", "--out", arg(&prefix)]);
+    let report = std::fs::read_to_string(prefix.with_extension("sexcheck")).expect("plink .sexcheck");
+    let plink: BTreeMap<String, (String, f64)> = report
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f[1].to_string(), (f[3].to_string(), parse(f[5])))
+        })
+        .collect();
+    let out = dir.join("ours");
+    let o = harmonomics(&["quant", "genotypes", "--vcf", arg(&vcf), "-o", arg(&out)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (qc, _) = read_parquet(&out.join("qc.parquet"));
+    let (ids, f, sex, y) =
+        (strings(&qc, "sample_id"), f64s(&qc, "x_f"), strings(&qc, "inferred_sex"), u64s(&qc, "y_called"));
+    assert_eq!(ids.len(), 30);
+    for j in 0..30 {
+        let id = ids[j].as_deref().unwrap();
+        let (code, theirs) = &plink[id];
+        let ours = f[j].expect("F");
+        // plink prints F with 4 significant digits.
+        assert!((ours - theirs).abs() <= 6e-4 * theirs.abs().max(0.1), "{id}: F {ours} vs plink {theirs}");
+        let expected = match code.as_str() {
+            "1" => "male",
+            "2" => "female",
+            _ => "unknown",
+        };
+        assert_eq!(sex[j].as_deref(), Some(expected), "{id}: SNPSEX {code}");
+        assert_eq!(expected, if sexes[j] == 1 { "male" } else { "female" }, "{id}: the planted sex is found");
+        assert_eq!(y[j], Some(if sexes[j] == 1 { 20 } else { 0 }), "{id}: chrY calls");
+    }
+}

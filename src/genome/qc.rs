@@ -120,7 +120,7 @@ pub fn hwe_exact(het: u32, hom1: u32, hom2: u32) -> f64 {
 }
 
 /// One sample's counts over the variants.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct SampleCounts {
     /// Variants without a call.
     pub missing: u64,
@@ -134,6 +134,119 @@ pub struct SampleCounts {
     pub transversions: u64,
     /// Indels where the sample carries the ALT allele (PSC nIndels).
     pub indels: u64,
+    /// The chrX evidence for the sample's sex (plink `--check-sex`).
+    pub sex: SexEvidence,
+}
+
+/// What plink 1.9's `--check-sex` counts per sample: on polymorphic chrX sites outside the
+/// pseudo-autosomal regions, the called sites, the heterozygous calls and Nei's expected
+/// homozygosity `Σ 1 − 2p(1 − p)` (p from the cohort's calls), and the calls on chrY.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SexEvidence {
+    /// Polymorphic non-PAR chrX sites with a call.
+    pub x_sites: u64,
+    /// ... of which heterozygous.
+    pub x_het: u64,
+    /// Expected homozygous calls among them under Hardy–Weinberg.
+    pub x_expected_hom: f64,
+    /// Calls on chrY.
+    pub y_called: u64,
+}
+
+impl SexEvidence {
+    /// plink's inbreeding coefficient F on chrX: `(observed hom − expected hom) / (sites −
+    /// expected hom)`; near 1 for a male (one X), near 0 for a female. `None` without sites.
+    pub fn f(&self) -> Option<f64> {
+        let total = self.x_sites as f64 - self.x_expected_hom;
+        (self.x_sites > 0).then(|| (total - self.x_het as f64) / total)
+    }
+
+    /// plink's call: male above `male_f`, female below `female_f` (plink's defaults 0.8 and 0.2),
+    /// unknown between or without chrX sites.
+    pub fn infer(&self, female_f: f64, male_f: f64) -> InferredSex {
+        match self.f() {
+            Some(f) if f > male_f => InferredSex::Male,
+            Some(f) if f < female_f => InferredSex::Female,
+            _ => InferredSex::Unknown,
+        }
+    }
+}
+
+/// A sex inferred from genotypes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InferredSex {
+    /// One X.
+    Male,
+    /// Two X.
+    Female,
+    /// F between the thresholds, or no chrX data.
+    Unknown,
+}
+
+impl InferredSex {
+    /// The name written to the QC table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InferredSex::Male => "male",
+            InferredSex::Female => "female",
+            InferredSex::Unknown => "unknown",
+        }
+    }
+}
+
+/// Where a contig sits for the sex check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SexContig {
+    /// chrX outside the pseudo-autosomal regions.
+    X,
+    /// chrY.
+    Y,
+    /// Anything else (autosomes, PARs, mtDNA, unplaced).
+    Other,
+}
+
+/// The pseudo-autosomal regions of chrX (1-based, inclusive) by the X length the VCF header
+/// declares: GRCh38 (156,040,895) or GRCh37 (155,270,560). Without a declared length the GRCh38
+/// regions are used, since the cohort's annotation is GRCh38 by default.
+pub fn x_pars(x_length: Option<usize>) -> [(usize, usize); 2] {
+    match x_length {
+        Some(155_270_560) => [(60_001, 2_699_520), (154_931_044, 155_260_560)],
+        _ => [(10_001, 2_781_479), (155_701_383, 156_030_895)],
+    }
+}
+
+/// The sex-check class of a position: chrX/X/23 outside `pars`, chrY/Y/24.
+pub fn sex_contig(chrom: &str, position: usize, pars: &[(usize, usize); 2]) -> SexContig {
+    let name = chrom.strip_prefix("chr").unwrap_or(chrom);
+    match name {
+        "X" | "23" if !pars.iter().any(|&(start, end)| (start..=end).contains(&position)) => SexContig::X,
+        "Y" | "24" => SexContig::Y,
+        _ => SexContig::Other,
+    }
+}
+
+/// Adds one variant's calls to every sample's sex evidence (`alt_frequency` over all samples).
+pub fn add_sex_evidence(counts: &mut [SampleCounts], calls: &[Call], contig: SexContig, alt_frequency: Option<f64>) {
+    match contig {
+        SexContig::X => {
+            // plink skips sites it sees as monomorphic (frequency within 1e-8 of 0 or 1).
+            let Some(p) = alt_frequency.filter(|p| *p >= 1e-8 && *p <= 1.0 - 1e-8) else { return };
+            let expected_hom = 1.0 - 2.0 * p * (1.0 - p);
+            for (c, call) in counts.iter_mut().zip(calls) {
+                if *call != Call::Missing {
+                    c.sex.x_sites += 1;
+                    c.sex.x_expected_hom += expected_hom;
+                    c.sex.x_het += u64::from(*call == Call::Diploid(1));
+                }
+            }
+        }
+        SexContig::Y => {
+            for (c, call) in counts.iter_mut().zip(calls) {
+                c.sex.y_called += u64::from(*call != Call::Missing);
+            }
+        }
+        SexContig::Other => {}
+    }
 }
 
 impl SampleCounts {

@@ -3,7 +3,7 @@
 //! group of the matrix, not the file.
 
 use super::InputError;
-use super::qc::{SampleCounts, VariantCounts};
+use super::qc::{self, SampleCounts, VariantCounts};
 use super::vcf::{Skipped, VariantReader};
 use crate::error::Location;
 use crate::io::OutputError;
@@ -168,6 +168,10 @@ pub fn write_tables(
     // Sortedness: contigs finished so far, the current one, and the ids at the current position.
     let mut finished_contigs: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut current: Option<(String, usize)> = None;
+    let x_length = reader.header().contigs().iter().find_map(|(name, contig)| {
+        matches!(name.strip_prefix("chr").unwrap_or(name), "X" | "23").then(|| contig.length()).flatten()
+    });
+    let pars = qc::x_pars(x_length);
     let mut at_position: Vec<String> = Vec::new();
     while let Some(variant) = reader.next_variant()? {
         let id = variant_id(&variant.chrom, variant.position, &variant.reference, &variant.alternate);
@@ -210,6 +214,8 @@ pub fn write_tables(
         for (s, call) in sample_counts.iter_mut().zip(&variant.calls) {
             s.add(&variant, *call);
         }
+        let contig = qc::sex_contig(&variant.chrom, variant.position, &pars);
+        qc::add_sex_evidence(&mut sample_counts, &variant.calls, contig, counts.alt_frequency());
         match (&variant.dosages, dosage) {
             (Some(dosages), DosageSource::Auto) => {
                 dosage_variants += 1;
@@ -254,7 +260,11 @@ fn arrow_error(path: &Path, e: ArrowError) -> TablesError {
     OutputError { path: path.to_path_buf(), source: std::io::Error::other(e) }.into()
 }
 
-/// The per-sample QC table: one row per sample with plink2's and bcftools' per-sample counts.
+/// plink's `--check-sex` thresholds on F: female below the first, male above the second.
+pub const SEX_F_THRESHOLDS: (f64, f64) = (0.2, 0.8);
+
+/// The per-sample QC table: one row per sample with plink2's and bcftools' per-sample counts and
+/// plink 1.9's sex check.
 pub fn sample_qc_batch(summary: &GenotypeSummary) -> Result<RecordBatch, ArrowError> {
     let c = &summary.sample_counts;
     let u64s = |f: &dyn Fn(&SampleCounts) -> u64| Arc::new(UInt64Array::from_iter_values(c.iter().map(f))) as ArrayRef;
@@ -275,5 +285,15 @@ pub fn sample_qc_batch(summary: &GenotypeSummary) -> Result<RecordBatch, ArrowEr
         ("transversions", u64s(&|s| s.transversions)),
         ("ti_tv", f64s(&|s| s.ti_tv())),
         ("indels", u64s(&|s| s.indels)),
+        ("x_sites", u64s(&|s| s.sex.x_sites)),
+        ("x_het", u64s(&|s| s.sex.x_het)),
+        ("x_f", f64s(&|s| s.sex.f())),
+        (
+            "inferred_sex",
+            Arc::new(StringArray::from_iter_values(
+                c.iter().map(|s| s.sex.infer(SEX_F_THRESHOLDS.0, SEX_F_THRESHOLDS.1).as_str()),
+            )) as ArrayRef,
+        ),
+        ("y_called", u64s(&|s| s.sex.y_called)),
     ])
 }
