@@ -17,7 +17,9 @@ assert manifest["tool"]["name"] == "harmonomics"
 samples = pd.read_parquet(out / "samples.parquet")
 sheet = pd.read_csv(root / "test-data/cohort/samplesheet.csv")
 assert list(samples.sample_id) == list(sheet.sample_id), "samples.parquet follows the samplesheet"
-assert samples.timepoint_order.between(1, 5).all()
+timed = samples[samples.layer != "genome"]
+assert timed.timepoint_order.between(1, 5).all()
+assert samples[samples.layer == "genome"].timepoint.isna().all(), "the genome is time-invariant"
 
 raw = pd.read_parquet(out / "transcriptome/raw.parquet").set_index("feature_id")
 planted = pd.read_csv(root / "test-data/cohort/truth/planted_counts.tsv", sep="\t", dtype={"feature_id": str}).set_index("feature_id")
@@ -55,6 +57,33 @@ steps = pd.read_parquet(out / "metabolome/qc.parquet")
 assert list(normalised.feature_id) == list(features.feature_id[features.kept])
 assert steps.removed.sum() == (~features.kept).sum()
 assert normalised.drop(columns="feature_id").notna().all().all(), "imputed: no missing values left"
+
+# Genome: the dosages are the VCF's GT ALT counts (haploid ALT = 2, missing = null), and the
+# chrX sex check calls exactly the planted mislabel against the samplesheet's sex.
+lines = (root / "test-data/genome/genotypes.vcf").read_text().splitlines()
+body = [line.split("\t") for line in lines if not line.startswith("##")]
+vcf = pd.DataFrame(body[1:], columns=body[0])
+vcf.index = vcf["#CHROM"] + ":" + vcf["POS"] + ":" + vcf["REF"] + ":" + vcf["ALT"]
+def dosage(gt):
+    alleles = gt.replace("|", "/").split("/")
+    if "." in alleles:
+        return float("nan")
+    return 2.0 * int(alleles[0]) if len(alleles) == 1 else float(sum(map(int, alleles)))
+genome_raw = pd.read_parquet(out / "genome/raw.parquet").set_index("feature_id")
+assert list(genome_raw.index) == list(vcf.index)
+for sample in genome_raw.columns:
+    expected = vcf[sample].map(dosage).to_numpy(dtype=float)
+    got = genome_raw[sample].to_numpy(dtype=float)
+    assert ((expected == got) | (pd.isna(expected) & pd.isna(got))).all(), sample
+genome_qc = pd.read_parquet(out / "genome/qc.parquet").set_index("sample_id")
+truth = pd.read_csv(root / "test-data/cohort/truth/genome_sex.tsv", sep="\t").set_index("sample_id")
+called = genome_qc.inferred_sex.map({"male": "M", "female": "F"})
+assert (called == truth.genetic_sex).all(), called
+mislabelled = sorted(truth.index[truth.genetic_sex != truth.recorded_sex])
+assert mislabelled == ["P03_germline"], mislabelled
+stage = next(s for s in manifest["stages"] if s["name"] == "process_genome")
+assert [w for w in stage["warnings"] if "recorded" in w and "chrX" in w] and len(stage["warnings"]) == 1, stage["warnings"]
+assert "P03_germline" in stage["warnings"][0]
 
 # Wide exports: samples as rows, features as columns, read straight into a data frame.
 wide_tx = pd.read_parquet(out / "wide/transcriptome.parquet").set_index("sample_id")

@@ -73,6 +73,29 @@ impl ExitClass {
     }
 }
 
+/// A user file that cannot be read: the file, the line (and column) where one applies, and what
+/// was expected. The shape every reader of a domain module shares.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The file could not be read.
+    #[error("{location}: cannot read")]
+    Io {
+        /// The file.
+        location: Location,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Content that is not what the format says.
+    #[error("{location}: {message}")]
+    Malformed {
+        /// The file, and the line or column.
+        location: Location,
+        /// What was expected.
+        message: String,
+    },
+}
+
 /// An error and its causes, `: `-joined (the top message alone often says only which file).
 pub fn chain(e: &dyn std::error::Error) -> String {
     let mut message = e.to_string();

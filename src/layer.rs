@@ -15,13 +15,16 @@ pub enum Layer {
     Epigenome,
     /// LC-MS: intensity per feature.
     Metabolome,
+    /// Germline genotypes: ALT dosage per variant, one sample per patient (time-invariant).
+    Genome,
     /// 16S amplicon or shotgun profiles: reads per taxon.
     Microbiome,
 }
 
 impl Layer {
     /// Every layer, in output order.
-    pub const ALL: [Layer; 4] = [Layer::Transcriptome, Layer::Epigenome, Layer::Metabolome, Layer::Microbiome];
+    pub const ALL: [Layer; 5] =
+        [Layer::Transcriptome, Layer::Epigenome, Layer::Metabolome, Layer::Genome, Layer::Microbiome];
 
     /// The layer's name as used in files, folders and the samplesheet.
     pub fn as_str(self) -> &'static str {
@@ -29,6 +32,7 @@ impl Layer {
             Layer::Transcriptome => "transcriptome",
             Layer::Epigenome => "epigenome",
             Layer::Metabolome => "metabolome",
+            Layer::Genome => "genome",
             Layer::Microbiome => "microbiome",
         }
     }
@@ -41,7 +45,13 @@ impl Layer {
 
     /// Whether this version can quantify the layer.
     pub fn is_supported(self) -> bool {
-        matches!(self, Layer::Transcriptome | Layer::Epigenome | Layer::Metabolome | Layer::Microbiome)
+        matches!(self, Layer::Transcriptome | Layer::Epigenome | Layer::Metabolome | Layer::Genome | Layer::Microbiome)
+    }
+
+    /// Whether the layer is measured once per patient rather than at each timepoint (the germline
+    /// genome): its samples may have no timepoint, and it has no change from baseline.
+    pub fn is_time_invariant(self) -> bool {
+        self == Layer::Genome
     }
 }
 

@@ -59,7 +59,7 @@ fn gathering_a_run_gives_byte_identical_cohort_tables() {
         .filter(|i| i["role"] == "matrix")
         .filter_map(|i| i["path"].as_str())
         .collect();
-    assert_eq!(read.len(), 8, "{read:?}");
+    assert_eq!(read.len(), 10, "{read:?}");
     assert!(read.iter().any(|p| p.ends_with("epigenome/regions/promoters.parquet")), "{read:?}");
     // Nothing but the cohort tables was written: no layer directories without a correction.
     assert!(!gathered.join("epigenome").exists());

@@ -71,6 +71,12 @@ fn samples_table_follows_the_samplesheet_and_the_protocol_windows() {
         .expect("u32")
         .clone();
     for (i, r) in rows.iter().enumerate() {
+        if r[3] == "genome" {
+            // The germline genome is time-invariant: no timepoint, null order.
+            assert_eq!((tps[i].as_deref(), r[2]), (None, ""));
+            assert!(arrow_array::Array::is_null(&tp_order, i));
+            continue;
+        }
         assert_eq!(tps[i].as_deref(), Some(r[2]));
         assert_eq!(tp_order.value(i), order[r[2]]);
     }
@@ -82,14 +88,19 @@ fn samples_table_follows_the_samplesheet_and_the_protocol_windows() {
         .expect("bool")
         .clone();
     let ids = strings(&s, "sample_id");
+    let genome = |i: usize| rows[i][3] == "genome";
     for (i, id) in ids.iter().enumerate() {
+        if genome(i) {
+            assert!(arrow_array::Array::is_null(&within, i), "{id:?}: no window without a timepoint");
+            continue;
+        }
         let expected = id.as_deref() != Some("P06_month3");
         assert_eq!(within.value(i), expected, "{id:?}");
     }
-    // Days from admission: from the date (nijmegen) or given directly (athens).
+    // Days from admission: from the date (nijmegen) or given directly (athens); none for the genome.
     let days = f64s(&s, "days_from_admission");
     assert_eq!(days[0], Some(1.0)); // P01_day0 collected 2024-01-09, admitted 2024-01-08
-    assert!(days.iter().all(Option::is_some));
+    assert!(days.iter().enumerate().all(|(i, d)| d.is_some() != genome(i)));
     assert_eq!(strings(&s, "sex")[0].as_deref(), Some("F"), "extra samplesheet columns pass through");
 
     let manifest: serde_json::Value =
@@ -176,9 +187,10 @@ fn features_and_harmonised_tables_line_up() {
 
     let (h, _) = read_parquet(&run.out.join("harmonised.parquet"));
     // 238 genes (transcriptome), the promoters of the same 238 genes (epigenome), 52 kept
-    // metabolites (metabolome) and 21 kept genera (microbiome), 39 blood draws each.
+    // metabolites (metabolome) and 21 kept genera (microbiome), 39 blood draws each; and 274
+    // variants that pass the genome's filters, once per patient.
     let per_draw = 238 + 238 + 52 + 21;
-    assert_eq!(h.num_rows(), 39 * per_draw);
+    assert_eq!(h.num_rows(), 39 * per_draw + 8 * 274);
     let patients = strings(&h, "patient_id");
     let samples = strings(&h, "sample_id");
     let layers = strings(&h, "layer");
@@ -190,6 +202,12 @@ fn features_and_harmonised_tables_line_up() {
     assert_eq!((samples[238].as_deref(), layers[238].as_deref()), (Some("P01_day0"), Some("epigenome")));
     assert_eq!((samples[2 * 238].as_deref(), layers[2 * 238].as_deref()), (Some("P01_day0"), Some("metabolome")));
     assert_eq!(samples[per_draw].as_deref(), Some("P01_day3"));
+    // A patient's genome follows its timed rows, without a timepoint.
+    let tps = strings(&h, "timepoint");
+    let first_genome = layers.iter().position(|l| l.as_deref() == Some("genome")).expect("genome rows");
+    assert_eq!(first_genome, 5 * per_draw);
+    assert_eq!((samples[first_genome].as_deref(), tps[first_genome].as_deref()), (Some("P01_germline"), None));
+    assert_eq!(samples[first_genome + 274].as_deref(), Some("P02_day0"));
     assert!(!samples.iter().any(|s| s.as_deref() == Some("P08_month12")));
     let planted = planted_counts();
     for k in (0..h.num_rows()).step_by(97).filter(|&k| layers[k].as_deref() == Some("transcriptome")) {
@@ -207,8 +225,8 @@ fn the_manifest_records_inputs_with_hashes_and_every_stage() {
     let inputs = manifest["inputs"].as_array().expect("inputs");
     assert_eq!(
         inputs.len(),
-        4 + 39 + 39 + 2 + 1,
-        "config, samplesheet, patients, annotation, 39 RNA and 39 bisulfite BAMs, the injection list and the feature table, the ASV table"
+        4 + 39 + 39 + 2 + 1 + 1,
+        "config, samplesheet, patients, annotation, 39 RNA and 39 bisulfite BAMs, the injection list and the feature table, the ASV table, the VCF"
     );
     let bam =
         inputs.iter().find(|i| i["path"].as_str().is_some_and(|p| p.ends_with("P02_day3.bam"))).expect("bam input");
@@ -229,6 +247,7 @@ fn the_manifest_records_inputs_with_hashes_and_every_stage() {
             "quantify_epigenome",
             "normalise_epigenome",
             "process_metabolome",
+            "process_genome",
             "process_microbiome",
             "load_layers",
             "harmonise",
@@ -238,9 +257,9 @@ fn the_manifest_records_inputs_with_hashes_and_every_stage() {
     let outputs = manifest["outputs"].as_array().expect("outputs");
     assert_eq!(
         outputs.len(),
-        39 + 12 + 39 + 9 + 5 + 4 + 1 + 4 + 6 + 1,
-        "per-sample files + 12 RNA, 9 methylation, 5 metabolome and 4 microbiome tables + mofa.parquet \
-         + 4 wide exports + 6 MultiQC files + report.html"
+        39 + 12 + 39 + 9 + 5 + 4 + 4 + 1 + 5 + 7 + 1,
+        "per-sample files + 12 RNA, 9 methylation, 5 metabolome, 4 genome and 4 microbiome tables + \
+         mofa.parquet + 5 wide exports + 7 MultiQC files + report.html"
     );
     assert!(outputs.iter().all(|o| !o["path"].as_str().expect("path").contains("manifest")));
 }
@@ -271,7 +290,7 @@ fn change_from_baseline_and_completeness_follow_the_grid() {
     assert!(c12.expect("change") < -1.5, "IL6 change to month 12: {c12:?}");
 
     let (c, _) = read_parquet(&run.out.join("completeness.parquet"));
-    assert_eq!(c.num_rows(), 8 * 5 * 4, "8 patients x 5 timepoints x 4 layers");
+    assert_eq!(c.num_rows(), 8 * 5 * 4 + 8, "8 patients x 5 timepoints x 4 layers, and one genome cell per patient");
     let (pat, tp, status, sid) =
         (strings(&c, "patient_id"), strings(&c, "timepoint"), strings(&c, "status"), strings(&c, "sample_id"));
     let layer = strings(&c, "layer");
@@ -295,22 +314,29 @@ fn the_mofa_table_holds_every_present_normalised_value_once_per_view() {
     let run = fixture_run();
     let (h, _) = read_parquet(&run.out.join("harmonised.parquet"));
     let (m, _) = read_parquet(&run.out.join("mofa.parquet"));
-    let present = f64s(&h, "normalised").iter().filter(|v| v.is_some()).count();
-    assert_eq!(m.num_rows(), present, "one row per non-missing normalised value");
+    let h_layers = strings(&h, "layer");
+    let timed = f64s(&h, "normalised")
+        .iter()
+        .zip(&h_layers)
+        .filter(|(v, l)| v.is_some() && l.as_deref() != Some("genome"))
+        .count();
+    // The time-invariant genome (274 kept variants, no missing calls among them) joins each of its
+    // patient's 39 blood draws.
+    assert_eq!(m.num_rows(), timed + 274 * 39, "one row per non-missing normalised value, the genome at every draw");
     let (samples, groups, features, views, times) =
         (strings(&m, "sample"), strings(&m, "group"), strings(&m, "feature"), strings(&m, "view"), f64s(&m, "time"));
     let k = (0..m.num_rows())
         .find(|&k| features[k].as_deref() == Some("transcriptome:3569") && samples[k].as_deref() == Some("P01_day0"))
         .expect("IL6 at P01 day 0");
     assert_eq!((groups[k].as_deref(), views[k].as_deref(), times[k]), (Some("P01"), Some("transcriptome"), Some(1.0)));
-    // The same blood draw is one MOFA sample across its four views.
+    // The same blood draw is one MOFA sample across its five views.
     let views_of_p01_day0: std::collections::BTreeSet<&str> = (0..m.num_rows())
         .filter(|&k| samples[k].as_deref() == Some("P01_day0"))
         .filter_map(|k| views[k].as_deref())
         .collect();
     assert_eq!(
         views_of_p01_day0.into_iter().collect::<Vec<_>>(),
-        ["epigenome", "metabolome", "microbiome", "transcriptome"]
+        ["epigenome", "genome", "metabolome", "microbiome", "transcriptome"]
     );
     assert!(features.iter().all(|f| f.as_deref().is_some_and(|f| f.contains(':'))));
 }

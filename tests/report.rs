@@ -19,13 +19,14 @@ fn run_with_combat(dir: &Workdir) -> PathBuf {
     out
 }
 
-const PLOTS: [&str; 9] = [
+const PLOTS: [&str; 10] = [
     "plot-library-sizes",
     "plot-pca-transcriptome-normalised",
     "plot-pca-transcriptome-batch-corrected",
     "plot-pca-epigenome-normalised",
     "plot-pca-metabolome-normalised",
     "plot-pca-metabolome-batch-corrected",
+    "plot-pca-genome-normalised",
     "plot-pca-microbiome-normalised",
     "plot-completeness",
     "plot-window-deviations",
@@ -50,12 +51,14 @@ fn every_plot_has_the_marks_the_cohort_implies_and_the_page_is_self_contained() 
     for id in &PLOTS[1..6] {
         assert_eq!(marks(id), 2 * 39, "{id}");
     }
+    // The genome: one point per patient.
+    assert_eq!(marks("plot-pca-genome-normalised"), 2 * 8);
     // The microbiome's two low-depth libraries have no normalised values: 37 points.
     assert_eq!(marks("plot-pca-microbiome-normalised"), 2 * 37);
-    // 8 patients × 4 layers × 5 timepoints; P08 has no month-12 draw (4 tiles), P06's month 3
-    // lies outside its window (4 tiles).
+    // 8 patients × 4 layers × 5 timepoints, and one genome tile per patient; P08 has no month-12
+    // draw (4 tiles), P06's month 3 lies outside its window (4 tiles).
     let grid = figure(&html, "plot-completeness");
-    assert_eq!(marks("plot-completeness"), 8 * 20);
+    assert_eq!(marks("plot-completeness"), 8 * 20 + 8);
     assert_eq!(grid.matches("fill=\"#e15759\"").count(), 4);
     assert_eq!(grid.matches("fill=\"#edc948\"").count(), 4);
     // One point per dated draw (patient × timepoint), P06's month 3 in red and named.

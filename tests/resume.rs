@@ -65,7 +65,7 @@ fn resume_skips_exactly_what_did_not_change() {
     let fresh = dir.join("fresh");
     assert!(run_cohort(&config, &fresh, &["--quiet"]).status.success());
     let units = manifest(&out)["units"].as_array().expect("units").len();
-    assert_eq!(units, 39 + 39 + 4 + 1, "a unit per scattered sample, per layer, and the gather");
+    assert_eq!(units, 39 + 39 + 5 + 1, "a unit per scattered sample, per layer, and the gather");
 
     // Nothing changed: every unit is skipped, and no quantification stage ran.
     let skipped = resume(&config, &out);

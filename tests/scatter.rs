@@ -43,7 +43,7 @@ fn a_scattered_run_gives_the_same_bytes_as_run() {
         }
         ok(&args);
     }
-    for layer in ["transcriptome", "epigenome", "metabolome", "microbiome"] {
+    for layer in ["transcriptome", "epigenome", "metabolome", "genome", "microbiome"] {
         ok(&["normalise", "layer", "-q", "-c", c, "--layer", layer, "-o", s]);
     }
     ok(&["harmonise", "-q", "-c", c, "-o", s]);

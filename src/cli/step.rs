@@ -17,6 +17,8 @@ pub enum LayerArg {
     Epigenome,
     /// LC-MS.
     Metabolome,
+    /// Germline genotypes (one VCF/BCF).
+    Genome,
     /// Taxon profiles.
     Microbiome,
 }
@@ -27,6 +29,7 @@ impl From<LayerArg> for Layer {
             LayerArg::Transcriptome => Layer::Transcriptome,
             LayerArg::Epigenome => Layer::Epigenome,
             LayerArg::Metabolome => Layer::Metabolome,
+            LayerArg::Genome => Layer::Genome,
             LayerArg::Microbiome => Layer::Microbiome,
         }
     }

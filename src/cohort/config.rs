@@ -38,6 +38,9 @@ pub struct CohortConfig {
     /// Metabolome options (injection list, table import, processing chain).
     #[serde(default)]
     pub metabolome: MetabolomeOptions,
+    /// Genome options (VCF column, dosage source, variant filters).
+    #[serde(default)]
+    pub genome: crate::genome::GenomeOptions,
     /// Microbiome options (rank, shared-table columns, blanks, filters, normalisation).
     #[serde(default)]
     pub microbiome: crate::microbiome::process::MicrobiomeOptions,

@@ -54,8 +54,9 @@ pub struct Sample {
     pub sample_id: String,
     /// The patient it was drawn from.
     pub patient_id: String,
-    /// Index into [`Cohort::timepoints`].
-    pub timepoint: usize,
+    /// Index into [`Cohort::timepoints`]; `None` only for a time-invariant layer's sample (the
+    /// germline genome) given without a timepoint.
+    pub timepoint: Option<usize>,
     /// The omics layer of this row.
     pub layer: Layer,
     /// Input file, resolved relative to the samplesheet.
@@ -96,6 +97,11 @@ pub struct Cohort {
 }
 
 impl Cohort {
+    /// The sample's timepoint; `None` for a time-invariant sample given without one.
+    pub fn timepoint_of(&self, sample: &Sample) -> Option<&Timepoint> {
+        sample.timepoint.map(|t| &self.timepoints[t])
+    }
+
     /// Samples of one layer, in samplesheet order.
     pub fn samples_of(&self, layer: Layer) -> Vec<&Sample> {
         self.samples.iter().filter(|s| s.layer == layer).collect()

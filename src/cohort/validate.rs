@@ -173,13 +173,14 @@ pub fn load(config_path: &Path) -> Result<Cohort, ValidationError> {
     }
     check_metabolome(&config, config_path, &samples, &mut c);
     check_microbiome(&config, config_path, &samples, &mut c);
+    check_genome(&config, config_path, &samples, &mut c);
     // An empty timepoint is an empty column of every grid table and, for the first one, a
     // baseline no change can be computed from: almost always a typo in one of the two files.
     if !c.has_errors() {
         for tp in &timepoints {
-            if !samples.iter().any(|s| timepoints[s.timepoint].name == tp.name) {
+            if !samples.iter().any(|s| s.timepoint.is_some_and(|t| timepoints[t].name == tp.name)) {
                 let used: std::collections::BTreeSet<&str> =
-                    samples.iter().map(|s| timepoints[s.timepoint].name.as_str()).collect();
+                    samples.iter().filter_map(|s| s.timepoint.map(|t| timepoints[t].name.as_str())).collect();
                 c.error(
                     Location::file(config_path),
                     format!(
@@ -321,6 +322,59 @@ fn check_microbiome(config: &CohortConfig, config_path: &Path, samples: &[Sample
                     rows[0].path.display()
                 ),
             );
+        }
+    }
+}
+
+fn check_genome(config: &CohortConfig, config_path: &Path, samples: &[Sample], c: &mut Collector) {
+    let rows: Vec<&Sample> = samples.iter().filter(|s| s.layer == Layer::Genome).collect();
+    if rows.is_empty() {
+        return;
+    }
+    if let Err(message) = config.genome.filter.check() {
+        c.error(Location::file(config_path), format!("[genome.filter]: {message}"));
+    }
+    if config.batch_correction.layers.contains(&Layer::Genome) {
+        c.error(
+            Location::file(config_path),
+            "[batch_correction] layers lists genome: genotypes are not batch-corrected (remove it; genotyping \
+             batches show up in the variant QC instead)",
+        );
+    }
+    // One multi-sample VCF, whose header must name every sample: found here, before other layers run.
+    if let Some(other) = rows.iter().find(|s| s.path != rows[0].path) {
+        return c.error(
+            Location::line(&config.samplesheet, other.line).with_column("path"),
+            format!(
+                "genome rows name {} and {}: the layer reads one multi-sample VCF/BCF; merge per-sample files \
+                 first (bcftools merge -Oz -o cohort.vcf.gz *.vcf.gz)",
+                rows[0].path.display(),
+                other.path.display()
+            ),
+        );
+    }
+    if c.has_errors() || !rows[0].path.is_file() {
+        return;
+    }
+    let in_file = match crate::genome::vcf::VariantReader::open(&rows[0].path) {
+        Ok(reader) => reader.samples(),
+        Err(crate::genome::InputError::Malformed { location, message }) => return c.error(location, message),
+        Err(e) => return c.error(Location::file(&rows[0].path), crate::error::chain(&e)),
+    };
+    let preview = in_file.iter().take(6).cloned().collect::<Vec<_>>().join(", ");
+    if config.genome.column.is_none() {
+        for s in &rows {
+            if !in_file.contains(&s.sample_id) {
+                c.error(
+                    Location::line(&config.samplesheet, s.line).with_column("sample_id"),
+                    format!(
+                        "{} has no sample {:?} (its samples are {preview}, ...; name another samplesheet column \
+                         with [genome] column)",
+                        rows[0].path.display(),
+                        s.sample_id
+                    ),
+                );
+            }
         }
     }
 }
@@ -521,8 +575,11 @@ fn read_samples(
             );
         }
         let patient_id = required("patient_id", c);
-        let timepoint_name = required("timepoint", c);
         let layer_name = required("layer", c);
+        // A time-invariant layer (the germline genome) may leave the timepoint empty.
+        let time_invariant = layer_name.as_deref().and_then(Layer::parse).is_some_and(Layer::is_time_invariant);
+        let timepoint_name =
+            if time_invariant { table.get(row, "timepoint").map(str::to_string) } else { required("timepoint", c) };
         let file = required("path", c);
 
         let layer = layer_name.as_deref().and_then(|l| {
@@ -530,7 +587,9 @@ fn read_samples(
             match layer {
                 None => c.error(
                     loc().with_column("layer"),
-                    format!("unknown layer {l:?}; expected one of transcriptome, epigenome, metabolome, microbiome"),
+                    format!(
+                        "unknown layer {l:?}; expected one of transcriptome, epigenome, metabolome, genome, microbiome"
+                    ),
                 ),
                 Some(layer) if !layer.is_supported() => c.error(
                     loc().with_column("layer"),
@@ -633,7 +692,19 @@ fn read_samples(
                 format!("duplicate sample_id {id:?} in layer {layer} (first on line {prev})"),
             );
         }
-        if let (Some(layer), Some(pid), Some(tp)) = (layer, &patient_id, timepoint)
+        if let (Some(layer), Some(pid)) = (layer, &patient_id)
+            && layer.is_time_invariant()
+            && let Some(prev) = slots.insert((layer, pid.clone(), usize::MAX), row.line)
+        {
+            c.error(
+                loc(),
+                format!(
+                    "patient {pid:?} has two {layer} samples (the other on line {prev}); the {layer} is measured \
+                     once per patient"
+                ),
+            );
+        } else if let (Some(layer), Some(pid), Some(tp)) = (layer, &patient_id, timepoint)
+            && !layer.is_time_invariant()
             && let Some(prev) = slots.insert((layer, pid.clone(), tp), row.line)
         {
             c.error(
@@ -666,8 +737,9 @@ fn read_samples(
             }
         }
         let new_errors = c.problems[before..].iter().any(|p| p.severity == Severity::Error);
-        if let (false, Some(sample_id), Some(patient_id), Some(timepoint), Some(layer), Some(path)) =
-            (new_errors, sample_id, patient_id, timepoint, layer, file)
+        if let (false, Some(sample_id), Some(patient_id), Some(layer), Some(path)) =
+            (new_errors, sample_id, patient_id, layer, file)
+            && (timepoint.is_some() || layer.is_time_invariant())
         {
             if !patient_order.contains(&patient_id) {
                 patient_order.push(patient_id.clone());

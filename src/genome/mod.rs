@@ -8,25 +8,17 @@ pub mod qc;
 pub mod tables;
 pub mod vcf;
 
-/// A genotype file that cannot be read: the file, the record where one applies, and what was
-/// expected.
-#[derive(Debug, thiserror::Error)]
-pub enum InputError {
-    /// The file could not be read, or its bytes are not VCF/BCF.
-    #[error("{location}: cannot read: {source}")]
-    Io {
-        /// The file.
-        location: crate::error::Location,
-        /// Cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// Content that is not what the format says.
-    #[error("{location}: {message}")]
-    Malformed {
-        /// The file, and the line where known.
-        location: crate::error::Location,
-        /// What was expected.
-        message: String,
-    },
+/// A genotype file that cannot be read (the crate's shared shape: file, record, what was expected).
+pub use crate::error::InputError;
+
+/// `[genome]` in `cohort.toml`: how the layer reads its VCF and which variants it keeps.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GenomeOptions {
+    /// Samplesheet column naming each sample's column in the VCF (default: `sample_id`).
+    pub column: Option<String>,
+    /// Where the matrix value comes from (`auto`: DS/GP where present, else GT; `gt`).
+    pub dosage: tables::DosageSource,
+    /// The variants of `normalised.parquet` (plink2 `--geno`, `--maf`, `--hwe`).
+    pub filter: qc::VariantFilter,
 }

@@ -119,6 +119,54 @@ pub fn hwe_exact(het: u32, hom1: u32, hom2: u32) -> f64 {
     p.min(1.0)
 }
 
+/// plink2's variant filters, as `--geno`, `--maf` and `--hwe` apply them: a variant is left out of
+/// the normalised matrix when more than `max_missing` of its calls are missing, its minor allele
+/// frequency is below `min_maf`, or its Hardy–Weinberg exact p is below `min_hwe_p`.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VariantFilter {
+    /// Largest missing-call rate kept (plink2 `--geno`, 0.1 by default there; 0.05 here, the
+    /// usual GWAS QC).
+    pub max_missing: f64,
+    /// Smallest minor allele frequency kept (plink2 `--maf`).
+    pub min_maf: f64,
+    /// Smallest Hardy–Weinberg exact p kept (plink2 `--hwe`).
+    pub min_hwe_p: f64,
+}
+
+impl Default for VariantFilter {
+    fn default() -> Self {
+        Self { max_missing: 0.05, min_maf: 0.01, min_hwe_p: 1e-6 }
+    }
+}
+
+impl VariantFilter {
+    /// The first filter a variant fails (`missing`, `maf`, `hwe`), or `None` when it is kept.
+    pub fn removed_by(&self, counts: &VariantCounts) -> Option<&'static str> {
+        if counts.missing_rate().is_none_or(|r| r > self.max_missing) {
+            Some("missing")
+        } else if counts.maf().is_none_or(|m| m < self.min_maf) {
+            Some("maf")
+        } else if counts.hwe_p().is_some_and(|p| p < self.min_hwe_p) {
+            Some("hwe")
+        } else {
+            None
+        }
+    }
+
+    /// Whether every threshold is a number in its range.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, v, hi) in
+            [("max_missing", self.max_missing, 1.0), ("min_maf", self.min_maf, 0.5), ("min_hwe_p", self.min_hwe_p, 1.0)]
+        {
+            if !(0.0..=hi).contains(&v) {
+                return Err(format!("{name} = {v}: expected a number from 0 to {hi}"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One sample's counts over the variants.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct SampleCounts {

@@ -8,7 +8,7 @@ use super::vcf::{Skipped, VariantReader};
 use crate::error::Location;
 use crate::io::OutputError;
 use crate::io::parquet::{MatrixStream, Metadata, ParquetStream};
-use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use std::path::Path;
 use std::sync::Arc;
@@ -37,6 +37,8 @@ pub struct GenotypeSummary {
     pub skipped: Skipped,
     /// Variants whose matrix values came from `DS`/`GP`.
     pub dosage_variants: u64,
+    /// Variants that passed the filter (all of them when none was asked for).
+    pub kept: u64,
     /// Each sample's counts, in column order.
     pub sample_counts: Vec<SampleCounts>,
 }
@@ -78,6 +80,7 @@ struct FeatureColumns {
     hom_alt: Vec<u32>,
     hwe_p: Vec<Option<f64>>,
     imputation_r2: Vec<Option<f64>>,
+    removed_by: Vec<Option<&'static str>>,
 }
 
 impl FeatureColumns {
@@ -99,6 +102,8 @@ impl FeatureColumns {
             f("hom_alt", DataType::UInt32, false),
             f("hwe_p", DataType::Float64, true),
             f("imputation_r2", DataType::Float64, true),
+            f("kept", DataType::Boolean, false),
+            f("removed_by", DataType::Utf8, true),
         ]))
     }
 
@@ -122,34 +127,47 @@ impl FeatureColumns {
             counts(&mut self.hom_alt),
             floats(&mut self.hwe_p),
             floats(&mut self.imputation_r2),
+            Arc::new(BooleanArray::from_iter(self.removed_by.iter().map(|r| Some(r.is_none())))) as ArrayRef,
+            Arc::new(StringArray::from(std::mem::take(&mut self.removed_by))) as ArrayRef,
         ];
         RecordBatch::try_new(schema.clone(), columns)
     }
 }
 
-/// Reads `vcf` once and writes the dosage matrix to `raw` (column per sample, named as in the
-/// file unless `names` renames them in order) and the variant table to `features`. The file must
-/// be sorted (each contig in one block, positions ascending within it), which is what makes
-/// duplicate variants detectable in constant memory; a variant seen twice is an error.
-pub fn write_tables(
-    vcf: &Path,
-    names: Option<&[String]>,
-    dosage: DosageSource,
-    raw: &Path,
-    features: &Path,
-    metadata: &Metadata,
-) -> Result<GenotypeSummary, TablesError> {
+/// Where a pass writes, and which of the file's samples it keeps.
+pub struct TablesSpec<'a> {
+    /// The file's sample columns to keep, by position, with their output names (all, under their
+    /// own names, when `None`). QC and allele frequencies are computed over these samples only.
+    pub columns: Option<&'a [(usize, String)]>,
+    /// Where the matrix value comes from.
+    pub dosage: DosageSource,
+    /// Every variant's dosages.
+    pub raw: &'a Path,
+    /// The variant table.
+    pub features: &'a Path,
+    /// The dosages of the variants that pass the filter, when asked for.
+    pub normalised: Option<(&'a Path, &'a super::qc::VariantFilter)>,
+    /// Parquet key-value metadata of every table.
+    pub metadata: &'a Metadata,
+}
+
+/// Reads `vcf` once and writes the tables `spec` names. The file must be sorted (each contig in
+/// one block, positions ascending within it), which is what makes duplicate variants detectable
+/// in constant memory; a variant seen twice is an error.
+pub fn write_tables(vcf: &Path, spec: &TablesSpec<'_>) -> Result<GenotypeSummary, TablesError> {
+    let (raw, features, dosage, metadata) = (spec.raw, spec.features, spec.dosage, spec.metadata);
     let mut reader = VariantReader::open(vcf)?;
     let mut samples = reader.samples();
-    if let Some(names) = names {
-        if names.len() != samples.len() {
+    let picked: Option<Vec<usize>> = spec.columns.map(|c| c.iter().map(|(i, _)| *i).collect());
+    if let Some(columns) = spec.columns {
+        if let Some((i, name)) = columns.iter().find(|(i, _)| *i >= samples.len()) {
             return Err(InputError::Malformed {
                 location: Location::file(vcf),
-                message: format!("{} samples in the file, {} names given for them", samples.len(), names.len()),
+                message: format!("no sample column {} for {name}: the file has {}", i + 1, samples.len()),
             }
             .into());
         }
-        samples = names.to_vec();
+        samples = columns.iter().map(|(_, n)| n.clone()).collect();
     }
     if samples.is_empty() {
         return Err(InputError::Malformed {
@@ -159,12 +177,16 @@ pub fn write_tables(
         .into());
     }
     let mut matrix: MatrixStream<Option<f64>> = MatrixStream::create(raw, &samples, metadata)?;
+    let mut kept: Option<(MatrixStream<Option<f64>>, &super::qc::VariantFilter)> = match spec.normalised {
+        Some((path, filter)) => Some((MatrixStream::create(path, &samples, metadata)?, filter)),
+        None => None,
+    };
     let schema = FeatureColumns::schema();
     let mut table = ParquetStream::create(features, schema.clone(), metadata)?;
     let mut columns = FeatureColumns::default();
     let mut sample_counts = vec![SampleCounts::default(); samples.len()];
     let mut values: Vec<Option<f64>> = vec![None; samples.len()];
-    let (mut variants, mut dosage_variants) = (0u64, 0u64);
+    let (mut variants, mut dosage_variants, mut kept_variants) = (0u64, 0u64, 0u64);
     // Sortedness: contigs finished so far, the current one, and the ids at the current position.
     let mut finished_contigs: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut current: Option<(String, usize)> = None;
@@ -173,7 +195,11 @@ pub fn write_tables(
     });
     let pars = qc::x_pars(x_length);
     let mut at_position: Vec<String> = Vec::new();
-    while let Some(variant) = reader.next_variant()? {
+    while let Some(mut variant) = reader.next_variant()? {
+        if let Some(picked) = &picked {
+            variant.calls = picked.iter().map(|&i| variant.calls[i]).collect();
+            variant.dosages = variant.dosages.map(|d| picked.iter().map(|&i| d[i]).collect());
+        }
         let id = variant_id(&variant.chrom, variant.position, &variant.reference, &variant.alternate);
         let unsorted = |message: String| InputError::Malformed {
             location: Location::file(vcf),
@@ -228,6 +254,14 @@ pub fn write_tables(
             }
         }
         matrix.push(id.clone(), &values)?;
+        let removed_by = kept.as_ref().and_then(|(_, filter)| filter.removed_by(&counts));
+        if let Some((stream, _)) = kept.as_mut()
+            && removed_by.is_none()
+        {
+            stream.push(id.clone(), &values)?;
+        }
+        kept_variants += u64::from(removed_by.is_none());
+        columns.removed_by.push(removed_by);
         columns.ids.push(id);
         columns.chrom.push(variant.chrom);
         columns.position.push(variant.position as u64);
@@ -253,7 +287,17 @@ pub fn write_tables(
     table.write(&batch)?;
     table.finish()?;
     matrix.finish()?;
-    Ok(GenotypeSummary { samples, variants, skipped: reader.skipped(), dosage_variants, sample_counts })
+    if let Some((stream, _)) = kept {
+        stream.finish()?;
+    }
+    Ok(GenotypeSummary {
+        samples,
+        variants,
+        skipped: reader.skipped(),
+        dosage_variants,
+        kept: kept_variants,
+        sample_counts,
+    })
 }
 
 fn arrow_error(path: &Path, e: ArrowError) -> TablesError {

@@ -190,11 +190,12 @@ fn decode(
     skipped: &mut Skipped,
 ) -> io::Result<Option<Variant>> {
     let chrom = record.reference_sequence_name(header)?.to_string();
-    let position = match record.variant_start().transpose()? {
+    let invalid = |message: String| io::Error::new(io::ErrorKind::InvalidData, message);
+    let position = match record.variant_start().transpose().map_err(|e| invalid(format!("{chrom}: POS: {e}")))? {
         Some(p) => usize::from(p),
-        None => return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{chrom}: missing position"))),
+        None => return Err(invalid(format!("{chrom}: missing position"))),
     };
-    let at = |message: String| io::Error::new(io::ErrorKind::InvalidData, format!("{chrom}:{position}: {message}"));
+    let at = |message: String| invalid(format!("{chrom}:{position}: {message}"));
     let alternate_bases = record.alternate_bases();
     let alternates: Vec<&str> = alternate_bases.iter().collect::<io::Result<_>>()?;
     if alternates.len() > 1 {

@@ -26,14 +26,16 @@ pub fn run(job: &QuantGenotypesJob) -> Result<GenotypeSummary, RunError> {
         ("harmonomics.source".to_string(), job.input.display().to_string()),
         ("harmonomics.dosage".to_string(), job.dosage.name().to_string()),
     ];
-    let summary = tables::write_tables(
-        &job.input,
-        None,
-        job.dosage,
-        &job.out_dir.join("raw.parquet"),
-        &job.out_dir.join("features.parquet"),
-        &metadata,
-    )?;
+    let (raw, features) = (job.out_dir.join("raw.parquet"), job.out_dir.join("features.parquet"));
+    let spec = tables::TablesSpec {
+        columns: None,
+        dosage: job.dosage,
+        raw: &raw,
+        features: &features,
+        normalised: None,
+        metadata: &metadata,
+    };
+    let summary = tables::write_tables(&job.input, &spec)?;
     let qc = job.out_dir.join("qc.parquet");
     let batch = tables::sample_qc_batch(&summary)
         .map_err(|e| RunError::Io { path: qc.clone(), source: std::io::Error::other(e) })?;

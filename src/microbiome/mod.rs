@@ -12,28 +12,8 @@ pub mod profile;
 pub mod table;
 pub mod taxonomy;
 
-/// A profile or table file that cannot be read: the file, the line (and column) where one
-/// applies, and what was expected.
-#[derive(Debug, thiserror::Error)]
-pub enum InputError {
-    /// The file could not be read.
-    #[error("{location}: cannot read")]
-    Io {
-        /// The file.
-        location: crate::error::Location,
-        /// Cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// Content that is not what the format says.
-    #[error("{location}: {message}")]
-    Malformed {
-        /// The file, and the line or column.
-        location: crate::error::Location,
-        /// What was expected.
-        message: String,
-    },
-}
+/// A profile or table file that cannot be read (the crate's shared shape).
+pub use crate::error::InputError;
 
 /// The whole text of a file, gzip-compressed or not.
 fn read_text(path: &std::path::Path) -> Result<String, InputError> {

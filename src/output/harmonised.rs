@@ -86,14 +86,15 @@ fn input_text(cohort: &Cohort, sample: &Sample) -> String {
 /// `samples.parquet`: one row per samplesheet row, in samplesheet order.
 pub fn samples_table(cohort: &Cohort) -> Result<RecordBatch, ArrowError> {
     let s = &cohort.samples;
-    let tp = |x: &Sample| &cohort.timepoints[x.timepoint];
+    let tp = |x: &Sample| cohort.timepoint_of(x);
     let strings =
         |f: &dyn Fn(&Sample) -> Option<String>| -> ArrayRef { Arc::new(StringArray::from_iter(s.iter().map(f))) };
+    // A time-invariant sample (the germline genome) given without a timepoint has nulls here.
     let mut columns: Vec<(&str, ArrayRef)> = vec![
         ("sample_id", strings(&|x| Some(x.sample_id.clone()))),
         ("patient_id", strings(&|x| Some(x.patient_id.clone()))),
-        ("timepoint", strings(&|x| Some(tp(x).name.clone()))),
-        ("timepoint_order", Arc::new(UInt32Array::from_iter_values(s.iter().map(|x| tp(x).order)))),
+        ("timepoint", strings(&|x| tp(x).map(|t| t.name.clone()))),
+        ("timepoint_order", Arc::new(UInt32Array::from_iter(s.iter().map(|x| tp(x).map(|t| t.order))))),
         ("days_from_admission", Arc::new(Float64Array::from_iter(s.iter().map(|x| x.days_from_admission)))),
         ("within_window", Arc::new(BooleanArray::from_iter(s.iter().map(|x| x.within_window)))),
         ("site", strings(&|x| x.site.clone())),
@@ -111,8 +112,8 @@ pub fn samples_table(cohort: &Cohort) -> Result<RecordBatch, ArrowError> {
 pub struct GridCell<'a> {
     /// The patient.
     pub patient: &'a str,
-    /// The timepoint.
-    pub timepoint: &'a crate::cohort::Timepoint,
+    /// The timepoint; `None` for a time-invariant layer's one cell per patient.
+    pub timepoint: Option<&'a crate::cohort::Timepoint>,
     /// The layer.
     pub layer: Layer,
     /// `present`, `missing` or `outside_window`.
@@ -121,22 +122,28 @@ pub struct GridCell<'a> {
     pub sample: Option<&'a Sample>,
 }
 
-/// The grid, layer by layer, then patients in cohort order, then timepoints in protocol order.
+/// The grid, layer by layer, then patients in cohort order, then timepoints in protocol order. A
+/// time-invariant layer (the germline genome) has one cell per patient, without a timepoint.
 pub fn grid(cohort: &Cohort) -> Vec<GridCell<'_>> {
     let mut cells = Vec::new();
+    let status = |sample: Option<&Sample>| match sample {
+        None => "missing",
+        Some(s) if s.within_window == Some(false) => "outside_window",
+        Some(_) => "present",
+    };
     for layer in cohort.layers() {
         for patient in &cohort.patients {
+            let of_patient = |s: &&Sample| s.layer == layer && s.patient_id == patient.patient_id;
+            if layer.is_time_invariant() {
+                let sample = cohort.samples.iter().find(of_patient);
+                let status = status(sample);
+                cells.push(GridCell { patient: &patient.patient_id, timepoint: None, layer, status, sample });
+                continue;
+            }
             for (t, tp) in cohort.timepoints.iter().enumerate() {
-                let sample = cohort
-                    .samples
-                    .iter()
-                    .find(|s| s.layer == layer && s.patient_id == patient.patient_id && s.timepoint == t);
-                let status = match sample {
-                    None => "missing",
-                    Some(s) if s.within_window == Some(false) => "outside_window",
-                    Some(_) => "present",
-                };
-                cells.push(GridCell { patient: &patient.patient_id, timepoint: tp, layer, status, sample });
+                let sample = cohort.samples.iter().filter(of_patient).find(|s| s.timepoint == Some(t));
+                let status = status(sample);
+                cells.push(GridCell { patient: &patient.patient_id, timepoint: Some(tp), layer, status, sample });
             }
         }
     }
@@ -149,8 +156,8 @@ pub fn completeness_table(cohort: &Cohort) -> Result<RecordBatch, ArrowError> {
     let rows = grid(cohort);
     batch(vec![
         ("patient_id", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.patient))) as ArrayRef),
-        ("timepoint", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.timepoint.name.as_str())))),
-        ("timepoint_order", Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.timepoint.order)))),
+        ("timepoint", Arc::new(StringArray::from_iter(rows.iter().map(|r| r.timepoint.map(|t| t.name.as_str()))))),
+        ("timepoint_order", Arc::new(UInt32Array::from_iter(rows.iter().map(|r| r.timepoint.map(|t| t.order))))),
         ("layer", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.layer.as_str())))),
         ("status", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.status)))),
         ("sample_id", Arc::new(StringArray::from_iter(rows.iter().map(|r| r.sample.map(|s| s.sample_id.as_str()))))),
@@ -166,8 +173,9 @@ pub fn write_harmonised(
 ) -> Result<(), OutputError> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("patient_id", DataType::Utf8, false),
-        Field::new("timepoint", DataType::Utf8, false),
-        Field::new("timepoint_order", DataType::UInt32, false),
+        // Null for the time-invariant layer (the germline genome).
+        Field::new("timepoint", DataType::Utf8, true),
+        Field::new("timepoint_order", DataType::UInt32, true),
         Field::new("days_from_admission", DataType::Float64, true),
         Field::new("layer", DataType::Utf8, false),
         Field::new("feature_id", DataType::Utf8, false),
@@ -179,8 +187,13 @@ pub fn write_harmonised(
     let patient_rank: HashMap<&str, usize> =
         cohort.patients.iter().enumerate().map(|(i, p)| (p.patient_id.as_str(), i)).collect();
     let mut order: Vec<&Sample> = cohort.samples.iter().collect();
+    // A patient's time-invariant samples come after its timepoints.
     order.sort_by_key(|s| {
-        (patient_rank.get(s.patient_id.as_str()).copied(), cohort.timepoints[s.timepoint].order, s.layer)
+        (
+            patient_rank.get(s.patient_id.as_str()).copied(),
+            cohort.timepoint_of(s).map_or(u32::MAX, |t| t.order),
+            s.layer,
+        )
     });
     let columns: Vec<HashMap<&str, usize>> = layers
         .iter()
@@ -191,7 +204,7 @@ pub fn write_harmonised(
     let baseline: HashMap<(&str, Layer), &str> = cohort
         .samples
         .iter()
-        .filter(|s| Some(cohort.timepoints[s.timepoint].order) == baseline_timepoint)
+        .filter(|s| cohort.timepoint_of(s).map(|t| t.order) == baseline_timepoint && !s.layer.is_time_invariant())
         .map(|s| ((s.patient_id.as_str(), s.layer), s.sample_id.as_str()))
         .collect();
 
@@ -204,15 +217,21 @@ pub fn write_harmonised(
         .collect();
     let layer_names: Vec<ArrayRef> =
         layers.iter().map(|l| repeat(l.layer.as_str(), l.normalised.feature_ids.len())).collect();
-    let mut timepoints: HashMap<(usize, usize), ArrayRef> = HashMap::new();
+    let mut timepoints: HashMap<(usize, Option<usize>), ArrayRef> = HashMap::new();
     write_parquet(path, schema.clone(), metadata, |push| {
         for sample in order {
             let Some(li) = layers.iter().position(|l| l.layer == sample.layer) else { continue };
             let layer = &layers[li];
             let Some(&j) = columns[li].get(sample.sample_id.as_str()) else { continue };
             let n = layer.normalised.feature_ids.len();
-            let tp = &cohort.timepoints[sample.timepoint];
-            let timepoint = timepoints.entry((li, sample.timepoint)).or_insert_with(|| repeat(&tp.name, n)).clone();
+            let tp = cohort.timepoint_of(sample);
+            let timepoint = timepoints
+                .entry((li, sample.timepoint))
+                .or_insert_with(|| match tp {
+                    Some(tp) => repeat(&tp.name, n),
+                    None => Arc::new(StringArray::new_null(n)),
+                })
+                .clone();
             let raw = layer.raw.column(j, &layer.normalised.sample_ids).map_err(std::io::Error::other)?;
             let raw =
                 Arc::new(Float64Array::from_iter(raw.into_iter().map(|v| (!v.is_nan()).then_some(v)))) as ArrayRef;
@@ -227,7 +246,7 @@ pub fn write_harmonised(
             let arrays: Vec<ArrayRef> = vec![
                 repeat(&sample.patient_id, n),
                 timepoint,
-                Arc::new(UInt32Array::from_iter_values(std::iter::repeat_n(tp.order, n))),
+                Arc::new(UInt32Array::from_iter(std::iter::repeat_n(tp.map(|t| t.order), n))),
                 Arc::new(Float64Array::from_iter(std::iter::repeat_n(sample.days_from_admission, n))),
                 layer_names[li].clone(),
                 features[li].clone(),
@@ -257,6 +276,21 @@ pub fn write_mofa(path: &Path, cohort: &Cohort, layers: &[LayerData], metadata: 
         Field::new("value", DataType::Float64, false),
         Field::new("time", DataType::Float64, true),
     ]));
+    // Each patient's draws in protocol order, named and timed by the first sample taken at them.
+    let draw_of = |s: &Sample, tp: &crate::cohort::Timepoint| {
+        (format!("{}_{}", s.patient_id, tp.name), s.days_from_admission.or(Some(tp.nominal_day)))
+    };
+    let mut timed: Vec<(&Sample, &crate::cohort::Timepoint)> =
+        cohort.samples.iter().filter_map(|s| cohort.timepoint_of(s).map(|tp| (s, tp))).collect();
+    timed.sort_by_key(|(_, tp)| tp.order);
+    let mut draws: HashMap<&str, Vec<(String, Option<f64>)>> = HashMap::new();
+    for (s, tp) in timed {
+        let (name, time) = draw_of(s, tp);
+        let of_patient = draws.entry(s.patient_id.as_str()).or_default();
+        if !of_patient.iter().any(|(n, _)| *n == name) {
+            of_patient.push((name, time));
+        }
+    }
     write_parquet(path, schema.clone(), metadata, |push| {
         for layer in layers {
             let by_id: HashMap<&str, &Sample> =
@@ -267,24 +301,31 @@ pub fn write_mofa(path: &Path, cohort: &Cohort, layers: &[LayerData], metadata: 
             let views = StringArray::from_iter_values(std::iter::repeat_n(layer.layer.as_str(), prefixed.len()));
             for (j, id) in layer.normalised.sample_ids.iter().enumerate() {
                 let Some(sample) = by_id.get(id.as_str()) else { continue };
-                let tp = &cohort.timepoints[sample.timepoint];
-                let draw = format!("{}_{}", sample.patient_id, tp.name);
-                let time = sample.days_from_admission.or(Some(tp.nominal_day));
+                // A time-invariant sample (the genome) joins every draw of its patient.
+                let at: Vec<(String, Option<f64>)> = match cohort.timepoint_of(sample) {
+                    Some(tp) => vec![draw_of(sample, tp)],
+                    None => draws.get(sample.patient_id.as_str()).cloned().unwrap_or_default(),
+                };
                 let present: Vec<(usize, f64)> = (0..layer.normalised.feature_ids.len())
                     .filter_map(|i| layer.normalised.get(i, j).copied().filter(|v| !v.is_nan()).map(|v| (i, v)))
                     .collect();
                 let n = present.len();
                 let repeat =
                     |v: &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, n))) };
-                let arrays: Vec<ArrayRef> = vec![
-                    repeat(&draw),
-                    repeat(&sample.patient_id),
-                    Arc::new(StringArray::from_iter_values(present.iter().map(|(i, _)| prefixed[*i].as_str()))),
-                    Arc::new(views.slice(0, n)),
-                    Arc::new(Float64Array::from_iter_values(present.iter().map(|(_, v)| *v))),
-                    Arc::new(Float64Array::from_iter(std::iter::repeat_n(time, n))),
-                ];
-                push(RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?)?;
+                let features: ArrayRef =
+                    Arc::new(StringArray::from_iter_values(present.iter().map(|(i, _)| prefixed[*i].as_str())));
+                let values: ArrayRef = Arc::new(Float64Array::from_iter_values(present.iter().map(|(_, v)| *v)));
+                for (draw, time) in at {
+                    let arrays: Vec<ArrayRef> = vec![
+                        repeat(&draw),
+                        repeat(&sample.patient_id),
+                        features.clone(),
+                        Arc::new(views.slice(0, n)),
+                        values.clone(),
+                        Arc::new(Float64Array::from_iter(std::iter::repeat_n(time, n))),
+                    ];
+                    push(RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?)?;
+                }
             }
         }
         Ok(())
@@ -310,16 +351,19 @@ pub fn write_wide(path: &Path, cohort: &Cohort, layer: &LayerData, metadata: &Me
         cohort.patients.iter().enumerate().map(|(i, p)| (p.patient_id.as_str(), i)).collect();
     let mut rows: Vec<(usize, &Sample)> =
         m.sample_ids.iter().enumerate().filter_map(|(j, id)| by_id.get(id.as_str()).map(|s| (j, *s))).collect();
-    rows.sort_by_key(|(_, s)| (patient_rank.get(s.patient_id.as_str()).copied(), cohort.timepoints[s.timepoint].order));
-    let tp = |s: &Sample| &cohort.timepoints[s.timepoint];
+    rows.sort_by_key(|(_, s)| {
+        (patient_rank.get(s.patient_id.as_str()).copied(), cohort.timepoint_of(s).map_or(u32::MAX, |t| t.order))
+    });
+    let tp = |s: &Sample| cohort.timepoint_of(s);
     let strings = |f: &dyn Fn(&Sample) -> Option<String>| -> ArrayRef {
         Arc::new(StringArray::from_iter(rows.iter().map(|(_, s)| f(s))))
     };
     let mut fields = vec![
         Field::new("sample_id", DataType::Utf8, false),
         Field::new("patient_id", DataType::Utf8, false),
-        Field::new("timepoint", DataType::Utf8, false),
-        Field::new("timepoint_order", DataType::UInt32, false),
+        // Null for the time-invariant layer's samples given without a timepoint.
+        Field::new("timepoint", DataType::Utf8, layer.layer.is_time_invariant()),
+        Field::new("timepoint_order", DataType::UInt32, layer.layer.is_time_invariant()),
         Field::new("days_from_admission", DataType::Float64, true),
         Field::new("batch", DataType::Utf8, true),
         Field::new("site", DataType::Utf8, true),
@@ -327,8 +371,8 @@ pub fn write_wide(path: &Path, cohort: &Cohort, layer: &LayerData, metadata: &Me
     let arrays: Vec<ArrayRef> = vec![
         strings(&|s| Some(s.sample_id.clone())),
         strings(&|s| Some(s.patient_id.clone())),
-        strings(&|s| Some(tp(s).name.clone())),
-        Arc::new(UInt32Array::from_iter_values(rows.iter().map(|(_, s)| tp(s).order))),
+        strings(&|s| tp(s).map(|t| t.name.clone())),
+        Arc::new(UInt32Array::from_iter(rows.iter().map(|(_, s)| tp(s).map(|t| t.order)))),
         Arc::new(Float64Array::from_iter(rows.iter().map(|(_, s)| s.days_from_admission))),
         strings(&|s| s.batch.clone()),
         strings(&|s| s.site.clone()),

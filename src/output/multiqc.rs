@@ -111,7 +111,10 @@ fn assignment_json(qc: &LayerQc) -> Option<Value> {
 fn completeness_json(grid: &[GridCell]) -> Value {
     let mut data = serde_json::Map::new();
     for cell in grid {
-        let key = format!("{} {:02} {}", cell.layer.as_str(), cell.timepoint.order, cell.timepoint.name);
+        let key = match cell.timepoint {
+            Some(tp) => format!("{} {:02} {}", cell.layer.as_str(), tp.order, tp.name),
+            None => cell.layer.as_str().to_string(),
+        };
         let entry = data.entry(key).or_insert_with(|| json!({ "present": 0, "outside_window": 0, "missing": 0 }));
         if let Some(n) = entry.get_mut(cell.status) {
             *n = json!(n.as_u64().unwrap_or(0) + 1);

@@ -267,7 +267,15 @@ fn fmt_opt(v: Option<f64>) -> String {
 fn completeness(input: &ReportInput) -> String {
     let c = input.cohort;
     let layers = c.layers();
-    let cols: Vec<(Layer, usize)> = layers.iter().flat_map(|&l| (0..c.timepoints.len()).map(move |t| (l, t))).collect();
+    // A time-invariant layer (the genome) has one column: its sample serves every timepoint.
+    let cols: Vec<(Layer, Option<usize>)> = layers
+        .iter()
+        .flat_map(|&l| {
+            let timepoints: Vec<Option<usize>> =
+                if l.is_time_invariant() { vec![None] } else { (0..c.timepoints.len()).map(Some).collect() };
+            timepoints.into_iter().map(move |t| (l, t))
+        })
+        .collect();
     let (cell, left, top) = (22.0, 70.0, 110.0);
     let w = left + cols.len() as f64 * cell + 110.0;
     let h = top + c.patients.len() as f64 * cell + 10.0;
@@ -279,7 +287,7 @@ fn completeness(input: &ReportInput) -> String {
             r#"<text transform="translate({x:.1} {}) rotate(-60)" font-size="10">{} {}</text>"#,
             top - 6.0,
             esc(layer.as_str()),
-            esc(&c.timepoints[*t].name)
+            esc(t.map_or("", |t| c.timepoints[t].name.as_str()))
         );
     }
     let colour = |status: &str| match status {
@@ -298,13 +306,13 @@ fn completeness(input: &ReportInput) -> String {
             esc(&patient.patient_id)
         );
         for cell_data in input.grid.iter().filter(|g| g.patient == patient.patient_id) {
-            let Some(t) = timepoint_index(&cell_data.timepoint.name) else { continue };
+            let t = cell_data.timepoint.and_then(|tp| timepoint_index(&tp.name));
             let Some(k) = cols.iter().position(|&(l, tt)| l == cell_data.layer && tt == t) else { continue };
             let tip = format!(
                 "{} {} {}: {}{}",
                 patient.patient_id,
                 cell_data.layer.as_str(),
-                cell_data.timepoint.name,
+                cell_data.timepoint.map_or("(any timepoint)", |tp| tp.name.as_str()),
                 cell_data.status.replace('_', " "),
                 cell_data.sample.map(|s| format!(" ({})", s.sample_id)).unwrap_or_default()
             );
@@ -331,9 +339,10 @@ fn window_deviations(c: &Cohort) -> String {
     for s in &c.samples {
         let Some(days) = s.days_from_admission else { continue };
         let Some(p) = c.patients.iter().position(|p| p.patient_id == s.patient_id) else { continue };
-        let tp = &c.timepoints[s.timepoint];
+        let Some(t) = s.timepoint else { continue };
+        let tp = &c.timepoints[t];
         let Some(dev) = window::deviation(tp, days, c.patients[p].discharge_day) else { continue };
-        draws.entry((s.timepoint, p)).or_insert((s.patient_id.clone(), dev, window::within(tp, dev)));
+        draws.entry((t, p)).or_insert((s.patient_id.clone(), dev, window::within(tp, dev)));
     }
     let span = c
         .timepoints

@@ -75,8 +75,12 @@ pub fn correct(
                 };
                 let batches: Vec<String> =
                     samples.iter().map(|s| label(s, &options.batch)).collect::<Result<_, _>>()?;
-                let mut protected: Vec<Vec<String>> =
-                    vec![samples.iter().map(|s| cohort.timepoints[s.timepoint].name.clone()).collect()];
+                let mut protected: Vec<Vec<String>> = vec![
+                    samples
+                        .iter()
+                        .map(|s| cohort.timepoint_of(s).map(|t| t.name.clone()).unwrap_or_default())
+                        .collect(),
+                ];
                 for column in &options.protect {
                     protected.push(samples.iter().map(|s| label(s, column)).collect::<Result<_, _>>()?);
                 }

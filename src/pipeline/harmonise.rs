@@ -265,8 +265,10 @@ fn layer_pca(cohort: &Cohort, layer: &LayerData, stage: &'static str) -> LayerPc
         .map(|id| cohort.samples.iter().find(|s| s.layer == layer.layer && &s.sample_id == id))
         .collect();
     let batch_column = &cohort.config.batch_correction.batch;
-    let timepoints: Vec<String> =
-        samples.iter().map(|s| s.map(|s| cohort.timepoints[s.timepoint].name.clone()).unwrap_or_default()).collect();
+    let timepoints: Vec<String> = samples
+        .iter()
+        .map(|s| s.and_then(|s| cohort.timepoint_of(s)).map(|t| t.name.clone()).unwrap_or_default())
+        .collect();
     let batches: Vec<String> = samples
         .iter()
         .map(|s| s.and_then(|s| super::sample_attribute(cohort, s, batch_column)).unwrap_or_default())

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::context::RunContext;
-use super::{At, RunError, epigenome, io_err, metabolome, microbiome, transcriptome};
+use super::{At, RunError, epigenome, genome, io_err, metabolome, microbiome, transcriptome};
 use crate::cohort::{Cohort, Sample};
 use crate::layer::Layer;
 
@@ -27,8 +27,11 @@ pub(crate) trait LayerStep: Sync {
     fn options(&self, cohort: &Cohort) -> Result<String, RunError>;
 
     /// The options the per-sample files depend on (JSON) when the layer quantifies its samples
-    /// one by one into `<layer>/samples/<id>.parquet`; `None` when it reads its inputs whole.
-    fn scatter(&self, cohort: &Cohort, samples: &[&Sample]) -> Result<Option<String>, RunError>;
+    /// one by one into `<layer>/samples/<id>.parquet`; `None` (the default) when it reads its
+    /// inputs whole.
+    fn scatter(&self, _cohort: &Cohort, _samples: &[&Sample]) -> Result<Option<String>, RunError> {
+        Ok(None)
+    }
 
     /// Why `quant sample` has nothing to do, for a layer that reads its inputs whole.
     fn whole(&self, cohort: &Cohort, samples: &[&Sample]) -> Result<String, RunError>;
@@ -44,8 +47,10 @@ pub(crate) trait LayerStep: Sync {
     }
 
     /// Quantifies `samples` into `<dir>/samples/<id>.parquet` (only when [`Self::scatter`] is
-    /// `Some`).
-    fn quantify(&self, ctx: &mut RunContext, samples: &[&Sample], dir: &Path) -> Result<(), RunError>;
+    /// `Some`; a layer read whole has nothing to do, the default).
+    fn quantify(&self, _ctx: &mut RunContext, _samples: &[&Sample], _dir: &Path) -> Result<(), RunError> {
+        Ok(())
+    }
 
     /// The layer step: per-sample files (or the inputs themselves) → features, raw and
     /// normalised matrices and QC under `dir`.
@@ -93,6 +98,7 @@ pub(crate) fn step(layer: Layer) -> &'static dyn LayerStep {
         Layer::Transcriptome => &transcriptome::Transcriptome,
         Layer::Epigenome => &epigenome::Epigenome,
         Layer::Metabolome => &metabolome::Metabolome,
+        Layer::Genome => &genome::Genome,
         Layer::Microbiome => &microbiome::Microbiome,
     }
 }

@@ -24,10 +24,6 @@ impl LayerStep for Metabolome {
         json_text(&cohort.config.metabolome)
     }
 
-    fn scatter(&self, _cohort: &Cohort, _samples: &[&crate::cohort::Sample]) -> Result<Option<String>, RunError> {
-        Ok(None)
-    }
-
     fn whole(&self, _cohort: &Cohort, _samples: &[&crate::cohort::Sample]) -> Result<String, RunError> {
         Ok("the metabolome is one feature table, processed whole by `harmonomics normalise layer --layer \
             metabolome`: there is nothing to quantify per sample"
@@ -36,15 +32,6 @@ impl LayerStep for Metabolome {
 
     fn step_inputs(&self, cohort: &Cohort) -> Vec<(&'static str, PathBuf)> {
         cohort.config.metabolome.injections.iter().map(|p| ("injections", p.clone())).collect()
-    }
-
-    fn quantify(
-        &self,
-        _ctx: &mut RunContext,
-        _samples: &[&crate::cohort::Sample],
-        _dir: &Path,
-    ) -> Result<(), RunError> {
-        Ok(())
     }
 
     fn assemble(&self, ctx: &mut RunContext, _samples: &[&crate::cohort::Sample], dir: &Path) -> Result<(), RunError> {

@@ -29,10 +29,6 @@ impl LayerStep for Microbiome {
         json_text(&cohort.config.microbiome)
     }
 
-    fn scatter(&self, _cohort: &Cohort, _samples: &[&Sample]) -> Result<Option<String>, RunError> {
-        Ok(None)
-    }
-
     fn whole(&self, _cohort: &Cohort, _samples: &[&Sample]) -> Result<String, RunError> {
         Ok("microbiome profiles are read whole by `harmonomics normalise layer --layer microbiome`: there is \
             nothing to quantify per sample"
@@ -41,10 +37,6 @@ impl LayerStep for Microbiome {
 
     fn step_inputs(&self, cohort: &Cohort) -> Vec<(&'static str, PathBuf)> {
         cohort.config.microbiome.taxonomy.iter().map(|p| ("taxonomy", p.clone())).collect()
-    }
-
-    fn quantify(&self, _ctx: &mut RunContext, _samples: &[&Sample], _dir: &Path) -> Result<(), RunError> {
-        Ok(())
     }
 
     fn assemble(&self, ctx: &mut RunContext, samples: &[&Sample], dir: &Path) -> Result<(), RunError> {
@@ -110,7 +102,7 @@ fn read_inputs(cohort: &Cohort, samples: &[&Sample], rank: Rank) -> Result<Input
                     "no column {name:?} for sample {} (samplesheet line {}); the table has {}",
                     s.sample_id,
                     s.line,
-                    preview(&m.sample_ids)
+                    super::preview(&m.sample_ids)
                 ),
             })?);
         }
@@ -123,7 +115,7 @@ fn read_inputs(cohort: &Cohort, samples: &[&Sample], rank: Rank) -> Result<Input
                     message: format!(
                         "blank {b:?} is not a column of {}; it has {}",
                         path.display(),
-                        preview(&m.sample_ids)
+                        super::preview(&m.sample_ids)
                     ),
                 })
             })
@@ -197,13 +189,6 @@ fn is_metaphlan(path: &Path) -> bool {
     let n = std::fs::File::open(path).and_then(|mut f| crate::io::read_up_to(&mut f, &mut head)).unwrap_or(0);
     let text = String::from_utf8_lossy(&head[..n]);
     text.lines().any(|l| l.starts_with("#mpa") || l.starts_with("#clade_name") || l.starts_with("k__"))
-}
-
-/// The first few names of a list, for messages.
-fn preview(names: &[String]) -> String {
-    let shown: Vec<&str> = names.iter().take(6).map(String::as_str).collect();
-    let more = names.len().saturating_sub(shown.len());
-    if more > 0 { format!("{} and {more} more", shown.join(", ")) } else { shown.join(", ") }
 }
 
 /// Runs the layer for `run`.

@@ -10,6 +10,7 @@
 pub(crate) mod batch;
 mod context;
 pub(crate) mod epigenome;
+mod genome;
 pub(crate) mod harmonise;
 mod layer;
 pub(crate) mod metabolome;
@@ -239,10 +240,17 @@ pub(crate) fn arrow_err(path: &Path) -> impl FnOnce(arrow_schema::ArrowError) ->
     move |e| RunError::Output(OutputError { path: path.to_path_buf(), source: std::io::Error::other(e) })
 }
 
+/// The first few names of a list, for messages.
+pub(crate) fn preview(names: &[String]) -> String {
+    let shown: Vec<&str> = names.iter().take(6).map(String::as_str).collect();
+    let more = names.len().saturating_sub(shown.len());
+    if more > 0 { format!("{} and {more} more", shown.join(", ")) } else { shown.join(", ") }
+}
+
 /// A sample's value in a samplesheet column (known or extra).
 pub(crate) fn sample_attribute(cohort: &Cohort, sample: &cohort::Sample, column: &str) -> Option<String> {
     match column {
-        "timepoint" => Some(cohort.timepoints[sample.timepoint].name.clone()),
+        "timepoint" => cohort.timepoint_of(sample).map(|t| t.name.clone()),
         "patient_id" => Some(sample.patient_id.clone()),
         "batch" => sample.batch.clone(),
         "site" => sample.site.clone(),

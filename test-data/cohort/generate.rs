@@ -16,6 +16,7 @@ use harmonomics::annotation::{self, AnnotationFormat};
 use noodles::sam::alignment::io::Write as _;
 use noodles::{bam, sam};
 
+mod genome;
 mod metabolome;
 mod methylation;
 mod microbiome;
@@ -209,6 +210,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (row, run) in microbiome_rows.iter().zip(&runs) {
         writeln!(sheet, "{}", row.replace("{batch}", run))?;
     }
+    // The genome: one germline sample per patient, without a timepoint.
+    for p in &patients {
+        writeln!(
+            sheet,
+            "{},{},,genome,../genome/genotypes.vcf,gsa1,{},,,{}",
+            genome::sample_id(&p.id),
+            p.id,
+            p.site,
+            p.sex
+        )?;
+    }
+    let genome_patients: Vec<genome::PatientInfo> =
+        patients.iter().map(|p| genome::PatientInfo { id: p.id.clone(), sex: p.sex }).collect();
+    genome::simulate(&features, &genome_patients, &root)?;
     fs::write(root.join("cohort/samplesheet.csv"), sheet)?;
 
     // Methylation: the planted genes' promoters plus controls (three autosomal genes and one on
