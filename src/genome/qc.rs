@@ -371,6 +371,7 @@ mod tests {
     #[test]
     fn counts_follow_plink_and_bcftools_definitions() {
         let variant = Variant {
+            record: 1,
             chrom: "1".into(),
             position: 1,
             id: None,
