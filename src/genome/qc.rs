@@ -263,13 +263,20 @@ pub fn x_pars(x_length: Option<usize>) -> [(usize, usize); 2] {
     }
 }
 
-/// The sex-check class of a position: chrX/X/23 outside `pars`, chrY/Y/24.
-pub fn sex_contig(chrom: &str, position: usize, pars: &[(usize, usize); 2]) -> SexContig {
-    let name = chrom.strip_prefix("chr").unwrap_or(chrom);
-    match name {
-        "X" | "23" if !pars.iter().any(|&(start, end)| (start..=end).contains(&position)) => SexContig::X,
+/// The sex chromosome a contig name means, PARs included: chrX/X/23 (plink's code), chrY/Y/24.
+pub fn sex_chromosome(chrom: &str) -> SexContig {
+    match chrom.strip_prefix("chr").unwrap_or(chrom) {
+        "X" | "23" => SexContig::X,
         "Y" | "24" => SexContig::Y,
         _ => SexContig::Other,
+    }
+}
+
+/// The sex-check class of a position: [`sex_chromosome`], with chrX's `pars` counted as Other.
+pub fn sex_contig(chrom: &str, position: usize, pars: &[(usize, usize); 2]) -> SexContig {
+    match sex_chromosome(chrom) {
+        SexContig::X if pars.iter().any(|&(start, end)| (start..=end).contains(&position)) => SexContig::Other,
+        class => class,
     }
 }
 

@@ -190,9 +190,10 @@ pub fn write_tables(vcf: &Path, spec: &TablesSpec<'_>) -> Result<GenotypeSummary
     // Sortedness: contigs finished so far, the current one, and the ids at the current position.
     let mut finished_contigs: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut current: Option<(String, usize)> = None;
-    let x_length = reader.header().contigs().iter().find_map(|(name, contig)| {
-        matches!(name.strip_prefix("chr").unwrap_or(name), "X" | "23").then(|| contig.length()).flatten()
-    });
+    let x_length =
+        reader.header().contigs().iter().find_map(|(name, contig)| {
+            (qc::sex_chromosome(name) == qc::SexContig::X).then(|| contig.length()).flatten()
+        });
     let pars = qc::x_pars(x_length);
     let mut at_position: Vec<String> = Vec::new();
     // With a second thread allowed, records are decoded on it while this one counts and writes

@@ -264,12 +264,7 @@ fn decode(
                     call_of(&alleles, skipped).map_err(|m| at(format!("GT of sample {}: {m}", i + 1)))?
                 }
                 Some(SampleValue::String(text)) => {
-                    let alleles: Vec<Option<usize>> = text
-                        .split(['/', '|'])
-                        .map(|a| if a == "." { Ok(None) } else { a.parse().map(Some) })
-                        .collect::<Result<_, _>>()
-                        .map_err(|_| at(format!("GT of sample {}: {text:?} is not a genotype", i + 1)))?;
-                    call_of(&alleles, skipped).map_err(|m| at(format!("GT of sample {}: {m}", i + 1)))?
+                    text_call(&text, skipped).map_err(|m| at(format!("GT of sample {}: {m}", i + 1)))?
                 }
                 Some(other) => return Err(at(format!("GT of sample {}: {other:?} is not a genotype", i + 1))),
             };

@@ -20,12 +20,10 @@ pub struct QuantGenotypesJob {
 /// Runs one `quant genotypes` job; returns what it read.
 pub fn run(job: &QuantGenotypesJob) -> Result<GenotypeSummary, RunError> {
     std::fs::create_dir_all(&job.out_dir).map_err(|source| RunError::Io { path: job.out_dir.clone(), source })?;
-    let metadata = vec![
-        ("harmonomics.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-        ("harmonomics.layer".to_string(), "genome".to_string()),
-        ("harmonomics.source".to_string(), job.input.display().to_string()),
-        ("harmonomics.dosage".to_string(), job.dosage.name().to_string()),
-    ];
+    let metadata = super::metadata(
+        crate::layer::Layer::Genome,
+        &[("source", job.input.display().to_string()), ("dosage", job.dosage.name().to_string())],
+    );
     let (raw, features) = (job.out_dir.join("raw.parquet"), job.out_dir.join("features.parquet"));
     let spec = tables::TablesSpec {
         columns: None,
