@@ -85,6 +85,14 @@ stage = next(s for s in manifest["stages"] if s["name"] == "process_genome")
 assert [w for w in stage["warnings"] if "recorded" in w and "chrX" in w] and len(stage["warnings"]) == 1, stage["warnings"]
 assert "P03_germline" in stage["warnings"][0]
 
+# Identity: the one planted swap (an RNA sample carrying another patient's alleles) and nothing else.
+identity = pd.read_parquet(out / "identity/samples.parquet")
+swap_truth = pd.read_csv(root / "test-data/cohort/truth/identity.tsv", sep="\t")
+flagged = identity[identity.verdict != "match"]
+assert list(zip(flagged.sample_id, flagged.layer, flagged.verdict, flagged.best_other_patient)) == [
+    (r.sample_id, r.layer, "swap", r.carries_patient) for r in swap_truth.itertuples()], flagged
+assert identity.groupby("layer").size().to_dict() == {"transcriptome": 39, "epigenome": 39, "genome": 8}
+
 # Wide exports: samples as rows, features as columns, read straight into a data frame.
 wide_tx = pd.read_parquet(out / "wide/transcriptome.parquet").set_index("sample_id")
 vst = pd.read_parquet(out / "transcriptome/normalised.parquet").set_index("feature_id")

@@ -15,6 +15,7 @@ pub mod cohort;
 pub mod epigenome;
 pub mod error;
 pub mod genome;
+pub mod identity;
 pub mod io;
 pub(crate) mod jobs;
 pub mod layer;

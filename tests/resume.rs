@@ -65,7 +65,7 @@ fn resume_skips_exactly_what_did_not_change() {
     let fresh = dir.join("fresh");
     assert!(run_cohort(&config, &fresh, &["--quiet"]).status.success());
     let units = manifest(&out)["units"].as_array().expect("units").len();
-    assert_eq!(units, 39 + 39 + 5 + 1, "a unit per scattered sample, per layer, and the gather");
+    assert_eq!(units, 39 + 39 + 5 + 1 + 1, "a unit per scattered sample, per layer, the identity check and the gather");
 
     // Nothing changed: every unit is skipped, and no quantification stage ran.
     let skipped = resume(&config, &out);
@@ -100,7 +100,17 @@ fn resume_skips_exactly_what_did_not_change() {
         .map(|u| u["unit"].as_str().expect("unit").to_string())
         .filter(|u| !skipped.contains(u))
         .collect();
-    assert_eq!(ran, ["quant transcriptome P01_day0", "layer transcriptome", "harmonise"]);
+    assert_eq!(ran, ["quant transcriptome P01_day0", "layer transcriptome", "identity", "harmonise"]);
+    // ... and the identity check sees that P01's day-0 RNA is now P02's.
+    let identity = manifest(&out)["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .find(|s| s["name"] == "identity")
+        .expect("identity stage")
+        .clone();
+    let warnings = identity["warnings"].to_string();
+    assert!(warnings.contains("sample P01_day0 of patient P01 matches patient P02"), "{warnings}");
     let changed = dir.join("changed");
     assert!(run_cohort(&config, &changed, &["--quiet"]).status.success());
     assert_same_outputs(&out, &changed);

@@ -53,6 +53,12 @@ pub fn dispatch(cli: Cli, threads: usize) -> anyhow::Result<()> {
                 cohort.timepoints.len(),
                 cohort.warnings.len()
             );
+            if let Some(mode) = args.identity.filter(|m| *m != crate::identity::IdentityMode::Off) {
+                let mut cohort = cohort;
+                mode.apply(&mut cohort.config.identity);
+                let summary = pipeline::identity::validate(&cohort, &args.out)?;
+                println!("{summary}");
+            }
         }
         Command::Quant(QuantCommand::Rna(args)) => {
             let command = std::env::args().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" ");

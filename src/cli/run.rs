@@ -17,6 +17,10 @@ pub struct RunArgs {
     /// finished run in DIR (fingerprints in its manifest.json).
     #[arg(long)]
     pub resume: bool,
+    /// Sample identity across layers: `warn` (a warning per suspect sample), `strict` (exit 2 on
+    /// one, after writing identity/), `off` (default: `[identity]` in cohort.toml, else warn).
+    #[arg(long, value_name = "MODE", value_parser = super::choice::choice::<crate::identity::IdentityMode>())]
+    pub identity: Option<crate::identity::IdentityMode>,
 }
 
 /// The bundled fixture cohort: `test-data/cohort/cohort.toml` under the working directory if it
@@ -39,6 +43,7 @@ impl RunArgs {
             quiet,
             command_line: std::env::args().collect(),
             resume: self.resume,
+            identity: self.identity,
         }
     }
 }

@@ -47,6 +47,9 @@ pub struct CohortConfig {
     /// Batch correction of the normalised layers (`[batch_correction]`).
     #[serde(default)]
     pub batch_correction: crate::batch::BatchCorrectionOptions,
+    /// Sample identity across layers (`[identity]`).
+    #[serde(default)]
+    pub identity: crate::identity::IdentityOptions,
 }
 
 /// `[study]`.
@@ -116,6 +119,9 @@ impl CohortConfig {
             resolve(p);
         }
         if let Some(p) = self.microbiome.taxonomy.as_mut() {
+            resolve(p);
+        }
+        if let Some(p) = self.identity.sites.as_mut() {
             resolve(p);
         }
         for r in &mut self.epigenome.regions {

@@ -225,6 +225,16 @@ impl<'a> RunContext<'a> {
         })?;
         let cohort = self.cohort;
         let warnings: Vec<String> = cohort.warnings.iter().map(ToString::to_string).collect();
+        // The stages' own warnings (a swap, a sex mismatch, samples left out) are said again at
+        // the end, where a log's reader looks, and counted in the summary line; the cohort's were
+        // said at the start.
+        let mut stage_warnings = 0;
+        for stage in self.stages.iter().filter(|s| s.name != "validate") {
+            for w in &stage.warnings {
+                self.progress.note(format!("warning: {w}"));
+                stage_warnings += 1;
+            }
+        }
         let units: Vec<Unit> = self.resume.recorded;
         let manifest = Manifest {
             tool: Tool::default(),
@@ -242,7 +252,7 @@ impl<'a> RunContext<'a> {
             units,
         };
         manifest::write(&self.out.join("manifest.json"), &manifest)?;
-        Ok(RunSummary { out: self.out, samples: cohort.samples.len(), warnings: warnings.len() })
+        Ok(RunSummary { out: self.out, samples: cohort.samples.len(), warnings: warnings.len() + stage_warnings })
     }
 }
 
@@ -257,6 +267,9 @@ fn hash_inputs(cohort: &Cohort) -> Result<Vec<FileRecord>, RunError> {
     }
     if let Some(a) = &c.annotation {
         files.push(("annotation".into(), a.path.clone()));
+    }
+    if let Some(p) = &c.identity.sites {
+        files.push(("identity_sites".into(), p.clone()));
     }
     for layer in cohort.layers() {
         files.extend(super::layer::step(layer).step_inputs(cohort).into_iter().map(|(role, p)| (role.to_string(), p)));

@@ -43,7 +43,11 @@ impl LayerStep for Genome {
 
 /// The VCF column of each sample (by position), named by `[genome] column` or the sample id; the
 /// samplesheet line of a sample the file lacks.
-fn vcf_columns(cohort: &Cohort, samples: &[&Sample], in_file: &[String]) -> Result<Vec<(usize, String)>, RunError> {
+pub(super) fn vcf_columns(
+    cohort: &Cohort,
+    samples: &[&Sample],
+    in_file: &[String],
+) -> Result<Vec<(usize, String)>, RunError> {
     let options: &GenomeOptions = &cohort.config.genome;
     let line = |s: &Sample| At::File(Location::line(&cohort.config.samplesheet, s.line));
     samples

@@ -306,11 +306,25 @@ pub fn gather(options: &HarmoniseOptions) -> Result<RunSummary, RunError> {
     let (cohort, started) = context::start(&options.config, options.quiet)?;
     let mut ctx = RunContext::new(&cohort, started, &options.out, options.threads, false)?;
     let roots = if options.inputs.is_empty() { vec![options.out.clone()] } else { options.inputs.clone() };
+    // The identity check reads the inputs, not the scattered outputs: run it here, as `run` does
+    // before harmonising.
+    let mut identity_inputs = Vec::new();
+    match super::identity::plan(&cohort) {
+        Ok(plan) => {
+            let dir = ctx.out.join("identity");
+            let written = super::identity::check(&cohort, &plan, &dir, &mut ctx.stages)?;
+            ctx.written.extend(written);
+            identity_inputs.push(("identity_sites".to_string(), plan.sites.clone()));
+            identity_inputs.extend(plan.alignments.iter().map(|s| (s.layer.as_str().to_string(), s.path.clone())));
+        }
+        Err(why) => ctx.progress.note(format!("identity: not checked: {why}")),
+    }
     let read = harmonise_stage(&mut ctx, &roots)?;
     let mut inputs = vec![
         ("config".to_string(), cohort.config_path.clone()),
         ("samplesheet".to_string(), cohort.config.samplesheet.clone()),
     ];
+    inputs.extend(identity_inputs);
     inputs.extend(read.into_iter().map(|p| ("matrix".to_string(), p)));
     let inputs = inputs
         .into_iter()

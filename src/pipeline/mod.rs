@@ -12,6 +12,7 @@ mod context;
 pub(crate) mod epigenome;
 mod genome;
 pub(crate) mod harmonise;
+pub mod identity;
 mod layer;
 pub(crate) mod metabolome;
 mod microbiome;
@@ -51,6 +52,8 @@ pub struct RunOptions {
     pub command_line: Vec<String>,
     /// Skip units whose fingerprints match the last finished run's ([`resume`]).
     pub resume: bool,
+    /// Overrides `[identity]`'s `enabled` and `strict` (`--identity`).
+    pub identity: Option<crate::identity::IdentityMode>,
 }
 
 /// Why a run failed.
@@ -94,6 +97,9 @@ pub enum RunError {
     /// A genotype file could not be read or its tables written.
     #[error(transparent)]
     Genome(#[from] crate::genome::tables::TablesError),
+    /// An alignment or sites file of the identity check could not be read.
+    #[error(transparent)]
+    Identity(crate::error::InputError),
     /// A metabolomics table or injection list is wrong.
     #[error(transparent)]
     Metabolome(crate::metabolome::MetabolomeError),

@@ -6,13 +6,16 @@ use serde_json::json;
 
 use super::context::{self, RunContext, json_text};
 use super::layer::{LayerStep, sample_file, step};
-use super::{RunError, RunOptions, RunSummary, harmonise, io_err, resume};
+use super::{RunError, RunOptions, RunSummary, harmonise, identity, io_err, resume};
 use crate::cohort::Layer;
 use crate::output::manifest::StageReport;
 
 /// Runs the whole pipeline for one cohort.
 pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
-    let (cohort, started) = context::start(&options.config, options.quiet)?;
+    let (mut cohort, started) = context::start(&options.config, options.quiet)?;
+    if let Some(mode) = options.identity {
+        mode.apply(&mut cohort.config.identity);
+    }
     let mut ctx = RunContext::new(&cohort, started, &options.out, options.threads, options.resume)?;
     ctx.announce();
     let out = ctx.out.clone();
@@ -27,6 +30,7 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
     for layer in cohort.layers() {
         layer_fingerprints.push((layer.as_str(), run_layer(&mut ctx, layer, step(layer))?));
     }
+    identity_unit(&mut ctx)?;
     // Harmonisation reads the layers back from disk, as `harmonomics harmonise` does after a
     // scattered run: one code path, byte-identical results.
     let c = &cohort.config;
@@ -55,6 +59,35 @@ pub fn run(options: &RunOptions) -> Result<RunSummary, RunError> {
         });
     }
     ctx.finish(&options.command_line, &options.config, inputs)
+}
+
+/// The identity check across layers, as one resumable unit (or a note on why there is none).
+fn identity_unit(ctx: &mut RunContext) -> Result<(), RunError> {
+    let cohort = ctx.cohort;
+    let c = &cohort.config;
+    let plan = match identity::plan(cohort) {
+        Ok(plan) => plan,
+        Err(why) => {
+            ctx.progress.note(format!("identity: not checked: {why}"));
+            return Ok(());
+        }
+    };
+    let mut parts = vec![
+        ("options", json_text(&c.identity)?),
+        ("genome", json_text(&c.genome)?),
+        ("samplesheet", ctx.hash_of(&c.samplesheet)?),
+        ("sites", ctx.hash_of(&plan.sites)?),
+    ];
+    for s in &plan.alignments {
+        parts.push(("sample", format!("{}={}", s.sample_id, ctx.hash_of(&s.path)?)));
+    }
+    ctx.unit("identity".into(), &parts, |ctx| {
+        let dir = ctx.out.join("identity");
+        let written = identity::check(cohort, &plan, &dir, &mut ctx.stages)?;
+        ctx.written.extend(written);
+        Ok(())
+    })?;
+    Ok(())
 }
 
 /// One layer of `run`, unit by unit: each sample's quantification (where the layer scatters),

@@ -21,7 +21,7 @@ mod metabolome;
 mod methylation;
 mod microbiome;
 mod sim;
-use sim::{HG38, Rng, Transcript, sequence, transcripts};
+use sim::{Genotype, HG38, Rng, Transcript, carry_alleles, mix, sequence, transcripts};
 
 const SEED: u64 = 0x005E_B515_2026;
 const READ_LEN: usize = 50;
@@ -29,6 +29,11 @@ const READ_LEN: usize = 50;
 const MEAN_LIBRARY: f64 = 5200.0;
 const DISPERSION: f64 = 0.05;
 const TIMEPOINTS: [&str; 5] = ["day0", "day3", "discharge", "month3", "month12"];
+/// The planted tube swap: this RNA sample carries another patient's alleles (its expression is
+/// the labelled patient's, so the other layers' truth is untouched).
+const SWAP_SAMPLE: &str = "P04_discharge";
+/// Whose alleles the swapped sample carries.
+const SWAP_SOURCE: &str = "P07";
 
 /// Hyperinflammatory signature: up in HI patients; fold change by timepoint.
 const HI_UP: [(&str, &str); 8] = [
@@ -105,6 +110,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bam_dir = root.join("transcriptome/bam");
     fs::create_dir_all(&bam_dir)?;
     fs::create_dir_all(root.join("cohort/truth"))?;
+    // The genome first: the reads carry its alleles (its own seeded stream).
+    let genome_patients: Vec<genome::PatientInfo> =
+        patients.iter().map(|p| genome::PatientInfo { id: p.id.clone(), sex: p.sex }).collect();
+    let alleles = genome::simulate(&features, &genome_patients, &root)?;
+    let genotype_of = |k: usize| {
+        let alleles = &alleles;
+        move |contig: usize, pos: u64| alleles.get(&(contig, pos)).map(|(r, a, h)| (*r, *a, h[k]))
+    };
+    let patient_index = |id: &str| patients.iter().position(|p| p.id == id);
+    let swap_source = patient_index(SWAP_SOURCE).ok_or("no swap source patient")?;
     let mut sheet =
         String::from("sample_id,patient_id,timepoint,layer,path,batch,site,collection_date,days_from_admission,sex\n");
     let mut planted = BTreeMap::new();
@@ -165,7 +180,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 counts[g] = rng.negative_binomial(mean, DISPERSION);
             }
-            let (records, summary) = simulate_reads(&mut rng, sample_no, &tx, &counts, &contig_index);
+            let own = patient_index(&p.id).ok_or("patient")?;
+            let carrier = if sample_id == SWAP_SAMPLE { swap_source } else { own };
+            let genotype = genotype_of(carrier);
+            let (records, summary) = simulate_reads(&mut rng, sample_no, &tx, &counts, &contig_index, &genotype);
             writeln!(summaries, "{sample_id}\t{summary}")?;
             write_bam(&bam_dir.join(format!("{sample_id}.bam")), &sample_id, records.into_iter().map(|r| r.line))?;
             methylation_rows.push(format!(
@@ -191,6 +209,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             });
             methylation_samples.push(methylation::SampleInfo {
                 id: sample_id.clone(),
+                patient: own,
                 hyperinflammatory: p.immunotype == "hyperinflammatory",
                 athens: p.site == "athens",
                 timepoint: t,
@@ -221,10 +240,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             p.sex
         )?;
     }
-    let genome_patients: Vec<genome::PatientInfo> =
-        patients.iter().map(|p| genome::PatientInfo { id: p.id.clone(), sex: p.sex }).collect();
-    genome::simulate(&features, &genome_patients, &root)?;
     fs::write(root.join("cohort/samplesheet.csv"), sheet)?;
+    fs::write(
+        root.join("cohort/truth/identity.tsv"),
+        format!(
+            "sample_id\tlayer\tlabelled_patient\tcarries_patient\n{SWAP_SAMPLE}\ttranscriptome\t{}\t{SWAP_SOURCE}\n",
+            &SWAP_SAMPLE[..3]
+        ),
+    )?;
 
     // Methylation: the planted genes' promoters plus controls (three autosomal genes and one on
     // chrX, so `drop_sex_chromosomes` has something to drop).
@@ -243,7 +266,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sex = features.genes.iter().filter(free).find(|g| contig_of(g) == "chrX");
     let controls: Vec<&str> = autosomal.chain(sex).map(|g| g.id.as_str()).collect();
     genes.extend(controls.iter().map(|id| (*id, "control", "control")));
-    methylation::simulate(&features, &genes, &methylation_samples, &root)?;
+    methylation::simulate(&features, &genes, &methylation_samples, &alleles, &root)?;
 
     let mut pt = String::from("patient_id,admission_date,discharge_date\n");
     let mut design = String::from("patient_id\timmunotype\tsite\tsex\n");
@@ -296,6 +319,7 @@ fn simulate_reads(
     tx: &[Transcript],
     counts: &[u64],
     contigs: &BTreeMap<&str, usize>,
+    genotype: &Genotype<'_>,
 ) -> (Vec<Record>, String) {
     let len = READ_LEN as u64;
     let qual: String = std::iter::repeat_n('F', READ_LEN - 6).chain(std::iter::repeat_n(':', 6)).collect();
@@ -313,7 +337,12 @@ fn simulate_reads(
                 mapq: u8,
                 cigar: &str,
                 tags: &str| {
-        let seq = sequence(contig, pos, cigar);
+        let mut seq = sequence(contig, pos, cigar).into_bytes();
+        // A read comes from one haplotype; which one is a hash, not a draw (the stream is untouched).
+        let haplotype = (mix((sample_no as u64) << 32 ^ records.len() as u64) & 1) as usize;
+        let mismatches = carry_alleles(&mut seq, contig, pos, cigar, genotype, haplotype);
+        let tags = tags.replace("NM:i:0", &format!("NM:i:{mismatches}"));
+        let seq = String::from_utf8_lossy(&seq);
         let line = format!(
             "{name}\t{flag}\t{}\t{pos}\t{mapq}\t{cigar}\t*\t0\t0\t{seq}\t{}\t{tags}",
             HG38[contig].0,

@@ -6,6 +6,7 @@
 //! is female (diploid chrX with heterozygous calls, no chrY): the sex mislabel the genome layer must
 //! find, and nothing else. Its own seeded stream, so the other layers' files are untouched.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -32,12 +33,26 @@ pub fn sample_id(patient: &str) -> String {
     format!("{patient}_germline")
 }
 
-/// Writes `genome/genotypes.vcf` and `cohort/truth/genome_sex.tsv`.
+/// The autosomal sites with every patient's true alleles (missing calls included), which the
+/// RNA and bisulfite reads carry: `(contig, pos) → (REF, ALT, per patient [haplotype 1, 2] as
+/// ALT 0/1)`.
+pub type Alleles = BTreeMap<(usize, u64), (u8, u8, Vec<[u8; 2]>)>;
+
+/// A fixed uniform draw for (site, patient, haplotype), so that the true alleles behind a
+/// missing call come without touching the seeded stream (the VCF stays as it was).
+fn hidden_uniform(contig: usize, pos: u64, patient: usize, haplotype: u64) -> f64 {
+    let mut z = (contig as u64) << 40 ^ pos ^ (patient as u64) << 56 ^ haplotype << 62 ^ 0xA11E1E;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Writes `genome/genotypes.vcf` and `cohort/truth/genome_sex.tsv`; returns the autosomal alleles.
 pub fn simulate(
     features: &FeatureSet,
     patients: &[PatientInfo],
     root: &Path,
-) -> Result<(), Box<dyn std::error::Error>> {
+) -> Result<Alleles, Box<dyn std::error::Error>> {
     let mut rng = Rng(SEED);
     // The sex each genome really has.
     let male: Vec<bool> = patients.iter().map(|p| (p.sex == "M") != (p.id == SEX_MISLABEL)).collect();
@@ -74,7 +89,12 @@ pub fn simulate(
     sites.sort();
     sites.dedup();
     let mut id = 0;
-    let mut line = |vcf: &mut String, chrom: &str, contig: usize, pos: u64, calls: &[String]| -> std::fmt::Result {
+    let mut line = |vcf: &mut String,
+                    chrom: &str,
+                    contig: usize,
+                    pos: u64,
+                    calls: &[String]|
+     -> Result<(u8, u8), std::fmt::Error> {
         id += 1;
         let reference = base(contig, pos);
         // A transition two times in three, as in real SNVs (Ti/Tv ≈ 2).
@@ -90,22 +110,37 @@ pub fn simulate(
             write!(vcf, "\t{c}")?;
         }
         vcf.push('\n');
-        Ok(())
+        Ok((reference, alt))
     };
+    let mut alleles = Alleles::new();
     for &(contig, pos) in &sites {
         let chrom = HG38[contig].0;
         let p = 0.05 + 0.45 * rng.uniform();
+        let mut truth = Vec::new();
         let calls: Vec<String> = male
             .iter()
-            .map(|&m| {
+            .enumerate()
+            .map(|(k, &m)| {
                 if rng.uniform() < MISSING {
+                    let hidden = |h| u8::from(hidden_uniform(contig, pos, k, h) < p);
+                    truth.push([hidden(0), hidden(1)]);
                     return if chrom == "chrX" && m { ".".into() } else { "./.".into() };
                 }
                 let a = u8::from(rng.uniform() < p);
-                if chrom == "chrX" && m { a.to_string() } else { format!("{a}/{}", u8::from(rng.uniform() < p)) }
+                if chrom == "chrX" && m {
+                    truth.push([a, a]);
+                    a.to_string()
+                } else {
+                    let b = u8::from(rng.uniform() < p);
+                    truth.push([a, b]);
+                    format!("{a}/{b}")
+                }
             })
             .collect();
-        line(&mut vcf, chrom, contig, pos, &calls)?;
+        let (reference, alternate) = line(&mut vcf, chrom, contig, pos, &calls)?;
+        if chrom != "chrX" {
+            alleles.insert((contig, pos), (reference, alternate, truth));
+        }
     }
     for k in 0..Y_SITES {
         let pos = 3_000_000 + k * 2_000_000;
@@ -123,5 +158,5 @@ pub fn simulate(
         writeln!(truth, "{}\t{}\t{}\t{}", p.id, sample_id(&p.id), p.sex, if *m { "M" } else { "F" })?;
     }
     std::fs::write(root.join("cohort/truth/genome_sex.tsv"), truth)?;
-    Ok(())
+    Ok(alleles)
 }

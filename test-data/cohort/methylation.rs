@@ -10,7 +10,7 @@ use std::path::Path;
 use harmonomics::annotation::FeatureSet;
 use harmonomics::epigenome::regions::RegionSet;
 
-use super::sim::{HG38, Rng, base};
+use super::sim::{HG38, Rng, base, mix};
 
 const SEED: u64 = 0x00B1_5017_2026;
 const READ_LEN: u64 = 50;
@@ -30,6 +30,8 @@ pub const SITE_SHIFT: f64 = 0.05;
 /// One sample of the methylation layer.
 pub struct SampleInfo {
     pub id: String,
+    /// Whose alleles the reads carry (index into the genome's patients).
+    pub patient: usize,
     pub hyperinflammatory: bool,
     pub athens: bool,
     pub timepoint: usize,
@@ -61,6 +63,7 @@ pub fn simulate(
     features: &FeatureSet,
     genes: &[(&str, &str, &str)],
     samples: &[SampleInfo],
+    alleles: &super::genome::Alleles,
     root: &Path,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = Rng(SEED);
@@ -96,6 +99,8 @@ pub fn simulate(
                 let dup = rng.uniform() < 0.01;
                 let counted = mapq >= 10 && !dup;
                 let (mut seq, mut xm) = (String::new(), String::new());
+                // The read's haplotype: a hash, so the seeded stream (and the calls) are untouched.
+                let haplotype = (mix((k as u64) << 40 ^ n) & 1) as usize;
                 for p in pos..pos + READ_LEN {
                     let b = base(contig, p);
                     let (read_base, call, cpg) = if top && b == b'C' {
@@ -126,6 +131,17 @@ pub fn simulate(
                         }
                     } else {
                         (b as char, '.', None)
+                    };
+                    // The sample's allele at an SNV, where it is not the reference's: an ALT C (G)
+                    // reads as T (A) on the C→T (G→A) strand. XM and the calls stay as drawn from
+                    // the reference (the methylation truth is untouched; the caller reads XM).
+                    let read_base = match alleles.get(&(contig, p)) {
+                        Some((_, alt, h)) if h[s.patient][haplotype] == 1 => match *alt {
+                            b'C' if top => 'T',
+                            b'G' if !top => 'A',
+                            other => other as char,
+                        },
+                        _ => read_base,
                     };
                     seq.push(read_base);
                     xm.push(call);

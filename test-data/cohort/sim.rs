@@ -193,3 +193,51 @@ pub fn sequence(contig: usize, start: u64, cigar: &str) -> String {
     }
     seq
 }
+
+/// A fixed 64-bit hash, for choices that must not consume a seeded stream.
+pub fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// One person's alleles at the fixture's SNVs: `(contig, pos) → (REF, ALT, [haplotype 1, 2])`.
+pub type Genotype<'a> = dyn Fn(usize, u64) -> Option<(u8, u8, [u8; 2])> + 'a;
+
+/// Puts a person's alleles into a read's sequence (from [`sequence`]): the read comes from one
+/// haplotype (`haplotype` 0 or 1). Returns the bases that now differ from the reference (NM).
+pub fn carry_alleles(
+    seq: &mut [u8],
+    contig: usize,
+    start: u64,
+    cigar: &str,
+    genotype: &Genotype<'_>,
+    haplotype: usize,
+) -> u32 {
+    let (mut pos, mut offset, mut n, mut mismatches) = (start, 0usize, 0u64, 0);
+    for c in cigar.chars() {
+        if let Some(d) = c.to_digit(10) {
+            n = n * 10 + u64::from(d);
+            continue;
+        }
+        match c {
+            'M' => {
+                for i in 0..n {
+                    if let Some((_, alt, h)) = genotype(contig, pos + i)
+                        && h[haplotype] == 1
+                    {
+                        seq[offset + i as usize] = alt;
+                        mismatches += 1;
+                    }
+                }
+                pos += n;
+                offset += n as usize;
+            }
+            'N' | 'D' => pos += n,
+            'S' | 'I' => offset += n as usize,
+            _ => {}
+        }
+        n = 0;
+    }
+    mismatches
+}
