@@ -360,3 +360,78 @@ fn sex_check_matches_plink_1_9() {
         assert_eq!(y[j], Some(if sexes[j] == 1 { 20 } else { 0 }), "{id}: chrY calls");
     }
 }
+
+/// The first `k` columns of plink2's `.eigenvec`, by sample.
+fn eigenvec(path: &Path, k: usize) -> BTreeMap<String, Vec<f64>> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[0].to_string(), f[1..=k].iter().map(|v| parse(v)).collect())
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "needs plink2 (Debian package; .ci/run installs it)"]
+fn ancestry_components_equal_plink2_pca_and_pruning_keeps_nearly_plink2s_set() {
+    let vcf = repo().join("test-data/real/genotypes/hapmap_exome_chr22.vcf.gz");
+    let dir = Workdir::new();
+    let out = dir.join("ours");
+    let o = harmonomics(&["quant", "genotypes", "--vcf", arg(&vcf), "--out-dir", arg(&out), "--dosage", "gt"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (ancestry, meta) = read_parquet(&out.join("ancestry.parquet"));
+    let ours: Vec<String> = meta["harmonomics.ancestry.variants"].split(',').map(str::to_string).collect();
+    let eigenvalues: Vec<f64> = meta["harmonomics.ancestry.eigenvalues"].split(',').map(parse).collect();
+    assert_eq!(ours.len(), meta["harmonomics.ancestry.variants_kept"].parse::<usize>().expect("kept"));
+    let list = dir.write("ours.txt", &ours.iter().map(|v| format!("{v}\n")).collect::<String>());
+
+    // plink2's PCA on exactly our variants (it wants frequencies from a file under 50 samples).
+    let common = [
+        "--vcf",
+        arg(&vcf),
+        "--max-alleles",
+        "2",
+        "--set-all-var-ids",
+        "@:#:$r:$a",
+        "--new-id-max-allele-len",
+        "8000",
+        "--allow-extra-chr",
+    ];
+    let prefix = dir.join("plink");
+    run("plink2", &[&common[..], &["--freq", "--out", arg(&prefix)]].concat());
+    let afreq = prefix.with_extension("afreq");
+    let k = 3;
+    let pca = dir.join("pca");
+    let args = ["--extract", arg(&list), "--read-freq", arg(&afreq), "--pca", "3", "--out", arg(&pca)];
+    run("plink2", &[&common[..], &args[..]].concat());
+    let theirs_values: Vec<f64> =
+        std::fs::read_to_string(pca.with_extension("eigenval")).expect("eigenval").lines().map(parse).collect();
+    for (ours, theirs) in eigenvalues.iter().zip(&theirs_values).take(k) {
+        assert!((ours - theirs).abs() < 1e-4 * theirs, "{eigenvalues:?} {theirs_values:?}");
+    }
+    let theirs = eigenvec(&pca.with_extension("eigenvec"), k);
+    let samples = strings(&ancestry, "sample_id");
+    #[allow(clippy::needless_range_loop)]
+    for c in 0..k {
+        let mine = f64s(&ancestry, &format!("pc{}", c + 1));
+        let their: Vec<f64> = samples.iter().map(|s| theirs[s.as_deref().expect("id")][c]).collect();
+        let norm = their.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let dot: f64 = mine.iter().zip(&their).map(|(a, b)| a.expect("pc") * b / norm).sum();
+        assert!(dot.abs() > 1.0 - 1e-6, "PC{}: |cos| = {}", c + 1, dot.abs());
+    }
+
+    // plink2's own pruning (a different windowing than plink 1.07's) keeps nearly the same set.
+    let pruned = dir.join("prune");
+    let args = ["--maf", "0.05", "--bad-ld", "--indep-pairwise", "50", "5", "0.2", "--out", arg(&pruned)];
+    run("plink2", &[&common[..], &args[..]].concat());
+    let kept: Vec<String> = std::fs::read_to_string(pruned.with_extension("prune.in"))
+        .expect("prune.in")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let shared = ours.iter().filter(|v| kept.contains(v)).count();
+    eprintln!("pruning: ours {} variants, plink2 {}, shared {shared}", ours.len(), kept.len());
+    assert!(shared as f64 >= 0.8 * ours.len().max(kept.len()) as f64, "ours {ours:?} plink2 {kept:?}");
+}

@@ -13,10 +13,10 @@ fn one_and_two_threads_give_identical_parquet_bytes() {
     run_fixture(&b, "2");
     let files = files_under(&a);
     // transcriptome: 39 samples + 12 matrices; epigenome: 39 samples + 6 CpG files + 3 region
-    // files; metabolome: 5 tables; genome: 4 tables; microbiome: 4 tables; mofa.parquet and the 5
-    // wide exports (the 12 include the other top-level tables); identity: 2 tables.
+    // files; metabolome: 5 tables; genome: 5 tables; microbiome: 4 tables; mofa.parquet and the 5
+    // wide exports (the 12 include the other top-level tables); identity: 3 tables.
     // Besides Parquet: report.html and the 7 MultiQC files.
-    assert_eq!(files.len(), 39 + 12 + 39 + 6 + 3 + 5 + 4 + 4 + 2 + 1 + 5 + 1 + 7);
+    assert_eq!(files.len(), 39 + 12 + 39 + 6 + 3 + 5 + 5 + 4 + 3 + 1 + 5 + 1 + 7);
     assert_same_files(&a, &b, "--threads 1 and 2");
 }
 

@@ -136,3 +136,32 @@ fn a_vcf_without_the_sample_two_vcfs_and_a_corrected_genome_are_refused_before_a
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && e.contains("genotypes are not batch-corrected"), "{e}");
 }
+
+#[test]
+fn ancestry_components_reach_every_sample_of_their_patient() {
+    let run = fixture_run();
+    let (ancestry, meta) = read_parquet(&run.out.join("genome/ancestry.parquet"));
+    // 8 patients: at most 7 components; the variants they come from are listed.
+    assert_eq!(ancestry.num_rows(), 8);
+    assert_eq!(ancestry.num_columns(), 1 + 7);
+    let kept: usize = meta["harmonomics.ancestry.variants_kept"].parse().expect("kept");
+    assert_eq!(meta["harmonomics.ancestry.variants"].split(',').count(), kept);
+    assert!(kept > 50 && kept <= 183, "{kept}");
+    let eigenvalues: Vec<f64> =
+        meta["harmonomics.ancestry.eigenvalues"].split(',').map(|v| v.parse().expect("number")).collect();
+    assert!(eigenvalues.windows(2).all(|w| w[0] >= w[1]), "{eigenvalues:?}");
+    // Each PC is a unit vector.
+    for k in 1..=7 {
+        let pc = f64s(&ancestry, &format!("pc{k}"));
+        let norm: f64 = pc.iter().map(|v| v.expect("value").powi(2)).sum();
+        assert!((norm - 1.0).abs() < 1e-9, "pc{k}: {norm}");
+    }
+    let (samples, _) = read_parquet(&run.out.join("samples.parquet"));
+    let (genome_ids, genome_pc1) = (strings(&ancestry, "sample_id"), f64s(&ancestry, "pc1"));
+    let (patients, pc1) = (strings(&samples, "patient_id"), f64s(&samples, "genetic_pc1"));
+    for (p, v) in patients.iter().zip(&pc1) {
+        let p = p.as_deref().expect("patient");
+        let k = genome_ids.iter().position(|g| g.as_deref() == Some(&format!("{p}_germline"))).expect("genome");
+        assert_eq!(*v, genome_pc1[k], "{p}");
+    }
+}

@@ -258,9 +258,9 @@ fn the_manifest_records_inputs_with_hashes_and_every_stage() {
     let outputs = manifest["outputs"].as_array().expect("outputs");
     assert_eq!(
         outputs.len(),
-        39 + 12 + 39 + 9 + 5 + 4 + 4 + 2 + 1 + 5 + 7 + 1,
-        "per-sample files + 12 RNA, 9 methylation, 5 metabolome, 4 genome and 4 microbiome tables + \
-         2 identity tables + mofa.parquet + 5 wide exports + 7 MultiQC files + report.html"
+        39 + 12 + 39 + 9 + 5 + 5 + 4 + 3 + 1 + 5 + 7 + 1,
+        "per-sample files + 12 RNA, 9 methylation, 5 metabolome, 5 genome and 4 microbiome tables + \
+         3 identity tables + mofa.parquet + 5 wide exports + 7 MultiQC files + report.html"
     );
     assert!(outputs.iter().all(|o| !o["path"].as_str().expect("path").contains("manifest")));
 }

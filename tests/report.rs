@@ -19,7 +19,7 @@ fn run_with_combat(dir: &Workdir) -> PathBuf {
     out
 }
 
-const PLOTS: [&str; 10] = [
+const PLOTS: [&str; 11] = [
     "plot-library-sizes",
     "plot-pca-transcriptome-normalised",
     "plot-pca-transcriptome-batch-corrected",
@@ -30,6 +30,7 @@ const PLOTS: [&str; 10] = [
     "plot-pca-microbiome-normalised",
     "plot-completeness",
     "plot-window-deviations",
+    "plot-identity",
 ];
 
 /// The HTML of figure `id`.
@@ -65,6 +66,12 @@ fn every_plot_has_the_marks_the_cohort_implies_and_the_page_is_self_contained() 
     let windows = figure(&html, "plot-window-deviations");
     assert_eq!(marks("plot-window-deviations"), 39);
     assert!(windows.contains("Outside their window: P06 month3 (+21 days)"), "{windows}");
+    // Identity: every pair of the 86 samples and genomes drawn twice (above and below the
+    // diagonal); the suspect table names the planted swap; the sex table marks P03 alone.
+    assert_eq!(marks("plot-identity"), 86 * 85);
+    assert!(html.contains("<td>P04_discharge</td><td>transcriptome</td><td>P04</td><td>swap</td><td>P07</td>"));
+    assert_eq!(html.matches("<tr class=\"mismatch\">").count(), 1);
+    assert!(html.contains("<tr class=\"mismatch\"><td>P03</td><td>P03_germline</td><td>M</td><td>female</td>"));
     // The silhouette table shows the batch grouping falling.
     assert!(html.contains("<td>transcriptome (normalised)</td><td>238</td><td>238</td><td>0.19</td>"), "table");
     assert!(html.contains("<td>transcriptome (batch-corrected)</td><td>238</td><td>238</td><td>-0.02</td>"));

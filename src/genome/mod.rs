@@ -4,6 +4,7 @@
 //! frequency, Hardy–Weinberg exact test, heterozygosity, Ti/Tv), so figures can be checked
 //! against theirs on the same file.
 
+pub mod ancestry;
 pub mod qc;
 pub mod tables;
 pub mod vcf;

@@ -41,6 +41,8 @@ pub struct GenotypeSummary {
     pub kept: u64,
     /// Each sample's counts, in column order.
     pub sample_counts: Vec<SampleCounts>,
+    /// Ancestry components of the kept variants, when asked for and computable.
+    pub ancestry: Option<super::ancestry::Components>,
 }
 
 /// A pass over a genotype file failed.
@@ -149,6 +151,8 @@ pub struct TablesSpec<'a> {
     pub normalised: Option<(&'a Path, &'a super::qc::VariantFilter)>,
     /// Parquet key-value metadata of every table.
     pub metadata: &'a Metadata,
+    /// LD pruning and PCA of the kept variants, when asked for.
+    pub ancestry: Option<super::ancestry::AncestryOptions>,
 }
 
 /// Reads `vcf` once and writes the tables `spec` names. The file must be sorted (each contig in
@@ -187,6 +191,7 @@ pub fn write_tables(vcf: &Path, spec: &TablesSpec<'_>) -> Result<GenotypeSummary
     let mut sample_counts = vec![SampleCounts::default(); samples.len()];
     let mut values: Vec<Option<f64>> = vec![None; samples.len()];
     let (mut variants, mut dosage_variants, mut kept_variants) = (0u64, 0u64, 0u64);
+    let mut ancestry = spec.ancestry.map(|o| super::ancestry::Ancestry::new(samples.len(), o));
     // Sortedness: contigs finished so far, the current one, and the ids at the current position.
     let mut finished_contigs: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut current: Option<(String, usize)> = None;
@@ -293,6 +298,11 @@ pub fn write_tables(vcf: &Path, spec: &TablesSpec<'_>) -> Result<GenotypeSummary
                 stream.push(id.clone(), &values)?;
             }
             kept_variants += u64::from(removed_by.is_none());
+            if let Some(a) = ancestry.as_mut()
+                && removed_by.is_none()
+            {
+                a.push(&id, &variant.chrom, variant.is_snv(), &values);
+            }
             columns.removed_by.push(removed_by);
             columns.ids.push(id);
             columns.chrom.push(variant.chrom);
@@ -327,7 +337,16 @@ pub fn write_tables(vcf: &Path, spec: &TablesSpec<'_>) -> Result<GenotypeSummary
             (None, Some(handle)) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
             (None, None) => Skipped::default(),
         };
-        Ok(GenotypeSummary { samples, variants, skipped, dosage_variants, kept: kept_variants, sample_counts })
+        let ancestry = ancestry.and_then(super::ancestry::Ancestry::finish);
+        Ok(GenotypeSummary {
+            samples,
+            variants,
+            skipped,
+            dosage_variants,
+            kept: kept_variants,
+            sample_counts,
+            ancestry,
+        })
     })
 }
 
@@ -363,6 +382,40 @@ fn decode_ahead(vcf: &Path, tx: std::sync::mpsc::SyncSender<Result<Vec<Variant>,
 
 fn arrow_error(path: &Path, e: ArrowError) -> TablesError {
     OutputError { path: path.to_path_buf(), source: std::io::Error::other(e) }.into()
+}
+
+/// `ancestry.parquet`: one row per sample, `pc1`…`pcK` (plink2's `.eigenvec`, unit eigenvectors);
+/// the eigenvalues and variant counts go in the metadata (`ancestry.eigenvalues`, ...).
+pub fn write_ancestry(
+    path: &Path,
+    samples: &[String],
+    components: &super::ancestry::Components,
+    metadata: &Metadata,
+) -> Result<(), TablesError> {
+    let k = components.eigenvalues.len();
+    let mut columns: Vec<(String, ArrayRef)> =
+        vec![("sample_id".into(), Arc::new(StringArray::from_iter_values(samples.iter())) as ArrayRef)];
+    for c in 0..k {
+        columns.push((
+            format!("pc{}", c + 1),
+            Arc::new(Float64Array::from_iter_values(components.scores.iter().map(|s| s[c]))) as ArrayRef,
+        ));
+    }
+    let batch = crate::io::parquet::batch(columns.iter().map(|(n, a)| (n.as_str(), a.clone())).collect())
+        .map_err(|e| arrow_error(path, e))?;
+    let mut meta = metadata.clone();
+    let eigenvalues: Vec<String> = components.eigenvalues.iter().map(|v| format!("{v}")).collect();
+    meta.push(("harmonomics.ancestry.eigenvalues".into(), eigenvalues.join(",")));
+    meta.push(("harmonomics.ancestry.variants_offered".into(), components.offered.to_string()));
+    meta.push(("harmonomics.ancestry.variants_kept".into(), components.kept.to_string()));
+    meta.push(("harmonomics.ancestry.variants".into(), components.variants.join(",")));
+    meta.push((
+        "harmonomics.ancestry.method".into(),
+        "plink --indep-pairwise 50 5 0.2 on autosomal SNVs with MAF >= 0.05, then plink2 --pca (GRM of standardised dosages)"
+            .into(),
+    ));
+    crate::io::parquet::write_batch(path, batch, &meta)?;
+    Ok(())
 }
 
 /// plink's `--check-sex` thresholds on F: female below the first, male above the second.

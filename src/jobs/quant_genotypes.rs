@@ -32,11 +32,15 @@ pub fn run(job: &QuantGenotypesJob) -> Result<GenotypeSummary, RunError> {
         features: &features,
         normalised: None,
         metadata: &metadata,
+        ancestry: Some(crate::genome::ancestry::AncestryOptions::default()),
     };
     let summary = tables::write_tables(&job.input, &spec)?;
     let qc = job.out_dir.join("qc.parquet");
     let batch = tables::sample_qc_batch(&summary)
         .map_err(|e| RunError::Io { path: qc.clone(), source: std::io::Error::other(e) })?;
     crate::io::parquet::write_batch(&qc, batch, &metadata)?;
+    if let Some(components) = &summary.ancestry {
+        tables::write_ancestry(&job.out_dir.join("ancestry.parquet"), &summary.samples, components, &metadata)?;
+    }
     Ok(summary)
 }

@@ -83,8 +83,12 @@ fn input_text(cohort: &Cohort, sample: &Sample) -> String {
     sample.path.strip_prefix(base).unwrap_or(&sample.path).display().to_string()
 }
 
-/// `samples.parquet`: one row per samplesheet row, in samplesheet order.
-pub fn samples_table(cohort: &Cohort) -> Result<RecordBatch, ArrowError> {
+/// Extra numeric columns of `samples.parquet`: (name, one value per samplesheet row).
+pub type Covariates = Vec<(String, Vec<Option<f64>>)>;
+
+/// `samples.parquet`: one row per samplesheet row, in samplesheet order, with `covariates`
+/// (name, one value per row) appended: the genetic ancestry components.
+pub fn samples_table(cohort: &Cohort, covariates: &Covariates) -> Result<RecordBatch, ArrowError> {
     let s = &cohort.samples;
     let tp = |x: &Sample| cohort.timepoint_of(x);
     let strings =
@@ -104,6 +108,9 @@ pub fn samples_table(cohort: &Cohort) -> Result<RecordBatch, ArrowError> {
     ];
     for (i, name) in cohort.extra_columns.iter().enumerate() {
         columns.push((name.as_str(), strings(&|x| x.extra[i].clone())));
+    }
+    for (name, values) in covariates {
+        columns.push((name.as_str(), Arc::new(Float64Array::from_iter(values.iter().copied()))));
     }
     batch(columns)
 }

@@ -1,7 +1,8 @@
 //! `report.html`: one self-contained page (inline SVG, a few lines of script, no network) with
 //! the plots a cohort QC needs: library sizes and assignment rates, per-layer PCA coloured by
-//! timepoint and by batch before and after correction, the completeness grid, and how far each
-//! blood draw lies from its protocol day. Same inputs, same bytes: no timestamps (the manifest
+//! timepoint and by batch before and after correction, the completeness grid, how far each
+//! blood draw lies from its protocol day, and the sample identity check (suspects, a patient ×
+//! patient relatedness heatmap, the genome's sex check). Same inputs, same bytes: no timestamps (the manifest
 //! has them).
 
 use std::collections::BTreeMap;
@@ -47,6 +48,159 @@ pub struct ReportInput<'a> {
     pub pcas: &'a [LayerPca],
     /// The samplesheet column the batch colours come from.
     pub batch_column: &'a str,
+    /// The identity check and the genome's sex check, when the cohort has them.
+    pub identity: Option<&'a IdentityView>,
+}
+
+/// The identity check as the report shows it (read back from `identity/` and `genome/qc.parquet`).
+#[derive(Clone, Debug, Default)]
+pub struct IdentityView {
+    /// The heatmap's rows and columns: (sample, patient) grouped by patient, or (patient, patient)
+    /// in a large cohort.
+    pub labels: Vec<(String, String)>,
+    /// (label, label, sample pairs, summed LLR per shared site) for each pair checked.
+    pub cells: Vec<(usize, usize, u64, Option<f64>)>,
+    /// How many samples got each verdict.
+    pub verdicts: Vec<(String, usize)>,
+    /// Suspect samples: sample, layer, patient, verdict, best other patient, own LLR, its LLR.
+    pub suspects: Vec<[String; 7]>,
+    /// The genome's sex check: patient, sample, recorded sex, genetic sex, plink's F.
+    pub sex: Vec<[String; 5]>,
+}
+
+/// Heatmap of the summed likelihood ratio per shared site (green: one person), by sample grouped
+/// by patient, or by patient.
+fn identity_heatmap(v: &IdentityView) -> String {
+    let n = v.labels.len();
+    let cell = if n > 60 { 8.0 } else { 16.0 };
+    let (left, top) = (100.0, 100.0);
+    let size = left + n as f64 * cell + 20.0;
+    let mut svg = open_svg(size, top + n as f64 * cell + 10.0);
+    // One label per patient, at the middle of its block, and a line between blocks.
+    let mut start = 0;
+    for k in 1..=n {
+        if k < n && v.labels[k].1 == v.labels[start].1 {
+            continue;
+        }
+        let at = (start + k) as f64 / 2.0 * cell;
+        let name = esc(&v.labels[start].1);
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="{:.1}" text-anchor="end" font-size="9">{name}</text><text transform="translate({:.1} {}) rotate(-60)" font-size="9">{name}</text>"#,
+            left - 4.0,
+            top + at + 3.0,
+            left + at,
+            top - 4.0,
+        );
+        if k < n {
+            let edge = k as f64 * cell - 0.5;
+            let _ = write!(
+                svg,
+                r##"<line x1="{left}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#888" stroke-width="0.5"/><line y1="{top}" y2="{:.1}" x1="{:.1}" x2="{:.1}" stroke="#888" stroke-width="0.5"/>"##,
+                left + n as f64 * cell,
+                top + edge,
+                top + edge,
+                top + n as f64 * cell,
+                left + edge,
+                left + edge
+            );
+        }
+        start = k;
+    }
+    for &(p, q, pairs, per_site) in &v.cells {
+        // Diverging: −0.5 or less red, 0 white, +0.5 or more green.
+        let colour = per_site.map_or("#dddddd".to_string(), |x| {
+            let t = (2.0 * x).clamp(-1.0, 1.0);
+            let (r, g, b) = if t >= 0.0 {
+                (255.0 - t * (255.0 - 89.0), 255.0 - t * (255.0 - 161.0), 255.0 - t * (255.0 - 79.0))
+            } else {
+                (255.0 + t * (255.0 - 225.0), 255.0 + t * (255.0 - 87.0), 255.0 + t * (255.0 - 89.0))
+            };
+            format!("#{:02x}{:02x}{:02x}", r.round() as u8, g.round() as u8, b.round() as u8)
+        });
+        for (x, y) in [(p, q), (q, p)] {
+            if x == y && p != q {
+                continue;
+            }
+            let _ = write!(
+                svg,
+                r##"<rect data-mark x="{:.1}" y="{:.1}" width="{cell}" height="{cell}" fill="{colour}"><title>{} × {}: {pairs} pair(s), LLR per site {}</title></rect>"##,
+                left + x as f64 * cell,
+                top + y as f64 * cell,
+                esc(&v.labels[y].0),
+                esc(&v.labels[x].0),
+                per_site.map_or("n/a".into(), |s| format!("{s:+.3}"))
+            );
+            if p == q {
+                break;
+            }
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// The identity section: verdicts, suspects, heatmap (up to 150 patients) and the sex check.
+fn identity_section(v: &IdentityView) -> String {
+    let mut body = String::from("<h2>Sample identity</h2>");
+    if !v.verdicts.is_empty() {
+        let counts: Vec<String> = v.verdicts.iter().map(|(k, n)| format!("{n} {}", esc(k))).collect();
+        let _ = write!(
+            body,
+            "<p>Every alignment sample and genome compared with every other at the sites (<code>identity/</code>): {}.</p>",
+            counts.join(", ")
+        );
+    }
+    if !v.suspects.is_empty() {
+        body.push_str(
+            "<table id=\"identity-suspects\"><tr><th>sample</th><th>layer</th><th>patient</th><th>verdict</th>\
+             <th>best other patient</th><th>own patient LLR</th><th>its LLR</th></tr>",
+        );
+        for row in &v.suspects {
+            body.push_str("<tr>");
+            for c in row {
+                let _ = write!(body, "<td>{}</td>", esc(c));
+            }
+            body.push_str("</tr>");
+        }
+        body.push_str("</table>");
+    }
+    if !v.cells.is_empty() && v.labels.len() <= 200 {
+        body.push_str(&figure(
+            "plot-identity",
+            "Relatedness by patient.",
+            "Likelihood ratio (one person against two) per shared site, for every pair of samples and genomes (by \
+             patient in a large cohort): green within a patient's block, red elsewhere; a sample green in another \
+             patient's block is a swap (grey: no shared site).",
+            &identity_heatmap(v),
+        ));
+    }
+    if !v.sex.is_empty() {
+        body.push_str(
+            "<table id=\"sex-check\"><tr><th>patient</th><th>genome sample</th><th>recorded sex</th><th>chrX says</th>\
+             <th>plink F</th></tr>",
+        );
+        for row in &v.sex {
+            let recorded = match row[2].to_ascii_lowercase().as_str() {
+                "m" | "male" | "1" => "male",
+                "f" | "female" | "2" => "female",
+                _ => "",
+            };
+            let clash = !recorded.is_empty() && (row[3] == "male" || row[3] == "female") && recorded != row[3];
+            let _ = write!(
+                body,
+                "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                if clash { " class=\"mismatch\"" } else { "" },
+                esc(&row[0]),
+                esc(&row[1]),
+                esc(&row[2]),
+                esc(&row[3]),
+                esc(&row[4])
+            );
+        }
+        body.push_str("</table>");
+    }
+    body
 }
 
 const PALETTE: [&str; 10] =
@@ -415,7 +569,7 @@ figcaption{margin-bottom:.6em}.panel{display:inline-block;vertical-align:top;mar
 .legend{font-size:12px;margin:.3em 0}.key{margin-right:1em;white-space:nowrap}\
 .key i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}\
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}\
-th:first-child,td:first-child{text-align:left}";
+th:first-child,td:first-child{text-align:left}tr.mismatch td{background:#fde2e2}";
 
 /// Checks, once loaded, that every figure drew its marks; says so on `<body>` and in the console,
 /// and records any script error there too (headless checks read the DOM).
@@ -510,6 +664,9 @@ pub fn html(input: &ReportInput) -> String {
         "Days between each dated blood draw and its timepoint's nominal day; grey: the allowed window.",
         &window_deviations(c),
     ));
+    if let Some(v) = input.identity {
+        body.push_str(&identity_section(v));
+    }
     if !c.warnings.is_empty() {
         body.push_str("<h2>Cohort warnings</h2><ul>");
         for w in &c.warnings {

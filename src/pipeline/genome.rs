@@ -105,11 +105,23 @@ fn run_layer(ctx: &mut RunContext, samples: &[&Sample], dir: &Path) -> Result<()
             features: &paths[0],
             normalised: Some((&paths[2], &options.filter)),
             metadata: &meta,
+            ancestry: Some(crate::genome::ancestry::AncestryOptions::default()),
         };
         let summary = tables::write_tables(vcf, &spec)?;
         let qc = tables::sample_qc_batch(&summary).map_err(arrow_err(&paths[3]))?;
         crate::io::parquet::write_batch(&paths[3], qc, &meta)?;
         written.extend(paths);
+        let ancestry = dir.join("ancestry.parquet");
+        match &summary.ancestry {
+            Some(components) => {
+                tables::write_ancestry(&ancestry, &summary.samples, components, &meta)?;
+                written.push(ancestry);
+            }
+            None => report.warnings.push(
+                "genome: no ancestry components: no common autosomal SNV passed the filters, or fewer than 2 patients"
+                    .into(),
+            ),
+        }
 
         // The sex the samplesheet gives against the one chrX says.
         let (female_f, male_f) = tables::SEX_F_THRESHOLDS;
@@ -153,6 +165,8 @@ fn run_layer(ctx: &mut RunContext, samples: &[&Sample], dir: &Path) -> Result<()
             "multiallelic_skipped": skipped.multiallelic,
             "no_alternate_skipped": skipped.no_alternate,
             "half_calls": skipped.half_calls,
+            "ancestry_variants_offered": summary.ancestry.as_ref().map_or(0, |a| a.offered),
+            "ancestry_variants_kept": summary.ancestry.as_ref().map_or(0, |a| a.kept),
         });
         Ok::<_, RunError>(())
     })

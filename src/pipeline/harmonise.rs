@@ -200,7 +200,7 @@ pub(crate) fn harmonise_stage(ctx: &mut RunContext, roots: &[PathBuf]) -> Result
         let small = || -> Result<Vec<PathBuf>, RunError> {
             write_batch(
                 &out.join("samples.parquet"),
-                harmonised::samples_table(cohort).map_err(arrow_err(out))?,
+                harmonised::samples_table(cohort, &genetic_components(cohort, &dirs)?).map_err(arrow_err(out))?,
                 &meta,
             )?;
             write_batch(
@@ -211,7 +211,16 @@ pub(crate) fn harmonise_stage(ctx: &mut RunContext, roots: &[PathBuf]) -> Result
             let qcs = layer_qc(cohort, &dirs)?;
             let grid = harmonised::grid(cohort);
             let mut files = multiqc::write_all(&out.join("multiqc"), &qcs, &grid)?;
-            let input = ReportInput { cohort, grid: &grid, qcs: &qcs, pcas: &pcas, batch_column: &batch_options.batch };
+            let genome_dir = cohort.layers().iter().position(|l| *l == Layer::Genome).map(|k| dirs[k].as_path());
+            let identity = super::identity::report_view(cohort, &out.join("identity"), genome_dir)?;
+            let input = ReportInput {
+                cohort,
+                grid: &grid,
+                qcs: &qcs,
+                pcas: &pcas,
+                batch_column: &batch_options.batch,
+                identity: identity.as_ref(),
+            };
             report::write(&out.join("report.html"), &input)?;
             files.push(out.join("report.html"));
             Ok(files)
@@ -298,6 +307,40 @@ fn layer_qc(cohort: &Cohort, dirs: &[PathBuf]) -> Result<Vec<LayerQc>, RunError>
         }
     }
     Ok(qcs)
+}
+
+/// The genome's ancestry components (`genome/ancestry.parquet`) as `samples.parquet` columns
+/// `genetic_pc1`…: each patient's values on every one of its rows (null for a patient without a
+/// genome); none when the cohort has no genome layer or no components.
+fn genetic_components(cohort: &Cohort, dirs: &[PathBuf]) -> Result<harmonised::Covariates, RunError> {
+    let Some(k) = cohort.layers().iter().position(|l| *l == Layer::Genome) else { return Ok(Vec::new()) };
+    let path = dirs[k].join("ancestry.parquet");
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let table = read_table(&path).map_err(io_err(&path))?;
+    let id = table.column("sample_id").unwrap_or(usize::MAX);
+    let patient_of = |sample: &str| {
+        cohort.samples.iter().find(|s| s.layer == Layer::Genome && s.sample_id == sample).map(|s| s.patient_id.as_str())
+    };
+    let by_patient: HashMap<&str, &Vec<serde_json::Value>> =
+        table.rows.iter().filter_map(|row| patient_of(row.get(id)?.as_str()?).map(|p| (p, row))).collect();
+    Ok(table
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, name)| name.starts_with("pc"))
+        .map(|(c, name)| {
+            let values = cohort
+                .samples
+                .iter()
+                .map(|s| {
+                    by_patient.get(s.patient_id.as_str()).and_then(|row| row.get(c)).and_then(serde_json::Value::as_f64)
+                })
+                .collect();
+            (format!("genetic_{name}"), values)
+        })
+        .collect())
 }
 
 /// `harmonomics harmonise`: the harmonise stage alone, on the `<layer>/` outputs of earlier

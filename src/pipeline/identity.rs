@@ -1,7 +1,8 @@
 //! The identity check of `run` (and `validate --identity`): every alignment sample of the cohort
 //! (RNA and bisulfite BAM/SAM) and every genome, compared pairwise at the panel's sites, then one
 //! verdict per sample from its own patient's samples against the best other patient's. Writes
-//! `identity/samples.parquet` (per sample) and `identity/pairs.parquet` (per pair), and one
+//! `identity/samples.parquet` (per sample), `identity/pairs.parquet` (per pair) and
+//! `identity/patients.parquet` (the pairs summed by patient pair), and one
 //! manifest warning per suspect sample; with `strict`, a suspect fails the run after the tables
 //! are written, so they can be read.
 
@@ -19,6 +20,7 @@ use crate::identity::pileup::{self, PileupOptions, PileupStats};
 use crate::identity::relate::{self, Comparison, Evidence, SampleIdentity, Verdict};
 use crate::identity::{IdentityOptions, InputError};
 use crate::output::manifest::StageReport;
+use crate::output::report::IdentityView;
 
 /// What the check will read; `None` from [`plan`] when there is nothing to check.
 pub struct Plan<'a> {
@@ -159,6 +161,9 @@ pub fn check(
         let pairs_path = dir.join("pairs.parquet");
         let batch = pairs_batch(&entities, &rows).map_err(arrow_err(&pairs_path))?;
         crate::io::parquet::write_batch(&pairs_path, batch, &meta)?;
+        let patients_path = dir.join("patients.parquet");
+        let batch = patients_batch(&patient, &distinct, &rows).map_err(arrow_err(&patients_path))?;
+        crate::io::parquet::write_batch(&patients_path, batch, &meta)?;
 
         let mut counts = std::collections::BTreeMap::new();
         for (e, v) in entities.iter().zip(&verdicts) {
@@ -177,7 +182,7 @@ pub fn check(
             "pairs": n * n.saturating_sub(1) / 2,
             "verdicts": counts,
         });
-        Ok::<_, RunError>(vec![samples_path, pairs_path])
+        Ok::<_, RunError>(vec![samples_path, pairs_path, patients_path])
     })?;
     if options.strict && !suspects.is_empty() {
         return Err(RunError::Samples {
@@ -215,6 +220,137 @@ pub fn validate(cohort: &Cohort, out: &Path) -> Result<String, RunError> {
         report.warnings.len(),
         dir.display()
     ))
+}
+
+/// What the report shows of the check: read back from `dir` (`<out>/identity`) when this cohort
+/// is checked, with the genome's sex check from `genome_dir`'s `qc.parquet`.
+pub(crate) fn report_view(
+    cohort: &Cohort,
+    dir: &Path,
+    genome_dir: Option<&Path>,
+) -> Result<Option<IdentityView>, RunError> {
+    use crate::io::parquet::read_table;
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string).unwrap_or_default();
+    let mut view = IdentityView::default();
+    if plan(cohort).is_ok() && dir.join("samples.parquet").is_file() {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            read_table(&path).map_err(super::io_err(&path))
+        };
+        let samples = read("samples.parquet")?;
+        let col = |t: &crate::io::parquet::Table, name: &str| t.column(name).unwrap_or(usize::MAX);
+        let (verdict, id, layer, patient, best, own, other) = (
+            col(&samples, "verdict"),
+            col(&samples, "sample_id"),
+            col(&samples, "layer"),
+            col(&samples, "patient_id"),
+            col(&samples, "best_other_patient"),
+            col(&samples, "own_patient_llr"),
+            col(&samples, "best_other_llr"),
+        );
+        let cell = |row: &[serde_json::Value], k: usize| row.get(k).cloned().unwrap_or_default();
+        let number =
+            |row: &[serde_json::Value], k: usize| cell(row, k).as_f64().map_or("n/a".into(), |v| format!("{v:+.1}"));
+        let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+        for row in &samples.rows {
+            let v = text(&cell(row, verdict));
+            *counts.entry(v.clone()).or_default() += 1;
+            if v != "match" && v != "inconclusive" && v != "alone" {
+                view.suspects.push([
+                    text(&cell(row, id)),
+                    text(&cell(row, layer)),
+                    text(&cell(row, patient)),
+                    v,
+                    text(&cell(row, best)),
+                    number(row, own),
+                    number(row, other),
+                ]);
+            }
+        }
+        view.verdicts = counts.into_iter().collect();
+        // Up to 200 samples the heatmap is by sample, grouped by patient (a swap shows as its own
+        // row); above, by patient.
+        if samples.rows.len() <= 200 {
+            let mut order: Vec<(usize, String, String)> = samples
+                .rows
+                .iter()
+                .map(|row| {
+                    let p = text(&cell(row, patient));
+                    let rank = cohort.patients.iter().position(|q| q.patient_id == p).unwrap_or(usize::MAX);
+                    (rank, p, format!("{} ({})", text(&cell(row, id)), text(&cell(row, layer))))
+                })
+                .collect();
+            order.sort();
+            view.labels = order.iter().map(|o| (o.2.clone(), o.1.clone())).collect();
+            let pairs = read("pairs.parquet")?;
+            let index = |s: &serde_json::Value, l: &serde_json::Value| {
+                let key = format!("{} ({})", text(s), text(l));
+                view.labels.iter().position(|x| x.0 == key)
+            };
+            let (a, b, la, lb, sites, llr) = (
+                col(&pairs, "sample_a"),
+                col(&pairs, "sample_b"),
+                col(&pairs, "layer_a"),
+                col(&pairs, "layer_b"),
+                col(&pairs, "sites"),
+                col(&pairs, "llr"),
+            );
+            for row in &pairs.rows {
+                if let (Some(p), Some(q)) = (index(&cell(row, a), &cell(row, la)), index(&cell(row, b), &cell(row, lb)))
+                {
+                    let n = cell(row, sites).as_u64().unwrap_or(0);
+                    let per_site = cell(row, llr).as_f64().filter(|_| n > 0).map(|l| l / n as f64);
+                    view.cells.push((p, q, 1, per_site));
+                }
+            }
+        } else {
+            let patients = read("patients.parquet")?;
+            view.labels = cohort.patients.iter().map(|p| (p.patient_id.clone(), p.patient_id.clone())).collect();
+            let index = |v: &serde_json::Value| view.labels.iter().position(|l| l.0 == text(v));
+            let (a, b, pairs, per_site) = (
+                col(&patients, "patient_a"),
+                col(&patients, "patient_b"),
+                col(&patients, "pairs"),
+                col(&patients, "llr_per_site"),
+            );
+            for row in &patients.rows {
+                if let (Some(p), Some(q)) = (index(&cell(row, a)), index(&cell(row, b))) {
+                    view.cells.push((p, q, cell(row, pairs).as_u64().unwrap_or(0), cell(row, per_site).as_f64()));
+                }
+            }
+        }
+    }
+    if let Some(genome_dir) = genome_dir
+        && genome_dir.join("qc.parquet").is_file()
+    {
+        let path = genome_dir.join("qc.parquet");
+        let qc = read_table(&path).map_err(super::io_err(&path))?;
+        let (id, inferred, f) = (
+            qc.column("sample_id").unwrap_or(usize::MAX),
+            qc.column("inferred_sex").unwrap_or(usize::MAX),
+            qc.column("x_f"),
+        );
+        for row in &qc.rows {
+            let sample_id = text(&row.get(id).cloned().unwrap_or_default());
+            let Some(sample) = cohort.samples.iter().find(|s| s.layer == Layer::Genome && s.sample_id == sample_id)
+            else {
+                continue;
+            };
+            let recorded = super::sample_attribute(cohort, sample, "sex").unwrap_or_default();
+            let f = f
+                .and_then(|k| row.get(k))
+                .and_then(serde_json::Value::as_f64)
+                .map_or("n/a".into(), |v| format!("{v:.3}"));
+            view.sex.push([
+                sample.patient_id.clone(),
+                sample_id,
+                recorded,
+                text(&row.get(inferred).cloned().unwrap_or_default()),
+                f,
+            ]);
+        }
+    }
+    Ok((!view.verdicts.is_empty() || !view.sex.is_empty()).then_some(view))
 }
 
 fn identity_input(e: InputError) -> RunError {
@@ -292,6 +428,44 @@ fn samples_batch(
             Arc::new(Float64Array::from_iter(verdicts.iter().map(|v| v.best_other.map(|b| b.1)))) as ArrayRef,
         ),
         ("verdict", strings(&|i| Some(verdicts[i].verdict.as_str().to_string()))),
+    ])
+}
+
+/// The pairs summed by patient pair (each unordered pair once, a patient with itself included):
+/// the heatmap's cells, small enough for a report at any cohort size.
+fn patients_batch(
+    patient: &[usize],
+    names: &[&str],
+    rows: &[Vec<Comparison>],
+) -> Result<arrow_array::RecordBatch, arrow_schema::ArrowError> {
+    let n = names.len();
+    // (pairs, sites, llr) per (lower, higher) patient index.
+    let mut cells = vec![(0u64, 0u64, 0.0f64); n * n];
+    for (a, row) in rows.iter().enumerate() {
+        for (k, c) in row.iter().enumerate() {
+            let (p, q) = (patient[a], patient[a + 1 + k]);
+            let cell = &mut cells[p.min(q) * n + p.max(q)];
+            cell.0 += 1;
+            cell.1 += u64::from(c.sites);
+            cell.2 += c.llr;
+        }
+    }
+    let keys: Vec<(usize, usize)> =
+        (0..n).flat_map(|p| (p..n).map(move |q| (p, q))).filter(|&(p, q)| cells[p * n + q].0 > 0).collect();
+    let cell = |k: &(usize, usize)| cells[k.0 * n + k.1];
+    crate::io::parquet::batch(vec![
+        ("patient_a", Arc::new(StringArray::from_iter_values(keys.iter().map(|k| names[k.0]))) as ArrayRef),
+        ("patient_b", Arc::new(StringArray::from_iter_values(keys.iter().map(|k| names[k.1]))) as ArrayRef),
+        ("pairs", Arc::new(UInt64Array::from_iter_values(keys.iter().map(|k| cell(k).0))) as ArrayRef),
+        ("sites", Arc::new(UInt64Array::from_iter_values(keys.iter().map(|k| cell(k).1))) as ArrayRef),
+        ("llr", Arc::new(Float64Array::from_iter_values(keys.iter().map(|k| cell(k).2))) as ArrayRef),
+        (
+            "llr_per_site",
+            Arc::new(Float64Array::from_iter(keys.iter().map(|k| {
+                let (_, sites, llr) = cell(k);
+                (sites > 0).then(|| llr / sites as f64)
+            }))) as ArrayRef,
+        ),
     ])
 }
 
