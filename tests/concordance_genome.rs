@@ -379,7 +379,7 @@ fn ancestry_components_equal_plink2_pca_and_pruning_keeps_nearly_plink2s_set() {
     let vcf = repo().join("test-data/real/genotypes/hapmap_exome_chr22.vcf.gz");
     let dir = Workdir::new();
     let out = dir.join("ours");
-    let o = harmonomics(&["quant", "genotypes", "--vcf", arg(&vcf), "--out-dir", arg(&out), "--dosage", "gt"]);
+    let o = harmonomics(&["quant", "genotypes", "--vcf", arg(&vcf), "--out-dir", arg(&out), "--dosage", "gt", "--pca"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (ancestry, meta) = read_parquet(&out.join("ancestry.parquet"));
     let ours: Vec<String> = meta["harmonomics.ancestry.variants"].split(',').map(str::to_string).collect();

@@ -37,12 +37,21 @@ pub struct GenotypesArgs {
     /// (variants with call rate, ALT frequency, MAF, HWE p, imputation R²), qc.parquet (per sample).
     #[arg(long, short = 'o', value_name = "DIR", help_heading = "Output")]
     pub out_dir: PathBuf,
+    /// Also write ancestry.parquet: principal components of the common autosomal SNVs after
+    /// plink's --indep-pairwise 50 5 0.2 (plink2's --pca).
+    #[arg(long, help_heading = "Output")]
+    pub pca: bool,
 }
 
 impl GenotypesArgs {
     /// The library job.
     pub fn into_job(self) -> crate::jobs::quant_genotypes::QuantGenotypesJob {
-        crate::jobs::quant_genotypes::QuantGenotypesJob { input: self.vcf, dosage: self.dosage, out_dir: self.out_dir }
+        crate::jobs::quant_genotypes::QuantGenotypesJob {
+            input: self.vcf,
+            dosage: self.dosage,
+            out_dir: self.out_dir,
+            pca: self.pca,
+        }
     }
 }
 

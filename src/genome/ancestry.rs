@@ -38,19 +38,39 @@ impl Default for AncestryOptions {
 
 struct Candidate {
     id: String,
+    /// Its place in the stream (r² between two candidates is cached by the distance).
+    seq: u64,
     dosages: Vec<Option<f64>>,
+    /// Centred dosages when no call is missing (the fast r² path), else empty.
+    centred: Vec<f64>,
+    /// Σ of the squared centred dosages (with `centred`).
+    sum_squares: f64,
     maf: f64,
     kept: bool,
+    /// r² with the candidates 1, 2, … places later, once computed (overlapping windows ask again).
+    r2_later: Vec<Option<f64>>,
 }
+
+/// Variants standardised for the relationship matrix, by sample: flushed every [`BLOCK`].
+const BLOCK: usize = 256;
 
 /// Streaming LD pruning into a genomic relationship matrix.
 pub struct Ancestry {
     options: AncestryOptions,
     chrom: Option<String>,
     window: VecDeque<Candidate>,
+    next_seq: u64,
+    /// The upper triangle (b ≥ a) of Σ x_a x_b over the variants both samples called.
     grm: Vec<f64>,
-    /// Variants called in both samples of each pair (the GRM's denominators).
+    /// Variants called in both samples of each pair (the GRM's denominators), upper triangle.
     called: Vec<u32>,
+    /// The block being filled: per sample, its standardised values (0 where missing).
+    block: Vec<Vec<f64>>,
+    /// Per sample, its missing calls in the block.
+    block_missing: Vec<u32>,
+    /// Per sample, a bit per block variant: called (only read when some call is missing).
+    block_called: Vec<[u64; BLOCK / 64]>,
+    block_len: usize,
     samples: usize,
     variants: Vec<String>,
     /// Variants offered (common autosomal SNVs).
@@ -74,9 +94,31 @@ pub struct Components {
     pub variants: Vec<String>,
 }
 
-fn r2(a: &[Option<f64>], b: &[Option<f64>]) -> f64 {
+/// Σ x·y in eight fixed lanes (vectorisable; the same bits at any thread count).
+fn dot(x: &[f64], y: &[f64]) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
+    let (xr, yr) = (xc.remainder(), yc.remainder());
+    for (a, b) in xc.zip(yc) {
+        for k in 0..8 {
+            lanes[k] += a[k] * b[k];
+        }
+    }
+    let tail: f64 = xr.iter().zip(yr).map(|(a, b)| a * b).sum();
+    lanes.iter().sum::<f64>() + tail
+}
+
+/// r² over the samples called at both (pairwise-complete Pearson correlation, squared).
+fn r2(a: &Candidate, b: &Candidate) -> f64 {
+    if !a.centred.is_empty() && !b.centred.is_empty() {
+        if a.sum_squares <= 0.0 || b.sum_squares <= 0.0 {
+            return 0.0;
+        }
+        let cov = dot(&a.centred, &b.centred);
+        return cov * cov / (a.sum_squares * b.sum_squares);
+    }
     let (mut n, mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
-    for (x, y) in a.iter().zip(b) {
+    for (x, y) in a.dosages.iter().zip(&b.dosages) {
         if let (Some(x), Some(y)) = (x, y) {
             n += 1.0;
             sa += x;
@@ -101,8 +143,13 @@ impl Ancestry {
             options,
             chrom: None,
             window: VecDeque::new(),
+            next_seq: 0,
             grm: vec![0.0; samples * samples],
             called: vec![0; samples * samples],
+            block: vec![Vec::with_capacity(BLOCK); samples],
+            block_missing: vec![0; samples],
+            block_called: vec![[0; BLOCK / 64]; samples],
+            block_len: 0,
             samples,
             variants: Vec::new(),
             offered: 0,
@@ -115,11 +162,11 @@ impl Ancestry {
         if !is_snv || super::qc::sex_chromosome(chrom) != super::qc::SexContig::Other {
             return;
         }
-        let called: Vec<f64> = dosages.iter().flatten().copied().collect();
-        if called.is_empty() {
+        let (sum, n) = dosages.iter().flatten().fold((0.0, 0usize), |(s, n), d| (s + d, n + 1));
+        if n == 0 {
             return;
         }
-        let p = called.iter().sum::<f64>() / (2.0 * called.len() as f64);
+        let p = sum / (2.0 * n as f64);
         let maf = p.min(1.0 - p);
         if maf < self.options.min_maf {
             return;
@@ -129,7 +176,25 @@ impl Ancestry {
             self.chrom = Some(chrom.to_string());
         }
         self.offered += 1;
-        self.window.push_back(Candidate { id: id.to_string(), dosages: dosages.to_vec(), maf, kept: true });
+        let (centred, sum_squares) = if n == dosages.len() {
+            let mean = sum / n as f64;
+            let c: Vec<f64> = dosages.iter().map(|d| d.unwrap_or(mean) - mean).collect();
+            let ss = c.iter().map(|x| x * x).sum();
+            (c, ss)
+        } else {
+            (Vec::new(), 0.0)
+        };
+        self.window.push_back(Candidate {
+            id: id.to_string(),
+            seq: self.next_seq,
+            dosages: dosages.to_vec(),
+            centred,
+            sum_squares,
+            maf,
+            kept: true,
+            r2_later: Vec::new(),
+        });
+        self.next_seq += 1;
         if self.window.len() == self.options.window {
             self.prune_window();
             self.advance();
@@ -147,7 +212,21 @@ impl Ancestry {
                 if !self.window[j].kept {
                     continue;
                 }
-                if r2(&self.window[i].dosages, &self.window[j].dosages) > self.options.max_r2 {
+                let offset = (self.window[j].seq - self.window[i].seq) as usize - 1;
+                let cached = self.window[i].r2_later.get(offset).copied().flatten();
+                let r = match cached {
+                    Some(r) => r,
+                    None => {
+                        let r = r2(&self.window[i], &self.window[j]);
+                        let later = &mut self.window[i].r2_later;
+                        if later.len() <= offset {
+                            later.resize(offset + 1, None);
+                        }
+                        later[offset] = Some(r);
+                        r
+                    }
+                };
+                if r > self.options.max_r2 {
                     if self.window[i].maf < self.window[j].maf {
                         self.window[i].kept = false;
                         break;
@@ -178,39 +257,66 @@ impl Ancestry {
         }
     }
 
+    /// Adds a kept variant to the block (flushed into the matrix when full).
     fn add(&mut self, dosages: &[Option<f64>]) -> bool {
-        let called: Vec<f64> = dosages.iter().flatten().copied().collect();
-        let p = called.iter().sum::<f64>() / (2.0 * called.len() as f64);
+        let (sum, n) = dosages.iter().flatten().fold((0.0, 0usize), |(s, n), d| (s + d, n + 1));
+        let p = sum / (2.0 * n as f64);
         let sd = (2.0 * p * (1.0 - p)).sqrt();
         if sd.is_nan() || sd <= 0.0 {
             return false;
         }
-        let x: Vec<f64> = dosages.iter().map(|d| d.map_or(0.0, |g| (g - 2.0 * p) / sd)).collect();
-        let n = self.samples;
-        for a in 0..n {
-            if dosages[a].is_none() {
-                continue;
+        for (s, d) in dosages.iter().enumerate() {
+            self.block[s].push(d.map_or(0.0, |g| (g - 2.0 * p) / sd));
+            if d.is_some() {
+                self.block_called[s][self.block_len / 64] |= 1 << (self.block_len % 64);
             }
-            for b in 0..n {
-                if dosages[b].is_some() {
-                    self.grm[a * n + b] += x[a] * x[b];
-                    self.called[a * n + b] += 1;
-                }
-            }
+            self.block_missing[s] += u32::from(d.is_none());
         }
+        self.block_len += 1;
         self.kept += 1;
+        if self.block_len == BLOCK {
+            self.flush();
+        }
         true
+    }
+
+    /// Adds the block's products to the matrix: rows in parallel, each cell summed in variant
+    /// order, so the bits do not depend on the threads.
+    fn flush(&mut self) {
+        use rayon::prelude::*;
+        let n = self.samples;
+        let (block, missing, called, len) = (&self.block, &self.block_missing, &self.block_called, self.block_len);
+        self.grm.par_chunks_mut(n).zip(self.called.par_chunks_mut(n)).enumerate().for_each(|(a, (row, count))| {
+            for b in a..n {
+                row[b] += dot(&block[a], &block[b]);
+                count[b] += if missing[a] == 0 && missing[b] == 0 {
+                    len as u32
+                } else {
+                    called[a].iter().zip(&called[b]).map(|(x, y)| (x & y).count_ones()).sum::<u32>()
+                };
+            }
+        });
+        for s in 0..n {
+            self.block[s].clear();
+            self.block_called[s] = [0; BLOCK / 64];
+            self.block_missing[s] = 0;
+        }
+        self.block_len = 0;
     }
 
     /// The components; `None` without kept variants or with fewer than 2 samples.
     pub fn finish(mut self) -> Option<Components> {
         self.drain();
+        self.flush();
         let n = self.samples;
         if self.kept == 0 || n < 2 {
             return None;
         }
-        let cell = |k: usize| if self.called[k] == 0 { 0.0 } else { self.grm[k] / f64::from(self.called[k]) };
-        let grm: Vec<Vec<f64>> = (0..n).map(|a| (0..n).map(|b| cell(a * n + b)).collect()).collect();
+        let cell = |a: usize, b: usize| {
+            let k = a.min(b) * n + a.max(b);
+            if self.called[k] == 0 { 0.0 } else { self.grm[k] / f64::from(self.called[k]) }
+        };
+        let grm: Vec<Vec<f64>> = (0..n).map(|a| (0..n).map(|b| cell(a, b)).collect()).collect();
         let (values, vectors) = crate::stats::linalg::symmetric_eigen(&grm);
         let k = self.options.components.min(n - 1);
         let vectors: Vec<Vec<f64>> = vectors

@@ -15,6 +15,8 @@ pub struct QuantGenotypesJob {
     pub dosage: DosageSource,
     /// Output directory: `raw.parquet`, `features.parquet`, `qc.parquet`.
     pub out_dir: PathBuf,
+    /// Also `ancestry.parquet` (LD pruning and PCA).
+    pub pca: bool,
 }
 
 /// Runs one `quant genotypes` job; returns what it read.
@@ -32,7 +34,7 @@ pub fn run(job: &QuantGenotypesJob) -> Result<GenotypeSummary, RunError> {
         features: &features,
         normalised: None,
         metadata: &metadata,
-        ancestry: Some(crate::genome::ancestry::AncestryOptions::default()),
+        ancestry: job.pca.then(crate::genome::ancestry::AncestryOptions::default),
     };
     let summary = tables::write_tables(&job.input, &spec)?;
     let qc = job.out_dir.join("qc.parquet");

@@ -335,49 +335,58 @@ mod tests {
 /// deterministic, and a few hundred rows (a cohort's patients) take well under a second.
 pub fn symmetric_eigen(a: &[Vec<f64>]) -> (Vec<f64>, Vec<Vec<f64>>) {
     let n = a.len();
-    let mut m: Vec<Vec<f64>> = a.to_vec();
-    let mut v: Vec<Vec<f64>> = (0..n).map(|i| (0..n).map(|j| f64::from(u8::from(i == j))).collect()).collect();
-    let scale: f64 = m.iter().flatten().map(|x| x * x).sum::<f64>().sqrt();
+    // Row-major and flat; the rotation of M's columns p, q is applied to rows p, q and mirrored
+    // (M stays symmetric), and the eigenvectors are kept as rows (Vᵀ) so every update is a
+    // contiguous pass.
+    let mut m: Vec<f64> = a.iter().flat_map(|r| r.iter().copied()).collect();
+    let mut vt: Vec<f64> = (0..n * n).map(|k| f64::from(u8::from(k / n == k % n))).collect();
+    let scale: f64 = m.iter().map(|x| x * x).sum::<f64>().sqrt();
     for _sweep in 0..100 {
-        let off: f64 = (0..n)
-            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
-            .map(|(i, j)| m[i][j] * m[i][j])
-            .sum();
+        let off: f64 = (0..n).map(|i| (i + 1..n).map(|j| m[i * n + j] * m[i * n + j]).sum::<f64>()).sum::<f64>() * 2.0;
         if off.sqrt() <= 1e-15 * scale.max(f64::MIN_POSITIVE) {
             break;
         }
         for p in 0..n {
             for q in p + 1..n {
-                if m[p][q].abs() <= f64::MIN_POSITIVE {
+                let apq = m[p * n + q];
+                if apq.abs() <= f64::MIN_POSITIVE {
                     continue;
                 }
-                let theta = (m[q][q] - m[p][p]) / (2.0 * m[p][q]);
+                let (app, aqq) = (m[p * n + p], m[q * n + q]);
+                let theta = (aqq - app) / (2.0 * apq);
                 let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
                 let c = 1.0 / (t * t + 1.0).sqrt();
                 let s = t * c;
                 for k in 0..n {
-                    let (mkp, mkq) = (m[k][p], m[k][q]);
-                    m[k][p] = c * mkp - s * mkq;
-                    m[k][q] = s * mkp + c * mkq;
+                    if k == p || k == q {
+                        continue;
+                    }
+                    let (mpk, mqk) = (m[p * n + k], m[q * n + k]);
+                    let (np, nq) = (c * mpk - s * mqk, s * mpk + c * mqk);
+                    m[p * n + k] = np;
+                    m[q * n + k] = nq;
+                    m[k * n + p] = np;
+                    m[k * n + q] = nq;
                 }
-                for k in 0..n {
-                    let (mpk, mqk) = (m[p][k], m[q][k]);
-                    m[p][k] = c * mpk - s * mqk;
-                    m[q][k] = s * mpk + c * mqk;
-                }
-                for row in v.iter_mut() {
-                    let (vp, vq) = (row[p], row[q]);
-                    row[p] = c * vp - s * vq;
-                    row[q] = s * vp + c * vq;
+                m[p * n + p] = app - t * apq;
+                m[q * n + q] = aqq + t * apq;
+                m[p * n + q] = 0.0;
+                m[q * n + p] = 0.0;
+                // q > p: row p lies before row q.
+                let (lo, hi) = vt.split_at_mut(q * n);
+                let (rp, rq) = (&mut lo[p * n..p * n + n], &mut hi[..n]);
+                for (vp, vq) in rp.iter_mut().zip(rq.iter_mut()) {
+                    let (x, y) = (*vp, *vq);
+                    *vp = c * x - s * y;
+                    *vq = s * x + c * y;
                 }
             }
         }
     }
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| m[b][b].total_cmp(&m[a][a]).then(a.cmp(&b)));
-    let values = order.iter().map(|&k| m[k][k]).collect();
-    let vectors = order.iter().map(|&k| (0..n).map(|i| v[i][k]).collect()).collect();
+    order.sort_by(|&a, &b| m[b * n + b].total_cmp(&m[a * n + a]).then(a.cmp(&b)));
+    let values = order.iter().map(|&k| m[k * n + k]).collect();
+    let vectors = order.iter().map(|&k| vt[k * n..k * n + n].to_vec()).collect();
     (values, vectors)
 }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::sim::{HG38, Rng, base};
+use super::sim::{HG38, Rng, base, mix};
 use harmonomics::annotation::FeatureSet;
 
 const SEED: u64 = 0x0006_E70E_2026;
@@ -41,10 +41,8 @@ pub type Alleles = BTreeMap<(usize, u64), (u8, u8, Vec<[u8; 2]>)>;
 /// A fixed uniform draw for (site, patient, haplotype), so that the true alleles behind a
 /// missing call come without touching the seeded stream (the VCF stays as it was).
 fn hidden_uniform(contig: usize, pos: u64, patient: usize, haplotype: u64) -> f64 {
-    let mut z = (contig as u64) << 40 ^ pos ^ (patient as u64) << 56 ^ haplotype << 62 ^ 0xA11E1E;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    let z = mix((contig as u64) << 40 ^ pos ^ (patient as u64) << 56 ^ haplotype << 62 ^ 0xA11E1E);
+    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Writes `genome/genotypes.vcf` and `cohort/truth/genome_sex.tsv`; returns the autosomal alleles.

@@ -165,22 +165,26 @@ pub fn transcripts(features: &FeatureSet) -> Vec<Transcript> {
 
 /// The reference base at a position: a fixed pseudo-genome, so overlapping reads agree.
 pub fn base(contig: usize, pos: u64) -> u8 {
-    let mut z = (contig as u64) << 40 ^ pos;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    b"ACGT"[((z ^ (z >> 31)) & 3) as usize]
+    b"ACGT"[(mix((contig as u64) << 40 ^ pos) & 3) as usize]
+}
+
+/// A CIGAR string's operations as (kind, length).
+fn cigar_ops(cigar: &str) -> impl Iterator<Item = (char, u64)> + '_ {
+    let mut n = 0u64;
+    cigar.chars().filter_map(move |c| match c.to_digit(10) {
+        Some(d) => {
+            n = n * 10 + u64::from(d);
+            None
+        }
+        None => Some((c, std::mem::take(&mut n))),
+    })
 }
 
 pub fn sequence(contig: usize, start: u64, cigar: &str) -> String {
     let mut seq = String::new();
     let mut pos = start;
-    let mut n = 0u64;
-    for c in cigar.chars() {
-        if let Some(d) = c.to_digit(10) {
-            n = n * 10 + u64::from(d);
-            continue;
-        }
-        match c {
+    for (op, n) in cigar_ops(cigar) {
+        match op {
             'M' => {
                 seq.extend((0..n).map(|i| base(contig, pos + i) as char));
                 pos += n;
@@ -189,7 +193,6 @@ pub fn sequence(contig: usize, start: u64, cigar: &str) -> String {
             'S' | 'I' => seq.extend((0..n).map(|i| b"ACGT"[((pos + i) % 4) as usize] as char)),
             _ => {}
         }
-        n = 0;
     }
     seq
 }
@@ -214,13 +217,9 @@ pub fn carry_alleles(
     genotype: &Genotype<'_>,
     haplotype: usize,
 ) -> u32 {
-    let (mut pos, mut offset, mut n, mut mismatches) = (start, 0usize, 0u64, 0);
-    for c in cigar.chars() {
-        if let Some(d) = c.to_digit(10) {
-            n = n * 10 + u64::from(d);
-            continue;
-        }
-        match c {
+    let (mut pos, mut offset, mut mismatches) = (start, 0usize, 0);
+    for (op, n) in cigar_ops(cigar) {
+        match op {
             'M' => {
                 for i in 0..n {
                     if let Some((_, alt, h)) = genotype(contig, pos + i)
@@ -237,7 +236,6 @@ pub fn carry_alleles(
             'S' | 'I' => offset += n as usize,
             _ => {}
         }
-        n = 0;
     }
     mismatches
 }
