@@ -32,12 +32,6 @@ pub struct Plan<'a> {
     pub genomes: Vec<&'a Sample>,
 }
 
-/// Whether `path` names an alignment file (the layers also take count tables and coverage files).
-fn is_alignment(path: &Path) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
-    [".bam", ".sam", ".sam.gz", ".cram"].iter().any(|e| name.ends_with(e))
-}
-
 /// The check `run` makes for this cohort, or why there is none.
 pub fn plan(cohort: &Cohort) -> Result<Plan<'_>, String> {
     let options = &cohort.config.identity;
@@ -55,7 +49,13 @@ pub fn plan(cohort: &Cohort) -> Result<Plan<'_>, String> {
     let alignments: Vec<&Sample> = cohort
         .samples
         .iter()
-        .filter(|s| matches!(s.layer, Layer::Transcriptome | Layer::Epigenome) && is_alignment(&s.path))
+        // Told apart by their bytes, as the epigenome layer tells alignments from per-CpG tables
+        // (and RNA alignments from imported quantifications). A file that cannot be sniffed was
+        // refused by its layer's step, which runs first.
+        .filter(|s| {
+            matches!(s.layer, Layer::Transcriptome | Layer::Epigenome)
+                && crate::epigenome::import::is_alignment(&s.path).unwrap_or(false)
+        })
         .collect();
     if alignments.is_empty() && genomes.len() < 2 {
         return Err("identity checks need alignment files (BAM/SAM) or two genomes".into());
