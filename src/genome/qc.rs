@@ -263,6 +263,16 @@ pub fn x_pars(x_length: Option<usize>) -> [(usize, usize); 2] {
     }
 }
 
+/// The sex a samplesheet value records (`M`/`male`/`1`, `F`/`female`/`2`, plink's codes, any
+/// case), named as [`InferredSex::as_str`] names it; `None` for anything else.
+pub fn recorded_sex(value: &str) -> Option<&'static str> {
+    match value.to_ascii_lowercase().as_str() {
+        "m" | "male" | "1" => Some("male"),
+        "f" | "female" | "2" => Some("female"),
+        _ => None,
+    }
+}
+
 /// The sex chromosome a contig name means, PARs included: chrX/X/23 (plink's code), chrY/Y/24.
 pub fn sex_chromosome(chrom: &str) -> SexContig {
     match chrom.strip_prefix("chr").unwrap_or(chrom) {

@@ -64,8 +64,9 @@ pub struct IdentityView {
     pub verdicts: Vec<(String, usize)>,
     /// Suspect samples: sample, layer, patient, verdict, best other patient, own LLR, its LLR.
     pub suspects: Vec<[String; 7]>,
-    /// The genome's sex check: patient, sample, recorded sex, genetic sex, plink's F.
-    pub sex: Vec<[String; 5]>,
+    /// The genome's sex check: patient, sample, recorded sex, genetic sex, plink's F; and whether
+    /// the recorded and the genetic sex disagree.
+    pub sex: Vec<([String; 5], bool)>,
 }
 
 /// Heatmap of the summed likelihood ratio per shared site (green: one person), by sample grouped
@@ -180,17 +181,11 @@ fn identity_section(v: &IdentityView) -> String {
             "<table id=\"sex-check\"><tr><th>patient</th><th>genome sample</th><th>recorded sex</th><th>chrX says</th>\
              <th>plink F</th></tr>",
         );
-        for row in &v.sex {
-            let recorded = match row[2].to_ascii_lowercase().as_str() {
-                "m" | "male" | "1" => "male",
-                "f" | "female" | "2" => "female",
-                _ => "",
-            };
-            let clash = !recorded.is_empty() && (row[3] == "male" || row[3] == "female") && recorded != row[3];
+        for (row, clash) in &v.sex {
             let _ = write!(
                 body,
                 "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                if clash { " class=\"mismatch\"" } else { "" },
+                if *clash { " class=\"mismatch\"" } else { "" },
                 esc(&row[0]),
                 esc(&row[1]),
                 esc(&row[2]),

@@ -127,12 +127,7 @@ fn run_layer(ctx: &mut RunContext, samples: &[&Sample], dir: &Path) -> Result<()
         let (female_f, male_f) = tables::SEX_F_THRESHOLDS;
         for (s, counts) in samples.iter().zip(&summary.sample_counts) {
             let inferred = counts.sex.infer(female_f, male_f);
-            let given = sample_attribute(cohort, s, "sex").map(|v| v.to_ascii_lowercase());
-            let given = match given.as_deref() {
-                Some("m" | "male" | "1") => Some("male"),
-                Some("f" | "female" | "2") => Some("female"),
-                _ => None,
-            };
+            let given = sample_attribute(cohort, s, "sex").and_then(|v| crate::genome::qc::recorded_sex(&v));
             if let Some(given) = given
                 && inferred != crate::genome::qc::InferredSex::Unknown
                 && inferred.as_str() != given

@@ -341,13 +341,10 @@ pub(crate) fn report_view(
                 .and_then(|k| row.get(k))
                 .and_then(serde_json::Value::as_f64)
                 .map_or("n/a".into(), |v| format!("{v:.3}"));
-            view.sex.push([
-                sample.patient_id.clone(),
-                sample_id,
-                recorded,
-                text(&row.get(inferred).cloned().unwrap_or_default()),
-                f,
-            ]);
+            let genetic = text(&row.get(inferred).cloned().unwrap_or_default());
+            let clash = crate::genome::qc::recorded_sex(&recorded)
+                .is_some_and(|r| (genetic == "male" || genetic == "female") && r != genetic);
+            view.sex.push(([sample.patient_id.clone(), sample_id, recorded, genetic, f], clash));
         }
     }
     Ok((!view.verdicts.is_empty() || !view.sex.is_empty()).then_some(view))
